@@ -1,0 +1,44 @@
+"""The maintenance job of the scheduler app (see registry.py)."""
+
+import logging
+
+from django.contrib.sessions.models import Session
+from django.core.cache import cache
+from django.db import connection
+from django.utils import timezone
+from django_q.models import Failure, Success
+
+from scheduler.services import job_runs_purge, retention_cutoff
+from verses.cache import verse_cache_purge
+
+logger = logging.getLogger(__name__)
+
+
+def _database_cache_expired_purge() -> int:
+    if not hasattr(cache, "_table"):
+        return 0  # Redis expires its keys itself
+    table = connection.ops.quote_name(cache._table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {table} WHERE expires < %s", [timezone.now()])
+        return cursor.rowcount
+
+
+def cache_cleanup(progress=None) -> dict:
+    """Delete what the project owns and no longer needs, and report how much."""
+    report = {}
+    try:
+        report["verse_cache_entries"] = verse_cache_purge(keep_day=timezone.localdate())
+    except Exception as exc:  # a cache outage must not stop the database clean-up
+        logger.warning("event=verse_cache_purge_failed error=%s", type(exc).__name__)
+        report["verse_cache_entries"] = 0
+        report["cache_error"] = type(exc).__name__
+    report["expired_cache_rows"] = _database_cache_expired_purge()
+    cutoff = retention_cutoff()
+    report["job_runs"] = job_runs_purge(before=cutoff)
+    report["task_results"] = (
+        Success.objects.filter(stopped__lt=cutoff).delete()[0]
+        + Failure.objects.filter(stopped__lt=cutoff).delete()[0]
+    )
+    report["expired_sessions"] = Session.objects.filter(expire_date__lt=timezone.now()).delete()[0]
+    logger.info("event=cache_cleanup %s", " ".join(f"{k}={v}" for k, v in report.items()))
+    return report

@@ -1,0 +1,36 @@
+import json
+
+from django.core.management.base import BaseCommand
+
+from scheduler.selectors import scheduler_status
+from scheduler.services import scheduler_start, scheduler_stop
+
+
+class Command(BaseCommand):
+    help = "Show, start or stop the scheduler (pauses or resumes the three schedules)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("action", choices=["status", "start", "stop"])
+        parser.add_argument("--json", action="store_true", help="print the status as JSON")
+
+    def handle(self, *args, action, **options):
+        if action == "start":
+            scheduler_start()
+        elif action == "stop":
+            scheduler_stop()
+        status = scheduler_status()
+        if options["json"]:
+            self.stdout.write(json.dumps(status, indent=2, ensure_ascii=False))
+            return
+        cluster = status["cluster"]
+        self.stdout.write(
+            f"scheduler: {'enabled' if status['enabled'] else 'stopped'}; "
+            f"clusters alive: {cluster['count']}; running: {status['running']}"
+        )
+        for job in status["jobs"]:
+            last = job["last_run"]
+            last_text = f"{last['status']} at {last['started_at']}" if last else "never"
+            self.stdout.write(
+                f"  {job['id']:<26} {job['cron']:<11} next {job['next_run'] or '-'}  "
+                f"{'' if job['enabled'] else '(paused) '}last run: {last_text}"
+            )

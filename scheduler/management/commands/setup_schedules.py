@@ -1,0 +1,11 @@
+from django.core.management.base import BaseCommand
+
+from scheduler.services import schedules_setup
+
+
+class Command(BaseCommand):
+    help = "Create or update the django-q2 schedules of the three jobs (idempotent, run on every deploy)."
+
+    def handle(self, *args, **options):
+        for job_id, action in schedules_setup():
+            self.stdout.write(f"{job_id}: {action}")

@@ -1,0 +1,35 @@
+import sys
+
+from django.core.management.base import BaseCommand, CommandError
+
+from scheduler.models import JobRun
+from scheduler.registry import DAILY_VERSES_JOB_ID
+from scheduler.services import job_run_claim, job_run_execute
+
+
+class Command(BaseCommand):
+    help = "Generate today's verses now, in this process, through the scheduled job's path."
+
+    def handle(self, *args, **options):
+        run, created = job_run_claim(job_id=DAILY_VERSES_JOB_ID, trigger=JobRun.Trigger.COMMAND)
+        if not created:
+            raise CommandError(
+                f"A run of {DAILY_VERSES_JOB_ID} is already in progress (run {run.pk}, "
+                f"started {run.started_at.isoformat()}); nothing started."
+            )
+        progress = self._progress if self.stdout.isatty() else None
+        try:
+            run = job_run_execute(run=run, progress=progress)
+        except Exception as exc:
+            raise CommandError(f"Run {run.pk} failed: {exc}") from exc
+        finally:
+            if progress:
+                self.stdout.write("")
+        counts = " ".join(f"{key}={value}" for key, value in run.counts.items())
+        self.stdout.write(self.style.SUCCESS(f"Run {run.pk} succeeded: {counts}"))
+
+    def _progress(self, done: int, total: int) -> None:
+        width = 30
+        filled = width * done // total if total else width
+        self.stdout.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} users", ending="")
+        sys.stdout.flush()

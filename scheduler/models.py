@@ -1,0 +1,48 @@
+import uuid
+
+from django.db import models
+from django.db.models import Q
+
+
+class JobRun(models.Model):
+    """One execution of a registered job, whatever started it."""
+
+    class Trigger(models.TextChoices):
+        SCHEDULE = "schedule", "Planification"
+        MANUAL = "manual", "Manuel (API/admin)"
+        COMMAND = "command", "Commande"
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "En cours"
+        SUCCEEDED = "succeeded", "Réussi"
+        FAILED = "failed", "Échoué"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    job_id = models.CharField(max_length=64)
+    trigger = models.CharField(max_length=16, choices=Trigger.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    counts = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = "exécution"
+        verbose_name_plural = "historique des exécutions"
+        ordering = ["-started_at"]
+        constraints = [
+            # The database, not a lock in Python, guarantees one running run per job.
+            models.UniqueConstraint(
+                fields=["job_id"], condition=Q(status="running"), name="one_running_run_per_job"
+            ),
+        ]
+        indexes = [models.Index(fields=["job_id", "-started_at"], name="jobrun_job_started_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.job_id} {self.started_at:%Y-%m-%d %H:%M} {self.status}"
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.finished_at is None:
+            return None
+        return round((self.finished_at - self.started_at).total_seconds(), 3)

@@ -1,0 +1,43 @@
+"""The scheduled jobs. The scheduler knows jobs only through this table."""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Job:
+    id: str
+    name: str  # shown to admins
+    cron: str  # interpreted in SCHEDULER_TIMEZONE
+    func: str  # dotted path of a function (progress=None) -> report dict
+
+
+JOBS: tuple[Job, ...] = (
+    Job("daily_verses_generation", "Génération versets quotidiens", "0 6 * * *",
+        "verses.jobs.daily_verses_generation"),
+    Job("cache_cleanup", "Nettoyage cache", "0 2 * * *", "scheduler.jobs.cache_cleanup"),
+    Job("user_stats_update", "Statistiques utilisateurs", "0 0 * * *", "users.jobs.user_stats_update"),
+)
+JOBS_BY_ID: dict[str, Job] = {job.id: job for job in JOBS}
+DAILY_VERSES_JOB_ID = "daily_verses_generation"
+
+
+class UnknownJob(KeyError):
+    pass
+
+
+def job_get(job_id: str) -> Job:
+    try:
+        return JOBS_BY_ID[job_id]
+    except KeyError:
+        raise UnknownJob(job_id) from None
+
+
+_CRON_FIELDS = ("minute", "hour", "day", "month", "day_of_week")
+_TRIGGER_ORDER = ("month", "day", "day_of_week", "hour", "minute")
+
+
+def cron_trigger_label(cron: str) -> str:
+    """'0 6 * * *' -> 'cron[hour=6, minute=0]' (the original service's APScheduler wording)."""
+    fields = dict(zip(_CRON_FIELDS, cron.split()))
+    parts = [f"{name}={fields[name]}" for name in _TRIGGER_ORDER if fields.get(name, "*") != "*"]
+    return f"cron[{', '.join(parts)}]"

@@ -1,0 +1,140 @@
+"""Reads of the scheduler: status and health."""
+
+import datetime
+import logging
+import uuid
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+from django.utils import timezone
+from django_q.conf import Conf
+from django_q.models import Schedule
+from django_q.status import Stat
+
+from scheduler.models import JobRun
+from scheduler.registry import DAILY_VERSES_JOB_ID, JOBS, cron_trigger_label
+
+logger = logging.getLogger(__name__)
+
+
+def _iso(value: datetime.datetime | None) -> str | None:
+    return value.astimezone(datetime.UTC).isoformat() if value else None
+
+
+def job_run_data(run: JobRun | None) -> dict | None:
+    if run is None:
+        return None
+    return {
+        "id": str(run.pk),
+        "job_id": run.job_id,
+        "trigger": run.trigger,
+        "status": run.status,
+        "started_at": _iso(run.started_at),
+        "finished_at": _iso(run.finished_at),
+        "duration_seconds": run.duration_seconds,
+        "counts": run.counts,
+        "error": run.error,
+    }
+
+
+def cluster_state() -> dict:
+    """Clusters whose heartbeat is in the cache (django-q2 keeps each for a few seconds)."""
+    try:
+        stats = [s for s in Stat.get_all() if s.status != Conf.STOPPED]
+    except Exception:  # the stats live in the cache, which may be down
+        logger.warning("event=cluster_state_unavailable", exc_info=True)
+        stats = []
+    heartbeats = [s.timestamp for s in stats if s.timestamp]
+    return {
+        "alive": bool(stats),
+        "count": len(stats),
+        "last_heartbeat": _iso(max(heartbeats)) if heartbeats else None,
+    }
+
+
+def scheduler_status() -> dict:
+    schedules = {s.name: s for s in Schedule.objects.filter(name__in=[job.id for job in JOBS])}
+    jobs = []
+    for job in JOBS:
+        schedule = schedules.get(job.id)
+        cron = schedule.cron if schedule else job.cron
+        last = JobRun.objects.filter(job_id=job.id).order_by("-started_at").first()
+        jobs.append({
+            "id": job.id,
+            "name": job.name,
+            "next_run": _iso(schedule.next_run) if schedule else None,
+            "trigger": cron_trigger_label(cron),
+            "cron": cron,
+            "enabled": bool(schedule and schedule.repeats != 0),
+            "last_run": job_run_data(last),
+        })
+    enabled = all(job["enabled"] for job in jobs)
+    cluster = cluster_state()
+    return {
+        "running": enabled and cluster["alive"],
+        "enabled": enabled,
+        "jobs_count": len(jobs),
+        "jobs": jobs,
+        "timezone": settings.SCHEDULER_TIMEZONE,
+        "cluster": cluster,
+        "status_checked_at": _iso(timezone.now()),
+    }
+
+
+def _check_database() -> dict:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return {"status": "ok"}
+    except Exception as exc:
+        logger.error("event=health_database_error error=%s", type(exc).__name__)
+        return {"status": "error", "error": type(exc).__name__}
+
+
+def _check_cache() -> dict:
+    backend = "redis" if settings.REDIS_URL else "database"
+    probe = uuid.uuid4().hex
+    try:
+        # django-redis ignores connection errors: a failed round trip reads back None.
+        cache.set("health:probe", probe, timeout=10)
+        ok = cache.get("health:probe") == probe
+    except Exception as exc:
+        logger.warning("event=health_cache_error error=%s", type(exc).__name__)
+        ok = False
+    return {"status": "ok" if ok else "degraded", "backend": backend}
+
+
+def _check_daily_run() -> dict:
+    last = (
+        JobRun.objects.filter(job_id=DAILY_VERSES_JOB_ID, status=JobRun.Status.SUCCEEDED)
+        .order_by("-started_at").first()
+    )
+    if last is None:
+        return {"status": "never", "last_success_at": None, "age_seconds": None}
+    age = (timezone.now() - last.finished_at).total_seconds()
+    stale = age > settings.SCHEDULER_DAILY_MAX_AGE_HOURS * 3600
+    return {"status": "stale" if stale else "ok", "last_success_at": _iso(last.finished_at),
+            "age_seconds": round(age)}
+
+
+def health_check() -> tuple[bool, dict]:
+    """(healthy, report). The cache being down degrades the service but keeps it healthy."""
+    database = _check_database()
+    checks = {"database": database}
+    if database["status"] == "ok":
+        enabled = not Schedule.objects.filter(name__in=[job.id for job in JOBS], repeats=0).exists()
+        checks["scheduler"] = {"status": "enabled" if enabled else "disabled"}
+        checks["daily_verses"] = _check_daily_run()
+    checks["cache"] = _check_cache()
+    cluster = cluster_state()
+    checks["cluster"] = {"status": "ok" if cluster["alive"] else "down", **cluster}
+    healthy = (
+        database["status"] == "ok"
+        and checks["scheduler"]["status"] == "enabled"
+        and checks["daily_verses"]["status"] != "stale"
+        and cluster["alive"]
+    )
+    degraded = checks["cache"]["status"] != "ok"
+    status = "unhealthy" if not healthy else "degraded" if degraded else "healthy"
+    return healthy, {"status": status, "checks": checks, "checked_at": _iso(timezone.now())}

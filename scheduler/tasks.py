@@ -1,0 +1,17 @@
+"""django-q2 task functions: thin wrappers that call scheduler services."""
+
+from scheduler.models import JobRun
+from scheduler.services import job_run_claim, job_run_execute
+
+
+def job_run(job_id: str, trigger: str = JobRun.Trigger.SCHEDULE, run_id: str | None = None) -> dict:
+    """Run a registered job. Schedules call it with the job id; manual triggers pass the run
+    they opened. A fire while a run of the same job is in progress joins nothing and returns."""
+    if run_id:
+        run = JobRun.objects.get(pk=run_id)
+    else:
+        run, created = job_run_claim(job_id=job_id, trigger=trigger)
+        if not created:
+            return {"skipped": True, "running_run_id": str(run.pk)}
+    run = job_run_execute(run=run)
+    return {"run_id": str(run.pk), "status": run.status, **run.counts}

@@ -1,0 +1,49 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.forms import UserChangeForm as BaseUserChangeForm
+from django.contrib.auth.forms import UserCreationForm as BaseUserCreationForm
+
+from users.models import DailyStats, User
+
+
+class UserCreationForm(BaseUserCreationForm):
+    class Meta:
+        model = User
+        fields = ("email",)
+
+
+class UserChangeForm(BaseUserChangeForm):
+    class Meta:
+        model = User
+        fields = "__all__"
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    form = UserChangeForm
+    add_form = UserCreationForm
+    ordering = ("-date_joined",)
+    list_display = ("email", "is_active", "is_staff", "mood", "language", "timezone", "last_active_at")
+    list_filter = ("is_active", "is_staff", "mood", "language")
+    search_fields = ("email",)
+    readonly_fields = ("id", "date_joined", "last_login")
+    fieldsets = (
+        (None, {"fields": ("id", "email", "password")}),
+        ("Profil", {"fields": ("mood", "language", "timezone", "fcm_token")}),
+        ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
+        ("Dates", {"fields": ("date_joined", "last_login", "last_active_at")}),
+    )
+    add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+    # Keep the changelist fast on a million users: no COUNT(*) over the whole table.
+    show_full_result_count = False
+
+
+@admin.register(DailyStats)
+class DailyStatsAdmin(admin.ModelAdmin):
+    list_display = ("day", "active_users", "daily_active_users", "new_users", "verses_generated",
+                    "fallbacks_used", "computed_at")
+    readonly_fields = list_display
+    date_hierarchy = "day"
+
+    def has_add_permission(self, request):
+        return False

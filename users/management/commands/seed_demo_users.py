@@ -1,0 +1,27 @@
+import time
+
+from django.core.management.base import BaseCommand
+
+from users.models import User
+from users.services import demo_users_seed
+
+
+class Command(BaseCommand):
+    help = "Create realistic demo users (moods, languages, FCM tokens); COPY on PostgreSQL."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--count", type=int, default=200)
+        parser.add_argument("--seed", type=int, default=None, help="random seed, for repeatable data")
+        parser.add_argument("--if-empty", action="store_true", help="do nothing if non-staff users exist")
+
+    def handle(self, *args, count, seed, **options):
+        if count < 0:
+            self.stderr.write("--count must be zero or more")
+            raise SystemExit(2)
+        if options["if_empty"] and User.objects.filter(is_staff=False).exists():
+            self.stdout.write("Users already exist; no demo users added.")
+            return
+        started = time.monotonic()
+        created = demo_users_seed(count=count, seed=seed)
+        elapsed = time.monotonic() - started
+        self.stdout.write(f"{created} demo users created in {elapsed:.1f} s")

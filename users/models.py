@@ -1,0 +1,103 @@
+import uuid
+import zoneinfo
+
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone as django_timezone
+
+
+class Mood(models.TextChoices):
+    JOYFUL = "joyful", "Joyeux"
+    SAD = "sad", "Triste"
+    ANXIOUS = "anxious", "Anxieux"
+    GRATEFUL = "grateful", "Reconnaissant"
+    LONELY = "lonely", "Seul"
+    STRESSED = "stressed", "Stressé"
+    ANGRY = "angry", "En colère"
+    HOPEFUL = "hopeful", "Plein d'espoir"
+
+
+class Language(models.TextChoices):
+    FRENCH = "fr", "Français"
+    ENGLISH = "en", "English"
+
+
+def validate_timezone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError("Fuseau horaire inconnu : %(value)s", params={"value": value})
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def create_user(self, email: str, password: str | None = None, **fields) -> "User":
+        if not email:
+            raise ValueError("An email address is required.")
+        user = self.model(email=self.normalize_email(email), **fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None, **fields) -> "User":
+        fields.setdefault("is_staff", True)
+        fields.setdefault("is_superuser", True)
+        return self.create_user(email, password, **fields)
+
+
+# The filter behind "active user"; also the condition of the partial index below.
+ACTIVE_USER_Q = Q(is_active=True) & ~Q(fcm_token="")
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    email = models.EmailField(unique=True)
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(default=False)
+    fcm_token = models.CharField("FCM token", max_length=512, blank=True, default="")
+    mood = models.CharField(max_length=16, choices=Mood.choices, blank=True, default="")
+    language = models.CharField(max_length=2, choices=Language.choices, default=Language.FRENCH)
+    timezone = models.CharField(max_length=64, default="Africa/Lome", validators=[validate_timezone])
+    last_active_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    date_joined = models.DateTimeField(default=django_timezone.now, db_index=True)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+
+    class Meta:
+        verbose_name = "utilisateur"
+        indexes = [
+            # Daily generation walks active users in id order, chunk by chunk.
+            models.Index(fields=["id"], name="users_active_id_idx", condition=ACTIVE_USER_Q),
+        ]
+
+    def __str__(self) -> str:
+        return self.email
+
+    @property
+    def short_id(self) -> str:
+        """The id as logged: first 8 hex digits only."""
+        return self.id.hex[:8]
+
+
+class DailyStats(models.Model):
+    """User figures for one day (a calendar day in the scheduler's timezone)."""
+
+    day = models.DateField(unique=True)
+    active_users = models.PositiveIntegerField()
+    daily_active_users = models.PositiveIntegerField()
+    new_users = models.PositiveIntegerField()
+    verses_generated = models.PositiveIntegerField()
+    fallbacks_used = models.PositiveIntegerField()
+    computed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "statistiques du jour"
+        verbose_name_plural = "statistiques quotidiennes"
+        ordering = ["-day"]
+
+    def __str__(self) -> str:
+        return f"Statistiques {self.day.isoformat()}"

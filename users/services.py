@@ -1,0 +1,117 @@
+import datetime
+import io
+import logging
+import random
+import secrets
+import uuid
+
+from django.contrib.auth.hashers import make_password
+from django.db import connection, transaction
+from django.utils import timezone
+
+from users.models import DailyStats, Language, Mood, User
+from users.selectors import users_active
+from verses.selectors import daily_verse_counts
+
+logger = logging.getLogger(__name__)
+
+
+def _day_bounds(day: datetime.date) -> tuple[datetime.datetime, datetime.datetime]:
+    tz = timezone.get_current_timezone()
+    start = datetime.datetime.combine(day, datetime.time.min, tzinfo=tz)
+    return start, datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time.min, tzinfo=tz)
+
+
+@transaction.atomic
+def daily_stats_update(*, day: datetime.date | None = None) -> DailyStats:
+    """Compute (or recompute) the figures of `day`; default: the day that just ended."""
+    day = day or timezone.localdate() - datetime.timedelta(days=1)
+    start, end = _day_bounds(day)
+    verses = daily_verse_counts(day=day)
+    stats, _ = DailyStats.objects.update_or_create(
+        day=day,
+        defaults={
+            "active_users": users_active().count(),
+            "daily_active_users": User.objects.filter(last_active_at__gte=start, last_active_at__lt=end).count(),
+            "new_users": User.objects.filter(date_joined__gte=start, date_joined__lt=end).count(),
+            "verses_generated": verses["generated"],
+            "fallbacks_used": verses["fallbacks"],
+        },
+    )
+    return stats
+
+
+# Rough shape of the app's audience: mostly French speakers in Togo.
+_MOOD_WEIGHTS = {
+    Mood.JOYFUL: 14, Mood.SAD: 9, Mood.ANXIOUS: 12, Mood.GRATEFUL: 15, Mood.LONELY: 7,
+    Mood.STRESSED: 12, Mood.ANGRY: 4, Mood.HOPEFUL: 15, "": 12,
+}
+_TIMEZONE_WEIGHTS = {
+    "Africa/Lome": 80, "Africa/Abidjan": 5, "Africa/Lagos": 4, "Europe/Paris": 6, "America/New_York": 3,
+    "America/Montreal": 2,
+}
+_SEED_COLUMNS = (
+    "id", "email", "password", "is_active", "is_staff", "is_superuser", "fcm_token", "mood",
+    "language", "timezone", "last_active_at", "date_joined",
+)
+
+
+def _demo_user_rows(count: int, seed: int | None):
+    rng = random.Random(seed)
+    moods, mood_weights = zip(*_MOOD_WEIGHTS.items())
+    zones, zone_weights = zip(*_TIMEZONE_WEIGHTS.items())
+    now = timezone.now()
+    password = make_password(None)  # unusable: demo users cannot log in
+    for _ in range(count):
+        user_id = uuid.UUID(int=rng.getrandbits(128), version=4)
+        joined = now - datetime.timedelta(seconds=rng.randrange(400 * 86400))
+        active_recently = rng.random() < 0.6
+        yield (
+            user_id,
+            f"demo-{user_id.hex[:12]}@example.invalid",
+            password,
+            rng.random() < 0.97,
+            False,
+            False,
+            # FCM registration tokens look like "<22 chars>:APA91b<130 chars>".
+            "" if rng.random() < 0.05 else f"{secrets.token_urlsafe(16)}:APA91b{secrets.token_urlsafe(98)}",
+            rng.choices(moods, mood_weights)[0],
+            Language.FRENCH if rng.random() < 0.8 else Language.ENGLISH,
+            rng.choices(zones, zone_weights)[0],
+            now - datetime.timedelta(seconds=rng.randrange(3 * 86400)) if active_recently else None,
+            joined,
+        )
+
+
+def demo_users_seed(*, count: int, seed: int | None = None, chunk_size: int = 50_000) -> int:
+    """Create `count` realistic demo users; COPY on PostgreSQL, bulk inserts elsewhere."""
+    if count < 0:
+        raise ValueError("count must be zero or more")
+    rows = _demo_user_rows(count, seed)
+    created = 0
+    while chunk := [row for _, row in zip(range(chunk_size), rows)]:
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                _copy_rows(chunk)
+            else:
+                User.objects.bulk_create([User(**dict(zip(_SEED_COLUMNS, row))) for row in chunk])
+        created += len(chunk)
+    logger.info("event=demo_users_seeded count=%s", created)
+    return created
+
+
+def _copy_rows(chunk: list[tuple]) -> None:
+    def field(value) -> str:
+        if value is None:
+            return r"\N"
+        if isinstance(value, datetime.datetime):
+            return value.isoformat()
+        if isinstance(value, bool):
+            return "t" if value else "f"
+        return str(value)
+
+    buffer = io.StringIO("".join("\t".join(field(v) for v in row) + "\n" for row in chunk))
+    with connection.cursor() as cursor:
+        cursor.copy_expert(
+            f"COPY {User._meta.db_table} ({', '.join(_SEED_COLUMNS)}) FROM STDIN", buffer
+        )

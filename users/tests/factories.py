@@ -1,0 +1,15 @@
+import factory
+
+from users.models import Language, Mood, User
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    email = factory.Sequence(lambda n: f"user{n}@example.org")
+    fcm_token = factory.Sequence(lambda n: f"token-{n}:APA91b{'x' * 40}")
+    mood = Mood.JOYFUL
+    language = Language.FRENCH
+    password = factory.django.Password("correct horse battery staple")

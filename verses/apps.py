@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class VersesConfig(AppConfig):
+    name = "verses"
+    verbose_name = "Versets"
