@@ -1,22 +1,17 @@
-import os
-
-# Test runs need no configuration: a throwaway secret key, and no HTTPS redirect for the
-# test client. Real values from the environment win.
-os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-not-for-production-use-0123456789")
-os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "false")
-
-
-import pytest  # noqa: E402
+import pytest
 
 
 @pytest.fixture(autouse=True)
-def _isolated_cache():
+def _isolated_cache(request):
     """Each test starts with an empty cache (only this project's keys on a shared Redis)."""
     from django.core.cache import cache
 
     if hasattr(cache, "delete_pattern"):
         cache.delete_pattern("*")
-    else:
+    elif "transactional_db" in request.fixturenames:
+        # The database cache lives in the test database: rolled back after ordinary tests,
+        # left behind by transactional ones.
+        request.getfixturevalue("transactional_db")
         cache.clear()
     yield
 

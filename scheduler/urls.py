@@ -2,7 +2,16 @@ from rest_framework.routers import SimpleRouter
 
 from scheduler.apis import SchedulerViewSet
 
-router = SimpleRouter(trailing_slash="/?")
+
+class OptionalSlashRouter(SimpleRouter):
+    """Accept /status and /status/ alike (the original service had no trailing slash)."""
+
+    def __init__(self):
+        super().__init__()
+        self.trailing_slash = "/?"
+
+
+router = OptionalSlashRouter()
 router.register("", SchedulerViewSet, basename="scheduler")
 
 urlpatterns = router.urls

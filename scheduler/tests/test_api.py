@@ -1,0 +1,211 @@
+import datetime
+from unittest import mock
+
+import pytest
+from django.utils import timezone
+from django_q.conf import Conf
+from django_q.models import Schedule
+
+from scheduler.models import JobRun
+from users.tests.factories import UserFactory
+from verses.models import DailyVerse
+
+BASE = "/api/v1/scheduler/"
+STAFF_ENDPOINTS = [
+    ("get", "status"), ("post", "start"), ("post", "stop"), ("post", "trigger-daily-verses"),
+    ("get", "users-count"), ("get", "runs/00000000-0000-0000-0000-000000000000"),
+]
+
+
+@pytest.fixture
+def sync_cluster(monkeypatch):
+    """Run enqueued tasks in-process, as django-q2 does with sync=True."""
+    monkeypatch.setattr(Conf, "SYNC", True)
+
+
+def iso(value: str) -> datetime.datetime:
+    parsed = datetime.datetime.fromisoformat(value)
+    assert parsed.utcoffset() is not None, f"{value} has no offset"
+    return parsed
+
+
+@pytest.mark.parametrize(("method", "path"), STAFF_ENDPOINTS)
+def test_anonymous_callers_get_401(client, db, method, path):
+    response = getattr(client, method)(BASE + path)
+    assert response.status_code == 401
+    assert "detail" in response.json()
+
+
+@pytest.mark.parametrize(("method", "path"), STAFF_ENDPOINTS)
+def test_non_staff_callers_get_403_and_change_nothing(member_client, schedules, method, path):
+    before = list(Schedule.objects.order_by("name").values_list("name", "repeats", "next_run"))
+    response = getattr(member_client, method)(BASE + path)
+    assert response.status_code == 403
+    assert list(Schedule.objects.order_by("name").values_list("name", "repeats", "next_run")) == before
+    assert JobRun.objects.count() == 0
+
+
+def test_session_authentication_works_for_staff(client, staff_user, schedules):
+    client.force_login(staff_user)
+    assert client.get(BASE + "status").status_code == 200
+
+
+def test_status_lists_the_three_jobs(staff_client, schedules):
+    response = staff_client.get(BASE + "status")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["running"] is False  # no cluster in this test
+    assert body["enabled"] is True
+    assert body["jobs_count"] == 3
+    assert body["timezone"] == "Africa/Lome"
+    assert body["cluster"] == {"alive": False, "count": 0, "last_heartbeat": None}
+    iso(body["status_checked_at"])
+    jobs = {job["id"]: job for job in body["jobs"]}
+    assert [job["id"] for job in body["jobs"]] == ["daily_verses_generation", "cache_cleanup", "user_stats_update"]
+    expected = {
+        "daily_verses_generation": ("Génération versets quotidiens", "cron[hour=6, minute=0]", "0 6 * * *", 6),
+        "cache_cleanup": ("Nettoyage cache", "cron[hour=2, minute=0]", "0 2 * * *", 2),
+        "user_stats_update": ("Statistiques utilisateurs", "cron[hour=0, minute=0]", "0 0 * * *", 0),
+    }
+    now = timezone.now()
+    for job_id, (name, trigger, cron, hour) in expected.items():
+        job = jobs[job_id]
+        assert (job["name"], job["trigger"], job["cron"], job["enabled"], job["last_run"]) == (
+            name, trigger, cron, True, None)
+        next_run = iso(job["next_run"])
+        # Africa/Lome is UTC+0 all year: the next run is at hour:00 UTC within a day.
+        assert next_run.astimezone(datetime.UTC).hour == hour and next_run.minute == 0
+        assert now < next_run <= now + datetime.timedelta(days=1)
+
+
+def test_stop_then_start_pause_and_resume_without_touching_next_run(staff_client, schedules):
+    before = dict(Schedule.objects.values_list("name", "next_run"))
+    for _ in range(2):  # idempotent
+        response = staff_client.post(BASE + "stop")
+        assert response.status_code == 200
+        body = response.json()
+        assert (body["success"], body["message"], body["enabled"], body["running"]) == (
+            True, "Planificateur arrêté", False, False)
+        assert [job["enabled"] for job in body["jobs"]] == [False, False, False]
+        assert Schedule.objects.filter(repeats=0).count() == 3
+    assert dict(Schedule.objects.values_list("name", "next_run")) == before
+    for _ in range(2):
+        body = staff_client.post(BASE + "start").json()
+        assert (body["success"], body["message"], body["enabled"]) == (True, "Planificateur démarré", True)
+        assert Schedule.objects.filter(repeats=-1).count() == 3
+    assert dict(Schedule.objects.values_list("name", "next_run")) == before
+
+
+def test_health_is_public_and_reports_each_check(client, schedules):
+    response = client.get(BASE + "health")
+    body = response.json()
+    # No cluster runs in this test: unhealthy, but every check is there.
+    assert response.status_code == 503
+    assert body["status"] == "unhealthy"
+    assert body["checks"]["database"] == {"status": "ok"}
+    assert body["checks"]["cache"]["status"] == "ok"
+    assert body["checks"]["cluster"]["status"] == "down"
+    assert body["checks"]["scheduler"] == {"status": "enabled"}
+    assert body["checks"]["daily_verses"] == {"status": "never", "last_success_at": None, "age_seconds": None}
+    assert "SECRET" not in response.content.decode().upper()
+
+
+def test_health_is_200_with_a_live_cluster_and_degraded_without_cache(client, schedules):
+    heartbeat = mock.Mock(status="Idle", timestamp=timezone.now())
+    with mock.patch("scheduler.selectors.Stat.get_all", return_value=[heartbeat]):
+        response = client.get(BASE + "health")
+        assert (response.status_code, response.json()["status"]) == (200, "healthy")
+        with mock.patch("scheduler.selectors.cache.get", return_value=None):
+            response = client.get(BASE + "health")
+        assert (response.status_code, response.json()["status"]) == (200, "degraded")
+        assert response.json()["checks"]["cache"]["status"] == "degraded"
+        # A stale daily run makes the service unhealthy.
+        run = JobRun.objects.create(job_id="daily_verses_generation", trigger="schedule", status="succeeded")
+        JobRun.objects.filter(pk=run.pk).update(finished_at=timezone.now() - datetime.timedelta(hours=30))
+        response = client.get(BASE + "health")
+        assert response.status_code == 503
+        assert response.json()["checks"]["daily_verses"]["status"] == "stale"
+
+
+def test_trigger_daily_verses_runs_the_job_and_reports_counts(
+    staff_client, schedules, sync_cluster, django_capture_on_commit_callbacks
+):
+    UserFactory.create_batch(4)
+    UserFactory(fcm_token="")  # not active
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff_client.post(BASE + "trigger-daily-verses", {"wait": 0}, format="json")
+    # The task ran when the request's transaction committed: poll the run.
+    run = JobRun.objects.get()
+    body = response.json()
+    assert response.status_code == 202
+    assert body["run_id"] == str(run.pk)
+    assert body["status_url"].endswith(f"{BASE}runs/{run.pk}")
+    detail = staff_client.get(body["status_url"]).json()
+    assert (detail["status"], detail["trigger"], detail["job_id"]) == ("succeeded", "manual", "daily_verses_generation")
+    assert detail["counts"]["users_processed"] == 4
+    assert detail["counts"]["verses_created"] == 4
+    assert DailyVerse.objects.count() == 4
+
+
+def test_trigger_answers_200_with_counts_when_the_run_finishes_in_time(staff_client, schedules, monkeypatch):
+    UserFactory.create_batch(3)
+    monkeypatch.setattr(Conf, "SYNC", True)
+    # Outside a test transaction on_commit runs at once; emulate that.
+    monkeypatch.setattr("scheduler.services.transaction.on_commit", lambda func: func())
+    response = staff_client.post(BASE + "trigger-daily-verses")
+    body = response.json()
+    assert response.status_code == 200
+    assert body["success"] is True
+    assert body["message"] == "Génération manuelle terminée avec succès"
+    iso(body["triggered_at"])
+    assert body["already_running"] is False
+    assert (body["users_processed"], body["verses_created"], body["fallbacks"]) == (3, 3, 3)
+    assert body["run"]["status"] == "succeeded"
+
+
+def test_trigger_during_a_run_returns_that_run_and_starts_nothing(staff_client, schedules, monkeypatch):
+    running = JobRun.objects.create(job_id="daily_verses_generation", trigger="schedule")
+    enqueued = []
+    monkeypatch.setattr("scheduler.services.async_task", lambda *a, **k: enqueued.append(a))
+    response = staff_client.post(BASE + "trigger-daily-verses", {"wait": 0}, format="json")
+    body = response.json()
+    assert response.status_code == 202
+    assert (body["already_running"], body["run_id"], body["message"]) == (
+        True, str(running.pk), "Une génération est déjà en cours")
+    assert JobRun.objects.count() == 1 and enqueued == []
+
+
+@pytest.mark.parametrize("payload", [{"wait": "abc"}, {"wait": -1}, {"wait": 100000}])
+def test_trigger_rejects_bad_input_naming_the_field(staff_client, schedules, payload):
+    response = staff_client.post(BASE + "trigger-daily-verses", payload, format="json")
+    assert response.status_code == 400
+    assert "wait" in response.json()
+    assert JobRun.objects.count() == 0
+
+
+def test_trigger_rejects_malformed_json(staff_client, schedules):
+    response = staff_client.post(BASE + "trigger-daily-verses", "{not json", content_type="application/json")
+    assert response.status_code == 400
+    assert JobRun.objects.count() == 0
+
+
+@pytest.mark.parametrize("run_id", ["not-a-uuid", "00000000-0000-0000-0000-000000000000"])
+def test_unknown_run_is_404_naming_the_field(staff_client, run_id):
+    response = staff_client.get(BASE + f"runs/{run_id}")
+    assert response.status_code == 404
+    assert "run_id" in response.json()["detail"]
+
+
+def test_users_count(staff_client):
+    UserFactory.create_batch(3, mood="sad", language="fr")
+    UserFactory.create_batch(2, mood="joyful", language="en")
+    UserFactory(mood="", language="fr")
+    UserFactory(fcm_token="")  # no token: not active
+    UserFactory(is_active=False)
+    body = staff_client.get(BASE + "users-count").json()
+    assert body["active_users"] == 6
+    assert body["total_users"] == 9  # the staff account included
+    assert body["by_mood"] == {"joyful": 2, "sad": 3, "anxious": 0, "grateful": 0, "lonely": 0,
+                               "stressed": 0, "angry": 0, "hopeful": 0, "none": 1}
+    assert body["by_language"] == {"fr": 4, "en": 2}
+    iso(body["checked_at"])

@@ -1,0 +1,15 @@
+"""Settings for the test suite: the real settings with test-only defaults.
+
+Real environment values (DATABASE_URL, REDIS_URL, ...) still win.
+"""
+
+import os
+
+os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-not-for-production-use-0123456789")
+os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "false")
+# Tests clear their cache keys: keep them apart from a development server's on a shared Redis.
+os.environ.setdefault("CACHE_KEY_PREFIX", "soulverse-test")
+os.environ.setdefault("Q_CLUSTER_NAME", "soulverse-test")
+
+from soulverse.settings import *  # noqa: E402,F403
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast, tests only
