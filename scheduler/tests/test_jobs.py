@@ -1,0 +1,112 @@
+import datetime
+
+import pytest
+from django.contrib.sessions.models import Session
+from django.core.cache import cache
+from django.core.management import call_command
+from django.utils import timezone
+from django_q.models import Schedule, Success
+
+from scheduler.jobs import cache_cleanup
+from scheduler.models import JobRun
+from scheduler.services import job_run_claim, job_run_execute, schedules_setup, scheduler_stop
+from scheduler.tasks import job_run
+from users.tests.factories import UserFactory
+from verses.cache import verse_cache_get_many, verse_cache_set_many
+
+pytestmark = pytest.mark.django_db
+
+
+def test_setup_schedules_is_idempotent_and_keeps_a_stopped_scheduler_stopped():
+    assert schedules_setup() == [("daily_verses_generation", "created"), ("cache_cleanup", "created"),
+                                 ("user_stats_update", "created")]
+    rows = list(Schedule.objects.order_by("name").values("name", "func", "args", "cron", "repeats"))
+    assert rows[1] == {"name": "daily_verses_generation", "func": "scheduler.tasks.job_run",
+                       "args": "'daily_verses_generation'", "cron": "0 6 * * *", "repeats": -1}
+    scheduler_stop()
+    Schedule.objects.filter(name="cache_cleanup").update(cron="*/5 * * * *")  # drifted by hand
+    assert dict(schedules_setup())["cache_cleanup"] == "updated"
+    assert dict(schedules_setup()) == dict.fromkeys(dict(schedules_setup()), "unchanged")
+    assert Schedule.objects.count() == 3
+    assert set(Schedule.objects.values_list("repeats", flat=True)) == {0}
+    assert Schedule.objects.get(name="cache_cleanup").cron == "0 2 * * *"
+
+
+def test_every_execution_is_recorded_whatever_started_it():
+    UserFactory.create_batch(2)
+    job_run("daily_verses_generation")  # as a schedule fires it
+    call_command("trigger_daily_verses", stdout=open("/dev/null", "w"))
+    runs = list(JobRun.objects.order_by("started_at").values_list("trigger", "status"))
+    assert runs == [("schedule", "succeeded"), ("command", "succeeded")]
+    first = JobRun.objects.order_by("started_at").first()
+    assert first.counts["verses_created"] == 2 and first.finished_at >= first.started_at
+
+
+def test_a_failing_job_is_recorded_as_failed(monkeypatch):
+    def boom(progress=None):
+        raise RuntimeError("Gemini exploded")
+
+    monkeypatch.setattr("verses.jobs.daily_verses_generate", lambda progress=None: boom())
+    with pytest.raises(RuntimeError):
+        job_run("daily_verses_generation")
+    run = JobRun.objects.get()
+    assert (run.status, run.error) == ("failed", "RuntimeError: Gemini exploded")
+    assert run.finished_at is not None
+
+
+def test_a_fire_during_a_run_starts_nothing_and_a_stale_run_is_taken_over():
+    running, created = job_run_claim(job_id="daily_verses_generation", trigger="manual")
+    assert created
+    assert job_run("daily_verses_generation") == {"skipped": True, "running_run_id": str(running.pk)}
+    assert JobRun.objects.count() == 1
+    # A run still "running" long after the task timeout was killed with its worker.
+    JobRun.objects.filter(pk=running.pk).update(started_at=timezone.now() - datetime.timedelta(days=1))
+    result = job_run("daily_verses_generation")
+    assert result["status"] == "succeeded"
+    running.refresh_from_db()
+    assert running.status == "failed" and "Abandoned" in running.error
+
+
+def test_a_redelivered_task_of_a_finished_run_does_nothing():
+    run, _ = job_run_claim(job_id="cache_cleanup", trigger="manual")
+    job_run_execute(run=run)
+    finished_at = JobRun.objects.get().finished_at
+    job_run("cache_cleanup", trigger="manual", run_id=str(run.pk))
+    assert JobRun.objects.get().finished_at == finished_at
+
+
+def test_cache_cleanup_deletes_old_data_and_reports_counts():
+    today = timezone.localdate()
+    user = UserFactory()
+    for day in (today, today - datetime.timedelta(days=1), today - datetime.timedelta(days=3)):
+        verse_cache_set_many(day, {user.pk: {"day": day.isoformat()}})
+    old = timezone.now() - datetime.timedelta(days=40)
+    for job_id in ("cache_cleanup", "user_stats_update"):
+        run = JobRun.objects.create(job_id=job_id, trigger="schedule", status="succeeded")
+        JobRun.objects.filter(pk=run.pk).update(started_at=old)
+    recent = JobRun.objects.create(job_id="cache_cleanup", trigger="schedule", status="succeeded")
+    Success.objects.create(id="a" * 32, name="old", func="math.floor", started=old, stopped=old, success=True)
+    Session.objects.create(session_key="x" * 32, session_data="", expire_date=old)
+    Session.objects.create(session_key="y" * 32, session_data="", expire_date=timezone.now() + datetime.timedelta(days=1))
+
+    report = cache_cleanup()
+
+    assert report["verse_cache_entries"] == 2
+    assert report["job_runs"] == 2 and report["task_results"] == 1 and report["expired_sessions"] == 1
+    assert list(JobRun.objects.values_list("pk", flat=True)) == [recent.pk]
+    assert verse_cache_get_many(today, [user.pk]) == {user.pk: {"day": today.isoformat()}}
+    assert verse_cache_get_many(today - datetime.timedelta(days=1), [user.pk]) == {}
+    assert Session.objects.count() == 1
+
+
+def test_cache_cleanup_deletes_expired_database_cache_rows():
+    if not hasattr(cache, "_table"):
+        pytest.skip("Redis expires keys itself")
+    cache.set("short-lived", 1, timeout=1)
+    cache.set("long-lived", 1, timeout=600)
+    from django.db import connection
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {cache._table} SET expires = %s WHERE cache_key LIKE %s",
+                       [timezone.now() - datetime.timedelta(minutes=1), "%short-lived"])
+    assert cache_cleanup()["expired_cache_rows"] == 1
+    assert cache.get("long-lived") == 1
