@@ -1,0 +1,34 @@
+# make run   - set everything up on the embedded default and start web + worker (Ctrl+C stops both)
+# make test  - the whole test suite (on DATABASE_URL / REDIS_URL when they are set)
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+MANAGE := $(BIN)/python manage.py
+
+.PHONY: run test install setup clean
+
+$(BIN)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+install: $(BIN)/.installed
+
+# Development defaults for `make run` only; real environment values win.
+run setup: export DJANGO_DEBUG ?= true
+
+setup: install
+	$(MANAGE) migrate --noinput
+	$(MANAGE) setup_schedules
+	$(MANAGE) ensure_admin
+	$(MANAGE) seed_demo_users --count 200 --if-empty
+
+run: setup
+	./scripts/run_dev.sh $(BIN)/python
+
+test: install
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) db.sqlite3 db.sqlite3-* var .pytest_cache

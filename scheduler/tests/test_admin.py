@@ -1,0 +1,230 @@
+import datetime
+import uuid
+
+import pytest
+from django.utils import timezone
+from django_q.models import Schedule, Task
+
+from scheduler.models import JobRun
+from users.models import DailyStats, User
+from users.services import daily_stats_update
+from users.tests.factories import UserFactory
+from verses.models import DailyVerse
+from verses.services import daily_verses_generate
+
+CHANGELISTS = [
+    "/admin/django_q/schedule/",
+    "/admin/scheduler/jobrun/",
+    "/admin/django_q/success/",
+    "/admin/django_q/failure/",
+    "/admin/users/user/",
+    "/admin/users/dailystats/",
+    "/admin/verses/dailyverse/",
+]
+
+
+@pytest.fixture
+def superuser(db):
+    return User.objects.create_superuser("root@example.org", "pw")
+
+
+@pytest.fixture
+def admin_client(client, superuser):
+    client.force_login(superuser)
+    return client
+
+
+@pytest.fixture
+def daily_schedule(schedules):
+    return Schedule.objects.get(name="daily_verses_generation")
+
+
+@pytest.fixture
+def enqueued(monkeypatch):
+    """Record the django-q tasks handed to the cluster instead of queueing them."""
+    calls = []
+    monkeypatch.setattr("scheduler.services.async_task", lambda *args, **kwargs: calls.append((args, kwargs)))
+    return calls
+
+
+def change_url(schedule: Schedule) -> str:
+    return f"/admin/django_q/schedule/{schedule.pk}/change/"
+
+
+def form_data(response) -> dict:
+    """The POST body the browser would send for the admin change form in `response`."""
+    data = {}
+    for bound in response.context["adminform"].form:
+        widget = bound.field.widget.get_context(bound.html_name, bound.value(), {})["widget"]
+        for sub in widget.get("subwidgets", [widget]):  # a split date/time posts two fields
+            value = sub["value"]
+            if isinstance(value, list):  # <select>
+                value = value[0] if value else ""
+            data[sub["name"]] = "" if value is None else value
+    return data
+
+
+def schedule_state(schedule: Schedule) -> tuple:
+    return Schedule.objects.filter(pk=schedule.pk).values_list("cron", "next_run", "repeats").get()
+
+
+def next_local(now: datetime.datetime, hour: int, minute: int) -> datetime.datetime:
+    """The first hour:minute in the current (scheduler) timezone strictly after `now`."""
+    local = timezone.localtime(now)
+    candidate = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    return candidate if candidate > local else candidate + datetime.timedelta(days=1)
+
+
+def test_admin_pages_need_a_staff_login(client, schedules):
+    response = client.get("/admin/django_q/schedule/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/admin/login/")
+
+
+@pytest.mark.parametrize("url", CHANGELISTS)
+def test_changelists_load_with_rows(admin_client, superuser, schedules, url):
+    # One row of each kind, so that every list_display column is rendered.
+    member = UserFactory(email="member@example.org")
+    daily_verses_generate()
+    daily_stats_update()
+    now = timezone.now()
+    success = Task.objects.create(id=uuid.uuid4().hex, name="alpha-bravo", func="scheduler.tasks.job_run",
+                                  started=now, stopped=now, success=True, result={"ok": True})
+    Task.objects.create(id=uuid.uuid4().hex, name="charlie-delta", func="scheduler.tasks.job_run",
+                        started=now, stopped=now, success=False, result="RuntimeError: boom")
+    Schedule.objects.filter(name="daily_verses_generation").update(task=success.id)  # "last run" link
+    JobRun.objects.create(job_id="cache_cleanup", trigger="manual", status="succeeded", finished_at=now)
+    assert (DailyVerse.objects.count(), DailyStats.objects.count()) == (1, 1)
+
+    response = admin_client.get(url)
+
+    assert response.status_code == 200
+    assert response.context["cl"].result_count == {
+        "/admin/django_q/schedule/": 3,
+        "/admin/scheduler/jobrun/": 1,
+        "/admin/django_q/success/": 1,
+        "/admin/django_q/failure/": 1,
+        "/admin/users/user/": 2,
+        "/admin/users/dailystats/": 1,
+        "/admin/verses/dailyverse/": 1,
+    }[url]
+    if url == "/admin/users/user/":
+        assert member.email in response.content.decode()
+    if url == "/admin/django_q/schedule/":
+        assert f"/admin/django_q/success/{success.id}/change/" in response.content.decode()
+
+
+def test_user_add_and_change_pages_load(admin_client):
+    member = UserFactory(email="member@example.org")
+    response = admin_client.get("/admin/users/user/add/")
+    assert response.status_code == 200
+    assert set(response.context["adminform"].form.fields) == {"email", "password1", "password2"}
+    response = admin_client.get(f"/admin/users/user/{member.pk}/change/")
+    assert response.status_code == 200
+    assert response.context["adminform"].form.initial["email"] == "member@example.org"
+
+
+def test_jobrun_detail_is_read_only(admin_client):
+    run = JobRun.objects.create(job_id="cache_cleanup", trigger="manual", status="succeeded",
+                                finished_at=timezone.now(), counts={"sessions_deleted": 2})
+    response = admin_client.get(f"/admin/scheduler/jobrun/{run.pk}/change/")
+    assert response.status_code == 200
+    assert response.context["has_change_permission"] is False
+    assert admin_client.get("/admin/scheduler/jobrun/add/").status_code == 403
+
+
+def test_editing_the_cron_saves_it_and_recomputes_next_run(admin_client, daily_schedule):
+    response = admin_client.get(change_url(daily_schedule))
+    assert response.status_code == 200
+    data = form_data(response)
+    assert (data["name"], data["cron"], data["schedule_type"], data["repeats"]) == (
+        "daily_verses_generation", "0 6 * * *", "C", "-1")
+    old_next_run = daily_schedule.next_run
+
+    before = timezone.now()
+    response = admin_client.post(change_url(daily_schedule), {**data, "cron": "30 7 * * *"})
+    after = timezone.now()
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert response["Location"] == "/admin/django_q/schedule/"
+    daily_schedule.refresh_from_db()
+    assert daily_schedule.cron == "30 7 * * *"
+    assert daily_schedule.repeats == -1
+    assert (daily_schedule.func, daily_schedule.args, daily_schedule.kwargs) == (
+        "scheduler.tasks.job_run", "'daily_verses_generation'", "trigger='schedule'")
+    # Africa/Lome is UTC+0 all year: the next 07:30 there is 07:30 UTC.
+    assert daily_schedule.next_run in {next_local(before, 7, 30), next_local(after, 7, 30)}
+    assert daily_schedule.next_run.astimezone(datetime.UTC).timetz() == datetime.time(7, 30, tzinfo=datetime.UTC)
+    assert before < daily_schedule.next_run <= after + datetime.timedelta(days=1)
+    assert daily_schedule.next_run != old_next_run
+    # The other schedules are untouched.
+    assert dict(Schedule.objects.values_list("name", "cron")) == {
+        "daily_verses_generation": "30 7 * * *", "cache_cleanup": "0 2 * * *", "user_stats_update": "0 0 * * *"}
+
+
+def test_next_run_follows_the_cron_even_when_the_posted_next_run_disagrees(admin_client, daily_schedule):
+    data = form_data(admin_client.get(change_url(daily_schedule)))
+    before = timezone.now()
+    response = admin_client.post(change_url(daily_schedule), {
+        **data, "cron": "15 4 * * *", "next_run_0": "2000-01-01", "next_run_1": "00:00:00"})
+    after = timezone.now()
+    assert response.status_code == 302
+    daily_schedule.refresh_from_db()
+    assert daily_schedule.next_run in {next_local(before, 4, 15), next_local(after, 4, 15)}
+
+
+@pytest.mark.parametrize("cron", ["61 25 * * *", "not a cron"])
+def test_an_invalid_cron_is_rejected_and_changes_nothing(admin_client, daily_schedule, cron):
+    before = schedule_state(daily_schedule)
+    data = form_data(admin_client.get(change_url(daily_schedule)))
+
+    response = admin_client.post(change_url(daily_schedule), {**data, "cron": cron})
+
+    assert response.status_code == 200
+    form = response.context["adminform"].form
+    assert list(form.errors) == ["cron"]
+    assert len(form.errors["cron"]) == 1
+    assert schedule_state(daily_schedule) == before
+    assert Schedule.objects.count() == 3
+
+
+def test_run_now_opens_one_manual_run_and_enqueues_one_task(
+    admin_client, daily_schedule, enqueued, django_capture_on_commit_callbacks
+):
+    action = {"action": "run_now", "_selected_action": [str(daily_schedule.pk)], "index": "0"}
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = admin_client.post("/admin/django_q/schedule/", action, follow=True)
+
+    assert response.redirect_chain == [("/admin/django_q/schedule/", 302)]
+    run = JobRun.objects.get()
+    assert (run.job_id, run.trigger, run.status) == ("daily_verses_generation", "manual", "running")
+    assert len(callbacks) == 1
+    assert enqueued == [(("scheduler.tasks.job_run", "daily_verses_generation"),
+                         {"trigger": "manual", "run_id": str(run.pk), "group": "daily_verses_generation"})]
+    assert [str(m) for m in response.context["messages"]] == [
+        f"daily_verses_generation: exécution {run.pk} lancée."]
+
+    # The run is still in progress: a second click starts nothing.
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = admin_client.post("/admin/django_q/schedule/", action, follow=True)
+
+    assert response.redirect_chain == [("/admin/django_q/schedule/", 302)]
+    assert list(JobRun.objects.values_list("pk", flat=True)) == [run.pk]
+    assert callbacks == []
+    assert len(enqueued) == 1
+    assert [str(m) for m in response.context["messages"]] == [
+        f"daily_verses_generation: déjà en cours (exécution {run.pk})."]
+
+
+def test_run_now_skips_a_schedule_that_is_not_a_soulverse_job(
+    admin_client, schedules, enqueued, django_capture_on_commit_callbacks
+):
+    other = Schedule.objects.create(name="someone_else", func="math.floor", args="1", schedule_type=Schedule.DAILY)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = admin_client.post("/admin/django_q/schedule/", {
+            "action": "run_now", "_selected_action": [str(other.pk)], "index": "0"}, follow=True)
+    assert response.redirect_chain == [("/admin/django_q/schedule/", 302)]
+    assert JobRun.objects.count() == 0
+    assert callbacks == [] and enqueued == []
+    assert [str(m) for m in response.context["messages"]] == [
+        "math.floor: pas une tâche SoulVerse, ignorée."]
