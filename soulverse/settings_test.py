@@ -12,4 +12,10 @@ os.environ.setdefault("CACHE_KEY_PREFIX", "soulverse-test")
 os.environ.setdefault("Q_CLUSTER_NAME", "soulverse-test")
 
 from soulverse.settings import *  # noqa: E402,F403
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    # A file (not in-memory) test database, so that a qcluster subprocess can share it; one
+    # per test run, so that two runs never share one.
+    (BASE_DIR / "var").mkdir(exist_ok=True)  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / f"test_db_{os.getpid()}.sqlite3")}  # noqa: F405
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast, tests only
