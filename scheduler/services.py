@@ -61,17 +61,20 @@ def _job_schedules():
     return Schedule.objects.filter(name__in=[job.id for job in JOBS])
 
 
-def scheduler_stop() -> None:
-    """Pause the three schedules (repeats=0 rows are skipped by django-q2); idempotent."""
+def scheduler_stop() -> int:
+    """Pause the three schedules (repeats=0 rows are skipped by django-q2); idempotent.
+    Returns how many schedules exist (0: setup_schedules has not run)."""
     count = _job_schedules().update(repeats=0)
     logger.info("event=scheduler_stopped schedules=%s", count)
+    return count
 
 
-def scheduler_start() -> None:
+def scheduler_start() -> int:
     """Resume the schedules. A slot missed while stopped fires once: next_run is untouched,
     and a cron schedule computes its next run from now, so there is never a burst."""
     count = _job_schedules().update(repeats=-1)
     logger.info("event=scheduler_started schedules=%s", count)
+    return count
 
 
 # --- Job runs -------------------------------------------------------------------------------

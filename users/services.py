@@ -63,7 +63,7 @@ def _demo_user_rows(count: int, seed: int | None):
     now = timezone.now()
     password = make_password(None)  # unusable: demo users cannot log in
     for _ in range(count):
-        user_id = uuid.UUID(int=rng.getrandbits(128), version=4)
+        user_id = uuid.uuid4()  # unique even when a --seed is reused
         joined = now - datetime.timedelta(seconds=rng.randrange(400 * 86400))
         active_recently = rng.random() < 0.6
         yield (

@@ -20,7 +20,7 @@ from rest_framework.authtoken.models import Token
 
 from scheduler.models import JobRun
 from scheduler.selectors import cluster_state
-from scheduler.services import schedules_setup, scheduler_start, scheduler_stop
+from scheduler.services import scheduler_start, scheduler_stop, schedules_setup
 from users.tests.factories import UserFactory
 from verses.models import DailyVerse
 

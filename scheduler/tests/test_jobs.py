@@ -9,7 +9,7 @@ from django_q.models import Schedule, Success
 
 from scheduler.jobs import cache_cleanup
 from scheduler.models import JobRun
-from scheduler.services import job_run_claim, job_run_execute, schedules_setup, scheduler_stop
+from scheduler.services import job_run_claim, job_run_execute, scheduler_stop, schedules_setup
 from scheduler.tasks import job_run
 from users.tests.factories import UserFactory
 from verses.cache import verse_cache_get_many, verse_cache_set_many

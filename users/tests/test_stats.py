@@ -3,8 +3,8 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from users.models import DailyStats, User
 from users.jobs import user_stats_update
+from users.models import DailyStats, User
 from users.selectors import users_active
 from users.services import daily_stats_update, demo_users_seed
 from users.tests.factories import UserFactory

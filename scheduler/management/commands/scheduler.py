@@ -1,12 +1,13 @@
 import json
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import CommandError
 
 from scheduler.selectors import scheduler_status
 from scheduler.services import scheduler_start, scheduler_stop
+from soulverse.management import Command as ProjectCommand
 
 
-class Command(BaseCommand):
+class Command(ProjectCommand):
     help = "Show, start or stop the scheduler (pauses or resumes the three schedules)."
 
     def add_arguments(self, parser):
@@ -14,10 +15,10 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="print the status as JSON")
 
     def handle(self, *args, action, **options):
-        if action == "start":
-            scheduler_start()
-        elif action == "stop":
-            scheduler_stop()
+        if action in ("start", "stop"):
+            changed = scheduler_start() if action == "start" else scheduler_stop()
+            if not changed:
+                raise CommandError("No schedules found: run `manage.py setup_schedules` first.")
         status = scheduler_status()
         if options["json"]:
             self.stdout.write(json.dumps(status, indent=2, ensure_ascii=False))

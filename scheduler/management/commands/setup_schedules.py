@@ -1,9 +1,8 @@
-from django.core.management.base import BaseCommand
-
 from scheduler.services import schedules_setup
+from soulverse.management import Command as ProjectCommand
 
 
-class Command(BaseCommand):
+class Command(ProjectCommand):
     help = "Create or update the django-q2 schedules of the three jobs (idempotent, run on every deploy)."
 
     def handle(self, *args, **options):

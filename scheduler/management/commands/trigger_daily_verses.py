@@ -1,13 +1,14 @@
 import sys
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from scheduler.models import JobRun
 from scheduler.registry import DAILY_VERSES_JOB_ID
 from scheduler.services import job_run_claim, job_run_execute
+from soulverse.management import Command as ProjectCommand
 
 
-class Command(BaseCommand):
+class Command(ProjectCommand):
     help = "Generate today's verses now, in this process, through the scheduled job's path."
 
     def handle(self, *args, **options):

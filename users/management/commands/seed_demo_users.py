@@ -1,12 +1,13 @@
 import time
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import CommandError
 
+from soulverse.management import Command as ProjectCommand
 from users.models import User
 from users.services import demo_users_seed
 
 
-class Command(BaseCommand):
+class Command(ProjectCommand):
     help = "Create realistic demo users (moods, languages, FCM tokens); COPY on PostgreSQL."
 
     def add_arguments(self, parser):
@@ -16,8 +17,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, count, seed, **options):
         if count < 0:
-            self.stderr.write("--count must be zero or more")
-            raise SystemExit(2)
+            raise CommandError("--count must be zero or more", returncode=2)
         if options["if_empty"] and User.objects.filter(is_staff=False).exists():
             self.stdout.write("Users already exist; no demo users added.")
             return

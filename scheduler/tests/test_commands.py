@@ -1,0 +1,248 @@
+import datetime
+import io
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from django.conf import settings
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+from django_q.models import Schedule
+from rest_framework.authtoken.models import Token
+
+from scheduler.models import JobRun
+from users.models import User
+from users.tests.factories import UserFactory
+from verses.models import DailyVerse
+
+JOB_IDS = ["daily_verses_generation", "cache_cleanup", "user_stats_update"]
+
+
+def run(*args, **options) -> tuple[str, str]:
+    """call_command with captured output: (stdout, stderr)."""
+    stdout, stderr = io.StringIO(), io.StringIO()
+    call_command(*args, stdout=stdout, stderr=stderr, no_color=True, **options)
+    return stdout.getvalue(), stderr.getvalue()
+
+
+def schedule_rows() -> list[tuple]:
+    return list(Schedule.objects.order_by("name").values_list("name", "cron", "repeats", "next_run"))
+
+
+@pytest.fixture
+def no_admin_env(monkeypatch):
+    for name in ("SOULVERSE_ADMIN_EMAIL", "SOULVERSE_ADMIN_PASSWORD", "SOULVERSE_ADMIN_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+
+
+# --- setup_schedules ------------------------------------------------------------------------
+
+def test_setup_schedules_creates_then_reports_unchanged(db):
+    out, err = run("setup_schedules")
+    assert out == "".join(f"{job_id}: created\n" for job_id in JOB_IDS)
+    assert err == ""
+    rows = schedule_rows()
+
+    out, err = run("setup_schedules")
+
+    assert out == "".join(f"{job_id}: unchanged\n" for job_id in JOB_IDS)
+    assert Schedule.objects.count() == 3
+    assert schedule_rows() == rows
+    assert dict(Schedule.objects.values_list("name", "cron")) == {
+        "daily_verses_generation": "0 6 * * *", "cache_cleanup": "0 2 * * *", "user_stats_update": "0 0 * * *"}
+
+
+def test_setup_schedules_repairs_a_drifted_cron(schedules):
+    Schedule.objects.filter(name="cache_cleanup").update(cron="*/5 * * * *")
+    out, _ = run("setup_schedules")
+    assert out == "daily_verses_generation: unchanged\ncache_cleanup: updated\nuser_stats_update: unchanged\n"
+    assert Schedule.objects.get(name="cache_cleanup").cron == "0 2 * * *"
+
+
+# --- scheduler ------------------------------------------------------------------------------
+
+def test_scheduler_stop_start_and_status(schedules):
+    next_runs = dict(Schedule.objects.values_list("name", "next_run"))
+
+    out, _ = run("scheduler", "stop")
+    lines = out.splitlines()
+    assert lines[0] == "scheduler: stopped; clusters alive: 0; running: False"
+    assert len(lines) == 4
+    assert [line.split()[0] for line in lines[1:]] == JOB_IDS
+    assert all("(paused) last run: never" in line for line in lines[1:])
+    assert list(Schedule.objects.values_list("repeats", flat=True)) == [0, 0, 0]
+
+    out, _ = run("scheduler", "status")
+    assert out.splitlines()[0] == "scheduler: stopped; clusters alive: 0; running: False"
+    assert list(Schedule.objects.values_list("repeats", flat=True)) == [0, 0, 0]
+
+    out, _ = run("scheduler", "start")
+    lines = out.splitlines()
+    assert lines[0] == "scheduler: enabled; clusters alive: 0; running: False"
+    assert not any("(paused)" in line for line in lines)
+    assert list(Schedule.objects.values_list("repeats", flat=True)) == [-1, -1, -1]
+
+    out, _ = run("scheduler", "status")
+    assert out.splitlines()[0] == "scheduler: enabled; clusters alive: 0; running: False"
+    # Pausing and resuming never moves the next runs.
+    assert dict(Schedule.objects.values_list("name", "next_run")) == next_runs
+
+
+def test_scheduler_status_shows_the_last_run(schedules):
+    run_ = JobRun.objects.create(job_id="cache_cleanup", trigger="command", status="succeeded",
+                                 finished_at=timezone.now())
+    out, _ = run("scheduler", "status")
+    line = next(line for line in out.splitlines() if line.split()[0] == "cache_cleanup")
+    assert "0 2 * * *" in line
+    assert line.endswith(f"last run: succeeded at {run_.started_at.astimezone(datetime.UTC).isoformat()}")
+
+
+def test_scheduler_status_json(schedules):
+    out, _ = run("scheduler", "status", "--json")
+    body = json.loads(out)
+    assert body["jobs_count"] == 3
+    assert (body["enabled"], body["running"], body["timezone"]) == (True, False, "Africa/Lome")
+    assert [job["id"] for job in body["jobs"]] == JOB_IDS
+    assert [job["enabled"] for job in body["jobs"]] == [True, True, True]
+
+    run("scheduler", "stop")
+    body = json.loads(run("scheduler", "status", "--json")[0])
+    assert (body["enabled"], body["jobs_count"]) == (False, 3)
+
+
+def test_scheduler_rejects_an_unknown_action_and_changes_nothing(schedules):
+    before = schedule_rows()
+    with pytest.raises(CommandError, match="invalid choice: 'bogus'"):
+        run("scheduler", "bogus")
+    assert schedule_rows() == before
+    assert list(Schedule.objects.values_list("repeats", flat=True)) == [-1, -1, -1]
+
+
+def test_scheduler_bogus_on_the_command_line_exits_non_zero_with_a_short_message():
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "soulverse.settings_test", "COLUMNS": "80"}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "scheduler", "bogus"],
+        cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert "Traceback" not in result.stderr
+    assert len(lines) == 1
+    assert lines[-1].startswith("manage.py scheduler: error: argument action: invalid choice: 'bogus'")
+    assert "status" in lines[-1] and "start" in lines[-1] and "stop" in lines[-1]
+
+
+# --- trigger_daily_verses -------------------------------------------------------------------
+
+def test_trigger_daily_verses_creates_the_verses_and_reports(db):
+    users = UserFactory.create_batch(3)
+    UserFactory(fcm_token="")  # not active: no verse
+
+    out, err = run("trigger_daily_verses")
+
+    run_ = JobRun.objects.get()
+    assert (run_.job_id, run_.trigger, run_.status) == ("daily_verses_generation", "command", "succeeded")
+    assert out.startswith(
+        f"Run {run_.pk} succeeded: day={timezone.localdate().isoformat()} users_processed=3 verses_created=3 "
+    )
+    assert out.count("\n") == 1
+    assert err == ""
+    assert set(DailyVerse.objects.values_list("user_id", flat=True)) == {user.pk for user in users}
+    assert set(DailyVerse.objects.values_list("day", flat=True)) == {timezone.localdate()}
+
+
+def test_trigger_daily_verses_refuses_while_a_run_is_in_progress(db):
+    UserFactory.create_batch(3)
+    running = JobRun.objects.create(job_id="daily_verses_generation", trigger="schedule")
+
+    with pytest.raises(CommandError, match="already in progress") as excinfo:
+        run("trigger_daily_verses")
+
+    assert str(running.pk) in str(excinfo.value)
+    assert DailyVerse.objects.count() == 0
+    assert list(JobRun.objects.values_list("pk", "status")) == [(running.pk, "running")]
+
+
+# --- seed_demo_users ------------------------------------------------------------------------
+
+def test_seed_demo_users_then_if_empty_adds_none(db):
+    out, _ = run("seed_demo_users", "--count", "25", "--seed", "1")
+    assert out.startswith("25 demo users created in ")
+    assert User.objects.count() == 25
+    assert User.objects.filter(is_staff=False, email__endswith="@example.invalid").count() == 25
+
+    out, _ = run("seed_demo_users", "--count", "25", "--seed", "2", "--if-empty")
+
+    assert out == "Users already exist; no demo users added.\n"
+    assert User.objects.count() == 25
+
+
+def test_seed_demo_users_if_empty_ignores_staff_accounts(staff_user):
+    out, _ = run("seed_demo_users", "--count", "5", "--if-empty")
+    assert out.startswith("5 demo users created in ")
+    assert User.objects.count() == 6
+
+
+def test_seed_demo_users_rejects_a_negative_count_and_creates_nothing(db):
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with pytest.raises(CommandError, match="--count must be zero or more") as excinfo:
+        call_command("seed_demo_users", "--count", "-1", stdout=stdout, stderr=stderr, no_color=True)
+    assert excinfo.value.returncode == 2
+    assert stdout.getvalue() == ""
+    assert User.objects.count() == 0
+
+
+# --- ensure_admin ---------------------------------------------------------------------------
+
+def test_ensure_admin_creates_a_staff_superuser_and_prints_its_secrets_once(db, no_admin_env):
+    out, _ = run("ensure_admin")
+
+    user = User.objects.get()
+    token = Token.objects.get(user=user)
+    assert (user.email, user.is_staff, user.is_superuser, user.is_active) == (
+        "admin@soulverse.local", True, True, True)
+    lines = out.splitlines()
+    assert lines[0] == "Staff account created: admin@soulverse.local"
+    assert len(lines) == 3
+    password = lines[1].removeprefix("  password:  ").removesuffix("   (shown once)")
+    assert lines[1] == f"  password:  {password}   (shown once)"
+    assert len(password) >= 12
+    assert user.check_password(password)
+    assert lines[2] == f"  API token: {token.key}   (shown once)"
+
+    out, _ = run("ensure_admin")
+
+    assert out == "Staff account admin@soulverse.local already exists (password and token unchanged).\n"
+    assert password not in out and token.key not in out
+    assert "password:" not in out and "API token:" not in out
+    assert User.objects.count() == 1
+    assert list(Token.objects.values_list("key", flat=True)) == [token.key]
+    user.refresh_from_db()
+    assert user.check_password(password)
+
+
+def test_ensure_admin_takes_its_secrets_from_the_environment_and_does_not_print_them(db, no_admin_env, monkeypatch):
+    monkeypatch.setenv("SOULVERSE_ADMIN_PASSWORD", "Env-Passw0rd-42")
+    monkeypatch.setenv("SOULVERSE_ADMIN_TOKEN", "0123456789abcdef0123456789abcdef01234567")
+    monkeypatch.setenv("SOULVERSE_ADMIN_EMAIL", "ops@example.org")
+
+    out, err = run("ensure_admin")
+
+    assert out == "Staff account created: ops@example.org\n"
+    assert err == ""
+    user = User.objects.get()
+    assert (user.email, user.is_staff, user.is_superuser) == ("ops@example.org", True, True)
+    assert user.check_password("Env-Passw0rd-42")
+    assert Token.objects.get(user=user).key == "0123456789abcdef0123456789abcdef01234567"
+
+
+def test_ensure_admin_refuses_an_existing_non_staff_account(db, no_admin_env):
+    member = UserFactory(email="admin@soulverse.local")
+    with pytest.raises(CommandError, match="exists but is not staff"):
+        run("ensure_admin")
+    member.refresh_from_db()
+    assert (member.is_staff, member.is_superuser) == (False, False)
+    assert Token.objects.count() == 0
