@@ -176,6 +176,12 @@ else:
 VERSES_BATCH_SIZE = env.int("VERSES_BATCH_SIZE", default=50)
 VERSES_BATCH_PAUSE_SECONDS = env.float("VERSES_BATCH_PAUSE_SECONDS", default=1.0)
 VERSES_CACHE_SECONDS = env.int("VERSES_CACHE_SECONDS", default=2 * 60 * 60)
+# Gemini (google-genai). Without an API key the AI is off and curated verses are used.
+GEMINI_API_KEY = env.str("GEMINI_API_KEY", default="")
+GEMINI_MODEL = env.str("GEMINI_MODEL", default="gemini-2.5-flash")
+GEMINI_BASE_URL = env.str("GEMINI_BASE_URL", default="")  # e.g. a local stub server
+GEMINI_TIMEOUT_SECONDS = env.float("GEMINI_TIMEOUT_SECONDS", default=20.0)
+GEMINI_RETRIES = env.int("GEMINI_RETRIES", default=2)  # extra attempts on 429/5xx/timeouts
 # How long run history and django-q results are kept by cache_cleanup.
 SCHEDULER_RETENTION_DAYS = env.int("SCHEDULER_RETENTION_DAYS", default=30)
 # How long POST trigger-daily-verses waits for the run before answering 202.

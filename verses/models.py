@@ -1,30 +1,71 @@
-import uuid
-
 from django.conf import settings
 from django.db import models
 
 
-class DailyVerse(models.Model):
-    """The verse one user receives on one day; (user, day) is unique."""
+class BibleVerse(models.Model):
+    """One verse of an imported edition (French: Louis Segond 1910, `manage.py import_bible`)."""
+
+    edition = models.CharField(max_length=16)
+    book = models.PositiveSmallIntegerField(help_text="1-66, Protestant canon order")
+    chapter = models.PositiveSmallIntegerField()
+    verse = models.PositiveSmallIntegerField()
+    text = models.TextField()
+
+    class Meta:
+        verbose_name = "verset biblique"
+        verbose_name_plural = "versets bibliques"
+        constraints = [
+            models.UniqueConstraint(fields=["edition", "book", "chapter", "verse"], name="one_text_per_verse"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.edition} {self.book}:{self.chapter}:{self.verse}"
+
+
+class VerseOfTheDay(models.Model):
+    """The verse shared by every user with one mood and language on one day."""
 
     class Source(models.TextChoices):
         AI = "ai", "IA"
         FALLBACK = "fallback", "Verset de secours"
 
-    # Ids are made in Python so that a bulk insert that skips conflicts still tells
-    # exactly which rows it created.
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="daily_verses"
-    )
     day = models.DateField()
-    mood = models.CharField(max_length=16, blank=True)
+    mood = models.CharField(max_length=16, blank=True, help_text="empty: users without a mood")
     language = models.CharField(max_length=2)
+    # The passage in the numbering of the language's edition (French: Louis Segond).
+    book = models.PositiveSmallIntegerField()
+    chapter = models.PositiveSmallIntegerField()
+    verse_start = models.PositiveSmallIntegerField()
+    verse_end = models.PositiveSmallIntegerField()
     reference = models.CharField(max_length=64)
-    verse_key = models.CharField(max_length=32, help_text="Stable id of the passage.")
-    text = models.TextField()
-    reflection = models.TextField(blank=True)
+    text = models.TextField(help_text="always the edition's text, never the model's")
+    reflection = models.TextField()
     source = models.CharField(max_length=16, choices=Source.choices)
+    ai_failure = models.CharField(max_length=32, blank=True, help_text="why the AI answer was not used")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "verset du jour (par humeur)"
+        verbose_name_plural = "versets du jour (par humeur)"
+        constraints = [
+            models.UniqueConstraint(fields=["day", "mood", "language"], name="one_verse_per_day_mood_language"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day.isoformat()} {self.mood or 'default'}/{self.language} {self.reference}"
+
+    @property
+    def passage_key(self) -> str:
+        return f"{self.book:02d}:{self.chapter:03d}:{self.verse_start:03d}-{self.verse_end:03d}"
+
+
+class DailyVerse(models.Model):
+    """The verse one user receives on one day; (user, day) is unique. A narrow row: the
+    content lives in the shared VerseOfTheDay."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="daily_verses")
+    day = models.DateField()
+    verse = models.ForeignKey(VerseOfTheDay, on_delete=models.PROTECT, related_name="deliveries")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -33,7 +74,7 @@ class DailyVerse(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["user", "day"], name="one_daily_verse_per_user_day"),
         ]
-        indexes = [models.Index(fields=["day", "source"], name="verses_day_source_idx")]
+        indexes = [models.Index(fields=["day", "verse"], name="dailyverse_day_verse_idx")]
 
     def __str__(self) -> str:
-        return f"{self.day.isoformat()} {self.reference}"
+        return f"{self.day.isoformat()} {self.verse_id}"
