@@ -1,15 +1,5 @@
-from rest_framework.routers import SimpleRouter
-
 from scheduler.apis import SchedulerViewSet
-
-
-class OptionalSlashRouter(SimpleRouter):
-    """Accept /status and /status/ alike (the original service had no trailing slash)."""
-
-    def __init__(self):
-        super().__init__()
-        self.trailing_slash = "/?"
-
+from soulverse.routers import OptionalSlashRouter
 
 router = OptionalSlashRouter()
 router.register("", SchedulerViewSet, basename="scheduler")

@@ -38,6 +38,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI assets served locally, no CDN
     "django_q",
     "users",
     "verses",
@@ -141,6 +143,18 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 20,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "SoulVerse Scheduler API",
+    "DESCRIPTION": "Daily verses for SoulVerse users and the admin endpoints of the scheduler.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024  # the API takes small JSON bodies only
 
@@ -171,11 +185,13 @@ else:
     Q_CLUSTER["django_redis"] = "default"
 
 # --- SoulVerse ------------------------------------------------------------------------------
-# Users handled per batch by the daily generation, and the pause between batches that
-# called an external service (the original service: 50 users, 1 s).
+# AI calls per batch in the daily generation, and the pause between batches (the original
+# service: 50 per batch, 1 s).
 VERSES_BATCH_SIZE = env.int("VERSES_BATCH_SIZE", default=50)
 VERSES_BATCH_PAUSE_SECONDS = env.float("VERSES_BATCH_PAUSE_SECONDS", default=1.0)
 VERSES_CACHE_SECONDS = env.int("VERSES_CACHE_SECONDS", default=2 * 60 * 60)
+# Users given their verse per INSERT … SELECT statement.
+VERSES_ASSIGN_CHUNK_SIZE = env.int("VERSES_ASSIGN_CHUNK_SIZE", default=5000)
 # Gemini (google-genai). Without an API key the AI is off and curated verses are used.
 GEMINI_API_KEY = env.str("GEMINI_API_KEY", default="")
 GEMINI_MODEL = env.str("GEMINI_MODEL", default="gemini-2.5-flash")

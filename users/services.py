@@ -115,3 +115,11 @@ def _copy_rows(chunk: list[tuple]) -> None:
         cursor.copy_expert(
             f"COPY {User._meta.db_table} ({', '.join(_SEED_COLUMNS)}) FROM STDIN", buffer
         )
+
+
+def user_profile_update(*, user: User, **fields) -> User:
+    """Save the given profile fields (already validated) and nothing else."""
+    for name, value in fields.items():
+        setattr(user, name, value)
+    user.save(update_fields=list(fields))
+    return user

@@ -1,11 +1,13 @@
-"""Bible book names, reference formatting and World English Bible text lookup.
+"""Bible book names and numbers, reference formatting and passage text (WEB, Louis Segond 1910).
 
 Book numbers are 1-66 in Protestant canon order, as pythonbible's ``Book`` enum numbers them.
 """
 
 from __future__ import annotations
 
+import functools
 import re
+import unicodedata
 
 import pythonbible
 from pythonbible.bible.errors import (
@@ -205,3 +207,100 @@ def web_text(*, book: int, chapter: int, verse_start: int, verse_end: int) -> st
             raise ValueError(f"verse missing from the WEB: {book} {chapter}:{verse}")
         parts.append(cleaned)
     return " ".join(parts).strip()
+
+
+# Edition id of the French Louis Segond 1910 text imported with `manage.py import_bible`.
+LSG1910 = "lsg1910"
+
+# USFM/Paratext book codes in canon order: GEN is 1, REV is 66.
+_USFM_CODES: tuple[str, ...] = (
+    "GEN", "EXO", "LEV", "NUM", "DEU", "JOS", "JDG", "RUT", "1SA", "2SA", "1KI",
+    "2KI", "1CH", "2CH", "EZR", "NEH", "EST", "JOB", "PSA", "PRO", "ECC", "SNG",
+    "ISA", "JER", "LAM", "EZK", "DAN", "HOS", "JOL", "AMO", "OBA", "JON", "MIC",
+    "NAM", "HAB", "ZEP", "HAG", "ZEC", "MAL", "MAT", "MRK", "LUK", "JHN", "ACT",
+    "ROM", "1CO", "2CO", "GAL", "EPH", "PHP", "COL", "1TH", "2TH", "1TI", "2TI",
+    "TIT", "PHM", "HEB", "JAS", "1PE", "2PE", "1JN", "2JN", "3JN", "JUD", "REV",
+)
+USFM_BOOK_CODES: dict[str, int] = {code: number for number, code in enumerate(_USFM_CODES, start=1)}
+
+# Common names beyond the display tables above.
+_EXTRA_BOOK_NAMES: dict[str, int] = {"Psalm": 19, "Psaume": 19, "Song of Songs": 22, "Isaïe": 23}
+
+
+def _name_key(value: str) -> str:
+    """Fold case, accents, spaces and punctuation: "1 Pierre" -> "1pierre", "Ésaïe" -> "esaie"."""
+    decomposed = unicodedata.normalize("NFKD", value.casefold())
+    return "".join(char for char in decomposed if char.isalnum() and not unicodedata.combining(char))
+
+
+_BOOK_KEYS: dict[str, int] = {
+    _name_key(name): number
+    for names in (USFM_BOOK_CODES, {v: k for k, v in BOOK_NAMES_EN.items()}, {v: k for k, v in BOOK_NAMES_FR.items()})
+    for name, number in names.items()
+} | {_name_key(name): number for name, number in _EXTRA_BOOK_NAMES.items()}
+
+
+def book_number(value: int | str) -> int | None:
+    """Return the book number (1-66) of a number, USFM code or English/French name, or None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if 1 <= value <= 66 else None
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if text.isdecimal():
+        return book_number(int(text))
+    return _BOOK_KEYS.get(_name_key(text)) if text else None
+
+
+def lsg_imported() -> bool:
+    """Whether the Louis Segond 1910 text has been imported (`manage.py import_bible`)."""
+    from verses.models import BibleVerse
+
+    return BibleVerse.objects.filter(edition=LSG1910).exists()
+
+
+def passage_text(*, language: str, book: int, chapter: int, verse_start: int, verse_end: int) -> str | None:
+    """Return a passage's exact text in the language's edition, or None if any verse does not exist.
+
+    "fr" is the Louis Segond 1910 (its own numbering), anything else the World English Bible.
+    Before the LSG import, French text exists only for the curated verses.
+    """
+    if verse_end < verse_start:
+        return None
+    if language != "fr":
+        try:
+            return web_text(book=book, chapter=chapter, verse_start=verse_start, verse_end=verse_end)
+        except ValueError:
+            return None
+    return _lsg_text(book=book, chapter=chapter, verse_start=verse_start, verse_end=verse_end)
+
+
+def _lsg_text(*, book: int, chapter: int, verse_start: int, verse_end: int) -> str | None:
+    from verses.models import BibleVerse
+
+    texts = list(
+        BibleVerse.objects.filter(
+            edition=LSG1910, book=book, chapter=chapter, verse__gte=verse_start, verse__lte=verse_end
+        )
+        .order_by("verse")
+        .values_list("text", flat=True)
+    )
+    if len(texts) == verse_end - verse_start + 1:
+        return " ".join(texts)
+    if texts or lsg_imported():
+        return None
+    return _curated_fr_texts().get((book, chapter, verse_start, verse_end))
+
+
+@functools.cache
+def _curated_fr_texts() -> dict[tuple[int, int, int, int], str]:
+    """The curated French texts keyed by their Louis Segond (book, chapter, verse_start, verse_end)."""
+    from verses.curated import CURATED_VERSES  # imports this module
+
+    return {
+        (verse.book, verse.fr_chapter, verse.fr_verse_start, verse.fr_verse_end): verse.text_fr
+        for pool in CURATED_VERSES.values()
+        for verse in pool
+    }

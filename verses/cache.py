@@ -1,8 +1,7 @@
-"""The day's verses in the cache: one entry per (day, user), kept for VERSES_CACHE_SECONDS."""
+"""The day's verses in the cache: one entry per (day, mood, language), kept VERSES_CACHE_SECONDS."""
 
 import datetime
 import logging
-import uuid
 
 from django.conf import settings
 from django.core.cache import cache
@@ -13,19 +12,19 @@ logger = logging.getLogger(__name__)
 KEY_PREFIX = "verse:"
 
 
-def verse_cache_key(day: datetime.date, user_id: uuid.UUID) -> str:
-    return f"{KEY_PREFIX}{day.isoformat()}:{user_id.hex}"
+def verse_cache_key(day: datetime.date, mood: str, language: str) -> str:
+    return f"{KEY_PREFIX}{day.isoformat()}:{mood or 'default'}:{language}"
 
 
-def verse_cache_get_many(day: datetime.date, user_ids: list[uuid.UUID]) -> dict[uuid.UUID, dict]:
-    keys = {verse_cache_key(day, user_id): user_id for user_id in user_ids}
-    found = cache.get_many(list(keys))
-    return {keys[key]: value for key, value in found.items()}
+def verse_cache_get_many(day: datetime.date, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """The cached VerseOfTheDay ids of (mood, language) pairs."""
+    keys = {verse_cache_key(day, mood, language): (mood, language) for mood, language in pairs}
+    return {keys[key]: value for key, value in cache.get_many(list(keys)).items()}
 
 
-def verse_cache_set_many(day: datetime.date, verses: dict[uuid.UUID, dict]) -> None:
+def verse_cache_set_many(day: datetime.date, verse_ids: dict[tuple[str, str], int]) -> None:
     cache.set_many(
-        {verse_cache_key(day, user_id): data for user_id, data in verses.items()},
+        {verse_cache_key(day, mood, language): verse_id for (mood, language), verse_id in verse_ids.items()},
         timeout=settings.VERSES_CACHE_SECONDS,
     )
 

@@ -51,6 +51,12 @@ class CuratedVerse:
             language=language,
         )
 
+    def numbering(self, language: str) -> tuple[int, int, int]:
+        """(chapter, first verse, last verse) in the language's edition."""
+        if language == "fr":
+            return self.fr_chapter, self.fr_verse_start, self.fr_verse_end
+        return self.chapter, self.verse_start, self.verse_end
+
     def text(self, language: str) -> str:
         """Verse text in French for "fr", English otherwise."""
         return self.text_fr if language == "fr" else self.text_en

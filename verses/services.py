@@ -1,23 +1,36 @@
+"""Daily verse generation: one verse per (day, mood, language), shared by the users of the pair.
+
+The AI (when configured) proposes a passage and writes a reflection; the text always comes from
+the edition. Any failure falls back to a curated verse for that pair only. Users are then given
+their pair's verse set-based, chunk by chunk (INSERT … SELECT that skips existing (user, day)).
+"""
+
 import datetime
 import hashlib
 import logging
 import time
-import uuid
+import zoneinfo
+from collections import Counter
 from collections.abc import Callable, Iterator
 from itertools import islice
 
 from django.conf import settings
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from users.models import User
 from users.selectors import users_active
+from verses.ai import AIError, provider_get
 from verses.cache import verse_cache_get_many, verse_cache_set_many
 from verses.curated import CuratedVerse, curated_pool
-from verses.models import DailyVerse
+from verses.models import DailyVerse, VerseOfTheDay
 from verses.reflections import fallback_reflection
+from verses.validation import ProposalRejected, proposal_check
 
 logger = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
+RECENT_DAYS = 7  # the AI is asked not to repeat the pair's verses of the last week
 
 
 def _batches(iterable, size: int) -> Iterator[list]:
@@ -26,94 +39,177 @@ def _batches(iterable, size: int) -> Iterator[list]:
         yield batch
 
 
-def curated_verse_pick(*, user_id: uuid.UUID, mood: str, day: datetime.date, avoid_key: str | None):
-    """A curated verse for the user's mood, the same for a given (user, day), never `avoid_key`."""
+def curated_verse_pick(*, day: datetime.date, mood: str, language: str, avoid_key: str | None) -> CuratedVerse:
+    """A curated verse for the pair, the same for a given day, never the one keyed `avoid_key`."""
     pool = curated_pool(mood)
-    digest = hashlib.sha256(f"{day.isoformat()}:{user_id.hex}".encode()).digest()
+    digest = hashlib.sha256(f"{day.isoformat()}:{mood}:{language}".encode()).digest()
     index = int.from_bytes(digest[:8], "big") % len(pool)
-    if pool[index].key == avoid_key:
+    if _curated_key(pool[index], language) == avoid_key:
         index = (index + 1) % len(pool)
     return pool[index]
 
 
-def _fallback_verse(*, user_id, mood, language, day, avoid_key) -> DailyVerse:
-    verse: CuratedVerse = curated_verse_pick(user_id=user_id, mood=mood, day=day, avoid_key=avoid_key)
-    return DailyVerse(
-        user_id=user_id,
-        day=day,
-        mood=mood,
-        language=language,
-        reference=verse.reference(language),
-        verse_key=verse.key,
-        text=verse.text(language),
-        reflection=fallback_reflection(mood or "default", language),
-        source=DailyVerse.Source.FALLBACK,
-    )
+def _curated_key(verse: CuratedVerse, language: str) -> str:
+    chapter, start, end = verse.numbering(language)
+    return f"{verse.book:02d}:{chapter:03d}:{start:03d}-{end:03d}"
 
 
-def daily_verse_payload(verse: DailyVerse) -> dict:
-    """What is cached and served for a user's verse of the day."""
+def _fallback_fields(*, day, mood, language, avoid_key) -> dict:
+    verse = curated_verse_pick(day=day, mood=mood, language=language, avoid_key=avoid_key)
+    chapter, start, end = verse.numbering(language)
     return {
-        "day": verse.day.isoformat(),
-        "reference": verse.reference,
-        "text": verse.text,
-        "reflection": verse.reflection,
-        "mood": verse.mood,
-        "language": verse.language,
-        "source": verse.source,
+        "book": verse.book, "chapter": chapter, "verse_start": start, "verse_end": end,
+        "reference": verse.reference(language), "text": verse.text(language),
+        "reflection": fallback_reflection(mood or "default", language),
+        "source": VerseOfTheDay.Source.FALLBACK,
     }
 
 
-def daily_verses_generate(*, day: datetime.date | None = None, progress: Progress | None = None) -> dict:
-    """Give every active user one verse for `day` (default: today); safe to run again.
-
-    Users are handled in batches of VERSES_BATCH_SIZE. A user whose verse is cached is
-    skipped; one who already has a row gets it cached; the others get a new row. The
-    (user, day) constraint makes a concurrent or repeated run harmless.
-    """
-    day = day or timezone.localdate()
-    started = time.monotonic()
-    report = {"day": day.isoformat(), "users_processed": 0, "verses_created": 0,
-              "already_present": 0, "cache_hits": 0, "fallbacks": 0}
-    active = users_active().order_by("id").values_list("id", "mood", "language")
-    total = active.count() if progress else 0
-    for batch in _batches(active.iterator(chunk_size=2000), settings.VERSES_BATCH_SIZE):
-        _generate_batch(day=day, batch=batch, report=report)
-        report["users_processed"] += len(batch)
-        if progress:
-            progress(report["users_processed"], total)
-    report["duration_seconds"] = round(time.monotonic() - started, 3)
-    logger.info("event=daily_verses_generated %s", " ".join(f"{k}={v}" for k, v in report.items()))
-    return report
+def _ai_fields(*, provider, mood, language, recent: list[VerseOfTheDay], avoid_key: str | None) -> dict:
+    proposal = provider.propose(mood=mood or "neutral", language=language,
+                                avoid=[verse.reference for verse in recent])
+    passage = proposal_check(proposal=proposal, language=language)
+    key = f"{passage.book:02d}:{passage.chapter:03d}:{passage.verse_start:03d}-{passage.verse_end:03d}"
+    if key == avoid_key:
+        raise ProposalRejected("invalid_output", "yesterday's passage again")
+    return {
+        "book": passage.book, "chapter": passage.chapter, "verse_start": passage.verse_start,
+        "verse_end": passage.verse_end, "reference": passage.reference, "text": passage.text,
+        "reflection": passage.reflection, "source": VerseOfTheDay.Source.AI,
+    }
 
 
-def _generate_batch(*, day: datetime.date, batch: list[tuple], report: dict) -> None:
-    cached = verse_cache_get_many(day, [user_id for user_id, _, _ in batch])
+def verse_of_the_day_ensure(*, day: datetime.date, mood: str, language: str, provider=None,
+                            report: dict | None = None) -> VerseOfTheDay:
+    """The pair's verse for `day`, made once (one AI call at most) and stored."""
+    existing = VerseOfTheDay.objects.filter(day=day, mood=mood, language=language).first()
+    if existing is not None:
+        return existing
+    recent = list(
+        VerseOfTheDay.objects.filter(mood=mood, language=language, day__lt=day,
+                                     day__gte=day - datetime.timedelta(days=RECENT_DAYS)).order_by("-day")
+    )
+    yesterday = recent[0] if recent and recent[0].day == day - datetime.timedelta(days=1) else None
+    avoid_key = yesterday.passage_key if yesterday else None
+    failure = ""
+    fields = None
+    if provider is not None:
+        _count(report, "ai_calls")
+        started = time.monotonic()
+        try:
+            fields = _ai_fields(provider=provider, mood=mood, language=language, recent=recent, avoid_key=avoid_key)
+        except (AIError, ProposalRejected) as exc:
+            failure = exc.kind
+            _count(report, "ai_failures", exc.kind)
+            logger.warning("event=ai_failed mood=%s language=%s kind=%s duration=%.2f",
+                           mood or "default", language, exc.kind, time.monotonic() - started)
+    if fields is None:
+        fields = _fallback_fields(day=day, mood=mood, language=language, avoid_key=avoid_key)
+        _count(report, "fallbacks")
+    try:
+        with transaction.atomic():
+            return VerseOfTheDay.objects.create(day=day, mood=mood, language=language, ai_failure=failure, **fields)
+    except IntegrityError:  # made concurrently by another run: keep theirs
+        return VerseOfTheDay.objects.get(day=day, mood=mood, language=language)
+
+
+def _count(report: dict | None, key: str, kind: str | None = None) -> None:
+    if report is None:
+        return
+    if kind is None:
+        report[key] += 1
+    else:
+        report[key][kind] += 1
+
+
+def _pair_verses_ensure(*, day: datetime.date, pairs: list[tuple[str, str]], report: dict) -> None:
+    cached = verse_cache_get_many(day, pairs)
     report["cache_hits"] += len(cached)
-    pending = [row for row in batch if row[0] not in cached]
+    pending = [pair for pair in pairs if pair not in cached]
     if not pending:
         return
-    pending_ids = [user_id for user_id, _, _ in pending]
-    present = {v.user_id: v for v in DailyVerse.objects.filter(day=day, user_id__in=pending_ids)}
-    missing = [row for row in pending if row[0] not in present]
-    if missing:
-        yesterday = dict(
-            DailyVerse.objects.filter(
-                day=day - datetime.timedelta(days=1), user_id__in=[row[0] for row in missing]
-            ).values_list("user_id", "verse_key")
+    stored = {(v.mood, v.language): v.pk for v in VerseOfTheDay.objects.filter(day=day)}
+    missing = [pair for pair in pending if pair not in stored]
+    provider = provider_get()
+    for index, batch in enumerate(_batches(missing, settings.VERSES_BATCH_SIZE)):
+        if index and provider is not None:
+            time.sleep(settings.VERSES_BATCH_PAUSE_SECONDS)  # rate limit of the external calls
+        for mood, language in batch:
+            verse = verse_of_the_day_ensure(day=day, mood=mood, language=language, provider=provider, report=report)
+            stored[(mood, language)] = verse.pk
+    verse_cache_set_many(day, {pair: stored[pair] for pair in pending})
+
+
+def _daily_verses_assign(*, day: datetime.date, total: int, progress: Progress | None) -> int:
+    """Give every active user the verse of their pair; return how many rows were created."""
+    verse_table = connection.ops.quote_name(VerseOfTheDay._meta.db_table)
+    daily_table = connection.ops.quote_name(DailyVerse._meta.db_table)
+    day_value = connection.ops.adapt_datefield_value(day)
+    now_value = connection.ops.adapt_datetimefield_value(timezone.now())
+    chunk = settings.VERSES_ASSIGN_CHUNK_SIZE
+    created, done, last_id = 0, 0, None
+    while True:
+        users = users_active().order_by("id")
+        if last_id is not None:
+            users = users.filter(id__gt=last_id)
+        bound = users.values_list("id", flat=True)[chunk - 1:chunk].first()
+        if bound is not None:
+            users = users.filter(id__lte=bound)
+        user_sql, user_params = users.values("id", "mood", "language").query.sql_with_params()
+        # "WHERE 1=1" lets SQLite tell the upsert clause from the join's ON.
+        sql = (
+            f"INSERT INTO {daily_table} (user_id, day, verse_id, created_at) "
+            f"SELECT u.id, %s, v.id, %s FROM ({user_sql}) u "
+            f"JOIN {verse_table} v ON v.day = %s AND v.mood = u.mood AND v.language = u.language "
+            f"WHERE 1=1 ON CONFLICT (user_id, day) DO NOTHING"
         )
-        new = [
-            _fallback_verse(user_id=user_id, mood=mood, language=language, day=day,
-                            avoid_key=yesterday.get(user_id))
-            for user_id, mood, language in missing
-        ]
-        DailyVerse.objects.bulk_create(new, ignore_conflicts=True)
-        new_ids = {verse.id for verse in new}
-        # Re-read: a concurrent run may have won some rows; theirs are kept, ours skipped.
-        rows = list(DailyVerse.objects.filter(day=day, user_id__in=[row[0] for row in missing]))
-        created = [row for row in rows if row.id in new_ids]
-        report["verses_created"] += len(created)
-        report["fallbacks"] += sum(1 for row in created if row.source == DailyVerse.Source.FALLBACK)
-        present.update({row.user_id: row for row in rows})
-    report["already_present"] += len(pending) - len(missing)
-    verse_cache_set_many(day, {user_id: daily_verse_payload(v) for user_id, v in present.items()})
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [day_value, now_value, *user_params, day_value])
+            created += max(cursor.rowcount, 0)
+        done = total if bound is None else min(done + chunk, total)
+        if progress:
+            progress(done, total)
+        if bound is None:
+            return created
+        last_id = bound
+
+
+def daily_verses_generate(*, day: datetime.date | None = None, progress: Progress | None = None) -> dict:
+    """Give every active user one verse for `day` (default: today); safe to run again."""
+    day = day or timezone.localdate()
+    started = time.monotonic()
+    report = Counter(users_processed=0, verses_created=0, ai_calls=0, fallbacks=0, cache_hits=0)
+    report["ai_failures"] = Counter()
+    pairs = list(users_active().order_by().values_list("mood", "language").distinct())
+    _pair_verses_ensure(day=day, pairs=pairs, report=report)
+    report["users_processed"] = users_active().count()
+    report["verses_created"] = _daily_verses_assign(day=day, total=report["users_processed"], progress=progress)
+    result = {"day": day.isoformat(), "pairs": len(pairs), **report, "ai_failures": dict(report["ai_failures"]),
+              "duration_seconds": round(time.monotonic() - started, 3)}
+    logger.info("event=daily_verses_generated %s", " ".join(
+        f"{key}={value}" for key, value in result.items() if key != "ai_failures"
+    ) + "".join(f" ai_failure_{kind}={n}" for kind, n in result["ai_failures"].items()))
+    return result
+
+
+def user_local_date(user: User) -> datetime.date:
+    try:
+        return timezone.localdate(timezone=zoneinfo.ZoneInfo(user.timezone))
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return timezone.localdate()
+
+
+def daily_verse_for_user(*, user: User, day: datetime.date | None = None) -> DailyVerse:
+    """The user's verse for `day` (default: their local date), made now if the run has not reached them."""
+    day = day or user_local_date(user)
+    daily = DailyVerse.objects.select_related("verse").filter(user=user, day=day).first()
+    if daily is not None:
+        return daily
+    verse = verse_of_the_day_ensure(day=day, mood=user.mood, language=user.language, provider=provider_get())
+    try:
+        with transaction.atomic():
+            daily = DailyVerse.objects.create(user=user, day=day, verse=verse)
+    except IntegrityError:
+        return DailyVerse.objects.select_related("verse").get(user=user, day=day)
+    logger.info("event=verse_on_demand user=%s day=%s", user.short_id, day.isoformat())
+    return daily

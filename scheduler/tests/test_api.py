@@ -159,7 +159,7 @@ def test_trigger_answers_200_with_counts_when_the_run_finishes_in_time(staff_cli
     assert body["message"] == "Génération manuelle terminée avec succès"
     iso(body["triggered_at"])
     assert body["already_running"] is False
-    assert (body["users_processed"], body["verses_created"], body["fallbacks"]) == (3, 3, 3)
+    assert (body["users_processed"], body["verses_created"], body["pairs"], body["fallbacks"]) == (3, 3, 1, 1)
     assert body["run"]["status"] == "succeeded"
 
 

@@ -77,9 +77,8 @@ def test_a_redelivered_task_of_a_finished_run_does_nothing():
 
 def test_cache_cleanup_deletes_old_data_and_reports_counts():
     today = timezone.localdate()
-    user = UserFactory()
     for day in (today, today - datetime.timedelta(days=1), today - datetime.timedelta(days=3)):
-        verse_cache_set_many(day, {user.pk: {"day": day.isoformat()}})
+        verse_cache_set_many(day, {("sad", "fr"): 1})
     old = timezone.now() - datetime.timedelta(days=40)
     for job_id in ("cache_cleanup", "user_stats_update"):
         run = JobRun.objects.create(job_id=job_id, trigger="schedule", status="succeeded")
@@ -94,8 +93,8 @@ def test_cache_cleanup_deletes_old_data_and_reports_counts():
     assert report["verse_cache_entries"] == 2
     assert report["job_runs"] == 2 and report["task_results"] == 1 and report["expired_sessions"] == 1
     assert list(JobRun.objects.values_list("pk", flat=True)) == [recent.pk]
-    assert verse_cache_get_many(today, [user.pk]) == {user.pk: {"day": today.isoformat()}}
-    assert verse_cache_get_many(today - datetime.timedelta(days=1), [user.pk]) == {}
+    assert verse_cache_get_many(today, [("sad", "fr")]) == {("sad", "fr"): 1}
+    assert verse_cache_get_many(today - datetime.timedelta(days=1), [("sad", "fr")]) == {}
     assert Session.objects.count() == 1
 
 

@@ -4,23 +4,35 @@ import pytest
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 
-from users.models import User
 from users.tests.factories import UserFactory
 from verses.cache import verse_cache_get_many
 from verses.curated import curated_pool
-from verses.models import DailyVerse
-from verses.services import curated_verse_pick, daily_verses_generate
+from verses.models import DailyVerse, VerseOfTheDay
+from verses.services import curated_verse_pick, daily_verse_for_user, daily_verses_generate
 
 DAY = datetime.date(2026, 3, 1)
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _no_ai(settings):
+    from verses.ai import provider_get
+
+    settings.GEMINI_API_KEY = ""
+    provider_get.cache_clear()
+    yield
+    provider_get.cache_clear()
 
 
 def snapshot():
-    return sorted(DailyVerse.objects.values_list(
-        "id", "user_id", "day", "mood", "language", "reference", "verse_key", "text", "reflection", "source"))
+    return (
+        sorted(DailyVerse.objects.values_list("id", "user_id", "day", "verse_id")),
+        sorted(VerseOfTheDay.objects.values_list(
+            "id", "day", "mood", "language", "reference", "text", "reflection", "source")),
+    )
 
 
-@pytest.mark.django_db
-def test_every_active_user_gets_one_verse_in_their_language():
+def test_every_active_user_gets_one_verse_of_their_mood_in_their_language():
     french = UserFactory(mood="sad", language="fr")
     english = UserFactory(mood="sad", language="en")
     no_mood = UserFactory(mood="", language="fr")
@@ -29,82 +41,92 @@ def test_every_active_user_gets_one_verse_in_their_language():
 
     report = daily_verses_generate(day=DAY)
 
-    assert {k: report[k] for k in ("users_processed", "verses_created", "fallbacks", "cache_hits")} == {
-        "users_processed": 3, "verses_created": 3, "fallbacks": 3, "cache_hits": 0}
-    verses = {v.user_id: v for v in DailyVerse.objects.all()}
-    assert set(verses) == {french.pk, english.pk, no_mood.pk}
+    assert {k: report[k] for k in ("users_processed", "verses_created", "pairs", "fallbacks", "ai_calls")} == {
+        "users_processed": 3, "verses_created": 3, "pairs": 3, "fallbacks": 3, "ai_calls": 0}
+    given = {d.user_id: d.verse for d in DailyVerse.objects.select_related("verse")}
+    assert set(given) == {french.pk, english.pk, no_mood.pk}
     for user in (french, english, no_mood):
-        verse = verses[user.pk]
-        curated = next(c for c in curated_pool(user.mood) if c.key == verse.verse_key)
+        verse = given[user.pk]
+        curated = next(c for c in curated_pool(user.mood) if c.reference(user.language) == verse.reference)
         assert verse.text == curated.text(user.language)
-        assert verse.reference == curated.reference(user.language)
-        assert (verse.day, verse.language, verse.source) == (DAY, user.language, "fallback")
+        assert (verse.day, verse.mood, verse.language, verse.source) == (DAY, user.mood, user.language, "fallback")
         assert verse.reflection
-    assert verses[no_mood.pk].verse_key in {c.key for c in curated_pool("default")}
 
 
-@pytest.mark.django_db
+def test_users_of_one_mood_and_language_share_one_verse():
+    UserFactory.create_batch(6, mood="anxious", language="fr")
+    UserFactory.create_batch(4, mood="anxious", language="en")
+    daily_verses_generate(day=DAY)
+    assert VerseOfTheDay.objects.count() == 2
+    assert DailyVerse.objects.values("verse").distinct().count() == 2
+
+
 def test_generating_twice_for_a_day_changes_nothing():
     UserFactory.create_batch(7, mood="anxious")
     UserFactory.create_batch(5, mood="grateful", language="en")
     daily_verses_generate(day=DAY)
     first = snapshot()
 
-    second = daily_verses_generate(day=DAY)  # cache hits
-    assert (second["verses_created"], second["cache_hits"]) == (0, 12)
+    second = daily_verses_generate(day=DAY)  # the pairs' verses come from the cache
+    assert (second["verses_created"], second["cache_hits"], second["users_processed"]) == (0, 2, 12)
     assert snapshot() == first
 
-    cache.delete_many([f"verse:{DAY.isoformat()}:{pk.hex}" for pk in User.objects.values_list("pk", flat=True)])
-    third = daily_verses_generate(day=DAY)  # no cache: rows found in the database
-    assert (third["verses_created"], third["already_present"]) == (0, 12)
+    cache.delete_many([f"verse:{DAY.isoformat()}:anxious:fr", f"verse:{DAY.isoformat()}:grateful:en"])
+    third = daily_verses_generate(day=DAY)  # no cache: found in the database
+    assert (third["verses_created"], third["cache_hits"], third["fallbacks"]) == (0, 0, 0)
     assert snapshot() == first
 
 
-@pytest.mark.django_db
-def test_results_are_cached_for_the_day():
-    user = UserFactory(mood="hopeful", language="en")
+def test_the_pairs_verses_are_cached_for_the_day(settings):
+    UserFactory(mood="hopeful", language="en")
     daily_verses_generate(day=DAY)
-    cached = verse_cache_get_many(DAY, [user.pk])[user.pk]
-    verse = DailyVerse.objects.get()
-    assert cached == {"day": "2026-03-01", "reference": verse.reference, "text": verse.text,
-                      "reflection": verse.reflection, "mood": "hopeful", "language": "en", "source": "fallback"}
+    verse = VerseOfTheDay.objects.get()
+    assert verse_cache_get_many(DAY, [("hopeful", "en")]) == {("hopeful", "en"): verse.pk}
 
 
-@pytest.mark.django_db
 def test_a_user_never_gets_yesterdays_verse_again():
-    users = UserFactory.create_batch(40, mood="lonely")
-    for offset in range(10):
+    users = UserFactory.create_batch(3, mood="lonely")
+    for offset in range(12):
         daily_verses_generate(day=DAY + datetime.timedelta(days=offset))
     for user in users:
-        keys = list(DailyVerse.objects.filter(user=user).order_by("day").values_list("verse_key", flat=True))
-        assert len(keys) == 10
-        assert all(a != b for a, b in zip(keys, keys[1:])), keys
+        refs = list(DailyVerse.objects.filter(user=user).order_by("day").values_list("verse__reference", flat=True))
+        assert len(refs) == 12
+        assert all(a != b for a, b in zip(refs, refs[1:])), refs
 
 
 def test_pick_is_stable_and_avoids_the_given_key():
-    import uuid
-    user_id = uuid.UUID(int=42)
-    first = curated_verse_pick(user_id=user_id, mood="sad", day=DAY, avoid_key=None)
-    assert curated_verse_pick(user_id=user_id, mood="sad", day=DAY, avoid_key=None) == first
-    assert curated_verse_pick(user_id=user_id, mood="sad", day=DAY, avoid_key=first.key) != first
+    first = curated_verse_pick(day=DAY, mood="sad", language="fr", avoid_key=None)
+    assert curated_verse_pick(day=DAY, mood="sad", language="fr", avoid_key=None) == first
+    chapter, start, end = first.numbering("fr")
+    key = f"{first.book:02d}:{chapter:03d}:{start:03d}-{end:03d}"
+    assert curated_verse_pick(day=DAY, mood="sad", language="fr", avoid_key=key) != first
 
 
-@pytest.mark.django_db
 def test_the_database_refuses_a_second_verse_for_a_user_and_day():
     user = UserFactory()
     daily_verses_generate(day=DAY)
-    verse = DailyVerse.objects.get()
+    daily = DailyVerse.objects.get()
     with pytest.raises(IntegrityError), transaction.atomic():
-        DailyVerse.objects.create(user=user, day=DAY, language="fr", reference="x", verse_key="x",
-                                  text="x", source="fallback")
-    assert DailyVerse.objects.get() == verse
+        DailyVerse.objects.create(user=user, day=DAY, verse=daily.verse)
+    assert list(DailyVerse.objects.all()) == [daily]
 
 
-@pytest.mark.django_db
-def test_batches_cover_every_user(settings):
-    settings.VERSES_BATCH_SIZE = 3
-    UserFactory.create_batch(10)
+def test_chunks_cover_every_user(settings):
+    settings.VERSES_ASSIGN_CHUNK_SIZE = 3
+    UserFactory.create_batch(10, mood="sad")
+    UserFactory.create_batch(3, mood="angry", fcm_token="")
     progress = []
     report = daily_verses_generate(day=DAY, progress=lambda done, total: progress.append((done, total)))
     assert report["verses_created"] == 10
+    assert DailyVerse.objects.values("user").distinct().count() == 10
     assert progress == [(3, 10), (6, 10), (9, 10), (10, 10)]
+
+
+def test_a_user_the_run_has_not_reached_gets_a_verse_on_demand():
+    user = UserFactory(mood="stressed", language="en", timezone="Africa/Lome")
+    daily_verses_generate(day=DAY)
+    late = UserFactory(mood="stressed", language="en")
+    daily = daily_verse_for_user(user=late, day=DAY)
+    assert daily.verse == DailyVerse.objects.get(user=user).verse  # the pair's verse
+    assert daily_verse_for_user(user=late, day=DAY) == daily
+    assert DailyVerse.objects.filter(user=late).count() == 1

@@ -1,0 +1,82 @@
+import pytest
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from users.models import User
+from users.tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+URL = "/api/v1/users/me"
+
+
+@pytest.fixture
+def user():
+    return UserFactory(email="marie@example.org", mood="sad", language="fr", timezone="Africa/Lome",
+                       fcm_token="old-token")
+
+
+@pytest.fixture
+def api(user):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    return client
+
+
+def profile(user):
+    user.refresh_from_db()
+    return (user.mood, user.language, user.timezone, user.fcm_token, user.email)
+
+
+def test_anonymous_gets_401(client):
+    assert client.get(URL).status_code == 401
+    assert client.patch(URL, {}, content_type="application/json").status_code == 401
+
+
+def test_get_me(api, user):
+    body = api.get(URL).json()
+    assert body == {"id": str(user.pk), "email": "marie@example.org", "mood": "sad", "language": "fr",
+                    "timezone": "Africa/Lome", "date_joined": body["date_joined"]}
+    assert "fcm_token" not in body
+
+
+def test_patch_me_changes_the_given_fields(api, user):
+    response = api.patch(URL, {"mood": "joyful", "language": "en", "timezone": "Europe/Paris",
+                               "fcm_token": "new-token"}, format="json")
+    assert response.status_code == 200
+    assert (response.json()["mood"], response.json()["language"]) == ("joyful", "en")
+    assert profile(user) == ("joyful", "en", "Europe/Paris", "new-token", "marie@example.org")
+    assert api.patch(URL, {"mood": ""}, format="json").status_code == 200  # no mood: default verses
+    assert profile(user)[0] == ""
+
+
+@pytest.mark.parametrize(("payload", "field"), [
+    ({"mood": "ecstatic"}, "mood"),
+    ({"language": "de"}, "language"),
+    ({"timezone": "Mars/Olympus"}, "timezone"),
+    ({"fcm_token": "x" * 513}, "fcm_token"),
+    ({"mood": "joyful", "language": "xx"}, "language"),
+    ({"email": "evil@example.org"}, "email"),
+    ({"is_staff": True}, "is_staff"),
+])
+def test_patch_me_rejects_bad_values_naming_the_field_and_changes_nothing(api, user, payload, field):
+    before = profile(user)
+    response = api.patch(URL, payload, format="json")
+    assert response.status_code == 400
+    assert field in response.json()
+    assert profile(user) == before
+    assert not User.objects.get(pk=user.pk).is_staff
+
+
+def test_patch_me_rejects_malformed_json(api, user):
+    before = profile(user)
+    response = api.patch(URL, "{mood:", content_type="application/json")
+    assert response.status_code == 400
+    assert profile(user) == before
+
+
+def test_a_user_reaches_only_their_own_profile(api, user):
+    other = UserFactory(mood="angry")
+    assert api.get(URL).json()["id"] == str(user.pk)
+    api.patch(URL, {"mood": "grateful"}, format="json")
+    other.refresh_from_db()
+    assert other.mood == "angry"

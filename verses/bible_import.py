@@ -1,0 +1,242 @@
+"""Import a whole Bible edition into `BibleVerse` from a TSV or USFM source.
+
+The input is parsed and validated completely before anything is written; the write is one
+transaction, so a bad file imports nothing.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.db import transaction
+
+from verses.bible import LSG1910, USFM_BOOK_CODES
+from verses.models import BibleVerse
+
+FORMATS = ("tsv", "usfm")
+BATCH_SIZE = 2000
+_MAX_NUMBER = 999  # chapters and verses; the longest book has 150 chapters, the longest chapter 176 verses
+_USFM_SUFFIXES = (".usfm", ".sfm")
+
+VerseKey = tuple[int, int, int]  # (book, chapter, verse)
+
+
+class BibleImportError(Exception):
+    """A problem in an import source, located by file and line when there is one."""
+
+    def __init__(self, path: Path | str, line: int | None, problem: str) -> None:
+        self.path = str(path)
+        self.line = line
+        self.problem = problem
+        super().__init__(f"{path}:{line}: {problem}" if line else f"{path}: {problem}")
+
+
+@dataclass
+class _Verses:
+    """Parsed verses with the place each one came from, to report duplicates."""
+
+    texts: dict[VerseKey, str]
+    origins: dict[VerseKey, tuple[Path, int]]
+
+    def add(self, key: VerseKey, text: str, *, path: Path, line: int) -> None:
+        if not text:
+            raise BibleImportError(path, line, f"verse {_display(key)} has no text")
+        if key in self.origins:
+            first_path, first_line = self.origins[key]
+            where = f"line {first_line}" if first_path == path else f"{first_path}:{first_line}"
+            raise BibleImportError(path, line, f"duplicate verse {_display(key)} (first at {where})")
+        self.texts[key] = text
+        self.origins[key] = (path, line)
+
+
+def _display(key: VerseKey) -> str:
+    book, chapter, verse = key
+    return f"{book} {chapter}:{verse}"
+
+
+def bible_import(*, path: Path, edition: str = LSG1910, fmt: str | None = None) -> dict:
+    """Import an edition's verses from a TSV (optionally gzipped) or USFM file or directory.
+
+    Returns the counts {"verses", "created", "updated", "unchanged"}.
+    """
+    path = Path(path)
+    if not 1 <= len(edition) <= BibleVerse._meta.get_field("edition").max_length:
+        raise BibleImportError(path, None, f"invalid edition id {edition!r}")
+    fmt = fmt or _detect_format(path)
+    if fmt not in FORMATS:
+        raise BibleImportError(path, None, f"unknown format {fmt!r} (expected one of {', '.join(FORMATS)})")
+    verses = _parse_tsv(path) if fmt == "tsv" else _parse_usfm(path)
+    if not verses:
+        raise BibleImportError(path, None, "no verses found")
+    return _verses_save(edition=edition, texts=verses)
+
+
+def _detect_format(path: Path) -> str:
+    if path.is_dir():
+        return "usfm"
+    suffixes = [suffix.lower() for suffix in path.suffixes]
+    if suffixes[-1:] == [".gz"]:
+        suffixes.pop()
+    if suffixes[-1:] == [".tsv"]:
+        return "tsv"
+    if suffixes[-1:] and suffixes[-1] in _USFM_SUFFIXES:
+        return "usfm"
+    raise BibleImportError(path, None, "cannot tell the format from the file name; pass --format tsv or usfm")
+
+
+def _read_lines(path: Path) -> Iterator[tuple[int, str]]:
+    """Yield (line number, line without its end of line) of a UTF-8 text file, gzipped or not."""
+    opener = gzip.open if path.suffix.lower() == ".gz" else open
+    try:
+        with opener(path, "rt", encoding="utf-8-sig", newline="") as handle:
+            for number, line in enumerate(handle, start=1):
+                yield number, line.rstrip("\r\n")
+    except UnicodeDecodeError as exc:
+        raise BibleImportError(path, None, f"not UTF-8 text ({exc.reason})") from None
+    except (OSError, EOFError) as exc:
+        raise BibleImportError(path, None, f"cannot read: {exc}") from None
+
+
+def _number(value: str, *, what: str, path: Path, line: int, maximum: int = _MAX_NUMBER) -> int:
+    value = value.strip()
+    if not value.isdecimal() or not 1 <= int(value) <= maximum:
+        raise BibleImportError(path, line, f"bad {what} number {value!r} (expected 1-{maximum})")
+    return int(value)
+
+
+# -- TSV: book<TAB>chapter<TAB>verse<TAB>text, after an optional header row ----------------------
+
+
+def _parse_tsv(path: Path) -> dict[VerseKey, str]:
+    verses = _Verses({}, {})
+    for line_number, line in _read_lines(path):
+        if not line.strip():
+            continue
+        fields = line.split("\t", 3)
+        if line_number == 1 and not any(field.strip().isdecimal() for field in fields[:3]):
+            continue  # header row
+        if len(fields) < 4:
+            raise BibleImportError(path, line_number, f"expected 4 tab-separated columns, found {len(fields)}")
+        key = (
+            _number(fields[0], what="book", path=path, line=line_number, maximum=66),
+            _number(fields[1], what="chapter", path=path, line=line_number),
+            _number(fields[2], what="verse", path=path, line=line_number),
+        )
+        verses.add(key, fields[3].strip(), path=path, line=line_number)
+    return verses.texts
+
+
+# -- USFM, as eBible.org publishes it: one book per file ----------------------------------------
+
+# Notes, cross references, figures and alternate/published verse numbers: dropped with their content.
+_USFM_DROPPED = re.compile(r"\\(fe|f|ef|ex|x|fig|ca|va|vp|rq)\s.*?\\\1\*", re.DOTALL)
+# Word attributes: `\w grâce|strong="H2580"\w*`.
+_USFM_ATTRIBUTES = re.compile(r"\|[^\\\n]*")
+_USFM_CHAPTER_VERSE = re.compile(r"\\(c|v)\s+(\S+)\s?")
+_USFM_LINE_MARKER = re.compile(r"\\([A-Za-z0-9-]+)")
+# Any other marker: paragraph (`\p`, `\q1`), character (`\add `, `\add*`, `\+w`) or milestone end.
+_USFM_MARKER = re.compile(r"\\\+?[A-Za-z0-9-]+\*|\\\+?[A-Za-z0-9-]+\s?|\\\*")
+# Lines that are not Bible text: identification, titles, headings, introductions, remarks.
+_USFM_NON_TEXT_LINE = re.compile(
+    r"(?:id|ide|usfm|sts|rem|restore|h|toc|toca|mt|mte|imt|imte|is|iq|io|ili|ms|mr|s|sr|r|d|sp|cl|cd|qa)\d*"
+    r"|ip|ipi|im|imi|ipq|imq|ipr|ib|iot|iex|ie"
+)
+
+
+def _parse_usfm(path: Path) -> dict[VerseKey, str]:
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in _USFM_SUFFIXES)
+        if not files:
+            raise BibleImportError(path, None, "no .usfm or .sfm file in this directory")
+    else:
+        files = [path]
+    verses = _Verses({}, {})
+    for file in files:
+        _parse_usfm_file(file, verses)
+    return verses.texts
+
+
+def _usfm_text(fragment: str) -> str:
+    """Plain text of a USFM fragment: markers removed, whitespace collapsed."""
+    fragment = _USFM_MARKER.sub("", fragment.replace("//", " ").replace("~", " "))
+    return " ".join(fragment.split())
+
+
+def _parse_usfm_file(path: Path, verses: _Verses) -> None:
+    text = "\n".join(line for _, line in _read_lines(path))
+    # Keep the line count so that errors point at the right line.
+    text = _USFM_DROPPED.sub(lambda match: "\n" * match.group(0).count("\n"), text)
+    text = _USFM_ATTRIBUTES.sub("", text)
+
+    book: int | None = None
+    chapter: int | None = None
+    current: tuple[VerseKey, int, list[str]] | None = None  # verse, its line, its text fragments
+
+    def finish() -> None:
+        nonlocal current
+        if current is not None:
+            key, line, fragments = current
+            verses.add(key, " ".join(fragments).strip(), path=path, line=line)
+            current = None
+
+    for line_number, line in enumerate(text.split("\n"), start=1):
+        line = line.strip()
+        marker = _USFM_LINE_MARKER.match(line)
+        if marker and marker.group(1) == "id":
+            finish()
+            code = (line[marker.end() :].split() or [""])[0].upper()
+            book, chapter = USFM_BOOK_CODES.get(code), None  # other books (FRT, GLO...) are skipped
+            continue
+        if book is None:
+            continue
+        # Text before the first \c or \v of the line, then (kind, number, text) triples.
+        parts = _USFM_CHAPTER_VERSE.split(line)
+        if marker and _USFM_NON_TEXT_LINE.fullmatch(marker.group(1)):
+            parts[0] = ""
+        if current is not None and (fragment := _usfm_text(parts[0])):
+            current[2].append(fragment)
+        for kind, number, fragment in zip(parts[1::3], parts[2::3], parts[3::3]):
+            finish()
+            if kind == "c":
+                chapter = _number(number, what="chapter", path=path, line=line_number)
+                continue
+            if chapter is None:
+                raise BibleImportError(path, line_number, f"verse {number} before the first chapter")
+            verse = _number(number, what="verse", path=path, line=line_number)
+            current = ((book, chapter, verse), line_number, [_usfm_text(fragment)])
+    finish()
+
+
+# -- Write ----------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def _verses_save(*, edition: str, texts: dict[VerseKey, str]) -> dict:
+    """Create new verses, update changed ones, leave identical ones alone."""
+    existing = {
+        (book, chapter, verse): (pk, text)
+        for pk, book, chapter, verse, text in BibleVerse.objects.filter(edition=edition).values_list(
+            "pk", "book", "chapter", "verse", "text"
+        )
+    }
+    to_create: list[BibleVerse] = []
+    to_update: list[BibleVerse] = []
+    for (book, chapter, verse), text in texts.items():
+        if (book, chapter, verse) not in existing:
+            to_create.append(BibleVerse(edition=edition, book=book, chapter=chapter, verse=verse, text=text))
+            continue
+        pk, old_text = existing[(book, chapter, verse)]
+        if old_text != text:
+            to_update.append(BibleVerse(pk=pk, text=text))
+    BibleVerse.objects.bulk_create(to_create, batch_size=BATCH_SIZE)
+    BibleVerse.objects.bulk_update(to_update, ["text"], batch_size=BATCH_SIZE)
+    return {
+        "verses": len(texts),
+        "created": len(to_create),
+        "updated": len(to_update),
+        "unchanged": len(texts) - len(to_create) - len(to_update),
+    }
