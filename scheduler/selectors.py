@@ -14,6 +14,7 @@ from django_q.status import Stat
 
 from scheduler.models import JobRun
 from scheduler.registry import DAILY_VERSES_JOB_ID, JOBS, cron_trigger_label
+from verses.ai import provider_state
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +79,7 @@ def scheduler_status() -> dict:
         "jobs": jobs,
         "timezone": settings.SCHEDULER_TIMEZONE,
         "cluster": cluster,
+        "ai": provider_state(),
         "status_checked_at": _iso(timezone.now()),
     }
 
@@ -127,6 +129,9 @@ def health_check() -> tuple[bool, dict]:
         checks["scheduler"] = {"status": "enabled" if enabled else "disabled"}
         checks["daily_verses"] = _check_daily_run()
     checks["cache"] = _check_cache()
+    ai = provider_state()
+    # Without the AI the curated verses are used: worth showing, not a failure.
+    checks["ai"] = {"status": "enabled" if ai["enabled"] else "disabled", "model": ai["model"]}
     cluster = cluster_state()
     checks["cluster"] = {"status": "ok" if cluster["alive"] else "down", **cluster}
     healthy = (

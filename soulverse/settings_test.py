@@ -10,6 +10,9 @@ os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "false")
 # Tests clear their cache keys: keep them apart from a development server's on a shared Redis.
 os.environ.setdefault("CACHE_KEY_PREFIX", "soulverse-test")
 os.environ.setdefault("Q_CLUSTER_NAME", "soulverse-test")
+# Tests never reach the internet: the AI is off unless a test points it at the local stub.
+os.environ["GEMINI_API_KEY"] = ""
+os.environ["GEMINI_BASE_URL"] = ""
 
 from soulverse.settings import *  # noqa: E402,F403
 

@@ -66,7 +66,7 @@ def _fallback_fields(*, day, mood, language, avoid_key) -> dict:
 
 
 def _ai_fields(*, provider, mood, language, recent: list[VerseOfTheDay], avoid_key: str | None) -> dict:
-    proposal = provider.propose(mood=mood or "neutral", language=language,
+    proposal = provider.propose(mood=mood or "default", language=language,
                                 avoid=[verse.reference for verse in recent])
     passage = proposal_check(proposal=proposal, language=language)
     key = f"{passage.book:02d}:{passage.chapter:03d}:{passage.verse_start:03d}-{passage.verse_end:03d}"
