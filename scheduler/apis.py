@@ -4,6 +4,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import reverse
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status as http
 from rest_framework import viewsets
 from rest_framework.decorators import action
@@ -19,28 +21,41 @@ from scheduler.services import job_run_enqueue, job_run_wait, scheduler_start, s
 from users.selectors import users_count_summary
 
 
+STATUS = OpenApiResponse(OpenApiTypes.OBJECT, description="The scheduler's status (see the README).")
+
+
 class SchedulerViewSet(viewsets.ViewSet):
     """Staff only (token or session), except `health` which is public."""
 
+    @extend_schema(responses={200: STATUS})
     @action(detail=False, methods=["get"])
     def status(self, request):
         return Response(scheduler_status())
 
+    @extend_schema(request=None, responses={200: STATUS})
     @action(detail=False, methods=["post"])
     def start(self, request):
         scheduler_start()
         return Response({"success": True, "message": "Planificateur démarré", **scheduler_status()})
 
+    @extend_schema(request=None, responses={200: STATUS})
     @action(detail=False, methods=["post"])
     def stop(self, request):
         scheduler_stop()
         return Response({"success": True, "message": "Planificateur arrêté", **scheduler_status()})
 
+    @extend_schema(responses={200: OpenApiTypes.OBJECT, 503: OpenApiTypes.OBJECT})
     @action(detail=False, methods=["get"], permission_classes=[AllowAny], authentication_classes=[])
     def health(self, request):
         healthy, report = health_check()
         return Response(report, status=http.HTTP_200_OK if healthy else http.HTTP_503_SERVICE_UNAVAILABLE)
 
+    @extend_schema(request=TriggerSerializer, responses={
+        200: OpenApiResponse(OpenApiTypes.OBJECT, description="The run finished within the wait."),
+        202: OpenApiResponse(OpenApiTypes.OBJECT, description="Still running: poll `status_url`."),
+        400: OpenApiResponse(OpenApiTypes.OBJECT, description="Invalid `wait`."),
+        500: OpenApiResponse(OpenApiTypes.OBJECT, description="The run failed."),
+    })
     @action(detail=False, methods=["post"], url_path="trigger-daily-verses")
     def trigger_daily_verses(self, request):
         params = TriggerSerializer(data=request.data)
@@ -65,6 +80,10 @@ class SchedulerViewSet(viewsets.ViewSet):
                              reverse("scheduler-run-detail", kwargs={"run_id": run.pk}))},
                         status=http.HTTP_202_ACCEPTED)
 
+    @extend_schema(
+        parameters=[OpenApiParameter("run_id", OpenApiTypes.UUID, OpenApiParameter.PATH)],
+        responses={200: OpenApiTypes.OBJECT, 404: OpenApiTypes.OBJECT},
+    )
     @action(detail=False, methods=["get"], url_path="runs/(?P<run_id>[^/]+)")
     def run_detail(self, request, run_id=None):
         try:
@@ -75,6 +94,7 @@ class SchedulerViewSet(viewsets.ViewSet):
             raise NotFound(f"run_id : aucune exécution avec l'identifiant « {run_id} »")
         return Response(job_run_data(run))
 
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
     @action(detail=False, methods=["get"], url_path="users-count")
     def users_count(self, request):
         return Response({**users_count_summary(), "checked_at": timezone.now().isoformat()})
