@@ -50,3 +50,13 @@ def schedules(db):
     from scheduler.services import schedules_setup
 
     schedules_setup()
+
+
+@pytest.fixture
+def sync_tasks(monkeypatch):
+    """Run django-q tasks in-process as they are enqueued (django-q2's sync mode), and
+    transaction.on_commit callbacks at once, as outside a test's transaction."""
+    from django_q.conf import Conf
+
+    monkeypatch.setattr(Conf, "SYNC", True)
+    monkeypatch.setattr("scheduler.services.transaction.on_commit", lambda func, using=None: func())

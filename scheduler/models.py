@@ -46,3 +46,31 @@ class JobRun(models.Model):
         if self.finished_at is None:
             return None
         return round((self.finished_at - self.started_at).total_seconds(), 3)
+
+
+class JobChunk(models.Model):
+    """One slice of a run that fanned out: a task any worker of any cluster can take."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "En attente"
+        SUCCEEDED = "succeeded", "Réussi"
+        FAILED = "failed", "Échoué"
+
+    run = models.ForeignKey(JobRun, on_delete=models.CASCADE, related_name="chunks")
+    index = models.PositiveIntegerField()
+    func = models.CharField(max_length=256)
+    kwargs = models.JSONField(default=dict)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    counts = models.JSONField(default=dict, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error = models.TextField(blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "tranche"
+        ordering = ["run", "index"]
+        constraints = [models.UniqueConstraint(fields=["run", "index"], name="one_chunk_per_run_index")]
+        indexes = [models.Index(fields=["run", "status"], name="jobchunk_run_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.run_id} #{self.index} {self.status}"

@@ -8,7 +8,7 @@ class Job:
     id: str
     name: str  # shown to admins
     cron: str  # interpreted in SCHEDULER_TIMEZONE
-    func: str  # dotted path of a function (progress=None) -> report dict
+    func: str  # dotted path of a function (context: scheduler.services.JobContext) -> report dict
 
 
 JOBS: tuple[Job, ...] = (

@@ -5,16 +5,18 @@ import logging
 import time
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, close_old_connections, connection, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django_q.conf import Conf
 from django_q.models import Schedule
 from django_q.tasks import async_task
+from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_exponential
 
-from scheduler.models import JobRun
+from scheduler.models import JobChunk, JobRun
 from scheduler.registry import JOBS, job_get
 
 logger = logging.getLogger(__name__)
@@ -105,24 +107,170 @@ def job_run_claim(*, job_id: str, trigger: str) -> tuple[JobRun, bool]:
     raise RuntimeError(f"could not open a run of {job_id}")
 
 
-def job_run_execute(*, run: JobRun, progress: Callable[[int, int], None] | None = None) -> JobRun:
-    """Run the job of an open run and record its outcome; re-raises the job's exception."""
+class QueryCounter:
+    """Counts the database queries of a block (stored in the run's counts as `db_queries`)."""
+
+    def __init__(self):
+        self.count = 0
+
+    def __call__(self, execute, sql, params, many, context):
+        self.count += 1
+        return execute(sql, params, many, context)
+
+
+@dataclass
+class JobContext:
+    """What a job function gets: its run, a progress callback, and fan-out into chunk tasks."""
+
+    run: JobRun
+    progress: Callable[[int, int], None] | None = None
+    # Run the chunks here, one after the other (the command), instead of through the cluster.
+    inline: bool = False
+    fanned_out: bool = False
+
+    def fan_out(self, *, func: str, chunks: list[dict], counts: dict) -> dict:
+        """Hand the rest of the run to chunk tasks `func(**kwargs)`; the run ends when all are done."""
+        self.fanned_out = True
+        job_chunks_start(run=self.run, func=func, chunks=chunks, counts=counts, inline=self.inline,
+                         progress=self.progress)
+        return counts
+
+
+def _error_text(exc: BaseException) -> str:
+    return "".join(traceback.format_exception_only(exc)).strip()
+
+
+def job_run_execute(*, run: JobRun, progress: Callable[[int, int], None] | None = None,
+                    inline: bool = False) -> JobRun:
+    """Run the job of an open run and record its outcome; re-raises the job's exception.
+
+    A job that fans out leaves its run open: the last of its chunks closes it."""
     if run.status != JobRun.Status.RUNNING:
         return run  # a redelivered task whose run is already over
     job = job_get(run.job_id)
     logger.info("event=job_started job=%s run=%s trigger=%s", job.id, run.pk.hex[:8], run.trigger)
+    context = JobContext(run=run, progress=progress, inline=inline)
+    queries = QueryCounter()
     try:
-        counts = import_string(job.func)(progress=progress)
+        with connection.execute_wrapper(queries):
+            counts = import_string(job.func)(context)
     except Exception as exc:
-        run.status, run.error = JobRun.Status.FAILED, "".join(traceback.format_exception_only(exc)).strip()
-        run.finished_at = timezone.now()
-        run.save(update_fields=["status", "error", "finished_at"])
+        JobRun.objects.filter(pk=run.pk, status=JobRun.Status.RUNNING).update(
+            status=JobRun.Status.FAILED, error=_error_text(exc), finished_at=timezone.now())
+        run.refresh_from_db()
         logger.exception("event=job_failed job=%s run=%s", job.id, run.pk.hex[:8])
         raise
-    run.status, run.counts, run.finished_at = JobRun.Status.SUCCEEDED, counts, timezone.now()
+    if context.fanned_out:
+        # The chunks may have closed the run already: add the parent's queries without reopening it.
+        with transaction.atomic():
+            current = JobRun.objects.select_for_update().get(pk=run.pk)
+            current.counts = {**current.counts, "db_queries": current.counts.get("db_queries", 0) + queries.count}
+            current.save(update_fields=["counts"])
+        run.refresh_from_db()
+        return run
+    run.status, run.counts, run.finished_at = (
+        JobRun.Status.SUCCEEDED, {**counts, "db_queries": queries.count}, timezone.now())
     run.save(update_fields=["status", "counts", "finished_at"])
     logger.info("event=job_succeeded job=%s run=%s duration=%s", job.id, run.pk.hex[:8], run.duration_seconds)
     return run
+
+
+# --- Fan-out: chunk tasks -------------------------------------------------------------------
+
+CHUNK_TASK_FUNC = "scheduler.tasks.job_chunk_run"
+
+
+def job_chunks_start(*, run: JobRun, func: str, chunks: list[dict], counts: dict, inline: bool,
+                     progress: Callable[[int, int], None] | None = None) -> None:
+    with transaction.atomic():
+        JobRun.objects.filter(pk=run.pk).update(counts=counts)
+        created = JobChunk.objects.bulk_create(
+            [JobChunk(run=run, index=index, func=func, kwargs=kwargs) for index, kwargs in enumerate(chunks)]
+        )
+    logger.info("event=job_fanned_out job=%s run=%s chunks=%s", run.job_id, run.pk.hex[:8], len(created))
+    if not created:
+        job_run_complete_if_done(run_id=run.pk)
+        return
+    if inline:
+        for done, chunk in enumerate(created, start=1):
+            job_chunk_execute(chunk_id=chunk.pk)
+            if progress:
+                progress(done, len(created))
+        return
+    for chunk in created:
+        transaction.on_commit(
+            lambda pk=chunk.pk: async_task(CHUNK_TASK_FUNC, pk, group=f"{run.job_id}:chunks")
+        )
+
+
+@retry(
+    retry=retry_if_exception_type((OperationalError, InterfaceError)),
+    wait=wait_exponential(multiplier=0.5, max=10),
+    stop=stop_after_delay(120),
+    before_sleep=lambda state: (
+        logger.warning("event=chunk_db_retry attempt=%s error=%s", state.attempt_number,
+                       type(state.outcome.exception()).__name__),
+        close_old_connections(),
+    ),
+    reraise=True,
+)
+def _chunk_run_once(chunk_id: int) -> JobChunk | None:
+    """Run a pending chunk and mark it done in one transaction; None if it was done already."""
+    with transaction.atomic():
+        chunk = JobChunk.objects.select_for_update().filter(pk=chunk_id).first()
+        if chunk is None or chunk.status != JobChunk.Status.PENDING:
+            return None
+        queries = QueryCounter()
+        with connection.execute_wrapper(queries):
+            counts = import_string(chunk.func)(**chunk.kwargs)
+        chunk.status, chunk.counts = JobChunk.Status.SUCCEEDED, {**counts, "db_queries": queries.count}
+        chunk.attempts += 1
+        chunk.finished_at = timezone.now()
+        chunk.save(update_fields=["status", "counts", "attempts", "finished_at"])
+        return chunk
+
+
+def job_chunk_execute(*, chunk_id: int) -> None:
+    """Run one chunk (idempotent: a done chunk is skipped), then close the run if it was the last.
+
+    Database outages are retried with back-off for up to two minutes. A failure is recorded on
+    the chunk and its run (the run history is the source of truth), not raised."""
+    try:
+        chunk = _chunk_run_once(chunk_id)
+    except Exception as exc:
+        JobChunk.objects.filter(pk=chunk_id, status=JobChunk.Status.PENDING).update(
+            status=JobChunk.Status.FAILED, error=_error_text(exc), finished_at=timezone.now())
+        logger.exception("event=chunk_failed chunk=%s", chunk_id)
+        chunk = JobChunk.objects.filter(pk=chunk_id).first()
+    if chunk is not None:
+        job_run_complete_if_done(run_id=chunk.run_id)
+
+
+def job_run_complete_if_done(*, run_id) -> bool:
+    """Close a fanned-out run once none of its chunks is pending: counts summed over the chunks,
+    `succeeded` only if all succeeded. Safe when several last chunks finish together."""
+    if JobChunk.objects.filter(run_id=run_id, status=JobChunk.Status.PENDING).exists():
+        return False
+    run = JobRun.objects.get(pk=run_id)
+    chunks = list(JobChunk.objects.filter(run_id=run_id).values("status", "counts", "error"))
+    counts = dict(run.counts)
+    for chunk in chunks:
+        for key, value in chunk["counts"].items():
+            if isinstance(value, int | float):
+                counts[key] = counts.get(key, 0) + value
+    failed = [chunk for chunk in chunks if chunk["status"] == JobChunk.Status.FAILED]
+    finished_at = timezone.now()
+    counts["chunks"] = len(chunks)
+    counts["duration_seconds"] = round((finished_at - run.started_at).total_seconds(), 3)
+    closed = JobRun.objects.filter(pk=run_id, status=JobRun.Status.RUNNING).update(
+        status=JobRun.Status.FAILED if failed else JobRun.Status.SUCCEEDED,
+        counts=counts, finished_at=finished_at,
+        error=f"{len(failed)} of {len(chunks)} chunks failed: {failed[0]['error']}" if failed else "",
+    )
+    if closed:
+        logger.info("event=job_%s job=%s run=%s chunks=%s duration=%s", "failed" if failed else "succeeded",
+                    run.job_id, run.pk.hex[:8], len(chunks), counts["duration_seconds"])
+    return bool(closed)
 
 
 def job_run_enqueue(*, job_id: str, trigger: str) -> tuple[JobRun, bool]:

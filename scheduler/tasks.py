@@ -1,7 +1,7 @@
 """django-q2 task functions: thin wrappers that call scheduler services."""
 
 from scheduler.models import JobRun
-from scheduler.services import job_run_claim, job_run_execute
+from scheduler.services import job_chunk_execute, job_run_claim, job_run_execute
 
 
 def job_run(job_id: str, trigger: str = JobRun.Trigger.SCHEDULE, run_id: str | None = None) -> dict:
@@ -15,3 +15,8 @@ def job_run(job_id: str, trigger: str = JobRun.Trigger.SCHEDULE, run_id: str | N
             return {"skipped": True, "running_run_id": str(run.pk)}
     run = job_run_execute(run=run)
     return {"run_id": str(run.pk), "status": run.status, **run.counts}
+
+
+def job_chunk_run(chunk_id: int) -> None:
+    """One chunk of a run that fanned out; a redelivered or repeated chunk does nothing."""
+    job_chunk_execute(chunk_id=chunk_id)

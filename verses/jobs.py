@@ -1,7 +1,20 @@
 """Job functions of the verses app, run by scheduler (see scheduler/registry.py)."""
 
-from verses.services import daily_verses_generate
+import datetime
+import uuid
+
+from verses.services import daily_verses_assign_chunk, daily_verses_generate
 
 
-def daily_verses_generation(progress=None) -> dict:
-    return daily_verses_generate(progress=progress)
+def daily_verses_generation(context) -> dict:
+    """Make the pairs' verses, then fan the users out over chunk tasks."""
+    return daily_verses_generate(fan_out=context.fan_out)
+
+
+def daily_verses_chunk(*, day: str, after: str | None, upto: str | None) -> dict:
+    """One chunk of the daily run: users with after < id <= upto get their pair's verse."""
+    return daily_verses_assign_chunk(
+        day=datetime.date.fromisoformat(day),
+        after=uuid.UUID(after) if after else None,
+        upto=uuid.UUID(upto) if upto else None,
+    )

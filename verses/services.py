@@ -9,6 +9,7 @@ import datetime
 import hashlib
 import logging
 import time
+import uuid
 import zoneinfo
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -16,6 +17,8 @@ from itertools import islice
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Window
+from django.db.models.functions import Mod, RowNumber
 from django.utils import timezone
 
 from users.models import User
@@ -30,6 +33,7 @@ from verses.validation import ProposalRejected, proposal_check
 logger = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
+FanOut = Callable[..., dict]  # scheduler's JobContext.fan_out(func=, chunks=, counts=)
 RECENT_DAYS = 7  # the AI is asked not to repeat the pair's verses of the last week
 
 
@@ -140,42 +144,51 @@ def _pair_verses_ensure(*, day: datetime.date, pairs: list[tuple[str, str]], rep
     verse_cache_set_many(day, {pair: stored[pair] for pair in pending})
 
 
-def _daily_verses_assign(*, day: datetime.date, total: int, progress: Progress | None) -> int:
-    """Give every active user the verse of their pair; return how many rows were created."""
+def daily_verses_chunk_bounds(*, chunk_size: int) -> list[tuple[uuid.UUID | None, uuid.UUID | None]]:
+    """Keyset ranges (after, upto] of `chunk_size` active users each, covering them all (one query)."""
+    ends = list(
+        users_active()
+        .annotate(position=Window(RowNumber(), order_by=F("id").asc()))
+        .annotate(remainder=Mod(F("position"), chunk_size))
+        .filter(remainder=0)
+        .values_list("id", flat=True)
+    )
+    starts = [None, *ends]
+    return list(zip(starts, [*ends, None]))
+
+
+def daily_verses_assign_chunk(*, day: datetime.date, after: uuid.UUID | None, upto: uuid.UUID | None) -> dict:
+    """Give the active users with after < id <= upto the verse of their pair, in one statement.
+
+    Idempotent: existing (user, day) rows are skipped, so a repeated chunk creates nothing."""
+    users = users_active()
+    if after is not None:
+        users = users.filter(id__gt=after)
+    if upto is not None:
+        users = users.filter(id__lte=upto)
+    user_sql, user_params = users.values("id", "mood", "language").query.sql_with_params()
     verse_table = connection.ops.quote_name(VerseOfTheDay._meta.db_table)
     daily_table = connection.ops.quote_name(DailyVerse._meta.db_table)
     day_value = connection.ops.adapt_datefield_value(day)
-    now_value = connection.ops.adapt_datetimefield_value(timezone.now())
-    chunk = settings.VERSES_ASSIGN_CHUNK_SIZE
-    created, done, last_id = 0, 0, None
-    while True:
-        users = users_active().order_by("id")
-        if last_id is not None:
-            users = users.filter(id__gt=last_id)
-        bound = users.values_list("id", flat=True)[chunk - 1:chunk].first()
-        if bound is not None:
-            users = users.filter(id__lte=bound)
-        user_sql, user_params = users.values("id", "mood", "language").query.sql_with_params()
-        # "WHERE 1=1" lets SQLite tell the upsert clause from the join's ON.
-        sql = (
-            f"INSERT INTO {daily_table} (user_id, day, verse_id, created_at) "
-            f"SELECT u.id, %s, v.id, %s FROM ({user_sql}) u "
-            f"JOIN {verse_table} v ON v.day = %s AND v.mood = u.mood AND v.language = u.language "
-            f"WHERE 1=1 ON CONFLICT (user_id, day) DO NOTHING"
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [day_value, now_value, *user_params, day_value])
-            created += max(cursor.rowcount, 0)
-        done = total if bound is None else min(done + chunk, total)
-        if progress:
-            progress(done, total)
-        if bound is None:
-            return created
-        last_id = bound
+    # "WHERE 1=1" lets SQLite tell the upsert clause from the join's ON.
+    sql = (
+        f"INSERT INTO {daily_table} (user_id, day, verse_id, created_at) "
+        f"SELECT u.id, %s, v.id, %s FROM ({user_sql}) u "
+        f"JOIN {verse_table} v ON v.day = %s AND v.mood = u.mood AND v.language = u.language "
+        f"WHERE 1=1 ON CONFLICT (user_id, day) DO NOTHING"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [day_value, connection.ops.adapt_datetimefield_value(timezone.now()),
+                             *user_params, day_value])
+        return {"verses_created": max(cursor.rowcount, 0)}
 
 
-def daily_verses_generate(*, day: datetime.date | None = None, progress: Progress | None = None) -> dict:
-    """Give every active user one verse for `day` (default: today); safe to run again."""
+def daily_verses_generate(*, day: datetime.date | None = None, progress: Progress | None = None,
+                          fan_out: FanOut | None = None) -> dict:
+    """Give every active user one verse for `day` (default: today); safe to run again.
+
+    With `fan_out` (the scheduled job) the users are handed to chunk tasks that any worker can
+    take; without it the chunks run here, one after the other."""
     day = day or timezone.localdate()
     started = time.monotonic()
     report = Counter(users_processed=0, verses_created=0, ai_calls=0, fallbacks=0, cache_hits=0)
@@ -183,13 +196,25 @@ def daily_verses_generate(*, day: datetime.date | None = None, progress: Progres
     pairs = list(users_active().order_by().values_list("mood", "language").distinct())
     _pair_verses_ensure(day=day, pairs=pairs, report=report)
     report["users_processed"] = users_active().count()
-    report["verses_created"] = _daily_verses_assign(day=day, total=report["users_processed"], progress=progress)
-    result = {"day": day.isoformat(), "pairs": len(pairs), **report, "ai_failures": dict(report["ai_failures"]),
-              "duration_seconds": round(time.monotonic() - started, 3)}
-    logger.info("event=daily_verses_generated %s", " ".join(
-        f"{key}={value}" for key, value in result.items() if key != "ai_failures"
-    ) + "".join(f" ai_failure_{kind}={n}" for kind, n in result["ai_failures"].items()))
+    result = {"day": day.isoformat(), "pairs": len(pairs), **report, "ai_failures": dict(report["ai_failures"])}
+    bounds = daily_verses_chunk_bounds(chunk_size=settings.VERSES_ASSIGN_CHUNK_SIZE)
+    chunks = [{"day": day.isoformat(), "after": after and str(after), "upto": upto and str(upto)}
+              for after, upto in bounds]
+    _log_report(result)
+    if fan_out is not None:
+        return fan_out(func="verses.jobs.daily_verses_chunk", chunks=chunks, counts=result)
+    for done, (after, upto) in enumerate(bounds, start=1):
+        result["verses_created"] += daily_verses_assign_chunk(day=day, after=after, upto=upto)["verses_created"]
+        if progress:
+            progress(done, len(bounds))
+    result["duration_seconds"] = round(time.monotonic() - started, 3)
     return result
+
+
+def _log_report(result: dict) -> None:
+    fields = " ".join(f"{key}={value}" for key, value in result.items() if key != "ai_failures")
+    failures = "".join(f" ai_failure_{kind}={n}" for kind, n in result["ai_failures"].items())
+    logger.info("event=daily_verses_prepared %s%s", fields, failures)
 
 
 def user_local_date(user: User) -> datetime.date:

@@ -17,12 +17,6 @@ STAFF_ENDPOINTS = [
 ]
 
 
-@pytest.fixture
-def sync_cluster(monkeypatch):
-    """Run enqueued tasks in-process, as django-q2 does with sync=True."""
-    monkeypatch.setattr(Conf, "SYNC", True)
-
-
 def iso(value: str) -> datetime.datetime:
     parsed = datetime.datetime.fromisoformat(value)
     assert parsed.utcoffset() is not None, f"{value} has no offset"
@@ -130,8 +124,9 @@ def test_health_is_200_with_a_live_cluster_and_degraded_without_cache(client, sc
 
 
 def test_trigger_daily_verses_runs_the_job_and_reports_counts(
-    staff_client, schedules, sync_cluster, django_capture_on_commit_callbacks
+    staff_client, schedules, monkeypatch, django_capture_on_commit_callbacks
 ):
+    monkeypatch.setattr(Conf, "SYNC", True)
     UserFactory.create_batch(4)
     UserFactory(fcm_token="")  # not active
     with django_capture_on_commit_callbacks(execute=True):
@@ -149,11 +144,8 @@ def test_trigger_daily_verses_runs_the_job_and_reports_counts(
     assert DailyVerse.objects.count() == 4
 
 
-def test_trigger_answers_200_with_counts_when_the_run_finishes_in_time(staff_client, schedules, monkeypatch):
+def test_trigger_answers_200_with_counts_when_the_run_finishes_in_time(staff_client, schedules, sync_tasks):
     UserFactory.create_batch(3)
-    monkeypatch.setattr(Conf, "SYNC", True)
-    # Outside a test transaction on_commit runs at once; emulate that.
-    monkeypatch.setattr("scheduler.services.transaction.on_commit", lambda func: func())
     response = staff_client.post(BASE + "trigger-daily-verses")
     body = response.json()
     assert response.status_code == 200

@@ -146,7 +146,7 @@ def test_trigger_daily_verses_creates_the_verses_and_reports(db):
     run_ = JobRun.objects.get()
     assert (run_.job_id, run_.trigger, run_.status) == ("daily_verses_generation", "command", "succeeded")
     assert out.startswith(
-        f"Run {run_.pk} succeeded: day={timezone.localdate().isoformat()} pairs=1 users_processed=3 verses_created=3 "
+        f"Run {run_.pk} succeeded: day={timezone.localdate().isoformat()} users_processed=3 verses_created=3 pairs=1 "
     )
     assert out.count("\n") == 1
     assert err == ""

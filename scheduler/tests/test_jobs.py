@@ -14,7 +14,7 @@ from scheduler.tasks import job_run
 from users.tests.factories import UserFactory
 from verses.cache import verse_cache_get_many, verse_cache_set_many
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("sync_tasks")]
 
 
 def test_setup_schedules_is_idempotent_and_keeps_a_stopped_scheduler_stopped():
@@ -46,7 +46,7 @@ def test_a_failing_job_is_recorded_as_failed(monkeypatch):
     def boom(progress=None):
         raise RuntimeError("Gemini exploded")
 
-    monkeypatch.setattr("verses.jobs.daily_verses_generate", lambda progress=None: boom())
+    monkeypatch.setattr("verses.jobs.daily_verses_generate", lambda **kwargs: boom())
     with pytest.raises(RuntimeError):
         job_run("daily_verses_generation")
     run = JobRun.objects.get()

@@ -8,6 +8,10 @@ from scheduler.services import job_run_claim, job_run_execute
 from soulverse.management import Command as ProjectCommand
 
 
+SUMMARY_ORDER = ["day", "users_processed", "verses_created", "pairs", "ai_calls", "ai_failures", "fallbacks",
+                 "cache_hits", "chunks", "db_queries", "duration_seconds"]
+
+
 class Command(ProjectCommand):
     help = "Generate today's verses now, in this process, through the scheduled job's path."
 
@@ -20,17 +24,19 @@ class Command(ProjectCommand):
             )
         progress = self._progress if self.stdout.isatty() else None
         try:
-            run = job_run_execute(run=run, progress=progress)
+            run = job_run_execute(run=run, progress=progress, inline=True)
         except Exception as exc:
             raise CommandError(f"Run {run.pk} failed: {exc}") from exc
         finally:
             if progress:
                 self.stdout.write("")
-        counts = " ".join(f"{key}={value}" for key, value in run.counts.items())
+        # jsonb (PostgreSQL) does not keep key order: print the counts in a fixed one.
+        keys = sorted(run.counts, key=lambda key: (SUMMARY_ORDER.index(key) if key in SUMMARY_ORDER else 99, key))
+        counts = " ".join(f"{key}={run.counts[key]}" for key in keys)
         self.stdout.write(self.style.SUCCESS(f"Run {run.pk} succeeded: {counts}"))
 
     def _progress(self, done: int, total: int) -> None:
         width = 30
         filled = width * done // total if total else width
-        self.stdout.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} users", ending="")
+        self.stdout.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} chunks", ending="")
         sys.stdout.flush()

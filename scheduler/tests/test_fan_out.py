@@ -1,0 +1,90 @@
+"""The daily run fans out into chunk tasks; the run ends when all of them are done."""
+
+import pytest
+from django_q.models import OrmQ
+
+from scheduler.models import JobChunk, JobRun
+from scheduler.services import job_chunk_execute, job_run_claim, job_run_execute
+from scheduler.tasks import job_chunk_run
+from users.models import User
+from verses.models import DailyVerse
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def users(settings):
+    settings.VERSES_ASSIGN_CHUNK_SIZE = 7
+    moods = ["joyful", "sad", "", "hopeful"]
+    User.objects.bulk_create([
+        User(email=f"u{n}@example.org", fcm_token=f"t{n}", mood=moods[n % 4], language="fr" if n % 3 else "en")
+        for n in range(50)
+    ])
+    User.objects.bulk_create([User(email=f"x{n}@example.org", fcm_token="") for n in range(5)])
+    return User.objects.exclude(fcm_token="")
+
+
+def start_run() -> JobRun:
+    run, _ = job_run_claim(job_id="daily_verses_generation", trigger="schedule")
+    return job_run_execute(run=run)
+
+
+def test_the_run_stays_open_until_every_chunk_is_done(users, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        run = start_run()
+    chunks = list(JobChunk.objects.filter(run=run))
+    assert len(chunks) == 8  # 50 users, 7 per chunk
+    assert OrmQ.objects.count() == 8  # one task each, for any worker of any cluster
+    assert run.status == "running" and DailyVerse.objects.count() == 0
+    assert {(c.func, c.status) for c in chunks} == {("verses.jobs.daily_verses_chunk", "pending")}
+
+    for chunk in chunks[:-1]:
+        job_chunk_run(chunk.pk)
+    run.refresh_from_db()
+    assert run.status == "running"
+    job_chunk_run(chunks[-1].pk)
+    run.refresh_from_db()
+    assert run.status == "succeeded"
+    assert (run.counts["verses_created"], run.counts["users_processed"], run.counts["chunks"]) == (50, 50, 8)
+    assert run.counts["db_queries"] > 0
+    # Exactly one verse per active user, none for the others.
+    assert DailyVerse.objects.count() == 50
+    assert set(DailyVerse.objects.values_list("user_id", flat=True)) == set(users.values_list("pk", flat=True))
+
+
+def test_a_repeated_chunk_changes_nothing(users, sync_tasks):
+    run = start_run()
+    assert run.status == "succeeded"
+    chunk = JobChunk.objects.filter(run=run).first()
+    before = list(DailyVerse.objects.order_by("pk").values_list("pk", "user_id", "verse_id"))
+    job_chunk_run(chunk.pk)  # a redelivered task
+    JobChunk.objects.filter(pk=chunk.pk).update(status="pending")  # as if its worker died before marking it
+    job_chunk_execute(chunk_id=chunk.pk)
+    assert list(DailyVerse.objects.order_by("pk").values_list("pk", "user_id", "verse_id")) == before
+    chunk.refresh_from_db()
+    assert (chunk.status, chunk.counts["verses_created"]) == ("succeeded", 0)
+
+
+def test_a_failed_chunk_fails_the_run_and_the_next_run_resumes(users, sync_tasks, monkeypatch):
+    import verses.jobs
+
+    real = verses.jobs.daily_verses_assign_chunk
+    calls = []
+
+    def flaky(**kwargs):
+        calls.append(kwargs)
+        if len(calls) == 3:
+            raise RuntimeError("disk full")
+        return real(**kwargs)
+
+    monkeypatch.setattr(verses.jobs, "daily_verses_assign_chunk", flaky)
+    first = start_run()
+    assert first.status == "failed"
+    assert first.error == "1 of 8 chunks failed: RuntimeError: disk full"
+    assert first.counts["verses_created"] == 43  # the 7 users of the failed chunk are missing
+    assert DailyVerse.objects.count() == 43
+
+    second = start_run()
+    assert second.status == "succeeded"
+    assert second.counts["verses_created"] == 7
+    assert DailyVerse.objects.count() == 50
