@@ -189,6 +189,8 @@ else:
 # service: 50 per batch, 1 s).
 VERSES_BATCH_SIZE = env.int("VERSES_BATCH_SIZE", default=50)
 VERSES_BATCH_PAUSE_SECONDS = env.float("VERSES_BATCH_PAUSE_SECONDS", default=1.0)
+# How many of a batch's AI calls are in flight at once.
+VERSES_AI_CONCURRENCY = env.int("VERSES_AI_CONCURRENCY", default=8)
 VERSES_CACHE_SECONDS = env.int("VERSES_CACHE_SECONDS", default=2 * 60 * 60)
 # Users given their verse per INSERT … SELECT statement.
 VERSES_ASSIGN_CHUNK_SIZE = env.int("VERSES_ASSIGN_CHUNK_SIZE", default=5000)

@@ -2,7 +2,10 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from soulverse.views import livez
+
 urlpatterns = [
+    path("livez", livez, name="livez"),
     path("admin/", admin.site.urls),
     path("api/v1/scheduler/", include("scheduler.urls")),
     path("api/v1/verses/", include("verses.urls")),

@@ -56,7 +56,7 @@ _SEED_COLUMNS = (
 )
 
 
-def _demo_user_rows(count: int, seed: int | None):
+def _demo_user_rows(count: int, seed: int | None, all_active: bool = False):
     rng = random.Random(seed)
     moods, mood_weights = zip(*_MOOD_WEIGHTS.items())
     zones, zone_weights = zip(*_TIMEZONE_WEIGHTS.items())
@@ -70,11 +70,12 @@ def _demo_user_rows(count: int, seed: int | None):
             user_id,
             f"demo-{user_id.hex[:12]}@example.invalid",
             password,
-            rng.random() < 0.97,
+            all_active or rng.random() < 0.97,
             False,
             False,
             # FCM registration tokens look like "<22 chars>:APA91b<130 chars>".
-            "" if rng.random() < 0.05 else f"{secrets.token_urlsafe(16)}:APA91b{secrets.token_urlsafe(98)}",
+            "" if not all_active and rng.random() < 0.05
+            else f"{secrets.token_urlsafe(16)}:APA91b{secrets.token_urlsafe(98)}",
             rng.choices(moods, mood_weights)[0],
             Language.FRENCH if rng.random() < 0.8 else Language.ENGLISH,
             rng.choices(zones, zone_weights)[0],
@@ -83,11 +84,13 @@ def _demo_user_rows(count: int, seed: int | None):
         )
 
 
-def demo_users_seed(*, count: int, seed: int | None = None, chunk_size: int = 50_000) -> int:
-    """Create `count` realistic demo users; COPY on PostgreSQL, bulk inserts elsewhere."""
+def demo_users_seed(*, count: int, seed: int | None = None, chunk_size: int = 50_000,
+                    all_active: bool = False) -> int:
+    """Create `count` realistic demo users (`all_active`: every one active); COPY on PostgreSQL,
+    bulk inserts elsewhere."""
     if count < 0:
         raise ValueError("count must be zero or more")
-    rows = _demo_user_rows(count, seed)
+    rows = _demo_user_rows(count, seed, all_active)
     created = 0
     while chunk := [row for _, row in zip(range(chunk_size), rows)]:
         with transaction.atomic():

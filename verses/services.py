@@ -13,6 +13,7 @@ import uuid
 import zoneinfo
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from itertools import islice
 
 from django.conf import settings
@@ -69,9 +70,7 @@ def _fallback_fields(*, day, mood, language, avoid_key) -> dict:
     }
 
 
-def _ai_fields(*, provider, mood, language, recent: list[VerseOfTheDay], avoid_key: str | None) -> dict:
-    proposal = provider.propose(mood=mood or "default", language=language,
-                                avoid=[verse.reference for verse in recent])
+def _ai_fields(*, proposal, language: str, avoid_key: str | None) -> dict:
     passage = proposal_check(proposal=proposal, language=language)
     key = f"{passage.book:02d}:{passage.chapter:03d}:{passage.verse_start:03d}-{passage.verse_end:03d}"
     if key == avoid_key:
@@ -83,30 +82,33 @@ def _ai_fields(*, provider, mood, language, recent: list[VerseOfTheDay], avoid_k
     }
 
 
-def verse_of_the_day_ensure(*, day: datetime.date, mood: str, language: str, provider=None,
-                            report: dict | None = None) -> VerseOfTheDay:
-    """The pair's verse for `day`, made once (one AI call at most) and stored."""
-    existing = VerseOfTheDay.objects.filter(day=day, mood=mood, language=language).first()
-    if existing is not None:
-        return existing
-    recent = list(
+def _recent_verses(*, day: datetime.date, mood: str, language: str) -> list[VerseOfTheDay]:
+    """The pair's verses of the last RECENT_DAYS days, newest first (the AI is asked to avoid them)."""
+    return list(
         VerseOfTheDay.objects.filter(mood=mood, language=language, day__lt=day,
                                      day__gte=day - datetime.timedelta(days=RECENT_DAYS)).order_by("-day")
     )
+
+
+def _ai_propose(provider, *, mood: str, language: str, recent: list[VerseOfTheDay]):
+    return provider.propose(mood=mood or "default", language=language, avoid=[v.reference for v in recent])
+
+
+def _verse_of_the_day_make(*, day: datetime.date, mood: str, language: str, recent: list[VerseOfTheDay],
+                           propose: Callable | None, report: dict | None) -> VerseOfTheDay:
+    """Store the pair's verse: the AI's proposal when `propose()` gives a valid one, else a fallback."""
     yesterday = recent[0] if recent and recent[0].day == day - datetime.timedelta(days=1) else None
     avoid_key = yesterday.passage_key if yesterday else None
     failure = ""
     fields = None
-    if provider is not None:
+    if propose is not None:
         _count(report, "ai_calls")
-        started = time.monotonic()
         try:
-            fields = _ai_fields(provider=provider, mood=mood, language=language, recent=recent, avoid_key=avoid_key)
+            fields = _ai_fields(proposal=propose(), language=language, avoid_key=avoid_key)
         except (AIError, ProposalRejected) as exc:
             failure = exc.kind
             _count(report, "ai_failures", exc.kind)
-            logger.warning("event=ai_failed mood=%s language=%s kind=%s duration=%.2f",
-                           mood or "default", language, exc.kind, time.monotonic() - started)
+            logger.warning("event=ai_failed mood=%s language=%s kind=%s", mood or "default", language, exc.kind)
     if fields is None:
         fields = _fallback_fields(day=day, mood=mood, language=language, avoid_key=avoid_key)
         _count(report, "fallbacks")
@@ -115,6 +117,21 @@ def verse_of_the_day_ensure(*, day: datetime.date, mood: str, language: str, pro
             return VerseOfTheDay.objects.create(day=day, mood=mood, language=language, ai_failure=failure, **fields)
     except IntegrityError:  # made concurrently by another run: keep theirs
         return VerseOfTheDay.objects.get(day=day, mood=mood, language=language)
+
+
+def verse_of_the_day_ensure(*, day: datetime.date, mood: str, language: str, provider=None,
+                            report: dict | None = None) -> VerseOfTheDay:
+    """The pair's verse for `day`, made once (one AI call at most) and stored."""
+    existing = VerseOfTheDay.objects.filter(day=day, mood=mood, language=language).first()
+    if existing is not None:
+        return existing
+    recent = _recent_verses(day=day, mood=mood, language=language)
+    propose = None
+    if provider is not None:
+        def propose():
+            return _ai_propose(provider, mood=mood, language=language, recent=recent)
+    return _verse_of_the_day_make(day=day, mood=mood, language=language, recent=recent, propose=propose,
+                                  report=report)
 
 
 def _count(report: dict | None, key: str, kind: str | None = None) -> None:
@@ -138,9 +155,18 @@ def _pair_verses_ensure(*, day: datetime.date, pairs: list[tuple[str, str]], rep
     for index, batch in enumerate(_batches(missing, settings.VERSES_BATCH_SIZE)):
         if index and provider is not None:
             time.sleep(settings.VERSES_BATCH_PAUSE_SECONDS)  # rate limit of the external calls
-        for mood, language in batch:
-            verse = verse_of_the_day_ensure(day=day, mood=mood, language=language, provider=provider, report=report)
-            stored[(mood, language)] = verse.pk
+        recent = {pair: _recent_verses(day=day, mood=pair[0], language=pair[1]) for pair in batch}
+        # The batch's AI calls go out together (network only); the answers are checked and stored here.
+        with ThreadPoolExecutor(max_workers=max(1, min(len(batch), settings.VERSES_AI_CONCURRENCY))) as pool:
+            calls = {
+                pair: pool.submit(_ai_propose, provider, mood=pair[0], language=pair[1], recent=recent[pair])
+                for pair in batch if provider is not None
+            }
+            for mood, language in batch:
+                call = calls.get((mood, language))
+                verse = _verse_of_the_day_make(day=day, mood=mood, language=language, recent=recent[(mood, language)],
+                                               propose=call.result if call else None, report=report)
+                stored[(mood, language)] = verse.pk
     verse_cache_set_many(day, {pair: stored[pair] for pair in pending})
 
 

@@ -14,6 +14,7 @@ class Command(ProjectCommand):
         parser.add_argument("--count", type=int, default=200)
         parser.add_argument("--seed", type=int, default=None, help="random seed, for repeatable data")
         parser.add_argument("--if-empty", action="store_true", help="do nothing if non-staff users exist")
+        parser.add_argument("--all-active", action="store_true", help="every user active (benchmarks)")
 
     def handle(self, *args, count, seed, **options):
         if count < 0:
@@ -22,6 +23,6 @@ class Command(ProjectCommand):
             self.stdout.write("Users already exist; no demo users added.")
             return
         started = time.monotonic()
-        created = demo_users_seed(count=count, seed=seed)
+        created = demo_users_seed(count=count, seed=seed, all_active=options["all_active"])
         elapsed = time.monotonic() - started
         self.stdout.write(f"{created} demo users created in {elapsed:.1f} s")

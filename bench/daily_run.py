@@ -1,0 +1,259 @@
+"""Benchmark of the daily verse run, executed the way the schedule executes it.
+
+    .venv/bin/python bench/daily_run.py --users 100000
+    .venv/bin/python bench/daily_run.py --users 1000000 --clusters 2 --workers 1
+
+On PostgreSQL + Redis (DATABASE_URL, default postgres://postgres@127.0.0.1:5432/soulverse_bench,
+created if missing; REDIS_URL, default redis://127.0.0.1:6379/15, a Redis database the benchmark
+owns and flushes). It seeds N active users (kept between runs when the count matches), starts a
+local Gemini stub with `--latency` seconds per answer, starts `--clusters` `manage.py qcluster`
+processes of `--workers` workers, enqueues the daily job as the schedule does and waits for its
+run to close. It prints users/s, wall time, peak RSS of every process, database queries per 1,000
+users, AI calls and Redis memory growth. Then it runs the naive design on `--naive-users` users of
+the same table (one AI call and one INSERT per user, the original service without its pause) and
+prints the ratio of the two rates, measured in the same run.
+"""
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from verses.tests.gemini_stub import GeminiStub, StubReply  # noqa: E402  (no Django needed)
+
+ANSWERS = {
+    "fr": {"book": "PHP", "chapter": 4, "verse_start": 6, "verse_end": 7,
+           "opening_words": "Ne vous inquiétez de rien; mais en toute chose",
+           "reflection": "Dépose tes soucis devant Dieu aujourd'hui : il prend soin de toi et sa paix garde ton cœur."},
+    "en": {"book": "PHP", "chapter": 4, "verse_start": 6, "verse_end": 7,
+           "opening_words": "In nothing be anxious, but in everything",
+           "reflection": "Bring your worries to God today: he cares for you and his peace will guard your heart."},
+}
+
+
+def answer(body: dict) -> StubReply:
+    prompt = " ".join(part.get("text", "") for content in body["contents"] for part in content["parts"])
+    return StubReply.json_text(ANSWERS["fr" if "reflection in French" in prompt else "en"])
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--users", type=int, default=100_000)
+    parser.add_argument("--clusters", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=2, help="workers per cluster")
+    parser.add_argument("--latency", type=float, default=0.5, help="seconds per stub answer")
+    parser.add_argument("--chunk-size", type=int, default=None, help="VERSES_ASSIGN_CHUNK_SIZE")
+    parser.add_argument("--naive-users", type=int, default=1000, help="0 to skip the naive mode")
+    parser.add_argument("--broker", choices=["orm", "redis"], default="orm")
+    return parser.parse_args()
+
+
+def configure_environment(args: argparse.Namespace, stub: GeminiStub) -> dict:
+    env = {
+        "DJANGO_SETTINGS_MODULE": "soulverse.settings",
+        "DJANGO_SECRET_KEY": "benchmark-only-secret-key",
+        "DJANGO_DEBUG": "false",
+        "DATABASE_URL": os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/soulverse_bench"),
+        "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15"),
+        "CACHE_KEY_PREFIX": "soulverse-bench",
+        "Q_CLUSTER_NAME": "soulverse-bench",
+        "Q_BROKER": args.broker,
+        "Q_WORKERS": str(args.workers),
+        "GEMINI_API_KEY": "benchmark-key",
+        "GEMINI_BASE_URL": stub.base_url,
+        "LOG_LEVEL": "WARNING",
+    }
+    if args.chunk_size:
+        env["VERSES_ASSIGN_CHUNK_SIZE"] = str(args.chunk_size)
+    os.environ.update(env)
+    return {**os.environ}
+
+
+def database_create_if_missing(url: str) -> None:
+    import environ
+    import psycopg2
+
+    config = environ.Env.db_url_config(url)
+    admin = psycopg2.connect(dbname="postgres", user=config["USER"], host=config["HOST"], port=config["PORT"] or 5432,
+                             password=config["PASSWORD"] or None)
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [config["NAME"]])
+        if cursor.fetchone() is None:
+            cursor.execute(f'CREATE DATABASE "{config["NAME"]}"')
+    admin.close()
+
+
+def manage(*args: str, env: dict) -> None:
+    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True,
+                   stdout=subprocess.DEVNULL)
+
+
+def prepare_data(users: int, env: dict) -> None:
+    from django.core.cache import cache
+    from django.db import connection
+
+    from users.selectors import users_active
+
+    if users_active().count() != users:
+        print(f"seeding {users:,} active users ...", flush=True)
+        with connection.cursor() as cursor:
+            cursor.execute("TRUNCATE users_user CASCADE")
+        started = time.monotonic()
+        manage("seed_demo_users", "--count", str(users), "--all-active", env=env)
+        print(f"  seeded in {time.monotonic() - started:.1f} s", flush=True)
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE verses_dailyverse, verses_verseoftheday, scheduler_jobchunk, scheduler_jobrun, "
+                       "django_q_ormq, django_q_task CASCADE")
+        cursor.execute("DROP TABLE IF EXISTS bench_naive_verse")
+        cursor.execute("VACUUM ANALYZE")
+    cache.clear()  # the benchmark's own Redis database
+
+
+def redis_used_memory() -> int:
+    from django_redis import get_redis_connection
+
+    return int(get_redis_connection("default").info("memory")["used_memory"])
+
+
+def process_tree(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    tree, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        tree.append(current)
+        todo.extend(children.get(current, []))
+    return tree
+
+
+def peak_rss_mb(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def clusters_start(count: int, env: dict) -> list[subprocess.Popen]:
+    from scheduler.selectors import cluster_state
+
+    processes = [subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=ROOT, env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(count)]
+    deadline = time.monotonic() + 60
+    while cluster_state()["count"] < count:
+        if time.monotonic() > deadline:
+            raise SystemExit("the clusters did not report a heartbeat within 60 s")
+        time.sleep(0.2)
+    return processes
+
+
+def clusters_stop(processes: list[subprocess.Popen]) -> None:
+    for process in processes:
+        process.send_signal(signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def scheduled_run(processes: list[subprocess.Popen]) -> tuple[float, dict, dict[int, float]]:
+    from scheduler.models import JobRun
+    from scheduler.registry import DAILY_VERSES_JOB_ID
+    from scheduler.services import job_run_enqueue
+
+    started = time.monotonic()
+    run, _ = job_run_enqueue(job_id=DAILY_VERSES_JOB_ID, trigger=JobRun.Trigger.SCHEDULE)
+    while run.status == JobRun.Status.RUNNING:
+        time.sleep(0.05)
+        run.refresh_from_db()
+    wall = time.monotonic() - started
+    if run.status != JobRun.Status.SUCCEEDED:
+        raise SystemExit(f"the run failed: {run.error}")
+    rss = {pid: peak_rss_mb(pid) for process in processes for pid in process_tree(process.pid)}
+    return wall, run.counts, {pid: value for pid, value in rss.items() if value}
+
+
+def naive_run(count: int, stub: GeminiStub) -> float:
+    """The original design: for each user one AI call, one check, one INSERT. Returns users/s."""
+    from django.conf import settings
+    from django.db import connection
+
+    from users.selectors import users_active
+    from verses.ai import GeminiProvider
+    from verses.validation import proposal_check
+
+    provider = GeminiProvider(api_key="benchmark-key", model=settings.GEMINI_MODEL, base_url=stub.base_url,
+                              timeout_seconds=30, retries=0)
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE bench_naive_verse (user_id uuid PRIMARY KEY, reference text, body text, "
+                       "reflection text, created_at timestamptz DEFAULT now())")
+    users = list(users_active().order_by("id").values_list("id", "mood", "language")[:count])
+    started = time.monotonic()
+    for user_id, mood, language in users:
+        passage = proposal_check(proposal=provider.propose(mood=mood or "default", language=language, avoid=[]),
+                                 language=language)
+        with connection.cursor() as cursor:
+            cursor.execute("INSERT INTO bench_naive_verse (user_id, reference, body, reflection) "
+                           "VALUES (%s, %s, %s, %s)", [user_id, passage.reference, passage.text, passage.reflection])
+    return len(users) / (time.monotonic() - started)
+
+
+def main() -> None:
+    args = parse_args()
+    with GeminiStub(latency=args.latency) as stub:
+        stub.respond(answer)
+        env = configure_environment(args, stub)
+        database_create_if_missing(env["DATABASE_URL"])
+        manage("migrate", "--noinput", env=env)
+        manage("setup_schedules", env=env)
+        import django
+
+        django.setup()
+        prepare_data(args.users, env)
+        memory_before = redis_used_memory()
+        processes = clusters_start(args.clusters, env)
+        try:
+            wall, counts, rss = scheduled_run(processes)
+        finally:
+            clusters_stop(processes)
+        memory_growth = redis_used_memory() - memory_before
+        ai_requests = stub.request_count
+        naive_rate = naive_run(args.naive_users, stub) if args.naive_users else None
+
+    from verses.models import DailyVerse
+
+    rate = args.users / wall
+    print(f"\ndaily run: {args.users:,} active users, {args.clusters} cluster(s) x {args.workers} worker(s), "
+          f"stub latency {args.latency} s, broker {args.broker}")
+    print(f"  wall time (enqueue -> run closed) {wall:10.2f} s")
+    print(f"  users/s                           {rate:10,.0f}")
+    print(f"  verses created                    {counts['verses_created']:10,d}  (rows now: "
+          f"{DailyVerse.objects.count():,})")
+    print(f"  chunks                            {counts.get('chunks', 0):10,d}")
+    print(f"  database queries / 1,000 users    {counts['db_queries'] * 1000 / args.users:10.2f}")
+    print(f"  AI calls (report / stub)          {counts['ai_calls']:6d} / {ai_requests}")
+    print(f"  Redis memory growth               {memory_growth / 1024:10.1f} KiB")
+    print(f"  peak RSS per process (MiB)        {', '.join(f'{v:.0f}' for v in sorted(rss.values()))}")
+    print(f"  peak RSS, largest process         {max(rss.values()):10.1f} MiB")
+    if naive_rate:
+        print(f"naive mode on {args.naive_users:,} users: {naive_rate:,.1f} users/s -> "
+              f"ratio {rate / naive_rate:,.0f}x")
+
+
+if __name__ == "__main__":
+    main()
