@@ -3,7 +3,7 @@
     .venv/bin/python bench/daily_run.py --users 100000
     .venv/bin/python bench/daily_run.py --users 1000000 --clusters 2 --workers 1
 
-On PostgreSQL + Redis (DATABASE_URL, default postgres://postgres@127.0.0.1:5432/soulverse_bench,
+On PostgreSQL + Redis (DATABASE_URL, default postgres://postgres@127.0.0.1:5432/soulverse_bench_daily,
 created if missing; REDIS_URL, default redis://127.0.0.1:6379/15, a Redis database the benchmark
 owns and flushes). It seeds N active users (kept between runs when the count matches), starts a
 local Gemini stub with `--latency` seconds per answer, starts `--clusters` `manage.py qcluster`
@@ -59,7 +59,7 @@ def configure_environment(args: argparse.Namespace, stub: GeminiStub) -> dict:
         "DJANGO_SETTINGS_MODULE": "soulverse.settings",
         "DJANGO_SECRET_KEY": "benchmark-only-secret-key",
         "DJANGO_DEBUG": "false",
-        "DATABASE_URL": os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/soulverse_bench"),
+        "DATABASE_URL": os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/soulverse_bench_daily"),
         "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15"),
         "CACHE_KEY_PREFIX": "soulverse-bench",
         "Q_CLUSTER_NAME": "soulverse-bench",

@@ -103,3 +103,13 @@ def test_a_real_cluster_runs_a_due_schedule_once_and_only_when_started(qcluster,
 
     scheduler_pass("probe-after-run", qcluster)
     assert JobRun.objects.count() == 1, "the schedule fired more than once"
+
+    # A manual trigger over HTTP goes through the cluster too, and finds nothing left to do.
+    request = urllib.request.Request(f"{live_server.url}/api/v1/scheduler/trigger-daily-verses", method="POST",
+                                     headers={"Authorization": f"Token {token}"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        assert response.status == 200
+        body = json.load(response)
+    assert (body["success"], body["message"]) == (True, "Génération manuelle terminée avec succès")
+    assert (body["run"]["trigger"], body["verses_created"], body["users_processed"]) == ("manual", 0, len(users))
+    assert DailyVerse.objects.count() == len(users)
