@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 MANAGE := $(BIN)/python manage.py
 
-.PHONY: run test install setup clean
+.PHONY: run test faults install setup clean
 
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ run: setup
 
 test: install
 	$(BIN)/python -m pytest
+
+# Fault tests (minutes): a qcluster killed with SIGKILL mid-run, then restarted.
+faults: install
+	$(BIN)/python -m pytest -m faults -s
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-* var .pytest_cache

@@ -8,12 +8,17 @@ def _isolated_cache(request):
 
     if hasattr(cache, "delete_pattern"):
         cache.delete_pattern("*")
-    elif "transactional_db" in request.fixturenames:
+    elif "transactional_db" in request.fixturenames or _transactional_marker(request):
         # The database cache lives in the test database: rolled back after ordinary tests,
         # left behind by transactional ones.
         request.getfixturevalue("transactional_db")
         cache.clear()
     yield
+
+
+def _transactional_marker(request) -> bool:
+    marker = request.node.get_closest_marker("django_db")
+    return bool(marker and (marker.kwargs.get("transaction") or (marker.args and marker.args[0])))
 
 
 @pytest.fixture

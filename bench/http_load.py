@@ -4,6 +4,7 @@ Usage, from the project root:
 
     .venv/bin/python bench/http_load.py [--duration 10] [--connections 16] [--workers 2]
                                         [--rounds 2] [--threads 1] [--warmup 2] [--target 0.5]
+                                        [--no-analyze]
 
 It prepares a database, starts gunicorn on a free loopback port, loads both endpoints with
 `wrk` for the same duration and connection count, one after the other, `--rounds` times
@@ -17,7 +18,11 @@ Steps:
      created if missing (PostgreSQL), then `manage.py migrate`.
   2. Fewer than 1,000 users: `manage.py seed_demo_users --count 5000 --seed 1`.
   3. `manage.py trigger_daily_verses` (today's verses; curated ones: the AI is off here).
-  4. One active non-staff user (in Africa/Lome when possible) and its DRF token (created if none).
+  4. ANALYZE of the tables the endpoint reads (autovacuum's job in production; it may be off on a
+     development server, and stale statistics make PostgreSQL look a user's DailyVerse up through
+     the (day, verse) index, scanning all of the day's rows: --no-analyze measures that state).
+     One active non-staff user (in Africa/Lome when possible) and its DRF token (created if none);
+     prints the index(es) the plan of its DailyVerse lookup uses.
   5. gunicorn soulverse.wsgi:application --workers N on 127.0.0.1:<free port>; waits for
      /livez, and checks that both endpoints answer 200 before measuring.
   6. `wrk --latency` on /livez and on /api/v1/verses/today (with `Authorization: Token ...`).
@@ -30,6 +35,10 @@ DATABASE_CONN_MAX_AGE keeps its default (persistent connections, as in productio
 
 `wrk` is installed with `apt-get install -y wrk` when missing (said on the output). Loopback only;
 every step has a timeout and gunicorn is stopped on exit, Ctrl+C included.
+
+The default Redis database is also bench/daily_run.py's, which flushes it (harmless here: the two
+endpoints read no cache), but both load the same cores: do not run the two benchmarks at once.
+This script never deletes anything; it adds a token, a `command` run and today's verses.
 
 Exit status: 0 when the ratio meets --target, 1 below it, 2 when the benchmark could not run
 (setup failure, or an endpoint answering anything but 200).
@@ -124,19 +133,31 @@ def manage(env: dict, *args: str, timeout: float = 300) -> str:
 
 USER_COUNT = "from users.models import User; print(User.objects.count())"
 USER_AND_TOKEN = """
+import re
+from django.db import connection
 from django.db.models import Case, IntegerField, Value, When
 from rest_framework.authtoken.models import Token
 from users.models import ACTIVE_USER_Q, User
+from verses.models import DailyVerse, VerseOfTheDay
+from verses.services import user_local_date
+if ANALYZE:  # what autovacuum does in production (it may be off on a development server)
+    with connection.cursor() as cursor:
+        for model in (User, Token, DailyVerse, VerseOfTheDay):
+            cursor.execute("ANALYZE " + connection.ops.quote_name(model._meta.db_table))
 user = (User.objects.filter(ACTIVE_USER_Q, is_staff=False)
         .annotate(lome=Case(When(timezone="Africa/Lome", then=Value(0)), default=Value(1),
                             output_field=IntegerField()))
         .order_by("lome", "email").first())
 token, _ = Token.objects.get_or_create(user=user)
-print(token.key, user.email, user.timezone)
+# The plan of the view's DailyVerse lookup: the unique (user, day) index is the right one.
+plan = (DailyVerse.objects.select_related("verse").filter(user=user, day=user_local_date(user))
+        .order_by("pk")[:1].explain())
+indexes = sorted(set(re.findall(r"(?:[Uu]sing|USING (?:COVERING )?INDEX) (\\w+)", plan)))
+print(token.key, user.email, user.timezone, ",".join(indexes) or "-")
 """
 
 
-def prepare(env: dict) -> str:
+def prepare(env: dict, *, analyze: bool) -> str:
     """Database, users, today's verses; the token of one active user."""
     database_ensure(env["DATABASE_URL"])
     log("migrate")
@@ -151,8 +172,10 @@ def prepare(env: dict) -> str:
         log(manage(env, "trigger_daily_verses", timeout=600).splitlines()[-1])
     except BenchError as exc:  # e.g. a run still in progress: /today makes the verse on demand
         log(f"trigger_daily_verses: {exc} (continuing)")
-    key, email, zone = manage(env, "shell", "-c", USER_AND_TOKEN).splitlines()[-1].split()
-    log(f"user {email} ({zone})")
+    script = f"ANALYZE = {analyze}\n{USER_AND_TOKEN}"
+    key, email, zone, indexes = manage(env, "shell", "-c", script).splitlines()[-1].split()
+    log(f"user {email} ({zone}); {'tables analyzed; ' if analyze else ''}"
+        f"index(es) of the DailyVerse lookup: {indexes.replace(',', ', ')}")
     return key
 
 
@@ -286,6 +309,8 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=2, help="alternated runs per endpoint; best kept (default 2)")
     parser.add_argument("--threads", type=int, default=1, help="wrk threads (default 1: the CPU goes to gunicorn)")
     parser.add_argument("--warmup", type=int, default=2, help="seconds of unmeasured load per endpoint (default 2)")
+    parser.add_argument("--no-analyze", dest="analyze", action="store_false",
+                        help="do not ANALYZE the tables the endpoint reads before measuring")
     parser.add_argument("--target", type=float, default=0.5, help="minimum ratio today/livez (default 0.5)")
     args = parser.parse_args()
     if min(args.duration, args.connections, args.workers, args.rounds, args.threads) < 1 or args.warmup < 0:
@@ -299,7 +324,7 @@ def main() -> int:
     process = None
     with tempfile.NamedTemporaryFile("w+", prefix="bench-gunicorn-", suffix=".log") as gunicorn_log:
         try:
-            token = prepare(env)
+            token = prepare(env, analyze=args.analyze)
             port = free_port()
             base = f"http://127.0.0.1:{port}"
             log(f"gunicorn --workers {args.workers} on {base}")

@@ -148,6 +148,10 @@ def job_run_execute(*, run: JobRun, progress: Callable[[int, int], None] | None 
     if run.status != JobRun.Status.RUNNING:
         return run  # a redelivered task whose run is already over
     job = job_get(run.job_id)
+    if JobChunk.objects.filter(run=run).exists():
+        # A redelivered task of a run that fanned out already (its worker died after that).
+        job_chunks_resume(run=run, inline=inline, progress=progress)
+        return run
     logger.info("event=job_started job=%s run=%s trigger=%s", job.id, run.pk.hex[:8], run.trigger)
     context = JobContext(run=run, progress=progress, inline=inline)
     queries = QueryCounter()
@@ -188,19 +192,30 @@ def job_chunks_start(*, run: JobRun, func: str, chunks: list[dict], counts: dict
             [JobChunk(run=run, index=index, func=func, kwargs=kwargs) for index, kwargs in enumerate(chunks)]
         )
     logger.info("event=job_fanned_out job=%s run=%s chunks=%s", run.job_id, run.pk.hex[:8], len(created))
-    if not created:
+    _chunks_dispatch(run=run, chunk_ids=[chunk.pk for chunk in created], inline=inline, progress=progress)
+
+
+def job_chunks_resume(*, run: JobRun, inline: bool, progress: Callable[[int, int], None] | None = None) -> None:
+    """Hand the run's pending chunks out again (harmless if their tasks still exist: a done chunk
+    is skipped), and close the run if none is left."""
+    pending = list(run.chunks.filter(status=JobChunk.Status.PENDING).values_list("pk", flat=True))
+    logger.info("event=job_resumed job=%s run=%s pending_chunks=%s", run.job_id, run.pk.hex[:8], len(pending))
+    _chunks_dispatch(run=run, chunk_ids=pending, inline=inline, progress=progress)
+
+
+def _chunks_dispatch(*, run: JobRun, chunk_ids: list[int], inline: bool,
+                     progress: Callable[[int, int], None] | None) -> None:
+    if not chunk_ids:
         job_run_complete_if_done(run_id=run.pk)
         return
     if inline:
-        for done, chunk in enumerate(created, start=1):
-            job_chunk_execute(chunk_id=chunk.pk)
+        for done, chunk_id in enumerate(chunk_ids, start=1):
+            job_chunk_execute(chunk_id=chunk_id)
             if progress:
-                progress(done, len(created))
+                progress(done, len(chunk_ids))
         return
-    for chunk in created:
-        transaction.on_commit(
-            lambda pk=chunk.pk: async_task(CHUNK_TASK_FUNC, pk, group=f"{run.job_id}:chunks")
-        )
+    for chunk_id in chunk_ids:
+        transaction.on_commit(lambda pk=chunk_id: async_task(CHUNK_TASK_FUNC, pk, group=f"{run.job_id}:chunks"))
 
 
 @retry(

@@ -170,8 +170,10 @@ Q_CLUSTER = {
     "workers": env.int("Q_WORKERS", default=2),
     # A task is killed after `timeout` s; the ORM broker hands an unacknowledged task to
     # another worker after `retry` s. Keep timeout < retry so that a task never runs twice.
-    "timeout": env.int("Q_TIMEOUT", default=1500),
-    "retry": env.int("Q_RETRY", default=1800),
+    # A killed worker's task runs again after `retry` s: the daily run's chunks take a second or
+    # two, the AI phase at most a few minutes (timeouts x retries), so 5 minutes is ample.
+    "timeout": env.int("Q_TIMEOUT", default=300),
+    "retry": env.int("Q_RETRY", default=360),
     "max_attempts": 3,
     "catch_up": False,  # after downtime a schedule fires once, never once per missed slot
     "save_limit": 1000,

@@ -144,12 +144,14 @@ def _count(report: dict | None, key: str, kind: str | None = None) -> None:
 
 
 def _pair_verses_ensure(*, day: datetime.date, pairs: list[tuple[str, str]], report: dict) -> None:
+    # The database is the truth (a cache can outlive a row); the cache only confirms it.
+    stored = {(mood, language): pk for mood, language, pk in
+              VerseOfTheDay.objects.filter(day=day).values_list("mood", "language", "pk")}
     cached = verse_cache_get_many(day, pairs)
-    report["cache_hits"] += len(cached)
-    pending = [pair for pair in pairs if pair not in cached]
+    report["cache_hits"] += sum(1 for pair, pk in cached.items() if stored.get(pair) == pk)
+    pending = [pair for pair in pairs if cached.get(pair) is None or cached[pair] != stored.get(pair)]
     if not pending:
         return
-    stored = {(v.mood, v.language): v.pk for v in VerseOfTheDay.objects.filter(day=day)}
     missing = [pair for pair in pending if pair not in stored]
     provider = provider_get()
     for index, batch in enumerate(_batches(missing, settings.VERSES_BATCH_SIZE)):

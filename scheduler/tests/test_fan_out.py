@@ -88,3 +88,20 @@ def test_a_failed_chunk_fails_the_run_and_the_next_run_resumes(users, sync_tasks
     assert second.status == "succeeded"
     assert second.counts["verses_created"] == 7
     assert DailyVerse.objects.count() == 50
+
+
+def test_a_redelivered_job_task_resumes_its_chunks_instead_of_starting_over(users, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        run = start_run()  # fanned out; its chunk tasks are queued
+    first = JobChunk.objects.filter(run=run).order_by("index").first()
+    job_chunk_run(first.pk)
+    OrmQ.objects.all().delete()  # as if the queued chunk tasks were lost with their worker
+
+    with django_capture_on_commit_callbacks(execute=True):
+        job_run_execute(run=JobRun.objects.get(pk=run.pk))  # the job task delivered again
+    assert JobChunk.objects.filter(run=run).count() == 8  # no second fan-out
+    assert OrmQ.objects.count() == 7  # the pending chunks handed out again
+    for chunk in JobChunk.objects.filter(run=run, status="pending"):
+        job_chunk_run(chunk.pk)
+    run.refresh_from_db()
+    assert (run.status, run.counts["verses_created"]) == ("succeeded", 50)

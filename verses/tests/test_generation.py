@@ -130,3 +130,15 @@ def test_a_user_the_run_has_not_reached_gets_a_verse_on_demand():
     assert daily.verse == DailyVerse.objects.get(user=user).verse  # the pair's verse
     assert daily_verse_for_user(user=late, day=DAY) == daily
     assert DailyVerse.objects.filter(user=late).count() == 1
+
+
+def test_a_cache_entry_that_outlived_its_row_is_not_trusted():
+    UserFactory.create_batch(3, mood="sad", language="fr")
+    daily_verses_generate(day=DAY)
+    DailyVerse.objects.all().delete()
+    VerseOfTheDay.objects.all().delete()  # the cache still names the deleted row
+
+    report = daily_verses_generate(day=DAY)
+
+    assert (report["cache_hits"], report["fallbacks"], report["verses_created"]) == (0, 1, 3)
+    assert verse_cache_get_many(DAY, [("sad", "fr")]) == {("sad", "fr"): VerseOfTheDay.objects.get().pk}

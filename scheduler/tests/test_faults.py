@@ -1,0 +1,78 @@
+"""Faults on purpose (`make faults`; about 3 minutes): a qcluster killed with SIGKILL at random
+points of a daily run, then restarted, loses and duplicates nothing."""
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from django.conf import settings
+from django.db.models import Count
+
+from scheduler.models import JobRun
+from scheduler.selectors import cluster_state
+from scheduler.services import job_run_enqueue
+from scheduler.tests.test_cluster import database_url, wait_until
+from users.models import User
+from users.selectors import users_active
+from verses.models import DailyVerse
+
+pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
+
+FAST_RECOVERY = {"Q_TIMEOUT": "8", "Q_RETRY": "12", "VERSES_ASSIGN_CHUNK_SIZE": "25", "Q_WORKERS": "2"}
+
+
+def cluster_start(log) -> subprocess.Popen:
+    env = {**os.environ, **FAST_RECOVERY, "DATABASE_URL": database_url(),
+           "DJANGO_SETTINGS_MODULE": "soulverse.settings_test"}
+    # Its own process group: SIGKILL reaches the sentinel and every worker, as in a crash.
+    process = subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=settings.BASE_DIR, env=env,
+                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    wait_until(lambda: cluster_state()["alive"], 60, "the cluster heartbeat")
+    return process
+
+
+def cluster_kill(process: subprocess.Popen) -> None:
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+def cluster_stop(process: subprocess.Popen) -> None:
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        cluster_kill(process)
+
+
+@pytest.mark.parametrize("trial", range(6))
+def test_sigkill_mid_run_then_restart_loses_and_duplicates_nothing(trial, tmp_path):
+    User.objects.bulk_create([
+        User(email=f"u{n}@example.org", fcm_token=f"t{n}", mood=["sad", "joyful", ""][n % 3],
+             language="fr" if n % 4 else "en")
+        for n in range(3000)
+    ])
+    active = set(users_active().values_list("pk", flat=True))
+    log = open(tmp_path / "qcluster.log", "ab")
+    cluster = cluster_start(log)
+    job_run_enqueue(job_id="daily_verses_generation", trigger="schedule")
+    time.sleep(random.Random(trial).uniform(0.1, 2.5))
+    cluster_kill(cluster)
+    at_kill = DailyVerse.objects.count()
+
+    cluster = cluster_start(log)
+    try:
+        wait_until(lambda: DailyVerse.objects.count() == len(active)
+                   and not JobRun.objects.filter(status="running").exists(), 120, "the run to recover")
+    finally:
+        cluster_stop(cluster)
+        log.close()
+    per_user = DailyVerse.objects.values("user").annotate(n=Count("pk"))
+    assert {row["user"] for row in per_user} == active, "a user lost their verse"
+    assert {row["n"] for row in per_user} == {1}, "a user got two verses"
+    assert JobRun.objects.filter(status="succeeded").exists()
+    print(f"trial {trial}: {at_kill} of {len(active)} verses written when killed; "
+          f"runs: {list(JobRun.objects.values_list('status', flat=True))}")
