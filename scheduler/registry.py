@@ -9,11 +9,12 @@ class Job:
     name: str  # shown to admins
     cron: str  # interpreted in SCHEDULER_TIMEZONE
     func: str  # dotted path of a function (context: scheduler.services.JobContext) -> report dict
+    on_success: str = ""  # dotted path of a function (counts) called once the run has succeeded
 
 
 JOBS: tuple[Job, ...] = (
     Job("daily_verses_generation", "Génération versets quotidiens", "0 6 * * *",
-        "verses.jobs.daily_verses_generation"),
+        "verses.jobs.daily_verses_generation", on_success="verses.jobs.daily_verses_finished"),
     Job("cache_cleanup", "Nettoyage cache", "0 2 * * *", "scheduler.jobs.cache_cleanup"),
     Job("user_stats_update", "Statistiques utilisateurs", "0 0 * * *", "users.jobs.user_stats_update"),
 )

@@ -176,7 +176,18 @@ def job_run_execute(*, run: JobRun, progress: Callable[[int, int], None] | None 
         JobRun.Status.SUCCEEDED, {**counts, "db_queries": queries.count}, timezone.now())
     run.save(update_fields=["status", "counts", "finished_at"])
     logger.info("event=job_succeeded job=%s run=%s duration=%s", job.id, run.pk.hex[:8], run.duration_seconds)
+    _job_on_success(run)
     return run
+
+
+def _job_on_success(run: JobRun) -> None:
+    job = job_get(run.job_id)
+    if not job.on_success:
+        return
+    try:
+        import_string(job.on_success)(run.counts)
+    except Exception:  # the run's work is done and recorded; a follow-up must not undo that
+        logger.exception("event=job_on_success_failed job=%s run=%s", job.id, run.pk.hex[:8])
 
 
 # --- Fan-out: chunk tasks -------------------------------------------------------------------
@@ -285,6 +296,9 @@ def job_run_complete_if_done(*, run_id) -> bool:
     if closed:
         logger.info("event=job_%s job=%s run=%s chunks=%s duration=%s", "failed" if failed else "succeeded",
                     run.job_id, run.pk.hex[:8], len(chunks), counts["duration_seconds"])
+        if not failed:
+            run.counts = counts
+            _job_on_success(run)
     return bool(closed)
 
 

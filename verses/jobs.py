@@ -3,7 +3,7 @@
 import datetime
 import uuid
 
-from verses.services import daily_verses_assign_chunk, daily_verses_generate
+from verses.services import daily_verses_assign_chunk, daily_verses_generate, daily_verses_table_analyze
 
 
 def daily_verses_generation(context) -> dict:
@@ -18,3 +18,8 @@ def daily_verses_chunk(*, day: str, after: str | None, upto: str | None) -> dict
         after=uuid.UUID(after) if after else None,
         upto=uuid.UUID(upto) if upto else None,
     )
+
+
+def daily_verses_finished(counts: dict) -> None:
+    """After a run: fresh planner statistics for the day just written."""
+    daily_verses_table_analyze()

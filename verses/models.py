@@ -63,7 +63,9 @@ class DailyVerse(models.Model):
     """The verse one user receives on one day; (user, day) is unique. A narrow row: the
     content lives in the shared VerseOfTheDay."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="daily_verses")
+    # No index of its own: the unique (user, day) index serves lookups by user.
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="daily_verses",
+                             db_index=False)
     day = models.DateField()
     verse = models.ForeignKey(VerseOfTheDay, on_delete=models.PROTECT, related_name="deliveries")
     created_at = models.DateTimeField(auto_now_add=True)

@@ -239,6 +239,16 @@ def daily_verses_generate(*, day: datetime.date | None = None, progress: Progres
     return result
 
 
+def daily_verses_table_analyze() -> None:
+    """Refresh PostgreSQL's statistics of the daily verse table once a day's rows are in.
+
+    Without it the planner does not know the new day yet and may look a user's verse up
+    through the (day, verse) index, scanning the whole day instead of one row."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(DailyVerse._meta.db_table)}")
+
+
 def _log_report(result: dict) -> None:
     fields = " ".join(f"{key}={value}" for key, value in result.items() if key != "ai_failures")
     failures = "".join(f" ai_failure_{kind}={n}" for kind, n in result["ai_failures"].items())
