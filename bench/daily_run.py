@@ -122,6 +122,15 @@ def redis_used_memory() -> int:
     return int(get_redis_connection("default").info("memory")["used_memory"])
 
 
+def redis_verse_cache_bytes() -> tuple[int, int]:
+    """(keys, bytes) of the day's verse cache entries, by Redis' MEMORY USAGE."""
+    from django_redis import get_redis_connection
+
+    client = get_redis_connection("default")
+    keys = list(client.scan_iter(match="soulverse-bench:*verse:*", count=1000))
+    return len(keys), sum(client.memory_usage(key) or 0 for key in keys)
+
+
 def process_tree(pid: int) -> list[int]:
     children: dict[int, list[int]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
@@ -225,13 +234,14 @@ def main() -> None:
 
         django.setup()
         prepare_data(args.users, env)
-        memory_before = redis_used_memory()
         processes = clusters_start(args.clusters, env)
+        memory_before = redis_used_memory()
         try:
             wall, counts, rss = scheduled_run(processes)
         finally:
             clusters_stop(processes)
         memory_growth = redis_used_memory() - memory_before
+        cache_keys, cache_bytes = redis_verse_cache_bytes()
         ai_requests = stub.request_count
         naive_rate = naive_run(args.naive_users, stub) if args.naive_users else None
 
@@ -247,7 +257,8 @@ def main() -> None:
     print(f"  chunks                            {counts.get('chunks', 0):10,d}")
     print(f"  database queries / 1,000 users    {counts['db_queries'] * 1000 / args.users:10.2f}")
     print(f"  AI calls (report / stub)          {counts['ai_calls']:6d} / {ai_requests}")
-    print(f"  Redis memory growth               {memory_growth / 1024:10.1f} KiB")
+    print(f"  Redis memory growth during run    {memory_growth / 1024:10.1f} KiB")
+    print(f"  the day's verse cache in Redis    {cache_bytes / 1024:10.1f} KiB in {cache_keys} keys")
     print(f"  peak RSS per process (MiB)        {', '.join(f'{v:.0f}' for v in sorted(rss.values()))}")
     print(f"  peak RSS, largest process         {max(rss.values()):10.1f} MiB")
     if naive_rate:
