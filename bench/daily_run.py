@@ -25,22 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from verses.tests.gemini_stub import GeminiStub, StubReply  # noqa: E402  (no Django needed)
-
-ANSWERS = {
-    "fr": {"book": "PHP", "chapter": 4, "verse_start": 6, "verse_end": 7,
-           "opening_words": "Ne vous inquiétez de rien; mais en toute chose",
-           "reflection": "Dépose tes soucis devant Dieu aujourd'hui : il prend soin de toi et sa paix garde ton cœur."},
-    "en": {"book": "PHP", "chapter": 4, "verse_start": 6, "verse_end": 7,
-           "opening_words": "In nothing be anxious, but in everything",
-           "reflection": "Bring your worries to God today: he cares for you and his peace will guard your heart."},
-}
-
-
-def answer(body: dict) -> StubReply:
-    prompt = " ".join(part.get("text", "") for content in body["contents"] for part in content["parts"])
-    return StubReply.json_text(ANSWERS["fr" if "reflection in French" in prompt else "en"])
-
+from verses.tests.gemini_stub import GeminiStub, good_answer  # noqa: E402  (no Django needed)
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -225,7 +210,7 @@ def naive_run(count: int, stub: GeminiStub) -> float:
 def main() -> None:
     args = parse_args()
     with GeminiStub(latency=args.latency) as stub:
-        stub.respond(answer)
+        stub.respond(good_answer)
         env = configure_environment(args, stub)
         database_create_if_missing(env["DATABASE_URL"])
         manage("migrate", "--noinput", env=env)

@@ -296,3 +296,25 @@ def _handler_class(stub: GeminiStub) -> type[BaseHTTPRequestHandler]:
 
     return Handler
 
+
+
+# Valid answers for each language (Philippians 4:6-7, a curated passage: no Bible import needed).
+GOOD_ANSWERS: dict[str, JsonDict] = {
+    "fr": {"book": "PHP", "chapter": 4, "verse_start": 6, "verse_end": 7,
+           "opening_words": "Ne vous inquiétez de rien; mais en toute chose",
+           "reflection": "Dépose tes soucis devant Dieu aujourd'hui : il prend soin de toi et sa paix garde ton cœur."},
+    "en": {"book": "PHP", "chapter": 4, "verse_start": 6, "verse_end": 7,
+           "opening_words": "In nothing be anxious, but in everything",
+           "reflection": "Bring your worries to God today: he cares for you and his peace will guard your heart."},
+}
+
+
+def request_language(body: JsonDict) -> str:
+    """The language a generateContent request asks the reflection in ("fr" or "en")."""
+    prompt = " ".join(part.get("text", "") for content in body["contents"] for part in content["parts"])
+    return "fr" if "reflection in French" in prompt else "en"
+
+
+def good_answer(body: JsonDict) -> StubReply:
+    """A responder: the valid answer in the request's language."""
+    return StubReply.json_text(GOOD_ANSWERS[request_language(body)])

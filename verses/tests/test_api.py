@@ -9,17 +9,7 @@ from users.tests.factories import UserFactory
 from verses.models import DailyVerse
 from verses.services import daily_verses_generate
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _no_ai(settings):
-    from verses.ai import provider_get
-
-    settings.GEMINI_API_KEY = ""
-    provider_get.cache_clear()
-    yield
-    provider_get.cache_clear()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_ai")]
 
 
 def client_for(user) -> APIClient:

@@ -16,7 +16,7 @@ from verses.bible_import import bible_import
 from verses.curated import curated_pool
 from verses.models import DailyVerse, VerseOfTheDay
 from verses.services import daily_verses_generate
-from verses.tests.gemini_stub import StubReply
+from verses.tests.gemini_stub import GOOD_ANSWERS, StubReply, good_answer, request_language
 
 DAY = datetime.date(2026, 5, 10)
 LSG = Path(os.environ.get("SOULVERSE_SHARED_DIR", Path(__file__).resolve().parents[2].parent / "shared")) \
@@ -24,19 +24,8 @@ LSG = Path(os.environ.get("SOULVERSE_SHARED_DIR", Path(__file__).resolve().paren
 MOODS = ["joyful", "sad", "anxious", "grateful", "lonely", "stressed", "angry", "hopeful"]
 pytestmark = pytest.mark.django_db
 
-GOOD = {
-    "fr": {"book": "PHP", "chapter": 4, "verse_start": 6, "verse_end": 7,
-           "opening_words": "Ne vous inquiétez de rien; mais en toute chose",
-           "reflection": "Dépose tes soucis devant Dieu aujourd'hui : il prend soin de toi et sa paix garde ton cœur."},
-    "en": {"book": "PHP", "chapter": 4, "verse_start": 6, "verse_end": 7,
-           "opening_words": "In nothing be anxious, but in everything",
-           "reflection": "Bring your worries to God today: he cares for you and his peace will guard your heart."},
-}
-
-
-def language_of(body: dict) -> str:
-    prompt = " ".join(p.get("text", "") for c in body["contents"] for p in c["parts"])
-    return "fr" if "reflection in French" in prompt else "en"
+GOOD = GOOD_ANSWERS
+language_of = request_language
 
 
 def mood_of(body: dict) -> str:
@@ -54,7 +43,7 @@ def ai(settings, gemini_stub):
     settings.GEMINI_RETRIES = 0
     settings.VERSES_BATCH_PAUSE_SECONDS = 0
     provider_get.cache_clear()
-    gemini_stub.respond(lambda body: StubReply.json_text(GOOD[language_of(body)]))
+    gemini_stub.respond(good_answer)
     yield gemini_stub
     provider_get.cache_clear()
 

@@ -11,17 +11,7 @@ from verses.models import DailyVerse, VerseOfTheDay
 from verses.services import curated_verse_pick, daily_verse_for_user, daily_verses_generate
 
 DAY = datetime.date(2026, 3, 1)
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _no_ai(settings):
-    from verses.ai import provider_get
-
-    settings.GEMINI_API_KEY = ""
-    provider_get.cache_clear()
-    yield
-    provider_get.cache_clear()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_ai")]
 
 
 def snapshot():
