@@ -203,3 +203,11 @@ def test_users_count(staff_client):
                                "stressed": 0, "angry": 0, "hopeful": 0, "none": 1}
     assert body["by_language"] == {"fr": 4, "en": 2}
     iso(body["checked_at"])
+
+
+def test_an_oversize_body_is_refused_with_json_and_changes_nothing(staff_client, schedules):
+    body = '{"wait": 1, "padding": "' + "a" * 100_000 + '"}'
+    response = staff_client.post(BASE + "trigger-daily-verses", body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json() == {"detail": "Corps de requête trop volumineux."}
+    assert JobRun.objects.count() == 0
