@@ -1,6 +1,7 @@
 """Faults on purpose (`make faults`; about 3 minutes): a qcluster killed with SIGKILL at random
 points of a daily run, then restarted, loses and duplicates nothing."""
 
+import datetime
 import os
 import random
 import signal
@@ -76,3 +77,39 @@ def test_sigkill_mid_run_then_restart_loses_and_duplicates_nothing(trial, tmp_pa
     assert JobRun.objects.filter(status="succeeded").exists()
     print(f"trial {trial}: {at_kill} of {len(active)} verses written when killed; "
           f"runs: {list(JobRun.objects.values_list('status', flat=True))}")
+
+
+def test_three_clusters_on_one_database_fire_each_due_schedule_once(tmp_path):
+    from django.db import connection
+    from django.utils import timezone
+    from django_q.models import Schedule, Success
+
+    from scheduler.services import schedules_setup
+    from scheduler.tests.test_cluster import scheduler_pass
+
+    if connection.vendor != "postgresql":
+        pytest.skip("several clusters need PostgreSQL's row locks (SELECT ... FOR UPDATE)")
+    User.objects.bulk_create([User(email=f"u{n}@example.org", fcm_token=f"t{n}") for n in range(300)])
+    schedules_setup()
+    Schedule.objects.filter(name="daily_verses_generation").update(
+        next_run=timezone.now() - datetime.timedelta(minutes=1))
+    past = timezone.now() - datetime.timedelta(seconds=5)
+    for n in range(20):
+        Schedule.objects.create(name=f"fire-{n}", func="math.floor", args=f"{n}.5", schedule_type=Schedule.ONCE,
+                                repeats=1, next_run=past)
+    log = open(tmp_path / "qcluster.log", "ab")
+    clusters = [cluster_start(log) for _ in range(3)]
+    try:
+        wait_until(lambda: cluster_state()["count"] == 3, 30, "three cluster heartbeats")
+        wait_until(lambda: Success.objects.filter(group__startswith="fire-").count() >= 20
+                   and JobRun.objects.filter(status="succeeded").exists(), 120, "the fires")
+        scheduler_pass("one-more-pass", tmp_path)  # every cluster had its chance to fire them again
+        time.sleep(5)
+    finally:
+        for cluster in clusters:
+            cluster_stop(cluster)
+        log.close()
+    fired = list(Success.objects.filter(group__startswith="fire-").values_list("group", flat=True))
+    assert sorted(fired) == sorted(f"fire-{n}" for n in range(20)), "a fire ran twice or never"
+    assert JobRun.objects.filter(job_id="daily_verses_generation").count() == 1
+    assert DailyVerse.objects.count() == 300
