@@ -1,5 +1,6 @@
-"""Faults on purpose (`make faults`; about 3 minutes): a qcluster killed with SIGKILL at random
-points of a daily run, then restarted, loses and duplicates nothing."""
+"""Faults on purpose (`make faults`; about 5 minutes): a qcluster killed with SIGKILL at random
+points of a daily run then restarted loses and duplicates nothing; several clusters fire each due
+schedule once; a run survives Redis going away."""
 
 import datetime
 import os
@@ -113,3 +114,48 @@ def test_three_clusters_on_one_database_fire_each_due_schedule_once(tmp_path):
     assert sorted(fired) == sorted(f"fire-{n}" for n in range(20)), "a fire ran twice or never"
     assert JobRun.objects.filter(job_id="daily_verses_generation").count() == 1
     assert DailyVerse.objects.count() == 300
+
+
+REDIS_START = ["redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "-::1", "--port", "6379", "--save", "",
+               "--appendonly", "no", "--dir", "/var/lib/redis", "--logfile", "/var/log/redis/ci.log"]
+
+
+def test_redis_stopped_mid_run_the_run_completes_and_caching_resumes(tmp_path):
+    from django.core.cache import cache
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    if not settings.REDIS_URL or ":6379" not in settings.REDIS_URL:
+        pytest.skip("needs the machine's Redis on 127.0.0.1:6379 (REDIS_URL)")
+    User.objects.bulk_create([User(email=f"u{n}@example.org", fcm_token=f"t{n}", mood=["sad", ""][n % 2])
+                              for n in range(3000)])
+    reader = User.objects.first()
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=reader).key}")
+    log = open(tmp_path / "qcluster.log", "ab")
+    cluster = cluster_start(log)
+    try:
+        job_run_enqueue(job_id="daily_verses_generation", trigger="schedule")
+        subprocess.run(["redis-cli", "-p", "6379", "shutdown", "nosave"], check=False, timeout=10)
+        try:
+            wait_until(lambda: DailyVerse.objects.count() == 3000
+                       and not JobRun.objects.filter(status="running").exists(), 120, "the run without Redis")
+            health = api.get("/api/v1/scheduler/health").json()
+            assert health["checks"]["cache"] == {"status": "degraded", "backend": "redis"}
+            today = api.get("/api/v1/verses/today")
+            assert today.status_code == 200 and today.json()["text"]  # served from the database
+            assert cache.get("anything") is None  # errors are swallowed and logged, not raised
+        finally:
+            subprocess.run(REDIS_START, check=True, timeout=30)
+        def cache_works() -> bool:
+            cache.set("probe", 1)
+            return cache.get("probe") == 1
+
+        wait_until(cache_works, 30, "Redis back")
+        cache.set("resumed", "yes")
+        assert cache.get("resumed") == "yes"  # django-redis reconnects by itself
+        assert api.get("/api/v1/scheduler/health").json()["checks"]["cache"]["status"] == "ok"
+    finally:
+        cluster_stop(cluster)
+        log.close()
+    assert JobRun.objects.get().status == "succeeded"
