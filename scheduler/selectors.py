@@ -54,6 +54,12 @@ def cluster_state() -> dict:
     }
 
 
+def scheduler_enabled() -> bool:
+    """Every job has its schedule and none is paused (as `status` reports it)."""
+    job_ids = [job.id for job in JOBS]
+    return Schedule.objects.filter(name__in=job_ids).exclude(repeats=0).count() == len(job_ids)
+
+
 def scheduler_status() -> dict:
     schedules = {s.name: s for s in Schedule.objects.filter(name__in=[job.id for job in JOBS])}
     jobs = []
@@ -125,7 +131,7 @@ def health_check() -> tuple[bool, dict]:
     database = _check_database()
     checks = {"database": database}
     if database["status"] == "ok":
-        enabled = not Schedule.objects.filter(name__in=[job.id for job in JOBS], repeats=0).exists()
+        enabled = scheduler_enabled()
         checks["scheduler"] = {"status": "enabled" if enabled else "disabled"}
         checks["daily_verses"] = _check_daily_run()
     checks["cache"] = _check_cache()

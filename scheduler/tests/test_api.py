@@ -211,3 +211,8 @@ def test_an_oversize_body_is_refused_with_json_and_changes_nothing(staff_client,
     assert response.status_code == 400
     assert response.json() == {"detail": "Corps de requête trop volumineux."}
     assert JobRun.objects.count() == 0
+
+
+def test_health_counts_a_scheduler_without_its_schedules_as_disabled(client, db):
+    body = client.get(BASE + "health").json()  # setup_schedules never ran
+    assert body["checks"]["scheduler"] == {"status": "disabled"}

@@ -121,3 +121,9 @@ def test_web_text_rejects_missing_verse() -> None:
         web_text(book=65, chapter=2, verse_start=1, verse_end=1)
     with pytest.raises(ValueError):
         web_text(book=19, chapter=23, verse_start=7, verse_end=7)
+
+
+def test_the_curated_moods_are_the_user_moods():
+    from users.models import Mood
+
+    assert MOODS == tuple(Mood.values)

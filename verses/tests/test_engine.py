@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from django.core.cache import cache
 
-from users.models import User
+from users.models import Mood, User
 from users.tests.factories import UserFactory
 from verses.ai import provider_get
 from verses.bible import passage_text
@@ -21,7 +21,7 @@ from verses.tests.gemini_stub import GOOD_ANSWERS, StubReply, good_answer, reque
 DAY = datetime.date(2026, 5, 10)
 LSG = Path(os.environ.get("SOULVERSE_SHARED_DIR", Path(__file__).resolve().parents[2].parent / "shared")) \
     / "data/bible/lsg1910.tsv.gz"
-MOODS = ["joyful", "sad", "anxious", "grateful", "lonely", "stressed", "angry", "hopeful"]
+MOODS = list(Mood.values)
 pytestmark = pytest.mark.django_db
 
 GOOD = GOOD_ANSWERS
