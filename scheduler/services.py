@@ -226,20 +226,33 @@ def _chunks_dispatch(*, run: JobRun, chunk_ids: list[int], inline: bool,
                 progress(done, len(chunk_ids))
         return
     for chunk_id in chunk_ids:
-        transaction.on_commit(lambda pk=chunk_id: async_task(CHUNK_TASK_FUNC, pk, group=f"{run.job_id}:chunks"))
+        transaction.on_commit(lambda pk=chunk_id: _chunk_enqueue(chunk_id=pk, job_id=run.job_id))
 
 
-@retry(
-    retry=retry_if_exception_type((OperationalError, InterfaceError)),
-    wait=wait_exponential(multiplier=0.5, max=10),
-    stop=stop_after_delay(120),
-    before_sleep=lambda state: (
-        logger.warning("event=chunk_db_retry attempt=%s error=%s", state.attempt_number,
-                       type(state.outcome.exception()).__name__),
-        close_old_connections(),
-    ),
-    reraise=True,
-)
+def _db_retry(event: str):
+    """Retry on a lost database (a restart, a fail-over) with back-off for up to two minutes,
+    logging `event` before each new attempt."""
+    return retry(
+        retry=retry_if_exception_type((OperationalError, InterfaceError)),
+        wait=wait_exponential(multiplier=0.5, max=10),
+        stop=stop_after_delay(120),
+        before_sleep=lambda state: (
+            logger.warning("event=%s attempt=%s error=%s", event, state.attempt_number,
+                           type(state.outcome.exception()).__name__),
+            close_old_connections(),
+        ),
+        reraise=True,
+    )
+
+
+@_db_retry("chunk_enqueue_retry")
+def _chunk_enqueue(*, chunk_id: int, job_id: str) -> None:
+    # The ORM broker's queue is a table: without the retry, an outage while a run hands out its
+    # chunks would leave the rest unqueued until the parent task is redelivered (Q_RETRY later).
+    async_task(CHUNK_TASK_FUNC, chunk_id, group=f"{job_id}:chunks")
+
+
+@_db_retry("chunk_db_retry")
 def _chunk_run_once(chunk_id: int) -> JobChunk | None:
     """Run a pending chunk and mark it done in one transaction; None if it was done already."""
     with transaction.atomic():

@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI assets served locally, no CDN
+    "soulverse",  # before django_q: its `qcluster` command waits for the database first
     "django_q",
     "users",
     "verses",
@@ -182,6 +183,9 @@ Q_CLUSTER = {
     "cache": "default",
     "label": "Django Q2",
 }
+# How long `manage.py qcluster` waits for an unreachable database at start before giving up
+# (django-q2's own command exits at once).
+Q_STARTUP_DATABASE_WAIT_SECONDS = env.float("Q_STARTUP_DATABASE_WAIT_SECONDS", default=600.0)
 if Q_BROKER == "orm":
     Q_CLUSTER["orm"] = "default"
 else:

@@ -135,6 +135,20 @@ def test_scheduler_bogus_on_the_command_line_exits_non_zero_with_a_short_message
     assert "status" in lines[-1] and "start" in lines[-1] and "stop" in lines[-1]
 
 
+def test_qcluster_waits_for_an_unreachable_database_then_gives_up_with_one_line():
+    # Started while PostgreSQL is down and back 20 s later, it starts: tests/test_faults.py.
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "soulverse.settings_test", "Q_STARTUP_DATABASE_WAIT_SECONDS": "2",
+           "DATABASE_URL": "postgres://postgres@127.0.0.1:1/nowhere"}  # nothing listens on port 1
+    result = subprocess.run([sys.executable, "manage.py", "qcluster"], cwd=settings.BASE_DIR, env=env,
+                            capture_output=True, text=True, timeout=60)
+    output = result.stdout + result.stderr
+    assert result.returncode == 1
+    assert output.count("event=qcluster_waiting_for_database") >= 2  # it waited, with back-off
+    assert "Traceback" not in output and "Démarrage" not in output  # and no cluster started
+    assert result.stderr.splitlines()[-1].startswith(
+        "CommandError: the database is still unreachable after 2 s; the cluster did not start: ")
+
+
 # --- trigger_daily_verses -------------------------------------------------------------------
 
 def test_trigger_daily_verses_creates_the_verses_and_reports(db):

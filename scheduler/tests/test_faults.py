@@ -1,6 +1,7 @@
-"""Faults on purpose (`make faults`; about 5 minutes): a qcluster killed with SIGKILL at random
+"""Faults on purpose (`make faults`; about 8 minutes): a qcluster killed with SIGKILL at random
 points of a daily run then restarted loses and duplicates nothing; several clusters fire each due
-schedule once; a run survives Redis going away."""
+schedule once; a run survives Redis or PostgreSQL going away; a cluster started while PostgreSQL
+is down waits for it; a manual trigger during a scheduled run starts nothing."""
 
 import datetime
 import os
@@ -27,13 +28,14 @@ pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
 FAST_RECOVERY = {"Q_TIMEOUT": "8", "Q_RETRY": "12", "VERSES_ASSIGN_CHUNK_SIZE": "25", "Q_WORKERS": "2"}
 
 
-def cluster_start(log) -> subprocess.Popen:
-    env = {**os.environ, **FAST_RECOVERY, "DATABASE_URL": database_url(),
+def cluster_start(log, *, wait: bool = True, **overrides: str) -> subprocess.Popen:
+    env = {**os.environ, **FAST_RECOVERY, **overrides, "DATABASE_URL": database_url(),
            "DJANGO_SETTINGS_MODULE": "soulverse.settings_test"}
     # Its own process group: SIGKILL reaches the sentinel and every worker, as in a crash.
     process = subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=settings.BASE_DIR, env=env,
                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    wait_until(lambda: cluster_state()["alive"], 60, "the cluster heartbeat")
+    if wait:
+        wait_until(lambda: cluster_state()["alive"], 60, "the cluster heartbeat")
     return process
 
 
@@ -159,3 +161,148 @@ def test_redis_stopped_mid_run_the_run_completes_and_caching_resumes(tmp_path):
         cluster_stop(cluster)
         log.close()
     assert JobRun.objects.get().status == "succeeded"
+
+
+# --- PostgreSQL going away --------------------------------------------------------------------
+# The machine's own server, stopped and started with the env notes' command. While it is down a
+# chunk waits in its tenacity back-off (scheduler.services.job_chunk_execute), so the task
+# timeout must be longer than the outage; the defaults (300 s) are, the fast ones above are not.
+OUTAGE_SECONDS = 20
+OUTAGE_TIMEOUTS = {"Q_TIMEOUT": "90", "Q_RETRY": "100"}
+
+
+def postgres_ctl(action: str) -> None:
+    version = sorted(os.listdir("/etc/postgresql"))[-1]
+    command = ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", action]
+    subprocess.run(command + (["-m", "fast"] if action == "stop" else []), check=True, timeout=60)
+
+
+def postgres_wait() -> None:
+    from django.db import OperationalError, connection
+
+    def reachable() -> bool:
+        try:
+            connection.close()
+            connection.ensure_connection()
+            return True
+        except OperationalError:
+            return False
+
+    wait_until(reachable, 60, "PostgreSQL back")
+
+
+@pytest.fixture
+def local_postgres():
+    from django.db import connection
+
+    db = connection.settings_dict
+    if connection.vendor != "postgresql" or str(db["PORT"] or 5432) != "5432" \
+            or db["HOST"] not in ("127.0.0.1", "localhost") or not os.path.isdir("/etc/postgresql"):
+        pytest.skip("needs the machine's PostgreSQL on 127.0.0.1:5432 (DATABASE_URL) and pg_ctlcluster")
+    yield
+    try:  # whatever happened, leave the server running for the next tests
+        subprocess.run(["pg_isready", "-h", "127.0.0.1", "-p", "5432"], check=True, timeout=10,
+                       capture_output=True)
+    except subprocess.CalledProcessError:
+        postgres_ctl("start")
+    postgres_wait()
+
+
+def outage() -> None:
+    """Stop PostgreSQL for OUTAGE_SECONDS, then start it again."""
+    from django.db import connection
+
+    connection.close()
+    postgres_ctl("stop")
+    try:
+        time.sleep(OUTAGE_SECONDS)
+    finally:
+        postgres_ctl("start")
+    postgres_wait()
+
+
+def assert_one_verse_per_active_user(active: set) -> None:
+    per_user = DailyVerse.objects.values("user").annotate(n=Count("pk"))
+    assert {row["user"] for row in per_user} == active, "a user lost their verse"
+    assert {row["n"] for row in per_user} == {1}, "a user got two verses"
+
+
+def test_postgres_down_mid_run_the_run_retries_and_completes(local_postgres, tmp_path):
+    User.objects.bulk_create([User(email=f"u{n}@example.org", fcm_token=f"t{n}", mood=["sad", "joyful", ""][n % 3])
+                              for n in range(20000)])
+    active = set(users_active().values_list("pk", flat=True))
+    log = open(tmp_path / "qcluster.log", "ab")
+    cluster = cluster_start(log, **OUTAGE_TIMEOUTS)
+    try:
+        run, _ = job_run_enqueue(job_id="daily_verses_generation", trigger="schedule")
+        wait_until(lambda: DailyVerse.objects.exists(), 60, "the first chunk")
+        at_outage = DailyVerse.objects.count()
+        outage()
+        wait_until(lambda: not JobRun.objects.filter(status="running").exists(), 240, "the run to complete")
+    finally:
+        cluster_stop(cluster)
+        log.close()
+    logged = (tmp_path / "qcluster.log").read_text(errors="replace")
+    print(f"{at_outage} of {len(active)} verses written when PostgreSQL stopped; "
+          f"{logged.count('event=chunk_db_retry')} chunk retries logged")
+    assert at_outage < len(active), "the run had finished before the outage: nothing was tested"
+    assert "event=chunk_db_retry" in logged  # the outage was seen, logged and retried with back-off
+    # ...by the tasks that met it: no chunk waited for a redelivered task (Q_RETRY) to resume it.
+    assert "event=job_resumed" not in logged
+    assert JobRun.objects.get().pk == run.pk and JobRun.objects.get().status == "succeeded"
+    assert_one_verse_per_active_user(active)
+
+
+def test_qcluster_started_while_postgres_is_down_waits_and_recovers(local_postgres, tmp_path):
+    User.objects.bulk_create([User(email=f"u{n}@example.org", fcm_token=f"t{n}") for n in range(3000)])
+    active = set(users_active().values_list("pk", flat=True))
+    run, _ = job_run_enqueue(job_id="daily_verses_generation", trigger="schedule")  # waiting in the queue
+    from django.db import connection
+
+    connection.close()
+    postgres_ctl("stop")
+    log = open(tmp_path / "qcluster.log", "ab")
+    try:
+        cluster = cluster_start(log, wait=False, **OUTAGE_TIMEOUTS)
+        try:
+            time.sleep(OUTAGE_SECONDS)
+            assert cluster.poll() is None, "qcluster exited while PostgreSQL was down"
+        finally:
+            postgres_ctl("start")
+        postgres_wait()
+        wait_until(lambda: JobRun.objects.get(pk=run.pk).status != "running", 180, "the queued run")
+    finally:
+        cluster_stop(cluster)
+        log.close()
+    assert "event=qcluster_waiting_for_database" in (tmp_path / "qcluster.log").read_text(errors="replace")
+    assert JobRun.objects.get(pk=run.pk).status == "succeeded"
+    assert_one_verse_per_active_user(active)
+
+
+def test_manual_trigger_during_a_scheduled_run_starts_nothing(staff_client, tmp_path):
+    User.objects.bulk_create([User(email=f"u{n}@example.org", fcm_token=f"t{n}", mood=["sad", ""][n % 2])
+                              for n in range(20000)])
+    active = set(users_active().values_list("pk", flat=True))
+    log = open(tmp_path / "qcluster.log", "ab")
+    cluster = cluster_start(log, VERSES_ASSIGN_CHUNK_SIZE="10")
+    try:
+        scheduled, _ = job_run_enqueue(job_id="daily_verses_generation", trigger="schedule")
+        wait_until(lambda: DailyVerse.objects.exists(), 60, "the scheduled run to start")
+        api = staff_client.post("/api/v1/scheduler/trigger-daily-verses", {"wait": 0}, format="json")
+        env = {**os.environ, "DATABASE_URL": database_url(), "DJANGO_SETTINGS_MODULE": "soulverse.settings_test"}
+        command = subprocess.run([sys.executable, "manage.py", "trigger_daily_verses"], cwd=settings.BASE_DIR,
+                                 env=env, capture_output=True, text=True, timeout=120)
+        still_running = JobRun.objects.get(pk=scheduled.pk).status == "running"
+        wait_until(lambda: not JobRun.objects.filter(status="running").exists(), 180, "the scheduled run")
+    finally:
+        cluster_stop(cluster)
+        log.close()
+    assert still_running, "the scheduled run had finished before the triggers: nothing was tested"
+    assert api.status_code == 202
+    assert api.json()["already_running"] is True and api.json()["run_id"] == str(scheduled.pk)
+    assert api.json()["message"] == "Une génération est déjà en cours"
+    assert command.returncode == 1
+    assert command.stderr.strip().splitlines() == [command.stderr.strip()]  # one line
+    assert f"already in progress (run {scheduled.pk}" in command.stderr
+    assert list(JobRun.objects.values_list("pk", "status")) == [(scheduled.pk, "succeeded")]
+    assert_one_verse_per_active_user(active)
