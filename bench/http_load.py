@@ -10,8 +10,8 @@ It prepares a database, starts gunicorn on a free loopback port, loads both endp
 `wrk` for the same duration and connection count, one after the other, `--rounds` times
 alternately (each endpoint keeps its best round, which filters out the noise of a shared
 machine), prints a table and the ratio today/livez in requests per second, then stops gunicorn.
-The target is a ratio of at least 0.5: the real endpoint (token lookup, the DailyVerse +
-VerseOfTheDay query, DRF rendering) should cost at most twice a bare Django request.
+The target is a ratio of at least 0.5: the real endpoint (the token, its user and their verse in
+one prepared query, see verses/views.py) should cost at most twice a bare Django request.
 
 Steps:
   1. DATABASE_URL (default postgres://postgres@127.0.0.1:5432/soulverse_bench): the database is
@@ -22,7 +22,7 @@ Steps:
      development server, and stale statistics make PostgreSQL look a user's DailyVerse up through
      the (day, verse) index, scanning all of the day's rows: --no-analyze measures that state).
      One active non-staff user (in Africa/Lome when possible) and its DRF token (created if none);
-     prints the index(es) the plan of its DailyVerse lookup uses.
+     prints the index(es) the plan of the endpoint's query uses.
   5. gunicorn soulverse.wsgi:application --workers N on 127.0.0.1:<free port>; waits for
      /livez, and checks that both endpoints answer 200 before measuring.
   6. `wrk --latency` on /livez and on /api/v1/verses/today (with `Authorization: Token ...`).
@@ -133,13 +133,15 @@ def manage(env: dict, *args: str, timeout: float = 300) -> str:
 
 USER_COUNT = "from users.models import User; print(User.objects.count())"
 USER_AND_TOKEN = """
+import datetime
 import re
 from django.db import connection
 from django.db.models import Case, IntegerField, Value, When
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from users.models import ACTIVE_USER_Q, User
 from verses.models import DailyVerse, VerseOfTheDay
-from verses.services import user_local_date
+from verses.selectors import TODAY_BY_TOKEN_SQL
 if ANALYZE:  # what autovacuum does in production (it may be off on a development server)
     with connection.cursor() as cursor:
         for model in (User, Token, DailyVerse, VerseOfTheDay):
@@ -149,9 +151,13 @@ user = (User.objects.filter(ACTIVE_USER_Q, is_staff=False)
                             output_field=IntegerField()))
         .order_by("lome", "email").first())
 token, _ = Token.objects.get_or_create(user=user)
-# The plan of the view's DailyVerse lookup: the unique (user, day) index is the right one.
-plan = (DailyVerse.objects.select_related("verse").filter(user=user, day=user_local_date(user))
-        .order_by("pk")[:1].explain())
+# The plan of the endpoint's one query (verses/selectors.py): the token's key, then the user's
+# primary key and the unique (user, day) index of the daily verses are the right ones.
+utc_today = timezone.now().date()
+with connection.cursor() as cursor:
+    cursor.execute(connection.ops.explain_query_prefix() + TODAY_BY_TOKEN_SQL,
+                   [utc_today - datetime.timedelta(days=1), utc_today + datetime.timedelta(days=1), token.key])
+    plan = "\\n".join(str(row[-1]) for row in cursor.fetchall())
 indexes = sorted(set(re.findall(r"(?:[Uu]sing|USING (?:COVERING )?INDEX) (\\w+)", plan)))
 print(token.key, user.email, user.timezone, ",".join(indexes) or "-")
 """
@@ -175,7 +181,7 @@ def prepare(env: dict, *, analyze: bool) -> str:
     script = f"ANALYZE = {analyze}\n{USER_AND_TOKEN}"
     key, email, zone, indexes = manage(env, "shell", "-c", script).splitlines()[-1].split()
     log(f"user {email} ({zone}); {'tables analyzed; ' if analyze else ''}"
-        f"index(es) of the DailyVerse lookup: {indexes.replace(',', ', ')}")
+        f"index(es) of the endpoint's query: {indexes.replace(',', ', ')}")
     return key
 
 

@@ -80,6 +80,9 @@ TEMPLATES = [
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Hot read paths run as server-side prepared statements on PostgreSQL (soulverse.db); turn off
+# behind a pooler that cannot keep them (PgBouncer in transaction mode).
+DATABASE_PREPARED_STATEMENTS = env.bool("DATABASE_PREPARED_STATEMENTS", default=True)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # web + qcluster share one file: WAL, a busy timeout and IMMEDIATE transactions
     # avoid most "database is locked" errors (Django 5.1+ options).

@@ -1,7 +1,14 @@
 import datetime
+import zoneinfo
 
+from django.db import connection
 from django.db.models import Count, Q
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+from rest_framework.fields import DateTimeField
 
+from soulverse.db import execute_prepared
+from users.models import User
 from verses.models import DailyVerse, VerseOfTheDay
 
 
@@ -10,3 +17,46 @@ def daily_verse_counts(*, day: datetime.date) -> dict:
     return DailyVerse.objects.filter(day=day).aggregate(
         generated=Count("pk"), fallbacks=Count("pk", filter=Q(verse__source=VerseOfTheDay.Source.FALLBACK))
     )
+
+
+def local_date(timezone_name: str) -> datetime.date:
+    """Today in `timezone_name`, or in the service's time zone if the name is not a known zone."""
+    try:
+        return timezone.localdate(timezone=zoneinfo.ZoneInfo(timezone_name))
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return timezone.localdate()
+
+
+# The token's user and their verses of the three dates that may be "today" somewhere: one row
+# per verse, or one row with NULL verse columns when none is made.
+TODAY_BY_TOKEN_SQL = f"""
+    SELECT u.is_active, u.timezone, dv.day, dv.created_at,
+           v.reference, v.text, v.reflection, v.mood, v.language, v.source
+    FROM {Token._meta.db_table} t
+    JOIN {User._meta.db_table} u ON u.id = t.user_id
+    LEFT JOIN {DailyVerse._meta.db_table} dv ON dv.user_id = u.id AND dv.day BETWEEN %s AND %s
+    LEFT JOIN {VerseOfTheDay._meta.db_table} v ON v.id = dv.verse_id
+    WHERE t.key = %s"""
+_created_at = DateTimeField()
+
+
+def daily_verse_today_by_token(*, key: str) -> dict | None:
+    """What GET /verses/today shows the active user holding API token `key` (DailyVerseSerializer's
+    fields), in one prepared query; None if the token is unknown, its user inactive, or the
+    verse of the user's local date not made yet."""
+    utc_today = timezone.now().date()  # every local date is within a day of it
+    with connection.cursor() as cursor:
+        execute_prepared(cursor, name="verses_today_by_token", sql=TODAY_BY_TOKEN_SQL,
+                         params=[utc_today - datetime.timedelta(days=1), utc_today + datetime.timedelta(days=1), key])
+        rows = cursor.fetchall()
+    if not rows or not rows[0][0]:
+        return None
+    today = local_date(rows[0][1])
+    for _, _, day, created_at, reference, text, reflection, mood, language, source in rows:
+        if day == today:
+            if timezone.is_naive(created_at):  # SQLite keeps UTC without an offset
+                created_at = timezone.make_aware(created_at, datetime.UTC)
+            return {"day": day.isoformat(), "reference": reference, "text": text, "reflection": reflection,
+                    "mood": mood, "language": language, "source": source,
+                    "created_at": _created_at.to_representation(created_at)}
+    return None

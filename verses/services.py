@@ -10,7 +10,6 @@ import hashlib
 import logging
 import time
 import uuid
-import zoneinfo
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -29,6 +28,7 @@ from verses.cache import verse_cache_get_many, verse_cache_set_many
 from verses.curated import CuratedVerse, curated_pool
 from verses.models import DailyVerse, VerseOfTheDay
 from verses.reflections import fallback_reflection
+from verses.selectors import local_date
 from verses.validation import ProposalRejected, proposal_check
 
 logger = logging.getLogger(__name__)
@@ -256,10 +256,7 @@ def _log_report(result: dict) -> None:
 
 
 def user_local_date(user: User) -> datetime.date:
-    try:
-        return timezone.localdate(timezone=zoneinfo.ZoneInfo(user.timezone))
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return timezone.localdate()
+    return local_date(user.timezone)
 
 
 def daily_verse_for_user(*, user: User, day: datetime.date | None = None) -> DailyVerse:
