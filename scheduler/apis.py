@@ -16,45 +16,65 @@ from rest_framework.response import Response
 from scheduler.models import JobRun
 from scheduler.registry import DAILY_VERSES_JOB_ID
 from scheduler.selectors import health_check, job_run_data, scheduler_status
-from scheduler.serializers import TriggerSerializer
+from scheduler.serializers import (
+    HealthSerializer,
+    RunSerializer,
+    SchedulerChangeSerializer,
+    SchedulerStatusSerializer,
+    TriggerAcceptedSerializer,
+    TriggerResultSerializer,
+    TriggerSerializer,
+    UsersCountSerializer,
+)
 from scheduler.services import job_run_enqueue, job_run_wait, scheduler_start, scheduler_stop
+from soulverse.api import FORBIDDEN, INVALID, NOT_FOUND, NOT_JSON, StrictJSONParser
 from users.selectors import users_count_summary
 
-
-STATUS = OpenApiResponse(OpenApiTypes.OBJECT, description="The scheduler's status (see the README).")
+# 401 (no valid credentials) is documented for every such operation by soulverse.api.schema_authentication_errors.
+STAFF_ONLY = {403: FORBIDDEN}
+STATUS = OpenApiResponse(SchedulerStatusSerializer, description="The scheduler's status (see the README).")
+CHANGED = OpenApiResponse(SchedulerChangeSerializer, description="The scheduler's new status.")
 
 
 class SchedulerViewSet(viewsets.ViewSet):
     """Staff only (token or session), except `health` which is public."""
 
-    @extend_schema(responses={200: STATUS})
+    parser_classes = [StrictJSONParser]  # the one body (trigger's) is JSON
+
+    @extend_schema(responses={200: STATUS, **STAFF_ONLY})
     @action(detail=False, methods=["get"])
     def status(self, request):
         return Response(scheduler_status())
 
-    @extend_schema(request=None, responses={200: STATUS})
+    @extend_schema(request=None, responses={200: CHANGED, **STAFF_ONLY})
     @action(detail=False, methods=["post"])
     def start(self, request):
         scheduler_start()
         return Response({"success": True, "message": "Planificateur démarré", **scheduler_status()})
 
-    @extend_schema(request=None, responses={200: STATUS})
+    @extend_schema(request=None, responses={200: CHANGED, **STAFF_ONLY})
     @action(detail=False, methods=["post"])
     def stop(self, request):
         scheduler_stop()
         return Response({"success": True, "message": "Planificateur arrêté", **scheduler_status()})
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT, 503: OpenApiTypes.OBJECT})
+    @extend_schema(responses={
+        200: OpenApiResponse(HealthSerializer, description="Healthy (`healthy`, or `degraded` without cache)."),
+        503: OpenApiResponse(HealthSerializer, description="Unhealthy: each check says why."),
+    })
     @action(detail=False, methods=["get"], permission_classes=[AllowAny], authentication_classes=[])
     def health(self, request):
         healthy, report = health_check()
         return Response(report, status=http.HTTP_200_OK if healthy else http.HTTP_503_SERVICE_UNAVAILABLE)
 
     @extend_schema(request=TriggerSerializer, responses={
-        200: OpenApiResponse(OpenApiTypes.OBJECT, description="The run finished within the wait."),
-        202: OpenApiResponse(OpenApiTypes.OBJECT, description="Still running: poll `status_url`."),
-        400: OpenApiResponse(OpenApiTypes.OBJECT, description="Invalid `wait`."),
-        500: OpenApiResponse(OpenApiTypes.OBJECT, description="The run failed."),
+        200: OpenApiResponse(TriggerResultSerializer,
+                             description="The run finished within the wait; its counts are added at the top level."),
+        202: OpenApiResponse(TriggerAcceptedSerializer, description="Still running: poll `status_url`."),
+        400: INVALID,
+        415: NOT_JSON,
+        500: OpenApiResponse(TriggerResultSerializer, description="The run failed (`run.error` says why)."),
+        **STAFF_ONLY,
     })
     @action(detail=False, methods=["post"], url_path="trigger-daily-verses")
     def trigger_daily_verses(self, request):
@@ -82,7 +102,7 @@ class SchedulerViewSet(viewsets.ViewSet):
 
     @extend_schema(
         parameters=[OpenApiParameter("run_id", OpenApiTypes.UUID, OpenApiParameter.PATH)],
-        responses={200: OpenApiTypes.OBJECT, 404: OpenApiTypes.OBJECT},
+        responses={200: RunSerializer, 404: NOT_FOUND, **STAFF_ONLY},
     )
     @action(detail=False, methods=["get"], url_path="runs/(?P<run_id>[^/]+)")
     def run_detail(self, request, run_id=None):
@@ -94,7 +114,7 @@ class SchedulerViewSet(viewsets.ViewSet):
             raise NotFound(f"run_id : aucune exécution avec l'identifiant « {run_id} »")
         return Response(job_run_data(run))
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(responses={200: UsersCountSerializer, **STAFF_ONLY})
     @action(detail=False, methods=["get"], url_path="users-count")
     def users_count(self, request):
         return Response({**users_count_summary(), "checked_at": timezone.now().isoformat()})

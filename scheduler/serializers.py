@@ -1,10 +1,139 @@
 from rest_framework import serializers
 
+from scheduler.models import JobRun
+from soulverse.api import StrictFloatField
+
 
 class TriggerSerializer(serializers.Serializer):
     """Body of POST trigger-daily-verses (optional)."""
 
-    wait = serializers.FloatField(
+    wait = StrictFloatField(
         required=False, min_value=0, max_value=300,
         help_text="Seconds to wait for the run before answering 202 (default: server setting).",
     )
+
+
+# The response bodies below document what the selectors return; the views answer with plain dicts.
+# Choice lists that share a field name ("status") are named in SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].
+HEALTH_STATUSES = ["healthy", "degraded", "unhealthy"]
+DATABASE_STATUSES = ["ok", "error"]
+SWITCH_STATUSES = ["enabled", "disabled"]
+DAILY_VERSES_STATUSES = ["never", "ok", "stale"]
+CACHE_STATUSES = ["ok", "degraded"]
+CLUSTER_STATUSES = ["ok", "down"]
+
+
+class RunSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    job_id = serializers.CharField()
+    trigger = serializers.ChoiceField(choices=JobRun.Trigger.choices)
+    status = serializers.ChoiceField(choices=JobRun.Status.choices)
+    started_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+    duration_seconds = serializers.FloatField(allow_null=True)
+    counts = serializers.DictField(help_text="The job's report (counts by name); empty while running.")
+    error = serializers.CharField(allow_blank=True)
+
+
+class JobSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    name = serializers.CharField()
+    next_run = serializers.DateTimeField(allow_null=True)
+    trigger = serializers.CharField(help_text="The cron as APScheduler wrote it: `cron[hour=6, minute=0]`.")
+    cron = serializers.CharField()
+    enabled = serializers.BooleanField()
+    last_run = RunSerializer(allow_null=True)
+
+
+class ClusterSerializer(serializers.Serializer):
+    alive = serializers.BooleanField()
+    count = serializers.IntegerField()
+    last_heartbeat = serializers.DateTimeField(allow_null=True)
+
+
+class AiStateSerializer(serializers.Serializer):
+    enabled = serializers.BooleanField()
+    model = serializers.CharField()
+    base_url_overridden = serializers.BooleanField()
+
+
+class SchedulerStatusSerializer(serializers.Serializer):
+    running = serializers.BooleanField(help_text="`enabled` and a cluster alive.")
+    enabled = serializers.BooleanField()
+    jobs_count = serializers.IntegerField()
+    jobs = JobSerializer(many=True)
+    timezone = serializers.CharField()
+    cluster = ClusterSerializer()
+    ai = AiStateSerializer()
+    status_checked_at = serializers.DateTimeField()
+
+
+class SchedulerChangeSerializer(SchedulerStatusSerializer):
+    success = serializers.BooleanField()
+    message = serializers.CharField()
+
+
+class DatabaseCheckSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=DATABASE_STATUSES)
+    error = serializers.CharField(required=False, help_text="The exception's class name.")
+
+
+class SchedulerCheckSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=SWITCH_STATUSES)
+
+
+class DailyVersesCheckSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=DAILY_VERSES_STATUSES)
+    last_success_at = serializers.DateTimeField(allow_null=True)
+    age_seconds = serializers.IntegerField(allow_null=True)
+
+
+class CacheCheckSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=CACHE_STATUSES)
+    backend = serializers.ChoiceField(choices=["redis", "database"])
+
+
+class AiCheckSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=SWITCH_STATUSES)
+    model = serializers.CharField()
+
+
+class ClusterCheckSerializer(ClusterSerializer):
+    status = serializers.ChoiceField(choices=CLUSTER_STATUSES)
+
+
+class HealthChecksSerializer(serializers.Serializer):
+    database = DatabaseCheckSerializer()
+    scheduler = SchedulerCheckSerializer(required=False, help_text="Absent when the database is down.")
+    daily_verses = DailyVersesCheckSerializer(required=False, help_text="Absent when the database is down.")
+    cache = CacheCheckSerializer()
+    ai = AiCheckSerializer()
+    cluster = ClusterCheckSerializer()
+
+
+class HealthSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=HEALTH_STATUSES)
+    checks = HealthChecksSerializer()
+    checked_at = serializers.DateTimeField()
+
+
+class TriggerResultSerializer(serializers.Serializer):
+    success = serializers.BooleanField()
+    message = serializers.CharField()
+    triggered_at = serializers.DateTimeField()
+    already_running = serializers.BooleanField(help_text="A run was in progress: this is that run.")
+    run_id = serializers.UUIDField()
+    run = RunSerializer()
+
+
+class TriggerAcceptedSerializer(TriggerResultSerializer):
+    status_url = serializers.URLField(help_text="`runs/<run_id>`, to poll.")
+
+
+class UsersCountSerializer(serializers.Serializer):
+    active_users = serializers.IntegerField()
+    total_users = serializers.IntegerField()
+    by_mood = serializers.DictField(child=serializers.IntegerField(),
+                                    help_text="Active users by mood (`none`: no mood).")
+    by_language = serializers.DictField(child=serializers.IntegerField(), help_text="Active users by language.")
+    checked_at = serializers.DateTimeField()

@@ -149,7 +149,7 @@ REST_FRAMEWORK = {
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "soulverse.api.exception_handler",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "soulverse.api.StrictPageNumberPagination",
     "PAGE_SIZE": 20,
 }
 SPECTACULAR_SETTINGS = {
@@ -160,6 +160,21 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "soulverse.api.schema_authentication_errors",
+    ],
+    # Choice lists shared by several "status" fields get a name of their own.
+    "ENUM_NAME_OVERRIDES": {
+        "RunStatusEnum": "scheduler.models.JobRun.Status",
+        "RunTriggerEnum": "scheduler.models.JobRun.Trigger",
+        "HealthStatusEnum": "scheduler.serializers.HEALTH_STATUSES",
+        "DatabaseCheckStatusEnum": "scheduler.serializers.DATABASE_STATUSES",
+        "SwitchStatusEnum": "scheduler.serializers.SWITCH_STATUSES",
+        "DailyVersesCheckStatusEnum": "scheduler.serializers.DAILY_VERSES_STATUSES",
+        "CacheCheckStatusEnum": "scheduler.serializers.CACHE_STATUSES",
+        "ClusterCheckStatusEnum": "scheduler.serializers.CLUSTER_STATUSES",
+    },
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024  # the API takes small JSON bodies only
 

@@ -5,19 +5,21 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from soulverse.api import INVALID, NOT_JSON, StrictJSONParser
 from users.serializers import MeSerializer
 from users.services import user_profile_update
 
 
 class MeView(APIView):
     permission_classes = [IsAuthenticated]
+    parser_classes = [StrictJSONParser]
     serializer_class = MeSerializer
 
     @extend_schema(responses=MeSerializer)
     def get(self, request):
         return Response(MeSerializer(request.user).data)
 
-    @extend_schema(request=MeSerializer, responses=MeSerializer)
+    @extend_schema(request=MeSerializer, responses={200: MeSerializer, 400: INVALID, 415: NOT_JSON})
     def patch(self, request):
         serializer = MeSerializer(request.user, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)

@@ -1,9 +1,21 @@
+import zoneinfo
+
+from django.db import models
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from rest_framework import serializers
 
+from soulverse.api import NO_NUL_PATTERN, StrictCharField
 from users.models import User
 
 
 class MeSerializer(serializers.ModelSerializer):
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping, models.CharField: StrictCharField,
+    }
+    # The model's validator as a choice, so that the schema lists the accepted names.
+    timezone = serializers.ChoiceField(choices=sorted(zoneinfo.available_timezones()), required=False,
+                                       error_messages={"invalid_choice": "Fuseau horaire inconnu : {input}"})
+
     class Meta:
         model = User
         fields = ["id", "email", "mood", "language", "timezone", "fcm_token", "date_joined"]
@@ -18,3 +30,16 @@ class MeSerializer(serializers.ModelSerializer):
         if read_only:
             raise serializers.ValidationError({name: "Ce champ ne peut pas être modifié." for name in read_only})
         return attrs
+
+
+class MeSchema(OpenApiSerializerExtension):
+    """The schema says what the serializer enforces: no NUL in the token, no other fields in a PATCH."""
+
+    target_class = MeSerializer
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        schema["properties"]["fcm_token"]["pattern"] = NO_NUL_PATTERN
+        if direction == "request":
+            schema["additionalProperties"] = False
+        return schema

@@ -22,7 +22,7 @@ def test_the_openapi_schema_documents_every_endpoint(client):
                                               "angry", "hopeful"]
     assert components["LanguageEnum"]["enum"] == ["fr", "en"]
     assert components["PatchedMe"]["properties"]["fcm_token"] == {"type": "string", "writeOnly": True,
-                                                                  "maxLength": 512}
+                                                                  "maxLength": 512, "pattern": "^[^\\x00]*$"}
 
 
 def test_the_browsable_docs_are_served_without_a_cdn(client):
