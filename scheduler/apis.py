@@ -12,13 +12,15 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 from scheduler.models import JobRun
 from scheduler.registry import DAILY_VERSES_JOB_ID
-from scheduler.selectors import health_check, job_run_data, scheduler_status
+from scheduler.selectors import health_check, job_run_data, job_runs, scheduler_status
 from scheduler.serializers import (
     HealthSerializer,
     RunSerializer,
+    RunsQuerySerializer,
     SchedulerChangeSerializer,
     SchedulerStatusSerializer,
     TriggerAcceptedSerializer,
@@ -40,6 +42,7 @@ class SchedulerViewSet(viewsets.ViewSet):
     """Staff only (token or session), except `health` which is public."""
 
     parser_classes = [StrictJSONParser]  # the one body (trigger's) is JSON
+    pagination_class = api_settings.DEFAULT_PAGINATION_CLASS  # of `runs` (and so in its schema)
 
     @extend_schema(responses={200: STATUS, **STAFF_ONLY})
     @action(detail=False, methods=["get"])
@@ -99,6 +102,18 @@ class SchedulerViewSet(viewsets.ViewSet):
                          "status_url": request.build_absolute_uri(
                              reverse("scheduler-run-detail", kwargs={"run_id": run.pk}))},
                         status=http.HTTP_202_ACCEPTED)
+
+    @extend_schema(parameters=[RunsQuerySerializer],
+                   responses={200: RunSerializer(many=True), 400: INVALID, 404: NOT_FOUND, **STAFF_ONLY})
+    @action(detail=False, methods=["get"], url_path="runs")
+    def runs(self, request):
+        """Run history, newest first, 20 per page (`?page=N`), optionally of one job (`?job_id=`)."""
+        # A plain dict: DRF reads an empty form value (`?job_id=`) as "absent"; here it is invalid.
+        query = RunsQuerySerializer(data=request.query_params.dict())
+        query.is_valid(raise_exception=True)
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(job_runs(job_id=query.validated_data.get("job_id")), request, view=self)
+        return paginator.get_paginated_response([job_run_data(run) for run in page])
 
     @extend_schema(
         parameters=[OpenApiParameter("run_id", OpenApiTypes.UUID, OpenApiParameter.PATH)],

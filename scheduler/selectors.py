@@ -23,6 +23,12 @@ def _iso(value: datetime.datetime | None) -> str | None:
     return value.astimezone(datetime.UTC).isoformat() if value else None
 
 
+def job_runs(*, job_id: str | None = None):
+    """Run history, newest first, optionally of one job."""
+    runs = JobRun.objects.order_by("-started_at", "-pk")
+    return runs.filter(job_id=job_id) if job_id else runs
+
+
 def job_run_data(run: JobRun | None) -> dict | None:
     if run is None:
         return None

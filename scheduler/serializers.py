@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from scheduler.models import JobRun
+from scheduler.registry import JOBS
 from soulverse.api import StrictFloatField
 
 
@@ -10,6 +11,16 @@ class TriggerSerializer(serializers.Serializer):
     wait = StrictFloatField(
         required=False, min_value=0, max_value=300,
         help_text="Seconds to wait for the run before answering 202 (default: server setting).",
+    )
+
+
+class RunsQuerySerializer(serializers.Serializer):
+    """Query of GET runs: the optional job filter."""
+
+    job_id = serializers.ChoiceField(
+        choices=[job.id for job in JOBS], required=False,
+        error_messages={"invalid_choice": "Tâche inconnue : « {input} »."},
+        help_text="Only the runs of this job.",
     )
 
 

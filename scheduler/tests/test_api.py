@@ -13,7 +13,7 @@ from verses.models import DailyVerse
 BASE = "/api/v1/scheduler/"
 STAFF_ENDPOINTS = [
     ("get", "status"), ("post", "start"), ("post", "stop"), ("post", "trigger-daily-verses"),
-    ("get", "users-count"), ("get", "runs/00000000-0000-0000-0000-000000000000"),
+    ("get", "users-count"), ("get", "runs"), ("get", "runs/00000000-0000-0000-0000-000000000000"),
 ]
 
 
@@ -188,6 +188,29 @@ def test_unknown_run_is_404_naming_the_field(staff_client, run_id):
     response = staff_client.get(BASE + f"runs/{run_id}")
     assert response.status_code == 404
     assert "run_id" in response.json()["detail"]
+
+
+def test_runs_lists_the_history_newest_first_and_filters_by_job(staff_client):
+    now = timezone.now()
+    for n, job_id in enumerate(["cache_cleanup", "daily_verses_generation"] * 12):
+        run = JobRun.objects.create(job_id=job_id, trigger="schedule", status="succeeded", finished_at=now)
+        JobRun.objects.filter(pk=run.pk).update(started_at=now - datetime.timedelta(hours=n))
+    body = staff_client.get(BASE + "runs").json()
+    assert body["count"] == 24 and len(body["results"]) == 20 and body["next"].endswith("runs?page=2")
+    started = [iso(run["started_at"]) for run in body["results"]]
+    assert started == sorted(started, reverse=True)
+    daily = staff_client.get(BASE + "runs", {"job_id": "daily_verses_generation"}).json()
+    assert daily["count"] == 12 and {run["job_id"] for run in daily["results"]} == {"daily_verses_generation"}
+    assert staff_client.get(BASE + "runs", {"page": 3}).status_code == 404
+
+
+@pytest.mark.parametrize("job_id", ["nope", "", "DAILY_VERSES_GENERATION", "daily_verses_generation "])
+def test_runs_of_an_unknown_job_id_is_400_naming_the_field(staff_client, job_id):
+    JobRun.objects.create(job_id="cache_cleanup", trigger="schedule")
+    response = staff_client.get(BASE + "runs", {"job_id": job_id})
+    assert response.status_code == 400
+    assert list(response.json()) == ["job_id"]
+    assert JobRun.objects.count() == 1
 
 
 def test_users_count(staff_client):

@@ -5,7 +5,8 @@ pytestmark = pytest.mark.django_db
 OPERATIONS = {
     ("/api/v1/scheduler/status/", "get"), ("/api/v1/scheduler/start/", "post"),
     ("/api/v1/scheduler/stop/", "post"), ("/api/v1/scheduler/health/", "get"),
-    ("/api/v1/scheduler/trigger-daily-verses/", "post"), ("/api/v1/scheduler/runs/{run_id}/", "get"),
+    ("/api/v1/scheduler/trigger-daily-verses/", "post"), ("/api/v1/scheduler/runs/", "get"),
+    ("/api/v1/scheduler/runs/{run_id}/", "get"),
     ("/api/v1/scheduler/users-count/", "get"), ("/api/v1/users/me/", "get"), ("/api/v1/users/me/", "patch"),
     ("/api/v1/verses/today/", "get"), ("/api/v1/verses/history/", "get"),
 }
