@@ -140,6 +140,22 @@ def _error_text(exc: BaseException) -> str:
     return "".join(traceback.format_exception_only(exc)).strip()
 
 
+def _db_retry(event: str):
+    """Retry on a lost database (a restart, a fail-over) with back-off for up to two minutes,
+    logging `event` before each new attempt."""
+    return retry(
+        retry=retry_if_exception_type((OperationalError, InterfaceError)),
+        wait=wait_exponential(multiplier=0.5, max=10),
+        stop=stop_after_delay(120),
+        before_sleep=lambda state: (
+            logger.warning("event=%s attempt=%s error=%s", event, state.attempt_number,
+                           type(state.outcome.exception()).__name__),
+            close_old_connections(),
+        ),
+        reraise=True,
+    )
+
+
 def job_run_execute(*, run: JobRun, progress: Callable[[int, int], None] | None = None,
                     inline: bool = False) -> JobRun:
     """Run the job of an open run and record its outcome; re-raises the job's exception.
@@ -157,7 +173,7 @@ def job_run_execute(*, run: JobRun, progress: Callable[[int, int], None] | None 
     queries = QueryCounter()
     try:
         with connection.execute_wrapper(queries):
-            counts = import_string(job.func)(context)
+            counts = _job_attempts(job_func=job.func, context=context)
     except Exception as exc:
         JobRun.objects.filter(pk=run.pk, status=JobRun.Status.RUNNING).update(
             status=JobRun.Status.FAILED, error=_error_text(exc), finished_at=timezone.now())
@@ -178,6 +194,24 @@ def job_run_execute(*, run: JobRun, progress: Callable[[int, int], None] | None 
     logger.info("event=job_succeeded job=%s run=%s duration=%s", job.id, run.pk.hex[:8], run.duration_seconds)
     _job_on_success(run)
     return run
+
+
+def _job_attempts(*, job_func: str, context: JobContext) -> dict:
+    """Call the job's function; after a lost database, call it again (jobs are idempotent), or,
+    if the lost attempt had fanned out already, resume its chunks instead."""
+    attempts = 0
+
+    @_db_retry("job_db_retry")
+    def attempt() -> dict:
+        nonlocal attempts
+        attempts += 1
+        if attempts > 1 and JobChunk.objects.filter(run=context.run).exists():
+            job_chunks_resume(run=context.run, inline=context.inline, progress=context.progress)
+            context.fanned_out = True
+            return {}
+        return import_string(job_func)(context)
+
+    return attempt()
 
 
 def _job_on_success(run: JobRun) -> None:
@@ -227,22 +261,6 @@ def _chunks_dispatch(*, run: JobRun, chunk_ids: list[int], inline: bool,
         return
     for chunk_id in chunk_ids:
         transaction.on_commit(lambda pk=chunk_id: _chunk_enqueue(chunk_id=pk, job_id=run.job_id))
-
-
-def _db_retry(event: str):
-    """Retry on a lost database (a restart, a fail-over) with back-off for up to two minutes,
-    logging `event` before each new attempt."""
-    return retry(
-        retry=retry_if_exception_type((OperationalError, InterfaceError)),
-        wait=wait_exponential(multiplier=0.5, max=10),
-        stop=stop_after_delay(120),
-        before_sleep=lambda state: (
-            logger.warning("event=%s attempt=%s error=%s", event, state.attempt_number,
-                           type(state.outcome.exception()).__name__),
-            close_old_connections(),
-        ),
-        reraise=True,
-    )
 
 
 @_db_retry("chunk_enqueue_retry")

@@ -10,9 +10,13 @@ os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "false")
 # Tests clear their cache keys: keep them apart from a development server's on a shared Redis.
 os.environ.setdefault("CACHE_KEY_PREFIX", "soulverse-test")
 os.environ.setdefault("Q_CLUSTER_NAME", "soulverse-test")
-# Tests never reach the internet: the AI is off unless a test points it at the local stub.
-os.environ["GEMINI_API_KEY"] = ""
-os.environ["GEMINI_BASE_URL"] = ""
+# Tests never reach the internet: the AI is off unless a test points it at the local stub, in
+# the test process (through `settings`) or in a qcluster it starts (TEST_GEMINI_BASE_URL).
+_stub_url = os.environ.get("TEST_GEMINI_BASE_URL", "")
+if not _stub_url.startswith("http://127.0.0.1:"):
+    _stub_url = ""
+os.environ["GEMINI_API_KEY"] = "test-key" if _stub_url else ""
+os.environ["GEMINI_BASE_URL"] = _stub_url
 
 from soulverse.settings import *  # noqa: E402,F403
 

@@ -105,3 +105,49 @@ def test_a_redelivered_job_task_resumes_its_chunks_instead_of_starting_over(user
         job_chunk_run(chunk.pk)
     run.refresh_from_db()
     assert (run.status, run.counts["verses_created"]) == ("succeeded", 50)
+
+
+# A database lost in the middle of the job's own part (its function, before or after the fan-out):
+# the attempt is retried with back-off. Transactional: the retry closes the broken connection.
+
+def _losing_the_database_once(monkeypatch, *, after_the_call: bool) -> list:
+    import verses.jobs
+    from django.db import OperationalError
+
+    real, calls = verses.jobs.daily_verses_generation, []
+
+    def flaky(context):
+        calls.append(context.run.pk)
+        if len(calls) == 1 and not after_the_call:
+            raise OperationalError("server closed the connection unexpectedly")
+        counts = real(context)
+        if len(calls) == 1:
+            raise OperationalError("server closed the connection unexpectedly")
+        return counts
+
+    monkeypatch.setattr(verses.jobs, "daily_verses_generation", flaky)
+    return calls
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_lost_database_during_the_job_retries_it(users, sync_tasks, monkeypatch, caplog):
+    calls = _losing_the_database_once(monkeypatch, after_the_call=False)
+    run = start_run()
+    assert len(calls) == 2
+    assert (run.status, run.counts["verses_created"]) == ("succeeded", 50)
+    assert DailyVerse.objects.count() == 50
+    assert "event=job_db_retry attempt=1 error=OperationalError" in caplog.text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_lost_database_after_the_fan_out_resumes_instead_of_starting_over(users, monkeypatch, caplog):
+    calls = _losing_the_database_once(monkeypatch, after_the_call=True)
+    run = start_run()
+    assert len(calls) == 1  # the second attempt found the chunks: no second fan-out
+    assert JobChunk.objects.filter(run=run).count() == 8
+    assert "event=job_resumed" in caplog.text
+    for chunk in JobChunk.objects.filter(run=run):
+        job_chunk_run(chunk.pk)
+    run.refresh_from_db()
+    assert (run.status, run.counts["verses_created"]) == ("succeeded", 50)
+    assert DailyVerse.objects.count() == 50

@@ -253,6 +253,34 @@ def test_postgres_down_mid_run_the_run_retries_and_completes(local_postgres, tmp
     assert_one_verse_per_active_user(active)
 
 
+def test_postgres_down_during_the_ai_phase_the_job_retries_and_completes(local_postgres, tmp_path):
+    from verses.models import VerseOfTheDay
+    from verses.tests.gemini_stub import GeminiStub, good_answer
+
+    User.objects.bulk_create([User(email=f"u{n}@example.org", fcm_token=f"t{n}", mood=["sad", "joyful", ""][n % 3])
+                              for n in range(3000)])
+    active = set(users_active().values_list("pk", flat=True))
+    log = open(tmp_path / "qcluster.log", "ab")
+    with GeminiStub(latency=3.0) as stub:  # the answers arrive while PostgreSQL is down
+        stub.respond(good_answer)
+        cluster = cluster_start(log, TEST_GEMINI_BASE_URL=stub.base_url, **OUTAGE_TIMEOUTS)
+        try:
+            run, _ = job_run_enqueue(job_id="daily_verses_generation", trigger="schedule")
+            wait_until(lambda: stub.calls, 60, "the first AI call")
+            outage()
+            wait_until(lambda: not JobRun.objects.filter(status="running").exists(), 240, "the run to complete")
+        finally:
+            cluster_stop(cluster)
+            log.close()
+        ai_calls = len(stub.calls)
+    logged = (tmp_path / "qcluster.log").read_text(errors="replace")
+    print(f"{ai_calls} AI calls for 3 pairs; {logged.count('event=job_db_retry')} job retries logged")
+    assert "event=job_db_retry" in logged  # the job's own part was retried, not failed
+    assert JobRun.objects.get().pk == run.pk and JobRun.objects.get().status == "succeeded"
+    assert set(VerseOfTheDay.objects.values_list("source", flat=True)) == {"ai"}
+    assert_one_verse_per_active_user(active)
+
+
 def test_qcluster_started_while_postgres_is_down_waits_and_recovers(local_postgres, tmp_path):
     User.objects.bulk_create([User(email=f"u{n}@example.org", fcm_token=f"t{n}") for n in range(3000)])
     active = set(users_active().values_list("pk", flat=True))
