@@ -8,16 +8,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import IntegrityError, InterfaceError, OperationalError, close_old_connections, connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django_q.conf import Conf
 from django_q.models import Schedule
 from django_q.tasks import async_task
-from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_exponential
 
 from scheduler.models import JobChunk, JobRun
 from scheduler.registry import JOBS, job_get
+from soulverse.db import db_retry
 
 logger = logging.getLogger(__name__)
 
@@ -140,22 +140,6 @@ def _error_text(exc: BaseException) -> str:
     return "".join(traceback.format_exception_only(exc)).strip()
 
 
-def _db_retry(event: str):
-    """Retry on a lost database (a restart, a fail-over) with back-off for up to two minutes,
-    logging `event` before each new attempt."""
-    return retry(
-        retry=retry_if_exception_type((OperationalError, InterfaceError)),
-        wait=wait_exponential(multiplier=0.5, max=10),
-        stop=stop_after_delay(120),
-        before_sleep=lambda state: (
-            logger.warning("event=%s attempt=%s error=%s", event, state.attempt_number,
-                           type(state.outcome.exception()).__name__),
-            close_old_connections(),
-        ),
-        reraise=True,
-    )
-
-
 def job_run_execute(*, run: JobRun, progress: Callable[[int, int], None] | None = None,
                     inline: bool = False) -> JobRun:
     """Run the job of an open run and record its outcome; re-raises the job's exception.
@@ -173,7 +157,7 @@ def job_run_execute(*, run: JobRun, progress: Callable[[int, int], None] | None 
     queries = QueryCounter()
     try:
         with connection.execute_wrapper(queries):
-            counts = _job_attempts(job_func=job.func, context=context)
+            counts = _job_attempt(job_func=job.func, context=context)
     except Exception as exc:
         JobRun.objects.filter(pk=run.pk, status=JobRun.Status.RUNNING).update(
             status=JobRun.Status.FAILED, error=_error_text(exc), finished_at=timezone.now())
@@ -196,22 +180,14 @@ def job_run_execute(*, run: JobRun, progress: Callable[[int, int], None] | None 
     return run
 
 
-def _job_attempts(*, job_func: str, context: JobContext) -> dict:
+@db_retry("job_db_retry")
+def _job_attempt(*, job_func: str, context: JobContext) -> dict:
     """Call the job's function; after a lost database, call it again (jobs are idempotent), or,
     if the lost attempt had fanned out already, resume its chunks instead."""
-    attempts = 0
-
-    @_db_retry("job_db_retry")
-    def attempt() -> dict:
-        nonlocal attempts
-        attempts += 1
-        if attempts > 1 and JobChunk.objects.filter(run=context.run).exists():
-            job_chunks_resume(run=context.run, inline=context.inline, progress=context.progress)
-            context.fanned_out = True
-            return {}
-        return import_string(job_func)(context)
-
-    return attempt()
+    if context.fanned_out and JobChunk.objects.filter(run=context.run).exists():
+        job_chunks_resume(run=context.run, inline=context.inline, progress=context.progress)
+        return {}
+    return import_string(job_func)(context)
 
 
 def _job_on_success(run: JobRun) -> None:
@@ -263,14 +239,14 @@ def _chunks_dispatch(*, run: JobRun, chunk_ids: list[int], inline: bool,
         transaction.on_commit(lambda pk=chunk_id: _chunk_enqueue(chunk_id=pk, job_id=run.job_id))
 
 
-@_db_retry("chunk_enqueue_retry")
+@db_retry("chunk_enqueue_retry")
 def _chunk_enqueue(*, chunk_id: int, job_id: str) -> None:
     # The ORM broker's queue is a table: without the retry, an outage while a run hands out its
     # chunks would leave the rest unqueued until the parent task is redelivered (Q_RETRY later).
     async_task(CHUNK_TASK_FUNC, chunk_id, group=f"{job_id}:chunks")
 
 
-@_db_retry("chunk_db_retry")
+@db_retry("chunk_db_retry")
 def _chunk_run_once(chunk_id: int) -> JobChunk | None:
     """Run a pending chunk and mark it done in one transaction; None if it was done already."""
     with transaction.atomic():

@@ -165,6 +165,11 @@ _PSALM_HEADING = re.compile(r"\s{3,}(?:BOOK [IVX]+\s+)?Psalm \d+\b.*$", re.DOTAL
 _MISSING_ERRORS = (VersionMissingBookError, VersionMissingChapterError, VersionMissingVerseError)
 
 
+def passage_key(*, book: int, chapter: int, verse_start: int, verse_end: int) -> str:
+    """Stable identifier of a passage in one numbering, e.g. "19:023:001-004"."""
+    return f"{book:02d}:{chapter:03d}:{verse_start:03d}-{verse_end:03d}"
+
+
 def book_name(book: int, language: str) -> str:
     """Return the display name of a book in "fr" or "en" (anything else falls back to English)."""
     names = BOOK_NAMES_FR if language == "fr" else BOOK_NAMES_EN

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from verses.bible import reference_display
+from verses.bible import passage_key, reference_display
 
 MOODS: tuple[str, ...] = ("joyful", "sad", "anxious", "grateful", "lonely", "stressed", "angry", "hopeful")
 DEFAULT_MOOD = "default"
@@ -31,7 +31,8 @@ class CuratedVerse:
     @property
     def key(self) -> str:
         """Stable identifier from the English numbering, e.g. "19:023:001-004"."""
-        return f"{self.book:02d}:{self.chapter:03d}:{self.verse_start:03d}-{self.verse_end:03d}"
+        return passage_key(book=self.book, chapter=self.chapter, verse_start=self.verse_start,
+                           verse_end=self.verse_end)
 
     def reference(self, language: str) -> str:
         """Display reference: LSG numbering for "fr", WEB numbering otherwise."""

@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.db import models
 
+from verses.bible import passage_key
+
 
 class BibleVerse(models.Model):
     """One verse of an imported edition (French: Louis Segond 1910, `manage.py import_bible`)."""
@@ -56,7 +58,8 @@ class VerseOfTheDay(models.Model):
 
     @property
     def passage_key(self) -> str:
-        return f"{self.book:02d}:{self.chapter:03d}:{self.verse_start:03d}-{self.verse_end:03d}"
+        return passage_key(book=self.book, chapter=self.chapter, verse_start=self.verse_start,
+                           verse_end=self.verse_end)
 
 
 class DailyVerse(models.Model):

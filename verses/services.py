@@ -24,6 +24,7 @@ from django.utils import timezone
 from users.models import User
 from users.selectors import users_active
 from verses.ai import AIError, provider_get
+from verses.bible import passage_key
 from verses.cache import verse_cache_get_many, verse_cache_set_many
 from verses.curated import CuratedVerse, curated_pool
 from verses.models import DailyVerse, VerseOfTheDay
@@ -56,7 +57,7 @@ def curated_verse_pick(*, day: datetime.date, mood: str, language: str, avoid_ke
 
 def _curated_key(verse: CuratedVerse, language: str) -> str:
     chapter, start, end = verse.numbering(language)
-    return f"{verse.book:02d}:{chapter:03d}:{start:03d}-{end:03d}"
+    return passage_key(book=verse.book, chapter=chapter, verse_start=start, verse_end=end)
 
 
 def _fallback_fields(*, day, mood, language, avoid_key) -> dict:
@@ -72,7 +73,8 @@ def _fallback_fields(*, day, mood, language, avoid_key) -> dict:
 
 def _ai_fields(*, proposal, language: str, avoid_key: str | None) -> dict:
     passage = proposal_check(proposal=proposal, language=language)
-    key = f"{passage.book:02d}:{passage.chapter:03d}:{passage.verse_start:03d}-{passage.verse_end:03d}"
+    key = passage_key(book=passage.book, chapter=passage.chapter, verse_start=passage.verse_start,
+                      verse_end=passage.verse_end)
     if key == avoid_key:
         raise ProposalRejected("invalid_output", "yesterday's passage again")
     return {

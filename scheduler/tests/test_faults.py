@@ -13,6 +13,7 @@ import time
 
 import pytest
 from django.conf import settings
+from django.db import OperationalError, connection
 from django.db.models import Count
 
 from scheduler.models import JobRun
@@ -83,7 +84,6 @@ def test_sigkill_mid_run_then_restart_loses_and_duplicates_nothing(trial, tmp_pa
 
 
 def test_three_clusters_on_one_database_fire_each_due_schedule_once(tmp_path):
-    from django.db import connection
     from django.utils import timezone
     from django_q.models import Schedule, Success
 
@@ -178,7 +178,6 @@ def postgres_ctl(action: str) -> None:
 
 
 def postgres_wait() -> None:
-    from django.db import OperationalError, connection
 
     def reachable() -> bool:
         try:
@@ -193,7 +192,6 @@ def postgres_wait() -> None:
 
 @pytest.fixture
 def local_postgres():
-    from django.db import connection
 
     db = connection.settings_dict
     if connection.vendor != "postgresql" or str(db["PORT"] or 5432) != "5432" \
@@ -210,7 +208,6 @@ def local_postgres():
 
 def outage() -> None:
     """Stop PostgreSQL for OUTAGE_SECONDS, then start it again."""
-    from django.db import connection
 
     connection.close()
     postgres_ctl("stop")
@@ -285,8 +282,6 @@ def test_qcluster_started_while_postgres_is_down_waits_and_recovers(local_postgr
     User.objects.bulk_create([User(email=f"u{n}@example.org", fcm_token=f"t{n}") for n in range(3000)])
     active = set(users_active().values_list("pk", flat=True))
     run, _ = job_run_enqueue(job_id="daily_verses_generation", trigger="schedule")  # waiting in the queue
-    from django.db import connection
-
     connection.close()
     postgres_ctl("stop")
     log = open(tmp_path / "qcluster.log", "ab")
