@@ -58,10 +58,10 @@ def schedules(db):
 
 
 @pytest.fixture
-def sync_tasks(monkeypatch):
+def sync_tasks():
     """Run django-q tasks in-process as they are enqueued (django-q2's sync mode), and
     transaction.on_commit callbacks at once, as outside a test's transaction."""
-    from django_q.conf import Conf
+    from scheduler.tests.runs import tasks_in_process
 
-    monkeypatch.setattr(Conf, "SYNC", True)
-    monkeypatch.setattr("scheduler.services.transaction.on_commit", lambda func, using=None: func())
+    with tasks_in_process():
+        yield

@@ -23,7 +23,7 @@ def _database_cache_expired_purge() -> int:
         return cursor.rowcount
 
 
-def cache_cleanup(context=None) -> dict:
+def cache_cleanup() -> dict:
     """Delete what the project owns and no longer needs, and report how much."""
     report = {}
     try:

@@ -23,6 +23,8 @@ class JobRun(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Keyword arguments of the job's function (empty for scheduled runs), e.g. a day to redo.
+    params = models.JSONField(default=dict, blank=True)
     counts = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
 
@@ -49,7 +51,7 @@ class JobRun(models.Model):
 
 
 class JobChunk(models.Model):
-    """One slice of a run that fanned out: a task any worker of any cluster can take."""
+    """One slice of a run whose job returned a FanOut plan: a task any worker of any cluster can take."""
 
     class Status(models.TextChoices):
         PENDING = "pending", "En attente"

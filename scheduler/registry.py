@@ -8,7 +8,7 @@ class Job:
     id: str
     name: str  # shown to admins
     cron: str  # interpreted in SCHEDULER_TIMEZONE
-    func: str  # dotted path of a function (context: scheduler.services.JobContext) -> report dict
+    func: str  # dotted path of a function (**run.params) -> counts dict, or a scheduler.plan.FanOut
     on_success: str = ""  # dotted path of a function (counts) called once the run has succeeded
 
 

@@ -5,7 +5,6 @@ import logging
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -16,6 +15,7 @@ from django_q.models import Schedule
 from django_q.tasks import async_task
 
 from scheduler.models import JobChunk, JobRun
+from scheduler.plan import FanOut
 from scheduler.registry import JOBS, job_get
 from soulverse.db import db_retry
 
@@ -86,13 +86,14 @@ def _stale_before() -> datetime.datetime:
     return timezone.now() - datetime.timedelta(seconds=Conf.TIMEOUT or 3600)
 
 
-def job_run_claim(*, job_id: str, trigger: str) -> tuple[JobRun, bool]:
-    """Open a run of `job_id`, or return the one in progress: (run, created)."""
+def job_run_claim(*, job_id: str, trigger: str, params: dict | None = None) -> tuple[JobRun, bool]:
+    """Open a run of `job_id` (its function will get `params` as keyword arguments), or return
+    the one in progress: (run, created)."""
     job_get(job_id)
     for _ in range(3):
         try:
             with transaction.atomic():
-                return JobRun.objects.create(job_id=job_id, trigger=trigger), True
+                return JobRun.objects.create(job_id=job_id, trigger=trigger, params=params or {}), True
         except IntegrityError:
             running = JobRun.objects.filter(job_id=job_id, status=JobRun.Status.RUNNING).first()
             if running is None:
@@ -118,76 +119,69 @@ class QueryCounter:
         return execute(sql, params, many, context)
 
 
-@dataclass
-class JobContext:
-    """What a job function gets: its run, a progress callback, and fan-out into chunk tasks."""
-
-    run: JobRun
-    progress: Callable[[int, int], None] | None = None
-    # Run the chunks here, one after the other (the command), instead of through the cluster.
-    inline: bool = False
-    fanned_out: bool = False
-
-    def fan_out(self, *, func: str, chunks: list[dict], counts: dict) -> dict:
-        """Hand the rest of the run to chunk tasks `func(**kwargs)`; the run ends when all are done."""
-        self.fanned_out = True
-        job_chunks_start(run=self.run, func=func, chunks=chunks, counts=counts, inline=self.inline,
-                         progress=self.progress)
-        return counts
-
-
 def _error_text(exc: BaseException) -> str:
     return "".join(traceback.format_exception_only(exc)).strip()
 
 
-def job_run_execute(*, run: JobRun, progress: Callable[[int, int], None] | None = None,
-                    inline: bool = False) -> JobRun:
+def job_run_execute(*, run: JobRun, dispatch: bool = True) -> JobRun:
     """Run the job of an open run and record its outcome; re-raises the job's exception.
 
-    A job that fans out leaves its run open: the last of its chunks closes it."""
+    A job that returns a FanOut plan leaves its run open: its chunks are stored, then handed
+    to the cluster (`dispatch=False`: left for the caller to run), and the last one closes the
+    run. A redelivered task of a run that has chunks hands out the pending ones again."""
     if run.status != JobRun.Status.RUNNING:
         return run  # a redelivered task whose run is already over
     job = job_get(run.job_id)
-    if JobChunk.objects.filter(run=run).exists():
-        # A redelivered task of a run that fanned out already (its worker died after that).
-        job_chunks_resume(run=run, inline=inline, progress=progress)
-        return run
-    logger.info("event=job_started job=%s run=%s trigger=%s", job.id, run.pk.hex[:8], run.trigger)
-    context = JobContext(run=run, progress=progress, inline=inline)
-    queries = QueryCounter()
-    try:
-        with connection.execute_wrapper(queries):
-            counts = _job_attempt(job_func=job.func, context=context)
-    except Exception as exc:
-        JobRun.objects.filter(pk=run.pk, status=JobRun.Status.RUNNING).update(
-            status=JobRun.Status.FAILED, error=_error_text(exc), finished_at=timezone.now())
-        run.refresh_from_db()
-        logger.exception("event=job_failed job=%s run=%s", job.id, run.pk.hex[:8])
-        raise
-    if context.fanned_out:
-        # The chunks may have closed the run already: add the parent's queries without reopening it.
-        with transaction.atomic():
-            current = JobRun.objects.select_for_update().get(pk=run.pk)
-            current.counts = {**current.counts, "db_queries": current.counts.get("db_queries", 0) + queries.count}
-            current.save(update_fields=["counts"])
-        run.refresh_from_db()
-        return run
-    run.status, run.counts, run.finished_at = (
-        JobRun.Status.SUCCEEDED, {**counts, "db_queries": queries.count}, timezone.now())
-    run.save(update_fields=["status", "counts", "finished_at"])
-    logger.info("event=job_succeeded job=%s run=%s duration=%s", job.id, run.pk.hex[:8], run.duration_seconds)
-    _job_on_success(run)
+    if not JobChunk.objects.filter(run=run).exists():
+        logger.info("event=job_started job=%s run=%s trigger=%s", job.id, run.pk.hex[:8], run.trigger)
+        queries = QueryCounter()
+        try:
+            with connection.execute_wrapper(queries):
+                counts = _job_attempt(run=run, func=job.func, queries=queries)
+        except Exception as exc:
+            JobRun.objects.filter(pk=run.pk, status=JobRun.Status.RUNNING).update(
+                status=JobRun.Status.FAILED, error=_error_text(exc), finished_at=timezone.now())
+            run.refresh_from_db()
+            logger.exception("event=job_failed job=%s run=%s", job.id, run.pk.hex[:8])
+            raise
+        if counts is not None:
+            _job_run_close(run, counts={**counts, "db_queries": queries.count})
+            return run
+    else:
+        logger.info("event=job_resumed job=%s run=%s", job.id, run.pk.hex[:8])
+    if dispatch:
+        job_chunks_dispatch(run=run)
+    run.refresh_from_db()  # its chunks may have closed it already
     return run
 
 
 @db_retry("job_db_retry")
-def _job_attempt(*, job_func: str, context: JobContext) -> dict:
-    """Call the job's function; after a lost database, call it again (jobs are idempotent), or,
-    if the lost attempt had fanned out already, resume its chunks instead."""
-    if context.fanned_out and JobChunk.objects.filter(run=context.run).exists():
-        job_chunks_resume(run=context.run, inline=context.inline, progress=context.progress)
-        return {}
-    return import_string(job_func)(context)
+def _job_attempt(*, run: JobRun, func: str, queries: QueryCounter) -> dict | None:
+    """Call the job's function: its counts, or None once its plan's chunks are stored.
+
+    Retried after a lost database (jobs are idempotent); an attempt whose chunks were stored
+    before the connection went is not repeated."""
+    if JobChunk.objects.filter(run=run).exists():
+        return None
+    result = import_string(func)(**run.params)
+    if not isinstance(result, FanOut):
+        return result
+    with transaction.atomic():
+        created = JobChunk.objects.bulk_create(
+            [JobChunk(run=run, index=index, func=result.func, kwargs=kwargs)
+             for index, kwargs in enumerate(result.chunks)]
+        )
+        # The job's counts (and its queries) are on the run before any chunk can close it.
+        JobRun.objects.filter(pk=run.pk).update(counts={**result.counts, "db_queries": queries.count})
+    logger.info("event=job_chunks_stored job=%s run=%s chunks=%s", run.job_id, run.pk.hex[:8], len(created))
+    return None
+
+
+def _job_run_close(run: JobRun, *, counts: dict) -> None:
+    run.status, run.counts, run.finished_at = JobRun.Status.SUCCEEDED, counts, timezone.now()
+    run.save(update_fields=["status", "counts", "finished_at"])
+    logger.info("event=job_succeeded job=%s run=%s duration=%s", run.job_id, run.pk.hex[:8], run.duration_seconds)
+    _job_on_success(run)
 
 
 def _job_on_success(run: JobRun) -> None:
@@ -205,38 +199,18 @@ def _job_on_success(run: JobRun) -> None:
 CHUNK_TASK_FUNC = "scheduler.tasks.job_chunk_run"
 
 
-def job_chunks_start(*, run: JobRun, func: str, chunks: list[dict], counts: dict, inline: bool,
-                     progress: Callable[[int, int], None] | None = None) -> None:
-    with transaction.atomic():
-        JobRun.objects.filter(pk=run.pk).update(counts=counts)
-        created = JobChunk.objects.bulk_create(
-            [JobChunk(run=run, index=index, func=func, kwargs=kwargs) for index, kwargs in enumerate(chunks)]
-        )
-    logger.info("event=job_fanned_out job=%s run=%s chunks=%s", run.job_id, run.pk.hex[:8], len(created))
-    _chunks_dispatch(run=run, chunk_ids=[chunk.pk for chunk in created], inline=inline, progress=progress)
-
-
-def job_chunks_resume(*, run: JobRun, inline: bool, progress: Callable[[int, int], None] | None = None) -> None:
-    """Hand the run's pending chunks out again (harmless if their tasks still exist: a done chunk
-    is skipped), and close the run if none is left."""
-    pending = list(run.chunks.filter(status=JobChunk.Status.PENDING).values_list("pk", flat=True))
-    logger.info("event=job_resumed job=%s run=%s pending_chunks=%s", run.job_id, run.pk.hex[:8], len(pending))
-    _chunks_dispatch(run=run, chunk_ids=pending, inline=inline, progress=progress)
-
-
-def _chunks_dispatch(*, run: JobRun, chunk_ids: list[int], inline: bool,
-                     progress: Callable[[int, int], None] | None) -> None:
-    if not chunk_ids:
+def job_chunks_dispatch(*, run: JobRun) -> None:
+    """Hand the run's pending chunks to the cluster (a done chunk is skipped if its task runs
+    again), or close the run if none is pending."""
+    pending = job_chunk_ids_pending(run=run)
+    if not pending:
         job_run_complete_if_done(run_id=run.pk)
-        return
-    if inline:
-        for done, chunk_id in enumerate(chunk_ids, start=1):
-            job_chunk_execute(chunk_id=chunk_id)
-            if progress:
-                progress(done, len(chunk_ids))
-        return
-    for chunk_id in chunk_ids:
+    for chunk_id in pending:
         transaction.on_commit(lambda pk=chunk_id: _chunk_enqueue(chunk_id=pk, job_id=run.job_id))
+
+
+def job_chunk_ids_pending(*, run: JobRun) -> list[int]:
+    return list(run.chunks.filter(status=JobChunk.Status.PENDING).order_by("index").values_list("pk", flat=True))
 
 
 @db_retry("chunk_enqueue_retry")
@@ -279,6 +253,21 @@ def job_chunk_execute(*, chunk_id: int) -> None:
         job_run_complete_if_done(run_id=chunk.run_id)
 
 
+def job_run_here(*, run: JobRun, progress: Callable[[int, int], None] | None = None) -> JobRun:
+    """Do an open run in this process (commands): the job, then its chunks one after another
+    through the chunk function the cluster runs; `progress(done, total)` after each chunk."""
+    job_run_execute(run=run, dispatch=False)
+    pending = job_chunk_ids_pending(run=run) if run.status == JobRun.Status.RUNNING else []
+    for done, chunk_id in enumerate(pending, start=1):
+        job_chunk_execute(chunk_id=chunk_id)
+        if progress:
+            progress(done, len(pending))
+    if run.status == JobRun.Status.RUNNING and not pending:
+        job_run_complete_if_done(run_id=run.pk)
+    run.refresh_from_db()
+    return run
+
+
 def job_run_complete_if_done(*, run_id) -> bool:
     """Close a fanned-out run once none of its chunks is pending: counts summed over the chunks,
     `succeeded` only if all succeeded. Safe when several last chunks finish together."""
@@ -309,9 +298,9 @@ def job_run_complete_if_done(*, run_id) -> bool:
     return bool(closed)
 
 
-def job_run_enqueue(*, job_id: str, trigger: str) -> tuple[JobRun, bool]:
+def job_run_enqueue(*, job_id: str, trigger: str, params: dict | None = None) -> tuple[JobRun, bool]:
     """Open a run and hand it to the cluster, or return the run already in progress."""
-    run, created = job_run_claim(job_id=job_id, trigger=trigger)
+    run, created = job_run_claim(job_id=job_id, trigger=trigger, params=params)
     if created:
         transaction.on_commit(
             lambda: async_task(TASK_FUNC, job_id, trigger=trigger, run_id=str(run.pk), group=job_id)

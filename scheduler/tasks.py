@@ -18,5 +18,5 @@ def job_run(job_id: str, trigger: str = JobRun.Trigger.SCHEDULE, run_id: str | N
 
 
 def job_chunk_run(chunk_id: int) -> None:
-    """One chunk of a run that fanned out; a redelivered or repeated chunk does nothing."""
+    """One chunk of a run whose job returned a plan; a redelivered or repeated chunk does nothing."""
     job_chunk_execute(chunk_id=chunk_id)

@@ -3,7 +3,7 @@
 from users.services import daily_stats_update
 
 
-def user_stats_update(context=None) -> dict:
+def user_stats_update() -> dict:
     stats = daily_stats_update()
     return {
         "day": stats.day.isoformat(),

@@ -3,12 +3,16 @@
 import datetime
 import uuid
 
-from verses.services import daily_verses_assign_chunk, daily_verses_generate, daily_verses_table_analyze
+from django.utils import timezone
+
+from scheduler.plan import FanOut
+from verses.services import daily_verses_assign_chunk, daily_verses_prepare, daily_verses_table_analyze
 
 
-def daily_verses_generation(context) -> dict:
-    """Make the pairs' verses, then fan the users out over chunk tasks."""
-    return daily_verses_generate(fan_out=context.fan_out)
+def daily_verses_generation(day: str | None = None) -> FanOut:
+    """Make the pairs' verses, then give the users theirs in chunk tasks (`day`: ISO date, default today)."""
+    counts, chunks = daily_verses_prepare(day=datetime.date.fromisoformat(day) if day else timezone.localdate())
+    return FanOut(func="verses.jobs.daily_verses_chunk", chunks=chunks, counts=counts)
 
 
 def daily_verses_chunk(*, day: str, after: str | None, upto: str | None) -> dict:

@@ -34,8 +34,6 @@ from verses.validation import ProposalRejected, proposal_check
 
 logger = logging.getLogger(__name__)
 
-Progress = Callable[[int, int], None]
-FanOut = Callable[..., dict]  # scheduler's JobContext.fan_out(func=, chunks=, counts=)
 RECENT_DAYS = 7  # the AI is asked not to repeat the pair's verses of the last week
 
 
@@ -213,32 +211,20 @@ def daily_verses_assign_chunk(*, day: datetime.date, after: uuid.UUID | None, up
         return {"verses_created": max(cursor.rowcount, 0)}
 
 
-def daily_verses_generate(*, day: datetime.date | None = None, progress: Progress | None = None,
-                          fan_out: FanOut | None = None) -> dict:
-    """Give every active user one verse for `day` (default: today); safe to run again.
-
-    With `fan_out` (the scheduled job) the users are handed to chunk tasks that any worker can
-    take; without it the chunks run here, one after the other."""
-    day = day or timezone.localdate()
-    started = time.monotonic()
+def daily_verses_prepare(*, day: datetime.date) -> tuple[dict, list[dict]]:
+    """Make the day's verse of every (mood, language) pair of the active users, and split the
+    users into chunks for `daily_verses_assign_chunk`: (counts, chunks' keyword arguments)."""
     report = Counter(users_processed=0, verses_created=0, ai_calls=0, fallbacks=0, cache_hits=0)
     report["ai_failures"] = Counter()
     pairs = list(users_active().order_by().values_list("mood", "language").distinct())
     _pair_verses_ensure(day=day, pairs=pairs, report=report)
     report["users_processed"] = users_active().count()
-    result = {"day": day.isoformat(), "pairs": len(pairs), **report, "ai_failures": dict(report["ai_failures"])}
+    counts = {"day": day.isoformat(), "pairs": len(pairs), **report, "ai_failures": dict(report["ai_failures"])}
+    _log_report(counts)
     bounds = daily_verses_chunk_bounds(chunk_size=settings.VERSES_ASSIGN_CHUNK_SIZE)
     chunks = [{"day": day.isoformat(), "after": after and str(after), "upto": upto and str(upto)}
               for after, upto in bounds]
-    _log_report(result)
-    if fan_out is not None:
-        return fan_out(func="verses.jobs.daily_verses_chunk", chunks=chunks, counts=result)
-    for done, (after, upto) in enumerate(bounds, start=1):
-        result["verses_created"] += daily_verses_assign_chunk(day=day, after=after, upto=upto)["verses_created"]
-        if progress:
-            progress(done, len(bounds))
-    result["duration_seconds"] = round(time.monotonic() - started, 3)
-    return result
+    return counts, chunks
 
 
 def daily_verses_table_analyze() -> None:

@@ -92,7 +92,7 @@ def test_a_failed_chunk_fails_the_run_and_the_next_run_resumes(users, sync_tasks
 
 def test_a_redelivered_job_task_resumes_its_chunks_instead_of_starting_over(users, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        run = start_run()  # fanned out; its chunk tasks are queued
+        run = start_run()  # its plan stored and its chunk tasks queued
     first = JobChunk.objects.filter(run=run).order_by("index").first()
     job_chunk_run(first.pk)
     OrmQ.objects.all().delete()  # as if the queued chunk tasks were lost with their worker
@@ -107,31 +107,23 @@ def test_a_redelivered_job_task_resumes_its_chunks_instead_of_starting_over(user
     assert (run.status, run.counts["verses_created"]) == ("succeeded", 50)
 
 
-# A database lost in the middle of the job's own part (its function, before or after the fan-out):
-# the attempt is retried with back-off. Transactional: the retry closes the broken connection.
+# A database lost in the middle of the job's own part (its function, or storing its plan): the
+# attempt is retried with back-off. Transactional: the retry closes the broken connection.
 
-def _losing_the_database_once(monkeypatch, *, after_the_call: bool) -> list:
+@pytest.mark.django_db(transaction=True)
+def test_a_lost_database_during_the_job_retries_it(users, sync_tasks, monkeypatch, caplog):
     import verses.jobs
     from django.db import OperationalError
 
     real, calls = verses.jobs.daily_verses_generation, []
 
-    def flaky(context):
-        calls.append(context.run.pk)
-        if len(calls) == 1 and not after_the_call:
-            raise OperationalError("server closed the connection unexpectedly")
-        counts = real(context)
+    def flaky(**params):
+        calls.append(params)
         if len(calls) == 1:
             raise OperationalError("server closed the connection unexpectedly")
-        return counts
+        return real(**params)
 
     monkeypatch.setattr(verses.jobs, "daily_verses_generation", flaky)
-    return calls
-
-
-@pytest.mark.django_db(transaction=True)
-def test_a_lost_database_during_the_job_retries_it(users, sync_tasks, monkeypatch, caplog):
-    calls = _losing_the_database_once(monkeypatch, after_the_call=False)
     run = start_run()
     assert len(calls) == 2
     assert (run.status, run.counts["verses_created"]) == ("succeeded", 50)
@@ -140,12 +132,39 @@ def test_a_lost_database_during_the_job_retries_it(users, sync_tasks, monkeypatc
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_lost_database_after_the_fan_out_resumes_instead_of_starting_over(users, monkeypatch, caplog):
-    calls = _losing_the_database_once(monkeypatch, after_the_call=True)
+def test_a_database_lost_after_the_plan_was_stored_resumes_instead_of_starting_over(users, monkeypatch, caplog):
+    from contextlib import contextmanager
+
+    import verses.jobs
+    from django.db import OperationalError, connection, transaction
+
+    real_job, calls = verses.jobs.daily_verses_generation, []
+    real_atomic, real_bulk_create, stored = transaction.atomic, JobChunk.objects.bulk_create, []
+
+    def counted(**params):
+        calls.append(params)
+        return real_job(**params)
+
+    def bulk_create(objs, **kwargs):
+        stored.append(len(objs))
+        return real_bulk_create(objs, **kwargs)
+
+    @contextmanager
+    def atomic_whose_commit_answer_is_lost_once(*args, **kwargs):
+        with real_atomic(*args, **kwargs):
+            yield
+        if stored == [8] and not connection.in_atomic_block:  # committed, then the connection went
+            stored.append("lost")
+            raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(verses.jobs, "daily_verses_generation", counted)
+    monkeypatch.setattr(JobChunk.objects, "bulk_create", bulk_create)
+    monkeypatch.setattr(transaction, "atomic", atomic_whose_commit_answer_is_lost_once)
     run = start_run()
-    assert len(calls) == 1  # the second attempt found the chunks: no second fan-out
+    assert stored == [8, "lost"]
+    assert len(calls) == 1, "the second attempt found the stored chunks: no second plan"
     assert JobChunk.objects.filter(run=run).count() == 8
-    assert "event=job_resumed" in caplog.text
+    assert "event=job_db_retry attempt=1 error=OperationalError" in caplog.text
     for chunk in JobChunk.objects.filter(run=run):
         job_chunk_run(chunk.pk)
     run.refresh_from_db()

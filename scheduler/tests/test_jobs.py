@@ -43,10 +43,10 @@ def test_every_execution_is_recorded_whatever_started_it():
 
 
 def test_a_failing_job_is_recorded_as_failed(monkeypatch):
-    def boom(progress=None):
+    def boom(**kwargs):
         raise RuntimeError("Gemini exploded")
 
-    monkeypatch.setattr("verses.jobs.daily_verses_generate", lambda **kwargs: boom())
+    monkeypatch.setattr("verses.jobs.daily_verses_prepare", boom)
     with pytest.raises(RuntimeError):
         job_run("daily_verses_generation")
     run = JobRun.objects.get()

@@ -24,10 +24,11 @@ from rest_framework.test import APIClient
 
 from scheduler.models import JobRun
 from scheduler.registry import JOBS
+from scheduler.tests.runs import daily_run
 from users.models import Language, Mood, User
 from users.tests.factories import UserFactory
 from verses.models import DailyVerse
-from verses.services import daily_verses_generate
+
 
 # The worst case, health with a live cluster on the database cache: 6 queries of its own and 10 of
 # cache round trips (probe write + read, heartbeat key list read + rewrite, heartbeat read).
@@ -108,7 +109,7 @@ def _add_verse_days(days: int) -> None:
     """Daily verses of the last `days` days, today included (today's last, as in production)."""
     today = timezone.localdate()
     for back in reversed(range(days)):
-        daily_verses_generate(day=today - datetime.timedelta(days=back))
+        daily_run(day=today - datetime.timedelta(days=back))
 
 
 def _cluster_heartbeat() -> None:

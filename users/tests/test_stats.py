@@ -3,12 +3,13 @@ import datetime
 import pytest
 from django.utils import timezone
 
+from scheduler.tests.runs import daily_run
 from users.jobs import user_stats_update
 from users.models import DailyStats, User
 from users.selectors import users_active
 from users.services import daily_stats_update, demo_users_seed
 from users.tests.factories import UserFactory
-from verses.services import daily_verses_generate
+
 
 pytestmark = pytest.mark.django_db
 
@@ -23,7 +24,7 @@ def test_daily_stats_for_the_day_that_just_ended():
     UserFactory(date_joined=at(yesterday, 0), last_active_at=at(yesterday - datetime.timedelta(days=1), 23))
     UserFactory(date_joined=at(yesterday - datetime.timedelta(days=5), 9), last_active_at=at(yesterday, 0))
     UserFactory(fcm_token="", date_joined=at(yesterday + datetime.timedelta(days=1), 0))
-    daily_verses_generate(day=yesterday)
+    daily_run(day=yesterday)
 
     report = user_stats_update()
 

@@ -5,9 +5,10 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from scheduler.tests.runs import daily_run
 from users.tests.factories import UserFactory
 from verses.models import DailyVerse
-from verses.services import daily_verses_generate
+
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_ai")]
 
@@ -25,7 +26,7 @@ def test_anonymous_gets_401(client):
 
 def test_today_returns_the_morning_verse(django_assert_max_num_queries):
     user = UserFactory(mood="grateful", language="en")
-    daily_verses_generate()
+    daily_run()
     verse = DailyVerse.objects.select_related("verse").get(user=user).verse
     response = client_for(user).get("/api/v1/verses/today")
     assert response.status_code == 200
@@ -57,7 +58,7 @@ def test_history_is_paginated_newest_first_and_only_the_users_own():
     other = UserFactory(mood="hopeful")
     start = datetime.date(2026, 1, 1)
     for offset in range(25):
-        daily_verses_generate(day=start + datetime.timedelta(days=offset))
+        daily_run(day=start + datetime.timedelta(days=offset))
     api = client_for(user)
     page = api.get("/api/v1/verses/history").json()
     assert page["count"] == 25

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from django.core.cache import cache
 
+from scheduler.tests.runs import daily_run
 from users.models import Mood, User
 from users.tests.factories import UserFactory
 from verses.ai import provider_get
@@ -15,7 +16,7 @@ from verses.bible import passage_text
 from verses.bible_import import bible_import
 from verses.curated import curated_pool
 from verses.models import DailyVerse, VerseOfTheDay
-from verses.services import daily_verses_generate
+
 from verses.tests.gemini_stub import GOOD_ANSWERS, StubReply, good_answer, request_language
 
 DAY = datetime.date(2026, 5, 10)
@@ -58,7 +59,7 @@ def lsg():
 def test_a_good_answer_gives_an_ai_verse_with_the_editions_text(ai):
     french, english = UserFactory(mood="anxious", language="fr"), UserFactory(mood="anxious", language="en")
 
-    report = daily_verses_generate(day=DAY)
+    report = daily_run(day=DAY)
 
     assert (report["ai_calls"], report["ai_failures"], report["fallbacks"], report["verses_created"]) == (2, {}, 0, 2)
     for user, reference in ((french, "Philippiens 4:6-7"), (english, "Philippians 4:6-7")):
@@ -88,7 +89,7 @@ def test_a_failure_falls_back_for_that_pair_only_and_is_counted_by_kind(ai, repl
     english = UserFactory(mood="sad", language="en")
     ai.respond(lambda body: reply if language_of(body) == "fr" else StubReply.json_text(GOOD["en"]))
 
-    report = daily_verses_generate(day=DAY)
+    report = daily_run(day=DAY)
 
     assert report["ai_failures"] == {kind: 1}
     assert (report["ai_calls"], report["fallbacks"], report["verses_created"]) == (2, 1, 2)
@@ -104,7 +105,7 @@ def test_5000_users_over_8_moods_and_2_languages_cost_16_ai_calls_and_a_rerun_no
         for n in range(5000)
     ])
 
-    report = daily_verses_generate(day=DAY)
+    report = daily_run(day=DAY)
 
     assert ai.request_count == 16
     assert {mood_of(call.body) for call in ai.calls} == set(MOODS)
@@ -112,9 +113,9 @@ def test_5000_users_over_8_moods_and_2_languages_cost_16_ai_calls_and_a_rerun_no
         16, 16, 5000, 5000)
     assert DailyVerse.objects.filter(day=DAY).count() == 5000
 
-    rerun = daily_verses_generate(day=DAY)
+    rerun = daily_run(day=DAY)
     cache.delete_many([f"verse:{DAY.isoformat()}:{m}:{lang}" for m in MOODS for lang in ("fr", "en")])
-    without_cache = daily_verses_generate(day=DAY)
+    without_cache = daily_run(day=DAY)
     assert ai.request_count == 16
     assert (rerun["ai_calls"], rerun["cache_hits"], rerun["verses_created"]) == (0, 16, 0)
     assert (without_cache["ai_calls"], without_cache["verses_created"]) == (0, 0)
@@ -127,12 +128,12 @@ def test_opening_words_of_the_neighbouring_verse_are_rejected(ai, lsg):
             "reflection": "Même dans l'épreuve, Dieu te garde et te délivre : confie-lui ta journée."}
     ai.enqueue(StubReply.json_text(slip))
     UserFactory(mood="sad", language="fr")
-    report = daily_verses_generate(day=DAY)
+    report = daily_run(day=DAY)
     assert report["ai_failures"] == {"text_mismatch": 1}
     assert VerseOfTheDay.objects.get().source == "fallback"
 
     ai.enqueue(StubReply.json_text({**slip, "verse_start": 20, "verse_end": 20}))
-    daily_verses_generate(day=DAY + datetime.timedelta(days=1))
+    daily_run(day=DAY + datetime.timedelta(days=1))
     verse = VerseOfTheDay.objects.get(day=DAY + datetime.timedelta(days=1))
     assert (verse.source, verse.reference) == ("ai", "Psaume 34:20")
     assert verse.text.startswith("Le malheur atteint souvent le juste")
@@ -145,7 +146,7 @@ def test_every_verse_shown_is_the_editions_text_for_ai_and_fallback_alike(ai, ls
         for language in ("fr", "en"):
             UserFactory(mood=mood, language=language)
 
-    daily_verses_generate(day=DAY)
+    daily_run(day=DAY)
 
     verses = list(VerseOfTheDay.objects.all())
     assert {v.source for v in verses} == {"ai", "fallback"} and len(verses) == 16

@@ -4,11 +4,12 @@ import pytest
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 
+from scheduler.tests.runs import daily_run
 from users.tests.factories import UserFactory
 from verses.cache import verse_cache_get_many
 from verses.curated import curated_pool
 from verses.models import DailyVerse, VerseOfTheDay
-from verses.services import curated_verse_pick, daily_verse_for_user, daily_verses_generate
+from verses.services import curated_verse_pick, daily_verse_for_user
 
 DAY = datetime.date(2026, 3, 1)
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_ai")]
@@ -29,7 +30,7 @@ def test_every_active_user_gets_one_verse_of_their_mood_in_their_language():
     UserFactory(fcm_token="")
     UserFactory(is_active=False)
 
-    report = daily_verses_generate(day=DAY)
+    report = daily_run(day=DAY)
 
     assert {k: report[k] for k in ("users_processed", "verses_created", "pairs", "fallbacks", "ai_calls")} == {
         "users_processed": 3, "verses_created": 3, "pairs": 3, "fallbacks": 3, "ai_calls": 0}
@@ -46,7 +47,7 @@ def test_every_active_user_gets_one_verse_of_their_mood_in_their_language():
 def test_users_of_one_mood_and_language_share_one_verse():
     UserFactory.create_batch(6, mood="anxious", language="fr")
     UserFactory.create_batch(4, mood="anxious", language="en")
-    daily_verses_generate(day=DAY)
+    daily_run(day=DAY)
     assert VerseOfTheDay.objects.count() == 2
     assert DailyVerse.objects.values("verse").distinct().count() == 2
 
@@ -54,22 +55,22 @@ def test_users_of_one_mood_and_language_share_one_verse():
 def test_generating_twice_for_a_day_changes_nothing():
     UserFactory.create_batch(7, mood="anxious")
     UserFactory.create_batch(5, mood="grateful", language="en")
-    daily_verses_generate(day=DAY)
+    daily_run(day=DAY)
     first = snapshot()
 
-    second = daily_verses_generate(day=DAY)  # the pairs' verses come from the cache
+    second = daily_run(day=DAY)  # the pairs' verses come from the cache
     assert (second["verses_created"], second["cache_hits"], second["users_processed"]) == (0, 2, 12)
     assert snapshot() == first
 
     cache.delete_many([f"verse:{DAY.isoformat()}:anxious:fr", f"verse:{DAY.isoformat()}:grateful:en"])
-    third = daily_verses_generate(day=DAY)  # no cache: found in the database
+    third = daily_run(day=DAY)  # no cache: found in the database
     assert (third["verses_created"], third["cache_hits"], third["fallbacks"]) == (0, 0, 0)
     assert snapshot() == first
 
 
 def test_the_pairs_verses_are_cached_for_the_day(settings):
     UserFactory(mood="hopeful", language="en")
-    daily_verses_generate(day=DAY)
+    daily_run(day=DAY)
     verse = VerseOfTheDay.objects.get()
     assert verse_cache_get_many(DAY, [("hopeful", "en")]) == {("hopeful", "en"): verse.pk}
 
@@ -77,7 +78,7 @@ def test_the_pairs_verses_are_cached_for_the_day(settings):
 def test_a_user_never_gets_yesterdays_verse_again():
     users = UserFactory.create_batch(3, mood="lonely")
     for offset in range(12):
-        daily_verses_generate(day=DAY + datetime.timedelta(days=offset))
+        daily_run(day=DAY + datetime.timedelta(days=offset))
     for user in users:
         refs = list(DailyVerse.objects.filter(user=user).order_by("day").values_list("verse__reference", flat=True))
         assert len(refs) == 12
@@ -94,7 +95,7 @@ def test_pick_is_stable_and_avoids_the_given_key():
 
 def test_the_database_refuses_a_second_verse_for_a_user_and_day():
     user = UserFactory()
-    daily_verses_generate(day=DAY)
+    daily_run(day=DAY)
     daily = DailyVerse.objects.get()
     with pytest.raises(IntegrityError), transaction.atomic():
         DailyVerse.objects.create(user=user, day=DAY, verse=daily.verse)
@@ -105,16 +106,15 @@ def test_chunks_cover_every_user(settings):
     settings.VERSES_ASSIGN_CHUNK_SIZE = 3
     UserFactory.create_batch(10, mood="sad")
     UserFactory.create_batch(3, mood="angry", fcm_token="")
-    progress = []
-    report = daily_verses_generate(day=DAY, progress=lambda done, total: progress.append((done, total)))
+    report = daily_run(day=DAY)
     assert report["verses_created"] == 10
     assert DailyVerse.objects.values("user").distinct().count() == 10
-    assert progress == [(1, 4), (2, 4), (3, 4), (4, 4)]  # chunks done / chunks
+    assert report["chunks"] == 4
 
 
 def test_a_user_the_run_has_not_reached_gets_a_verse_on_demand():
     user = UserFactory(mood="stressed", language="en", timezone="Africa/Lome")
-    daily_verses_generate(day=DAY)
+    daily_run(day=DAY)
     late = UserFactory(mood="stressed", language="en")
     daily = daily_verse_for_user(user=late, day=DAY)
     assert daily.verse == DailyVerse.objects.get(user=user).verse  # the pair's verse
@@ -124,11 +124,11 @@ def test_a_user_the_run_has_not_reached_gets_a_verse_on_demand():
 
 def test_a_cache_entry_that_outlived_its_row_is_not_trusted():
     UserFactory.create_batch(3, mood="sad", language="fr")
-    daily_verses_generate(day=DAY)
+    daily_run(day=DAY)
     DailyVerse.objects.all().delete()
     VerseOfTheDay.objects.all().delete()  # the cache still names the deleted row
 
-    report = daily_verses_generate(day=DAY)
+    report = daily_run(day=DAY)
 
     assert (report["cache_hits"], report["fallbacks"], report["verses_created"]) == (0, 1, 3)
     assert verse_cache_get_many(DAY, [("sad", "fr")]) == {("sad", "fr"): VerseOfTheDay.objects.get().pk}

@@ -12,9 +12,10 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from scheduler.tests.runs import daily_run
 from users.tests.factories import UserFactory
 from verses.models import DailyVerse
-from verses.services import daily_verses_generate
+
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_ai")]
 
@@ -33,7 +34,7 @@ def three_days() -> None:
     """Every active user's verses of the three dates that are "today" somewhere on Earth now."""
     utc_today = timezone.now().date()
     for offset in (-1, 0, 1):
-        daily_verses_generate(day=utc_today + datetime.timedelta(days=offset))
+        daily_run(day=utc_today + datetime.timedelta(days=offset))
 
 
 def answer(response) -> tuple:

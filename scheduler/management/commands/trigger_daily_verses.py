@@ -4,7 +4,7 @@ from django.core.management.base import CommandError
 
 from scheduler.models import JobRun
 from scheduler.registry import DAILY_VERSES_JOB_ID
-from scheduler.services import job_run_claim, job_run_execute
+from scheduler.services import job_run_claim, job_run_here
 from soulverse.management import Command as ProjectCommand
 
 
@@ -24,12 +24,14 @@ class Command(ProjectCommand):
             )
         progress = self._progress if self.stdout.isatty() else None
         try:
-            run = job_run_execute(run=run, progress=progress, inline=True)
+            run = job_run_here(run=run, progress=progress)
         except Exception as exc:
             raise CommandError(f"Run {run.pk} failed: {exc}") from exc
         finally:
             if progress:
                 self.stdout.write("")
+        if run.status != JobRun.Status.SUCCEEDED:
+            raise CommandError(f"Run {run.pk} failed: {run.error}")
         # jsonb (PostgreSQL) does not keep key order: print the counts in a fixed one.
         keys = sorted(run.counts, key=lambda key: (SUMMARY_ORDER.index(key) if key in SUMMARY_ORDER else 99, key))
         counts = " ".join(f"{key}={run.counts[key]}" for key in keys)
