@@ -180,6 +180,29 @@ def test_trigger_daily_verses_refuses_while_a_run_is_in_progress(db):
     assert list(JobRun.objects.values_list("pk", "status")) == [(running.pk, "running")]
 
 
+def test_trigger_daily_verses_runs_the_cluster_s_chunk_function_and_fails_with_its_run(db, settings, monkeypatch):
+    import verses.jobs
+
+    settings.VERSES_ASSIGN_CHUNK_SIZE = 2
+    UserFactory.create_batch(5)
+    real, calls = verses.jobs.daily_verses_assign_chunk, []
+
+    def second_chunk_fails(**kwargs):
+        calls.append(kwargs)
+        if len(calls) == 2:
+            raise RuntimeError("disk full")
+        return real(**kwargs)
+
+    monkeypatch.setattr(verses.jobs, "daily_verses_assign_chunk", second_chunk_fails)
+    with pytest.raises(CommandError, match="failed: 1 of 3 chunks failed: RuntimeError: disk full"):
+        run("trigger_daily_verses")
+
+    assert len(calls) == 3  # every chunk ran, through verses.jobs.daily_verses_chunk
+    run_ = JobRun.objects.get()
+    assert (run_.status, run_.counts["verses_created"], run_.counts["chunks"]) == ("failed", 3, 3)
+    assert DailyVerse.objects.count() == 3
+
+
 # --- seed_demo_users ------------------------------------------------------------------------
 
 def test_seed_demo_users_then_if_empty_adds_none(db):
