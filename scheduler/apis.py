@@ -1,7 +1,7 @@
-"""Admin endpoints under /api/v1/scheduler/: one ViewSet, each action calls one service."""
+"""Admin endpoints under /api/v1/scheduler/: one ViewSet whose actions parse their input, call
+services and selectors (no ORM here), and render what they return with an output serializer."""
 
 from django.conf import settings
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -16,7 +16,7 @@ from rest_framework.settings import api_settings
 
 from scheduler.models import JobRun
 from scheduler.registry import DAILY_VERSES_JOB_ID
-from scheduler.selectors import health_check, job_run_data, job_runs, scheduler_status
+from scheduler.selectors import health_check, job_run_get, job_runs, scheduler_status
 from scheduler.serializers import (
     HealthSerializer,
     RunSerializer,
@@ -47,19 +47,21 @@ class SchedulerViewSet(viewsets.ViewSet):
     @extend_schema(responses={200: STATUS, **STAFF_ONLY})
     @action(detail=False, methods=["get"])
     def status(self, request):
-        return Response(scheduler_status())
+        return Response(SchedulerStatusSerializer(scheduler_status()).data)
 
     @extend_schema(request=None, responses={200: CHANGED, **STAFF_ONLY})
     @action(detail=False, methods=["post"])
     def start(self, request):
         scheduler_start()
-        return Response({"success": True, "message": "Planificateur démarré", **scheduler_status()})
+        return Response(SchedulerChangeSerializer(
+            {"success": True, "message": "Planificateur démarré", **scheduler_status()}).data)
 
     @extend_schema(request=None, responses={200: CHANGED, **STAFF_ONLY})
     @action(detail=False, methods=["post"])
     def stop(self, request):
         scheduler_stop()
-        return Response({"success": True, "message": "Planificateur arrêté", **scheduler_status()})
+        return Response(SchedulerChangeSerializer(
+            {"success": True, "message": "Planificateur arrêté", **scheduler_status()}).data)
 
     @extend_schema(responses={
         200: OpenApiResponse(HealthSerializer, description="Healthy (`healthy`, or `degraded` without cache)."),
@@ -68,7 +70,8 @@ class SchedulerViewSet(viewsets.ViewSet):
     @action(detail=False, methods=["get"], permission_classes=[AllowAny], authentication_classes=[])
     def health(self, request):
         healthy, report = health_check()
-        return Response(report, status=http.HTTP_200_OK if healthy else http.HTTP_503_SERVICE_UNAVAILABLE)
+        return Response(HealthSerializer(report).data,
+                        status=http.HTTP_200_OK if healthy else http.HTTP_503_SERVICE_UNAVAILABLE)
 
     @extend_schema(request=TriggerSerializer, responses={
         200: OpenApiResponse(TriggerResultSerializer,
@@ -87,21 +90,20 @@ class SchedulerViewSet(viewsets.ViewSet):
         triggered_at = timezone.now()
         run, created = job_run_enqueue(job_id=DAILY_VERSES_JOB_ID, trigger=JobRun.Trigger.MANUAL)
         run = job_run_wait(run, timeout=wait)
-        body = {"triggered_at": triggered_at.isoformat(), "already_running": not created,
-                "run_id": str(run.pk), "run": job_run_data(run)}
+        result = {"triggered_at": triggered_at, "already_running": not created, "run": run}
         if run.status == JobRun.Status.SUCCEEDED:
             message = "Génération manuelle terminée avec succès"
-            return Response({"success": True, "message": message, **body, **run.counts})
+            return Response(TriggerResultSerializer({"success": True, "message": message, **result}).data)
         if run.status == JobRun.Status.FAILED:
             message = "La génération manuelle a échoué"
-            return Response({"success": False, "message": message, **body},
+            return Response(TriggerResultSerializer({"success": False, "message": message, **result}).data,
                             status=http.HTTP_500_INTERNAL_SERVER_ERROR)
         message = ("Une génération est déjà en cours" if not created
                    else "Génération lancée ; elle se poursuit en arrière-plan")
-        return Response({"success": True, "message": message, **body,
-                         "status_url": request.build_absolute_uri(
-                             reverse("scheduler-run-detail", kwargs={"run_id": run.pk}))},
-                        status=http.HTTP_202_ACCEPTED)
+        status_url = request.build_absolute_uri(reverse("scheduler-run-detail", kwargs={"run_id": run.pk}))
+        return Response(TriggerAcceptedSerializer(
+            {"success": True, "message": message, **result, "status_url": status_url}).data,
+            status=http.HTTP_202_ACCEPTED)
 
     @extend_schema(parameters=[RunsQuerySerializer],
                    responses={200: RunSerializer(many=True), 400: INVALID, 404: NOT_FOUND, **STAFF_ONLY})
@@ -113,7 +115,7 @@ class SchedulerViewSet(viewsets.ViewSet):
         query.is_valid(raise_exception=True)
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(job_runs(job_id=query.validated_data.get("job_id")), request, view=self)
-        return paginator.get_paginated_response([job_run_data(run) for run in page])
+        return paginator.get_paginated_response(RunSerializer(page, many=True).data)
 
     @extend_schema(
         parameters=[OpenApiParameter("run_id", OpenApiTypes.UUID, OpenApiParameter.PATH)],
@@ -121,15 +123,12 @@ class SchedulerViewSet(viewsets.ViewSet):
     )
     @action(detail=False, methods=["get"], url_path="runs/(?P<run_id>[^/]+)")
     def run_detail(self, request, run_id=None):
-        try:
-            run = JobRun.objects.filter(pk=run_id).first()
-        except DjangoValidationError:
-            run = None  # not a UUID
+        run = job_run_get(run_id=run_id)
         if run is None:
             raise NotFound(f"run_id : aucune exécution avec l'identifiant « {run_id} »")
-        return Response(job_run_data(run))
+        return Response(RunSerializer(run).data)
 
     @extend_schema(responses={200: UsersCountSerializer, **STAFF_ONLY})
     @action(detail=False, methods=["get"], url_path="users-count")
     def users_count(self, request):
-        return Response({**users_count_summary(), "checked_at": timezone.now().isoformat()})
+        return Response(UsersCountSerializer({**users_count_summary(), "checked_at": timezone.now()}).data)

@@ -1,11 +1,12 @@
-"""Reads of the scheduler: status and health."""
+"""Reads of the scheduler: runs, status and health, as plain data (datetimes, JobRun rows) that
+the output serializers of scheduler/serializers.py render."""
 
-import datetime
 import logging
 import uuid
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils import timezone
 from django_q.conf import Conf
@@ -19,30 +20,18 @@ from verses.ai import provider_state
 logger = logging.getLogger(__name__)
 
 
-def _iso(value: datetime.datetime | None) -> str | None:
-    return value.astimezone(datetime.UTC).isoformat() if value else None
-
-
 def job_runs(*, job_id: str | None = None):
     """Run history, newest first, optionally of one job."""
     runs = JobRun.objects.order_by("-started_at", "-pk")
     return runs.filter(job_id=job_id) if job_id else runs
 
 
-def job_run_data(run: JobRun | None) -> dict | None:
-    if run is None:
+def job_run_get(*, run_id: str) -> JobRun | None:
+    """The run with this id, or None (also for an id that is not a UUID)."""
+    try:
+        return JobRun.objects.filter(pk=run_id).first()
+    except ValidationError:
         return None
-    return {
-        "id": str(run.pk),
-        "job_id": run.job_id,
-        "trigger": run.trigger,
-        "status": run.status,
-        "started_at": _iso(run.started_at),
-        "finished_at": _iso(run.finished_at),
-        "duration_seconds": run.duration_seconds,
-        "counts": run.counts,
-        "error": run.error,
-    }
 
 
 def cluster_state() -> dict:
@@ -56,7 +45,7 @@ def cluster_state() -> dict:
     return {
         "alive": bool(stats),
         "count": len(stats),
-        "last_heartbeat": _iso(max(heartbeats)) if heartbeats else None,
+        "last_heartbeat": max(heartbeats) if heartbeats else None,
     }
 
 
@@ -76,11 +65,11 @@ def scheduler_status() -> dict:
         jobs.append({
             "id": job.id,
             "name": job.name,
-            "next_run": _iso(schedule.next_run) if schedule else None,
+            "next_run": schedule.next_run if schedule else None,
             "trigger": cron_trigger_label(cron),
             "cron": cron,
             "enabled": bool(schedule and schedule.repeats != 0),
-            "last_run": job_run_data(last),
+            "last_run": last,
         })
     enabled = all(job["enabled"] for job in jobs)
     cluster = cluster_state()
@@ -92,7 +81,7 @@ def scheduler_status() -> dict:
         "timezone": settings.SCHEDULER_TIMEZONE,
         "cluster": cluster,
         "ai": provider_state(),
-        "status_checked_at": _iso(timezone.now()),
+        "status_checked_at": timezone.now(),
     }
 
 
@@ -128,7 +117,7 @@ def _check_daily_run() -> dict:
         return {"status": "never", "last_success_at": None, "age_seconds": None}
     age = (timezone.now() - last.finished_at).total_seconds()
     stale = age > settings.SCHEDULER_DAILY_MAX_AGE_HOURS * 3600
-    return {"status": "stale" if stale else "ok", "last_success_at": _iso(last.finished_at),
+    return {"status": "stale" if stale else "ok", "last_success_at": last.finished_at,
             "age_seconds": round(age)}
 
 
@@ -154,4 +143,4 @@ def health_check() -> tuple[bool, dict]:
     )
     degraded = checks["cache"]["status"] != "ok"
     status = "unhealthy" if not healthy else "degraded" if degraded else "healthy"
-    return healthy, {"status": status, "checks": checks, "checked_at": _iso(timezone.now())}
+    return healthy, {"status": status, "checks": checks, "checked_at": timezone.now()}

@@ -2,7 +2,7 @@ from rest_framework import serializers
 
 from scheduler.models import JobRun
 from scheduler.registry import JOBS
-from soulverse.api import StrictFloatField
+from soulverse.api import StrictFloatField, UTCDateTimeField
 
 
 class TriggerSerializer(serializers.Serializer):
@@ -24,7 +24,8 @@ class RunsQuerySerializer(serializers.Serializer):
     )
 
 
-# The response bodies below document what the selectors return; the views answer with plain dicts.
+# Response bodies: scheduler/apis.py renders what the selectors return (dicts, JobRun rows) with
+# these, and the OpenAPI schema is made from them. Times are UTC with an offset.
 # Choice lists that share a field name ("status") are named in SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].
 HEALTH_STATUSES = ["healthy", "degraded", "unhealthy"]
 DATABASE_STATUSES = ["ok", "error"]
@@ -39,8 +40,8 @@ class RunSerializer(serializers.Serializer):
     job_id = serializers.CharField()
     trigger = serializers.ChoiceField(choices=JobRun.Trigger.choices)
     status = serializers.ChoiceField(choices=JobRun.Status.choices)
-    started_at = serializers.DateTimeField()
-    finished_at = serializers.DateTimeField(allow_null=True)
+    started_at = UTCDateTimeField()
+    finished_at = UTCDateTimeField(allow_null=True)
     duration_seconds = serializers.FloatField(allow_null=True)
     counts = serializers.DictField(help_text="The job's report (counts by name); empty while running.")
     error = serializers.CharField(allow_blank=True)
@@ -49,7 +50,7 @@ class RunSerializer(serializers.Serializer):
 class JobSerializer(serializers.Serializer):
     id = serializers.CharField()
     name = serializers.CharField()
-    next_run = serializers.DateTimeField(allow_null=True)
+    next_run = UTCDateTimeField(allow_null=True)
     trigger = serializers.CharField(help_text="The cron as APScheduler wrote it: `cron[hour=6, minute=0]`.")
     cron = serializers.CharField()
     enabled = serializers.BooleanField()
@@ -59,7 +60,7 @@ class JobSerializer(serializers.Serializer):
 class ClusterSerializer(serializers.Serializer):
     alive = serializers.BooleanField()
     count = serializers.IntegerField()
-    last_heartbeat = serializers.DateTimeField(allow_null=True)
+    last_heartbeat = UTCDateTimeField(allow_null=True)
 
 
 class AiStateSerializer(serializers.Serializer):
@@ -76,7 +77,7 @@ class SchedulerStatusSerializer(serializers.Serializer):
     timezone = serializers.CharField()
     cluster = ClusterSerializer()
     ai = AiStateSerializer()
-    status_checked_at = serializers.DateTimeField()
+    status_checked_at = UTCDateTimeField()
 
 
 class SchedulerChangeSerializer(SchedulerStatusSerializer):
@@ -95,7 +96,7 @@ class SchedulerCheckSerializer(serializers.Serializer):
 
 class DailyVersesCheckSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=DAILY_VERSES_STATUSES)
-    last_success_at = serializers.DateTimeField(allow_null=True)
+    last_success_at = UTCDateTimeField(allow_null=True)
     age_seconds = serializers.IntegerField(allow_null=True)
 
 
@@ -125,16 +126,23 @@ class HealthChecksSerializer(serializers.Serializer):
 class HealthSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=HEALTH_STATUSES)
     checks = HealthChecksSerializer()
-    checked_at = serializers.DateTimeField()
+    checked_at = UTCDateTimeField()
 
 
 class TriggerResultSerializer(serializers.Serializer):
     success = serializers.BooleanField()
     message = serializers.CharField()
-    triggered_at = serializers.DateTimeField()
+    triggered_at = UTCDateTimeField()
     already_running = serializers.BooleanField(help_text="A run was in progress: this is that run.")
-    run_id = serializers.UUIDField()
+    run_id = serializers.UUIDField(source="run.pk")
     run = RunSerializer()
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        run = instance["run"]
+        if run.status == JobRun.Status.SUCCEEDED:
+            data.update(run.counts)  # a finished run's counts at the top level, as the original service had them
+        return data
 
 
 class TriggerAcceptedSerializer(TriggerResultSerializer):
@@ -147,4 +155,4 @@ class UsersCountSerializer(serializers.Serializer):
     by_mood = serializers.DictField(child=serializers.IntegerField(),
                                     help_text="Active users by mood (`none`: no mood).")
     by_language = serializers.DictField(child=serializers.IntegerField(), help_text="Active users by language.")
-    checked_at = serializers.DateTimeField()
+    checked_at = UTCDateTimeField()

@@ -1,5 +1,6 @@
 """Project-wide DRF helpers: the exception handler, strict JSON input, error bodies in the schema."""
 
+import datetime
 import json
 
 from django.core.exceptions import RequestDataTooBig
@@ -47,6 +48,14 @@ class StrictFloatField(serializers.FloatField):
         if isinstance(data, bool) or not isinstance(data, (int, float)):
             self.fail("invalid")
         return super().to_internal_value(data)
+
+
+class UTCDateTimeField(serializers.DateTimeField):
+    """An aware datetime rendered in UTC with its offset (`2025-12-31T06:00:00+00:00`); DRF's own
+    would write the current time zone's offset, and `Z` for +00:00."""
+
+    def to_representation(self, value):
+        return value.astimezone(datetime.UTC).isoformat() if value else None
 
 
 class StrictPageNumberPagination(PageNumberPagination):

@@ -3,6 +3,7 @@ import json
 from django.core.management.base import CommandError
 
 from scheduler.selectors import scheduler_status
+from scheduler.serializers import SchedulerStatusSerializer
 from scheduler.services import scheduler_start, scheduler_stop
 from soulverse.management import Command as ProjectCommand
 
@@ -19,7 +20,7 @@ class Command(ProjectCommand):
             changed = scheduler_start() if action == "start" else scheduler_stop()
             if not changed:
                 raise CommandError("No schedules found: run `manage.py setup_schedules` first.")
-        status = scheduler_status()
+        status = SchedulerStatusSerializer(scheduler_status()).data  # as GET status renders it
         if options["json"]:
             self.stdout.write(json.dumps(status, indent=2, ensure_ascii=False))
             return
