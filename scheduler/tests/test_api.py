@@ -1,8 +1,11 @@
 import datetime
+import threading
 from unittest import mock
 
 import pytest
+from django.db import connection
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from django_q.conf import Conf
 from django_q.models import Schedule
 
@@ -239,3 +242,41 @@ def test_an_oversize_body_is_refused_with_json_and_changes_nothing(staff_client,
 def test_health_counts_a_scheduler_without_its_schedules_as_disabled(client, db):
     body = client.get(BASE + "health").json()  # setup_schedules never ran
     assert body["checks"]["scheduler"] == {"status": "disabled"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_trigger_of_a_run_that_fails_within_the_wait_is_a_500_with_the_run(staff_client, schedules, monkeypatch):
+    def failing_job(*args, **kwargs):
+        raise RuntimeError("Gemini quota exhausted")
+
+    threads = []
+
+    def worker(func, *args, group=None, **kwargs):
+        """The cluster's part: the enqueued task runs in another thread, on its own connection."""
+        def work():
+            try:
+                import_string(func)(*args, **kwargs)
+            except RuntimeError:
+                pass  # re-raised for django-q's Failure row, after the run is recorded as failed
+            finally:
+                connection.close()
+        threads.append(threading.Thread(target=work))
+        threads[-1].start()
+
+    monkeypatch.setattr("verses.jobs.daily_verses_generation", failing_job)
+    monkeypatch.setattr("scheduler.services.async_task", worker)
+    UserFactory.create_batch(2)
+    response = staff_client.post(BASE + "trigger-daily-verses", {"wait": 30}, format="json")
+    threads[0].join(timeout=30)
+    run = JobRun.objects.get()
+    body = response.json()
+    assert response.status_code == 500
+    assert (body["success"], body["message"], body["already_running"], body["run_id"]) == (
+        False, "La génération manuelle a échoué", False, str(run.pk))
+    assert body["run"] == {"id": str(run.pk), "job_id": "daily_verses_generation", "trigger": "manual",
+                           "status": "failed", "started_at": run.started_at.astimezone(datetime.UTC).isoformat(),
+                           "finished_at": run.finished_at.astimezone(datetime.UTC).isoformat(),
+                           "duration_seconds": run.duration_seconds, "counts": {},
+                           "error": "RuntimeError: Gemini quota exhausted"}
+    assert set(body) == {"success", "message", "triggered_at", "already_running", "run_id", "run"}
+    assert DailyVerse.objects.count() == 0

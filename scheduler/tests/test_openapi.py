@@ -18,6 +18,10 @@ def test_the_openapi_schema_documents_every_endpoint(client):
     schema = response.json()
     found = {(path, method) for path, item in schema["paths"].items() for method in item}
     assert found == OPERATIONS
+    trigger = schema["paths"]["/api/v1/scheduler/trigger-daily-verses/"]["post"]["responses"]
+    assert sorted(trigger) == ["200", "202", "400", "401", "403", "415", "500"]
+    assert trigger["500"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/TriggerResult"}
+    assert trigger["500"]["description"] == "The run failed (`run.error` says why)."
     components = schema["components"]["schemas"]
     assert components["MoodEnum"]["enum"] == ["joyful", "sad", "anxious", "grateful", "lonely", "stressed",
                                               "angry", "hopeful"]
