@@ -1,3 +1,5 @@
+import datetime
+
 import pytest
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -7,12 +9,13 @@ from users.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/users/me"
+JOINED = datetime.datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=datetime.UTC)
 
 
 @pytest.fixture
 def user():
     return UserFactory(email="marie@example.org", mood="sad", language="fr", timezone="Africa/Lome",
-                       fcm_token="old-token")
+                       fcm_token="old-token", date_joined=JOINED)
 
 
 @pytest.fixture
@@ -35,7 +38,7 @@ def test_anonymous_gets_401(client):
 def test_get_me(api, user):
     body = api.get(URL).json()
     assert body == {"id": str(user.pk), "email": "marie@example.org", "mood": "sad", "language": "fr",
-                    "timezone": "Africa/Lome", "date_joined": body["date_joined"]}
+                    "timezone": "Africa/Lome", "date_joined": "2026-01-02T03:04:05.678901Z"}
     assert "fcm_token" not in body
 
 
