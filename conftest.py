@@ -39,6 +39,20 @@ def staff_client(staff_user):
 
 
 @pytest.fixture
+def superuser(db):
+    from users.models import User
+
+    return User.objects.create_superuser("root@example.org", "pw")
+
+
+@pytest.fixture
+def admin_client(client, superuser):
+    """The Django admin, logged in as a superuser (replaces pytest-django's own)."""
+    client.force_login(superuser)
+    return client
+
+
+@pytest.fixture
 def member_client(db):
     from rest_framework.authtoken.models import Token
     from rest_framework.test import APIClient

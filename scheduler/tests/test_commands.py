@@ -10,10 +10,8 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 from django_q.models import Schedule
-from rest_framework.authtoken.models import Token
 
 from scheduler.models import JobRun
-from users.models import User
 from users.tests.factories import UserFactory
 from verses.models import DailyVerse
 
@@ -29,12 +27,6 @@ def run(*args, **options) -> tuple[str, str]:
 
 def schedule_rows() -> list[tuple]:
     return list(Schedule.objects.order_by("name").values_list("name", "cron", "repeats", "next_run"))
-
-
-@pytest.fixture
-def no_admin_env(monkeypatch):
-    for name in ("SOULVERSE_ADMIN_EMAIL", "SOULVERSE_ADMIN_PASSWORD", "SOULVERSE_ADMIN_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
 
 
 # --- setup_schedules ------------------------------------------------------------------------
@@ -201,85 +193,3 @@ def test_trigger_daily_verses_runs_the_cluster_s_chunk_function_and_fails_with_i
     run_ = JobRun.objects.get()
     assert (run_.status, run_.counts["verses_created"], run_.counts["chunks"]) == ("failed", 3, 3)
     assert DailyVerse.objects.count() == 3
-
-
-# --- seed_demo_users ------------------------------------------------------------------------
-
-def test_seed_demo_users_then_if_empty_adds_none(db):
-    out, _ = run("seed_demo_users", "--count", "25", "--seed", "1")
-    assert out.startswith("25 demo users created in ")
-    assert User.objects.count() == 25
-    assert User.objects.filter(is_staff=False, email__endswith="@example.invalid").count() == 25
-
-    out, _ = run("seed_demo_users", "--count", "25", "--seed", "2", "--if-empty")
-
-    assert out == "Users already exist; no demo users added.\n"
-    assert User.objects.count() == 25
-
-
-def test_seed_demo_users_if_empty_ignores_staff_accounts(staff_user):
-    out, _ = run("seed_demo_users", "--count", "5", "--if-empty")
-    assert out.startswith("5 demo users created in ")
-    assert User.objects.count() == 6
-
-
-def test_seed_demo_users_rejects_a_negative_count_and_creates_nothing(db):
-    stdout, stderr = io.StringIO(), io.StringIO()
-    with pytest.raises(CommandError, match="--count must be zero or more") as excinfo:
-        call_command("seed_demo_users", "--count", "-1", stdout=stdout, stderr=stderr, no_color=True)
-    assert excinfo.value.returncode == 2
-    assert stdout.getvalue() == ""
-    assert User.objects.count() == 0
-
-
-# --- ensure_admin ---------------------------------------------------------------------------
-
-def test_ensure_admin_creates_a_staff_superuser_and_prints_its_secrets_once(db, no_admin_env):
-    out, _ = run("ensure_admin")
-
-    user = User.objects.get()
-    token = Token.objects.get(user=user)
-    assert (user.email, user.is_staff, user.is_superuser, user.is_active) == (
-        "admin@soulverse.local", True, True, True)
-    lines = out.splitlines()
-    assert lines[0] == "Staff account created: admin@soulverse.local"
-    assert len(lines) == 3
-    password = lines[1].removeprefix("  password:  ").removesuffix("   (shown once)")
-    assert lines[1] == f"  password:  {password}   (shown once)"
-    assert len(password) >= 12
-    assert user.check_password(password)
-    assert lines[2] == f"  API token: {token.key}   (shown once)"
-
-    out, _ = run("ensure_admin")
-
-    assert out == "Staff account admin@soulverse.local already exists (password and token unchanged).\n"
-    assert password not in out and token.key not in out
-    assert "password:" not in out and "API token:" not in out
-    assert User.objects.count() == 1
-    assert list(Token.objects.values_list("key", flat=True)) == [token.key]
-    user.refresh_from_db()
-    assert user.check_password(password)
-
-
-def test_ensure_admin_takes_its_secrets_from_the_environment_and_does_not_print_them(db, no_admin_env, monkeypatch):
-    monkeypatch.setenv("SOULVERSE_ADMIN_PASSWORD", "Env-Passw0rd-42")
-    monkeypatch.setenv("SOULVERSE_ADMIN_TOKEN", "0123456789abcdef0123456789abcdef01234567")
-    monkeypatch.setenv("SOULVERSE_ADMIN_EMAIL", "ops@example.org")
-
-    out, err = run("ensure_admin")
-
-    assert out == "Staff account created: ops@example.org\n"
-    assert err == ""
-    user = User.objects.get()
-    assert (user.email, user.is_staff, user.is_superuser) == ("ops@example.org", True, True)
-    assert user.check_password("Env-Passw0rd-42")
-    assert Token.objects.get(user=user).key == "0123456789abcdef0123456789abcdef01234567"
-
-
-def test_ensure_admin_refuses_an_existing_non_staff_account(db, no_admin_env):
-    member = UserFactory(email="admin@soulverse.local")
-    with pytest.raises(CommandError, match="exists but is not staff"):
-        run("ensure_admin")
-    member.refresh_from_db()
-    assert (member.is_staff, member.is_superuser) == (False, False)
-    assert Token.objects.count() == 0
