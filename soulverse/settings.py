@@ -221,10 +221,21 @@ VERSES_CACHE_SECONDS = env.int("VERSES_CACHE_SECONDS", default=2 * 60 * 60)
 VERSES_ASSIGN_CHUNK_SIZE = env.int("VERSES_ASSIGN_CHUNK_SIZE", default=5000)
 # Gemini (google-genai). Without an API key the AI is off and curated verses are used.
 GEMINI_API_KEY = env.str("GEMINI_API_KEY", default="")
-GEMINI_MODEL = env.str("GEMINI_MODEL", default="gemini-2.5-flash")
+# A GA Flash model with no announced shutdown (ai.google.dev/gemini-api/docs/deprecations, 2026-11-28).
+GEMINI_MODEL = env.str("GEMINI_MODEL", default="gemini-3.8-flash")
 GEMINI_BASE_URL = env.str("GEMINI_BASE_URL", default="")  # e.g. a local stub server
 GEMINI_TIMEOUT_SECONDS = env.float("GEMINI_TIMEOUT_SECONDS", default=20.0)
-GEMINI_RETRIES = env.int("GEMINI_RETRIES", default=2)  # extra attempts on 429/5xx/timeouts
+GEMINI_RETRIES = env.int("GEMINI_RETRIES", default=2)  # extra attempts on 429/5xx/timeouts/connection errors
+# Gemini 3: Google advises keeping temperature at 1.0 and choosing effort with the thinking level
+# (LOW: simple instruction following, fewer thinking tokens counted against the output).
+GEMINI_TEMPERATURE = env.float("GEMINI_TEMPERATURE", default=1.0)
+GEMINI_THINKING_LEVEL = env.str("GEMINI_THINKING_LEVEL", default="low")
+# Gemini 2.5 models take a token budget instead of a level (set GEMINI_THINKING_LEVEL empty).
+GEMINI_THINKING_BUDGET = env.int("GEMINI_THINKING_BUDGET", default=None)
+# How long a run may wait, in all, for the retry delays Gemini's 429 answers ask for.
+VERSES_AI_BUDGET_SECONDS = env.float("VERSES_AI_BUDGET_SECONDS", default=120.0)
+# Where `import_bible --download` fetches Louis Segond 1910 (eBible.org's USFM zip).
+BIBLE_LSG_DOWNLOAD_URL = env.str("BIBLE_LSG_DOWNLOAD_URL", default="https://ebible.org/Scriptures/fraLSG_usfm.zip")
 # How long run history and django-q results are kept by cache_cleanup.
 SCHEDULER_RETENTION_DAYS = env.int("SCHEDULER_RETENTION_DAYS", default=30)
 # How long POST trigger-daily-verses waits for the run before answering 202.

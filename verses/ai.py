@@ -2,41 +2,87 @@
 
 The model only proposes a reference and writes the reflection; the verse text shown to users
 always comes from a real edition (see verses.validation). Every failure surfaces as ``AIError``
-with a ``kind`` the caller can log and fall back on.
+with a ``kind`` the operator can act on (``FAILURE_KINDS``). Retries are ours, not the SDK's:
+a 429's RetryInfo delay is honoured within the run's budget (``AIRun``), an answer that is
+empty, cut off, recited or not JSON gets one more attempt, and a daily quota, a bad key or an
+unknown model stop every further call of the run (a circuit breaker).
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import logging
+import random
+import re
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any
 
 import pydantic
 from django.conf import settings
+from django.core.cache import cache
 from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types
 
 logger = logging.getLogger(__name__)
 
-AIErrorKind = Literal["timeout", "rate_limit", "server_error", "invalid_output", "client_error"]
+# Every kind an AI failure is counted as (run counts, VerseOfTheDay.ai_failure), with its cause.
+# The validation's kinds (verses.validation.REJECTION_KINDS) complete the list.
+FAILURE_KINDS: dict[str, str] = {
+    "safety": "the answer was blocked (finishReason SAFETY, BLOCKLIST, PROHIBITED_CONTENT, SPII)",
+    "recitation": "the answer was stopped for quoting a source (finishReason RECITATION); retried once",
+    "max_tokens": "the answer was cut off at the output limit, thinking included (MAX_TOKENS); retried once",
+    "empty": "a 200 answer without text (STOP with no parts, no candidates without a block reason); retried once",
+    "finish_other": "the answer stopped for another finishReason (OTHER, LANGUAGE, ...), logged with it",
+    "blocked_prompt": "the prompt was blocked (no candidates, promptFeedback.blockReason)",
+    "bad_json": "the text is not the JSON object asked for (fenced, broken, missing fields); retried once",
+    "model_not_found": "404: the model does not exist or was shut down (GEMINI_MODEL); stops the run's AI calls",
+    "auth": "400 API_KEY_INVALID, 401 or 403: the key is wrong or not allowed; stops the run's AI calls",
+    "bad_request": "another 4xx: the request was refused (e.g. a setting the model does not accept); "
+                   "stops the run's AI calls",
+    "rate_limit": "429 with a retry delay: waited for (RetryInfo) within VERSES_AI_BUDGET_SECONDS, "
+                  "then counted",
+    "quota_exhausted": "429 for a daily quota (QuotaFailure ...PerDay...): stops the run's AI calls",
+    "server_error": "5xx or a malformed HTTP answer (an HTML 502, an undecodable body); retried",
+    "timeout": "no answer within GEMINI_TIMEOUT_SECONDS (or 408/504); retried",
+    "connection": "the connection failed or broke mid-answer (refused, reset, protocol error); retried",
+}
+AIErrorKind = str
 
-RETRY_HTTP_STATUS_CODES = [408, 429, 500, 502, 503, 504]
+# One more attempt, with the reason in the prompt: these often succeed on a second try.
+RETRY_ONCE_KINDS = frozenset({"empty", "recitation", "max_tokens", "bad_json"})
+# Retried up to GEMINI_RETRIES times with exponential back-off (rate_limit: after its RetryInfo delay).
+TRANSIENT_KINDS = frozenset({"server_error", "timeout", "connection", "rate_limit"})
+# Every further call would fail the same way: no more calls in this run.
+CIRCUIT_BREAKER_KINDS = frozenset({"quota_exhausted", "auth", "model_not_found", "bad_request"})
+
 MAX_AVOIDED_REFERENCES = 50
+PROBE_CACHE_SECONDS = 3600
+PROBE_RETRY_CACHE_SECONDS = 60  # a probe that could not tell (Gemini down) is asked again sooner
 _MAX_SERVER_MESSAGE_CHARS = 160
+_SAFETY_FINISHES = frozenset({"SAFETY", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY", "MODEL_ARMOR"})
+_RETRY_INFO = "type.googleapis.com/google.rpc.RetryInfo"
+_ERROR_INFO = "type.googleapis.com/google.rpc.ErrorInfo"
+_QUOTA_FAILURE = "type.googleapis.com/google.rpc.QuotaFailure"
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)s\s*$")
 
 
-def _http_error_types() -> tuple[tuple[type[Exception], ...], tuple[type[Exception], ...]]:
-    """(timeout errors, transport errors) of the HTTP libraries google-genai may use.
+def _http_error_types() -> tuple[tuple[type[Exception], ...], ...]:
+    """(timeouts, connection errors, other request errors) of the HTTP libraries google-genai may use.
 
     google-genai 3.x sends sync requests with ``httpx2`` (a fork of httpx under its own import
-    name) when it is installed, else with ``httpx``; their exception classes are unrelated.
+    name) when it is installed, else with ``httpx``; their exception classes are unrelated. The
+    SDK lets ``ReadError``/``RemoteProtocolError`` (connection), ``DecodingError`` and
+    ``TooManyRedirects`` (other request errors) escape; all must become AIError.
     """
     timeouts: list[type[Exception]] = []
     transports: list[type[Exception]] = []
+    requests: list[type[Exception]] = []
     for name in ("httpx2", "httpx"):
         try:
             module = __import__(name)
@@ -44,10 +90,11 @@ def _http_error_types() -> tuple[tuple[type[Exception], ...], tuple[type[Excepti
             continue
         timeouts.append(module.TimeoutException)
         transports.append(module.TransportError)
-    return tuple(timeouts), tuple(transports)
+        requests.append(module.RequestError)
+    return tuple(timeouts), tuple(transports), tuple(requests)
 
 
-_TIMEOUT_ERRORS, _TRANSPORT_ERRORS = _http_error_types()
+_TIMEOUT_ERRORS, _TRANSPORT_ERRORS, _REQUEST_ERRORS = _http_error_types()
 
 
 @dataclass(frozen=True)
@@ -65,13 +112,89 @@ class AIProposal:
 class AIError(Exception):
     """A failed AI call; ``kind`` says why, the message is short and never holds the API key."""
 
-    def __init__(self, kind: AIErrorKind, message: str = "") -> None:
+    def __init__(self, kind: AIErrorKind, message: str = "", *, retry_after: float | None = None) -> None:
         super().__init__(f"{kind}: {message}" if message else kind)
         self.kind: AIErrorKind = kind
         self.message = message
+        self.retry_after = retry_after  # seconds, from a 429's RetryInfo
 
-    def __reduce__(self) -> tuple[type[AIError], tuple[AIErrorKind, str]]:
-        return (AIError, (self.kind, self.message))  # pickles (django-q) keep kind and message apart
+    def __reduce__(self):
+        return (_ai_error_rebuild, (self.kind, self.message, self.retry_after))  # django-q pickles it
+
+
+def _ai_error_rebuild(kind: str, message: str, retry_after: float | None) -> AIError:
+    return AIError(kind, message, retry_after=retry_after)
+
+
+class AIRun:
+    """One run's shared AI state: the wait budget, the 429 gate, the circuit breaker and the cost.
+
+    Thread-safe: the run's calls go out concurrently, except the first, which goes alone: a
+    daily quota already spent is then seen after one call, not after a whole batch of them.
+    ``clock``/``sleep`` are injectable so that tests can honour a 30 s RetryInfo without waiting.
+    """
+
+    def __init__(self, *, budget_seconds: float, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.clock = clock
+        self.sleep = sleep
+        self.deadline = clock() + max(0.0, budget_seconds)
+        self._lock = threading.Lock()
+        self._not_before = 0.0
+        self._first_taken = False
+        self._first_done = threading.Event()
+        self.tripped: AIError | None = None
+        self.calls = 0
+        self.prompt_tokens = 0
+        self.output_tokens = 0
+        self.thinking_tokens = 0
+
+    def trip(self, error: AIError) -> None:
+        """Open the circuit breaker: every later call of the run fails at once with this kind."""
+        with self._lock:
+            if self.tripped is None:
+                self.tripped = error
+                logger.warning("event=ai_circuit_open kind=%s", error.kind)
+
+    def defer(self, seconds: float) -> None:
+        """No call before ``seconds`` from now (a 429's RetryInfo holds for every call of the run)."""
+        with self._lock:
+            self._not_before = max(self._not_before, self.clock() + max(0.0, seconds))
+
+    def before_call(self) -> None:
+        """Wait for the 429 gate within the budget; raise when the breaker is open or the wait too long."""
+        with self._lock:
+            first, self._first_taken = not self._first_taken, True
+        if not first:
+            self._first_done.wait()
+        while True:
+            with self._lock:
+                tripped, not_before = self.tripped, self._not_before
+            if tripped is not None:
+                raise AIError(tripped.kind, f"no call: an earlier call of this run failed ({tripped.kind})")
+            delay = not_before - self.clock()
+            if delay <= 0:
+                return
+            if not_before > self.deadline:
+                raise AIError("rate_limit", f"Gemini asks to wait {delay:.0f}s, beyond this run's AI budget")
+            self.sleep(delay)
+
+    def call_finished(self) -> None:
+        self._first_done.set()
+
+    def record(self, usage: types.GenerateContentResponseUsageMetadata | None) -> None:
+        """Count one request sent and, when the answer carries usageMetadata, its tokens."""
+        with self._lock:
+            self.calls += 1
+            if usage is not None:
+                self.prompt_tokens += usage.prompt_token_count or 0
+                self.output_tokens += usage.candidates_token_count or 0
+                self.thinking_tokens += usage.thoughts_token_count or 0
+
+    def counts(self) -> dict[str, int]:
+        with self._lock:
+            return {"ai_calls": self.calls, "ai_prompt_tokens": self.prompt_tokens,
+                    "ai_output_tokens": self.output_tokens, "ai_thinking_tokens": self.thinking_tokens}
 
 
 class ProposalSchema(pydantic.BaseModel):
@@ -96,6 +219,16 @@ class ProposalSchema(pydantic.BaseModel):
 _EDITIONS: dict[str, tuple[str, str]] = {
     "fr": ("French", "Louis Segond 1910"),
     "en": ("English", "World English Bible"),
+}
+
+# What the second attempt is told about the first one.
+_RETRY_HINTS: dict[str, str] = {
+    "empty": "Your previous answer was empty. Answer with the JSON object.",
+    "recitation": ("Your previous answer was stopped for reciting a source. Quote only the first five to "
+                   "eight words of the passage and write the reflection in your own words."),
+    "max_tokens": "Your previous answer was cut off. Keep the reflection short and answer at once.",
+    "bad_json": "Your previous answer was not the JSON object asked for ({detail}). Answer with that JSON object only, "
+                "without code fences.",
 }
 
 
@@ -139,48 +272,101 @@ def _redact(text: str, secret: str) -> str:
     return text.replace(secret, "***") if secret else text
 
 
+def _duration_seconds(value: Any) -> float | None:
+    """A google.protobuf.Duration in its JSON form ("30s", "1.5s") as seconds."""
+    match = _DURATION.match(value) if isinstance(value, str) else None
+    return float(match[1]) if match else None
+
+
+def _error_details(exc: genai_errors.APIError) -> list[dict]:
+    """The ``error.details`` list of a Google error body (RetryInfo, ErrorInfo, QuotaFailure...)."""
+    body = exc.details if isinstance(exc.details, dict) else {}
+    error = body.get("error", body)
+    details = error.get("details") if isinstance(error, dict) else None
+    return [detail for detail in details or [] if isinstance(detail, dict)]
+
+
 def _api_error(exc: genai_errors.APIError, api_key: str) -> AIError:
-    """Map an SDK HTTP error (4xx/5xx) to an AIError kind."""
+    """Map an SDK HTTP error (4xx/5xx) to an AIError kind, reading the body's details."""
     code = exc.code or 0
+    details = _error_details(exc)
     server_message = _redact(str(exc.message or ""), api_key)[:_MAX_SERVER_MESSAGE_CHARS]
     message = _redact(f"Gemini HTTP {code} {exc.status or ''}".strip(), api_key)
     if server_message:
         message = f"{message}: {server_message}"
+    reasons = {detail.get("reason") for detail in details if detail.get("@type") == _ERROR_INFO}
     if code == 429:
-        return AIError("rate_limit", message)
-    if code == 408:
+        quota_ids = [
+            str(violation.get("quotaId", ""))
+            for detail in details if detail.get("@type") == _QUOTA_FAILURE
+            for violation in detail.get("violations") or [] if isinstance(violation, dict)
+        ]
+        if any("PerDay" in quota_id for quota_id in quota_ids):
+            return AIError("quota_exhausted", message)
+        delays = [_duration_seconds(detail.get("retryDelay")) for detail in details if detail.get("@type") == _RETRY_INFO]
+        delay = next((d for d in delays if d is not None), None)
+        return AIError("rate_limit", message, retry_after=delay)
+    if code in (401, 403) or "API_KEY_INVALID" in reasons or "API_KEY_EXPIRED" in reasons:
+        return AIError("auth", message)
+    if code == 404:
+        return AIError("model_not_found", message)
+    if code in (408, 504):
         return AIError("timeout", message)
-    if isinstance(exc, genai_errors.ClientError):
-        return AIError("client_error", message)
-    return AIError("server_error", message)
+    if code >= 500:
+        return AIError("server_error", message)
+    return AIError("bad_request", message)
+
+
+def _enum_name(value: Any) -> str:
+    return str(getattr(value, "value", value) or "")
 
 
 def _response_text(response: types.GenerateContentResponse) -> str:
-    """The answer's text; raises AIError("invalid_output") for empty or blocked answers."""
+    """The answer's text; raises AIError with the finish reason's kind for unusable answers."""
     if not response.candidates:
         feedback = response.prompt_feedback
-        block_reason = feedback.block_reason if feedback else None
-        reason = getattr(block_reason, "value", block_reason) or "none"
-        raise AIError("invalid_output", f"no candidates (block_reason={reason})")
-    finish_reason = response.candidates[0].finish_reason
-    if finish_reason not in (None, types.FinishReason.STOP):
-        reason = getattr(finish_reason, "value", finish_reason)
-        raise AIError("invalid_output", f"answer stopped early (finish_reason={reason})")
-    text = response.text
-    if not text or not text.strip():
-        raise AIError("invalid_output", "empty answer")
+        block_reason = _enum_name(feedback.block_reason) if feedback else ""
+        if block_reason:
+            raise AIError("blocked_prompt", f"prompt blocked (blockReason={block_reason})")
+        raise AIError("empty", "no candidates")
+    candidate = response.candidates[0]
+    finish = _enum_name(candidate.finish_reason)
+    if finish in _SAFETY_FINISHES:
+        raise AIError("safety", f"answer blocked (finishReason={finish})")
+    if finish == "RECITATION":
+        raise AIError("recitation", "answer stopped (finishReason=RECITATION)")
+    if finish == "MAX_TOKENS":
+        raise AIError("max_tokens", "answer cut off (finishReason=MAX_TOKENS)")
+    if finish not in ("", "STOP"):
+        raise AIError("finish_other", f"answer stopped (finishReason={finish})")
+    parts = candidate.content.parts if candidate.content else None
+    text = "".join(part.text for part in parts or [] if part.text and not part.thought)
+    if not text.strip():
+        raise AIError("empty", "STOP without text")
     return text
 
 
 def proposal_parse(text: str) -> AIProposal:
-    """Validate the model's JSON text; raises AIError("invalid_output")."""
+    """Validate the model's JSON text; raises AIError("bad_json")."""
     try:
         parsed = ProposalSchema.model_validate_json(text)
     except pydantic.ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "answer"
-        raise AIError("invalid_output", f"{where}: {first['msg']}") from None
+        raise AIError("bad_json", f"{where}: {first['msg']}") from None
     return AIProposal(**parsed.model_dump())
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """What the model lookup says: "ok", "misconfigured" (``reason`` a kind) or "unverified"."""
+
+    status: str
+    reason: str | None = None
+    message: str = ""
+
+    def as_dict(self) -> dict:
+        return {"status": self.status, "reason": self.reason, "message": self.message}
 
 
 class GeminiProvider:
@@ -197,21 +383,21 @@ class GeminiProvider:
         retry_initial_delay: float = 0.5,
         retry_max_delay: float = 4.0,
         retry_jitter: float = 0.5,
-        temperature: float = 0.9,
+        temperature: float | None = 1.0,
+        thinking_level: str = "",
+        thinking_budget: int | None = None,
     ) -> None:
         self.model = model
         self.base_url = base_url or None
         self.timeout_seconds = timeout_seconds
-        self.attempts = max(0, retries) + 1
+        self.retries = max(0, retries)
+        self.retry_initial_delay = retry_initial_delay
+        self.retry_max_delay = retry_max_delay
+        self.retry_jitter = retry_jitter
         self.temperature = temperature
+        self.thinking_level = thinking_level.strip().upper()
+        self.thinking_budget = thinking_budget
         self._api_key = api_key.strip()
-        retry_options = types.HttpRetryOptions(
-            attempts=self.attempts,
-            initial_delay=retry_initial_delay,
-            max_delay=retry_max_delay,
-            jitter=retry_jitter,
-            http_status_codes=RETRY_HTTP_STATUS_CODES,
-        )
         self._client = genai.Client(
             vertexai=False,  # the Gemini Developer API, whatever GOOGLE_GENAI_USE_VERTEXAI says
             api_key=self._api_key,
@@ -221,45 +407,112 @@ class GeminiProvider:
                 api_version="v1beta",
                 # Milliseconds; httpx applies it to each of connect/read/write, per attempt.
                 timeout=max(1, round(timeout_seconds * 1000)),
-                retry_options=retry_options,
+                # One request per SDK call: the SDK's retries ignore RetryInfo; ours (propose) honour it.
+                retry_options=types.HttpRetryOptions(attempts=1),
             ),
         )
 
     def close(self) -> None:
         self._client.close()
 
+    @property
+    def identity(self) -> str:
+        """A short digest of what the probe depends on (model, endpoint, key), never the key itself."""
+        raw = f"{self.model}|{self.base_url or ''}|{self._api_key}"
+        return hashlib.sha256(raw.encode()).hexdigest()[:16]
+
     def _config(self) -> types.GenerateContentConfig:
+        thinking = None
+        if self.thinking_budget is not None:
+            thinking = types.ThinkingConfig(thinking_budget=self.thinking_budget)
+        elif self.thinking_level:
+            thinking = types.ThinkingConfig(thinking_level=self.thinking_level)
         return types.GenerateContentConfig(
             response_mime_type="application/json",
             response_schema=ProposalSchema,
             temperature=self.temperature,
+            thinking_config=thinking,
         )
 
-    def _generate(self, prompt: str) -> types.GenerateContentResponse:
-        """One generateContent call (the SDK retries inside); SDK errors become AIError."""
+    def _call(self, fn: Callable[[], Any]) -> Any:
+        """Run one SDK request; every SDK or HTTP library error becomes an AIError."""
         try:
-            return self._client.models.generate_content(model=self.model, contents=prompt, config=self._config())
+            return fn()
         except genai_errors.APIError as exc:
             raise _api_error(exc, self._api_key) from None
         except _TIMEOUT_ERRORS:
-            raise AIError(
-                "timeout", f"no answer within {self.timeout_seconds:g}s ({self.attempts} attempt(s))"
-            ) from None
+            raise AIError("timeout", f"no answer within {self.timeout_seconds:g}s") from None
         except _TRANSPORT_ERRORS as exc:
-            raise AIError("server_error", f"network error ({type(exc).__name__})") from None
-        except (json.JSONDecodeError, pydantic.ValidationError):
-            raise AIError("invalid_output", "malformed response body") from None
+            raise AIError("connection", f"network error ({type(exc).__name__})") from None
+        except _REQUEST_ERRORS as exc:  # DecodingError, TooManyRedirects
+            raise AIError("server_error", f"unusable HTTP answer ({type(exc).__name__})") from None
+        except (json.JSONDecodeError, pydantic.ValidationError, UnicodeDecodeError):
+            raise AIError("server_error", "malformed response body") from None
 
-    def propose(self, *, mood: str, language: str, avoid: list[str]) -> AIProposal:
-        """Ask for one passage (1-3 verses) fitting ``mood``, referenced in the user's edition."""
+    def _backoff(self, attempt: int) -> float:
+        delay = min(self.retry_max_delay, self.retry_initial_delay * 2 ** attempt)
+        return delay + random.uniform(0, self.retry_jitter)
+
+    def propose(self, *, mood: str, language: str, avoid: list[str], run: AIRun | None = None) -> AIProposal:
+        """Ask for one passage (1-3 verses) fitting ``mood``, referenced in the user's edition.
+
+        ``run`` carries the run's budget, 429 gate, breaker and token counts; without one, the
+        call waits for no RetryInfo (an on-demand request must not hang)."""
+        run = run or AIRun(budget_seconds=0)
+        base_prompt = proposal_prompt(mood=mood, language=language, avoid=avoid)
+        prompt = base_prompt
+        transient_attempts = second_chance = 0
         started = time.monotonic()
-        response = self._generate(proposal_prompt(mood=mood, language=language, avoid=avoid))
-        proposal = proposal_parse(_response_text(response))
-        logger.debug(
-            "event=ai_proposal model=%s mood=%s language=%s duration_ms=%d",
-            self.model, mood, language, (time.monotonic() - started) * 1000,
-        )
-        return proposal
+        while True:
+            try:
+                run.before_call()
+            except AIError:
+                run.call_finished()  # refused before any request: the breaker is open or the wait too long
+                raise
+            try:
+                response = self._call(lambda: self._client.models.generate_content(
+                    model=self.model, contents=prompt, config=self._config()))
+            except AIError as error:
+                run.record(None)
+                if error.kind in CIRCUIT_BREAKER_KINDS:
+                    run.trip(error)
+                    raise
+                if error.kind not in TRANSIENT_KINDS or transient_attempts >= self.retries:
+                    raise
+                if error.kind == "rate_limit" and error.retry_after is not None:
+                    run.defer(error.retry_after)  # the next before_call waits for it, or gives up
+                else:
+                    run.sleep(self._backoff(transient_attempts))
+                transient_attempts += 1
+                logger.info("event=ai_retry kind=%s attempt=%d", error.kind, transient_attempts + 1)
+                continue
+            finally:
+                run.call_finished()  # the calls held back behind the run's first may go
+            run.record(response.usage_metadata)
+            try:
+                proposal = proposal_parse(_response_text(response))
+            except AIError as error:
+                if error.kind not in RETRY_ONCE_KINDS or second_chance:
+                    raise
+                second_chance = 1
+                prompt = base_prompt + "\n" + _RETRY_HINTS[error.kind].format(detail=error.message)
+                logger.info("event=ai_retry kind=%s attempt=2", error.kind)
+                continue
+            logger.debug(
+                "event=ai_proposal model=%s mood=%s language=%s duration_ms=%d",
+                self.model, mood, language, (time.monotonic() - started) * 1000,
+            )
+            return proposal
+
+    def probe(self) -> ProbeResult:
+        """Look the model up (models.get, one request): tells a wrong key or model from a working setup."""
+        try:
+            self._call(lambda: self._client.models.get(model=self.model))
+        except AIError as error:
+            if error.kind in CIRCUIT_BREAKER_KINDS - {"quota_exhausted"}:
+                return ProbeResult("misconfigured", error.kind, error.message)
+            return ProbeResult("unverified", error.kind, error.message)
+        return ProbeResult("ok")
 
 
 @functools.cache
@@ -278,13 +531,38 @@ def provider_get() -> GeminiProvider | None:
         base_url=settings.GEMINI_BASE_URL or None,
         timeout_seconds=settings.GEMINI_TIMEOUT_SECONDS,
         retries=settings.GEMINI_RETRIES,
+        temperature=settings.GEMINI_TEMPERATURE,
+        thinking_level=settings.GEMINI_THINKING_LEVEL,
+        thinking_budget=settings.GEMINI_THINKING_BUDGET,
     )
 
 
-def provider_state() -> dict[str, bool | str]:
-    """AI status for status/health endpoints (never the key)."""
-    return {
-        "enabled": bool(settings.GEMINI_API_KEY.strip()),
+def provider_probe(provider: GeminiProvider) -> ProbeResult:
+    """The provider's probe result, cached (shared by web and workers) for an hour."""
+    key = f"ai:probe:{provider.identity}"
+    cached = cache.get(key)
+    if isinstance(cached, dict):
+        return ProbeResult(**cached)
+    result = provider.probe()
+    if result.status == "misconfigured":
+        logger.error("event=ai_misconfigured model=%s reason=%s", provider.model, result.reason)
+    seconds = PROBE_RETRY_CACHE_SECONDS if result.status == "unverified" else PROBE_CACHE_SECONDS
+    cache.set(key, result.as_dict(), timeout=seconds)
+    return result
+
+
+def provider_state() -> dict:
+    """AI status for status/health endpoints (never the key): enabled, and what the probe says."""
+    provider = provider_get()
+    state: dict = {
+        "enabled": provider is not None,
         "model": settings.GEMINI_MODEL,
         "base_url_overridden": bool(settings.GEMINI_BASE_URL),
+        "status": "disabled",
+        "reason": None,
     }
+    if provider is not None:
+        probe = provider_probe(provider)
+        state["status"] = probe.status
+        state["reason"] = probe.reason
+    return state

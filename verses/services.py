@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from users.models import User
 from users.selectors import users_active
-from verses.ai import AIError, provider_get
+from verses.ai import AIError, AIRun, provider_get, provider_probe
 from verses.bible import passage_key
 from verses.cache import verse_cache_get_many, verse_cache_set_many
 from verses.curated import CuratedVerse, curated_pool
@@ -74,7 +74,7 @@ def _ai_fields(*, proposal, language: str, avoid_key: str | None) -> dict:
     key = passage_key(book=passage.book, chapter=passage.chapter, verse_start=passage.verse_start,
                       verse_end=passage.verse_end)
     if key == avoid_key:
-        raise ProposalRejected("invalid_output", "yesterday's passage again")
+        raise ProposalRejected("repeated", "yesterday's passage again")
     return {
         "book": passage.book, "chapter": passage.chapter, "verse_start": passage.verse_start,
         "verse_end": passage.verse_end, "reference": passage.reference, "text": passage.text,
@@ -90,8 +90,17 @@ def _recent_verses(*, day: datetime.date, mood: str, language: str) -> list[Vers
     )
 
 
-def _ai_propose(provider, *, mood: str, language: str, recent: list[VerseOfTheDay]):
-    return provider.propose(mood=mood or "default", language=language, avoid=[v.reference for v in recent])
+def _ai_propose(provider, *, mood: str, language: str, recent: list[VerseOfTheDay], run: AIRun | None = None):
+    return provider.propose(mood=mood or "default", language=language, avoid=[v.reference for v in recent], run=run)
+
+
+def _ai_run_start(provider, *, budget_seconds: float, run: AIRun | None = None) -> AIRun:
+    """The run's AI state; its breaker already open when the model lookup says the setup is wrong."""
+    run = run or AIRun(budget_seconds=budget_seconds)
+    probe = provider_probe(provider)
+    if probe.status == "misconfigured":
+        run.trip(AIError(probe.reason, probe.message))
+    return run
 
 
 def _verse_of_the_day_make(*, day: datetime.date, mood: str, language: str, recent: list[VerseOfTheDay],
@@ -102,13 +111,13 @@ def _verse_of_the_day_make(*, day: datetime.date, mood: str, language: str, rece
     failure = ""
     fields = None
     if propose is not None:
-        _count(report, "ai_calls")
         try:
             fields = _ai_fields(proposal=propose(), language=language, avoid_key=avoid_key)
         except (AIError, ProposalRejected) as exc:
             failure = exc.kind
             _count(report, "ai_failures", exc.kind)
-            logger.warning("event=ai_failed mood=%s language=%s kind=%s", mood or "default", language, exc.kind)
+            logger.warning("event=ai_failed mood=%s language=%s kind=%s detail=%s", mood or "default", language,
+                           exc.kind, _log_value(getattr(exc, "message", "") or getattr(exc, "detail", "")))
     if fields is None:
         fields = _fallback_fields(day=day, mood=mood, language=language, avoid_key=avoid_key)
         _count(report, "fallbacks")
@@ -128,8 +137,11 @@ def verse_of_the_day_ensure(*, day: datetime.date, mood: str, language: str, pro
     recent = _recent_verses(day=day, mood=mood, language=language)
     propose = None
     if provider is not None:
+        # An on-demand request waits for no RetryInfo (budget 0) and skips a misconfigured AI.
+        run = _ai_run_start(provider, budget_seconds=0)
+
         def propose():
-            return _ai_propose(provider, mood=mood, language=language, recent=recent)
+            return _ai_propose(provider, mood=mood, language=language, recent=recent, run=run)
     return _verse_of_the_day_make(day=day, mood=mood, language=language, recent=recent, propose=propose,
                                   report=report)
 
@@ -143,7 +155,13 @@ def _count(report: dict | None, key: str, kind: str | None = None) -> None:
         report[key][kind] += 1
 
 
-def _pair_verses_ensure(*, day: datetime.date, pairs: list[tuple[str, str]], report: dict) -> None:
+def _log_value(text: str) -> str:
+    """A log field value without spaces (key=value logs), short."""
+    return "_".join(str(text).split())[:120] or "-"
+
+
+def _pair_verses_ensure(*, day: datetime.date, pairs: list[tuple[str, str]], report: dict,
+                        ai_run: AIRun | None = None) -> None:
     # The database is the truth (a cache can outlive a row); the cache only confirms it.
     stored = {(mood, language): pk for mood, language, pk in
               VerseOfTheDay.objects.filter(day=day).values_list("mood", "language", "pk")}
@@ -153,15 +171,16 @@ def _pair_verses_ensure(*, day: datetime.date, pairs: list[tuple[str, str]], rep
     if not pending:
         return
     missing = [pair for pair in pending if pair not in stored]
-    provider = provider_get()
+    provider = provider_get() if missing else None
+    run = _ai_run_start(provider, budget_seconds=settings.VERSES_AI_BUDGET_SECONDS, run=ai_run) if provider else None
     for index, batch in enumerate(_batches(missing, settings.VERSES_BATCH_SIZE)):
-        if index and provider is not None:
-            time.sleep(settings.VERSES_BATCH_PAUSE_SECONDS)  # rate limit of the external calls
+        if index and run is not None and run.tripped is None:
+            run.sleep(settings.VERSES_BATCH_PAUSE_SECONDS)  # rate limit of the external calls
         recent = {pair: _recent_verses(day=day, mood=pair[0], language=pair[1]) for pair in batch}
         # The batch's AI calls go out together (network only); the answers are checked and stored here.
         with ThreadPoolExecutor(max_workers=max(1, min(len(batch), settings.VERSES_AI_CONCURRENCY))) as pool:
             calls = {
-                pair: pool.submit(_ai_propose, provider, mood=pair[0], language=pair[1], recent=recent[pair])
+                pair: pool.submit(_ai_propose, provider, mood=pair[0], language=pair[1], recent=recent[pair], run=run)
                 for pair in batch if provider is not None
             }
             for mood, language in batch:
@@ -169,6 +188,8 @@ def _pair_verses_ensure(*, day: datetime.date, pairs: list[tuple[str, str]], rep
                 verse = _verse_of_the_day_make(day=day, mood=mood, language=language, recent=recent[(mood, language)],
                                                propose=call.result if call else None, report=report)
                 stored[(mood, language)] = verse.pk
+    if run is not None:
+        report.update(run.counts())  # requests sent (retries included) and their tokens
     verse_cache_set_many(day, {pair: stored[pair] for pair in pending})
 
 
@@ -211,13 +232,14 @@ def daily_verses_assign_chunk(*, day: datetime.date, after: uuid.UUID | None, up
         return {"verses_created": max(cursor.rowcount, 0)}
 
 
-def daily_verses_prepare(*, day: datetime.date) -> tuple[dict, list[dict]]:
+def daily_verses_prepare(*, day: datetime.date, ai_run: AIRun | None = None) -> tuple[dict, list[dict]]:
     """Make the day's verse of every (mood, language) pair of the active users, and split the
     users into chunks for `daily_verses_assign_chunk`: (counts, chunks' keyword arguments)."""
-    report = Counter(users_processed=0, verses_created=0, ai_calls=0, fallbacks=0, cache_hits=0)
+    report = Counter(users_processed=0, verses_created=0, ai_calls=0, ai_prompt_tokens=0, ai_output_tokens=0,
+                     ai_thinking_tokens=0, fallbacks=0, cache_hits=0)
     report["ai_failures"] = Counter()
     pairs = list(users_active().order_by().values_list("mood", "language").distinct())
-    _pair_verses_ensure(day=day, pairs=pairs, report=report)
+    _pair_verses_ensure(day=day, pairs=pairs, report=report, ai_run=ai_run)
     report["users_processed"] = users_active().count()
     counts = {"day": day.isoformat(), "pairs": len(pairs), **report, "ai_failures": dict(report["ai_failures"])}
     _log_report(counts)

@@ -28,6 +28,19 @@ _ENGLISH_WORDS = frozenset(
 )
 
 
+# Every kind a proposal is rejected as (run counts, VerseOfTheDay.ai_failure), with its cause.
+REJECTION_KINDS: dict[str, str] = {
+    "unknown_reference": "the book, chapter or verses are not in the user's edition",
+    "too_long": f"the passage is longer than {MAX_PASSAGE_VERSES} verses",
+    "text_mismatch": "the opening words the model quotes are not the edition's text there (an invented "
+                     "reference, or Louis Segond's psalm numbering missed)",
+    "reflection_length": f"the reflection is shorter than {MIN_REFLECTION_CHARS} or longer than "
+                         f"{MAX_REFLECTION_CHARS} characters",
+    "wrong_language": "the reflection is in the other language",
+    "repeated": "the passage is yesterday's again",
+}
+
+
 class ProposalRejected(Exception):
     def __init__(self, kind: str, detail: str):
         super().__init__(f"{kind}: {detail}")
@@ -85,7 +98,7 @@ def proposal_check(*, proposal, language: str) -> CheckedPassage:
     if min(chapter, start, end) < 1 or end < start:
         raise ProposalRejected("unknown_reference", f"bad range {chapter}:{start}-{end}")
     if end - start + 1 > MAX_PASSAGE_VERSES:
-        raise ProposalRejected("invalid_output", f"passage of {end - start + 1} verses")
+        raise ProposalRejected("too_long", f"passage of {end - start + 1} verses")
     text = passage_text(language=language, book=book, chapter=chapter, verse_start=start, verse_end=end)
     reference = reference_display(book=book, chapter=chapter, verse_start=start, verse_end=end, language=language)
     if text is None:
@@ -94,8 +107,8 @@ def proposal_check(*, proposal, language: str) -> CheckedPassage:
         raise ProposalRejected("text_mismatch", f"opening words do not match {reference}")
     reflection = " ".join(proposal.reflection.split())
     if not MIN_REFLECTION_CHARS <= len(reflection) <= MAX_REFLECTION_CHARS:
-        raise ProposalRejected("invalid_output", f"reflection of {len(reflection)} characters")
+        raise ProposalRejected("reflection_length", f"reflection of {len(reflection)} characters")
     detected = reflection_language(reflection)
     if detected is not None and detected != language:
-        raise ProposalRejected("invalid_output", f"reflection in {detected}, wanted {language}")
+        raise ProposalRejected("wrong_language", f"reflection in {detected}, wanted {language}")
     return CheckedPassage(book, chapter, start, end, reference, text, reflection)

@@ -23,3 +23,28 @@ def no_ai(settings):
     provider_get.cache_clear()
     yield
     provider_get.cache_clear()
+
+
+class FakeClock:
+    """A monotonic clock that only moves when ``sleep`` is called (thread-safe); records the sleeps."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+        self._lock = threading.Lock()
+
+    def __call__(self) -> float:
+        with self._lock:
+            return self.now
+
+    def sleep(self, seconds: float) -> None:
+        with self._lock:
+            self.sleeps.append(round(seconds, 3))
+            self.now += seconds
+
+
+@pytest.fixture
+def fake_clock() -> FakeClock:
+    return FakeClock()

@@ -1,6 +1,7 @@
 """The daily generation with the AI on: the real google-genai client against a local stub."""
 
 import datetime
+import json
 import os
 import re
 from pathlib import Path
@@ -11,13 +12,14 @@ from django.core.cache import cache
 from scheduler.tests.runs import daily_run
 from users.models import Mood, User
 from users.tests.factories import UserFactory
-from verses.ai import provider_get
+from verses.ai import FAILURE_KINDS, AIRun, provider_get
 from verses.bible import passage_text
 from verses.bible_import import bible_import
 from verses.curated import curated_pool
 from verses.models import DailyVerse, VerseOfTheDay
 
 from verses.tests.gemini_stub import GOOD_ANSWERS, StubReply, good_answer, request_language
+from verses.validation import REJECTION_KINDS
 
 DAY = datetime.date(2026, 5, 10)
 LSG = Path(os.environ.get("SOULVERSE_SHARED_DIR", Path(__file__).resolve().parents[2].parent / "shared")) \
@@ -40,7 +42,7 @@ def ai(settings, gemini_stub):
     """The AI on, aimed at the stub; fast failure settings."""
     settings.GEMINI_API_KEY = "test-key-123"
     settings.GEMINI_BASE_URL = gemini_stub.base_url
-    settings.GEMINI_TIMEOUT_SECONDS = 0.5
+    settings.GEMINI_TIMEOUT_SECONDS = 1.5  # the timeout case waits it; a loaded machine needs more than 0.5
     settings.GEMINI_RETRIES = 0
     settings.VERSES_BATCH_PAUSE_SECONDS = 0
     provider_get.cache_clear()
@@ -62,6 +64,12 @@ def test_a_good_answer_gives_an_ai_verse_with_the_editions_text(ai):
     report = daily_run(day=DAY)
 
     assert (report["ai_calls"], report["ai_failures"], report["fallbacks"], report["verses_created"]) == (2, {}, 0, 2)
+    usage = [call_usage for call_usage in ai.calls]  # one request per pair
+    assert len(usage) == 2
+    # The stub's usageMetadata: 50 prompt tokens and a token per 4 characters of the answer.
+    expected_output = sum(len(json.dumps(GOOD[lang], ensure_ascii=False)) // 4 for lang in ("fr", "en"))
+    assert (report["ai_prompt_tokens"], report["ai_output_tokens"], report["ai_thinking_tokens"]) == (
+        100, expected_output, 0)
     for user, reference in ((french, "Philippiens 4:6-7"), (english, "Philippians 4:6-7")):
         verse = DailyVerse.objects.select_related("verse").get(user=user).verse
         assert (verse.source, verse.reference, verse.ai_failure) == ("ai", reference, "")
@@ -71,28 +79,41 @@ def test_a_good_answer_gives_an_ai_verse_with_the_editions_text(ai):
 
 
 FAILURES = [
-    (StubReply.error(429, "Resource has been exhausted"), "rate_limit"),
-    (StubReply.error(500, "Internal error"), "server_error"),
-    (StubReply.error(503, "The model is overloaded"), "server_error"),
-    (StubReply.json_text(GOOD["fr"], delay=2.0), "timeout"),
-    (StubReply.text("Voici un verset : Jean 3:16"), "invalid_output"),
+    (StubReply.rate_limited("1s"), "rate_limit", 1),  # GEMINI_RETRIES=0 here
+    (StubReply.error(500, "Internal error"), "server_error", 1),
+    (StubReply.error(503, "The model is overloaded"), "server_error", 1),
+    (StubReply.html(502), "server_error", 1),
+    (StubReply.json_text(GOOD["fr"], delay=4.0), "timeout", 1),
+    (StubReply.broken(), "connection", 1),
+    (StubReply.text("Voici un verset : Jean 3:16"), "bad_json", 2),
+    (StubReply.finished("RECITATION"), "recitation", 2),
+    (StubReply.finished("MAX_TOKENS"), "max_tokens", 2),
+    (StubReply.finished("STOP"), "empty", 2),
+    (StubReply.finished("SAFETY"), "safety", 1),
+    (StubReply.no_candidates(block_reason="SAFETY"), "blocked_prompt", 1),
     (StubReply.json_text({**GOOD["fr"], "book": "JUD", "chapter": 2, "verse_start": 1, "verse_end": 1}),
-     "unknown_reference"),
-    (StubReply.json_text({**GOOD["fr"], "reflection": GOOD["en"]["reflection"]}), "invalid_output"),
+     "unknown_reference", 1),
+    (StubReply.json_text({**GOOD["fr"], "verse_start": 1, "verse_end": 7}), "too_long", 1),
+    (StubReply.json_text({**GOOD["fr"], "opening_words": "Au commencement Dieu créa les cieux"}), "text_mismatch", 1),
+    (StubReply.json_text({**GOOD["fr"], "reflection": "Courage."}), "reflection_length", 1),
+    (StubReply.json_text({**GOOD["fr"], "reflection": GOOD["en"]["reflection"]}), "wrong_language", 1),
 ]
 
 
-@pytest.mark.parametrize(("reply", "kind"), FAILURES, ids=[
-    "429", "500", "503", "timeout", "non-json", "jude-2-1", "english-reflection-for-french"])
-def test_a_failure_falls_back_for_that_pair_only_and_is_counted_by_kind(ai, reply, kind):
+@pytest.mark.parametrize(("reply", "kind", "fr_calls"), FAILURES, ids=[
+    "429", "500", "503", "html-502", "timeout", "broken-body", "non-json", "recitation", "max-tokens",
+    "stop-without-parts", "safety", "blocked-prompt", "jude-2-1", "seven-verses", "other-verse-words",
+    "short-reflection", "english-reflection-for-french"])
+def test_a_failure_falls_back_for_that_pair_only_and_is_counted_by_kind(ai, reply, kind, fr_calls):
     french = UserFactory(mood="sad", language="fr")
     english = UserFactory(mood="sad", language="en")
     ai.respond(lambda body: reply if language_of(body) == "fr" else StubReply.json_text(GOOD["en"]))
 
     report = daily_run(day=DAY)
 
+    assert kind in FAILURE_KINDS or kind in REJECTION_KINDS  # the README's table lists them all
     assert report["ai_failures"] == {kind: 1}
-    assert (report["ai_calls"], report["fallbacks"], report["verses_created"]) == (2, 1, 2)
+    assert (report["ai_calls"], report["fallbacks"], report["verses_created"]) == (1 + fr_calls, 1, 2)
     fallback = DailyVerse.objects.select_related("verse").get(user=french).verse
     assert (fallback.source, fallback.ai_failure) == ("fallback", kind)
     assert fallback.text in {verse.text_fr for verse in curated_pool("sad")}
@@ -156,3 +177,83 @@ def test_every_verse_shown_is_the_editions_text_for_ai_and_fallback_alike(ai, ls
         assert verse.text == edition_text, verse.reference
     for daily in DailyVerse.objects.select_related("user", "verse"):
         assert daily.verse.language == daily.user.language and daily.verse.mood == daily.user.mood
+
+
+def _two_moods_two_languages() -> None:
+    for mood in ("sad", "joyful"):
+        for language in ("fr", "en"):
+            UserFactory(mood=mood, language=language)
+
+
+def test_a_30s_retry_delay_is_honoured_for_every_pair_of_the_run(ai, settings, fake_clock):
+    settings.GEMINI_RETRIES = 2
+    seen_at: list[float] = []
+
+    def responder(body):
+        seen_at.append(fake_clock())
+        return StubReply.rate_limited("30s") if len(seen_at) <= 3 else good_answer(body)
+
+    ai.respond(responder)
+    _two_moods_two_languages()
+
+    report = daily_verses_generate(day=DAY, ai_run=AIRun(budget_seconds=120, clock=fake_clock,
+                                                         sleep=fake_clock.sleep))
+
+    assert (report["ai_failures"], report["fallbacks"], report["ai_calls"]) == ({}, 0, 7)
+    # The run's first call goes alone and meets the 429; the 3 others wait for its 30 s, too.
+    assert seen_at[0] == 1000.0
+    assert all(at >= 1030.0 for at in seen_at[1:])
+    assert sum(fake_clock.sleeps) >= 30.0
+    assert VerseOfTheDay.objects.filter(source="ai").count() == 4
+
+
+def test_a_retry_delay_beyond_the_budget_falls_back_at_once(ai, settings, fake_clock):
+    settings.GEMINI_RETRIES = 2
+    ai.respond(lambda body: StubReply.rate_limited("600s"))
+    _two_moods_two_languages()
+
+    report = daily_verses_generate(day=DAY, ai_run=AIRun(budget_seconds=120, clock=fake_clock,
+                                                         sleep=fake_clock.sleep))
+
+    assert (report["ai_calls"], report["ai_failures"], report["fallbacks"]) == (1, {"rate_limit": 4}, 4)
+    assert ai.request_count == 1 and fake_clock.sleeps == []
+
+
+def test_a_daily_quota_429_costs_one_call_then_every_pair_falls_back(ai, settings):
+    settings.GEMINI_RETRIES = 2
+    ai.respond(lambda body: StubReply.rate_limited("3600s", daily=True))
+    _two_moods_two_languages()
+
+    report = daily_verses_generate(day=DAY)
+
+    assert ai.request_count == 1
+    assert (report["ai_calls"], report["ai_failures"], report["fallbacks"], report["verses_created"]) == (
+        1, {"quota_exhausted": 4}, 4, 4)
+    assert set(VerseOfTheDay.objects.values_list("source", "ai_failure")) == {("fallback", "quota_exhausted")}
+
+
+@pytest.mark.parametrize(("stub_key", "model", "kind"), [
+    ("another-key", None, "auth"),
+    (None, "gemini-2.5-flash", "model_not_found"),
+], ids=["wrong-key", "retired-model"])
+def test_a_misconfigured_ai_is_skipped_without_a_single_generate_call(ai, settings, stub_key, model, kind):
+    ai.api_key = stub_key
+    if model:
+        settings.GEMINI_MODEL = model
+    _two_moods_two_languages()
+
+    report = daily_verses_generate(day=DAY)
+
+    assert ai.request_count == 0 and len(ai.probes) == 1
+    assert (report["ai_calls"], report["ai_failures"], report["fallbacks"]) == (0, {kind: 4}, 4)
+    assert set(VerseOfTheDay.objects.values_list("ai_failure", flat=True)) == {kind}
+
+
+def test_an_empty_answer_is_asked_again_and_the_second_answer_used(ai):
+    ai.enqueue(StubReply.finished("STOP"))
+    UserFactory(mood="sad", language="fr")
+
+    report = daily_verses_generate(day=DAY)
+
+    assert (report["ai_calls"], report["ai_failures"], report["fallbacks"]) == (2, {}, 0)
+    assert VerseOfTheDay.objects.get().source == "ai"
