@@ -21,6 +21,8 @@ run setup: export DJANGO_DEBUG ?= true
 setup: install
 	$(MANAGE) migrate --noinput
 	$(MANAGE) setup_schedules
+	@# Louis Segond 1910 from eBible.org, once; offline, one line says so and the curated verses serve.
+	@$(MANAGE) import_bible --download --if-missing || true
 	$(MANAGE) ensure_admin
 	$(MANAGE) seed_demo_users --count 200 --if-empty
 

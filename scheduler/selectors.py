@@ -16,6 +16,7 @@ from django_q.status import Stat
 from scheduler.models import JobRun
 from scheduler.registry import DAILY_VERSES_JOB_ID, JOBS, cron_trigger_label
 from verses.ai import provider_state
+from verses.bible import editions_state
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +82,7 @@ def scheduler_status() -> dict:
         "timezone": settings.SCHEDULER_TIMEZONE,
         "cluster": cluster,
         "ai": provider_state(),
+        "editions": editions_state(),
         "status_checked_at": timezone.now(),
     }
 
@@ -131,8 +133,16 @@ def health_check() -> tuple[bool, dict]:
         checks["daily_verses"] = _check_daily_run()
     checks["cache"] = _check_cache()
     ai = provider_state()
-    # Without the AI the curated verses are used: worth showing, not a failure.
-    checks["ai"] = {"status": "enabled" if ai["enabled"] else "disabled", "model": ai["model"]}
+    # Without the AI the curated verses are used: worth showing, not a failure. A wrong key or
+    # model (the probe, cached for an hour) is: every pair falls back until it is fixed.
+    ai_status = "misconfigured" if ai["status"] == "misconfigured" else "enabled" if ai["enabled"] else "disabled"
+    checks["ai"] = {"status": ai_status, "model": ai["model"], "reason": ai["reason"]}
+    editions_missing = False
+    if database["status"] == "ok":
+        editions = editions_state()
+        # With the AI on, a language without its edition cannot have its answers checked: all fall back.
+        editions_missing = ai["enabled"] and any(e["status"] != "ok" for e in editions.values())
+        checks["editions"] = {"status": "missing" if editions_missing else "ok", **editions}
     cluster = cluster_state()
     checks["cluster"] = {"status": "ok" if cluster["alive"] else "down", **cluster}
     healthy = (
@@ -141,6 +151,6 @@ def health_check() -> tuple[bool, dict]:
         and checks["daily_verses"]["status"] != "stale"
         and cluster["alive"]
     )
-    degraded = checks["cache"]["status"] != "ok"
+    degraded = checks["cache"]["status"] != "ok" or ai_status == "misconfigured" or editions_missing
     status = "unhealthy" if not healthy else "degraded" if degraded else "healthy"
     return healthy, {"status": status, "checks": checks, "checked_at": timezone.now()}

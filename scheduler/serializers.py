@@ -33,6 +33,9 @@ SWITCH_STATUSES = ["enabled", "disabled"]
 DAILY_VERSES_STATUSES = ["never", "ok", "stale"]
 CACHE_STATUSES = ["ok", "degraded"]
 CLUSTER_STATUSES = ["ok", "down"]
+AI_STATUSES = ["enabled", "disabled", "misconfigured"]
+AI_PROBE_STATUSES = ["disabled", "ok", "misconfigured", "unverified"]
+EDITION_STATUSES = ["ok", "missing"]
 
 
 class RunSerializer(serializers.Serializer):
@@ -67,6 +70,24 @@ class AiStateSerializer(serializers.Serializer):
     enabled = serializers.BooleanField()
     model = serializers.CharField()
     base_url_overridden = serializers.BooleanField()
+    status = serializers.ChoiceField(
+        choices=AI_PROBE_STATUSES,
+        help_text="The model lookup (cached for an hour): `misconfigured` (wrong key or model: the daily run "
+                  "skips the AI), `unverified` (Gemini could not be reached), `disabled` (no API key).")
+    reason = serializers.CharField(allow_null=True, help_text="The failure kind behind a status other than `ok`.")
+
+
+class EditionSerializer(serializers.Serializer):
+    edition = serializers.CharField()
+    name = serializers.CharField()
+    verses = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=EDITION_STATUSES,
+                                     help_text="`missing`: not imported (`manage.py import_bible --download`).")
+
+
+class EditionsSerializer(serializers.Serializer):
+    fr = EditionSerializer(help_text="Louis Segond 1910 (imported).")
+    en = EditionSerializer(help_text="World English Bible (pythonbible).")
 
 
 class SchedulerStatusSerializer(serializers.Serializer):
@@ -77,6 +98,7 @@ class SchedulerStatusSerializer(serializers.Serializer):
     timezone = serializers.CharField()
     cluster = ClusterSerializer()
     ai = AiStateSerializer()
+    editions = EditionsSerializer()
     status_checked_at = UTCDateTimeField()
 
 
@@ -106,8 +128,14 @@ class CacheCheckSerializer(serializers.Serializer):
 
 
 class AiCheckSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=SWITCH_STATUSES)
+    status = serializers.ChoiceField(choices=AI_STATUSES, help_text="`misconfigured` makes health `degraded`.")
     model = serializers.CharField()
+    reason = serializers.CharField(allow_null=True, help_text="`auth` or `model_not_found` when misconfigured.")
+
+
+class EditionsCheckSerializer(EditionsSerializer):
+    status = serializers.ChoiceField(
+        choices=EDITION_STATUSES, help_text="`missing` (health `degraded`): the AI is on and an edition is absent.")
 
 
 class ClusterCheckSerializer(ClusterSerializer):
@@ -120,6 +148,7 @@ class HealthChecksSerializer(serializers.Serializer):
     daily_verses = DailyVersesCheckSerializer(required=False, help_text="Absent when the database is down.")
     cache = CacheCheckSerializer()
     ai = AiCheckSerializer()
+    editions = EditionsCheckSerializer(required=False, help_text="Absent when the database is down.")
     cluster = ClusterCheckSerializer()
 
 

@@ -174,6 +174,9 @@ SPECTACULAR_SETTINGS = {
         "DailyVersesCheckStatusEnum": "scheduler.serializers.DAILY_VERSES_STATUSES",
         "CacheCheckStatusEnum": "scheduler.serializers.CACHE_STATUSES",
         "ClusterCheckStatusEnum": "scheduler.serializers.CLUSTER_STATUSES",
+        "AiCheckStatusEnum": "scheduler.serializers.AI_STATUSES",
+        "AiStateStatusEnum": "scheduler.serializers.AI_PROBE_STATUSES",
+        "EditionStatusEnum": "scheduler.serializers.EDITION_STATUSES",
     },
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024  # the API takes small JSON bodies only

@@ -259,6 +259,36 @@ def book_number(value: int | str) -> int | None:
     return _BOOK_KEYS.get(_name_key(text)) if text else None
 
 
+WEB = "web"
+
+
+@functools.cache
+def web_verse_count() -> int:
+    """Verses of the World English Bible (pythonbible's numbering), counted once per process."""
+    return sum(
+        pythonbible.get_number_of_verses(book, chapter)
+        for book in pythonbible.Book if book.value <= 66
+        for chapter in range(1, pythonbible.get_number_of_chapters(book) + 1)
+    )
+
+
+def edition_verse_count(edition: str) -> int:
+    """Verses of an imported edition in the database (0 before `import_bible`)."""
+    from verses.models import BibleVerse
+
+    return BibleVerse.objects.filter(edition=edition).count()
+
+
+def editions_state() -> dict:
+    """Each language's edition and its verse count, for health and status."""
+    french = edition_verse_count(LSG1910)
+    return {
+        "fr": {"edition": LSG1910, "name": "Louis Segond 1910", "verses": french,
+               "status": "ok" if french else "missing"},
+        "en": {"edition": WEB, "name": "World English Bible", "verses": web_verse_count(), "status": "ok"},
+    }
+
+
 def lsg_imported() -> bool:
     """Whether the Louis Segond 1910 text has been imported (`manage.py import_bible`)."""
     from verses.models import BibleVerse

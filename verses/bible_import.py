@@ -7,17 +7,43 @@ transaction, so a bad file imports nothing.
 from __future__ import annotations
 
 import gzip
+import logging
 import re
+import shutil
+import tempfile
+import urllib.error
+import urllib.request
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from django.db import transaction
 
-from verses.bible import LSG1910, USFM_BOOK_CODES
+from verses.bible import LSG1910, PSALMS, USFM_BOOK_CODES
 from verses.models import BibleVerse
+from verses.validation import normalize_words
+
+logger = logging.getLogger(__name__)
 
 FORMATS = ("tsv", "usfm")
+# eBible.org's Louis Segond 1910, one USFM file per book (https://ebible.org/find/details.php?id=fraLSG).
+LSG_DOWNLOAD_URL = "https://ebible.org/Scriptures/fraLSG_usfm.zip"
+DOWNLOAD_TIMEOUT_SECONDS = 30
+DOWNLOAD_MAX_BYTES = 64 * 1024 * 1024  # the zip is about 3.5 MB
+# What a complete Louis Segond 1910 holds: 31,170 verses in its own numbering (sources differ by
+# a few verses), and these verses, which an English-numbered text would put elsewhere.
+LSG_VERSE_COUNT_RANGE = (31_000, 31_300)
+LSG_KNOWN_VERSES: dict[tuple[int, int, int], str] = {
+    (1, 1, 1): "Au commencement, Dieu créa les cieux et la terre",
+    (19, 3, 9): "Le salut est auprès de l'Éternel",
+    (19, 34, 20): "Le malheur atteint souvent le juste",
+    (19, 51, 3): "O Dieu! aie pitié de moi dans ta bonté",
+    (43, 3, 16): "Car Dieu a tant aimé le monde",
+    (66, 22, 21): "Que la grâce du Seigneur Jésus soit avec tous",
+}
+# Psalms whose superscription Louis Segond numbers as verses (English editions do not).
+LSG_PSALM_LENGTHS: dict[int, int] = {3: 9, 34: 23, 51: 21, 119: 176, 150: 6}
 BATCH_SIZE = 2000
 _MAX_NUMBER = 999  # chapters and verses; the longest book has 150 chapters, the longest chapter 176 verses
 _USFM_SUFFIXES = (".usfm", ".sfm")
@@ -240,3 +266,82 @@ def _verses_save(*, edition: str, texts: dict[VerseKey, str]) -> dict:
         "updated": len(to_update),
         "unchanged": len(texts) - len(to_create) - len(to_update),
     }
+
+
+# -- Download (eBible.org's USFM zip) and checks of a whole Louis Segond 1910 ---------------------
+
+
+def lsg_check(texts: dict[VerseKey, str], *, source: str) -> None:
+    """Raise BibleImportError unless ``texts`` is a whole Louis Segond 1910 in its own numbering."""
+    low, high = LSG_VERSE_COUNT_RANGE
+    if not low <= len(texts) <= high:
+        raise BibleImportError(source, None, f"{len(texts)} verses, expected {low:,}-{high:,} for a whole Bible")
+    books = {book for book, _, _ in texts}
+    if len(books) != 66:
+        missing = sorted(set(range(1, 67)) - books)
+        raise BibleImportError(source, None, f"books missing: {', '.join(map(str, missing))}")
+    for (book, chapter, verse), expected in LSG_KNOWN_VERSES.items():
+        text = texts.get((book, chapter, verse), "")
+        wanted = normalize_words(expected)
+        if normalize_words(text)[: len(wanted)] != wanted:
+            raise BibleImportError(source, None, f"verse {book} {chapter}:{verse} is not Louis Segond's "
+                                                 f"(expected it to start with {expected!r})")
+    for psalm, length in LSG_PSALM_LENGTHS.items():
+        found = max((v for b, c, v in texts if b == PSALMS and c == psalm), default=0)
+        if found != length:
+            raise BibleImportError(source, None, f"Psalm {psalm} has {found} verses, Louis Segond numbers {length} "
+                                                 "(not Louis Segond's psalm numbering)")
+
+
+def _download(url: str, destination: Path) -> None:
+    request = urllib.request.Request(url, headers={"User-Agent": "SoulVerse-import_bible"})
+    try:
+        with urllib.request.urlopen(request, timeout=DOWNLOAD_TIMEOUT_SECONDS) as response, \
+                destination.open("wb") as out:
+            size = 0
+            while chunk := response.read(1 << 16):
+                size += len(chunk)
+                if size > DOWNLOAD_MAX_BYTES:
+                    raise BibleImportError(url, None, f"larger than {DOWNLOAD_MAX_BYTES // 2**20} MB")
+                out.write(chunk)
+    except urllib.error.HTTPError as exc:
+        raise BibleImportError(url, None, f"cannot download: HTTP {exc.code} {exc.reason}") from None
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", None) or exc
+        raise BibleImportError(url, None, f"cannot download: {reason}") from None
+
+
+def _unzip_usfm(archive: Path, destination: Path, *, source: str) -> None:
+    """Extract the archive's .usfm/.sfm files (by base name only: no path from the archive is trusted)."""
+    try:
+        with zipfile.ZipFile(archive) as bundle:
+            members = [m for m in bundle.infolist()
+                       if not m.is_dir() and PurePosixPath(m.filename).suffix.lower() in _USFM_SUFFIXES]
+            if not members:
+                raise BibleImportError(source, None, "no .usfm file in the zip")
+            if sum(m.file_size for m in members) > DOWNLOAD_MAX_BYTES:
+                raise BibleImportError(source, None, "the zip's files are too large")
+            for member in members:
+                target = destination / PurePosixPath(member.filename).name
+                with bundle.open(member) as src, target.open("wb") as out:
+                    shutil.copyfileobj(src, out)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError) as exc:
+        raise BibleImportError(source, None, f"not a usable zip ({exc})") from None
+
+
+def bible_download(*, url: str = LSG_DOWNLOAD_URL, edition: str = LSG1910) -> dict:
+    """Download eBible.org's Louis Segond 1910 USFM zip, check it is whole, import it all or nothing."""
+    with tempfile.TemporaryDirectory(prefix="soulverse-bible-") as work:
+        archive = Path(work) / "bible.zip"
+        books = Path(work) / "usfm"
+        books.mkdir()
+        _download(url, archive)
+        _unzip_usfm(archive, books, source=url)
+        try:
+            texts = _parse_usfm(books)
+        except BibleImportError as exc:  # name the file as the zip names it, not the temporary copy
+            raise BibleImportError(f"{url}!{Path(exc.path).name}", exc.line, exc.problem) from None
+        lsg_check(texts, source=url)
+        counts = _verses_save(edition=edition, texts=texts)
+    logger.info("event=bible_imported edition=%s verses=%d created=%d", edition, counts["verses"], counts["created"])
+    return counts

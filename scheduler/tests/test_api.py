@@ -56,7 +56,10 @@ def test_status_lists_the_three_jobs(staff_client, schedules):
     assert body["jobs_count"] == 3
     assert body["timezone"] == "Africa/Lome"
     assert body["cluster"] == {"alive": False, "count": 0, "last_heartbeat": None}
-    assert body["ai"] == {"enabled": False, "model": "gemini-2.5-flash", "base_url_overridden": False}
+    assert body["ai"] == {"enabled": False, "model": "gemini-3.8-flash", "base_url_overridden": False,
+                          "status": "disabled", "reason": None}
+    assert body["editions"]["fr"] == {"edition": "lsg1910", "name": "Louis Segond 1910", "verses": 0,
+                                      "status": "missing"}
     iso(body["status_checked_at"])
     jobs = {job["id"]: job for job in body["jobs"]}
     assert [job["id"] for job in body["jobs"]] == ["daily_verses_generation", "cache_cleanup", "user_stats_update"]
@@ -104,7 +107,8 @@ def test_health_is_public_and_reports_each_check(client, schedules):
     assert body["checks"]["cache"]["status"] == "ok"
     assert body["checks"]["cluster"]["status"] == "down"
     assert body["checks"]["scheduler"] == {"status": "enabled"}
-    assert body["checks"]["ai"] == {"status": "disabled", "model": "gemini-2.5-flash"}
+    assert body["checks"]["ai"] == {"status": "disabled", "model": "gemini-3.8-flash", "reason": None}
+    assert body["checks"]["editions"]["status"] == "ok"  # the AI is off: the curated French serves
     assert body["checks"]["daily_verses"] == {"status": "never", "last_success_at": None, "age_seconds": None}
     assert "SECRET" not in response.content.decode().upper()
 

@@ -1,0 +1,86 @@
+"""health and status: the AI's probe (a wrong key or model) and each language's edition."""
+
+from unittest import mock
+
+import pytest
+from django.utils import timezone
+
+from verses.ai import provider_get
+from verses.models import BibleVerse
+
+BASE = "/api/v1/scheduler/"
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def live_cluster():
+    heartbeat = mock.Mock(status="Idle", timestamp=timezone.now())
+    with mock.patch("scheduler.selectors.Stat.get_all", return_value=[heartbeat]):
+        yield
+
+
+@pytest.fixture
+def ai_on(settings, gemini_stub):
+    settings.GEMINI_API_KEY = "test-key-health"
+    settings.GEMINI_BASE_URL = gemini_stub.base_url
+    settings.GEMINI_TIMEOUT_SECONDS = 5.0
+    provider_get.cache_clear()
+    yield gemini_stub
+    provider_get.cache_clear()
+
+
+@pytest.fixture
+def lsg_row():
+    BibleVerse.objects.create(edition="lsg1910", book=43, chapter=3, verse=16, text="Car Dieu a tant aimé le monde")
+
+
+def test_with_the_ai_on_and_no_french_edition_health_is_degraded(client, schedules, live_cluster, ai_on):
+    response = client.get(BASE + "health")
+
+    body = response.json()
+    assert (response.status_code, body["status"]) == (200, "degraded")
+    assert body["checks"]["ai"] == {"status": "enabled", "model": "gemini-3.8-flash", "reason": None}
+    assert body["checks"]["editions"] == {
+        "status": "missing",
+        "fr": {"edition": "lsg1910", "name": "Louis Segond 1910", "verses": 0, "status": "missing"},
+        "en": {"edition": "web", "name": "World English Bible", "verses": 31102, "status": "ok"},
+    }
+
+
+def test_with_the_ai_on_and_both_editions_health_is_healthy(client, schedules, live_cluster, ai_on, lsg_row):
+    body = client.get(BASE + "health").json()
+
+    assert body["status"] == "healthy"
+    assert body["checks"]["editions"]["status"] == "ok"
+    assert body["checks"]["editions"]["fr"]["verses"] == 1
+
+
+def test_without_the_ai_a_missing_french_edition_is_not_degraded(client, schedules, live_cluster, no_ai):
+    body = client.get(BASE + "health").json()
+
+    assert body["status"] == "healthy"
+    assert body["checks"]["editions"]["status"] == "ok"
+    assert body["checks"]["editions"]["fr"]["status"] == "missing"
+
+
+@pytest.mark.parametrize(("stub_key", "model", "reason"), [
+    ("the-right-key", "gemini-3.8-flash", "auth"),
+    (None, "gemini-2.5-flash", "model_not_found"),
+], ids=["invalid-key", "retired-model"])
+def test_a_wrong_key_or_model_is_misconfigured_in_health_and_status(
+    client, staff_client, settings, schedules, live_cluster, ai_on, lsg_row, stub_key, model, reason
+):
+    ai_on.api_key = stub_key
+    settings.GEMINI_MODEL = model
+
+    health = client.get(BASE + "health").json()
+    status = staff_client.get(BASE + "status").json()
+
+    assert health["status"] == "degraded"
+    assert health["checks"]["ai"] == {"status": "misconfigured", "model": model, "reason": reason}
+    assert status["ai"] == {"enabled": True, "model": model, "base_url_overridden": True,
+                            "status": "misconfigured", "reason": reason}
+    assert status["editions"]["fr"]["verses"] == 1
+    assert len(ai_on.probes) == 1  # the lookup is cached: one request for both answers
+    assert ai_on.request_count == 0
+    assert "test-key-health" not in str(health) + str(status)
