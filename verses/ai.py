@@ -312,7 +312,7 @@ def _api_error(exc: genai_errors.APIError, api_key: str) -> AIError:
         return AIError("model_not_found", message)
     if code in (408, 504):
         return AIError("timeout", message)
-    if code >= 500:
+    if code >= 500 or code < 400:  # a 3xx is no answer of the API either (a proxy's redirect)
         return AIError("server_error", message)
     return AIError("bad_request", message)
 

@@ -76,6 +76,7 @@ class StubReply:
     raw: bytes | None = None
     content_type: str = "application/json; charset=UTF-8"
     truncate: bool = False
+    headers: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def text(cls, raw: str, *, finish_reason: str = "STOP", delay: float = 0.0,
@@ -168,6 +169,16 @@ class StubReply:
         page = (f"<!DOCTYPE html><html lang=en><title>Error {status} (Server Error)!!1</title>"
                 f"<p><b>{status}.</b> <ins>That's an error.</ins><p>The server encountered a temporary error.</html>")
         return cls(status=status, raw=page.encode(), content_type="text/html; charset=UTF-8")
+
+    @classmethod
+    def undecodable(cls) -> StubReply:
+        """A 200 claiming a gzip body that is not gzip: the HTTP library raises DecodingError."""
+        return cls(raw=b"not gzip at all", headers=(("Content-Encoding", "gzip"),))
+
+    @classmethod
+    def redirect_loop(cls, path: str) -> StubReply:
+        """A 307 back to ``path``: a client following redirects ends with TooManyRedirects."""
+        return cls(status=307, raw=b"", headers=(("Location", path),))
 
     @classmethod
     def broken(cls) -> StubReply:
@@ -437,6 +448,8 @@ def _handler_class(stub: GeminiStub) -> type[BaseHTTPRequestHandler]:
                 self.send_response(reply.status)
                 self.send_header("Content-Type", reply.content_type)
                 self.send_header("Content-Length", str(len(data)))
+                for name, value in reply.headers:
+                    self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(data[: len(data) // 2] if reply.truncate else data)
                 self.wfile.flush()

@@ -232,6 +232,20 @@ def test_an_answer_broken_mid_body_is_a_connection_error_and_retried(
     assert gemini_stub.request_count == 4
 
 
+def test_an_undecodable_body_or_a_redirect_loop_is_a_server_error_not_an_escaped_exception(
+    gemini_stub: GeminiStub, make_provider: ProviderFactory
+) -> None:
+    gemini_stub.respond(lambda body: StubReply.undecodable())  # the SDK lets DecodingError escape
+    assert _error_of(make_provider(retries=1)).kind == "server_error"
+    assert gemini_stub.request_count == 2
+
+    gemini_stub.reset()
+    loop = StubReply.redirect_loop(f"/v1beta/models/{MODEL}:generateContent")
+    gemini_stub.respond(lambda body: loop)  # and TooManyRedirects
+    assert _error_of(make_provider(retries=0)).kind == "server_error"
+    assert gemini_stub.request_count > 1
+
+
 def test_an_html_502_is_a_server_error_and_retried(gemini_stub: GeminiStub, make_provider: ProviderFactory) -> None:
     gemini_stub.respond(lambda body: StubReply.html(502))
 
@@ -541,3 +555,16 @@ def test_a_probe_that_cannot_reach_gemini_says_unverified(settings, db) -> None:
     settings.GEMINI_TIMEOUT_SECONDS = 1.0
 
     assert provider_probe(provider_get()) == ProbeResult("unverified", "connection", "network error (ConnectError)")
+
+
+def test_the_readmes_table_of_failure_kinds_matches_the_code() -> None:
+    from pathlib import Path
+
+    from verses.validation import REJECTION_KINDS
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    table = readme.split("| kind | cause |\n|---|---|\n", 1)[1].split("\n\n", 1)[0]
+    kinds = [row.split("`")[1] for row in table.splitlines()]
+
+    assert kinds == [*FAILURE_KINDS, *REJECTION_KINDS]
+    assert not set(FAILURE_KINDS) & set(REJECTION_KINDS)
