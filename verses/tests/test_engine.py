@@ -17,7 +17,7 @@ from verses.bible import passage_text
 from verses.bible_import import bible_import
 from verses.curated import curated_pool
 from verses.models import DailyVerse, VerseOfTheDay
-
+from verses.services import daily_verses_prepare
 from verses.tests.gemini_stub import GOOD_ANSWERS, StubReply, good_answer, request_language
 from verses.validation import REJECTION_KINDS
 
@@ -196,8 +196,9 @@ def test_a_30s_retry_delay_is_honoured_for_every_pair_of_the_run(ai, settings, f
     ai.respond(responder)
     _two_moods_two_languages()
 
-    report = daily_verses_generate(day=DAY, ai_run=AIRun(budget_seconds=120, clock=fake_clock,
-                                                         sleep=fake_clock.sleep))
+    # The service itself (the job's AI phase), to hand it a clock: no test waits 30 s for real.
+    report, _chunks = daily_verses_prepare(day=DAY, ai_run=AIRun(budget_seconds=120, clock=fake_clock,
+                                                                 sleep=fake_clock.sleep))
 
     assert (report["ai_failures"], report["fallbacks"], report["ai_calls"]) == ({}, 0, 7)
     # The run's first call goes alone and meets the 429; the 3 others wait for its 30 s, too.
@@ -212,8 +213,9 @@ def test_a_retry_delay_beyond_the_budget_falls_back_at_once(ai, settings, fake_c
     ai.respond(lambda body: StubReply.rate_limited("600s"))
     _two_moods_two_languages()
 
-    report = daily_verses_generate(day=DAY, ai_run=AIRun(budget_seconds=120, clock=fake_clock,
-                                                         sleep=fake_clock.sleep))
+    # The service itself (the job's AI phase), to hand it a clock: no test waits 30 s for real.
+    report, _chunks = daily_verses_prepare(day=DAY, ai_run=AIRun(budget_seconds=120, clock=fake_clock,
+                                                                 sleep=fake_clock.sleep))
 
     assert (report["ai_calls"], report["ai_failures"], report["fallbacks"]) == (1, {"rate_limit": 4}, 4)
     assert ai.request_count == 1 and fake_clock.sleeps == []
@@ -224,7 +226,7 @@ def test_a_daily_quota_429_costs_one_call_then_every_pair_falls_back(ai, setting
     ai.respond(lambda body: StubReply.rate_limited("3600s", daily=True))
     _two_moods_two_languages()
 
-    report = daily_verses_generate(day=DAY)
+    report = daily_run(day=DAY)
 
     assert ai.request_count == 1
     assert (report["ai_calls"], report["ai_failures"], report["fallbacks"], report["verses_created"]) == (
@@ -242,7 +244,7 @@ def test_a_misconfigured_ai_is_skipped_without_a_single_generate_call(ai, settin
         settings.GEMINI_MODEL = model
     _two_moods_two_languages()
 
-    report = daily_verses_generate(day=DAY)
+    report = daily_run(day=DAY)
 
     assert ai.request_count == 0 and len(ai.probes) == 1
     assert (report["ai_calls"], report["ai_failures"], report["fallbacks"]) == (0, {kind: 4}, 4)
@@ -253,7 +255,7 @@ def test_an_empty_answer_is_asked_again_and_the_second_answer_used(ai):
     ai.enqueue(StubReply.finished("STOP"))
     UserFactory(mood="sad", language="fr")
 
-    report = daily_verses_generate(day=DAY)
+    report = daily_run(day=DAY)
 
     assert (report["ai_calls"], report["ai_failures"], report["fallbacks"]) == (2, {}, 0)
     assert VerseOfTheDay.objects.get().source == "ai"
