@@ -259,3 +259,18 @@ def test_an_empty_answer_is_asked_again_and_the_second_answer_used(ai):
 
     assert (report["ai_calls"], report["ai_failures"], report["fallbacks"]) == (2, {}, 0)
     assert VerseOfTheDay.objects.get().source == "ai"
+
+
+def test_over_real_http_a_2s_retry_delay_spaces_the_runs_calls(ai, settings):
+    settings.GEMINI_RETRIES = 2
+    answers = iter([StubReply.rate_limited("2s")])
+    ai.respond(lambda body: next(answers, None) or good_answer(body))
+    _two_moods_two_languages()
+
+    report = daily_run(day=DAY)
+
+    first, *others = ai.call_times
+    assert len(others) == 4  # the 429'd pair again, then the 3 others
+    assert all(at - first >= 2.0 for at in others)  # none went out during the delay
+    assert (report["ai_calls"], report["ai_failures"], report["fallbacks"], report["verses_created"]) == (
+        5, {}, 0, 4)
