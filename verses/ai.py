@@ -64,6 +64,7 @@ CIRCUIT_BREAKER_KINDS = frozenset({"quota_exhausted", "auth", "model_not_found",
 MAX_AVOIDED_REFERENCES = 50
 PROBE_CACHE_SECONDS = 3600
 PROBE_RETRY_CACHE_SECONDS = 60  # a probe that could not tell (Gemini down) is asked again sooner
+PROBE_TIMEOUT_SECONDS = 5.0  # health and status wait at most this for the lookup
 _MAX_SERVER_MESSAGE_CHARS = 160
 _SAFETY_FINISHES = frozenset({"SAFETY", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY", "MODEL_ARMOR"})
 _RETRY_INFO = "type.googleapis.com/google.rpc.RetryInfo"
@@ -506,8 +507,10 @@ class GeminiProvider:
 
     def probe(self) -> ProbeResult:
         """Look the model up (models.get, one request): tells a wrong key or model from a working setup."""
+        timeout_ms = max(1, round(min(self.timeout_seconds, PROBE_TIMEOUT_SECONDS) * 1000))
+        config = types.GetModelConfig(http_options=types.HttpOptions(timeout=timeout_ms))
         try:
-            self._call(lambda: self._client.models.get(model=self.model))
+            self._call(lambda: self._client.models.get(model=self.model, config=config))
         except AIError as error:
             if error.kind in CIRCUIT_BREAKER_KINDS - {"quota_exhausted"}:
                 return ProbeResult("misconfigured", error.kind, error.message)

@@ -546,6 +546,22 @@ def test_the_probe_looks_the_model_up_once_an_hour(
     assert gemini_stub.request_count == 0  # no generateContent spent on it
 
 
+def test_a_slow_probe_gives_up_after_its_own_short_timeout(
+    settings, db, gemini_stub: GeminiStub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings.GEMINI_API_KEY = API_KEY
+    settings.GEMINI_BASE_URL = gemini_stub.base_url
+    settings.GEMINI_TIMEOUT_SECONDS = 20.0  # generateContent's; health must not wait that long
+    monkeypatch.setattr("verses.ai.PROBE_TIMEOUT_SECONDS", 0.5)
+    gemini_stub.latency = 3.0
+
+    started = time.monotonic()
+    result = provider_probe(provider_get())
+
+    assert (result.status, result.reason) == ("unverified", "timeout")
+    assert time.monotonic() - started < 2.5
+
+
 def test_a_probe_that_cannot_reach_gemini_says_unverified(settings, db) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
