@@ -6,6 +6,9 @@ from scheduler.models import JobRun
 from scheduler.registry import JOBS_BY_ID
 from scheduler.services import job_run_enqueue, schedule_next_run_refresh
 
+# The admin's home leads to the scheduler's dashboard (scheduler/dashboard.py) first.
+admin.site.index_template = "admin/scheduler/index.html"
+
 
 @admin.register(JobRun)
 class JobRunAdmin(admin.ModelAdmin):

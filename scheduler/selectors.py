@@ -1,6 +1,7 @@
 """Reads of the scheduler: runs, status and health, as plain data (datetimes, JobRun rows) that
-the output serializers of scheduler/serializers.py render."""
+the output serializers of scheduler/serializers.py render; the admin dashboard's chart data."""
 
+import datetime
 import logging
 import uuid
 
@@ -8,6 +9,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import connection
+from django.db.models import Count, Q
 from django.utils import timezone
 from django_q.conf import Conf
 from django_q.models import Schedule
@@ -154,3 +156,77 @@ def health_check() -> tuple[bool, dict]:
     degraded = checks["cache"]["status"] != "ok" or ai_status == "misconfigured" or editions_missing
     status = "unhealthy" if not healthy else "degraded" if degraded else "healthy"
     return healthy, {"status": status, "checks": checks, "checked_at": timezone.now()}
+
+
+# --- The admin dashboard --------------------------------------------------------------------
+
+def dashboard_jobs() -> list[dict]:
+    """Each registered job with its schedule (next run, paused or not) and its last run."""
+    schedules = {s.name: s for s in Schedule.objects.filter(name__in=[job.id for job in JOBS])}
+    jobs = []
+    for job in JOBS:
+        schedule = schedules.get(job.id)
+        jobs.append({
+            "id": job.id,
+            "name": job.name,
+            "cron": schedule.cron if schedule else job.cron,
+            "next_run": schedule.next_run if schedule else None,
+            "enabled": bool(schedule and schedule.repeats != 0),
+            "last_run": JobRun.objects.filter(job_id=job.id).order_by("-started_at").first(),
+        })
+    return jobs
+
+
+PUSH_COUNT_KEYS = ("push_sent", "push_invalid_tokens", "push_failed")
+
+
+def dashboard_series(*, days: int = 30, today: datetime.date | None = None) -> dict:
+    """The dashboard's chart data: one value per day for the `days` days up to `today` (local).
+
+    Users and verses by source come from the daily statistics (users.DailyStats), AI failure
+    kinds from the day's verses (one per mood and language), pushes from the runs' counts
+    (`push_sent`, `push_invalid_tokens`, `push_failed`; a run without them counts 0).
+    """
+    # Read here, not through users/verses selectors, until those apps expose a series of their own.
+    from users.models import DailyStats
+    from verses.models import VerseOfTheDay
+
+    today = today or timezone.localdate()
+    first = today - datetime.timedelta(days=days - 1)
+    day_list = [first + datetime.timedelta(days=n) for n in range(days)]
+    index = {day: n for n, day in enumerate(day_list)}
+
+    def zeros() -> list[int]:
+        return [0] * days
+
+    users = {"active_users": zeros(), "daily_active_users": zeros()}
+    verses = {"ai": zeros(), "fallback": zeros()}
+    for row in DailyStats.objects.filter(day__range=(first, today)).values(
+            "day", "active_users", "daily_active_users", "verses_generated", "fallbacks_used"):
+        n = index[row["day"]]
+        users["active_users"][n] = row["active_users"]
+        users["daily_active_users"][n] = row["daily_active_users"]
+        verses["ai"][n] = max(row["verses_generated"] - row["fallbacks_used"], 0)
+        verses["fallback"][n] = row["fallbacks_used"]
+
+    ai_failures: dict[str, list[int]] = {}
+    for row in (VerseOfTheDay.objects.filter(day__range=(first, today)).exclude(ai_failure="")
+                .values("day", "ai_failure").annotate(pairs=Count("pk")).order_by("ai_failure")):
+        ai_failures.setdefault(row["ai_failure"], zeros())[index[row["day"]]] = row["pairs"]
+
+    pushes = {key: zeros() for key in PUSH_COUNT_KEYS}
+    start, end = _local_day_bounds(first), _local_day_bounds(today + datetime.timedelta(days=1))
+    has_push_counts = Q()
+    for key in PUSH_COUNT_KEYS:
+        has_push_counts |= Q(counts__has_key=key)
+    for started_at, counts in (JobRun.objects.filter(has_push_counts, started_at__gte=start, started_at__lt=end)
+                               .values_list("started_at", "counts")):
+        n = index[timezone.localdate(started_at)]
+        for key in PUSH_COUNT_KEYS:
+            value = counts.get(key, 0)
+            pushes[key][n] += value if isinstance(value, int) else 0
+    return {"days": day_list, "users": users, "verses": verses, "ai_failures": ai_failures, "pushes": pushes}
+
+
+def _local_day_bounds(day: datetime.date) -> datetime.datetime:
+    return datetime.datetime.combine(day, datetime.time.min, tzinfo=timezone.get_current_timezone())

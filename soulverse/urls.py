@@ -6,6 +6,7 @@ from soulverse.views import livez
 
 urlpatterns = [
     path("livez", livez, name="livez"),
+    path("admin/dashboard/", include("scheduler.dashboard")),
     path("admin/", admin.site.urls),
     path("api/v1/scheduler/", include("scheduler.urls")),
     path("api/v1/verses/", include("verses.urls")),

@@ -1,0 +1,146 @@
+"""Server-rendered SVG charts of the admin dashboard: geometry computed here, markup in
+templates/admin/scheduler/chart.html. No JavaScript, nothing fetched from elsewhere."""
+
+import datetime
+import math
+from dataclasses import dataclass, field
+
+from django.utils.formats import number_format
+
+WIDTH, HEIGHT = 480, 200
+LEFT, RIGHT, TOP, BOTTOM = 44, 8, 10, 24
+PLOT_W, PLOT_H = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+
+
+@dataclass
+class Series:
+    key: str
+    label: str
+    values: list[int]
+
+
+@dataclass
+class Chart:
+    id: str
+    title: str
+    kind: str  # "bars" (stacked) or "lines"
+    days: list[datetime.date]
+    series: list[Series]
+    empty_text: str = "Aucune donnée sur la période."
+    # Filled by layout():
+    width: int = WIDTH
+    height: int = HEIGHT
+    ticks: list[dict] = field(default_factory=list)
+    columns: list[dict] = field(default_factory=list)
+    lines: list[dict] = field(default_factory=list)
+    x_labels: list[dict] = field(default_factory=list)
+    plot: dict = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return sum(sum(s.values) for s in self.series)
+
+    @property
+    def rows(self) -> list[dict]:
+        """The chart's data as a table: one row per day, newest first."""
+        return [{"day": day, "values": [s.values[n] for s in self.series]}
+                for n, day in reversed(list(enumerate(self.days)))]
+
+
+def _nice_max(value: int) -> int:
+    """The axis' top: the smallest 1, 2, 4, 6 or 8 x 10^k at least `value` (even above 1, so
+    that the middle gridline is a whole number)."""
+    if value <= 1:
+        return 1
+    power = 10 ** math.floor(math.log10(value))
+    return next(step * power for step in (1, 2, 4, 6, 8, 10) if step * power >= value)
+
+
+def _fmt(value: int) -> str:
+    return number_format(value, force_grouping=True)
+
+
+def _day_text(chart: Chart, n: int) -> str:
+    parts = ", ".join(f"{s.label} {_fmt(s.values[n])}" for s in chart.series)
+    return f"{chart.days[n]:%d/%m/%Y} : {parts}"
+
+
+def layout(chart: Chart) -> Chart:
+    """Compute the chart's axis, bars or lines in SVG user units (viewBox WIDTH x HEIGHT)."""
+    count = len(chart.days)
+    if chart.kind == "bars":
+        peak = max((sum(s.values[n] for s in chart.series) for n in range(count)), default=0)
+    else:
+        peak = max((max(s.values, default=0) for s in chart.series), default=0)
+    top = _nice_max(peak)
+    scale = PLOT_H / top
+    baseline = TOP + PLOT_H
+    slot = PLOT_W / max(count, 1)
+    chart.plot = {"left": LEFT, "right": LEFT + PLOT_W, "top": TOP, "baseline": baseline, "height": PLOT_H}
+    values = (0, top // 2, top) if top > 1 else (0, top)
+    chart.ticks = [{"y": round(baseline - value * scale, 1), "label": _fmt(value)} for value in values]
+    step = max(1, math.ceil(count / 5))
+    chart.x_labels = [{"x": round(LEFT + slot * (n + 0.5), 1), "label": f"{chart.days[n]:%d/%m}"}
+                      for n in range(count - 1, -1, -step)]
+    chart.columns = []
+    for n in range(count):
+        x = LEFT + slot * n
+        column = {"x": round(x, 1), "width": round(slot, 1), "text": _day_text(chart, n), "bars": [], "dots": []}
+        if chart.kind == "bars":
+            y = baseline
+            for index, series in enumerate(chart.series):
+                height = series.values[n] * scale
+                if height:
+                    y -= height
+                    column["bars"].append({"series": index, "x": round(x + slot * 0.15, 1), "y": round(y, 1),
+                                           "width": round(slot * 0.7, 1), "height": round(height, 1)})
+        else:
+            for index, series in enumerate(chart.series):
+                column["dots"].append({"series": index, "cx": round(x + slot / 2, 1),
+                                       "cy": round(baseline - series.values[n] * scale, 1)})
+        chart.columns.append(column)
+    if chart.kind == "lines":
+        chart.lines = [
+            {"series": index, "points": " ".join(
+                f"{round(LEFT + slot * (n + 0.5), 1)},{round(baseline - value * scale, 1)}"
+                for n, value in enumerate(series.values))}
+            for index, series in enumerate(chart.series)
+        ]
+    return chart
+
+
+AI_FAILURE_LABELS = {
+    "timeout": "Délai dépassé",
+    "rate_limit": "Limite de débit",
+    "server_error": "Erreur du serveur",
+    "client_error": "Requête refusée",
+    "invalid_output": "Réponse invalide",
+    "unknown_reference": "Référence inconnue",
+    "text_mismatch": "Texte non conforme",
+}
+
+
+def dashboard_charts(series: dict) -> list[Chart]:
+    """The four charts of the dashboard from `scheduler.selectors.dashboard_series`."""
+    days = series["days"]
+    users, verses, pushes = series["users"], series["verses"], series["pushes"]
+    charts = [
+        Chart("users", "Utilisateurs actifs", "lines", days, [
+            Series("active_users", "Actifs", users["active_users"]),
+            Series("daily_active_users", "Actifs du jour", users["daily_active_users"]),
+        ]),
+        Chart("verses", "Versets envoyés par source", "bars", days, [
+            Series("ai", "IA", verses["ai"]),
+            Series("fallback", "Secours", verses["fallback"]),
+        ]),
+        Chart("ai_failures", "Échecs de l'IA par type (paires humeur × langue)", "bars", days, [
+            Series(kind, AI_FAILURE_LABELS.get(kind, kind), values)
+            for kind, values in series["ai_failures"].items()
+        ], empty_text="Aucun échec de l'IA sur la période."),
+        Chart("pushes", "Notifications push", "bars", days, [
+            Series("push_sent", "Envoyées", pushes["push_sent"]),
+            Series("push_invalid_tokens", "Jetons invalides", pushes["push_invalid_tokens"]),
+            Series("push_failed", "Échouées", pushes["push_failed"]),
+        ]),
+    ]
+    return [layout(chart) for chart in charts]

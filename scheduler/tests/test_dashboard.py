@@ -1,0 +1,253 @@
+"""The scheduler dashboard in the admin, through Django's test client (the browser test is in
+test_dashboard_browser.py)."""
+
+import datetime
+import re
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.test import Client
+from django_q.models import Schedule
+
+from scheduler.charts import Chart, Series, layout
+from scheduler.models import JobRun
+from scheduler.selectors import dashboard_series
+from users.models import User
+from users.tests.factories import UserFactory
+from verses.models import DailyVerse
+
+DASHBOARD = "/admin/dashboard/"
+
+
+@pytest.fixture
+def superuser(db):
+    return User.objects.create_superuser("root@example.org", "pw")
+
+
+@pytest.fixture
+def admin_client(client, superuser):
+    client.force_login(superuser)
+    return client
+
+
+def repeats() -> list[int]:
+    return list(Schedule.objects.order_by("name").values_list("repeats", flat=True))
+
+
+def scheduler_permission(codename: str) -> Permission:
+    permission = Permission.objects.filter(content_type__app_label="scheduler", codename=codename).first()
+    if permission is None:
+        # Declared by the permissions issue (scheduler/permissions.py), on its own branch.
+        pytest.skip(f"finish after rebase: scheduler.{codename} is not declared on this branch yet")
+    return permission
+
+
+# --- The chart data -------------------------------------------------------------------------
+
+def test_series_cover_thirty_days_from_the_stats_verses_and_run_counts(dashboard_data):
+    today = dashboard_data.today
+    series = dashboard_series(days=30, today=today)
+
+    assert series["days"] == [today - datetime.timedelta(days=29 - n) for n in range(30)]
+    # Index 29 is today, 28 yesterday, 0 is 29 days ago; 30 days ago is outside.
+    def at(values): return {n: v for n, v in enumerate(values) if v}
+    assert at(series["users"]["active_users"]) == {0: 90, 27: 110, 28: 120}
+    assert at(series["users"]["daily_active_users"]) == {0: 30, 27: 40, 28: 45}
+    assert at(series["verses"]["ai"]) == {0: 80, 27: 108, 28: 100}
+    assert at(series["verses"]["fallback"]) == {0: 8, 28: 18}
+    assert {kind: at(values) for kind, values in series["ai_failures"].items()} == {
+        "rate_limit": {27: 1}, "text_mismatch": {28: 1}, "timeout": {28: 2}}
+    assert {key: at(values) for key, values in series["pushes"].items()} == {
+        "push_sent": {28: 105, 29: 7}, "push_invalid_tokens": {28: 3}, "push_failed": {28: 1, 29: 2}}
+
+
+def test_series_are_zero_without_data(db):
+    series = dashboard_series(days=7, today=datetime.date(2026, 1, 10))
+    assert series["days"][0] == datetime.date(2026, 1, 4)
+    assert series["users"] == {"active_users": [0] * 7, "daily_active_users": [0] * 7}
+    assert series["verses"] == {"ai": [0] * 7, "fallback": [0] * 7}
+    assert series["ai_failures"] == {}
+    assert series["pushes"] == {"push_sent": [0] * 7, "push_invalid_tokens": [0] * 7, "push_failed": [0] * 7}
+
+
+def test_stacked_bars_scale_to_a_round_top():
+    days = [datetime.date(2026, 1, d) for d in (1, 2, 3)]
+    chart = layout(Chart("c", "Titre", "bars", days, [Series("a", "A", [0, 3, 1]), Series("b", "B", [1, 1, 0])]))
+    # Peak 4 (3 + 1) -> axis top 4, ticks 0, 2, 4 over a 166-unit plot from y=10 to y=176.
+    assert [(t["y"], t["label"]) for t in chart.ticks] == [(176, "0"), (93.0, "2"), (10.0, "4")]
+    assert [[(b["series"], b["y"], b["height"]) for b in c["bars"]] for c in chart.columns] == [
+        [(1, 134.5, 41.5)],
+        [(0, 51.5, 124.5), (1, 10.0, 41.5)],
+        [(0, 134.5, 41.5)],
+    ]
+    assert [c["text"] for c in chart.columns] == [
+        "01/01/2026 : A 0, B 1", "02/01/2026 : A 3, B 1", "03/01/2026 : A 1, B 0"]
+    assert [r["day"] for r in chart.rows] == list(reversed(days))
+
+
+def test_lines_share_one_axis():
+    days = [datetime.date(2026, 1, d) for d in (1, 2)]
+    chart = layout(Chart("c", "T", "lines", days, [Series("a", "A", [1500, 3000]), Series("b", "B", [0, 750])]))
+    assert [t["label"] for t in chart.ticks] == ["0", "2\xa0000", "4\xa0000"]
+    # Two slots of 214 units from x=44; 166 units for 4,000 from y=176.
+    assert [line["points"] for line in chart.lines] == ["151.0,113.8 365.0,51.5", "151.0,176.0 365.0,144.9"]
+    assert [[(d["series"], d["cy"]) for d in c["dots"]] for c in chart.columns] == [
+        [(0, 113.8), (1, 176.0)], [(0, 51.5), (1, 144.9)]]
+
+
+# --- Who sees it ----------------------------------------------------------------------------
+
+def test_anonymous_is_sent_to_the_login_page(client, schedules):
+    response = client.get(DASHBOARD)
+    assert response.status_code == 302
+    assert response["Location"] == "/admin/login/?next=/admin/dashboard/"
+
+
+def test_staff_without_the_permission_gets_403_and_no_entry_on_the_admin_home(client, schedules):
+    staff = UserFactory(email="staff@example.org", is_staff=True)
+    client.force_login(staff)
+    assert client.get(DASHBOARD).status_code == 403
+    before = repeats()
+    assert client.post("/admin/dashboard/stop/", {"confirmed": "yes"}).status_code == 403
+    assert repeats() == before == [-1, -1, -1]
+    assert DASHBOARD not in client.get("/admin/").content.decode()
+
+
+def test_a_viewer_sees_the_dashboard_without_buttons_and_cannot_operate(client, schedules):
+    viewer = UserFactory(email="viewer@example.org", is_staff=True)
+    viewer.user_permissions.add(scheduler_permission("view_scheduler"))
+    client.force_login(viewer)
+
+    response = client.get(DASHBOARD)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'id="scheduler-state"' in html
+    assert "scheduler-stop" not in html and "Lancer maintenant" not in html
+    assert DASHBOARD in client.get("/admin/").content.decode()
+    for url in ("/admin/dashboard/stop/", "/admin/dashboard/run/daily_verses_generation/"):
+        assert client.post(url, {"confirmed": "yes"}).status_code == 403
+    assert repeats() == [-1, -1, -1]
+    assert JobRun.objects.count() == 0
+
+
+# --- What it shows --------------------------------------------------------------------------
+
+def test_the_admin_home_leads_to_the_dashboard(admin_client):
+    html = admin_client.get("/admin/").content.decode()
+    assert f'<a href="{DASHBOARD}">Tableau de bord</a>' in html
+    assert html.index(DASHBOARD) < html.index("/admin/scheduler/jobrun/")
+
+
+def test_dashboard_shows_state_jobs_runs_and_charts(admin_client, schedules, dashboard_data):
+    response = admin_client.get(DASHBOARD)
+
+    assert response.status_code == 200
+    ctx = response.context
+    assert ctx["enabled"] is True
+    assert ctx["cluster"] == {"alive": False, "count": 0, "last_heartbeat": None}
+    assert [(job["id"], job["enabled"], job["next_run"] is not None) for job in ctx["jobs"]] == [
+        ("daily_verses_generation", True, True), ("cache_cleanup", True, True), ("user_stats_update", True, True)]
+    assert [run.job_id for run in ctx["runs"]] == [
+        "push_delivery", "cache_cleanup", "push_delivery", "push_delivery", "daily_verses_generation", "push_delivery"]
+    assert [chart.id for chart in ctx["charts"]] == ["users", "verses", "ai_failures", "pushes"]
+    assert [len(chart.columns) for chart in ctx["charts"]] == [30, 30, 30, 30]
+
+    html = response.content.decode()
+    assert re.search(r'id="scheduler-state"[^>]*>Actif<', html)
+    assert re.search(r'id="cluster-count"[^>]*>0<', html)
+    # A failed run's error is one click away (a <details> on its row).
+    failed = re.search(rf'data-run-id="{dashboard_data.failed_run.pk}".*?</tr>', html, re.S).group(0)
+    assert "<summary>Voir l'erreur</summary><pre>OperationalError: could not connect to server</pre>" in failed
+    assert ">Échoué<" in failed
+    daily = re.search(r'data-job-id="daily_verses_generation".*?</tr>', html, re.S).group(0)
+    assert "12.5 s" in daily or "12,5 s" in daily
+    assert "<dt>ai_failures</dt><dd>timeout : 2, text_mismatch : 1</dd>" in daily
+    # French labels, a focusable group per day, no script and nothing from another host.
+    for label in ("Utilisateurs actifs", "Versets envoyés par source", "Échecs de l&#x27;IA par type",
+                  "Notifications push", "Jetons invalides", "Délai dépassé", "Texte non conforme"):
+        assert label in html
+    assert html.count('<g class="col" tabindex="0"') == 120
+    assert 'aria-label="' + (dashboard_data.today - datetime.timedelta(days=1)).strftime("%d/%m/%Y") + \
+        ' : Envoyées 105, Jetons invalides 3, Échouées 1"' in html
+    assert "<script" not in html.split('id="content-main"')[1]
+    assert not re.search(r'(src|href)="(https?:)?//', html)
+
+
+def test_dashboard_queries_do_not_grow_with_the_data(admin_client, schedules, dashboard_data,
+                                                     django_assert_max_num_queries):
+    with django_assert_max_num_queries(14):
+        admin_client.get(DASHBOARD)
+    UserFactory.create_batch(20)
+    for n in range(10):
+        JobRun.objects.create(job_id="push_delivery", trigger="schedule", status="succeeded",
+                              counts={"push_sent": n})
+    with django_assert_max_num_queries(14):
+        admin_client.get(DASHBOARD)
+
+
+# --- Stop, start, run now -------------------------------------------------------------------
+
+def test_stop_asks_for_confirmation_then_stops_and_start_resumes(admin_client, schedules):
+    response = admin_client.post("/admin/dashboard/stop/")
+    assert response.status_code == 200
+    assert response.context["title"] == "Arrêter le planificateur ?"
+    assert '<input type="hidden" name="confirmed" value="yes">' in response.content.decode()
+    assert repeats() == [-1, -1, -1]  # nothing changed before the confirmation
+
+    response = admin_client.post("/admin/dashboard/stop/", {"confirmed": "yes"}, follow=True)
+    assert response.redirect_chain == [(DASHBOARD, 302)]
+    assert repeats() == [0, 0, 0]
+    assert response.context["enabled"] is False
+    assert [str(m) for m in response.context["messages"]] == ["Planificateur arrêté."]
+    html = response.content.decode()
+    assert re.search(r'id="scheduler-state"[^>]*>Arrêté<', html)
+    assert 'id="scheduler-start"' in html and 'id="scheduler-stop"' not in html
+    assert html.count(">En pause<") == 3
+
+    response = admin_client.post("/admin/dashboard/start/", {"confirmed": "yes"}, follow=True)
+    assert repeats() == [-1, -1, -1]
+    assert [str(m) for m in response.context["messages"]] == ["Planificateur démarré."]
+    assert response.context["enabled"] is True
+
+
+def test_controls_refuse_get_and_a_post_without_csrf(superuser, schedules):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(superuser)
+    assert client.get("/admin/dashboard/stop/").status_code == 405
+    assert client.get("/admin/dashboard/run/daily_verses_generation/").status_code == 405
+    assert client.post("/admin/dashboard/stop/", {"confirmed": "yes"}).status_code == 403
+    assert client.post("/admin/dashboard/run/daily_verses_generation/", {"confirmed": "yes"}).status_code == 403
+    assert repeats() == [-1, -1, -1]
+    assert JobRun.objects.count() == 0
+
+
+def test_run_now_confirms_then_runs_the_job_through_the_task_path(admin_client, schedules, sync_tasks):
+    members = UserFactory.create_batch(3)
+    url = "/admin/dashboard/run/daily_verses_generation/"
+    response = admin_client.post(url)
+    assert response.status_code == 200
+    assert response.context["title"] == "Lancer « Génération versets quotidiens » maintenant ?"
+    assert JobRun.objects.count() == 0
+
+    response = admin_client.post(url, {"confirmed": "yes"}, follow=True)
+
+    assert response.redirect_chain == [(DASHBOARD + "#runs", 302)]
+    run = JobRun.objects.get()
+    assert (run.job_id, run.trigger, run.status) == ("daily_verses_generation", "manual", "succeeded")
+    assert run.counts["users_processed"] == 3
+    assert set(DailyVerse.objects.values_list("user_id", flat=True)) == {m.pk for m in members}
+    assert [str(m) for m in response.context["messages"]] == ["« Génération versets quotidiens » : exécution lancée."]
+    assert [r.pk for r in response.context["runs"]] == [run.pk]
+
+
+def test_run_now_during_a_run_starts_nothing(admin_client, schedules):
+    running = JobRun.objects.create(job_id="cache_cleanup", trigger="schedule")
+    response = admin_client.post("/admin/dashboard/run/cache_cleanup/", {"confirmed": "yes"}, follow=True)
+    assert list(JobRun.objects.values_list("pk", flat=True)) == [running.pk]
+    assert [str(m) for m in response.context["messages"]] == ["« Nettoyage cache » : une exécution est déjà en cours."]
+
+
+def test_run_now_of_an_unknown_job_is_404_and_runs_nothing(admin_client, schedules):
+    response = admin_client.post("/admin/dashboard/run/no_such_job/", {"confirmed": "yes"})
+    assert response.status_code == 404
+    assert JobRun.objects.count() == 0
