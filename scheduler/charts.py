@@ -16,7 +16,7 @@ PLOT_W, PLOT_H = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
 class Series:
     key: str
     label: str
-    values: list[int]
+    values: list[int | None]  # None: no figure that day (drawn as a gap, shown as "—")
 
 
 @dataclass
@@ -38,12 +38,12 @@ class Chart:
 
     @property
     def total(self) -> int:
-        return sum(sum(s.values) for s in self.series)
+        return sum(value or 0 for s in self.series for value in s.values)
 
     @property
     def rows(self) -> list[dict]:
         """The chart's data as a table: one row per day, newest first."""
-        return [{"day": day, "values": [s.values[n] for s in self.series]}
+        return [{"day": day, "values": [_fmt(s.values[n]) for s in self.series]}
                 for n, day in reversed(list(enumerate(self.days)))]
 
 
@@ -56,8 +56,8 @@ def _nice_max(value: int) -> int:
     return next(step * power for step in (1, 2, 4, 6, 8, 10) if step * power >= value)
 
 
-def _fmt(value: int) -> str:
-    return number_format(value, force_grouping=True)
+def _fmt(value: int | None) -> str:
+    return "—" if value is None else number_format(value, force_grouping=True)
 
 
 def _day_text(chart: Chart, n: int) -> str:
@@ -69,19 +69,28 @@ def layout(chart: Chart) -> Chart:
     """Compute the chart's axis, bars or lines in SVG user units (viewBox WIDTH x HEIGHT)."""
     count = len(chart.days)
     if chart.kind == "bars":
-        peak = max((sum(s.values[n] for s in chart.series) for n in range(count)), default=0)
+        peak = max((sum(s.values[n] or 0 for s in chart.series) for n in range(count)), default=0)
     else:
-        peak = max((max(s.values, default=0) for s in chart.series), default=0)
+        peak = max((value or 0 for s in chart.series for value in s.values), default=0)
     top = _nice_max(peak)
     scale = PLOT_H / top
     baseline = TOP + PLOT_H
     slot = PLOT_W / max(count, 1)
+
+    def x_mid(n: int) -> float:
+        return round(LEFT + slot * (n + 0.5), 1)
+
+    def y_of(value: int) -> float:
+        return round(baseline - value * scale, 1)
+
     chart.plot = {"left": LEFT, "right": LEFT + PLOT_W, "top": TOP, "baseline": baseline, "height": PLOT_H}
-    values = (0, top // 2, top) if top > 1 else (0, top)
-    chart.ticks = [{"y": round(baseline - value * scale, 1), "label": _fmt(value)} for value in values]
+    chart.ticks = [{"y": y_of(value), "label": _fmt(value)} for value in ((0, top // 2, top) if top > 1 else (0, 1))]
+    # About five dates, counted back from the last day (anchored at the plot's right edge).
     step = max(1, math.ceil(count / 5))
-    chart.x_labels = [{"x": round(LEFT + slot * (n + 0.5), 1), "label": f"{chart.days[n]:%d/%m}"}
+    chart.x_labels = [{"x": x_mid(n), "anchor": "middle", "label": f"{chart.days[n]:%d/%m}"}
                       for n in range(count - 1, -1, -step)]
+    if chart.x_labels:
+        chart.x_labels[0].update(x=LEFT + PLOT_W, anchor="end")
     chart.columns = []
     for n in range(count):
         x = LEFT + slot * n
@@ -89,23 +98,27 @@ def layout(chart: Chart) -> Chart:
         if chart.kind == "bars":
             y = baseline
             for index, series in enumerate(chart.series):
-                height = series.values[n] * scale
+                height = (series.values[n] or 0) * scale
                 if height:
                     y -= height
                     column["bars"].append({"series": index, "x": round(x + slot * 0.15, 1), "y": round(y, 1),
                                            "width": round(slot * 0.7, 1), "height": round(height, 1)})
         else:
-            for index, series in enumerate(chart.series):
-                column["dots"].append({"series": index, "cx": round(x + slot / 2, 1),
-                                       "cy": round(baseline - series.values[n] * scale, 1)})
+            column["dots"] = [{"series": index, "cx": x_mid(n), "cy": y_of(series.values[n])}
+                              for index, series in enumerate(chart.series) if series.values[n] is not None]
         chart.columns.append(column)
+    chart.lines = []
     if chart.kind == "lines":
-        chart.lines = [
-            {"series": index, "points": " ".join(
-                f"{round(LEFT + slot * (n + 0.5), 1)},{round(baseline - value * scale, 1)}"
-                for n, value in enumerate(series.values))}
-            for index, series in enumerate(chart.series)
-        ]
+        for index, series in enumerate(chart.series):
+            # One polyline per run of consecutive days with a figure: a missing day is a gap.
+            segment: list[str] = []
+            for n, value in enumerate([*series.values, None]):
+                if value is not None:
+                    segment.append(f"{x_mid(n)},{y_of(value)}")
+                elif segment:
+                    if len(segment) > 1:
+                        chart.lines.append({"series": index, "points": " ".join(segment)})
+                    segment = []
     return chart
 
 

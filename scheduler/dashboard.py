@@ -2,6 +2,7 @@
 
 Thin views: the buttons call the services the API calls, behind a confirmation page."""
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
@@ -72,6 +73,7 @@ def dashboard_view(request):
         title="Tableau de bord du planificateur",
         enabled=all(job["enabled"] for job in jobs),
         cluster=cluster_state(),
+        timezone_name=settings.SCHEDULER_TIMEZONE,
         jobs=jobs,
         runs=runs,
         charts=dashboard_charts(dashboard_series(days=CHART_DAYS)),

@@ -183,9 +183,9 @@ PUSH_COUNT_KEYS = ("push_sent", "push_invalid_tokens", "push_failed")
 def dashboard_series(*, days: int = 30, today: datetime.date | None = None) -> dict:
     """The dashboard's chart data: one value per day for the `days` days up to `today` (local).
 
-    Users and verses by source come from the daily statistics (users.DailyStats), AI failure
-    kinds from the day's verses (one per mood and language), pushes from the runs' counts
-    (`push_sent`, `push_invalid_tokens`, `push_failed`; a run without them counts 0).
+    Users and verses by source come from the daily statistics (users.DailyStats; None on a day
+    without them), AI failure kinds from the day's verses (one per mood and language), pushes
+    from the runs' counts (`push_sent`, `push_invalid_tokens`, `push_failed`; absent: 0).
     """
     # Read here, not through users/verses selectors, until those apps expose a series of their own.
     from users.models import DailyStats
@@ -199,8 +199,9 @@ def dashboard_series(*, days: int = 30, today: datetime.date | None = None) -> d
     def zeros() -> list[int]:
         return [0] * days
 
-    users = {"active_users": zeros(), "daily_active_users": zeros()}
-    verses = {"ai": zeros(), "fallback": zeros()}
+    # A day without statistics (not computed yet, or the job failed) is None, not 0.
+    users = {"active_users": [None] * days, "daily_active_users": [None] * days}
+    verses = {"ai": [None] * days, "fallback": [None] * days}
     for row in DailyStats.objects.filter(day__range=(first, today)).values(
             "day", "active_users", "daily_active_users", "verses_generated", "fallbacks_used"):
         n = index[row["day"]]

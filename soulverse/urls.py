@@ -1,11 +1,15 @@
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from soulverse.views import livez
 
 urlpatterns = [
     path("livez", livez, name="livez"),
+    # Browsers ask for /favicon.ico on every site; answer rather than log a 404 each time.
+    path("favicon.ico", RedirectView.as_view(url=static("soulverse/favicon.svg"), permanent=True)),
     path("admin/dashboard/", include("scheduler.dashboard")),
     path("admin/", admin.site.urls),
     path("api/v1/scheduler/", include("scheduler.urls")),

@@ -59,11 +59,11 @@ def dashboard_data(db) -> DashboardData:
 
     _run("daily_verses_generation", started_at=_at(day(1), 6), seconds=12.5,
          counts={"pairs": 4, "users_processed": 118, "ai_failures": {"timeout": 2, "text_mismatch": 1}})
-    _run("push_delivery", started_at=_at(day(1), 6, 15), seconds=3,
+    _run("deliver_verses", started_at=_at(day(1), 6, 15), seconds=3,
          counts={"push_sent": 100, "push_invalid_tokens": 3, "push_failed": 1})
-    _run("push_delivery", started_at=_at(day(1), 6, 30), seconds=1, counts={"push_sent": 5})
-    _run("push_delivery", started_at=_at(day(0), 0, 5), seconds=1, counts={"push_sent": 7, "push_failed": 2})
-    _run("push_delivery", started_at=_at(day(30), 6), seconds=1, counts={"push_sent": 1000})
+    _run("deliver_verses", started_at=_at(day(1), 6, 30), seconds=1, counts={"push_sent": 5})
+    _run("deliver_verses", started_at=_at(day(0), 0, 5), seconds=1, counts={"push_sent": 7, "push_failed": 2})
+    _run("deliver_verses", started_at=_at(day(30), 6), seconds=1, counts={"push_sent": 1000})
     failed = _run("cache_cleanup", started_at=_at(day(0), 0, 1), seconds=0.25, status=JobRun.Status.FAILED,
                   error="OperationalError: could not connect to server")
     return DashboardData(today=today, failed_run=failed)

@@ -11,6 +11,7 @@ from django_q.models import Schedule
 
 from scheduler.charts import Chart, Series, layout
 from scheduler.models import JobRun
+from scheduler.registry import JOBS
 from scheduler.selectors import dashboard_series
 from users.models import User
 from users.tests.factories import UserFactory
@@ -51,10 +52,12 @@ def test_series_cover_thirty_days_from_the_stats_verses_and_run_counts(dashboard
     assert series["days"] == [today - datetime.timedelta(days=29 - n) for n in range(30)]
     # Index 29 is today, 28 yesterday, 0 is 29 days ago; 30 days ago is outside.
     def at(values): return {n: v for n, v in enumerate(values) if v}
-    assert at(series["users"]["active_users"]) == {0: 90, 27: 110, 28: 120}
-    assert at(series["users"]["daily_active_users"]) == {0: 30, 27: 40, 28: 45}
-    assert at(series["verses"]["ai"]) == {0: 80, 27: 108, 28: 100}
-    assert at(series["verses"]["fallback"]) == {0: 8, 28: 18}
+    # Days without statistics are None (no figure), not 0.
+    def known(values): return {n: v for n, v in enumerate(values) if v is not None}
+    assert known(series["users"]["active_users"]) == {0: 90, 27: 110, 28: 120}
+    assert known(series["users"]["daily_active_users"]) == {0: 30, 27: 40, 28: 45}
+    assert known(series["verses"]["ai"]) == {0: 80, 27: 108, 28: 100}
+    assert known(series["verses"]["fallback"]) == {0: 8, 27: 0, 28: 18}
     assert {kind: at(values) for kind, values in series["ai_failures"].items()} == {
         "rate_limit": {27: 1}, "text_mismatch": {28: 1}, "timeout": {28: 2}}
     assert {key: at(values) for key, values in series["pushes"].items()} == {
@@ -64,8 +67,8 @@ def test_series_cover_thirty_days_from_the_stats_verses_and_run_counts(dashboard
 def test_series_are_zero_without_data(db):
     series = dashboard_series(days=7, today=datetime.date(2026, 1, 10))
     assert series["days"][0] == datetime.date(2026, 1, 4)
-    assert series["users"] == {"active_users": [0] * 7, "daily_active_users": [0] * 7}
-    assert series["verses"] == {"ai": [0] * 7, "fallback": [0] * 7}
+    assert series["users"] == {"active_users": [None] * 7, "daily_active_users": [None] * 7}
+    assert series["verses"] == {"ai": [None] * 7, "fallback": [None] * 7}
     assert series["ai_failures"] == {}
     assert series["pushes"] == {"push_sent": [0] * 7, "push_invalid_tokens": [0] * 7, "push_failed": [0] * 7}
 
@@ -82,7 +85,20 @@ def test_stacked_bars_scale_to_a_round_top():
     ]
     assert [c["text"] for c in chart.columns] == [
         "01/01/2026 : A 0, B 1", "02/01/2026 : A 3, B 1", "03/01/2026 : A 1, B 0"]
-    assert [r["day"] for r in chart.rows] == list(reversed(days))
+    assert chart.rows == [{"day": days[2], "values": ["1", "0"]}, {"day": days[1], "values": ["3", "1"]},
+                          {"day": days[0], "values": ["0", "1"]}]
+    assert [(label["x"], label["anchor"], label["label"]) for label in chart.x_labels] == [
+        (472, "end", "03/01"), (258.0, "middle", "02/01"), (115.3, "middle", "01/01")]
+
+
+def test_a_day_without_figures_is_a_gap_in_the_line():
+    days = [datetime.date(2026, 1, d) for d in (1, 2, 3, 4, 5)]
+    chart = layout(Chart("c", "T", "lines", days, [Series("a", "A", [2, 2, None, 1, None])]))
+    # Slots of 85.6 units from x=44; 2 is the axis top (y=10), 1 its middle (y=93).
+    assert chart.lines == [{"series": 0, "points": "86.8,10.0 172.4,10.0"}]  # the lone day 4 is a dot only
+    assert [[d["cy"] for d in c["dots"]] for c in chart.columns] == [[10.0], [10.0], [], [93.0], []]
+    assert [c["text"] for c in chart.columns][2] == "03/01/2026 : A —"
+    assert chart.total == 5
 
 
 def test_lines_share_one_axis():
@@ -90,7 +106,8 @@ def test_lines_share_one_axis():
     chart = layout(Chart("c", "T", "lines", days, [Series("a", "A", [1500, 3000]), Series("b", "B", [0, 750])]))
     assert [t["label"] for t in chart.ticks] == ["0", "2\xa0000", "4\xa0000"]
     # Two slots of 214 units from x=44; 166 units for 4,000 from y=176.
-    assert [line["points"] for line in chart.lines] == ["151.0,113.8 365.0,51.5", "151.0,176.0 365.0,144.9"]
+    assert chart.lines == [{"series": 0, "points": "151.0,113.8 365.0,51.5"},
+                           {"series": 1, "points": "151.0,176.0 365.0,144.9"}]
     assert [[(d["series"], d["cy"]) for d in c["dots"]] for c in chart.columns] == [
         [(0, 113.8), (1, 176.0)], [(0, 51.5), (1, 144.9)]]
 
@@ -109,7 +126,7 @@ def test_staff_without_the_permission_gets_403_and_no_entry_on_the_admin_home(cl
     assert client.get(DASHBOARD).status_code == 403
     before = repeats()
     assert client.post("/admin/dashboard/stop/", {"confirmed": "yes"}).status_code == 403
-    assert repeats() == before == [-1, -1, -1]
+    assert repeats() == before == [-1] * len(JOBS)
     assert DASHBOARD not in client.get("/admin/").content.decode()
 
 
@@ -126,7 +143,7 @@ def test_a_viewer_sees_the_dashboard_without_buttons_and_cannot_operate(client, 
     assert DASHBOARD in client.get("/admin/").content.decode()
     for url in ("/admin/dashboard/stop/", "/admin/dashboard/run/daily_verses_generation/"):
         assert client.post(url, {"confirmed": "yes"}).status_code == 403
-    assert repeats() == [-1, -1, -1]
+    assert repeats() == [-1] * len(JOBS)
     assert JobRun.objects.count() == 0
 
 
@@ -146,9 +163,10 @@ def test_dashboard_shows_state_jobs_runs_and_charts(admin_client, schedules, das
     assert ctx["enabled"] is True
     assert ctx["cluster"] == {"alive": False, "count": 0, "last_heartbeat": None}
     assert [(job["id"], job["enabled"], job["next_run"] is not None) for job in ctx["jobs"]] == [
-        ("daily_verses_generation", True, True), ("cache_cleanup", True, True), ("user_stats_update", True, True)]
+        (job.id, True, True) for job in JOBS]
+    assert [job["last_run"] and job["last_run"].status for job in ctx["jobs"]][:3] == ["succeeded", "failed", None]
     assert [run.job_id for run in ctx["runs"]] == [
-        "push_delivery", "cache_cleanup", "push_delivery", "push_delivery", "daily_verses_generation", "push_delivery"]
+        "deliver_verses", "cache_cleanup", "deliver_verses", "deliver_verses", "daily_verses_generation", "deliver_verses"]
     assert [chart.id for chart in ctx["charts"]] == ["users", "verses", "ai_failures", "pushes"]
     assert [len(chart.columns) for chart in ctx["charts"]] == [30, 30, 30, 30]
 
@@ -169,20 +187,27 @@ def test_dashboard_shows_state_jobs_runs_and_charts(admin_client, schedules, das
     assert html.count('<g class="col" tabindex="0"') == 120
     assert 'aria-label="' + (dashboard_data.today - datetime.timedelta(days=1)).strftime("%d/%m/%Y") + \
         ' : Envoyées 105, Jetons invalides 3, Échouées 1"' in html
+    # SVG coordinates are numbers, never the French "176,0".
+    assert re.findall(r' (?:x|y|x1|x2|y1|y2|cx|cy|width|height)="[^"]*,', html) == []
+    assert 'y1="176.0"' in html
     assert "<script" not in html.split('id="content-main"')[1]
     assert not re.search(r'(src|href)="(https?:)?//', html)
 
 
 def test_dashboard_queries_do_not_grow_with_the_data(admin_client, schedules, dashboard_data,
                                                      django_assert_max_num_queries):
-    with django_assert_max_num_queries(14):
+    # Session, user, schedules, the last run of each job, the recent runs, the cluster heartbeat
+    # (a query with the database cache, none with Redis), then one query per kind of chart data.
+    expected = 2 + 1 + len(JOBS) + 1 + 1 + 3
+    with django_assert_max_num_queries(expected):
         admin_client.get(DASHBOARD)
     UserFactory.create_batch(20)
     for n in range(10):
-        JobRun.objects.create(job_id="push_delivery", trigger="schedule", status="succeeded",
+        JobRun.objects.create(job_id="deliver_verses", trigger="schedule", status="succeeded",
                               counts={"push_sent": n})
-    with django_assert_max_num_queries(14):
-        admin_client.get(DASHBOARD)
+    with django_assert_max_num_queries(expected):
+        response = admin_client.get(DASHBOARD)
+    assert response.context["charts"][3].series[0].values[-1] == 7 + sum(range(10))
 
 
 # --- Stop, start, run now -------------------------------------------------------------------
@@ -192,20 +217,20 @@ def test_stop_asks_for_confirmation_then_stops_and_start_resumes(admin_client, s
     assert response.status_code == 200
     assert response.context["title"] == "Arrêter le planificateur ?"
     assert '<input type="hidden" name="confirmed" value="yes">' in response.content.decode()
-    assert repeats() == [-1, -1, -1]  # nothing changed before the confirmation
+    assert repeats() == [-1] * len(JOBS)  # nothing changed before the confirmation
 
     response = admin_client.post("/admin/dashboard/stop/", {"confirmed": "yes"}, follow=True)
     assert response.redirect_chain == [(DASHBOARD, 302)]
-    assert repeats() == [0, 0, 0]
+    assert repeats() == [0] * len(JOBS)
     assert response.context["enabled"] is False
     assert [str(m) for m in response.context["messages"]] == ["Planificateur arrêté."]
     html = response.content.decode()
     assert re.search(r'id="scheduler-state"[^>]*>Arrêté<', html)
     assert 'id="scheduler-start"' in html and 'id="scheduler-stop"' not in html
-    assert html.count(">En pause<") == 3
+    assert html.count(">En pause<") == len(JOBS)
 
     response = admin_client.post("/admin/dashboard/start/", {"confirmed": "yes"}, follow=True)
-    assert repeats() == [-1, -1, -1]
+    assert repeats() == [-1] * len(JOBS)
     assert [str(m) for m in response.context["messages"]] == ["Planificateur démarré."]
     assert response.context["enabled"] is True
 
@@ -217,7 +242,7 @@ def test_controls_refuse_get_and_a_post_without_csrf(superuser, schedules):
     assert client.get("/admin/dashboard/run/daily_verses_generation/").status_code == 405
     assert client.post("/admin/dashboard/stop/", {"confirmed": "yes"}).status_code == 403
     assert client.post("/admin/dashboard/run/daily_verses_generation/", {"confirmed": "yes"}).status_code == 403
-    assert repeats() == [-1, -1, -1]
+    assert repeats() == [-1] * len(JOBS)
     assert JobRun.objects.count() == 0
 
 
@@ -251,3 +276,8 @@ def test_run_now_of_an_unknown_job_is_404_and_runs_nothing(admin_client, schedul
     response = admin_client.post("/admin/dashboard/run/no_such_job/", {"confirmed": "yes"})
     assert response.status_code == 404
     assert JobRun.objects.count() == 0
+
+
+def test_the_favicon_browsers_ask_for_is_served(client):
+    response = client.get("/favicon.ico")
+    assert (response.status_code, response["Location"]) == (301, "/static/soulverse/favicon.svg")

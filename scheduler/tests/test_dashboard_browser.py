@@ -1,0 +1,236 @@
+"""The dashboard in a real headless Chromium (Debian's chromium + chromium-driver, Selenium),
+against pytest-django's live server and a real `manage.py qcluster` on the test database.
+
+Screenshots at desktop and phone widths go to var/screenshots/ on every run, with the page's
+size and load time (dashboard-metrics.json)."""
+
+import datetime
+import json
+import shutil
+import time
+
+import pytest
+from django.conf import settings
+from django_q.models import Schedule
+
+from scheduler.models import JobRun
+from scheduler.registry import JOBS
+from scheduler.services import schedules_setup
+from scheduler.tests.test_cluster import qcluster, wait_until  # noqa: F401 (a fixture)
+from users.models import User
+from users.tests.factories import UserFactory
+from verses.models import DailyVerse
+
+CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.cluster,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER),
+                       reason="no chromium/chromedriver: apt-get install -y chromium chromium-driver"),
+]
+
+SCREENSHOTS = settings.BASE_DIR / "var" / "screenshots"
+DESKTOP, PHONE = (1280, 900), (390, 844)
+
+
+@pytest.fixture
+def browser():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                     "--lang=fr-FR", "--disable-extensions", "--no-first-run"):
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    driver.set_window_size(*DESKTOP)
+    driver.implicitly_wait(0)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+class Page:
+    """The browser plus what each page must satisfy: no JavaScript console error."""
+
+    def __init__(self, driver, base_url: str):
+        self.driver, self.base_url = driver, base_url
+
+    def console_errors(self) -> list[dict]:
+        return [entry for entry in self.driver.get_log("browser") if entry["level"] == "SEVERE"]
+
+    def open(self, path: str) -> None:
+        self.driver.get(self.base_url + path)
+        assert self.console_errors() == []
+
+    def css(self, selector: str):
+        from selenium.webdriver.common.by import By
+
+        return self.driver.find_element(By.CSS_SELECTOR, selector)
+
+    def all(self, selector: str):
+        from selenium.webdriver.common.by import By
+
+        return self.driver.find_elements(By.CSS_SELECTOR, selector)
+
+    def click_and_load(self, selector: str) -> None:
+        """Click an element that submits a form or follows a link; wait for the next page."""
+        old = self.css("html")
+        self.css(selector).click()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                old.tag_name  # raises once the old page is gone
+            except Exception:
+                break
+            time.sleep(0.05)
+        self.wait_ready()
+        assert self.console_errors() == []
+
+    def wait_ready(self) -> None:
+        deadline = time.monotonic() + 20
+        while self.driver.execute_script("return document.readyState") != "complete":
+            assert time.monotonic() < deadline, "page did not finish loading"
+            time.sleep(0.05)
+
+    def text(self, selector: str) -> str:
+        return self.css(selector).text.strip()
+
+    def screenshot(self, name: str, size: tuple[int, int]) -> str:
+        """The whole page at `size`'s width (the window made as tall as the page)."""
+        self.driver.set_window_size(*size)
+        height = self.driver.execute_script("return document.documentElement.scrollHeight")
+        self.driver.set_window_size(size[0], max(size[1], height))
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        path = SCREENSHOTS / f"{name}.png"
+        assert self.driver.save_screenshot(str(path))
+        self.driver.set_window_size(*size)
+        return str(path.relative_to(settings.BASE_DIR))
+
+    def viewport_screenshot(self, name: str) -> str:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        path = SCREENSHOTS / f"{name}.png"
+        assert self.driver.save_screenshot(str(path))
+        return str(path.relative_to(settings.BASE_DIR))
+
+    def metrics(self) -> dict:
+        """The page's size and load time as the browser measured them (Navigation/Resource Timing)."""
+        return self.driver.execute_script("""
+            const nav = performance.getEntriesByType('navigation')[0];
+            const resources = performance.getEntriesByType('resource');
+            return {
+              html_bytes: nav.decodedBodySize,
+              resources: resources.length,
+              resource_bytes: resources.reduce((sum, r) => sum + r.decodedBodySize, 0),
+              dom_content_loaded_ms: Math.round(nav.domContentLoadedEventEnd - nav.startTime),
+              load_ms: Math.round(nav.loadEventEnd - nav.startTime),
+              server_ms: Math.round(nav.responseStart - nav.requestStart),
+            };""")
+
+
+def test_dashboard_in_a_real_browser(browser, live_server, qcluster, dashboard_data):  # noqa: F811
+    from selenium.webdriver.common.keys import Keys
+
+    schedules_setup()
+    members = UserFactory.create_batch(5)
+    User.objects.create_superuser("root@example.org", "motdepasse-de-test")
+    page = Page(browser, live_server.url)
+
+    # Log in through the admin's form; the admin's home leads to the dashboard.
+    page.open("/admin/login/?next=/admin/")
+    page.css("#id_username").send_keys("root@example.org")
+    page.css("#id_password").send_keys("motdepasse-de-test")
+    page.click_and_load("input[type=submit]")
+    page.click_and_load("#dashboard-entry a")
+    assert browser.current_url == live_server.url + "/admin/dashboard/"
+    assert page.text("#content h1") == "Tableau de bord du planificateur"
+    assert page.text("#scheduler-state") == "Actif"
+    assert page.text("#cluster-count") == "1"  # the qcluster of this test
+
+    # Seeded runs and statistics.
+    failed = page.css(f'tr[data-run-id="{dashboard_data.failed_run.pk}"]')
+    assert "Échoué" in failed.text
+    error = failed.find_element("css selector", "details.error pre")
+    assert not error.is_displayed()
+    failed.find_element("css selector", "details.error summary").click()
+    assert error.text == "OperationalError: could not connect to server"
+    assert [c.get_attribute("id") for c in page.all("figure.chart")] == [
+        "chart-users", "chart-verses", "chart-ai_failures", "chart-pushes"]
+    assert len(page.all("#chart-users g.col")) == 30
+    assert len(page.all("#chart-verses rect.bar")) == 5  # 3 days with verses, 2 of them with fallbacks
+    assert page.text("#chart-ai_failures .legend") == "Limite de débit\nTexte non conforme\nDélai dépassé"
+
+    # Keyboard: Tab from the last link before the charts lands on the first day of the first
+    # chart, and shows its figures.
+    page.css("#runs p:last-child a").send_keys(Keys.TAB)
+    focused = browser.switch_to.active_element
+    first_day = page.all("#chart-users g.col")[0]
+    assert focused == first_day
+    tip = first_day.find_element("css selector", "text.tip")
+    assert tip.is_displayed()
+    first = dashboard_data.today - datetime.timedelta(days=29)
+    assert tip.text == f"{first:%d/%m/%Y} : Actifs 90, Actifs du jour 30"
+    focused.send_keys(Keys.TAB)
+    assert browser.switch_to.active_element == page.all("#chart-users g.col")[1]
+    for _ in range(27):  # to yesterday, the 29th day
+        browser.switch_to.active_element.send_keys(Keys.TAB)
+    yesterday = page.all("#chart-users g.col")[28]
+    assert browser.switch_to.active_element == yesterday
+    assert yesterday.find_element("css selector", "text.tip").text.endswith(": Actifs 120, Actifs du jour 45")
+    browser.execute_script("arguments[0].closest('figure').scrollIntoView()", yesterday)
+    keyboard_shot = page.viewport_screenshot("dashboard-keyboard-focus")
+
+    # Size, load time and screenshots at desktop and phone widths.
+    page.open("/admin/dashboard/")
+    metrics = page.metrics()
+    shots = [keyboard_shot, page.screenshot("dashboard-desktop", DESKTOP)]
+    page.driver.set_window_size(*PHONE)
+    page.open("/admin/dashboard/")
+    # Usable at a phone's width: the page does not scroll sideways, the buttons are in view.
+    assert browser.execute_script("return document.documentElement.scrollWidth") <= PHONE[0]
+    assert page.css("#scheduler-stop").is_displayed()
+    assert page.css("#chart-users svg").size["width"] <= PHONE[0]
+    shots.append(page.screenshot("dashboard-phone", PHONE))
+    page.driver.set_window_size(*DESKTOP)
+
+    # Stop, then start: each behind a confirmation page, the state changes on the dashboard.
+    page.open("/admin/dashboard/")
+    page.click_and_load("#scheduler-stop")
+    assert page.text("#content h1") == "Arrêter le planificateur ?"
+    assert set(Schedule.objects.values_list("repeats", flat=True)) == {-1}
+    shots.append(page.screenshot("dashboard-confirm-stop", DESKTOP))
+    page.click_and_load("#confirm")
+    assert page.text("#scheduler-state") == "Arrêté"
+    assert page.text(".messagelist") == "Planificateur arrêté."
+    assert [e.text for e in page.all("#jobs .badge.off")] == ["En pause"] * len(JOBS)
+    assert set(Schedule.objects.values_list("repeats", flat=True)) == {0}
+    page.click_and_load("#scheduler-start")
+    page.click_and_load("#confirm")
+    assert page.text("#scheduler-state") == "Actif"
+    assert page.text(".messagelist") == "Planificateur démarré."
+    assert set(Schedule.objects.values_list("repeats", flat=True)) == {-1}
+
+    # Run the daily job now: the cluster runs it, and its run appears at the top of the list.
+    page.click_and_load("#run-daily_verses_generation")
+    page.click_and_load("#confirm")
+    assert page.text(".messagelist") == "« Génération versets quotidiens » : exécution lancée."
+    run = JobRun.objects.get(trigger=JobRun.Trigger.MANUAL)
+    wait_until(lambda: JobRun.objects.filter(pk=run.pk, status=JobRun.Status.SUCCEEDED).exists(), 60,
+               "the manual run to succeed", qcluster)
+    page.open("/admin/dashboard/")
+    top = page.all("#runs-table tbody tr")[0]
+    assert top.get_attribute("data-run-id") == str(run.pk)
+    assert "Génération versets quotidiens" in top.text and "Manuel (API/admin)" in top.text
+    assert "Réussi" in top.text
+    assert set(DailyVerse.objects.values_list("user_id", flat=True)) == {m.pk for m in members}
+    top.find_element("css selector", "details.counts summary").click()
+    assert "users_processed\n5" in top.find_element("css selector", "details.counts dl").text
+    shots.append(page.screenshot("dashboard-after-run", DESKTOP))
+
+    (SCREENSHOTS / "dashboard-metrics.json").write_text(json.dumps({**metrics, "screenshots": shots}, indent=2))
+    print(f"\ndashboard: {json.dumps(metrics)}\nscreenshots: {', '.join(shots)}")
