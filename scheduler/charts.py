@@ -142,7 +142,7 @@ def dashboard_charts(series: dict) -> list[Chart]:
             Series("active_users", "Actifs", users["active_users"]),
             Series("daily_active_users", "Actifs du jour", users["daily_active_users"]),
         ]),
-        Chart("verses", "Versets envoyés par source", "bars", days, [
+        Chart("verses", "Versets distribués par source", "bars", days, [
             Series("ai", "IA", verses["ai"]),
             Series("fallback", "Secours", verses["fallback"]),
         ]),

@@ -26,7 +26,7 @@ SWITCHES = {
     "stop": {
         "service": scheduler_stop,
         "question": "Arrêter le planificateur ?",
-        "detail": "Les trois tâches planifiées ne se lanceront plus jusqu'au redémarrage ; "
+        "detail": "Les tâches planifiées ne se lanceront plus jusqu'au redémarrage ; "
                   "une exécution en cours se termine.",
         "button": "Oui, arrêter",
         "done": "Planificateur arrêté.",
@@ -41,8 +41,8 @@ SWITCHES = {
 }
 
 
-def _require(request, permission: str) -> None:
-    if not request.user.has_perm(permission):
+def _require(request, *permissions: str) -> None:
+    if not all(request.user.has_perm(permission) for permission in permissions):
         raise PermissionDenied
 
 
@@ -89,7 +89,7 @@ def _confirm(request, *, question: str, detail: str, button: str, action_url: st
 
 @require_POST
 def scheduler_switch_view(request, action: str):
-    _require(request, OPERATE_PERMISSION)
+    _require(request, VIEW_PERMISSION, OPERATE_PERMISSION)
     switch = SWITCHES[action]
     if request.POST.get("confirmed") != "yes":
         return _confirm(request, question=switch["question"], detail=switch["detail"], button=switch["button"],
@@ -101,7 +101,7 @@ def scheduler_switch_view(request, action: str):
 
 @require_POST
 def job_run_now_view(request, job_id: str):
-    _require(request, OPERATE_PERMISSION)
+    _require(request, VIEW_PERMISSION, OPERATE_PERMISSION)
     job = JOBS_BY_ID.get(job_id)
     if job is None:
         raise Http404(f"Tâche inconnue : {job_id}")

@@ -147,6 +147,16 @@ def test_a_viewer_sees_the_dashboard_without_buttons_and_cannot_operate(client, 
     assert JobRun.objects.count() == 0
 
 
+def test_an_operator_without_superuser_rights_can_stop_the_scheduler(client, schedules):
+    operator = UserFactory(email="operator@example.org", is_staff=True)
+    operator.user_permissions.add(scheduler_permission("view_scheduler"), scheduler_permission("operate_scheduler"))
+    client.force_login(operator)
+    assert 'id="scheduler-stop"' in client.get(DASHBOARD).content.decode()
+    response = client.post("/admin/dashboard/stop/", {"confirmed": "yes"})
+    assert (response.status_code, response["Location"]) == (302, DASHBOARD)
+    assert repeats() == [0] * len(JOBS)
+
+
 # --- What it shows --------------------------------------------------------------------------
 
 def test_the_admin_home_leads_to_the_dashboard(admin_client):
@@ -181,7 +191,7 @@ def test_dashboard_shows_state_jobs_runs_and_charts(admin_client, schedules, das
     assert "12.5 s" in daily or "12,5 s" in daily
     assert "<dt>ai_failures</dt><dd>timeout : 2, text_mismatch : 1</dd>" in daily
     # French labels, a focusable group per day, no script and nothing from another host.
-    for label in ("Utilisateurs actifs", "Versets envoyés par source", "Échecs de l&#x27;IA par type",
+    for label in ("Utilisateurs actifs", "Versets distribués par source", "Échecs de l&#x27;IA par type",
                   "Notifications push", "Jetons invalides", "Délai dépassé", "Texte non conforme"):
         assert label in html
     assert html.count('<g class="col" tabindex="0"') == 120
