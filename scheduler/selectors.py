@@ -9,7 +9,9 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import Count, Q
+from django.db.models import Count, IntegerField, Q, Sum
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast, Coalesce, TruncDate
 from django.utils import timezone
 from django_q.conf import Conf
 from django_q.models import Schedule
@@ -220,12 +222,13 @@ def dashboard_series(*, days: int = 30, today: datetime.date | None = None) -> d
     has_push_counts = Q()
     for key in PUSH_COUNT_KEYS:
         has_push_counts |= Q(counts__has_key=key)
-    for started_at, counts in (JobRun.objects.filter(has_push_counts, started_at__gte=start, started_at__lt=end)
-                               .values_list("started_at", "counts")):
-        n = index[timezone.localdate(started_at)]
+    # Summed in the database: a delivery tick every 15 minutes is about 3,000 runs a month.
+    sums = {key: Coalesce(Sum(Cast(KeyTextTransform(key, "counts"), IntegerField())), 0) for key in PUSH_COUNT_KEYS}
+    for row in (JobRun.objects.filter(has_push_counts, started_at__gte=start, started_at__lt=end)
+                .annotate(local_day=TruncDate("started_at", tzinfo=timezone.get_current_timezone()))
+                .order_by().values("local_day").annotate(**sums)):
         for key in PUSH_COUNT_KEYS:
-            value = counts.get(key, 0)
-            pushes[key][n] += value if isinstance(value, int) else 0
+            pushes[key][index[row["local_day"]]] = row[key]
     return {"days": day_list, "users": users, "verses": verses, "ai_failures": ai_failures, "pushes": pushes}
 
 
