@@ -2,7 +2,6 @@
 
 Thin views: the buttons call the services the API calls, behind a confirmation page."""
 
-from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
@@ -14,7 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 from scheduler.charts import dashboard_charts
 from scheduler.models import JobRun
 from scheduler.registry import JOBS_BY_ID
-from scheduler.selectors import cluster_state, dashboard_jobs, dashboard_series, job_runs
+from scheduler.selectors import dashboard_series, job_runs, scheduler_status
 from scheduler.services import job_run_enqueue, scheduler_start, scheduler_stop
 
 VIEW_PERMISSION = "scheduler.view_scheduler"
@@ -63,7 +62,7 @@ def counts_items(counts: dict) -> list[tuple[str, str]]:
 @require_GET
 def dashboard_view(request):
     _require(request, VIEW_PERMISSION)
-    jobs = dashboard_jobs()
+    status = scheduler_status()
     runs = list(job_runs()[:RECENT_RUNS])
     for run in runs:
         run.counts_items = counts_items(run.counts)
@@ -71,10 +70,10 @@ def dashboard_view(request):
     return TemplateResponse(request, "admin/scheduler/dashboard.html", _context(
         request,
         title="Tableau de bord du planificateur",
-        enabled=all(job["enabled"] for job in jobs),
-        cluster=cluster_state(),
-        timezone_name=settings.SCHEDULER_TIMEZONE,
-        jobs=jobs,
+        enabled=status["enabled"],
+        cluster=status["cluster"],
+        timezone_name=status["timezone"],
+        jobs=status["jobs"],
         runs=runs,
         charts=dashboard_charts(dashboard_series(days=CHART_DAYS)),
         chart_days=CHART_DAYS,

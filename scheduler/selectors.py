@@ -162,23 +162,6 @@ def health_check() -> tuple[bool, dict]:
 
 # --- The admin dashboard --------------------------------------------------------------------
 
-def dashboard_jobs() -> list[dict]:
-    """Each registered job with its schedule (next run, paused or not) and its last run."""
-    schedules = {s.name: s for s in Schedule.objects.filter(name__in=[job.id for job in JOBS])}
-    jobs = []
-    for job in JOBS:
-        schedule = schedules.get(job.id)
-        jobs.append({
-            "id": job.id,
-            "name": job.name,
-            "cron": schedule.cron if schedule else job.cron,
-            "next_run": schedule.next_run if schedule else None,
-            "enabled": bool(schedule and schedule.repeats != 0),
-            "last_run": JobRun.objects.filter(job_id=job.id).order_by("-started_at").first(),
-        })
-    return jobs
-
-
 PUSH_COUNT_KEYS = ("push_sent", "push_invalid_tokens", "push_failed")
 
 

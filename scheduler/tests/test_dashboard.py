@@ -13,22 +13,10 @@ from scheduler.charts import Chart, Series, layout
 from scheduler.models import JobRun
 from scheduler.registry import JOBS
 from scheduler.selectors import dashboard_series
-from users.models import User
 from users.tests.factories import UserFactory
 from verses.models import DailyVerse
 
 DASHBOARD = "/admin/dashboard/"
-
-
-@pytest.fixture
-def superuser(db):
-    return User.objects.create_superuser("root@example.org", "pw")
-
-
-@pytest.fixture
-def admin_client(client, superuser):
-    client.force_login(superuser)
-    return client
 
 
 def repeats() -> list[int]:
