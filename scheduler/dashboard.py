@@ -19,6 +19,8 @@ from scheduler.services import job_run_enqueue, scheduler_start, scheduler_stop
 VIEW_PERMISSION = "scheduler.view_scheduler"
 OPERATE_PERMISSION = "scheduler.operate_scheduler"
 RECENT_RUNS = 10
+AI_STATUS_LABELS = {"ok": "Active", "disabled": "Désactivée (versets de secours)",
+                    "misconfigured": "Mal configurée", "unverified": "Non vérifiée"}
 CHART_DAYS = 30
 
 SWITCHES = {
@@ -73,6 +75,9 @@ def dashboard_view(request):
         enabled=status["enabled"],
         cluster=status["cluster"],
         timezone_name=status["timezone"],
+        ai=status["ai"],
+        ai_label=AI_STATUS_LABELS.get(status["ai"]["status"], status["ai"]["status"]),
+        editions=status["editions"].values(),
         jobs=status["jobs"],
         runs=runs,
         charts=dashboard_charts(dashboard_series(days=CHART_DAYS)),

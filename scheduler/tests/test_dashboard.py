@@ -171,6 +171,8 @@ def test_dashboard_shows_state_jobs_runs_and_charts(admin_client, schedules, das
     html = response.content.decode()
     assert re.search(r'id="scheduler-state"[^>]*>Actif<', html)
     assert re.search(r'id="cluster-count"[^>]*>0<', html)
+    assert re.search(r'id="ai-state"[^>]*>Désactivée \(versets de secours\)<', html)  # no API key in tests
+    assert "World English Bible : " in html and "Louis Segond 1910 : " in html
     # A failed run's error is one click away (a <details> on its row).
     failed = re.search(rf'data-run-id="{dashboard_data.failed_run.pk}".*?</tr>', html, re.S).group(0)
     assert "<summary>Voir l'erreur</summary><pre>OperationalError: could not connect to server</pre>" in failed
@@ -194,9 +196,10 @@ def test_dashboard_shows_state_jobs_runs_and_charts(admin_client, schedules, das
 
 def test_dashboard_queries_do_not_grow_with_the_data(admin_client, schedules, dashboard_data,
                                                      django_assert_max_num_queries):
-    # Session, user, schedules, the last run of each job, the recent runs, the cluster heartbeat
-    # (a query with the database cache, none with Redis), then one query per kind of chart data.
-    expected = 2 + 1 + len(JOBS) + 1 + 1 + 3
+    # Session, user, schedules, the last run of each job, the French edition's verse count, the
+    # recent runs, the cluster heartbeat (a query with the database cache, none with Redis), then
+    # one query per kind of chart data.
+    expected = 2 + 1 + len(JOBS) + 1 + 1 + 1 + 3
     with django_assert_max_num_queries(expected):
         admin_client.get(DASHBOARD)
     UserFactory.create_batch(20)
