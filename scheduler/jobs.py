@@ -10,6 +10,7 @@ from django_q.models import Failure, Success
 
 from scheduler.services import job_runs_purge, retention_cutoff
 from verses.cache import verse_cache_purge
+from verses.services import daily_verses_history_purge
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +40,7 @@ def cache_cleanup() -> dict:
         Success.objects.filter(stopped__lt=cutoff).delete()[0]
         + Failure.objects.filter(stopped__lt=cutoff).delete()[0]
     )
+    report.update(daily_verses_history_purge())
     report["expired_sessions"] = Session.objects.filter(expire_date__lt=timezone.now()).delete()[0]
     logger.info("event=cache_cleanup %s", " ".join(f"{k}={v}" for k, v in report.items()))
     return report

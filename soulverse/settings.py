@@ -222,6 +222,9 @@ VERSES_AI_CONCURRENCY = env.int("VERSES_AI_CONCURRENCY", default=8)
 VERSES_CACHE_SECONDS = env.int("VERSES_CACHE_SECONDS", default=2 * 60 * 60)
 # Users given their verse per INSERT … SELECT statement.
 VERSES_ASSIGN_CHUNK_SIZE = env.int("VERSES_ASSIGN_CHUNK_SIZE", default=5000)
+# Days of per-user verse history kept (at least: whole months are dropped once all their days
+# are older).
+VERSES_HISTORY_DAYS = env.int("VERSES_HISTORY_DAYS", default=400)
 # Gemini (google-genai). Without an API key the AI is off and curated verses are used.
 GEMINI_API_KEY = env.str("GEMINI_API_KEY", default="")
 # A GA Flash model with no announced shutdown (ai.google.dev/gemini-api/docs/deprecations, 2026-11-28).

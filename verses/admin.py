@@ -1,6 +1,9 @@
+import datetime
+import uuid
+
 from django.contrib import admin
 
-from verses.models import BibleVerse, DailyVerse, VerseOfTheDay
+from verses.models import BibleVerse, DailyVerseRecord, VerseOfTheDay
 
 
 @admin.register(VerseOfTheDay)
@@ -12,16 +15,35 @@ class VerseOfTheDayAdmin(admin.ModelAdmin):
     readonly_fields = ("created_at",)
 
 
-@admin.register(DailyVerse)
+@admin.register(DailyVerseRecord)
 class DailyVerseAdmin(admin.ModelAdmin):
+    """Read-only: the rows are written by the daily run and the user's own requests."""
+
     list_display = ("day", "user", "verse", "created_at")
     list_filter = ("day", "verse__source", "verse__language", "verse__mood")
     search_fields = ("user__email",)
-    raw_id_fields = ("user", "verse")
     date_hierarchy = "day"
     list_select_related = ("user", "verse")
-    readonly_fields = ("created_at",)
+    ordering = ("-day", "user")
     show_full_result_count = False
+
+    def get_object(self, request, object_id, from_field=None):
+        # "<user id>/<day>": look the row up by its real key so PostgreSQL prunes partitions.
+        user_id, _, day = object_id.rpartition("/")
+        try:
+            key = {"user_id": uuid.UUID(user_id), "day": datetime.date.fromisoformat(day)}
+        except ValueError:
+            return None
+        return self.get_queryset(request).filter(**key).first()
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(BibleVerse)

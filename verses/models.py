@@ -63,10 +63,12 @@ class VerseOfTheDay(models.Model):
 
 
 class DailyVerse(models.Model):
-    """The verse one user receives on one day; (user, day) is unique. A narrow row: the
-    content lives in the shared VerseOfTheDay."""
+    """The verse one user receives on one day. A narrow row: the content lives in the shared
+    VerseOfTheDay. The primary key is (user, day): one index serves uniqueness and lookups by
+    user. On PostgreSQL the table is range-partitioned by month (verses/partitions.py) so old
+    months are dropped whole."""
 
-    # No index of its own: the unique (user, day) index serves lookups by user.
+    pk = models.CompositePrimaryKey("user_id", "day")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="daily_verses",
                              db_index=False)
     day = models.DateField()
@@ -76,10 +78,30 @@ class DailyVerse(models.Model):
     class Meta:
         verbose_name = "verset du jour"
         verbose_name_plural = "versets du jour"
-        constraints = [
-            models.UniqueConstraint(fields=["user", "day"], name="one_daily_verse_per_user_day"),
-        ]
         indexes = [models.Index(fields=["day", "verse"], name="dailyverse_day_verse_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.day.isoformat()} {self.verse_id}"
+
+
+class DailyVerseRecord(models.Model):
+    """DailyVerse as the admin sees it, through a database view with a one-column key
+    "<user id>/<day>": Django 5.2's admin refuses models with a composite primary key."""
+
+    id = models.CharField(primary_key=True, max_length=64)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, related_name="+",
+                             db_constraint=False)
+    day = models.DateField()
+    verse = models.ForeignKey(VerseOfTheDay, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        managed = False
+        db_table = "verses_dailyverse_admin"
+        verbose_name = "verset du jour"
+        verbose_name_plural = "versets du jour"
+        # Not created (unmanaged): tells the admin that (day, user) orders totally.
+        constraints = [models.UniqueConstraint(fields=["user", "day"], name="dailyverserecord_user_day")]
 
     def __str__(self) -> str:
         return f"{self.day.isoformat()} {self.verse_id}"

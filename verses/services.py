@@ -26,6 +26,7 @@ from verses.ai import AIError, AIRun, provider_get, provider_probe
 from verses.bible import passage_key
 from verses.cache import verse_cache_get_many, verse_cache_set_many
 from verses.curated import CuratedVerse, curated_pool
+from verses import partitions
 from verses.models import DailyVerse, VerseOfTheDay
 from verses.reflections import fallback_reflection
 from verses.selectors import local_date
@@ -237,6 +238,7 @@ def daily_verses_prepare(*, day: datetime.date, ai_run: AIRun | None = None) -> 
     report = Counter(users_processed=0, verses_created=0, ai_calls=0, ai_prompt_tokens=0, ai_output_tokens=0,
                      ai_thinking_tokens=0, fallbacks=0, cache_hits=0)
     report["ai_failures"] = Counter()
+    daily_verse_partitions_ensure(today=day)  # the clean-up job makes them too; a missed one costs nothing here
     pairs = list(users_active().order_by().values_list("mood", "language").distinct())
     _pair_verses_ensure(day=day, pairs=pairs, report=report, ai_run=ai_run)
     report["users_processed"] = users_active().count()
@@ -246,6 +248,47 @@ def daily_verses_prepare(*, day: datetime.date, ai_run: AIRun | None = None) -> 
     chunks = [{"day": day.isoformat(), "after": after and str(after), "upto": upto and str(upto)}
               for after, upto in bounds]
     return counts, chunks
+
+
+def daily_verse_partitions_ensure(*, today: datetime.date | None = None) -> list[str]:
+    """PostgreSQL: the daily verse table has its partitions up to MONTHS_AHEAD months after
+    `today`'s; returns the ones created (nothing to do on SQLite)."""
+    if connection.vendor != "postgresql":
+        return []
+    today = today or timezone.localdate()
+    with transaction.atomic(), connection.cursor() as cursor:
+        if not partitions.is_partitioned(cursor):
+            return []
+        return partitions.partitions_ensure(cursor, first=today, last=partitions.months_ahead_end(today))
+
+
+SQLITE_DELETE_BATCH = 10_000
+
+
+def daily_verses_history_purge(*, today: datetime.date | None = None) -> dict:
+    """Forget the per-user verses older than VERSES_HISTORY_DAYS, by whole months (the first day
+    kept is a month's first): on PostgreSQL their monthly partitions are dropped, on SQLite the
+    rows are deleted in batches. Partitions for the coming months are made first."""
+    today = today or timezone.localdate()
+    start = partitions.history_start(today=today, days=settings.VERSES_HISTORY_DAYS)
+    report = {"daily_verses_kept_from": start.isoformat(), "daily_verse_partitions_created": 0,
+              "daily_verse_partitions_dropped": 0, "daily_verses_deleted": 0}
+    if connection.vendor == "postgresql":
+        report["daily_verse_partitions_created"] = len(daily_verse_partitions_ensure(today=today))
+        with transaction.atomic(), connection.cursor() as cursor:
+            if partitions.is_partitioned(cursor):
+                report["daily_verse_partitions_dropped"] = len(partitions.partitions_drop_before(cursor, start=start))
+                report["daily_verses_deleted"] = max(cursor.rowcount, 0)  # the default partition's
+                return report
+    table = connection.ops.quote_name(DailyVerse._meta.db_table)
+    while True:  # short transactions: SQLite has one writer at a time
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {table} WHERE rowid IN "
+                           f"(SELECT rowid FROM {table} WHERE day < %s LIMIT {SQLITE_DELETE_BATCH})", [start])
+            deleted = cursor.rowcount
+        report["daily_verses_deleted"] += deleted
+        if deleted < SQLITE_DELETE_BATCH:
+            return report
 
 
 def daily_verses_table_analyze() -> None:

@@ -15,7 +15,7 @@ CHANGELISTS = [
     "/admin/scheduler/jobrun/",
     "/admin/django_q/success/",
     "/admin/django_q/failure/",
-    "/admin/verses/dailyverse/",
+    "/admin/verses/dailyverserecord/",
 ]
 
 
@@ -89,7 +89,7 @@ def test_changelists_load_with_rows(admin_client, superuser, schedules, url):
         "/admin/scheduler/jobrun/": 2,
         "/admin/django_q/success/": 1,
         "/admin/django_q/failure/": 1,
-        "/admin/verses/dailyverse/": 1,
+        "/admin/verses/dailyverserecord/": 1,
     }[url]
     if url == "/admin/django_q/schedule/":
         assert f"/admin/django_q/success/{success.id}/change/" in response.content.decode()

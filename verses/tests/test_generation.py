@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_ai")]
 
 def snapshot():
     return (
-        sorted(DailyVerse.objects.values_list("id", "user_id", "day", "verse_id")),
+        sorted(DailyVerse.objects.values_list("user_id", "day", "verse_id", "created_at")),
         sorted(VerseOfTheDay.objects.values_list(
             "id", "day", "mood", "language", "reference", "text", "reflection", "source")),
     )
