@@ -15,7 +15,8 @@ from users.models import User
 from users.tests.factories import UserFactory
 from verses import partitions
 from verses.models import DailyVerse, DailyVerseRecord
-from verses.services import daily_verse_for_user, daily_verses_generate, daily_verses_history_purge
+from scheduler.tests.runs import daily_run, job_run_through_tasks
+from verses.services import daily_verse_for_user, daily_verses_history_purge
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_ai")]
 TODAY = datetime.date(2026, 11, 28)
@@ -48,7 +49,7 @@ def test_days_older_than_the_retention_are_gone_after_the_cleanup_and_the_rest_u
     # 2026-11-28 - 60 days = 2026-09-29: September is the oldest month kept.
     days = [datetime.date(2026, 7, 31), datetime.date(2026, 8, 31), datetime.date(2026, 9, 1), TODAY]
     for day in days:
-        daily_verses_generate(day=day)
+        daily_run(day)
     assert rows_by_day() == {"2026-07-31": 3, "2026-08-31": 3, "2026-09-01": 3, "2026-11-28": 3}
     kept = sorted(DailyVerse.objects.filter(day__gte="2026-09-01").values_list("user_id", "day", "verse_id"))
     expired = [name for name in partition_names() if name < "verses_dailyverse_p2026_09"]
@@ -73,13 +74,14 @@ def test_the_cleanup_job_purges_the_history_with_the_default_retention(settings)
     user = UserFactory()
     old = timezone.localdate() - datetime.timedelta(days=settings.VERSES_HISTORY_DAYS + 40)
     recent = timezone.localdate() - datetime.timedelta(days=settings.VERSES_HISTORY_DAYS - 40)
-    daily_verses_generate(day=old)
-    daily_verses_generate(day=recent)
+    daily_run(old)
+    daily_run(recent)
 
-    report = cache_cleanup()
+    run = job_run_through_tasks("cache_cleanup")
 
+    assert run.status == "succeeded"
     assert list(DailyVerse.objects.filter(user=user).values_list("day", flat=True)) == [recent]
-    assert report["daily_verses_kept_from"] <= recent.isoformat()
+    assert old.isoformat() < run.counts["daily_verses_kept_from"] <= recent.isoformat()
 
 
 @on_postgresql
@@ -120,7 +122,7 @@ def test_a_row_caught_by_the_default_partition_moves_into_its_month_when_it_is_m
 @on_postgresql
 def test_the_day_of_a_run_lands_in_its_month_partition():
     user = UserFactory()
-    daily_verses_generate(day=TODAY)
+    daily_run(TODAY)
     with connection.cursor() as cursor:
         cursor.execute("SELECT tableoid::regclass::text, user_id FROM verses_dailyverse")
         assert cursor.fetchall() == [("verses_dailyverse_p2026_11", user.pk)]
@@ -130,7 +132,7 @@ def test_history_api_reads_across_months_newest_first():
     user = UserFactory(mood="hopeful")
     days = [datetime.date(2026, 9, 30), datetime.date(2026, 10, 1), datetime.date(2026, 11, 28)]
     for day in days:
-        daily_verses_generate(day=day)
+        daily_run(day)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
 
@@ -143,8 +145,8 @@ def test_history_api_reads_across_months_newest_first():
 def test_admin_lists_and_shows_daily_verses_read_only(client):
     admin = User.objects.create_superuser("root@example.org", "pw")
     member = UserFactory(email="member@example.org", mood="hopeful")
-    daily_verses_generate(day=datetime.date(2026, 10, 31))
-    daily_verses_generate(day=TODAY)
+    daily_run(datetime.date(2026, 10, 31))
+    daily_run(TODAY)
     client.force_login(admin)
 
     listing = client.get("/admin/verses/dailyverserecord/")
