@@ -36,6 +36,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--chunk-size", type=int, default=None, help="VERSES_ASSIGN_CHUNK_SIZE")
     parser.add_argument("--naive-users", type=int, default=1000, help="0 to skip the naive mode")
     parser.add_argument("--broker", choices=["orm", "redis"], default="orm")
+    parser.add_argument("--without-statistics", action="store_true",
+                        help="reload the users table as a bulk load leaves it: no planner statistics, no "
+                             "visibility map (production without autovacuum, a restored dump)")
     return parser.parse_args()
 
 
@@ -99,6 +102,64 @@ def prepare_data(users: int, env: dict) -> None:
         cursor.execute("DROP TABLE IF EXISTS bench_naive_verse")
         cursor.execute("VACUUM ANALYZE")
     cache.clear()  # the benchmark's own Redis database
+
+
+def users_table_reload_without_statistics() -> float:
+    """The users rows written again (new heap: no visibility map, no hint bits) and the table's
+    statistics gone, as after a bulk load or a restore with autovacuum off. Returns seconds."""
+    from django.db import connection
+
+    started = time.monotonic()
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TEMP TABLE bench_users_copy AS SELECT * FROM users_user")
+        cursor.execute("TRUNCATE users_user CASCADE")
+        cursor.execute("INSERT INTO users_user SELECT * FROM bench_users_copy")
+        cursor.execute("DROP TABLE bench_users_copy")
+        cursor.execute("DELETE FROM pg_statistic WHERE starelid = 'users_user'::regclass")
+        cursor.execute("UPDATE pg_class SET reltuples = -1 WHERE oid = 'users_user'::regclass "
+                       "OR oid IN (SELECT indexrelid FROM pg_index WHERE indrelid = 'users_user'::regclass)")
+    return time.monotonic() - started
+
+
+def floor_measure(users: int) -> tuple[float, float]:
+    """This machine's floor, now: (a scan of the active users' rows, INSERT … SELECT of one narrow
+    row per user into an index-less table), seconds."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        started = time.monotonic()
+        cursor.execute("SELECT count(*), max(mood), max(language) FROM users_user WHERE is_active AND fcm_token <> ''")
+        scan = time.monotonic() - started
+        cursor.execute("DROP TABLE IF EXISTS bench_floor")
+        cursor.execute("CREATE TABLE bench_floor (user_id uuid, day date, verse_id bigint, created_at timestamptz)")
+        started = time.monotonic()
+        cursor.execute("INSERT INTO bench_floor SELECT id, current_date, 1, now() FROM users_user "
+                       "WHERE is_active AND fcm_token <> ''")
+        write = time.monotonic() - started
+        assert cursor.rowcount == users
+        cursor.execute("DROP TABLE bench_floor")
+    return scan, write
+
+
+def run_profile(run_id) -> dict:
+    """Where the run's time went, from its own records: the job's part (AI phase, chunking), then
+    the chunks (their statements' time against the wall time of the chunk phase)."""
+    from django.db.models import Max, Min
+
+    from scheduler.models import JobChunk, JobRun
+
+    run = JobRun.objects.get(pk=run_id)
+    chunks = JobChunk.objects.filter(run=run)
+    span = chunks.aggregate(first=Min("finished_at"), last=Max("finished_at"))
+    statement_seconds = [chunk.counts.get("assign_seconds", 0) for chunk in chunks]
+    return {
+        "prepare": run.counts.get("prepare_seconds", 0),
+        "to_first_chunk": (span["first"] - run.started_at).total_seconds(),
+        "chunk_phase": (span["last"] - span["first"]).total_seconds(),
+        "statements": sum(statement_seconds),
+        "statement_mean": sum(statement_seconds) / max(len(statement_seconds), 1),
+        "close": (run.finished_at - span["last"]).total_seconds(),
+    }
 
 
 def redis_used_memory() -> int:
@@ -179,7 +240,7 @@ def scheduled_run(processes: list[subprocess.Popen]) -> tuple[float, dict, dict[
     if run.status != JobRun.Status.SUCCEEDED:
         raise SystemExit(f"the run failed: {run.error}")
     rss = {pid: peak_rss_mb(pid) for process in processes for pid in process_tree(process.pid)}
-    return wall, run.counts, {pid: value for pid, value in rss.items() if value}
+    return wall, {**run.counts, "run_id": run.pk}, {pid: value for pid, value in rss.items() if value}
 
 
 def naive_run(count: int, stub: GeminiStub) -> float:
@@ -219,6 +280,9 @@ def main() -> None:
 
         django.setup()
         prepare_data(args.users, env)
+        if args.without_statistics:
+            print(f"users table reloaded without statistics in {users_table_reload_without_statistics():.1f} s",
+                  flush=True)
         processes = clusters_start(args.clusters, env)
         memory_before = redis_used_memory()
         try:
@@ -229,12 +293,17 @@ def main() -> None:
         cache_keys, cache_bytes = redis_verse_cache_bytes()
         ai_requests = stub.request_count
         naive_rate = naive_run(args.naive_users, stub) if args.naive_users else None
+        floor_scan, floor_write = floor_measure(args.users)
+        profile = run_profile(counts["run_id"])
+
+    from django.conf import settings
 
     from verses.models import DailyVerse
 
     rate = args.users / wall
     print(f"\ndaily run: {args.users:,} active users, {args.clusters} cluster(s) x {args.workers} worker(s), "
-          f"stub latency {args.latency} s, broker {args.broker}")
+          f"stub latency {args.latency} s, broker {args.broker}, chunk {settings.VERSES_ASSIGN_CHUNK_SIZE:,}, "
+          f"{'WITHOUT statistics' if args.without_statistics else 'after VACUUM ANALYZE'}")
     print(f"  wall time (enqueue -> run closed) {wall:10.2f} s")
     print(f"  users/s                           {rate:10,.0f}")
     print(f"  verses created                    {counts['verses_created']:10,d}  (rows now: "
@@ -246,6 +315,22 @@ def main() -> None:
     print(f"  the day's verse cache in Redis    {cache_bytes / 1024:10.1f} KiB in {cache_keys} keys")
     print(f"  peak RSS per process (MiB)        {', '.join(f'{v:.0f}' for v in sorted(rss.values()))}")
     print(f"  peak RSS, largest process         {max(rss.values()):10.1f} MiB")
+    floor = floor_scan + floor_write
+    print(f"  floor, same run: 1M-row scan {floor_scan:.2f} s + INSERT … SELECT {floor_write:.2f} s = {floor:.2f} s"
+          f"  -> run / floor {wall / floor:.2f}x")
+    chunks = counts.get("chunks", 0) or 1
+    print("  profile (from the run's records):")
+    print(f"    job's own part (AI phase, chunking)  {profile['prepare']:8.2f} s")
+    print(f"    enqueue -> first chunk done          {profile['to_first_chunk']:8.2f} s")
+    print(f"    first -> last chunk done             {profile['chunk_phase']:8.2f} s  "
+          f"({chunks / max(profile['chunk_phase'], 1e-9):.1f} chunks/s)")
+    print(f"    chunk statements, sum / mean         {profile['statements']:8.2f} s / "
+          f"{profile['statement_mean'] * 1000:.0f} ms")
+    workers = args.clusters * args.workers
+    per_chunk = profile["chunk_phase"] * workers / chunks
+    print(f"    wall per chunk per worker            {per_chunk * 1000:8.0f} ms  (statement "
+          f"{profile['statement_mean'] * 1000:.0f} ms, the rest: commit, broker, bookkeeping)")
+    print(f"    last chunk -> run closed             {profile['close']:8.2f} s")
     if naive_rate:
         print(f"naive mode on {args.naive_users:,} users: {naive_rate:,.1f} users/s -> "
               f"ratio {rate / naive_rate:,.0f}x")

@@ -224,7 +224,9 @@ def _chunk_enqueue(*, chunk_id: int, job_id: str) -> None:
 def _chunk_run_once(chunk_id: int) -> JobChunk | None:
     """Run a pending chunk and mark it done in one transaction; None if it was done already."""
     with transaction.atomic():
-        chunk = JobChunk.objects.select_for_update().filter(pk=chunk_id).first()
+        # of=("self",): JobChunk's default ordering joins its run, and FOR UPDATE would lock the
+        # run's row too, making every chunk of the run wait for the one in progress.
+        chunk = JobChunk.objects.select_for_update(of=("self",)).filter(pk=chunk_id).order_by("pk").first()
         if chunk is None or chunk.status != JobChunk.Status.PENDING:
             return None
         queries = QueryCounter()

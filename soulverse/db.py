@@ -48,3 +48,33 @@ def db_retry(event: str, *, seconds: float = 120):
         ),
         reraise=True,
     )
+
+
+def tables_analyze_if_stale(*tables: str) -> list[str]:
+    """ANALYZE those of `tables` (PostgreSQL) whose planner statistics are missing or stale by
+    autovacuum's own rule (changed rows > 50 + 10 % of the table), as autovacuum would have.
+
+    A bulk-loaded or restored table, or a server running without autovacuum, has none: the
+    planner then guesses, and a daily run over a million users took twice as long. Returns the
+    tables analyzed."""
+    if connection.vendor != "postgresql":
+        return []
+    analyzed = []
+    with connection.cursor() as cursor:
+        for table in tables:
+            cursor.execute(
+                "SELECT c.reltuples, coalesce(s.n_mod_since_analyze, 0),"
+                " EXISTS (SELECT 1 FROM pg_statistic WHERE starelid = c.oid)"
+                " FROM pg_class c LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid"
+                " WHERE c.oid = to_regclass(%s)", [table])
+            row = cursor.fetchone()
+            if row is None:
+                continue
+            reltuples, changed, has_statistics = row
+            if reltuples >= 0 and has_statistics and changed <= 50 + 0.1 * reltuples:
+                continue
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
+            analyzed.append(table)
+            logger.info("event=table_analyzed table=%s rows_estimated_before=%s changed_since=%s",
+                        table, int(reltuples), changed)
+    return analyzed

@@ -66,13 +66,19 @@ class DailyVerse(models.Model):
     """The verse one user receives on one day. A narrow row: the content lives in the shared
     VerseOfTheDay. The primary key is (user, day): one index serves uniqueness and lookups by
     user. On PostgreSQL the table is range-partitioned by month (verses/partitions.py) so old
-    months are dropped whole."""
+    months are dropped whole.
+
+    No foreign-key constraints in the database (Django still cascades a user's deletion): the
+    per-row check locked each user's row and doubled the cost of writing a day (bench/daily_run.py),
+    and every row is written joined to its user and its verse, which are never deleted by a raw
+    statement."""
 
     pk = models.CompositePrimaryKey("user_id", "day")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="daily_verses",
-                             db_index=False)
+                             db_index=False, db_constraint=False)
     day = models.DateField()
-    verse = models.ForeignKey(VerseOfTheDay, on_delete=models.PROTECT, related_name="deliveries")
+    verse = models.ForeignKey(VerseOfTheDay, on_delete=models.PROTECT, related_name="deliveries",
+                              db_constraint=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -81,9 +81,6 @@ def partitions_drop_before(cursor, *, start: datetime.date) -> list[str]:
     """Drop the partitions whose every day is before `start` (a month start); returns their names.
     The default partition's older rows (few: it only catches days without a partition) are deleted."""
     dropped = []
-    # A partition with deferred foreign-key checks pending (rows written earlier in the same
-    # transaction) cannot be dropped: run them now.
-    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
     for month in partition_months(cursor):
         if month_next(month) <= start:
             cursor.execute(f"DROP TABLE {partition_name(month)}")
@@ -95,8 +92,8 @@ def partitions_drop_before(cursor, *, start: datetime.date) -> list[str]:
 
 def table_partition(cursor, *, months: list[datetime.date]) -> int:
     """Turn the plain daily verse table (surrogate id, unique (user, day)) into the partitioned one
-    keyed (user_id, day), moving its rows; partitions for `months` and for the months of its rows.
-    Returns the number of rows moved."""
+    keyed (user_id, day), without foreign-key constraints (see DailyVerse), moving its rows;
+    partitions for `months` and for the months of its rows. Returns the number of rows moved."""
     old = f"{TABLE}_unpartitioned"
     cursor.execute(f"ALTER TABLE {TABLE} RENAME TO {old}")
     # Index and constraint names are per schema: free the ones the new table takes.
@@ -112,12 +109,6 @@ def table_partition(cursor, *, months: list[datetime.date]) -> int:
         ") PARTITION BY RANGE (day)")
     cursor.execute(f"CREATE TABLE {DEFAULT_PARTITION} PARTITION OF {TABLE} DEFAULT")
     cursor.execute(f"CREATE INDEX dailyverse_day_verse_idx ON {TABLE} (day, verse_id)")
-    cursor.execute(
-        f"ALTER TABLE {TABLE} ADD CONSTRAINT {TABLE}_user_id_fk FOREIGN KEY (user_id) "
-        "REFERENCES users_user (id) DEFERRABLE INITIALLY DEFERRED")
-    cursor.execute(
-        f"ALTER TABLE {TABLE} ADD CONSTRAINT {TABLE}_verse_id_fk FOREIGN KEY (verse_id) "
-        "REFERENCES verses_verseoftheday (id) DEFERRABLE INITIALLY DEFERRED")
     cursor.execute(f"SELECT DISTINCT date_trunc('month', day)::date FROM {old}")
     wanted = sorted({*months, *(month for (month,) in cursor.fetchall())})
     for month in wanted:

@@ -1,7 +1,9 @@
 """DailyVerse: primary key (user_id, day) instead of a surrogate id plus a unique index; on
-PostgreSQL the table becomes range-partitioned by month (existing rows moved). A view with a
+PostgreSQL the table becomes range-partitioned by month (existing rows moved); no foreign-key
+constraints in the database (see the model). A view with a
 one-column key serves the admin, which refuses composite primary keys (Django 5.2)."""
 
+import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 from django.utils import timezone
@@ -10,9 +12,9 @@ from verses import partitions
 
 SQLITE_REBUILD = [
     'CREATE TABLE "verses_dailyverse__new" ('
-    ' "user_id" char(32) NOT NULL REFERENCES "users_user" ("id") DEFERRABLE INITIALLY DEFERRED,'
+    ' "user_id" char(32) NOT NULL,'
     ' "day" date NOT NULL,'
-    ' "verse_id" bigint NOT NULL REFERENCES "verses_verseoftheday" ("id") DEFERRABLE INITIALLY DEFERRED,'
+    ' "verse_id" bigint NOT NULL,'
     ' "created_at" datetime NOT NULL,'
     ' PRIMARY KEY ("user_id", "day"))',
     'INSERT INTO "verses_dailyverse__new" ("user_id", "day", "verse_id", "created_at") '
@@ -50,6 +52,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('verses', '0002_dailyverse_user_no_extra_index'),
         ('users', '0001_initial'),
+        migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
@@ -57,6 +60,19 @@ class Migration(migrations.Migration):
             state_operations=[
                 migrations.RemoveConstraint(model_name='dailyverse', name='one_daily_verse_per_user_day'),
                 migrations.RemoveField(model_name='dailyverse', name='id'),
+                migrations.AlterField(
+                    model_name='dailyverse',
+                    name='user',
+                    field=models.ForeignKey(db_constraint=False, db_index=False,
+                                            on_delete=django.db.models.deletion.CASCADE,
+                                            related_name='daily_verses', to=settings.AUTH_USER_MODEL),
+                ),
+                migrations.AlterField(
+                    model_name='dailyverse',
+                    name='verse',
+                    field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.PROTECT,
+                                            related_name='deliveries', to='verses.verseoftheday'),
+                ),
                 migrations.AddField(
                     model_name='dailyverse',
                     name='pk',
