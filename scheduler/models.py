@@ -27,6 +27,10 @@ class JobRun(models.Model):
     params = models.JSONField(default=dict, blank=True)
     counts = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
+    # Whose task runs the job's own part, "<cluster id>:<host>:<worker pid>" (cluster id "-" outside a cluster),
+    # and until when: the watchdog hands it out again once the holder is gone (scheduler/watchdog.py).
+    lease_owner = models.CharField(max_length=128, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = "exécution"
@@ -67,6 +71,10 @@ class JobChunk(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     error = models.TextField(blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Who is doing it, "<cluster id>:<host>:<worker pid>" (cluster id "-" outside a cluster),
+    # and until when: the watchdog hands it out again once the holder is gone (scheduler/watchdog.py).
+    lease_owner = models.CharField(max_length=128, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = "tranche"

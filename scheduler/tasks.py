@@ -2,6 +2,7 @@
 
 from scheduler.models import JobRun
 from scheduler.services import job_chunk_execute, job_run_claim, job_run_execute
+from scheduler.watchdog import job_chunk_lease_take, job_run_lease_take, leases_taken
 
 
 def job_run(job_id: str, trigger: str = JobRun.Trigger.SCHEDULE, run_id: str | None = None) -> dict:
@@ -13,10 +14,14 @@ def job_run(job_id: str, trigger: str = JobRun.Trigger.SCHEDULE, run_id: str | N
         run, created = job_run_claim(job_id=job_id, trigger=trigger)
         if not created:
             return {"skipped": True, "running_run_id": str(run.pk)}
+    if leases_taken():
+        job_run_lease_take(run=run)
     run = job_run_execute(run=run)
     return {"run_id": str(run.pk), "status": run.status, **run.counts}
 
 
 def job_chunk_run(chunk_id: int) -> None:
     """One chunk of a run whose job returned a plan; a redelivered or repeated chunk does nothing."""
+    if leases_taken():
+        job_chunk_lease_take(chunk_id=chunk_id)
     job_chunk_execute(chunk_id=chunk_id)

@@ -244,6 +244,9 @@ VERSES_AI_BUDGET_SECONDS = env.float("VERSES_AI_BUDGET_SECONDS", default=120.0)
 BIBLE_LSG_DOWNLOAD_URL = env.str("BIBLE_LSG_DOWNLOAD_URL", default="https://ebible.org/Scriptures/fraLSG_usfm.zip")
 # How long run history and django-q results are kept by cache_cleanup.
 SCHEDULER_RETENTION_DAYS = env.int("SCHEDULER_RETENTION_DAYS", default=30)
+# How often each qcluster's watchdog hands out again the work of running runs that no live
+# worker holds (scheduler/watchdog.py).
+SCHEDULER_WATCHDOG_SECONDS = env.float("SCHEDULER_WATCHDOG_SECONDS", default=15.0)
 # How long POST trigger-daily-verses waits for the run before answering 202.
 SCHEDULER_TRIGGER_WAIT_SECONDS = env.float("SCHEDULER_TRIGGER_WAIT_SECONDS", default=20.0)
 # health fails when the last successful daily run is older than this.
