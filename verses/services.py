@@ -16,7 +16,7 @@ from itertools import islice
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Window
+from django.db.models import Count, F, Window
 from django.db.models.functions import Mod, RowNumber
 from django.utils import timezone
 
@@ -250,9 +250,11 @@ def daily_verses_prepare(*, day: datetime.date, ai_run: AIRun | None = None) -> 
     report["ai_failures"] = Counter()
     daily_verse_partitions_ensure(today=day)  # the clean-up job makes them too; a missed one costs nothing here
     tables_analyze_if_stale(User._meta.db_table, VerseOfTheDay._meta.db_table)
-    pairs = list(users_active().order_by().values_list("mood", "language").distinct())
+    # One pass over the active users: their (mood, language) pairs and how many they are.
+    groups = list(users_active().order_by().values_list("mood", "language").annotate(users=Count("id")))
+    pairs = [(mood, language) for mood, language, _ in groups]
     _pair_verses_ensure(day=day, pairs=pairs, report=report, ai_run=ai_run)
-    report["users_processed"] = users_active().count()
+    report["users_processed"] = sum(users for _, _, users in groups)
     counts = {"day": day.isoformat(), "pairs": len(pairs), **report, "ai_failures": dict(report["ai_failures"])}
     _log_report(counts)
     bounds = daily_verses_chunk_bounds(chunk_size=settings.VERSES_ASSIGN_CHUNK_SIZE)
