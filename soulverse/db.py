@@ -3,6 +3,7 @@
 import itertools
 import logging
 import re
+import time
 import weakref
 
 from django.conf import settings
@@ -51,30 +52,41 @@ def db_retry(event: str, *, seconds: float = 120):
 
 
 def tables_analyze_if_stale(*tables: str) -> list[str]:
-    """ANALYZE those of `tables` (PostgreSQL) whose planner statistics are missing or stale by
-    autovacuum's own rule (changed rows > 50 + 10 % of the table), as autovacuum would have.
+    """Do for `tables` (PostgreSQL) what autovacuum would have done, by its own default rules,
+    when it has not: ANALYZE a table without planner statistics or with more than 50 + 10 % of
+    its rows changed since; VACUUM (ANALYZE) one whose inserts since the last vacuum exceed
+    1,000 + 20 % of its rows and whose pages are mostly not marked all-visible (index-only
+    scans would visit the table for every row).
 
-    A bulk-loaded or restored table, or a server running without autovacuum, has none: the
-    planner then guesses, and a daily run over a million users took twice as long. Returns the
-    tables analyzed."""
+    A bulk-loaded or restored table, or a server running without autovacuum, has neither: the
+    planner guesses, every row is checked in the table, and a daily run over a million users took
+    1.6 times as long. VACUUM cannot run inside a transaction: there, ANALYZE only. Returns the
+    tables done."""
     if connection.vendor != "postgresql":
         return []
-    analyzed = []
+    done = []
     with connection.cursor() as cursor:
         for table in tables:
             cursor.execute(
-                "SELECT c.reltuples, coalesce(s.n_mod_since_analyze, 0),"
-                " EXISTS (SELECT 1 FROM pg_statistic WHERE starelid = c.oid)"
+                "SELECT c.reltuples, c.relpages, c.relallvisible, coalesce(s.n_mod_since_analyze, 0),"
+                " coalesce(s.n_ins_since_vacuum, 0), EXISTS (SELECT 1 FROM pg_statistic WHERE starelid = c.oid)"
                 " FROM pg_class c LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid"
                 " WHERE c.oid = to_regclass(%s)", [table])
             row = cursor.fetchone()
             if row is None:
                 continue
-            reltuples, changed, has_statistics = row
-            if reltuples >= 0 and has_statistics and changed <= 50 + 0.1 * reltuples:
+            reltuples, pages, all_visible, changed, inserted, has_statistics = row
+            rows = max(reltuples, 0)
+            vacuum = (inserted > 1000 + 0.2 * rows and all_visible < 0.5 * pages
+                      and not connection.in_atomic_block)
+            analyze = reltuples < 0 or not has_statistics or changed > 50 + 0.1 * rows
+            if not (vacuum or analyze):
                 continue
-            cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
-            analyzed.append(table)
-            logger.info("event=table_analyzed table=%s rows_estimated_before=%s changed_since=%s",
-                        table, int(reltuples), changed)
-    return analyzed
+            command = "VACUUM (ANALYZE)" if vacuum else "ANALYZE"
+            started = time.monotonic()
+            cursor.execute(f"{command} {connection.ops.quote_name(table)}")
+            done.append(table)
+            logger.info("event=table_maintained table=%s command=%s rows_estimated_before=%s changed=%s "
+                        "inserted=%s seconds=%.2f", table, command.split()[0].lower(), int(reltuples), changed,
+                        inserted, time.monotonic() - started)
+    return done
