@@ -8,6 +8,7 @@ their pair's verse set-based, chunk by chunk (INSERT … SELECT that skips exist
 import datetime
 import hashlib
 import logging
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
