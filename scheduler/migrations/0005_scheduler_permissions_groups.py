@@ -37,7 +37,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("auth", "0012_alter_user_first_name_max_length"),
         ("contenttypes", "0002_remove_content_type_name"),
-        ('scheduler', '0003_job_chunk'),
+        ('scheduler', '0004_job_run_params'),
     ]
 
     operations = [
