@@ -71,16 +71,17 @@ def users_ensure(env: dict, count: int) -> None:
         base.manage(env, "seed_demo_users", "--count", str(count - active), "--all-active", timeout=900)
 
 
-def attacked_round(wrk: str, base_url: str, auth: dict, args, run: dict, env: dict) -> tuple[dict, dict, str]:
+def attacked_round(wrk: str, base_url: str, auth: dict, args, run: dict, env: dict, *, attack: bool = True,
+                   write: bool = True) -> tuple[dict, dict, str]:
     attackers = []
-    for name, (path, headers) in ATTACKS.items():
+    for name, (path, headers) in ATTACKS.items() if attack else ():
         command = [wrk, "-t1", f"-c{args.attack_connections}", f"-d{args.duration + 4}s", "--timeout", "5s"]
         for header, value in headers.items():
             command += ["-H", f"{header}: {value}"]
         attackers.append((name, subprocess.Popen([*command, base_url + path], stdout=subprocess.PIPE,
                                                  stderr=subprocess.PIPE, text=True)))
     writer = subprocess.Popen([sys.executable, "manage.py", "shell", "-c",
-                               DAILY_WRITER.format(seconds=args.duration + 2)],
+                               DAILY_WRITER.format(seconds=args.duration + 2 if write else 0)],
                               cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(2)  # the attack and the write are under way
     try:
@@ -105,6 +106,7 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--users", type=int, default=100_000)
     parser.add_argument("--target", type=float, default=0.8)
+    parser.add_argument("--breakdown", action="store_true", help="also measure each load alone")
     args = parser.parse_args()
 
     os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/soulverse_bench_attack")
@@ -115,6 +117,8 @@ def main() -> int:
              f"load average {os.getloadavg()[0]:.2f}")
     process = None
     results = {"baseline": [], "attacked": []}
+    # With --breakdown, also each load alone: the attackers without the daily run, and the run alone.
+    parts = {"attackers only": [], "daily run only": []} if args.breakdown else {}
     attack_figures, writes = [], []
     with tempfile.NamedTemporaryFile("w+", prefix="bench-gunicorn-", suffix=".log") as gunicorn_log:
         try:
@@ -143,6 +147,10 @@ def main() -> int:
                 base.log(f"round {round_} attacked: {result['rps']:.0f} req/s, p99 {result.get('p99_ms', 0):.1f} ms; "
                          + ", ".join(f"{name} {a['rps']:.0f} req/s" for name, a in attackers.items())
                          + f"; daily runs (verses:seconds) {written}")
+                for part, (attack, write) in zip(parts, [(True, False), (False, True)]):
+                    result, _, _ = attacked_round(wrk, base_url, auth, args, run, env, attack=attack, write=write)
+                    parts[part].append(result)
+                    base.log(f"round {round_} {part}: {result['rps']:.0f} req/s, p99 {result.get('p99_ms', 0):.1f} ms")
         except base.BenchError as exc:
             base.log(f"error: {exc}")
             gunicorn_log.seek(0)
@@ -152,12 +160,13 @@ def main() -> int:
             if process is not None:
                 base.gunicorn_stop(process)
 
+    results.update(parts)
     best = {mode: max(rounds, key=lambda r: r["rps"]) for mode, rounds in results.items()}
     errors = {mode: sum(r["errors"] + r["non_2xx"] for r in rounds) for mode, rounds in results.items()}
     print()
-    print(f"{'verses/today':<14}{'best req/s':>11}{'p99 ms':>9}{'errors':>8}   rounds req/s")
+    print(f"{'verses/today':<16}{'best req/s':>11}{'p99 ms':>9}{'errors':>8}   rounds req/s")
     for mode, rounds in results.items():
-        print(f"{mode:<14}{best[mode]['rps']:>11.1f}{best[mode].get('p99_ms', 0):>9.1f}{errors[mode]:>8}   "
+        print(f"{mode:<16}{best[mode]['rps']:>11.1f}{best[mode].get('p99_ms', 0):>9.1f}{errors[mode]:>8}   "
               + ", ".join(f"{r['rps']:.0f}" for r in rounds))
     print("attackers (best round): " + "; ".join(
         f"{name} {max(a[name]['rps'] for a in attack_figures):.0f} req/s" for name in ATTACKS))
