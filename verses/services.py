@@ -326,8 +326,5 @@ def _pair_verse_task_enqueue(*, day: datetime.date, mood: str, language: str) ->
 
 def verse_of_the_day_make(*, day: datetime.date, mood: str, language: str) -> dict:
     """The pair's verse, asking the AI if it is still to be made (the on-demand worker task)."""
-    report = Counter(ai_calls=0, fallbacks=0)
-    report["ai_failures"] = Counter()
-    verse = verse_of_the_day_ensure(day=day, mood=mood, language=language, provider=provider_get(), report=report)
-    return {"verse_id": verse.pk, "source": verse.source, "ai_calls": report["ai_calls"],
-            "fallbacks": report["fallbacks"]}
+    verse = verse_of_the_day_ensure(day=day, mood=mood, language=language, provider=provider_get())
+    return {"verse_id": verse.pk, "source": verse.source, "ai_failure": verse.ai_failure}
