@@ -7,11 +7,14 @@ COPY requirements.txt .
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates && rm -rf /var/lib/apt/lists/* \
     && pip install -r requirements.txt
 
+# The code belongs to root and is read-only for the runtime user (.dockerignore keeps .env, local
+# databases, .venv and .git out of the build context).
 COPY . .
 RUN DJANGO_SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput \
-    && useradd --system --home /app soulverse && chown -R soulverse /app
+    && chmod -R a-w,a+rX /app \
+    && useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin soulverse
 USER soulverse
 
 EXPOSE 8000
 # The web process; the worker runs the same image with `python manage.py qcluster`.
-CMD ["gunicorn", "soulverse.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+CMD ["gunicorn", "-c", "gunicorn.conf.py", "soulverse.wsgi:application"]

@@ -21,21 +21,53 @@ def _transactional_marker(request) -> bool:
     return bool(marker and (marker.kwargs.get("transaction") or (marker.args and marker.args[0])))
 
 
+def _token_client(user):
+    from rest_framework.test import APIClient
+
+    from users.tests.factories import token_key_for
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token_key_for(user)}")
+    return client
+
+
+def _in_group(user, name: str):
+    from scheduler.permissions import scheduler_groups_ensure
+
+    user.groups.add(scheduler_groups_ensure()[name])
+    return user
+
+
 @pytest.fixture
 def staff_user(db):
+    """A staff member of the "Scheduler operators" group (view + operate the scheduler)."""
+    from scheduler.permissions import OPERATORS_GROUP
     from users.tests.factories import UserFactory
 
-    return UserFactory(email="staff@example.org", is_staff=True, fcm_token="")
+    return _in_group(UserFactory(email="staff@example.org", is_staff=True, fcm_token=""), OPERATORS_GROUP)
 
 
 @pytest.fixture
 def staff_client(staff_user):
-    from rest_framework.authtoken.models import Token
-    from rest_framework.test import APIClient
+    return _token_client(staff_user)
 
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=staff_user).key}")
-    return client
+
+@pytest.fixture
+def viewer_client(db):
+    """A staff member of "Scheduler viewers": may read the scheduler, not drive it."""
+    from scheduler.permissions import VIEWERS_GROUP
+    from users.tests.factories import UserFactory
+
+    return _token_client(_in_group(UserFactory(email="viewer@example.org", is_staff=True, fcm_token=""),
+                                   VIEWERS_GROUP))
+
+
+@pytest.fixture
+def bare_staff_client(db):
+    """`is_staff` and no permission at all: no access to the scheduler API."""
+    from users.tests.factories import UserFactory
+
+    return _token_client(UserFactory(email="bare-staff@example.org", is_staff=True, fcm_token=""))
 
 
 @pytest.fixture
@@ -54,14 +86,9 @@ def admin_client(client, superuser):
 
 @pytest.fixture
 def member_client(db):
-    from rest_framework.authtoken.models import Token
-    from rest_framework.test import APIClient
-
     from users.tests.factories import UserFactory
 
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=UserFactory()).key}")
-    return client
+    return _token_client(UserFactory())
 
 
 @pytest.fixture

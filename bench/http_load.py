@@ -21,7 +21,7 @@ Steps:
   4. ANALYZE of the tables the endpoint reads (autovacuum's job in production; it may be off on a
      development server, and stale statistics make PostgreSQL look a user's DailyVerse up through
      the (day, verse) index, scanning all of the day's rows: --no-analyze measures that state).
-     One active non-staff user (in Africa/Lome when possible) and its DRF token (created if none);
+     One active non-staff user (in Africa/Lome when possible) and a new API token of theirs (knox);
      prints the index(es) the plan of the endpoint's query uses.
   5. gunicorn soulverse.wsgi:application --workers N on 127.0.0.1:<free port>; waits for
      /livez, and checks that both endpoints answer 200 before measuring.
@@ -90,6 +90,7 @@ def bench_env() -> dict[str, str]:
     env.setdefault("CACHE_KEY_PREFIX", "soulverse-bench")
     env.setdefault("Q_CLUSTER_NAME", "soulverse-bench")
     env.setdefault("LOG_LEVEL", "WARNING")
+    env.setdefault("GUNICORN_ACCESS_LOG", "")  # gunicorn.conf.py: no access log line per request
     env["PYTHONUNBUFFERED"] = "1"
     return env
 
@@ -138,28 +139,31 @@ import re
 from django.db import connection
 from django.db.models import Case, IntegerField, Value, When
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
+from knox.crypto import hash_token
+from knox.models import AuthToken
 from users.models import ACTIVE_USER_Q, User
+from users.services import api_token_create
 from verses.models import DailyVerse, VerseOfTheDay
 from verses.selectors import TODAY_BY_TOKEN_SQL
 if ANALYZE:  # what autovacuum does in production (it may be off on a development server)
     with connection.cursor() as cursor:
-        for model in (User, Token, DailyVerse, VerseOfTheDay):
+        for model in (User, AuthToken, DailyVerse, VerseOfTheDay):
             cursor.execute("ANALYZE " + connection.ops.quote_name(model._meta.db_table))
 user = (User.objects.filter(ACTIVE_USER_Q, is_staff=False)
         .annotate(lome=Case(When(timezone="Africa/Lome", then=Value(0)), default=Value(1),
                             output_field=IntegerField()))
         .order_by("lome", "email").first())
-token, _ = Token.objects.get_or_create(user=user)
+_, key = api_token_create(user=user)  # a new device's token (the key is shown once)
 # The plan of the endpoint's one query (verses/selectors.py): the token's key, then the user's
 # primary key and the unique (user, day) index of the daily verses are the right ones.
 utc_today = timezone.now().date()
 with connection.cursor() as cursor:
     cursor.execute(connection.ops.explain_query_prefix() + TODAY_BY_TOKEN_SQL,
-                   [utc_today - datetime.timedelta(days=1), utc_today + datetime.timedelta(days=1), token.key])
+                   [utc_today - datetime.timedelta(days=1), utc_today + datetime.timedelta(days=1), hash_token(key),
+                    timezone.now()])
     plan = "\\n".join(str(row[-1]) for row in cursor.fetchall())
 indexes = sorted(set(re.findall(r"(?:[Uu]sing|USING (?:COVERING )?INDEX) (\\w+)", plan)))
-print(token.key, user.email, user.timezone, ",".join(indexes) or "-")
+print(key, user.email, user.timezone, ",".join(indexes) or "-")
 """
 
 

@@ -1,8 +1,11 @@
+from croniter import croniter
+from django import forms
 from django.contrib import admin, messages
 from django_q.admin import ScheduleAdmin as BaseScheduleAdmin
 from django_q.models import Schedule
 
 from scheduler.models import JobRun
+from scheduler.permissions import OPERATE_PERMISSION, VIEW_PERMISSION
 from scheduler.registry import JOBS_BY_ID
 from scheduler.services import job_run_enqueue, schedule_next_run_refresh
 
@@ -27,17 +30,66 @@ class JobRunAdmin(admin.ModelAdmin):
 admin.site.unregister(Schedule)
 
 
+class ScheduleForm(forms.ModelForm):
+    """Only the cron and the on/off switch: the rest is the registry's (scheduler/guards.py)."""
+
+    enabled = forms.BooleanField(label="Activée", required=False,
+                                 help_text="Décochée : la tâche est en pause (comme POST stop).")
+
+    class Meta:
+        model = Schedule
+        fields = ["cron"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "cron" in self.fields:  # absent when shown read-only (viewers)
+            self.fields["cron"].required = True
+        if "enabled" in self.fields:
+            self.fields["enabled"].initial = self.instance.repeats != 0
+
+    def clean_cron(self):
+        cron = self.cleaned_data["cron"].strip()
+        if len(cron.split()) != 5 or not croniter.is_valid(cron):
+            raise forms.ValidationError("Expression cron invalide (5 champs, par ex. « 0 6 * * * »).")
+        return cron
+
+    def save(self, commit=True):
+        self.instance.repeats = -1 if self.cleaned_data["enabled"] else 0
+        return super().save(commit)
+
+
 @admin.register(Schedule)
 class ScheduleAdmin(BaseScheduleAdmin):
-    """django-q2's schedule admin, plus next_run recomputed on save and a "run now" action."""
+    """django-q2's schedule admin restricted to the registry's jobs: cron and on/off editable by
+    operators (scheduler.operate_scheduler), read by viewers; no add, no delete; next_run
+    recomputed on save; a "run now" action."""
 
+    form = ScheduleForm
+    fields = ("name", "func", "cron", "enabled", "next_run")
+    readonly_fields = ("name", "func", "next_run")
     actions = ["run_now"]
+
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.has_perm(VIEW_PERMISSION)
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_active and request.user.has_perm(VIEW_PERMISSION)
+
+    def has_change_permission(self, request, obj=None):
+        allowed = request.user.is_active and request.user.has_perm(OPERATE_PERMISSION)
+        return allowed and (obj is None or obj.name in JOBS_BY_ID)
+
+    def has_add_permission(self, request):
+        return False  # the registry's rows are made by setup_schedules
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
     def save_model(self, request, obj, form, change):
         schedule_next_run_refresh(obj)
         super().save_model(request, obj, form, change)
 
-    @admin.action(description="Lancer maintenant")
+    @admin.action(description="Lancer maintenant", permissions=["change"])
     def run_now(self, request, queryset):
         for schedule in queryset:
             if schedule.name not in JOBS_BY_ID:

@@ -15,8 +15,9 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
 from scheduler.models import JobRun
+from scheduler.permissions import CanViewScheduler, SchedulerPermission
 from scheduler.registry import DAILY_VERSES_JOB_ID
-from scheduler.selectors import health_check, job_run_get, job_runs, scheduler_status
+from scheduler.selectors import health_check, health_public, job_run_get, job_runs, scheduler_status
 from scheduler.serializers import (
     HealthSerializer,
     RunSerializer,
@@ -39,8 +40,10 @@ CHANGED = OpenApiResponse(SchedulerChangeSerializer, description="The scheduler'
 
 
 class SchedulerViewSet(viewsets.ViewSet):
-    """Staff only (token or session), except `health` which is public."""
+    """Permissions, not is_staff: GET needs scheduler.view_scheduler, any other method
+    scheduler.operate_scheduler (scheduler/permissions.py); `health` is public (details with view)."""
 
+    permission_classes = [SchedulerPermission]
     parser_classes = [StrictJSONParser]  # the one body (trigger's) is JSON
     pagination_class = api_settings.DEFAULT_PAGINATION_CLASS  # of `runs` (and so in its schema)
 
@@ -64,14 +67,24 @@ class SchedulerViewSet(viewsets.ViewSet):
             {"success": True, "message": "Planificateur arrêté", **scheduler_status()}).data)
 
     @extend_schema(responses={
-        200: OpenApiResponse(HealthSerializer, description="Healthy (`healthy`, or `degraded` without cache)."),
-        503: OpenApiResponse(HealthSerializer, description="Unhealthy: each check says why."),
+        200: OpenApiResponse(HealthSerializer, description="`ok`, or `degraded` without cache. Anonymous callers get "
+                                                           "`status` only; users with the view permission each check."),
+        503: OpenApiResponse(HealthSerializer, description="`down`: each check says why (with the view permission)."),
     })
-    @action(detail=False, methods=["get"], permission_classes=[AllowAny], authentication_classes=[])
+    @action(detail=False, methods=["get"], permission_classes=[AllowAny], throttle_classes=[])
     def health(self, request):
-        healthy, report = health_check()
-        return Response(HealthSerializer(report).data,
-                        status=http.HTTP_200_OK if healthy else http.HTTP_503_SERVICE_UNAVAILABLE)
+        # No throttle (a cache write per call); the public answer is memoised instead.
+        if CanViewScheduler().has_permission(request, self):
+            healthy, body = health_check()
+        else:
+            healthy, state = health_public()
+            body = {"status": state}
+        response = Response(HealthSerializer(body).data,
+                            status=http.HTTP_200_OK if healthy else http.HTTP_503_SERVICE_UNAVAILABLE)
+        # A 503 here is an answer, not a server error: health logs state changes itself, so
+        # keep django.request from logging an ERROR line per probe.
+        response._has_been_logged = True
+        return response
 
     @extend_schema(request=TriggerSerializer, responses={
         200: OpenApiResponse(TriggerResultSerializer,
@@ -86,7 +99,9 @@ class SchedulerViewSet(viewsets.ViewSet):
     def trigger_daily_verses(self, request):
         params = TriggerSerializer(data=request.data)
         params.is_valid(raise_exception=True)
-        wait = params.validated_data.get("wait", settings.SCHEDULER_TRIGGER_WAIT_SECONDS)
+        # Capped below the web server's timeout: a 202 rather than a killed worker.
+        wait = min(params.validated_data.get("wait", settings.SCHEDULER_TRIGGER_WAIT_SECONDS),
+                   settings.SCHEDULER_TRIGGER_WAIT_MAX_SECONDS)
         triggered_at = timezone.now()
         run, created = job_run_enqueue(job_id=DAILY_VERSES_JOB_ID, trigger=JobRun.Trigger.MANUAL)
         run = job_run_wait(run, timeout=wait)

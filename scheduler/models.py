@@ -36,6 +36,11 @@ class JobRun(models.Model):
         verbose_name = "exécution"
         verbose_name_plural = "historique des exécutions"
         ordering = ["-started_at"]
+        # The scheduler's own permissions (scheduler/permissions.py), held by this model.
+        permissions = [
+            ("view_scheduler", "Peut consulter le planificateur"),
+            ("operate_scheduler", "Peut piloter le planificateur"),
+        ]
         constraints = [
             # The database, not a lock in Python, guarantees one running run per job.
             models.UniqueConstraint(

@@ -3,7 +3,7 @@ the output serializers of scheduler/serializers.py render; the admin dashboard's
 
 import datetime
 import logging
-import uuid
+import time
 
 from django.conf import settings
 from django.core.cache import cache
@@ -96,20 +96,21 @@ def _check_database() -> dict:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
         return {"status": "ok"}
-    except Exception as exc:
-        logger.error("event=health_database_error error=%s", type(exc).__name__)
+    except Exception as exc:  # logged by health_check when the state changes, not at every call
         return {"status": "error", "error": type(exc).__name__}
 
 
 def _check_cache() -> dict:
+    """A read, never a write: a PING on Redis (django-redis would swallow the error of a plain
+    get), a get on the database cache."""
     backend = "redis" if settings.REDIS_URL else "database"
-    probe = uuid.uuid4().hex
     try:
-        # django-redis ignores connection errors: a failed round trip reads back None.
-        cache.set("health:probe", probe, timeout=10)
-        ok = cache.get("health:probe") == probe
-    except Exception as exc:
-        logger.warning("event=health_cache_error error=%s", type(exc).__name__)
+        if hasattr(cache, "client") and hasattr(cache.client, "get_client"):
+            cache.client.get_client(write=False).ping()
+        else:
+            cache.get("health:probe")
+        ok = True
+    except Exception:
         ok = False
     return {"status": "ok" if ok else "degraded", "backend": backend}
 
@@ -156,8 +157,38 @@ def health_check() -> tuple[bool, dict]:
         and cluster["alive"]
     )
     degraded = checks["cache"]["status"] != "ok" or ai_status == "misconfigured" or editions_missing
-    status = "unhealthy" if not healthy else "degraded" if degraded else "healthy"
+    status = "down" if not healthy else "degraded" if degraded else "ok"
+    _health_state_log(status, checks)
     return healthy, {"status": status, "checks": checks, "checked_at": timezone.now()}
+
+
+# This process's last health state: a line is logged when it changes, not at every call.
+_last_health_state: str | None = None
+# The public answer (status only), computed at most once per HEALTH_PUBLIC_CACHE_SECONDS per
+# process: a probe hammered by anonymous callers costs about what /livez does.
+_public_health: tuple[float, bool, str] | None = None
+
+
+def _health_state_log(status: str, checks: dict) -> None:
+    global _last_health_state
+    if status == _last_health_state:
+        return
+    failing = ",".join(sorted(name for name, check in checks.items() if name != "ai"  # off is not a failure
+                              and check.get("status") in ("error", "down", "degraded", "stale", "disabled")))
+    level = logging.INFO if status == "ok" else logging.WARNING
+    logger.log(level, "event=health_state_changed from=%s to=%s failing=%s",
+               _last_health_state or "unknown", status, failing or "-")
+    _last_health_state = status
+
+
+def health_public() -> tuple[bool, str]:
+    """(healthy, "ok" | "degraded" | "down"), memoised for HEALTH_PUBLIC_CACHE_SECONDS in this process."""
+    global _public_health
+    now = time.monotonic()
+    if _public_health is None or _public_health[0] <= now:
+        healthy, report = health_check()
+        _public_health = (now + settings.HEALTH_PUBLIC_CACHE_SECONDS, healthy, report["status"])
+    return _public_health[1], _public_health[2]
 
 
 # --- The admin dashboard --------------------------------------------------------------------

@@ -2,15 +2,16 @@ from rest_framework import serializers
 
 from scheduler.models import JobRun
 from scheduler.registry import JOBS
-from soulverse.api import StrictFloatField, UTCDateTimeField
+from soulverse.api import StrictFloatField, StrictSerializer, UTCDateTimeField
 
 
-class TriggerSerializer(serializers.Serializer):
+class TriggerSerializer(StrictSerializer):
     """Body of POST trigger-daily-verses (optional)."""
 
     wait = StrictFloatField(
         required=False, min_value=0, max_value=300,
-        help_text="Seconds to wait for the run before answering 202 (default: server setting).",
+        help_text="Seconds to wait for the run before answering 202 (default: server setting; capped at "
+                  "two thirds of the web server's timeout).",
     )
 
 
@@ -27,7 +28,7 @@ class RunsQuerySerializer(serializers.Serializer):
 # Response bodies: scheduler/apis.py renders what the selectors return (dicts, JobRun rows) with
 # these, and the OpenAPI schema is made from them. Times are UTC with an offset.
 # Choice lists that share a field name ("status") are named in SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].
-HEALTH_STATUSES = ["healthy", "degraded", "unhealthy"]
+HEALTH_STATUSES = ["ok", "degraded", "down"]
 DATABASE_STATUSES = ["ok", "error"]
 SWITCH_STATUSES = ["enabled", "disabled"]
 DAILY_VERSES_STATUSES = ["never", "ok", "stale"]
@@ -154,8 +155,8 @@ class HealthChecksSerializer(serializers.Serializer):
 
 class HealthSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=HEALTH_STATUSES)
-    checks = HealthChecksSerializer()
-    checked_at = UTCDateTimeField()
+    checks = HealthChecksSerializer(required=False, help_text="With the view permission only.")
+    checked_at = UTCDateTimeField(required=False, help_text="With the view permission only.")
 
 
 class TriggerResultSerializer(serializers.Serializer):

@@ -4,6 +4,7 @@ import datetime
 import json
 
 from django.core.exceptions import RequestDataTooBig
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import parsers, serializers, status
 from rest_framework.exceptions import ParseError
@@ -12,24 +13,82 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 
+# An error body names at most this many fields, each message cut to this length: a 400 must not
+# echo a large body back.
+ERROR_MAX_FIELDS = 10
+ERROR_MAX_MESSAGE = 200
+JSON_MAX_DEPTH = 32  # request bodies are flat objects; deeper nesting is refused (400)
+
+
 def exception_handler(exc, context):
-    """DRF's handler, plus a JSON 400 for a body over DATA_UPLOAD_MAX_MEMORY_SIZE (Django's is HTML)."""
+    """DRF's handler, plus a JSON 400 for a body over DATA_UPLOAD_MAX_MEMORY_SIZE (Django's is HTML),
+    and error bodies capped in size."""
     if isinstance(exc, RequestDataTooBig):
         return Response({"detail": "Corps de requête trop volumineux."}, status=status.HTTP_400_BAD_REQUEST)
-    return drf_exception_handler(exc, context)
+    response = drf_exception_handler(exc, context)
+    if response is not None:
+        response.data = _error_capped(response.data)
+    return response
+
+
+def _error_capped(data):
+    if isinstance(data, str):
+        return data if len(data) <= ERROR_MAX_MESSAGE else data[:ERROR_MAX_MESSAGE] + "…"
+    if isinstance(data, list):
+        return [_error_capped(item) for item in data[:ERROR_MAX_FIELDS]]
+    if isinstance(data, dict):
+        return {_error_capped(str(key)): _error_capped(value) for key, value in list(data.items())[:ERROR_MAX_FIELDS]}
+    return data
+
+
+def _json_depth_exceeds(data, limit: int) -> bool:
+    """Whether `data` nests lists/objects deeper than `limit` (iterative: no recursion)."""
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, (list, dict)):
+            if depth > limit:
+                return True
+            stack.extend((item, depth + 1) for item in (value.values() if isinstance(value, dict) else value))
+    return False
 
 
 class StrictJSONParser(parsers.JSONParser):
     """DRF's JSON parser, refusing lone surrogate escapes (`"\\ud800"`): valid JSON syntax but no
-    valid text. DRF would echo them in an error message that cannot be encoded (a 500)."""
+    valid text. DRF would echo them in an error message that cannot be encoded (a 500). Deep
+    nesting (`[[[[…`) is a 400, not a RecursionError (a 500)."""
 
     def parse(self, stream, media_type=None, parser_context=None):
-        data = super().parse(stream, media_type, parser_context)
+        try:
+            data = super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise ParseError(f"JSON invalide : imbrication de plus de {JSON_MAX_DEPTH} niveaux.") from None
+        if _json_depth_exceeds(data, JSON_MAX_DEPTH):
+            raise ParseError(f"JSON invalide : imbrication de plus de {JSON_MAX_DEPTH} niveaux.")
         try:
             json.dumps(data, ensure_ascii=False).encode()
         except UnicodeEncodeError:
             raise ParseError("JSON invalide : caractère de substitution isolé (\\ud800-\\udfff).") from None
         return data
+
+
+class StrictSerializer(serializers.Serializer):
+    """A request body that refuses fields it does not know (400 naming them, at most a few)."""
+
+    def validate(self, attrs):
+        self.unknown_fields_refuse(self)
+        return super().validate(attrs)
+
+    @staticmethod
+    def unknown_fields_refuse(serializer) -> None:
+        if not isinstance(serializer.initial_data, dict):
+            return  # DRF itself answers 400 "not a dictionary"
+        unknown = sorted(set(serializer.initial_data) - set(serializer.fields))
+        if unknown:
+            errors = {name[:50]: "Champ inconnu." for name in unknown[:5]}
+            if len(unknown) > 5:
+                errors["non_field_errors"] = f"{len(unknown)} champs inconnus au total."
+            raise serializers.ValidationError(errors)
 
 
 class StrictCharField(serializers.CharField):
@@ -68,6 +127,19 @@ class StrictPageNumberPagination(PageNumberPagination):
         return request.query_params.get(self.page_query_param, 1)
 
 
+class StrictSerializerSchema(OpenApiSerializerExtension):
+    """The schema says what StrictSerializer enforces: no other fields in a request body."""
+
+    target_class = StrictSerializer
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        if direction == "request":
+            schema["additionalProperties"] = False
+        return schema
+
+
 # DRF refuses NUL characters in every string (PostgreSQL cannot store them); for the schema.
 NO_NUL_PATTERN = "^[^\\x00]*$"
 
@@ -84,7 +156,7 @@ VALIDATION_ERROR_SCHEMA = {
     "additionalProperties": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
 }
 UNAUTHENTICATED = OpenApiResponse(DETAIL_SCHEMA, description="No valid credentials.")
-FORBIDDEN = OpenApiResponse(DETAIL_SCHEMA, description="Staff only.")
+FORBIDDEN = OpenApiResponse(DETAIL_SCHEMA, description="Without the permission this needs.")
 NOT_FOUND = OpenApiResponse(DETAIL_SCHEMA, description="Not found.")
 INVALID = OpenApiResponse(VALIDATION_ERROR_SCHEMA, description="Invalid body, naming each invalid field.")
 NOT_JSON = OpenApiResponse(DETAIL_SCHEMA, description="A body that is not `application/json`.")

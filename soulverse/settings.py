@@ -5,6 +5,7 @@ embedded default: a SQLite file, the database cache (shared between the web proc
 the qcluster workers) and the django-q2 ORM broker.
 """
 
+import datetime
 from pathlib import Path
 
 import environ
@@ -37,7 +38,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",  # hashed API tokens with expiry, one per device
+    "axes",  # login lockout (admin and the token login)
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI assets served locally, no CDN
     "soulverse",  # before django_q: its `qcluster` command waits for the database first
@@ -48,6 +50,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "soulverse.middleware.RequestBodyGuardMiddleware",  # 411 for a body without Content-Length
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",  # the admin's static files under gunicorn
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -56,6 +59,19 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a locked-out login into a 429
+]
+
+# django-axes first: it refuses a locked-out login before the password is even hashed.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
 ROOT_URLCONF = "soulverse.urls"
@@ -139,12 +155,31 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
 # --- REST framework -------------------------------------------------------------------------
+# Behind a reverse proxy that sets X-Forwarded-Proto and X-Forwarded-For (and strips them from
+# clients), say so: only then are those headers trusted (HTTPS detection, client IP of throttles
+# and lockouts). Exposed directly, a client could forge them.
+BEHIND_PROXY = env.bool("DJANGO_BEHIND_PROXY", default=False)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "knox.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
+    # Each view says who may use it (scheduler/permissions.py for the scheduler); a view that
+    # forgets still needs an authenticated user.
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # On the default cache (Redis with REDIS_URL); rates read at each request (soulverse/throttles.py).
+    "DEFAULT_THROTTLE_CLASSES": [
+        "soulverse.throttles.AnonThrottle",
+        "soulverse.throttles.UserThrottle",
+        "soulverse.throttles.ScopedThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env.str("THROTTLE_RATE_ANON", default="60/minute"),
+        "user": env.str("THROTTLE_RATE_USER", default="600/minute"),
+        "login": env.str("THROTTLE_RATE_LOGIN", default="10/minute"),
+    },
+    "NUM_PROXIES": 1 if BEHIND_PROXY else 0,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -157,6 +192,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Daily verses for SoulVerse users and the admin endpoints of the scheduler.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and Swagger UI: staff with the scheduler's view permission only (soulverse/urls.py).
+    "SERVE_PERMISSIONS": ["scheduler.permissions.CanViewScheduler"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
@@ -180,6 +217,22 @@ SPECTACULAR_SETTINGS = {
     },
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024  # the API takes small JSON bodies only
+
+# --- Tokens (django-rest-knox) and login lockout (django-axes) -------------------------------
+API_TOKEN_TTL_DAYS = env.int("API_TOKEN_TTL_DAYS", default=90)
+REST_KNOX = {
+    "TOKEN_TTL": datetime.timedelta(days=API_TOKEN_TTL_DAYS),  # keys are stored as SHA-512 digests
+    "AUTO_REFRESH": False,  # no write on the request path
+    "TOKEN_LIMIT_PER_USER": env.int("API_TOKEN_LIMIT_PER_USER", default=10),  # devices per user
+}
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_CLIENT_IP_CALLABLE = "soulverse.middleware.client_ip"
+AXES_VERBOSE = False  # its own log lines carry the username (an email)
+AXES_LOCKOUT_CALLABLE = "soulverse.middleware.lockout_response"
 
 # --- django-q2 ------------------------------------------------------------------------------
 Q_BROKER = env.str("Q_BROKER", default="orm")
@@ -247,8 +300,19 @@ SCHEDULER_RETENTION_DAYS = env.int("SCHEDULER_RETENTION_DAYS", default=30)
 # How often each qcluster's watchdog hands out again the work of running runs that no live
 # worker holds (scheduler/watchdog.py).
 SCHEDULER_WATCHDOG_SECONDS = env.float("SCHEDULER_WATCHDOG_SECONDS", default=15.0)
-# How long POST trigger-daily-verses waits for the run before answering 202.
-SCHEDULER_TRIGGER_WAIT_SECONDS = env.float("SCHEDULER_TRIGGER_WAIT_SECONDS", default=20.0)
+# gunicorn kills a worker whose request takes longer (gunicorn.conf.py reads the same variable);
+# nothing on the request path may wait that long.
+WEB_TIMEOUT_SECONDS = env.int("WEB_TIMEOUT_SECONDS", default=30)
+# How long POST trigger-daily-verses waits for the run before answering 202: a request's `wait` is
+# capped at two thirds of the web timeout, so that it answers 202 rather than be killed.
+SCHEDULER_TRIGGER_WAIT_MAX_SECONDS = WEB_TIMEOUT_SECONDS * 2 / 3
+SCHEDULER_TRIGGER_WAIT_SECONDS = min(env.float("SCHEDULER_TRIGGER_WAIT_SECONDS", default=20.0),
+                                     SCHEDULER_TRIGGER_WAIT_MAX_SECONDS)
+# The public health answer is computed at most this often per web process.
+HEALTH_PUBLIC_CACHE_SECONDS = env.float("HEALTH_PUBLIC_CACHE_SECONDS", default=2.0)
+# Functions other than the registry's job runner that a django-q2 Schedule may call (default:
+# none; scheduler/guards.py refuses any other, e.g. `os.system` typed into the admin).
+SCHEDULER_EXTRA_SCHEDULE_FUNCS = env.list("SCHEDULER_EXTRA_SCHEDULE_FUNCS", default=[])
 # health fails when the last successful daily run is older than this.
 SCHEDULER_DAILY_MAX_AGE_HOURS = env.int("SCHEDULER_DAILY_MAX_AGE_HOURS", default=26)
 
@@ -265,12 +329,14 @@ LOGGING = {
     "loggers": {
         "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "django_q": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "axes": {"handlers": ["console"], "level": "WARNING", "propagate": False},
     },
 }
 
 # --- Production hardening (active when DEBUG is off) ----------------------------------------
-if not DEBUG:
+if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+if not DEBUG:
     SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
     SECURE_REDIRECT_EXEMPT = [r"^livez$"]  # container probes speak plain HTTP
     SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 30)

@@ -26,3 +26,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     (BASE_DIR / "var").mkdir(exist_ok=True)  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / f"test_db_{os.getpid()}.sqlite3")}  # noqa: F405
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast, tests only
+# Tests schedule a harmless builtin to watch a cluster fire (scheduler/guards.py refuses others).
+SCHEDULER_EXTRA_SCHEDULE_FUNCS = ["math.floor"]
+# Rates high enough for the suite (schemathesis sends hundreds of requests); the throttle tests
+# lower them.
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {  # noqa: F405
+    "anon": "100000/minute", "user": "100000/minute", "login": "100000/minute",
+}
+HEALTH_PUBLIC_CACHE_SECONDS = 0  # each request computes it (a test sets it to see the memo)

@@ -2,9 +2,9 @@ from django.contrib import admin
 from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularSwaggerView
 
-from soulverse.views import livez
+from soulverse.views import SchemaView, livez
 
 urlpatterns = [
     path("livez", livez, name="livez"),
@@ -15,6 +15,7 @@ urlpatterns = [
     path("api/v1/scheduler/", include("scheduler.urls")),
     path("api/v1/verses/", include("verses.urls")),
     path("api/v1/users/", include("users.urls")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/v1/auth/", include("users.auth_urls")),
+    path("api/schema/", SchemaView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]

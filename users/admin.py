@@ -3,6 +3,8 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import UserChangeForm as BaseUserChangeForm
 from django.contrib.auth.forms import UserCreationForm as BaseUserCreationForm
 
+from knox.models import AuthToken
+
 from users.models import DailyStats, User
 
 
@@ -46,4 +48,27 @@ class DailyStatsAdmin(admin.ModelAdmin):
     date_hierarchy = "day"
 
     def has_add_permission(self, request):
+        return False
+
+
+admin.site.unregister(AuthToken)
+
+
+@admin.register(AuthToken)
+class AuthTokenAdmin(admin.ModelAdmin):
+    """API tokens, one per device: who, since when, until when. Only a digest of each key is
+    stored; deleting a token revokes it at once. New tokens: `manage.py api_token create` or
+    POST /api/v1/auth/login (the key is shown once, there)."""
+
+    list_display = ("user", "created", "expiry")
+    list_select_related = ("user",)
+    search_fields = ("user__email",)
+    fields = ("user", "created", "expiry")
+    readonly_fields = fields
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False

@@ -1,13 +1,23 @@
-"""The signed-in user's profile: GET / PATCH /api/v1/users/me."""
+"""The signed-in user: profile (GET / PATCH /api/v1/users/me) and API tokens (/api/v1/auth/)."""
 
-from drf_spectacular.utils import extend_schema
-from rest_framework.permissions import IsAuthenticated
+from axes.exceptions import AxesBackendPermissionDenied
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.db.models import Q
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from knox.auth import TokenAuthentication
+from rest_framework import status
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from soulverse.api import INVALID, NOT_JSON, StrictJSONParser
-from users.serializers import MeSerializer
-from users.services import user_profile_update
+from soulverse.api import DETAIL_SCHEMA, FORBIDDEN, INVALID, NOT_JSON, UNAUTHENTICATED, StrictJSONParser
+from soulverse.middleware import lockout_response
+from users.serializers import LoginResultSerializer, LoginSerializer, MeSerializer, TokenSerializer
+from users.services import api_token_create, api_tokens_revoke, user_profile_update
+
+TOO_MANY = OpenApiResponse(DETAIL_SCHEMA, description="Too many attempts (`Retry-After` says when to retry).")
 
 
 class MeView(APIView):
@@ -25,3 +35,63 @@ class MeView(APIView):
         serializer.is_valid(raise_exception=True)
         user = user_profile_update(user=request.user, **serializer.validated_data)
         return Response(MeSerializer(user).data)
+
+
+class LoginView(APIView):
+    """A new API token for this device, from the account's email and password. Failed attempts
+    are throttled (scope `login`) and lock the account out from this address (django-axes)."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    parser_classes = [StrictJSONParser]
+    throttle_scope = "login"
+
+    @extend_schema(request=LoginSerializer, responses={
+        200: LoginResultSerializer, 400: INVALID, 401: UNAUTHENTICATED, 403: FORBIDDEN, 415: NOT_JSON, 429: TOO_MANY,
+    }, auth=[])
+    def post(self, request):
+        body = LoginSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            user = authenticate(request._request, username=body.validated_data["email"],
+                                password=body.validated_data["password"])
+        except AxesBackendPermissionDenied:
+            return lockout_response(request._request)
+        if user is None:
+            return Response({"detail": "Email ou mot de passe incorrect."}, status=status.HTTP_401_UNAUTHORIZED,
+                            headers={"WWW-Authenticate": "Token"})
+        live = user.auth_token_set.filter(Q(expiry__isnull=True) | Q(expiry__gt=timezone.now()))
+        if live.count() >= settings.REST_KNOX["TOKEN_LIMIT_PER_USER"]:
+            return Response({"detail": "Trop d'appareils connectés : déconnectez-en un d'abord."},
+                            status=status.HTTP_403_FORBIDDEN)
+        token, key = api_token_create(user=user)
+        return Response({"token": key, "expiry": token.expiry.isoformat()})
+
+
+class TokensView(APIView):
+    """The user's tokens, one per device (GET); DELETE signs out every device."""
+
+    authentication_classes = [TokenAuthentication]
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=TokenSerializer(many=True))
+    def get(self, request):
+        tokens = request.user.auth_token_set.order_by("-created")
+        return Response(TokenSerializer(tokens, many=True, context={"request": request}).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request):
+        api_tokens_revoke(user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class CurrentTokenView(APIView):
+    """DELETE: sign this device out (its token stops working at once)."""
+
+    authentication_classes = [TokenAuthentication]
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={204: None})
+    def delete(self, request):
+        request.auth.delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)

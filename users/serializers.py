@@ -4,7 +4,7 @@ from django.db import models
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from rest_framework import serializers
 
-from soulverse.api import NO_NUL_PATTERN, StrictCharField
+from soulverse.api import NO_NUL_PATTERN, StrictCharField, StrictSerializer
 from users.models import User
 
 
@@ -23,9 +23,7 @@ class MeSerializer(serializers.ModelSerializer):
         extra_kwargs = {"fcm_token": {"write_only": True}}
 
     def validate(self, attrs):
-        unknown = sorted(set(self.initial_data) - set(self.fields))
-        if unknown:
-            raise serializers.ValidationError({name: "Champ inconnu." for name in unknown})
+        StrictSerializer.unknown_fields_refuse(self)
         read_only = sorted(name for name in self.initial_data if name in self.Meta.read_only_fields)
         if read_only:
             raise serializers.ValidationError({name: "Ce champ ne peut pas être modifié." for name in read_only})
@@ -43,3 +41,27 @@ class MeSchema(OpenApiSerializerExtension):
         if direction == "request":
             schema["additionalProperties"] = False
         return schema
+
+
+class LoginSerializer(StrictSerializer):
+    """Body of POST /api/v1/auth/login."""
+
+    email = StrictCharField(max_length=254, allow_blank=True)
+    password = StrictCharField(max_length=128, allow_blank=True, trim_whitespace=False, write_only=True)
+
+
+class LoginResultSerializer(serializers.Serializer):
+    token = serializers.CharField(help_text="The key, shown this once: send it as `Authorization: Token <key>`.")
+    expiry = serializers.DateTimeField()
+
+
+class TokenSerializer(serializers.Serializer):
+    """One of the user's tokens (one per device), never its key."""
+
+    prefix = serializers.CharField(source="token_key", help_text="The key's first characters.")
+    created = serializers.DateTimeField()
+    expiry = serializers.DateTimeField(allow_null=True)
+    current = serializers.SerializerMethodField()
+
+    def get_current(self, token) -> bool:
+        return token.pk == getattr(self.context["request"].auth, "pk", None)

@@ -5,7 +5,11 @@ import random
 import secrets
 import uuid
 
+from django.conf import settings
 from django.contrib.auth.hashers import make_password
+from knox.crypto import hash_token
+from knox.models import AuthToken
+from knox.settings import CONSTANTS
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -126,3 +130,44 @@ def user_profile_update(*, user: User, **fields) -> User:
         setattr(user, name, value)
     user.save(update_fields=list(fields))
     return user
+
+
+# A key chosen by an operator (SOULVERSE_ADMIN_TOKEN, api_token --key) must look random.
+TOKEN_KEY_MIN_LENGTH = 32
+TOKEN_KEY_MIN_DISTINCT = 12
+TOKEN_KEY_ALPHABET = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
+
+
+def api_token_key_problem(key: str) -> str | None:
+    """Why `key` is too weak to be an API token, or None."""
+    if len(key) < TOKEN_KEY_MIN_LENGTH:
+        return f"at least {TOKEN_KEY_MIN_LENGTH} characters"
+    if not set(key) <= TOKEN_KEY_ALPHABET:
+        return "letters, digits, '-' and '_' only"
+    if len(set(key)) < TOKEN_KEY_MIN_DISTINCT:
+        return f"at least {TOKEN_KEY_MIN_DISTINCT} different characters (a random key)"
+    return None
+
+
+def api_token_create(*, user: User, key: str | None = None,
+                     ttl: datetime.timedelta | None = None) -> tuple[AuthToken, str]:
+    """A new token for one device of `user` (django-rest-knox: only its SHA-512 digest is stored,
+    with its first characters for lookup). Returns the token and its key, to be shown once.
+    `ttl` defaults to REST_KNOX["TOKEN_TTL"]; `key` (checked by api_token_key_problem) to a random one."""
+    ttl = ttl or settings.REST_KNOX["TOKEN_TTL"]
+    if key is None:
+        return AuthToken.objects.create(user=user, expiry=ttl)
+    problem = api_token_key_problem(key)
+    if problem:
+        raise ValueError(f"weak token key: {problem}")
+    token = AuthToken(digest=hash_token(key), token_key=key[:CONSTANTS.TOKEN_KEY_LENGTH], user=user,
+                      expiry=timezone.now() + ttl)
+    token.save(force_insert=True)
+    return token, key
+
+
+def api_tokens_revoke(*, user: User) -> int:
+    """Delete every token of `user` (all devices); how many there were."""
+    deleted, _ = AuthToken.objects.filter(user=user).delete()
+    logger.info("event=api_tokens_revoked user=%s count=%s", user.short_id, deleted)
+    return deleted

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from scheduler.plan import FanOut
 from verses.services import daily_verses_assign_chunk, daily_verses_prepare, daily_verses_table_analyze
+from verses.services import verse_of_the_day_make as verse_of_the_day_make_service
 
 
 def daily_verses_generation(day: str | None = None) -> FanOut:
@@ -27,3 +28,9 @@ def daily_verses_chunk(*, day: str, after: str | None, upto: str | None) -> dict
 def daily_verses_finished(counts: dict) -> None:
     """After a run: fresh planner statistics for the day just written."""
     daily_verses_table_analyze()
+
+
+def verse_of_the_day_make(*, day: str, mood: str, language: str) -> dict:
+    """The on-demand task of one (day, mood, language) pair: its verse, the AI asked once
+    (enqueued by verses.services.daily_verse_for_user, never run in a request)."""
+    return verse_of_the_day_make_service(day=datetime.date.fromisoformat(day), mood=mood, language=language)

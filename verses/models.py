@@ -24,8 +24,20 @@ class BibleVerse(models.Model):
         return f"{self.edition} {self.book}:{self.chapter}:{self.verse}"
 
 
+class PairVerseManager(models.Manager):
+    """The pairs' verses: without the provisional fallbacks a few early users were given."""
+
+    def get_queryset(self):
+        return super().get_queryset().filter(provisional=False)
+
+
 class VerseOfTheDay(models.Model):
-    """The verse shared by every user with one mood and language on one day."""
+    """The verse shared by every user with one mood and language on one day.
+
+    A *provisional* row is the curated fallback served to the users who asked for their verse
+    before the pair's verse was made, while a worker asks the AI (verses.services
+    daily_verse_for_user): those users keep it for the day; everyone else gets the pair's verse.
+    `objects` hides provisional rows; `all_objects` has every row."""
 
     class Source(models.TextChoices):
         AI = "ai", "IA"
@@ -44,13 +56,22 @@ class VerseOfTheDay(models.Model):
     reflection = models.TextField()
     source = models.CharField(max_length=16, choices=Source.choices)
     ai_failure = models.CharField(max_length=32, blank=True, help_text="why the AI answer was not used")
+    provisional = models.BooleanField(default=False, help_text="a fallback served while the AI was asked")
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = PairVerseManager()
+    all_objects = models.Manager()
 
     class Meta:
         verbose_name = "verset du jour (par humeur)"
         verbose_name_plural = "versets du jour (par humeur)"
+        base_manager_name = "all_objects"
         constraints = [
-            models.UniqueConstraint(fields=["day", "mood", "language"], name="one_verse_per_day_mood_language"),
+            models.UniqueConstraint(fields=["day", "mood", "language"], condition=models.Q(provisional=False),
+                                    name="one_verse_per_day_mood_language"),
+            # Its insert is the single-flight lock of the pair's on-demand AI task.
+            models.UniqueConstraint(fields=["day", "mood", "language"], condition=models.Q(provisional=True),
+                                    name="one_provisional_verse_per_day_mood_language"),
         ]
 
     def __str__(self) -> str:

@@ -4,7 +4,8 @@ import zoneinfo
 from django.db import connection
 from django.db.models import Count, Q
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
+from knox.crypto import hash_token
+from knox.models import AuthToken
 from rest_framework.fields import DateTimeField
 
 from soulverse.db import execute_prepared
@@ -28,26 +29,29 @@ def local_date(timezone_name: str) -> datetime.date:
 
 
 # The token's user and their verses of the three dates that may be "today" somewhere: one row
-# per verse, or one row with NULL verse columns when none is made.
+# per verse, or one row with NULL verse columns when none is made. The token is found by its
+# digest (knox's primary key: the key itself is not stored), and must not have expired.
 TODAY_BY_TOKEN_SQL = f"""
     SELECT u.is_active, u.timezone, dv.day, dv.created_at,
            v.reference, v.text, v.reflection, v.mood, v.language, v.source
-    FROM {Token._meta.db_table} t
+    FROM {AuthToken._meta.db_table} t
     JOIN {User._meta.db_table} u ON u.id = t.user_id
     LEFT JOIN {DailyVerse._meta.db_table} dv ON dv.user_id = u.id AND dv.day BETWEEN %s AND %s
     LEFT JOIN {VerseOfTheDay._meta.db_table} v ON v.id = dv.verse_id
-    WHERE t.key = %s"""
+    WHERE t.digest = %s AND (t.expiry IS NULL OR t.expiry > %s)"""
 _created_at = DateTimeField()
 
 
 def daily_verse_today_by_token(*, key: str) -> dict | None:
     """What GET /verses/today shows the active user holding API token `key` (DailyVerseSerializer's
-    fields), in one prepared query; None if the token is unknown, its user inactive, or the
-    verse of the user's local date not made yet."""
-    utc_today = timezone.now().date()  # every local date is within a day of it
+    fields), in one prepared query; None if the token is unknown or expired, its user inactive, or
+    the verse of the user's local date not made yet."""
+    now = timezone.now()
+    utc_today = now.date()  # every local date is within a day of it
     with connection.cursor() as cursor:
-        execute_prepared(cursor, name="verses_today_by_token", sql=TODAY_BY_TOKEN_SQL,
-                         params=[utc_today - datetime.timedelta(days=1), utc_today + datetime.timedelta(days=1), key])
+        execute_prepared(cursor, name="verses_today_by_knox_token", sql=TODAY_BY_TOKEN_SQL,
+                         params=[utc_today - datetime.timedelta(days=1), utc_today + datetime.timedelta(days=1),
+                                 hash_token(key), connection.ops.adapt_datetimefield_value(now)])
         rows = cursor.fetchall()
     if not rows or not rows[0][0]:
         return None

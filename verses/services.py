@@ -226,6 +226,7 @@ def daily_verses_assign_chunk(*, day: datetime.date, after: uuid.UUID | None, up
         f"INSERT INTO {daily_table} (user_id, day, verse_id, created_at) "
         f"SELECT u.id, %s, v.id, %s FROM ({user_sql}) u "
         f"JOIN {verse_table} v ON v.day = %s AND v.mood = u.mood AND v.language = u.language "
+        f"AND NOT v.provisional "
         f"WHERE 1=1 ON CONFLICT (user_id, day) DO NOTHING"
     )
     started = time.perf_counter()
@@ -327,16 +328,61 @@ def user_local_date(user: User) -> datetime.date:
 
 
 def daily_verse_for_user(*, user: User, day: datetime.date | None = None) -> DailyVerse:
-    """The user's verse for `day` (default: their local date), made now if the run has not reached them."""
+    """The user's verse for `day` (default: their local date), at once: never an AI call here.
+
+    - The user's DailyVerse exists: it (a user's verse never changes once given).
+    - Their pair's verse exists: given to them now.
+    - Neither, AI off: the pair's curated fallback is made (as the daily run would) and given.
+    - Neither, AI on: the user gets the pair's *provisional* verse (the curated fallback the run
+      would fall back to; one row per pair and day, made by the first such request), kept for the
+      day; the request that made that row enqueues the one task that asks the AI for the pair
+      (its insert is the single-flight lock, across processes). Users asking after the task
+      has run get the pair's verse like everyone else."""
     day = day or user_local_date(user)
     daily = DailyVerse.objects.select_related("verse").filter(user=user, day=day).first()
     if daily is not None:
         return daily
-    verse = verse_of_the_day_ensure(day=day, mood=user.mood, language=user.language, provider=provider_get())
+    verse = VerseOfTheDay.objects.filter(day=day, mood=user.mood, language=user.language).first()
+    if verse is None:
+        if provider_get() is None:
+            verse = verse_of_the_day_ensure(day=day, mood=user.mood, language=user.language)
+        else:
+            verse = _provisional_verse_ensure(day=day, mood=user.mood, language=user.language)
     try:
         with transaction.atomic():
             daily = DailyVerse.objects.create(user=user, day=day, verse=verse)
-    except IntegrityError:
+    except IntegrityError:  # given concurrently (another request, the daily run): theirs
         return DailyVerse.objects.select_related("verse").get(user=user, day=day)
-    logger.info("event=verse_on_demand user=%s day=%s", user.short_id, day.isoformat())
+    logger.info("event=verse_on_demand user=%s day=%s source=%s provisional=%s", user.short_id, day.isoformat(),
+                verse.source, verse.provisional)
     return daily
+
+
+def _provisional_verse_ensure(*, day: datetime.date, mood: str, language: str) -> VerseOfTheDay:
+    recent = _recent_verses(day=day, mood=mood, language=language)
+    yesterday = recent[0] if recent and recent[0].day == day - datetime.timedelta(days=1) else None
+    fields = _fallback_fields(day=day, mood=mood, language=language,
+                              avoid_key=yesterday.passage_key if yesterday else None)
+    try:
+        with transaction.atomic():
+            verse = VerseOfTheDay.all_objects.create(day=day, mood=mood, language=language, provisional=True,
+                                                     ai_failure="pending", **fields)
+    except IntegrityError:  # another request made it (and enqueued the task)
+        return VerseOfTheDay.all_objects.get(day=day, mood=mood, language=language, provisional=True)
+    transaction.on_commit(lambda: _pair_verse_task_enqueue(day=day, mood=mood, language=language))
+    return verse
+
+
+def _pair_verse_task_enqueue(*, day: datetime.date, mood: str, language: str) -> None:
+    from django_q.tasks import async_task  # the web process only enqueues; a worker runs it
+
+    async_task("verses.jobs.verse_of_the_day_make", day=day.isoformat(), mood=mood, language=language,
+               task_name=f"verse-of-the-day:{day.isoformat()}:{mood or 'default'}:{language}")
+    logger.info("event=verse_pair_task_enqueued day=%s mood=%s language=%s", day.isoformat(), mood or "default",
+                language)
+
+
+def verse_of_the_day_make(*, day: datetime.date, mood: str, language: str) -> dict:
+    """The pair's verse, asking the AI if it is still to be made (the on-demand worker task)."""
+    verse = verse_of_the_day_ensure(day=day, mood=mood, language=language, provider=provider_get())
+    return {"verse_id": verse.pk, "source": verse.source, "ai_failure": verse.ai_failure}

@@ -108,8 +108,9 @@ def test_editing_the_cron_saves_it_and_recomputes_next_run(admin_client, daily_s
     response = admin_client.get(change_url(daily_schedule))
     assert response.status_code == 200
     data = form_data(response)
-    assert (data["name"], data["cron"], data["schedule_type"], data["repeats"]) == (
-        "daily_verses_generation", "0 6 * * *", "C", "-1")
+    assert set(data) == {"cron", "enabled"}  # the only editable fields
+    assert (data["cron"], response.context["adminform"].form["enabled"].value()) == ("0 6 * * *", True)
+    data["enabled"] = "on"  # a checked box (form_data reads a checkbox's value as "")
     old_next_run = daily_schedule.next_run
 
     before = timezone.now()
@@ -199,3 +200,71 @@ def test_run_now_skips_a_schedule_that_is_not_a_soulverse_job(
     assert callbacks == [] and enqueued == []
     assert [str(m) for m in response.context["messages"]] == [
         "math.floor: pas une tâche SoulVerse, ignorée."]
+
+
+def staff_with(*codenames):
+    from django.contrib.auth.models import Permission
+
+    user = UserFactory(is_staff=True, fcm_token="")
+    user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
+    return user
+
+
+def test_the_posted_func_args_and_name_are_ignored_only_cron_and_on_off_change(admin_client, daily_schedule):
+    """Finding 6: an admin posted func=os.system and the worker ran the shell command."""
+    data = form_data(admin_client.get(change_url(daily_schedule)))
+    response = admin_client.post(change_url(daily_schedule), {
+        **data, "cron": "0 5 * * *", "enabled": "", "func": "os.system", "args": "'touch /tmp/pwned'",
+        "name": "renamed", "schedule_type": "O", "repeats": "5"})
+    assert response.status_code == 302
+    daily_schedule.refresh_from_db()
+    assert (daily_schedule.name, daily_schedule.func, daily_schedule.args, daily_schedule.kwargs,
+            daily_schedule.schedule_type, daily_schedule.cron, daily_schedule.repeats) == (
+        "daily_verses_generation", "scheduler.tasks.job_run", "'daily_verses_generation'", "trigger='schedule'",
+        "C", "0 5 * * *", 0)  # unchecked: paused, as POST stop does
+
+
+def test_no_add_no_delete_of_schedules_in_the_admin(admin_client, daily_schedule):
+    assert admin_client.get("/admin/django_q/schedule/add/").status_code == 403
+    assert admin_client.post("/admin/django_q/schedule/add/", {
+        "name": "evil", "func": "os.system", "args": "'id'", "schedule_type": "O"}).status_code == 403
+    assert admin_client.post(f"/admin/django_q/schedule/{daily_schedule.pk}/delete/",
+                             {"post": "yes"}).status_code == 403
+    assert Schedule.objects.count() == 3
+
+
+@pytest.mark.parametrize("bad", [
+    {"name": "evil", "func": "os.system", "args": "'id'"},
+    {"name": "daily_verses_generation", "func": "os.system", "args": "'id'"},
+    {"name": "daily_verses_generation", "func": "scheduler.tasks.job_run", "args": "'cache_cleanup'"},
+])
+def test_a_schedule_outside_the_registry_is_refused_anywhere(schedules, bad):
+    """Not only in the admin: any save of a Schedule (shell, another endpoint) is checked."""
+    from django.core.exceptions import ValidationError
+
+    before = list(Schedule.objects.order_by("pk").values())
+    with pytest.raises(ValidationError):
+        if bad["name"] == "evil":
+            Schedule.objects.create(schedule_type=Schedule.ONCE, **bad)
+        else:
+            schedule = Schedule.objects.get(name=bad["name"])
+            for field, value in bad.items():
+                setattr(schedule, field, value)
+            schedule.save()
+    assert list(Schedule.objects.order_by("pk").values()) == before
+
+
+def test_schedule_admin_needs_the_scheduler_permissions_not_is_staff(client, daily_schedule):
+    """Finding 2 in the admin: a bare staff account sees nothing; a viewer reads; an operator edits."""
+    url = change_url(daily_schedule)
+    client.force_login(staff_with())
+    assert client.get("/admin/django_q/schedule/").status_code == 403
+    client.force_login(staff_with("view_scheduler"))
+    assert client.get("/admin/django_q/schedule/").status_code == 200
+    response = client.get(url)
+    assert response.status_code == 200 and response.context["has_change_permission"] is False
+    assert client.post(url, {"cron": "0 1 * * *", "enabled": "on"}).status_code == 403
+    assert Schedule.objects.get(pk=daily_schedule.pk).cron == "0 6 * * *"
+    client.force_login(staff_with("view_scheduler", "operate_scheduler"))
+    assert client.post(url, {"cron": "0 1 * * *", "enabled": "on"}).status_code == 302
+    assert Schedule.objects.get(pk=daily_schedule.pk).cron == "0 1 * * *"

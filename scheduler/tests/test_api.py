@@ -1,3 +1,4 @@
+import contextlib
 import datetime
 import threading
 from unittest import mock
@@ -97,12 +98,15 @@ def test_stop_then_start_pause_and_resume_without_touching_next_run(staff_client
     assert dict(Schedule.objects.values_list("name", "next_run")) == before
 
 
-def test_health_is_public_and_reports_each_check(client, schedules):
+def test_health_is_public_but_tells_anonymous_callers_the_status_only(client, viewer_client, schedules):
+    """Finding 11: the public answer disclosed the model, the cluster count and the database error."""
     response = client.get(BASE + "health")
+    # No cluster runs in this test: down.
+    assert (response.status_code, response.json()) == (503, {"status": "down"})
+    response = viewer_client.get(BASE + "health")
     body = response.json()
-    # No cluster runs in this test: unhealthy, but every check is there.
     assert response.status_code == 503
-    assert body["status"] == "unhealthy"
+    assert body["status"] == "down"
     assert body["checks"]["database"] == {"status": "ok"}
     assert body["checks"]["cache"]["status"] == "ok"
     assert body["checks"]["cluster"]["status"] == "down"
@@ -113,19 +117,36 @@ def test_health_is_public_and_reports_each_check(client, schedules):
     assert "SECRET" not in response.content.decode().upper()
 
 
-def test_health_is_200_with_a_live_cluster_and_degraded_without_cache(client, schedules):
+@contextlib.contextmanager
+def cache_down():
+    """The cache's server unreachable, for the health check's probe (a PING on Redis, a read otherwise)."""
+    from django.core.cache import caches
+
+    cache = caches["default"]
+    if hasattr(cache, "client") and hasattr(cache.client, "get_client"):
+        broken = mock.Mock(**{"ping.side_effect": ConnectionError("refused")})
+        with mock.patch.object(cache.client, "get_client", return_value=broken):
+            yield
+    else:
+        with mock.patch.object(cache, "get", side_effect=ConnectionError("refused")):
+            yield
+
+
+def test_health_is_200_with_a_live_cluster_and_degraded_without_cache(client, viewer_client, schedules):
     heartbeat = mock.Mock(status="Idle", timestamp=timezone.now())
     with mock.patch("scheduler.selectors.Stat.get_all", return_value=[heartbeat]):
         response = client.get(BASE + "health")
-        assert (response.status_code, response.json()["status"]) == (200, "healthy")
-        with mock.patch("scheduler.selectors.cache.get", return_value=None):
+        assert (response.status_code, response.json()) == (200, {"status": "ok"})
+        with cache_down():
             response = client.get(BASE + "health")
+            assert (response.status_code, response.json()) == (200, {"status": "degraded"})
+            response = viewer_client.get(BASE + "health")
         assert (response.status_code, response.json()["status"]) == (200, "degraded")
         assert response.json()["checks"]["cache"]["status"] == "degraded"
-        # A stale daily run makes the service unhealthy.
+        # A stale daily run makes the service down.
         run = JobRun.objects.create(job_id="daily_verses_generation", trigger="schedule", status="succeeded")
         JobRun.objects.filter(pk=run.pk).update(finished_at=timezone.now() - datetime.timedelta(hours=30))
-        response = client.get(BASE + "health")
+        response = viewer_client.get(BASE + "health")
         assert response.status_code == 503
         assert response.json()["checks"]["daily_verses"]["status"] == "stale"
 
@@ -243,8 +264,8 @@ def test_an_oversize_body_is_refused_with_json_and_changes_nothing(staff_client,
     assert JobRun.objects.count() == 0
 
 
-def test_health_counts_a_scheduler_without_its_schedules_as_disabled(client, db):
-    body = client.get(BASE + "health").json()  # setup_schedules never ran
+def test_health_counts_a_scheduler_without_its_schedules_as_disabled(viewer_client):
+    body = viewer_client.get(BASE + "health").json()  # setup_schedules never ran
     assert body["checks"]["scheduler"] == {"status": "disabled"}
 
 

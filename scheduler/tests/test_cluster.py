@@ -16,12 +16,11 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 from django_q.models import Schedule
-from rest_framework.authtoken.models import Token
 
 from scheduler.models import JobRun
 from scheduler.selectors import cluster_state
 from scheduler.services import scheduler_start, scheduler_stop, schedules_setup
-from users.tests.factories import UserFactory
+from users.tests.factories import UserFactory, token_key_for
 from verses.models import DailyVerse
 
 pytestmark = [pytest.mark.cluster, pytest.mark.django_db(transaction=True)]
@@ -75,8 +74,8 @@ def test_a_real_cluster_runs_a_due_schedule_once_and_only_when_started(qcluster,
     users = UserFactory.create_batch(30)
     schedules_setup()
     daily = Schedule.objects.filter(name="daily_verses_generation")
-    admin = UserFactory(email="admin@example.org", is_staff=True, fcm_token="")
-    token = Token.objects.create(user=admin).key
+    admin = UserFactory(email="admin@example.org", is_staff=True, is_superuser=True, fcm_token="")
+    token = token_key_for(admin)
 
     scheduler_stop()
     daily.update(next_run=timezone.now() - datetime.timedelta(days=2))  # two missed days

@@ -2,6 +2,7 @@ import datetime
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 

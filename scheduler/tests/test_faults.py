@@ -124,7 +124,7 @@ REDIS_START = ["redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "-::
 
 def test_redis_stopped_mid_run_the_run_completes_and_caching_resumes(tmp_path):
     from django.core.cache import cache
-    from rest_framework.authtoken.models import Token
+    from users.tests.factories import token_key_for
     from rest_framework.test import APIClient
 
     if not settings.REDIS_URL or ":6379" not in settings.REDIS_URL:
@@ -132,8 +132,10 @@ def test_redis_stopped_mid_run_the_run_completes_and_caching_resumes(tmp_path):
     User.objects.bulk_create([User(email=f"u{n}@example.org", fcm_token=f"t{n}", mood=["sad", ""][n % 2])
                               for n in range(3000)])
     reader = User.objects.first()
+    from scheduler.permissions import VIEWERS_GROUP, scheduler_groups_ensure
+    reader.groups.add(scheduler_groups_ensure()[VIEWERS_GROUP])  # health's details need the view permission
     api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=reader).key}")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token_key_for(reader)}")
     log = open(tmp_path / "qcluster.log", "ab")
     cluster = cluster_start(log)
     try:

@@ -9,11 +9,13 @@ OPERATIONS = {
     ("/api/v1/scheduler/runs/{run_id}/", "get"),
     ("/api/v1/scheduler/users-count/", "get"), ("/api/v1/users/me/", "get"), ("/api/v1/users/me/", "patch"),
     ("/api/v1/verses/today/", "get"), ("/api/v1/verses/history/", "get"),
+    ("/api/v1/auth/login/", "post"), ("/api/v1/auth/tokens/", "get"), ("/api/v1/auth/tokens/", "delete"),
+    ("/api/v1/auth/tokens/current/", "delete"),
 }
 
 
-def test_the_openapi_schema_documents_every_endpoint(client):
-    response = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+def test_the_openapi_schema_documents_every_endpoint(viewer_client):
+    response = viewer_client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
     assert response.status_code == 200
     schema = response.json()
     found = {(path, method) for path, item in schema["paths"].items() for method in item}
@@ -30,9 +32,32 @@ def test_the_openapi_schema_documents_every_endpoint(client):
                                                                   "maxLength": 512, "pattern": "^[^\\x00]*$"}
 
 
-def test_the_browsable_docs_are_served_without_a_cdn(client):
-    response = client.get("/api/docs/")
+def test_the_browsable_docs_are_served_without_a_cdn(viewer_client):
+    response = viewer_client.get("/api/docs/")
     assert response.status_code == 200
     page = response.content.decode()
     assert "swagger-ui" in page
     assert "cdn" not in page.lower()
+
+
+def test_the_schema_and_docs_are_for_scheduler_viewers_only(client, member_client, bare_staff_client):
+    """Finding 5: /api/schema/ (70 KB, rebuilt per request) was public."""
+    for path in ("/api/schema/", "/api/docs/"):
+        assert client.get(path).status_code == 401
+        assert member_client.get(path).status_code == 403
+        assert bare_staff_client.get(path).status_code == 403
+
+
+def test_the_schema_is_generated_once_per_process(viewer_client, monkeypatch):
+    from drf_spectacular.generators import SchemaGenerator
+
+    from soulverse.views import SchemaView
+
+    monkeypatch.setattr(SchemaView, "_generated", {})
+    calls = []
+    original = SchemaGenerator.get_schema
+    monkeypatch.setattr(SchemaGenerator, "get_schema", lambda self, *a, **k: calls.append(1) or original(self, *a, **k))
+    first = viewer_client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    second = viewer_client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert (first.status_code, second.status_code, len(calls)) == (200, 200, 1)
+    assert first.content == second.content

@@ -2,12 +2,11 @@
 
 import pytest
 from django_q.models import Schedule
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from scheduler.models import JobRun
 from users.models import User
-from users.tests.factories import UserFactory
+from users.tests.factories import UserFactory, token_key_for
 
 pytestmark = pytest.mark.django_db
 
@@ -23,7 +22,7 @@ def user():
 @pytest.fixture
 def api(user):
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token_key_for(user)}")
     return client
 
 

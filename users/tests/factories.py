@@ -13,3 +13,10 @@ class UserFactory(factory.django.DjangoModelFactory):
     mood = Mood.JOYFUL
     language = Language.FRENCH
     password = factory.django.Password("correct horse battery staple")
+
+
+def token_key_for(user: User) -> str:
+    """A new API token of `user` (as a device signing in gets one); its key."""
+    from users.services import api_token_create
+
+    return api_token_create(user=user)[1]

@@ -1,11 +1,10 @@
 import datetime
 
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from users.models import User
-from users.tests.factories import UserFactory
+from users.tests.factories import UserFactory, token_key_for
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/users/me"
@@ -21,7 +20,7 @@ def user():
 @pytest.fixture
 def api(user):
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token_key_for(user)}")
     return client
 
 

@@ -1,8 +1,10 @@
 import io
+import re
 
 import pytest
 from django.core.management import CommandError, call_command
-from rest_framework.authtoken.models import Token
+from knox.crypto import hash_token
+from knox.models import AuthToken
 
 from users.models import User
 from users.tests.factories import UserFactory
@@ -50,7 +52,7 @@ def test_ensure_admin_creates_a_staff_superuser_and_prints_its_secrets_once(db, 
     out, _ = run("ensure_admin")
 
     user = User.objects.get()
-    token = Token.objects.get(user=user)
+    token = AuthToken.objects.get(user=user)
     assert (user.email, user.is_staff, user.is_superuser, user.is_active) == (
         "admin@soulverse.local", True, True, True)
     lines = out.splitlines()
@@ -60,22 +62,24 @@ def test_ensure_admin_creates_a_staff_superuser_and_prints_its_secrets_once(db, 
     assert lines[1] == f"  password:  {password}   (shown once)"
     assert len(password) >= 12
     assert user.check_password(password)
-    assert lines[2] == f"  API token: {token.key}   (shown once)"
+    key = lines[2].removeprefix("  API token: ").removesuffix("   (shown once)")
+    assert lines[2] == f"  API token: {key}   (shown once)"
+    assert token.digest == hash_token(key) and key not in token.digest  # only its digest is stored
 
     out, _ = run("ensure_admin")
 
     assert out == "Staff account admin@soulverse.local already exists (password and token unchanged).\n"
-    assert password not in out and token.key not in out
+    assert password not in out and key not in out
     assert "password:" not in out and "API token:" not in out
     assert User.objects.count() == 1
-    assert list(Token.objects.values_list("key", flat=True)) == [token.key]
+    assert list(AuthToken.objects.values_list("digest", flat=True)) == [token.digest]
     user.refresh_from_db()
     assert user.check_password(password)
 
 
 def test_ensure_admin_takes_its_secrets_from_the_environment_and_does_not_print_them(db, no_admin_env, monkeypatch):
     monkeypatch.setenv("SOULVERSE_ADMIN_PASSWORD", "Env-Passw0rd-42")
-    monkeypatch.setenv("SOULVERSE_ADMIN_TOKEN", "0123456789abcdef0123456789abcdef01234567")
+    monkeypatch.setenv("SOULVERSE_ADMIN_TOKEN", "4f0c9b1e7a2d8e3f5a6b0c1d2e3f4a5b6c7d8e9f")
     monkeypatch.setenv("SOULVERSE_ADMIN_EMAIL", "ops@example.org")
 
     out, err = run("ensure_admin")
@@ -85,7 +89,7 @@ def test_ensure_admin_takes_its_secrets_from_the_environment_and_does_not_print_
     user = User.objects.get()
     assert (user.email, user.is_staff, user.is_superuser) == ("ops@example.org", True, True)
     assert user.check_password("Env-Passw0rd-42")
-    assert Token.objects.get(user=user).key == "0123456789abcdef0123456789abcdef01234567"
+    assert AuthToken.objects.get(user=user).digest == hash_token("4f0c9b1e7a2d8e3f5a6b0c1d2e3f4a5b6c7d8e9f")
 
 
 def test_ensure_admin_refuses_an_existing_non_staff_account(db, no_admin_env):
@@ -94,4 +98,19 @@ def test_ensure_admin_refuses_an_existing_non_staff_account(db, no_admin_env):
         run("ensure_admin")
     member.refresh_from_db()
     assert (member.is_staff, member.is_superuser) == (False, False)
-    assert Token.objects.count() == 0
+    assert AuthToken.objects.count() == 0
+
+
+@pytest.mark.parametrize(("variable", "value", "message"), [
+    ("SOULVERSE_ADMIN_PASSWORD", "a", "SOULVERSE_ADMIN_PASSWORD: too weak"),
+    ("SOULVERSE_ADMIN_PASSWORD", "password1234", "SOULVERSE_ADMIN_PASSWORD: too weak"),
+    ("SOULVERSE_ADMIN_TOKEN", "a", "SOULVERSE_ADMIN_TOKEN: too weak (at least 32 characters)"),
+    ("SOULVERSE_ADMIN_TOKEN", "a" * 40, "SOULVERSE_ADMIN_TOKEN: too weak (at least 12 different characters"),
+])
+def test_ensure_admin_refuses_weak_secrets_and_creates_nothing(db, no_admin_env, monkeypatch, variable, value,
+                                                                message):
+    """Finding 4: ensure_admin accepted password `a` and token `a`."""
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(CommandError, match=re.escape(message)):
+        run("ensure_admin")
+    assert (User.objects.count(), AuthToken.objects.count()) == (0, 0)

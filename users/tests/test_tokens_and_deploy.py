@@ -1,3 +1,4 @@
+import datetime
 import io
 import os
 import subprocess
@@ -6,7 +7,8 @@ import sys
 import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
-from rest_framework.authtoken.models import Token
+from knox.crypto import hash_token
+from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from users.tests.factories import UserFactory
@@ -19,21 +21,35 @@ def run(*args) -> str:
 
 
 @pytest.mark.django_db
-def test_a_token_created_by_the_command_works_until_revoked():
+def test_tokens_created_by_the_command_work_until_revoked():
+    """One token per device (each `create` adds one), stored as a digest; `revoke` ends them all."""
     user = UserFactory(email="marie@example.org")
-    key = run("api_token", "create", "marie@example.org").strip()
-    assert Token.objects.get(user=user).key == key
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
-    assert client.get("/api/v1/users/me").status_code == 200
-    with pytest.raises(CommandError, match="already has a token"):
-        run("api_token", "create", "marie@example.org")
+    phone = run("api_token", "create", "marie@example.org").strip()
+    tablet = run("api_token", "create", "marie@example.org", "--days", "7").strip()
+    assert phone != tablet and len(phone) == 64
+    tokens = {token.digest: token for token in AuthToken.objects.filter(user=user)}
+    assert set(tokens) == {hash_token(phone), hash_token(tablet)}
+    assert tokens[hash_token(tablet)].expiry - tokens[hash_token(tablet)].created < datetime.timedelta(days=7, seconds=5)
+    for key in (phone, tablet):
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+        assert client.get("/api/v1/users/me").status_code == 200
 
-    assert run("api_token", "revoke", "marie@example.org") == "Token of marie@example.org revoked.\n"
+    assert run("api_token", "revoke", "marie@example.org") == "2 token(s) of marie@example.org revoked.\n"
     assert client.get("/api/v1/users/me").status_code == 401
     with pytest.raises(CommandError, match="email: no user"):
         run("api_token", "create", "nobody@example.org")
-    assert Token.objects.count() == 0
+    assert AuthToken.objects.count() == 0
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("key", "message"), [("a", "at least 32 characters"), ("ab" * 20, "at least 12 different"),
+                                              ("x" * 31 + "é", "letters, digits")])
+def test_api_token_refuses_a_weak_key(key, message):
+    UserFactory(email="marie@example.org")
+    with pytest.raises(CommandError, match=f"--key: too weak \\({message}"):
+        run("api_token", "create", "marie@example.org", "--key", key)
+    assert AuthToken.objects.count() == 0
 
 
 def production_env(**extra) -> dict:

@@ -34,8 +34,8 @@ def lsg_row():
     BibleVerse.objects.create(edition="lsg1910", book=43, chapter=3, verse=16, text="Car Dieu a tant aimé le monde")
 
 
-def test_with_the_ai_on_and_no_french_edition_health_is_degraded(client, schedules, live_cluster, ai_on):
-    response = client.get(BASE + "health")
+def test_with_the_ai_on_and_no_french_edition_health_is_degraded(viewer_client, schedules, live_cluster, ai_on):
+    response = viewer_client.get(BASE + "health")
 
     body = response.json()
     assert (response.status_code, body["status"]) == (200, "degraded")
@@ -47,18 +47,18 @@ def test_with_the_ai_on_and_no_french_edition_health_is_degraded(client, schedul
     }
 
 
-def test_with_the_ai_on_and_both_editions_health_is_healthy(client, schedules, live_cluster, ai_on, lsg_row):
-    body = client.get(BASE + "health").json()
+def test_with_the_ai_on_and_both_editions_health_is_healthy(viewer_client, schedules, live_cluster, ai_on, lsg_row):
+    body = viewer_client.get(BASE + "health").json()
 
-    assert body["status"] == "healthy"
+    assert body["status"] == "ok"
     assert body["checks"]["editions"]["status"] == "ok"
     assert body["checks"]["editions"]["fr"]["verses"] == 1
 
 
-def test_without_the_ai_a_missing_french_edition_is_not_degraded(client, schedules, live_cluster, no_ai):
-    body = client.get(BASE + "health").json()
+def test_without_the_ai_a_missing_french_edition_is_not_degraded(viewer_client, schedules, live_cluster, no_ai):
+    body = viewer_client.get(BASE + "health").json()
 
-    assert body["status"] == "healthy"
+    assert body["status"] == "ok"
     assert body["checks"]["editions"]["status"] == "ok"
     assert body["checks"]["editions"]["fr"]["status"] == "missing"
 
@@ -68,12 +68,12 @@ def test_without_the_ai_a_missing_french_edition_is_not_degraded(client, schedul
     (None, "gemini-2.5-flash", "model_not_found"),
 ], ids=["invalid-key", "retired-model"])
 def test_a_wrong_key_or_model_is_misconfigured_in_health_and_status(
-    client, staff_client, settings, schedules, live_cluster, ai_on, lsg_row, stub_key, model, reason
+    viewer_client, staff_client, settings, schedules, live_cluster, ai_on, lsg_row, stub_key, model, reason
 ):
     ai_on.api_key = stub_key
     settings.GEMINI_MODEL = model
 
-    health = client.get(BASE + "health").json()
+    health = viewer_client.get(BASE + "health").json()
     status = staff_client.get(BASE + "status").json()
 
     assert health["status"] == "degraded"

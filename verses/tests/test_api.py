@@ -2,11 +2,10 @@ import datetime
 
 import pytest
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from scheduler.tests.runs import daily_run
-from users.tests.factories import UserFactory
+from users.tests.factories import UserFactory, token_key_for
 from verses.models import DailyVerse
 
 
@@ -15,7 +14,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_ai")]
 
 def client_for(user) -> APIClient:
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token_key_for(user)}")
     return client
 
 

@@ -7,12 +7,11 @@ import pytest
 from django.db import connection
 from django.test import override_settings
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from scheduler.jobs import cache_cleanup
 from users.models import User
-from users.tests.factories import UserFactory
+from users.tests.factories import UserFactory, token_key_for
 from verses import partitions
 from verses.models import DailyVerse, DailyVerseRecord
 from scheduler.tests.runs import daily_run, job_run_through_tasks
@@ -134,7 +133,7 @@ def test_history_api_reads_across_months_newest_first():
     for day in days:
         daily_run(day)
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token_key_for(user)}")
 
     body = client.get("/api/v1/verses/history").json()
 

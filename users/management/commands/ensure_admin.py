@@ -1,18 +1,22 @@
 import os
 import secrets
 
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
-from rest_framework.authtoken.models import Token
+from django.db import transaction
 
 from soulverse.management import Command as ProjectCommand
 from users.models import User
+from users.services import api_token_create, api_token_key_problem
 
 
 class Command(ProjectCommand):
     help = (
         "Create the staff account used by `make run` if it does not exist. Its password and API "
-        "token come from SOULVERSE_ADMIN_PASSWORD / SOULVERSE_ADMIN_TOKEN, or are generated and "
-        "printed once."
+        "token come from SOULVERSE_ADMIN_PASSWORD / SOULVERSE_ADMIN_TOKEN (refused when weak: "
+        "Django's password validators, a random-looking token of 32+ characters), or are "
+        "generated and printed once."
     )
 
     def add_arguments(self, parser):
@@ -26,12 +30,21 @@ class Command(ProjectCommand):
             self.stdout.write(f"Staff account {email} already exists (password and token unchanged).")
             return
         env_password = os.environ.get("SOULVERSE_ADMIN_PASSWORD")
-        password = env_password or secrets.token_urlsafe(12)
-        user = User.objects.create_superuser(email, password)
         token_key = os.environ.get("SOULVERSE_ADMIN_TOKEN") or None
-        token = Token.objects.create(user=user, key=token_key) if token_key else Token.objects.create(user=user)
+        if env_password:
+            try:
+                validate_password(env_password, User(email=email))
+            except ValidationError as exc:
+                raise CommandError(f"SOULVERSE_ADMIN_PASSWORD: too weak ({' '.join(exc.messages)}); "
+                                   "nothing changed.") from None
+        if token_key and (problem := api_token_key_problem(token_key)):
+            raise CommandError(f"SOULVERSE_ADMIN_TOKEN: too weak ({problem}); nothing changed.")
+        password = env_password or secrets.token_urlsafe(18)
+        with transaction.atomic():
+            user = User.objects.create_superuser(email, password)
+            _, key = api_token_create(user=user, key=token_key)
         self.stdout.write(self.style.SUCCESS(f"Staff account created: {email}"))
         if not env_password:
             self.stdout.write(f"  password:  {password}   (shown once)")
         if not token_key:
-            self.stdout.write(f"  API token: {token.key}   (shown once)")
+            self.stdout.write(f"  API token: {key}   (shown once)")

@@ -1,0 +1,23 @@
+"""gunicorn settings (`gunicorn -c gunicorn.conf.py soulverse.wsgi:application`), from the environment.
+
+WEB_TIMEOUT_SECONDS is also read by the Django settings: no request path may wait longer (the
+trigger's `wait` is capped at two thirds of it, verses/today never waits on the AI)."""
+
+import os
+
+bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
+workers = int(os.environ.get("WEB_CONCURRENCY", "3"))
+timeout = int(os.environ.get("WEB_TIMEOUT_SECONDS", "30"))
+graceful_timeout = 30
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
+# Small requests only (the API takes small JSON bodies; Django caps the body at 64 KB).
+limit_request_line = 4094
+limit_request_fields = 50
+limit_request_field_size = 8190
+# gunicorn trusts X-Forwarded-Proto from forwarded_allow_ips to mark a request HTTPS: only when a
+# proxy sets it (DJANGO_BEHIND_PROXY), as the Django settings do.
+if os.environ.get("DJANGO_BEHIND_PROXY", "").lower() in ("1", "true", "yes", "on"):
+    forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+else:
+    secure_scheme_headers = {}
+    forwarded_allow_ips = ""

@@ -1,0 +1,127 @@
+"""Findings 8, 9 and 10 through the real web server: gunicorn on the test database.
+
+Before: a chunked body (no Content-Length) was read as empty (an invalid PATCH answered 200),
+1,000 nested `[` were a 500, and a trigger waiting longer than gunicorn's timeout got its
+worker killed."""
+
+import http.client
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from scheduler.models import JobRun
+from scheduler.permissions import OPERATORS_GROUP, scheduler_groups_ensure
+from scheduler.services import schedules_setup
+from users.models import User
+from users.tests.factories import UserFactory, token_key_for
+
+pytestmark = pytest.mark.django_db(transaction=True)
+WEB_TIMEOUT = 3  # seconds: the trigger's wait is capped at 2
+
+
+def database_url() -> str:
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    credentials = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    return f"postgres://{credentials}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def gunicorn(tmp_path: Path):
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": database_url(), "DJANGO_SETTINGS_MODULE": "soulverse.settings_test",
+           "WEB_TIMEOUT_SECONDS": str(WEB_TIMEOUT), "GUNICORN_BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "1",
+           "GUNICORN_ACCESS_LOG": ""}
+    log = open(tmp_path / "gunicorn.log", "wb")
+    process = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py",
+                                "soulverse.wsgi:application"], cwd=settings.BASE_DIR, env=env, stdout=log,
+                               stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if request(port, "GET", "/livez")[0] == 200:
+                    break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    pytest.fail((tmp_path / "gunicorn.log").read_text()[-3000:])
+                time.sleep(0.2)
+        yield port, tmp_path / "gunicorn.log"
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+        log.close()
+
+
+def request(port: int, method: str, path: str, body: bytes | None = None, headers: dict | None = None,
+            chunked: bool = False) -> tuple[int, bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=WEB_TIMEOUT * 3)
+    try:
+        if chunked:
+            conn.putrequest(method, path)
+            for name, value in (headers or {}).items():
+                conn.putheader(name, value)
+            conn.putheader("Transfer-Encoding", "chunked")
+            conn.endheaders()
+            conn.send(f"{len(body):x}\r\n".encode() + body + b"\r\n0\r\n\r\n")
+        else:
+            conn.request(method, path, body=body, headers=headers or {})
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+def test_a_chunked_body_gets_411_and_changes_nothing(gunicorn):
+    port, _ = gunicorn
+    user = UserFactory(mood="sad")
+    headers = {"Authorization": f"Token {token_key_for(user)}", "Content-Type": "application/json"}
+    status, body = request(port, "PATCH", "/api/v1/users/me", json.dumps({"mood": "not-a-mood"}).encode(), headers,
+                           chunked=True)
+    assert status == 411
+    assert json.loads(body) == {"detail": "Longueur requise : envoyez le corps avec un en-tête Content-Length."}
+    assert User.objects.get(pk=user.pk).mood == "sad"
+    # The same body with a Content-Length is read, and refused for what it says.
+    status, body = request(port, "PATCH", "/api/v1/users/me", json.dumps({"mood": "not-a-mood"}).encode(), headers)
+    assert status == 400 and "mood" in json.loads(body)
+
+
+def test_deep_nesting_is_a_400_through_gunicorn(gunicorn):
+    port, _ = gunicorn
+    user = UserFactory(mood="sad")
+    headers = {"Authorization": f"Token {token_key_for(user)}", "Content-Type": "application/json"}
+    status, body = request(port, "PATCH", "/api/v1/users/me", b"[" * 1000 + b"]" * 1000, headers)
+    assert status == 400
+    assert User.objects.get(pk=user.pk).mood == "sad"
+
+
+def test_a_long_wait_answers_202_before_gunicorn_would_kill_the_worker(gunicorn):
+    port, log = gunicorn
+    schedules_setup()
+    staff = UserFactory(is_staff=True, fcm_token="")
+    staff.groups.add(scheduler_groups_ensure()[OPERATORS_GROUP])
+    headers = {"Authorization": f"Token {token_key_for(staff)}", "Content-Type": "application/json"}
+    # No worker runs here: the run stays queued, so the request waits as long as it is let.
+    status, body = request(port, "POST", "/api/v1/scheduler/trigger-daily-verses", b'{"wait": 300}', headers)
+    assert status == 202
+    answer = json.loads(body)
+    assert answer["message"] == "Génération lancée ; elle se poursuit en arrière-plan"
+    assert JobRun.objects.get().pk.hex == answer["run_id"].replace("-", "")
+    assert "WORKER TIMEOUT" not in log.read_text()

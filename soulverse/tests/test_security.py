@@ -1,0 +1,300 @@
+"""Issue 12's findings, each through the API: who may do what, tokens, throttles, lockout, input
+limits, health's disclosure, the proxy header. Each failed before its fix."""
+
+import json
+import logging
+import subprocess
+import sys
+
+import pytest
+from django.conf import settings as django_settings
+from django.contrib.auth.models import Group
+from django_q.models import Schedule
+from knox.crypto import hash_token
+from knox.models import AuthToken
+from rest_framework.test import APIClient
+
+from scheduler.models import JobRun
+from users.models import User
+from users.tests.factories import UserFactory, token_key_for
+
+pytestmark = pytest.mark.django_db
+SCHEDULER = "/api/v1/scheduler/"
+LOGIN = "/api/v1/auth/login"
+
+
+def schedules_state() -> list:
+    return list(Schedule.objects.order_by("name").values_list("name", "func", "cron", "repeats", "next_run"))
+
+
+def rates(settings, **changed) -> None:
+    settings.REST_FRAMEWORK = {**django_settings.REST_FRAMEWORK,
+                               "DEFAULT_THROTTLE_RATES": {**django_settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+                                                          **changed}}
+
+
+# --- 2. permissions, not is_staff -----------------------------------------------------------
+
+@pytest.mark.parametrize(("method", "path"), [("post", "stop"), ("post", "start"), ("post", "trigger-daily-verses"),
+                                              ("get", "status"), ("get", "runs"), ("get", "users-count")])
+def test_staff_without_permissions_gets_403_and_changes_nothing(bare_staff_client, schedules, method, path):
+    before = schedules_state()
+    response = getattr(bare_staff_client, method)(SCHEDULER + path)
+    assert response.status_code == 403
+    assert response.json() == {"detail": "Permission requise : « Peut consulter le planificateur »."
+                               if method == "get" else "Permission requise : « Peut piloter le planificateur »."}
+    assert schedules_state() == before and JobRun.objects.count() == 0
+
+
+@pytest.mark.parametrize("path", ["stop", "start", "trigger-daily-verses"])
+def test_viewers_read_but_cannot_operate(viewer_client, schedules, path):
+    assert viewer_client.get(SCHEDULER + "status").status_code == 200
+    assert viewer_client.get(SCHEDULER + "runs").status_code == 200
+    before = schedules_state()
+    assert viewer_client.post(SCHEDULER + path).status_code == 403
+    assert schedules_state() == before and JobRun.objects.count() == 0
+
+
+def test_operators_and_superusers_operate(staff_client, schedules):
+    assert staff_client.post(SCHEDULER + "stop").status_code == 200
+    assert Schedule.objects.filter(repeats=0).count() == 3
+    root = User.objects.create_superuser("root@example.org", "Un-mot-de-passe-solide-42")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token_key_for(root)}")
+    assert client.post(SCHEDULER + "start").status_code == 200
+    assert Schedule.objects.filter(repeats=-1).count() == 3
+
+
+def test_the_groups_exist_with_their_permissions():
+    """Made by the data migration (and setup_schedules, for a flushed database)."""
+    from django.core.management import call_command
+
+    call_command("setup_schedules", stdout=open("/dev/null", "w"))
+    groups = {g.name: sorted(p.codename for p in g.permissions.all()) for g in Group.objects.all()}
+    assert groups == {"Scheduler viewers": ["view_scheduler"],
+                      "Scheduler operators": ["operate_scheduler", "view_scheduler"]}
+
+
+# --- 3. tokens: hashed, expiring, one per device, revocable -----------------------------------
+
+def login(client, email="marie@example.org", password="Un-mot-de-passe-solide-42", **extra):
+    return client.post(LOGIN, {"email": email, "password": password, **extra}, content_type="application/json")
+
+
+def test_login_gives_a_token_per_device_shown_once_and_stored_as_a_digest(client):
+    user = UserFactory(email="marie@example.org", password="Un-mot-de-passe-solide-42")
+    phone, tablet = login(client), login(client)
+    assert (phone.status_code, tablet.status_code) == (200, 200)
+    keys = [phone.json()["token"], tablet.json()["token"]]
+    assert set(phone.json()) == {"token", "expiry"} and keys[0] != keys[1]
+    rows = list(AuthToken.objects.filter(user=user).values())
+    assert len(rows) == 2
+    for key in keys:  # the key itself is nowhere in the table: its SHA-512 and its first 15 characters
+        assert not any(key == str(value) for row in rows for value in row.values())
+        assert hash_token(key) in {row["digest"] for row in rows}
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {keys[0]}")
+    listed = api.get("/api/v1/auth/tokens").json()
+    assert sorted(t["current"] for t in listed) == [False, True]
+    assert all(set(t) == {"prefix", "created", "expiry", "current"} for t in listed)
+
+    # Signing the phone out leaves the tablet signed in; signing out everywhere ends both.
+    assert api.delete("/api/v1/auth/tokens/current").status_code == 204
+    assert api.get("/api/v1/users/me").status_code == 401
+    tablet_api = APIClient()
+    tablet_api.credentials(HTTP_AUTHORIZATION=f"Token {keys[1]}")
+    assert tablet_api.get("/api/v1/users/me").status_code == 200
+    assert tablet_api.delete("/api/v1/auth/tokens").status_code == 204
+    assert tablet_api.get("/api/v1/verses/today").status_code == 401
+    assert AuthToken.objects.count() == 0
+
+
+def test_an_expired_token_is_refused_on_both_paths_of_verses_today():
+    from django.utils import timezone
+
+    user = UserFactory()
+    key = token_key_for(user)
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    assert api.get("/api/v1/verses/today").status_code == 200  # made, then served by the one-query path
+    AuthToken.objects.filter(user=user).update(expiry=timezone.now() - timezone.timedelta(seconds=1))
+    assert api.get("/api/v1/verses/today").status_code == 401
+    assert api.get("/api/v1/verses/today?via=drf").status_code == 401
+
+
+def test_wrong_credentials_get_400_and_no_token(client):
+    UserFactory(email="marie@example.org", password="Un-mot-de-passe-solide-42")
+    response = login(client, password="wrong")
+    assert (response.status_code, response.json()) == (401, {"detail": "Email ou mot de passe incorrect."})
+    assert AuthToken.objects.count() == 0
+
+
+def test_the_token_admin_lists_devices_without_any_part_of_their_keys(client):
+    """Finding 3: the admin listed the plaintext keys. Now only who, since when, until when (the
+    digest stays the row's id in its URLs: it cannot be turned back into the key)."""
+    root = User.objects.create_superuser("root@example.org", "Un-mot-de-passe-solide-42")
+    key = token_key_for(root)
+    client.force_login(root)
+    response = client.get("/admin/knox/authtoken/")
+    page = response.content.decode()
+    assert list(response.context["cl"].list_display) == ["action_checkbox", "user", "created", "expiry"]
+    assert "root@example.org" in page and key[:8] not in page
+
+
+# --- 4. throttles, lockout, password validators -------------------------------------------------
+
+def test_logins_are_throttled_with_retry_after(client, settings):
+    rates(settings, login="3/minute")
+    UserFactory(email="marie@example.org", password="Un-mot-de-passe-solide-42")
+    assert [login(client, password=f"wrong{n}").status_code for n in range(3)] == [401, 401, 401]
+    refused = login(client)
+    assert refused.status_code == 429
+    assert int(refused["Retry-After"]) > 0
+    assert AuthToken.objects.count() == 0
+
+
+def test_users_are_throttled_per_user(settings, member_client):
+    rates(settings, user="2/minute")
+    assert [member_client.get("/api/v1/users/me").status_code for _ in range(3)] == [200, 200, 429]
+    other = APIClient()
+    other.credentials(HTTP_AUTHORIZATION=f"Token {token_key_for(UserFactory())}")
+    assert other.get("/api/v1/users/me").status_code == 200  # per user, not global
+
+
+def test_admin_login_locks_out_after_five_failures_even_with_the_right_password(client):
+    """Finding 4: 30 wrong admin passwords, then the right one succeeded."""
+    User.objects.create_superuser("root@example.org", "Un-mot-de-passe-solide-42")
+    for n in range(4):
+        response = client.post("/admin/login/", {"username": "root@example.org", "password": f"wrong{n}"})
+        assert response.status_code == 200  # the form again, with its error
+    response = client.post("/admin/login/", {"username": "root@example.org", "password": "wrong4"})
+    assert response.status_code == 429  # the fifth failure locks the account out from this address
+    response = client.post("/admin/login/", {"username": "root@example.org", "password": "Un-mot-de-passe-solide-42"})
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) == 15 * 60
+    assert "root@example.org" not in response.content.decode()
+    assert client.get("/admin/").status_code == 302  # not signed in
+
+
+def test_api_login_locks_out_too_and_hands_out_no_token(client):
+    UserFactory(email="marie@example.org", password="Un-mot-de-passe-solide-42")
+    assert [login(client, password=f"wrong{n}").status_code for n in range(5)] == [401] * 4 + [429]
+    assert login(client).status_code == 429
+    assert AuthToken.objects.count() == 0
+
+
+def test_the_admin_refuses_a_weak_password(client):
+    root = User.objects.create_superuser("root@example.org", "Un-mot-de-passe-solide-42")
+    client.force_login(root)
+    response = client.post("/admin/users/user/add/", {"email": "new@example.org", "password1": "a",
+                                                      "password2": "a", "usable_password": "true"})
+    assert response.status_code == 200
+    assert "password2" in response.context["adminform"].form.errors
+    assert not User.objects.filter(email="new@example.org").exists()
+
+
+# --- 8, 13. bad bodies: deep nesting, unknown fields, capped errors ----------------------------
+
+NESTED = "[" * 1000 + "]" * 1000
+
+
+def test_deeply_nested_json_is_a_400_and_changes_nothing(member_client, staff_client, schedules):
+    me = member_client.get("/api/v1/users/me").json()
+    response = member_client.patch("/api/v1/users/me", NESTED, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json() == {"detail": "JSON invalide : imbrication de plus de 32 niveaux."}
+    assert member_client.get("/api/v1/users/me").json() == me
+    response = staff_client.post(SCHEDULER + "trigger-daily-verses", '{"wait": ' + NESTED + "}",
+                                 content_type="application/json")
+    assert response.status_code == 400
+    assert JobRun.objects.count() == 0
+
+
+def test_trigger_refuses_unknown_fields_and_starts_nothing(staff_client, schedules):
+    response = staff_client.post(SCHEDULER + "trigger-daily-verses", {"wiat": 5}, format="json")
+    assert (response.status_code, response.json()) == (400, {"wiat": ["Champ inconnu."]})
+    assert JobRun.objects.count() == 0
+
+
+def test_an_error_body_does_not_echo_a_large_body(member_client):
+    body = {f"unknown_field_{n:05d}_" + "x" * 30: 1 for n in range(1000)}
+    raw = json.dumps(body)
+    assert len(raw) > 50_000
+    me = member_client.get("/api/v1/users/me").json()
+    response = member_client.patch("/api/v1/users/me", raw, content_type="application/json")
+    assert response.status_code == 400
+    assert len(response.content) < 1024
+    assert response.json()["non_field_errors"] == ["1000 champs inconnus au total."]
+    assert member_client.get("/api/v1/users/me").json() == me
+
+
+# --- 11. health: the public answer, no writes, logs on change only -----------------------------
+
+def test_health_writes_nothing_and_logs_state_changes_only(client, schedules, caplog):
+    from django.core.cache import caches
+
+    from scheduler import selectors
+
+    def cache_keys():
+        cache = caches["default"]
+        if hasattr(cache, "keys"):
+            return sorted(cache.keys("*"))
+        from django.db import connection
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT cache_key FROM soulverse_cache ORDER BY cache_key")
+            return [row[0] for row in cursor.fetchall()]
+
+    selectors._last_health_state = None
+    before = cache_keys()
+    with caplog.at_level(logging.INFO):
+        answers = [client.get(SCHEDULER + "health") for _ in range(5)]
+    assert [(a.status_code, a.json()) for a in answers] == [(503, {"status": "down"})] * 5
+    assert cache_keys() == before
+    lines = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert [r.getMessage() for r in lines] == [
+        "event=health_state_changed from=unknown to=down failing=cluster"]
+
+
+def test_the_public_health_answer_is_memoised_per_process(client, schedules, settings, django_assert_num_queries):
+    from scheduler import selectors
+
+    settings.HEALTH_PUBLIC_CACHE_SECONDS = 60
+    selectors._public_health = None
+    assert client.get(SCHEDULER + "health").json() == {"status": "down"}
+    with django_assert_num_queries(0):
+        assert client.get(SCHEDULER + "health").json() == {"status": "down"}
+    selectors._public_health = None
+
+
+# --- 12. the proxy header ------------------------------------------------------------------------
+
+def _setting(name: str, **env) -> str:
+    code = f"from django.conf import settings; print(repr(getattr(settings, {name!r}, None)))"
+    environment = {key: value for key, value in __import__("os").environ.items() if not key.startswith("DJANGO_")}
+    environment.update({"DJANGO_SETTINGS_MODULE": "soulverse.settings", "DJANGO_SECRET_KEY": "x" * 60, **env})
+    done = subprocess.run([sys.executable, "-c", "import django; django.setup(); " + code],
+                          cwd=django_settings.BASE_DIR, env=environment, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_the_proxy_header_is_trusted_only_when_a_setting_says_a_proxy_sets_it():
+    assert _setting("SECURE_PROXY_SSL_HEADER") == "None"
+    assert _setting("SECURE_PROXY_SSL_HEADER", DJANGO_BEHIND_PROXY="true") == "('HTTP_X_FORWARDED_PROTO', 'https')"
+
+
+def test_without_a_proxy_a_forged_forwarded_for_does_not_escape_the_throttle(client, settings):
+    rates(settings, login="2/minute")
+    UserFactory(email="marie@example.org", password="Un-mot-de-passe-solide-42")
+    codes = [client.post(LOGIN, {"email": "marie@example.org", "password": "x"}, content_type="application/json",
+                         HTTP_X_FORWARDED_FOR=f"10.0.0.{n}").status_code for n in range(3)]
+    assert codes == [401, 401, 429]
+    assert not client.get("/livez", HTTP_X_FORWARDED_PROTO="https").wsgi_request.is_secure()
+
+
+def test_a_user_has_at_most_the_allowed_devices(settings):
+    settings.REST_KNOX = {**settings.REST_KNOX, "TOKEN_LIMIT_PER_USER": 2}
+    UserFactory(email="marie@example.org", password="Un-mot-de-passe-solide-42")
+    client = APIClient()
+    assert [login(client).status_code for _ in range(3)] == [200, 200, 403]
+    assert AuthToken.objects.count() == 2
