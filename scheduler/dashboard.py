@@ -12,12 +12,11 @@ from django.views.decorators.http import require_GET, require_POST
 
 from scheduler.charts import dashboard_charts
 from scheduler.models import JobRun
+from scheduler.permissions import OPERATE_PERMISSION, VIEW_PERMISSION
 from scheduler.registry import JOBS_BY_ID
 from scheduler.selectors import dashboard_series, job_runs, scheduler_status
 from scheduler.services import job_run_enqueue, scheduler_start, scheduler_stop
 
-VIEW_PERMISSION = "scheduler.view_scheduler"
-OPERATE_PERMISSION = "scheduler.operate_scheduler"
 RECENT_RUNS = 10
 AI_STATUS_LABELS = {"ok": "Active", "disabled": "Désactivée (versets de secours)",
                     "misconfigured": "Mal configurée", "unverified": "Non vérifiée"}

@@ -24,11 +24,7 @@ def repeats() -> list[int]:
 
 
 def scheduler_permission(codename: str) -> Permission:
-    permission = Permission.objects.filter(content_type__app_label="scheduler", codename=codename).first()
-    if permission is None:
-        # Declared by the permissions issue (scheduler/permissions.py), on its own branch.
-        pytest.skip(f"finish after rebase: scheduler.{codename} is not declared on this branch yet")
-    return permission
+    return Permission.objects.get(content_type__app_label="scheduler", codename=codename)
 
 
 # --- The chart data -------------------------------------------------------------------------
