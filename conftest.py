@@ -16,6 +16,14 @@ def _isolated_cache(request):
     yield
 
 
+@pytest.fixture(autouse=True)
+def _activity_memo_cleared():
+    """Each test starts with no activity remembered by this process (its rows were rolled back)."""
+    from users.services import _activity_recorded
+
+    _activity_recorded.clear()
+
+
 def _transactional_marker(request) -> bool:
     marker = request.node.get_closest_marker("django_db")
     return bool(marker and (marker.kwargs.get("transaction") or (marker.args and marker.args[0])))

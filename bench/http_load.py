@@ -141,13 +141,13 @@ from django.db.models import Case, IntegerField, Value, When
 from django.utils import timezone
 from knox.crypto import hash_token
 from knox.models import AuthToken
-from users.models import ACTIVE_USER_Q, User
+from users.models import ACTIVE_USER_Q, User, UserActivity
 from users.services import api_token_create
 from verses.models import DailyVerse, VerseOfTheDay
 from verses.selectors import TODAY_BY_TOKEN_SQL
 if ANALYZE:  # what autovacuum does in production (it may be off on a development server)
     with connection.cursor() as cursor:
-        for model in (User, AuthToken, DailyVerse, VerseOfTheDay):
+        for model in (User, AuthToken, UserActivity, DailyVerse, VerseOfTheDay):
             cursor.execute("ANALYZE " + connection.ops.quote_name(model._meta.db_table))
 user = (User.objects.filter(ACTIVE_USER_Q, is_staff=False)
         .annotate(lome=Case(When(timezone="Africa/Lome", then=Value(0)), default=Value(1),
@@ -155,12 +155,13 @@ user = (User.objects.filter(ACTIVE_USER_Q, is_staff=False)
         .order_by("lome", "email").first())
 _, key = api_token_create(user=user)  # a new device's token (the key is shown once)
 # The plan of the endpoint's one query (verses/selectors.py): the token's key, then the user's
-# primary key and the unique (user, day) index of the daily verses are the right ones.
+# primary key, the activity's primary key (user, day) and the unique (user, day) index of the
+# daily verses are the right ones.
 utc_today = timezone.now().date()
 with connection.cursor() as cursor:
     cursor.execute(connection.ops.explain_query_prefix() + TODAY_BY_TOKEN_SQL,
-                   [utc_today - datetime.timedelta(days=1), utc_today + datetime.timedelta(days=1), hash_token(key),
-                    timezone.now()])
+                   [timezone.localdate(), utc_today - datetime.timedelta(days=1),
+                    utc_today + datetime.timedelta(days=1), hash_token(key), timezone.now()])
     plan = "\\n".join(str(row[-1]) for row in cursor.fetchall())
 indexes = sorted(set(re.findall(r"(?:[Uu]sing|USING (?:COVERING )?INDEX) (\\w+)", plan)))
 print(key, user.email, user.timezone, ",".join(indexes) or "-")

@@ -24,6 +24,8 @@ from scheduler.serializers import (
     RunsQuerySerializer,
     SchedulerChangeSerializer,
     SchedulerStatusSerializer,
+    StatsQuerySerializer,
+    StatsSerializer,
     TriggerAcceptedSerializer,
     TriggerResultSerializer,
     TriggerSerializer,
@@ -31,7 +33,7 @@ from scheduler.serializers import (
 )
 from scheduler.services import job_run_enqueue, job_run_wait, scheduler_start, scheduler_stop
 from soulverse.api import FORBIDDEN, INVALID, NOT_FOUND, NOT_JSON, StrictJSONParser
-from users.selectors import users_count_summary
+from users.selectors import daily_stats_series, users_count_summary
 
 # 401 (no valid credentials) is documented for every such operation by soulverse.api.schema_authentication_errors.
 STAFF_ONLY = {403: FORBIDDEN}
@@ -147,3 +149,11 @@ class SchedulerViewSet(viewsets.ViewSet):
     @action(detail=False, methods=["get"], url_path="users-count")
     def users_count(self, request):
         return Response(UsersCountSerializer({**users_count_summary(), "checked_at": timezone.now()}).data)
+
+    @extend_schema(parameters=[StatsQuerySerializer], responses={200: StatsSerializer, 400: INVALID, **STAFF_ONLY})
+    @action(detail=False, methods=["get"])
+    def stats(self, request):
+        """The daily figures of the last `days` days (default 30) that the dashboard draws."""
+        query = StatsQuerySerializer(data=request.query_params.dict())  # `?days=` is invalid, not absent
+        query.is_valid(raise_exception=True)
+        return Response(StatsSerializer(daily_stats_series(days=query.validated_data["days"])).data)

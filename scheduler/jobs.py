@@ -1,7 +1,9 @@
 """The maintenance job of the scheduler app (see registry.py)."""
 
+import datetime
 import logging
 
+from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.core.cache import cache
 from django.db import connection
@@ -9,8 +11,10 @@ from django.utils import timezone
 from django_q.models import Failure, Success
 
 from scheduler.services import job_runs_purge, retention_cutoff
+from users.services import user_activity_purge
 from verses.cache import verse_cache_purge
-from verses.services import daily_verses_history_purge
+from verses.partitions import history_start
+from verses.services import daily_verses_history_purge, verse_opens_purge
 
 logger = logging.getLogger(__name__)
 
@@ -42,5 +46,9 @@ def cache_cleanup() -> dict:
     )
     report.update(daily_verses_history_purge())
     report["expired_sessions"] = Session.objects.filter(expire_date__lt=timezone.now()).delete()[0]
+    # The same first day kept as the per-user verse history.
+    kept_from = history_start(today=timezone.localdate(), days=settings.VERSES_HISTORY_DAYS)
+    report["activity_days"] = user_activity_purge(before=kept_from)
+    report["verse_opens"] = verse_opens_purge(before=kept_from)
     logger.info("event=cache_cleanup %s", " ".join(f"{k}={v}" for k, v in report.items()))
     return report

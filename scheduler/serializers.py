@@ -186,3 +186,40 @@ class UsersCountSerializer(serializers.Serializer):
                                     help_text="Active users by mood (`none`: no mood).")
     by_language = serializers.DictField(child=serializers.IntegerField(), help_text="Active users by language.")
     checked_at = UTCDateTimeField()
+
+
+STATS_MAX_DAYS = 400
+
+
+class StatsQuerySerializer(serializers.Serializer):
+    """Query of GET stats."""
+
+    days = serializers.IntegerField(required=False, default=30, min_value=1, max_value=STATS_MAX_DAYS,
+                                    help_text="How many days, ending yesterday (default 30).")
+
+
+class DailyStatsPointSerializer(serializers.Serializer):
+    """One day's figures; null when the day has not been computed (or, for the weekly/monthly
+    figures and pushes, was computed before they were recorded; `pushes_sent` is null while no push
+    delivery is recorded)."""
+
+    day = serializers.DateField()
+    computed_at = UTCDateTimeField(allow_null=True)
+    active_users = serializers.IntegerField(allow_null=True, help_text="Active users when the day was computed.")
+    daily_active_users = serializers.IntegerField(allow_null=True)
+    weekly_active_users = serializers.IntegerField(allow_null=True, help_text="Distinct users over the 7 days.")
+    monthly_active_users = serializers.IntegerField(allow_null=True, help_text="Distinct users over the 30 days.")
+    new_users = serializers.IntegerField(allow_null=True)
+    verses_generated = serializers.IntegerField(allow_null=True, help_text="Verses delivered (one per user).")
+    fallbacks_used = serializers.IntegerField(allow_null=True)
+    pushes_sent = serializers.IntegerField(allow_null=True)
+    pushes_opened = serializers.IntegerField(allow_null=True)
+    open_rate = serializers.FloatField(allow_null=True, help_text="pushes_opened / pushes_sent.")
+
+
+class StatsSerializer(serializers.Serializer):
+    days = serializers.IntegerField()
+    start = serializers.DateField()
+    end = serializers.DateField()
+    timezone = serializers.CharField(help_text="The days are calendar days in this time zone.")
+    series = DailyStatsPointSerializer(many=True, help_text="One point per day, oldest first.")

@@ -7,7 +7,7 @@ import time
 import weakref
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, close_old_connections, connection
+from django.db import InterfaceError, OperationalError, close_old_connections, connection, transaction
 from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_exponential
 
 logger = logging.getLogger(__name__)
@@ -33,6 +33,23 @@ def execute_prepared(cursor, *, name: str, sql: str, params: list) -> None:
         cursor.execute(f"PREPARE {name} AS " + re.sub("%s", lambda _: f"${next(numbers)}", sql))
         names.add(name)
     cursor.execute(f"EXECUTE {name} ({', '.join(['%s'] * len(params))})", params)
+
+
+def rows_delete_before(model, *, day, batch_size: int) -> int:
+    """Delete the rows of `model` (keyed by its primary key, with a `day` column) whose day is before
+    `day`, `batch_size` rows per statement, each statement its own transaction: short locks and
+    bounded WAL whatever the number of rows. Returns the number deleted."""
+    table = connection.ops.quote_name(model._meta.db_table)
+    key = ", ".join(connection.ops.quote_name(field.column) for field in model._meta.pk_fields)
+    sql = f"DELETE FROM {table} WHERE ({key}) IN (SELECT {key} FROM {table} WHERE day < %s LIMIT %s)"
+    deleted = 0
+    while True:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql, [connection.ops.adapt_datefield_value(day), batch_size])
+            count = cursor.rowcount
+        deleted += count
+        if count < batch_size:
+            return deleted
 
 
 def db_retry(event: str, *, seconds: float = 120):

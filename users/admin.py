@@ -2,10 +2,11 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import UserChangeForm as BaseUserChangeForm
 from django.contrib.auth.forms import UserCreationForm as BaseUserCreationForm
+from django.db.models import OuterRef, Subquery
 
 from knox.models import AuthToken
 
-from users.models import DailyStats, User
+from users.models import DailyStats, User, UserActivity
 
 
 class UserCreationForm(BaseUserCreationForm):
@@ -25,25 +26,34 @@ class UserAdmin(BaseUserAdmin):
     form = UserChangeForm
     add_form = UserCreationForm
     ordering = ("-date_joined",)
-    list_display = ("email", "is_active", "is_staff", "mood", "language", "timezone", "last_active_at")
+    list_display = ("email", "is_active", "is_staff", "mood", "language", "timezone", "last_active_day")
     list_filter = ("is_active", "is_staff", "mood", "language")
     search_fields = ("email",)
-    readonly_fields = ("id", "date_joined", "last_login")
+    readonly_fields = ("id", "date_joined", "last_login", "last_active_day")
     fieldsets = (
         (None, {"fields": ("id", "email", "password")}),
         ("Profil", {"fields": ("mood", "language", "timezone", "fcm_token")}),
         ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
-        ("Dates", {"fields": ("date_joined", "last_login", "last_active_at")}),
+        ("Dates", {"fields": ("date_joined", "last_login", "last_active_day")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
     # Keep the changelist fast on a million users: no COUNT(*) over the whole table.
     show_full_result_count = False
 
+    def get_queryset(self, request):
+        # One probe of the activity's primary key (user, day) per listed user.
+        last_day = UserActivity.objects.filter(user=OuterRef("pk")).order_by("-day").values("day")[:1]
+        return super().get_queryset(request).annotate(last_active_day=Subquery(last_day))
+
+    @admin.display(description="dernier jour actif")
+    def last_active_day(self, user):
+        return user.last_active_day
+
 
 @admin.register(DailyStats)
 class DailyStatsAdmin(admin.ModelAdmin):
-    list_display = ("day", "active_users", "daily_active_users", "new_users", "verses_generated",
-                    "fallbacks_used", "computed_at")
+    list_display = ("day", "active_users", "daily_active_users", "weekly_active_users", "monthly_active_users",
+                    "new_users", "verses_generated", "fallbacks_used", "pushes_sent", "pushes_opened", "computed_at")
     readonly_fields = list_display
     date_hierarchy = "day"
 

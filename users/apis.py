@@ -15,12 +15,22 @@ from rest_framework.views import APIView
 from soulverse.api import DETAIL_SCHEMA, FORBIDDEN, INVALID, NOT_JSON, UNAUTHENTICATED, StrictJSONParser
 from soulverse.middleware import lockout_response
 from users.serializers import LoginResultSerializer, LoginSerializer, MeSerializer, TokenSerializer
-from users.services import api_token_create, api_tokens_revoke, user_profile_update
+from users.services import api_token_create, api_tokens_revoke, user_activity_record, user_profile_update
 
 TOO_MANY = OpenApiResponse(DETAIL_SCHEMA, description="Too many attempts (`Retry-After` says when to retry).")
 
 
-class MeView(APIView):
+class ActivityRecordingMixin:
+    """A user-facing view: each authenticated request counts as the user's activity of the day
+    (written at most once per user and day, see user_activity_record)."""
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)  # authentication, permissions, throttles
+        if request.user.is_authenticated:
+            user_activity_record(user_id=request.user.pk)
+
+
+class MeView(ActivityRecordingMixin, APIView):
     permission_classes = [IsAuthenticated]
     parser_classes = [StrictJSONParser]
     serializer_class = MeSerializer

@@ -59,7 +59,6 @@ class User(AbstractBaseUser, PermissionsMixin):
     mood = models.CharField(max_length=16, choices=Mood.choices, blank=True, default="")
     language = models.CharField(max_length=2, choices=Language.choices, default=Language.FRENCH)
     timezone = models.CharField(max_length=64, default="Africa/Lome", validators=[validate_timezone])
-    last_active_at = models.DateTimeField(null=True, blank=True, db_index=True)
     date_joined = models.DateTimeField(default=django_timezone.now, db_index=True)
 
     objects = UserManager()
@@ -85,15 +84,40 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.id.hex[:8]
 
 
+class UserActivity(models.Model):
+    """A day (in the scheduler's time zone) on which a user used the API or opened a push.
+
+    One narrow row per (user, day), written at most once (INSERT … ON CONFLICT DO NOTHING): the
+    daily, weekly and monthly active users of any past day can be recounted from it. The primary
+    key serves a user's lookups (and the delete of a user); the index on `day` (deduplicated by
+    PostgreSQL: a few bytes a row) serves the statistics and the retention's delete."""
+
+    pk = models.CompositePrimaryKey("user", "day")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+", db_index=False)
+    day = models.DateField(db_index=True)
+
+    class Meta:
+        verbose_name = "activité du jour"
+        verbose_name_plural = "activité quotidienne"
+
+    def __str__(self) -> str:
+        return f"{self.day.isoformat()} {self.user_id.hex[:8]}"
+
+
 class DailyStats(models.Model):
     """User figures for one day (a calendar day in the scheduler's timezone)."""
 
     day = models.DateField(unique=True)
-    active_users = models.PositiveIntegerField()
+    active_users = models.PositiveIntegerField(help_text="active users when the day was first computed")
     daily_active_users = models.PositiveIntegerField()
+    # Null on days computed before activity was recorded per day.
+    weekly_active_users = models.PositiveIntegerField(null=True, help_text="distinct users, the 7 days to `day`")
+    monthly_active_users = models.PositiveIntegerField(null=True, help_text="distinct users, the 30 days to `day`")
     new_users = models.PositiveIntegerField()
-    verses_generated = models.PositiveIntegerField()
+    verses_generated = models.PositiveIntegerField(help_text="verses delivered: users given the day's verse")
     fallbacks_used = models.PositiveIntegerField()
+    pushes_sent = models.PositiveIntegerField(null=True, help_text="null: no push delivery records")
+    pushes_opened = models.PositiveIntegerField(null=True)
     computed_at = models.DateTimeField(auto_now=True)
 
     class Meta:

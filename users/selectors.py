@@ -1,6 +1,13 @@
-from django.db.models import Count, Q, QuerySet
+import datetime
 
-from users.models import ACTIVE_USER_Q, Language, Mood, User
+from django.conf import settings
+from django.db.models import Count, Max, Q, QuerySet
+from django.utils import timezone
+
+from users.models import ACTIVE_USER_Q, DailyStats, Language, Mood, User, UserActivity
+
+WEEK_DAYS = 7
+MONTH_DAYS = 30
 
 
 def users_active(
@@ -31,3 +38,41 @@ def users_count_summary() -> dict:
         "by_mood": {value or "none": row[f"mood_{value or 'none'}"] for value in [*Mood.values, ""]},
         "by_language": {value: row[f"language_{value}"] for value in Language.values},
     }
+
+
+def user_activity_counts(*, day: datetime.date) -> dict:
+    """Distinct users active on `day`, over the 7 days and over the 30 days ending on it, from the
+    per-day activity (one pass over the 30 days: each user's last active day)."""
+    last_days = (
+        UserActivity.objects.filter(day__gt=day - datetime.timedelta(days=MONTH_DAYS), day__lte=day)
+        .values("user").annotate(last=Max("day"))
+    )
+    return last_days.aggregate(
+        daily=Count("user", filter=Q(last=day)),
+        weekly=Count("user", filter=Q(last__gt=day - datetime.timedelta(days=WEEK_DAYS))),
+        monthly=Count("user"),
+    )
+
+
+_SERIES_FIELDS = (
+    "active_users", "daily_active_users", "weekly_active_users", "monthly_active_users", "new_users",
+    "verses_generated", "fallbacks_used", "pushes_sent", "pushes_opened",
+)
+
+
+def daily_stats_series(*, days: int, end: datetime.date | None = None) -> dict:
+    """The stored daily figures of the `days` days ending on `end` (default: yesterday, the last
+    day computed), oldest first; a day not computed has null figures."""
+    end = end or timezone.localdate() - datetime.timedelta(days=1)
+    start = end - datetime.timedelta(days=days - 1)
+    stored = {row["day"]: row for row in DailyStats.objects.filter(day__gte=start, day__lte=end).values()}
+    series = []
+    for offset in range(days):
+        day = start + datetime.timedelta(days=offset)
+        row = stored.get(day)
+        point = {"day": day, "computed_at": row and row["computed_at"],
+                 **{name: row and row[name] for name in _SERIES_FIELDS}}
+        sent, opened = point["pushes_sent"], point["pushes_opened"]
+        point["open_rate"] = round(opened / sent, 4) if sent and opened is not None else None
+        series.append(point)
+    return {"days": days, "start": start, "end": end, "timezone": settings.SCHEDULER_TIMEZONE, "series": series}

@@ -13,9 +13,10 @@ from knox.settings import CONSTANTS
 from django.db import connection, transaction
 from django.utils import timezone
 
-from users.models import DailyStats, Language, Mood, User
-from users.selectors import users_active
-from verses.selectors import daily_verse_counts
+from soulverse.db import rows_delete_before
+from users.models import DailyStats, Language, Mood, User, UserActivity
+from users.selectors import user_activity_counts, users_active
+from verses.selectors import daily_verse_counts, verse_push_counts
 
 logger = logging.getLogger(__name__)
 
@@ -28,21 +29,63 @@ def _day_bounds(day: datetime.date) -> tuple[datetime.datetime, datetime.datetim
 
 @transaction.atomic
 def daily_stats_update(*, day: datetime.date | None = None) -> DailyStats:
-    """Compute (or recompute) the figures of `day`; default: the day that just ended."""
+    """Compute (or recompute) the figures of `day`; default: the day that just ended.
+
+    Every figure but `active_users` is recounted from rows kept per user and day, so a recomputed
+    day gives the same numbers; `active_users` is a snapshot of the first computation (who is
+    active is not kept per day) and a recomputation keeps it."""
     day = day or timezone.localdate() - datetime.timedelta(days=1)
     start, end = _day_bounds(day)
+    activity = user_activity_counts(day=day)
     verses = daily_verse_counts(day=day)
+    pushes = verse_push_counts(day=day)
+    figures = {
+        "daily_active_users": activity["daily"],
+        "weekly_active_users": activity["weekly"],
+        "monthly_active_users": activity["monthly"],
+        "new_users": User.objects.filter(date_joined__gte=start, date_joined__lt=end).count(),
+        "verses_generated": verses["generated"],
+        "fallbacks_used": verses["fallbacks"],
+        "pushes_sent": pushes["sent"],
+        "pushes_opened": pushes["opened"],
+    }
     stats, _ = DailyStats.objects.update_or_create(
-        day=day,
-        defaults={
-            "active_users": users_active().count(),
-            "daily_active_users": User.objects.filter(last_active_at__gte=start, last_active_at__lt=end).count(),
-            "new_users": User.objects.filter(date_joined__gte=start, date_joined__lt=end).count(),
-            "verses_generated": verses["generated"],
-            "fallbacks_used": verses["fallbacks"],
-        },
+        day=day, defaults=figures, create_defaults={**figures, "active_users": users_active().count()},
     )
     return stats
+
+
+# Users whose activity of the day this process has written (or found written): later requests of
+# theirs that day skip the INSERT. Bounded; cleared when full.
+_activity_recorded: dict[uuid.UUID, datetime.date] = {}
+_ACTIVITY_RECORDED_MAX = 100_000
+
+
+def user_activity_record(*, user_id: uuid.UUID, day: datetime.date | None = None, known_missing: bool = False) -> bool:
+    """Record that the user used the app on `day` (default: today in the scheduler's time zone).
+
+    At most one write per user and day: one INSERT that does nothing when the row exists, not even
+    tried again by this process that day (`known_missing`: the caller has just read that the row
+    does not exist). True when a row was written."""
+    day = day or timezone.localdate()
+    if not known_missing and _activity_recorded.get(user_id) == day:
+        return False
+    table = connection.ops.quote_name(UserActivity._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (user_id, day) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+            [User._meta.pk.get_db_prep_value(user_id, connection), connection.ops.adapt_datefield_value(day)],
+        )
+        created = cursor.rowcount == 1
+    if len(_activity_recorded) >= _ACTIVITY_RECORDED_MAX:
+        _activity_recorded.clear()
+    _activity_recorded[user_id] = day
+    return created
+
+
+def user_activity_purge(*, before: datetime.date, batch_size: int = 10_000) -> int:
+    """Delete the activity of the days before `before`, `batch_size` rows per statement."""
+    return rows_delete_before(UserActivity, day=before, batch_size=batch_size)
 
 
 # Rough shape of the app's audience: mostly French speakers in Togo.
@@ -56,11 +99,12 @@ _TIMEZONE_WEIGHTS = {
 }
 _SEED_COLUMNS = (
     "id", "email", "password", "is_active", "is_staff", "is_superuser", "fcm_token", "mood",
-    "language", "timezone", "last_active_at", "date_joined",
+    "language", "timezone", "date_joined",
 )
 
 
 def _demo_user_rows(count: int, seed: int | None, all_active: bool = False):
+    """(user row in _SEED_COLUMNS order, a recent day of activity or None) per demo user."""
     rng = random.Random(seed)
     moods, mood_weights = zip(*_MOOD_WEIGHTS.items())
     zones, zone_weights = zip(*_TIMEZONE_WEIGHTS.items())
@@ -70,7 +114,7 @@ def _demo_user_rows(count: int, seed: int | None, all_active: bool = False):
         user_id = uuid.uuid4()  # unique even when a --seed is reused
         joined = now - datetime.timedelta(seconds=rng.randrange(400 * 86400))
         active_recently = rng.random() < 0.6
-        yield (
+        row = (
             user_id,
             f"demo-{user_id.hex[:12]}@example.invalid",
             password,
@@ -83,35 +127,40 @@ def _demo_user_rows(count: int, seed: int | None, all_active: bool = False):
             rng.choices(moods, mood_weights)[0],
             Language.FRENCH if rng.random() < 0.8 else Language.ENGLISH,
             rng.choices(zones, zone_weights)[0],
-            now - datetime.timedelta(seconds=rng.randrange(3 * 86400)) if active_recently else None,
             joined,
         )
+        active_at = now - datetime.timedelta(seconds=rng.randrange(3 * 86400)) if active_recently else None
+        yield row, active_at and max(timezone.localdate(active_at), timezone.localdate(joined))
 
 
 def demo_users_seed(*, count: int, seed: int | None = None, chunk_size: int = 50_000,
                     all_active: bool = False) -> int:
-    """Create `count` realistic demo users (`all_active`: every one active); COPY on PostgreSQL,
-    bulk inserts elsewhere."""
+    """Create `count` realistic demo users (`all_active`: every one active), 60 % of them with a day
+    of activity in the last three days; COPY on PostgreSQL, bulk inserts elsewhere."""
     if count < 0:
         raise ValueError("count must be zero or more")
     rows = _demo_user_rows(count, seed, all_active)
     created = 0
     while chunk := [row for _, row in zip(range(chunk_size), rows)]:
+        users = [user for user, _ in chunk]
+        activity = [(user[0], day) for user, day in chunk if day]
         with transaction.atomic():
             if connection.vendor == "postgresql":
-                _copy_rows(chunk)
+                _copy_rows(User, _SEED_COLUMNS, users)
+                _copy_rows(UserActivity, ("user_id", "day"), activity)
             else:
-                User.objects.bulk_create([User(**dict(zip(_SEED_COLUMNS, row))) for row in chunk])
+                User.objects.bulk_create([User(**dict(zip(_SEED_COLUMNS, row))) for row in users])
+                UserActivity.objects.bulk_create([UserActivity(user_id=pk, day=day) for pk, day in activity])
         created += len(chunk)
     logger.info("event=demo_users_seeded count=%s", created)
     return created
 
 
-def _copy_rows(chunk: list[tuple]) -> None:
+def _copy_rows(model, columns: tuple[str, ...], chunk: list[tuple]) -> None:
     def field(value) -> str:
         if value is None:
             return r"\N"
-        if isinstance(value, datetime.datetime):
+        if isinstance(value, (datetime.datetime, datetime.date)):
             return value.isoformat()
         if isinstance(value, bool):
             return "t" if value else "f"
@@ -119,9 +168,7 @@ def _copy_rows(chunk: list[tuple]) -> None:
 
     buffer = io.StringIO("".join("\t".join(field(v) for v in row) + "\n" for row in chunk))
     with connection.cursor() as cursor:
-        cursor.copy_expert(
-            f"COPY {User._meta.db_table} ({', '.join(_SEED_COLUMNS)}) FROM STDIN", buffer
-        )
+        cursor.copy_expert(f"COPY {model._meta.db_table} ({', '.join(columns)}) FROM STDIN", buffer)
 
 
 def user_profile_update(*, user: User, **fields) -> User:

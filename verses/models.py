@@ -132,3 +132,20 @@ class DailyVerseRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day.isoformat()} {self.verse_id}"
+
+
+class VerseOpen(models.Model):
+    """A user opened the push of their verse of `day` (their local date, as the delivery's): at most
+    one row per (user, day), the first open's time."""
+
+    pk = models.CompositePrimaryKey("user", "day")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False)
+    day = models.DateField(db_index=True)
+    opened_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "notification ouverte"
+        verbose_name_plural = "notifications ouvertes"
+
+    def __str__(self) -> str:
+        return f"{self.day.isoformat()} {self.user_id.hex[:8]}"

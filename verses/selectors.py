@@ -1,5 +1,7 @@
 import datetime
+import uuid
 import zoneinfo
+from typing import NamedTuple
 
 from django.db import connection
 from django.db.models import Count, Q
@@ -9,8 +11,8 @@ from knox.models import AuthToken
 from rest_framework.fields import DateTimeField
 
 from soulverse.db import execute_prepared
-from users.models import User
-from verses.models import DailyVerse, VerseOfTheDay
+from users.models import User, UserActivity
+from verses.models import DailyVerse, VerseOfTheDay, VerseOpen
 
 
 def daily_verse_counts(*, day: datetime.date) -> dict:
@@ -18,6 +20,17 @@ def daily_verse_counts(*, day: datetime.date) -> dict:
     return DailyVerse.objects.filter(day=day).aggregate(
         generated=Count("pk"), fallbacks=Count("pk", filter=Q(verse__source=VerseOfTheDay.Source.FALLBACK))
     )
+
+
+def pushes_sent_count(*, day: datetime.date) -> int | None:
+    """Pushes sent for `day` (the users' local date). None: this deployment keeps no push delivery
+    records yet (the push delivery model is to be wired here when it lands)."""
+    return None
+
+
+def verse_push_counts(*, day: datetime.date) -> dict:
+    """Pushes of the verse of `day` sent (None when unknown) and opened by their users."""
+    return {"sent": pushes_sent_count(day=day), "opened": VerseOpen.objects.filter(day=day).count()}
 
 
 def local_date(timezone_name: str) -> datetime.date:
@@ -28,39 +41,49 @@ def local_date(timezone_name: str) -> datetime.date:
         return timezone.localdate()
 
 
-# The token's user and their verses of the three dates that may be "today" somewhere: one row
-# per verse, or one row with NULL verse columns when none is made. The token is found by its
-# digest (knox's primary key: the key itself is not stored), and must not have expired.
+# The token's user, whether their activity of the (service's) day is recorded, and their verses of
+# the three dates that may be "today" somewhere: one row per verse, or one row with NULL verse
+# columns when none is made. The token is found by its digest (knox's primary key: the key itself
+# is not stored), and must not have expired.
 TODAY_BY_TOKEN_SQL = f"""
-    SELECT u.is_active, u.timezone, dv.day, dv.created_at,
+    SELECT u.is_active, u.timezone, u.id, a.day, dv.day, dv.created_at,
            v.reference, v.text, v.reflection, v.mood, v.language, v.source
     FROM {AuthToken._meta.db_table} t
     JOIN {User._meta.db_table} u ON u.id = t.user_id
+    LEFT JOIN {UserActivity._meta.db_table} a ON a.user_id = u.id AND a.day = %s
     LEFT JOIN {DailyVerse._meta.db_table} dv ON dv.user_id = u.id AND dv.day BETWEEN %s AND %s
     LEFT JOIN {VerseOfTheDay._meta.db_table} v ON v.id = dv.verse_id
     WHERE t.digest = %s AND (t.expiry IS NULL OR t.expiry > %s)"""
 _created_at = DateTimeField()
 
 
-def daily_verse_today_by_token(*, key: str) -> dict | None:
-    """What GET /verses/today shows the active user holding API token `key` (DailyVerseSerializer's
-    fields), in one prepared query; None if the token is unknown or expired, its user inactive, or
-    the verse of the user's local date not made yet."""
+class VerseToday(NamedTuple):
+    data: dict  # DailyVerseSerializer's fields
+    user_id: uuid.UUID
+    activity_recorded: bool  # the user's activity of `activity_day` is already stored
+
+
+def daily_verse_today_by_token(*, key: str, activity_day: datetime.date) -> VerseToday | None:
+    """What GET /verses/today shows the active user holding API token `key`, and whether their
+    activity of `activity_day` is recorded, in one prepared query; None if the token is unknown or
+    expired, its user inactive, or the verse of the user's local date not made yet."""
     now = timezone.now()
     utc_today = now.date()  # every local date is within a day of it
     with connection.cursor() as cursor:
-        execute_prepared(cursor, name="verses_today_by_knox_token", sql=TODAY_BY_TOKEN_SQL,
-                         params=[utc_today - datetime.timedelta(days=1), utc_today + datetime.timedelta(days=1),
-                                 hash_token(key), connection.ops.adapt_datetimefield_value(now)])
+        execute_prepared(cursor, name="verses_today_by_knox_token_with_activity", sql=TODAY_BY_TOKEN_SQL,
+                         params=[activity_day, utc_today - datetime.timedelta(days=1),
+                                 utc_today + datetime.timedelta(days=1), hash_token(key),
+                                 connection.ops.adapt_datetimefield_value(now)])
         rows = cursor.fetchall()
     if not rows or not rows[0][0]:
         return None
     today = local_date(rows[0][1])
-    for _, _, day, created_at, reference, text, reflection, mood, language, source in rows:
+    for _, _, user_id, active_day, day, created_at, reference, text, reflection, mood, language, source in rows:
         if day == today:
             if timezone.is_naive(created_at):  # SQLite keeps UTC without an offset
                 created_at = timezone.make_aware(created_at, datetime.UTC)
-            return {"day": day.isoformat(), "reference": reference, "text": text, "reflection": reflection,
+            data = {"day": day.isoformat(), "reference": reference, "text": text, "reflection": reflection,
                     "mood": mood, "language": language, "source": source,
                     "created_at": _created_at.to_representation(created_at)}
+            return VerseToday(data, uuid.UUID(str(user_id)), active_day is not None)
     return None

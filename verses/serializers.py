@@ -14,3 +14,14 @@ class DailyVerseSerializer(serializers.ModelSerializer):
     class Meta:
         model = DailyVerse
         fields = ["day", "reference", "text", "reflection", "mood", "language", "source", "created_at"]
+
+
+class VerseOpenSerializer(serializers.Serializer):
+    """The day of POST /verses/{day}/opened."""
+
+    day = serializers.DateField(input_formats=["iso-8601"])
+
+
+class VerseOpenedSerializer(serializers.Serializer):
+    day = serializers.DateField()
+    opened_at = serializers.DateTimeField(help_text="The first open.")

@@ -29,7 +29,8 @@ from verses.ai import AIError, AIRun, provider_get, provider_probe
 from verses.bible import passage_key
 from verses.cache import verse_cache_get_many, verse_cache_set_many
 from verses.curated import CuratedVerse, curated_pool
-from verses.models import DailyVerse, VerseOfTheDay
+from soulverse.db import rows_delete_before
+from verses.models import DailyVerse, VerseOfTheDay, VerseOpen
 from verses.reflections import fallback_reflection
 from verses.selectors import local_date
 from verses.validation import ProposalRejected, proposal_check
@@ -386,3 +387,19 @@ def verse_of_the_day_make(*, day: datetime.date, mood: str, language: str) -> di
     """The pair's verse, asking the AI if it is still to be made (the on-demand worker task)."""
     verse = verse_of_the_day_ensure(day=day, mood=mood, language=language, provider=provider_get())
     return {"verse_id": verse.pk, "source": verse.source, "ai_failure": verse.ai_failure}
+
+
+def verse_open_record(*, user: User, day: datetime.date) -> VerseOpen:
+    """Record that the user opened the push of their verse of `day`; idempotent (the first open is
+    kept). DailyVerse.DoesNotExist when they have no verse that day."""
+    if not DailyVerse.objects.filter(user=user, day=day).exists():
+        raise DailyVerse.DoesNotExist
+    opened, created = VerseOpen.objects.get_or_create(user=user, day=day, defaults={"opened_at": timezone.now()})
+    if created:
+        logger.info("event=verse_opened user=%s day=%s", user.short_id, day.isoformat())
+    return opened
+
+
+def verse_opens_purge(*, before: datetime.date, batch_size: int = 10_000) -> int:
+    """Delete the push opens of the days before `before`, `batch_size` rows per statement."""
+    return rows_delete_before(VerseOpen, day=before, batch_size=batch_size)

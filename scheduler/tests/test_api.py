@@ -17,7 +17,7 @@ from verses.models import DailyVerse
 BASE = "/api/v1/scheduler/"
 STAFF_ENDPOINTS = [
     ("get", "status"), ("post", "start"), ("post", "stop"), ("post", "trigger-daily-verses"),
-    ("get", "users-count"), ("get", "runs"), ("get", "runs/00000000-0000-0000-0000-000000000000"),
+    ("get", "users-count"), ("get", "stats"), ("get", "runs"), ("get", "runs/00000000-0000-0000-0000-000000000000"),
 ]
 
 

@@ -11,8 +11,12 @@ from scheduler.jobs import cache_cleanup
 from scheduler.models import JobRun
 from scheduler.services import job_run_claim, job_run_execute, scheduler_stop, schedules_setup
 from scheduler.tasks import job_run
+from soulverse.db import rows_delete_before
+from users.models import UserActivity
 from users.tests.factories import UserFactory
 from verses.cache import verse_cache_get_many, verse_cache_set_many
+from verses.models import VerseOpen
+from verses.partitions import history_start
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("sync_tasks")]
 
@@ -109,3 +113,31 @@ def test_cache_cleanup_deletes_expired_database_cache_rows():
                        [timezone.now() - datetime.timedelta(minutes=1), "%short-lived"])
     assert cache_cleanup()["expired_cache_rows"] == 1
     assert cache.get("long-lived") == 1
+
+
+def test_cache_cleanup_deletes_activity_and_opens_older_than_the_verse_history(settings):
+    settings.VERSES_HISTORY_DAYS = 40
+    today = timezone.localdate()
+    kept_from = history_start(today=today, days=40)  # the first of a month, as for the daily verses
+    users = UserFactory.create_batch(3)
+    days = [kept_from - datetime.timedelta(days=2), kept_from - datetime.timedelta(days=1), kept_from, today]
+    UserActivity.objects.bulk_create([UserActivity(user=user, day=day) for user in users for day in days])
+    VerseOpen.objects.bulk_create([VerseOpen(user=users[0], day=day, opened_at=timezone.now()) for day in days])
+
+    report = cache_cleanup()
+
+    assert (report["activity_days"], report["verse_opens"]) == (6, 2)
+    assert sorted(set(UserActivity.objects.values_list("day", flat=True))) == [kept_from, today]
+    assert UserActivity.objects.count() == 6
+    assert sorted(VerseOpen.objects.values_list("day", flat=True)) == [kept_from, today]
+    assert cache_cleanup()["activity_days"] == 0
+
+
+def test_rows_delete_before_deletes_batch_by_batch(django_assert_num_queries):
+    today = timezone.localdate()
+    users = UserFactory.create_batch(5)
+    UserActivity.objects.bulk_create([UserActivity(user=user, day=today - datetime.timedelta(days=9))
+                                      for user in users] + [UserActivity(user=users[0], day=today)])
+    with django_assert_num_queries(3 * 3):  # 2 + 2 + 1 rows: 3 statements, each SAVEPOINT/DELETE/RELEASE
+        assert rows_delete_before(UserActivity, day=today, batch_size=2) == 5
+    assert list(UserActivity.objects.values_list("day", flat=True)) == [today]

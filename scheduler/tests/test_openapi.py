@@ -7,10 +7,12 @@ OPERATIONS = {
     ("/api/v1/scheduler/stop/", "post"), ("/api/v1/scheduler/health/", "get"),
     ("/api/v1/scheduler/trigger-daily-verses/", "post"), ("/api/v1/scheduler/runs/", "get"),
     ("/api/v1/scheduler/runs/{run_id}/", "get"),
-    ("/api/v1/scheduler/users-count/", "get"), ("/api/v1/users/me/", "get"), ("/api/v1/users/me/", "patch"),
+    ("/api/v1/scheduler/users-count/", "get"), ("/api/v1/scheduler/stats/", "get"),
+    ("/api/v1/users/me/", "get"), ("/api/v1/users/me/", "patch"),
     ("/api/v1/verses/today/", "get"), ("/api/v1/verses/history/", "get"),
     ("/api/v1/auth/login/", "post"), ("/api/v1/auth/tokens/", "get"), ("/api/v1/auth/tokens/", "delete"),
     ("/api/v1/auth/tokens/current/", "delete"),
+    ("/api/v1/verses/{day}/opened/", "post"),
 }
 
 

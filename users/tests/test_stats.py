@@ -1,15 +1,15 @@
 import datetime
 
 import pytest
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from scheduler.tests.runs import daily_run
 from users.jobs import user_stats_update
-from users.models import DailyStats, User
+from users.models import DailyStats, User, UserActivity
 from users.selectors import users_active
-from users.services import daily_stats_update, demo_users_seed
+from users.services import daily_stats_update, demo_users_seed, user_activity_record
 from users.tests.factories import UserFactory
-
 
 pytestmark = pytest.mark.django_db
 
@@ -20,20 +20,24 @@ def at(day: datetime.date, hour: int) -> datetime.datetime:
 
 def test_daily_stats_for_the_day_that_just_ended():
     yesterday = timezone.localdate() - datetime.timedelta(days=1)
-    UserFactory(date_joined=at(yesterday, 10), last_active_at=at(yesterday, 23))
-    UserFactory(date_joined=at(yesterday, 0), last_active_at=at(yesterday - datetime.timedelta(days=1), 23))
-    UserFactory(date_joined=at(yesterday - datetime.timedelta(days=5), 9), last_active_at=at(yesterday, 0))
+    joined_yesterday = UserFactory(date_joined=at(yesterday, 10))
+    active_before = UserFactory(date_joined=at(yesterday, 0))
+    joined_earlier = UserFactory(date_joined=at(yesterday - datetime.timedelta(days=5), 9))
     UserFactory(fcm_token="", date_joined=at(yesterday + datetime.timedelta(days=1), 0))
+    for user, day in [(joined_yesterday, yesterday), (active_before, yesterday - datetime.timedelta(days=1)),
+                      (joined_earlier, yesterday)]:
+        user_activity_record(user_id=user.pk, day=day)
     daily_run(day=yesterday)
 
     report = user_stats_update()
 
     assert report == {"day": yesterday.isoformat(), "active_users": 3, "daily_active_users": 2,
-                      "new_users": 2, "verses_generated": 3, "fallbacks_used": 3}
+                      "weekly_active_users": 3, "monthly_active_users": 3, "new_users": 2,
+                      "verses_generated": 3, "fallbacks_used": 3, "pushes_opened": 0}
     UserFactory()
     daily_stats_update(day=yesterday)  # recomputed in place
     assert DailyStats.objects.count() == 1
-    assert DailyStats.objects.get().active_users == 4
+    assert DailyStats.objects.get().active_users == 3  # the first computation's snapshot
 
 
 def test_seed_demo_users_makes_realistic_users():
@@ -45,3 +49,8 @@ def test_seed_demo_users_makes_realistic_users():
     assert (User.objects.filter(language="fr").count(), User.objects.filter(language="en").count()) == (397, 103)
     assert User.objects.values("mood").distinct().count() == 9
     assert not User.objects.first().has_usable_password()
+    # 60 % of them have a day of activity in the last three days, never before they joined.
+    assert UserActivity.objects.count() == 300
+    assert set(UserActivity.objects.values_list("day", flat=True)) <= {
+        timezone.localdate() - datetime.timedelta(days=n) for n in range(4)}
+    assert not UserActivity.objects.filter(day__lt=TruncDate("user__date_joined")).exists()
