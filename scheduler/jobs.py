@@ -1,6 +1,5 @@
 """The maintenance job of the scheduler app (see registry.py)."""
 
-import datetime
 import logging
 
 from django.conf import settings
