@@ -4,8 +4,8 @@ from django.db import models
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from rest_framework import serializers
 
-from soulverse.api import NO_NUL_PATTERN, StrictCharField, StrictSerializer
-from users.models import User
+from soulverse.api import NO_NUL_PATTERN, StrictBooleanField, StrictCharField, StrictSerializer
+from users.models import User, validate_quarter_hour
 
 
 class MeSerializer(serializers.ModelSerializer):
@@ -16,9 +16,15 @@ class MeSerializer(serializers.ModelSerializer):
     timezone = serializers.ChoiceField(choices=sorted(zoneinfo.available_timezones()), required=False,
                                        error_messages={"invalid_choice": "Fuseau horaire inconnu : {input}"})
 
+    notify_at = serializers.TimeField(
+        format="%H:%M", input_formats=["%H:%M"], required=False, validators=[validate_quarter_hour],
+        error_messages={"invalid": "Heure invalide : format attendu HH:MM (ex. 06:00)."})
+    notifications_enabled = StrictBooleanField(required=False)
+
     class Meta:
         model = User
-        fields = ["id", "email", "mood", "language", "timezone", "fcm_token", "date_joined"]
+        fields = ["id", "email", "mood", "language", "timezone", "notify_at", "notifications_enabled", "fcm_token",
+                  "date_joined"]
         read_only_fields = ["id", "email", "date_joined"]
         extra_kwargs = {"fcm_token": {"write_only": True}}
 
