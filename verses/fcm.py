@@ -16,6 +16,7 @@ import os
 import random
 import threading
 import time
+import warnings
 from dataclasses import dataclass
 
 import firebase_admin
@@ -26,6 +27,8 @@ from firebase_admin import credentials, exceptions, messaging
 from firebase_admin import _http_client  # firebase-admin's own retry policy, reused for FCM_BASE_URL
 
 logger = logging.getLogger(__name__)
+# firebase-admin 7 prefers `fid` (installation ids); the apps register tokens today (README).
+warnings.filterwarnings("ignore", message="Message.token is deprecated", category=DeprecationWarning)
 
 APP_NAME = "soulverse-push"
 BATCH_MAX = 500  # firebase-admin's send_each limit

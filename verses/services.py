@@ -217,6 +217,12 @@ def daily_verses_assign_chunk(*, day: datetime.date, after: uuid.UUID | None, up
         users = users.filter(id__gt=after)
     if upto is not None:
         users = users.filter(id__lte=upto)
+    return daily_verses_assign(day=day, users=users)
+
+
+def daily_verses_assign(*, day: datetime.date, users) -> dict:
+    """Give `users` (a queryset) the verse of their pair for `day` in one INSERT … SELECT that
+    skips existing (user, day) rows; the pairs' verses must exist."""
     user_sql, user_params = users.values("id", "mood", "language").query.sql_with_params()
     verse_table = connection.ops.quote_name(VerseOfTheDay._meta.db_table)
     daily_table = connection.ops.quote_name(DailyVerse._meta.db_table)
