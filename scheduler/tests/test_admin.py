@@ -157,7 +157,7 @@ def test_an_invalid_cron_is_rejected_and_changes_nothing(admin_client, daily_sch
     assert list(form.errors) == ["cron"]
     assert len(form.errors["cron"]) == 1
     assert schedule_state(daily_schedule) == before
-    assert Schedule.objects.count() == 3
+    assert Schedule.objects.count() == 4
 
 
 def test_run_now_opens_one_manual_run_and_enqueues_one_task(

@@ -69,20 +69,16 @@ def fcm_stub(settings, tmp_path) -> Iterator[FcmStub]:
 
 @pytest.fixture
 def push_tick(fcm_stub, no_ai):
-    """Run one delivery tick as if the clock read `at`, its chunks inline; returns the counts."""
-    import datetime as dt
+    """Run `deliver_verses --at <instant>` (one tick as if the clock read it); returns the run's counts."""
+    import io
 
-    from django.db import transaction
+    from django.core.management import call_command
 
-    from verses.jobs import deliver_verses_chunk
-    from verses.push import push_tick_prepare
+    from scheduler.models import JobRun
 
-    def tick(at: "dt.datetime", *, dry_run: bool = False) -> dict:
-        counts, chunks = push_tick_prepare(at=at, dry_run=dry_run)
-        for chunk in chunks:
-            with transaction.atomic():
-                for key, value in deliver_verses_chunk(**chunk).items():
-                    counts[key] = counts.get(key, 0) + value
-        return counts
+    def tick(at, *, dry_run: bool = False) -> dict:
+        call_command("deliver_verses", "--at", at.isoformat(), *(["--dry-run"] if dry_run else []),
+                     stdout=io.StringIO())
+        return JobRun.objects.filter(job_id="deliver_verses").order_by("-started_at").first().counts
 
     return tick
