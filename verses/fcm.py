@@ -20,6 +20,7 @@ import warnings
 from dataclasses import dataclass
 
 import firebase_admin
+import google.auth.transport.requests
 import requests.adapters
 from django.conf import settings
 from django.core.cache import cache
@@ -220,11 +221,17 @@ def _rate_acquire(count: int) -> None:
         key = f"push:rate:{window}"
         try:
             cache.add(key, 0, timeout=5)
-            used = cache.incr(key, count)
-        except Exception:  # cache down: fall back to this process's own count
+            used = cache.incr(key, count)  # atomic on Redis
+        except Exception:  # cache down (django-redis may also answer None): this process's own count
+            used = None
+        if used is None:
             used = _local_window(window, count)
-        if used <= per_second or count > per_second:
+        if used <= per_second:
             return
+        try:
+            cache.decr(key, count)  # give back what this second could not grant
+        except Exception:
+            pass
         time.sleep(max(0.0, window + 1 - time.time()))
 
 
@@ -255,6 +262,18 @@ def _send_each(messages: list[messaging.Message], *, app, dry_run: bool) -> mess
     return messaging.send_each(messages, dry_run=dry_run, app=app)
 
 
+_refresh_lock = threading.Lock()
+
+
+def _token_refresh(app: firebase_admin.App) -> None:
+    """Get the OAuth access token once before a batch: otherwise each of the batch's threads
+    finds it missing and asks the token endpoint itself."""
+    credential = app.credential.get_credential()
+    with _refresh_lock:
+        if not credential.valid:
+            credential.refresh(google.auth.transport.requests.Request())
+
+
 def _backoff(attempt: int) -> float:
     """Exponential back-off with full jitter: uniform in [0, base * 2^attempt], capped."""
     return random.uniform(0, min(settings.FCM_BACKOFF_MAX_SECONDS, settings.FCM_BACKOFF_SECONDS * 2 ** attempt))
@@ -267,17 +286,20 @@ def pushes_send(pushes: list[Push], *, dry_run: bool = False,
     app = fcm_app()
     if app is None:
         raise RuntimeError("push is disabled: no FCM credentials")
+    _token_refresh(app)
     now = now or datetime.datetime.now(datetime.UTC)
     results: dict[int, PushResult] = {}
     retried = 0
     waited = 0.0
     pending = list(pushes)
     attempt = 0
+    # A batch never takes more than a second's budget of the rate limit.
+    batch_size = min(BATCH_MAX, max(1, settings.PUSH_RATE_PER_MINUTE // 60))
     while pending:
         retry: list[Push] = []
         delays: list[float] = []
-        for start in range(0, len(pending), BATCH_MAX):
-            batch = pending[start:start + BATCH_MAX]
+        for start in range(0, len(pending), batch_size):
+            batch = pending[start:start + batch_size]
             _rate_acquire(len(batch))
             response = _send_each([push_message(push, now=now) for push in batch], app=app, dry_run=dry_run)
             for push, answer in zip(batch, response.responses):

@@ -33,9 +33,9 @@ logger = logging.getLogger(__name__)
 PUSH_COUNTS = ("push_due", "push_sent", "push_invalid_tokens", "push_failed", "push_retried", "push_gave_up")
 
 # Results of sends whose recording the database refused (an outage): the chunk is retried by the
-# scheduler and must record them, not send them again. Keyed by (user id, local date); cleared
+# scheduler and must record them, not send them again. Keyed by (user id, local date, token); cleared
 # once the chunk's transaction commits. Lost only if the process dies: then they count as in flight.
-_unrecorded: dict[tuple[uuid.UUID, datetime.date], fcm.PushResult] = {}
+_unrecorded: dict[tuple[uuid.UUID, datetime.date, str], fcm.PushResult] = {}
 
 
 def _chunk_bounds(users, *, chunk_size: int) -> list[tuple[uuid.UUID | None, uuid.UUID | None]]:
@@ -51,7 +51,8 @@ def push_tick_prepare(*, at: datetime.datetime, dry_run: bool = False) -> tuple[
 
     Queries: one for the zones, then per group of zones sharing a local date and time, one for
     the due users' pairs and one for the chunk bounds; never one per user."""
-    counts = Counter({key: 0 for key in ("push_groups", "push_chunks", "ai_calls", "fallbacks")})
+    # Every push count is in the run's counts, 0 when no chunk adds to it (flat ints, exported as metrics).
+    counts = Counter({key: 0 for key in ("push_groups", "push_chunks", "ai_calls", "fallbacks", *PUSH_COUNTS)})
     chunks: list[dict] = []
     if fcm.fcm_app() is None:
         return {"at": at.isoformat(), "push_enabled": 0, **counts}, []
@@ -145,7 +146,9 @@ def push_chunk_deliver(*, at: datetime.datetime, day: datetime.date, zones: list
         rows = list(Delivery.objects.filter(day=day, user__in=users.values("id"))
                     .values("id", "attempts", "day", *fields))
     counts["push_due"] = len(rows)
-    results = {key[0]: _unrecorded[key] for row in rows if (key := (row["user_id"], day)) in _unrecorded}
+    results = {key[0]: _unrecorded[key] for row in rows
+               if (key := (row["user_id"], day, row["user__fcm_token"])) in _unrecorded}
+    tokens = {row["user_id"]: row["user__fcm_token"] for row in rows}
     pushes = [fcm.Push(key=row["user_id"], token=row["user__fcm_token"], language=row["user__language"], day=day,
                        reference=row["verse__reference"], text=row["verse__text"], verse_id=row["verse_id"],
                        expires_at=_end_of_local_day(day, row["user__timezone"]))
@@ -156,14 +159,14 @@ def push_chunk_deliver(*, at: datetime.datetime, day: datetime.date, zones: list
         for result in sent:
             results[result.key] = result
             if not dry_run and result.outcome in (fcm.Outcome.SENT, fcm.Outcome.INVALID_TOKEN):
-                _unrecorded[(result.key, day)] = result  # a failure may simply be sent again
+                _unrecorded[(result.key, day, tokens[result.key])] = result  # a failure may simply be sent again
     if dry_run:
         for result in results.values():
             counts["push_sent" if result.outcome == fcm.Outcome.SENT else
                    "push_invalid_tokens" if result.outcome == fcm.Outcome.INVALID_TOKEN else "push_failed"] += 1
     else:
         _results_record(rows=rows, results=results, counts=counts)
-        keys = [(row["user_id"], day) for row in rows]
+        keys = [(row["user_id"], day, row["user__fcm_token"]) for row in rows]
         transaction.on_commit(lambda: [_unrecorded.pop(key, None) for key in keys])
     logger.info("event=push_chunk day=%s zones=%s due=%s sent=%s invalid_tokens=%s failed=%s retried=%s dry_run=%s",
                 day.isoformat(), len(zones), counts["push_due"], counts["push_sent"], counts["push_invalid_tokens"],

@@ -90,6 +90,7 @@ class FcmStub:
         self.delivered: list[tuple[str, dict]] = []
         self.validated: list[tuple[str, dict]] = []
         self.errors: Counter[str] = Counter()
+        self.received_at: list[float] = []  # wall-clock time of each accepted send
         self.server = _Server(("127.0.0.1", 0), self._handler())
         self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.token_uri = f"{self.base_url}/token"
@@ -195,6 +196,7 @@ class FcmStub:
         message_id = f"0:{int(time.time() * 1000)}%{next(self._ids):08x}"
         with self._lock:
             (self.validated if body.get("validate_only") else self.delivered).append((token, message))
+            self.received_at.append(time.time())
         if body.get("validate_only"):
             return 200, {"name": f"projects/{project}/messages/fake_message_id"}, {}
         return 200, {"name": f"projects/{project}/messages/{message_id}"}, {}
