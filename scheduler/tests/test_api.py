@@ -61,6 +61,7 @@ def test_status_lists_the_four_jobs(staff_client, schedules):
                           "status": "disabled", "reason": None}
     assert body["editions"]["fr"] == {"edition": "lsg1910", "name": "Louis Segond 1910", "verses": 0,
                                       "status": "missing"}
+    assert body["push"] == {"enabled": False, "dry_run": False}
     iso(body["status_checked_at"])
     jobs = {job["id"]: job for job in body["jobs"]}
     assert [job["id"] for job in body["jobs"]] == ["daily_verses_generation", "cache_cleanup", "user_stats_update",
@@ -121,6 +122,7 @@ def test_health_is_public_but_tells_anonymous_callers_the_status_only(client, vi
     assert body["checks"]["ai"] == {"status": "disabled", "model": "gemini-3.8-flash", "reason": None}
     assert body["checks"]["editions"]["status"] == "ok"  # the AI is off: the curated French serves
     assert body["checks"]["daily_verses"] == {"status": "never", "last_success_at": None, "age_seconds": None}
+    assert body["checks"]["push"] == {"status": "disabled", "dry_run": False, "last_tick": None}
     assert "SECRET" not in response.content.decode().upper()
 
 

@@ -64,20 +64,20 @@ def test_scheduler_stop_start_and_status(schedules):
     out, _ = run("scheduler", "stop")
     lines = out.splitlines()
     assert lines[0] == "scheduler: stopped; clusters alive: 0; running: False"
-    assert len(lines) == 4
+    assert len(lines) == 5
     assert [line.split()[0] for line in lines[1:]] == JOB_IDS
     assert all("(paused) last run: never" in line for line in lines[1:])
-    assert list(Schedule.objects.values_list("repeats", flat=True)) == [0, 0, 0]
+    assert list(Schedule.objects.values_list("repeats", flat=True)) == [0, 0, 0, 0]
 
     out, _ = run("scheduler", "status")
     assert out.splitlines()[0] == "scheduler: stopped; clusters alive: 0; running: False"
-    assert list(Schedule.objects.values_list("repeats", flat=True)) == [0, 0, 0]
+    assert list(Schedule.objects.values_list("repeats", flat=True)) == [0, 0, 0, 0]
 
     out, _ = run("scheduler", "start")
     lines = out.splitlines()
     assert lines[0] == "scheduler: enabled; clusters alive: 0; running: False"
     assert not any("(paused)" in line for line in lines)
-    assert list(Schedule.objects.values_list("repeats", flat=True)) == [-1, -1, -1]
+    assert list(Schedule.objects.values_list("repeats", flat=True)) == [-1, -1, -1, -1]
 
     out, _ = run("scheduler", "status")
     assert out.splitlines()[0] == "scheduler: enabled; clusters alive: 0; running: False"
@@ -104,7 +104,7 @@ def test_scheduler_status_json(schedules):
 
     run("scheduler", "stop")
     body = json.loads(run("scheduler", "status", "--json")[0])
-    assert (body["enabled"], body["jobs_count"]) == (False, 3)
+    assert (body["enabled"], body["jobs_count"]) == (False, 4)
 
 
 def test_scheduler_rejects_an_unknown_action_and_changes_nothing(schedules):
@@ -112,7 +112,7 @@ def test_scheduler_rejects_an_unknown_action_and_changes_nothing(schedules):
     with pytest.raises(CommandError, match="invalid choice: 'bogus'"):
         run("scheduler", "bogus")
     assert schedule_rows() == before
-    assert list(Schedule.objects.values_list("repeats", flat=True)) == [-1, -1, -1]
+    assert list(Schedule.objects.values_list("repeats", flat=True)) == [-1, -1, -1, -1]
 
 
 def test_scheduler_bogus_on_the_command_line_exits_non_zero_with_a_short_message():

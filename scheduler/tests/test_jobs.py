@@ -19,15 +19,17 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("sync_tasks")]
 
 def test_setup_schedules_is_idempotent_and_keeps_a_stopped_scheduler_stopped():
     assert schedules_setup() == [("daily_verses_generation", "created"), ("cache_cleanup", "created"),
-                                 ("user_stats_update", "created")]
+                                 ("user_stats_update", "created"), ("deliver_verses", "created")]
     rows = list(Schedule.objects.order_by("name").values("name", "func", "args", "cron", "repeats"))
+    assert rows[2] == {"name": "deliver_verses", "func": "scheduler.tasks.job_run", "args": "'deliver_verses'",
+                       "cron": "*/15 * * * *", "repeats": -1}
     assert rows[1] == {"name": "daily_verses_generation", "func": "scheduler.tasks.job_run",
                        "args": "'daily_verses_generation'", "cron": "0 6 * * *", "repeats": -1}
     scheduler_stop()
     Schedule.objects.filter(name="cache_cleanup").update(cron="*/5 * * * *")  # drifted by hand
     assert dict(schedules_setup())["cache_cleanup"] == "updated"
     assert dict(schedules_setup()) == dict.fromkeys(dict(schedules_setup()), "unchanged")
-    assert Schedule.objects.count() == 3
+    assert Schedule.objects.count() == 4
     assert set(Schedule.objects.values_list("repeats", flat=True)) == {0}
     assert Schedule.objects.get(name="cache_cleanup").cron == "0 2 * * *"
 

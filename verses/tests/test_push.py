@@ -126,13 +126,13 @@ def test_internal_errors_are_retried(push_tick, fcm_stub):
 def test_a_user_is_given_up_on_for_the_day_after_push_max_ticks(push_tick, fcm_stub, settings):
     user = UserFactory(email="u@example.org")
     settings.PUSH_MAX_TICKS, settings.FCM_RETRIES = 2, 0
-    fcm_stub.outage(status=503, seconds=3600)
+    fcm_stub.outage(status=429, seconds=3600)  # no Retry-After: firebase-admin does not retry it
     assert push_tick(AT)["push_gave_up"] == 0
     assert push_tick(AT + datetime.timedelta(minutes=15))["push_gave_up"] == 1
     requests = fcm_stub.requests
     counts = push_tick(AT + datetime.timedelta(minutes=30))
     assert (counts["push_due"], fcm_stub.requests) == (0, requests)
-    assert deliveries() == [("u@example.org", "failed", 2, "UNAVAILABLE (HTTP 503)")]
+    assert deliveries() == [("u@example.org", "failed", 2, "QUOTA_EXCEEDED (HTTP 429)")]
     # The next local day is a new day.
     fcm_stub.reset()
     assert push_tick(AT + datetime.timedelta(days=1))["push_sent"] == 1
@@ -220,3 +220,16 @@ def test_fcm_base_url_accepts_loopback_only():
     env["FCM_BASE_URL"] = "http://127.0.0.1:9"
     assert subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True).returncode == 0
     assert json.dumps(env)  # the environment above holds no credential
+
+
+def test_health_and_status_show_push_and_the_last_tick(push_tick, fcm_stub, client, staff_client, schedules):
+    UserFactory()
+    UserFactory(fcm_token="unregistered-1")
+    push_tick(AT)
+    run = JobRun.objects.get(job_id="deliver_verses")
+    push = client.get("/api/v1/scheduler/health").json()["checks"]["push"]
+    assert push == {"status": "enabled", "dry_run": False, "last_tick": {
+        "run_id": str(run.pk), "status": "succeeded", "started_at": run.started_at.isoformat(),
+        "finished_at": run.finished_at.isoformat(), "push_due": 2, "push_sent": 1, "push_invalid_tokens": 1,
+        "push_failed": 0, "push_retried": 0}}
+    assert staff_client.get("/api/v1/scheduler/status").json()["push"] == {"enabled": True, "dry_run": False}
