@@ -233,3 +233,22 @@ def test_health_and_status_show_push_and_the_last_tick(push_tick, fcm_stub, clie
         "finished_at": run.finished_at.isoformat(), "push_due": 2, "push_sent": 1, "push_invalid_tokens": 1,
         "push_failed": 0, "push_retried": 0}}
     assert staff_client.get("/api/v1/scheduler/status").json()["push"] == {"enabled": True, "dry_run": False}
+
+
+def test_the_admin_lists_deliveries_with_filters(push_tick, fcm_stub, admin_client):
+    UserFactory(email="sent@example.org")
+    UserFactory(email="dead@example.org", fcm_token="unregistered-1", timezone="Africa/Lome")
+    push_tick(AT)
+    url = "/admin/verses/delivery/"
+    response = admin_client.get(url)
+    assert response.status_code == 200
+    assert sorted(str(d.user) for d in response.context["cl"].result_list) == ["dead@example.org", "sent@example.org"]
+    response = admin_client.get(url, {"state__exact": "invalid_token"})
+    assert [str(d.user) for d in response.context["cl"].result_list] == ["dead@example.org"]
+    response = admin_client.get(url, {"user__timezone": "Europe/Paris"})
+    assert list(response.context["cl"].result_list) == []
+    assert admin_client.get(url + "add/").status_code == 403
+    delivery = Delivery.objects.get(state="sent")
+    admin_client.post(f"{url}{delivery.pk}/change/", {"state": "pending"})
+    delivery.refresh_from_db()
+    assert delivery.state == "sent"
