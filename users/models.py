@@ -66,8 +66,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     language = models.CharField(max_length=2, choices=Language.choices, default=Language.FRENCH)
     timezone = models.CharField(max_length=64, default="Africa/Lome", validators=[validate_timezone])
     # Local wall-clock time of the daily push, in `timezone`; quarter hours (the tick's period).
-    notify_at = models.TimeField(default=datetime.time(6, 0), validators=[validate_quarter_hour])
-    notifications_enabled = models.BooleanField(default=True)
+    # Database defaults too: rows written by raw SQL (COPY in seed_demo_users) get them.
+    notify_at = models.TimeField(default=datetime.time(6, 0), db_default=datetime.time(6, 0),
+                                 validators=[validate_quarter_hour])
+    notifications_enabled = models.BooleanField(default=True, db_default=True)
     last_active_at = models.DateTimeField(null=True, blank=True, db_index=True)
     date_joined = models.DateTimeField(default=django_timezone.now, db_index=True)
 

@@ -13,12 +13,10 @@ import logging
 import uuid
 import zoneinfo
 from collections import Counter
-from functools import reduce
-from operator import or_
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Q, Window
+from django.db.models import F, Window
 from django.db.models.functions import Mod, RowNumber
 from django.utils import timezone
 
@@ -98,31 +96,43 @@ def _deliveries_create(*, day: datetime.date, users) -> None:
 
 
 def _results_record(*, rows: list[dict], results: dict, counts: Counter) -> None:
-    now = timezone.now()
-    updates, dead_tokens = [], []
+    """Record FCM's verdicts in one UPDATE (Django's bulk_update costs seconds for 500 rows),
+    and clear the tokens FCM refused."""
+    values, dead_users, dead_tokens = [], [], []
     for row in rows:
         result = results[row["user_id"]]
-        delivery = Delivery(pk=row["id"], attempts=row["attempts"] + 1, updated_at=now, message_id=result.message_id,
-                            error=result.error[:200], sent_at=now if result.outcome == fcm.Outcome.SENT else None)
         if result.outcome == fcm.Outcome.SENT:
-            delivery.state = Delivery.State.SENT
+            state = Delivery.State.SENT
             counts["push_sent"] += 1
         elif result.outcome == fcm.Outcome.INVALID_TOKEN:
-            delivery.state = Delivery.State.INVALID_TOKEN
-            dead_tokens.append(Q(pk=row["user_id"], fcm_token=row["user__fcm_token"]))
+            state = Delivery.State.INVALID_TOKEN
+            dead_users.append(row["user_id"])
+            dead_tokens.append(row["user__fcm_token"])
             counts["push_invalid_tokens"] += 1
         else:
-            delivery.state = Delivery.State.FAILED
+            state = Delivery.State.FAILED
             counts["push_failed"] += 1
-            if delivery.attempts >= settings.PUSH_MAX_TICKS:
+            if row["attempts"] + 1 >= settings.PUSH_MAX_TICKS:
                 counts["push_gave_up"] += 1
                 logger.warning("event=push_gave_up user=%s day=%s error=%s", row["user_id"].hex[:8],
                                row["day"].isoformat(), result.error)
-        updates.append(delivery)
-    Delivery.objects.bulk_update(updates, ["state", "attempts", "message_id", "error", "sent_at", "updated_at"])
-    if dead_tokens:
+        values.append((row["id"], state, result.message_id[:200], result.error[:200]))
+    if values:
+        table = connection.ops.quote_name(Delivery._meta.db_table)
+        now = connection.ops.adapt_datetimefield_value(timezone.now())
+        rows_sql = ", ".join(["(%s, %s, %s, %s)"] * len(values))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"WITH v(id, state, message_id, error) AS (VALUES {rows_sql}) "
+                f"UPDATE {table} SET state = v.state, message_id = v.message_id, error = v.error, "
+                f"attempts = {table}.attempts + 1, updated_at = %s, "
+                f"sent_at = CASE WHEN v.state = %s THEN %s ELSE {table}.sent_at END "
+                f"FROM v WHERE {table}.id = v.id",
+                [value for row in values for value in row] + [now, Delivery.State.SENT, now],
+            )
+    if dead_users:
         # Only the token FCM refused: a user who registered a new one since keeps it.
-        User.objects.filter(reduce(or_, dead_tokens)).update(fcm_token="")
+        User.objects.filter(pk__in=dead_users, fcm_token__in=dead_tokens).update(fcm_token="")
 
 
 def push_chunk_deliver(*, at: datetime.datetime, day: datetime.date, zones: list[str], local_time: datetime.time,

@@ -77,8 +77,11 @@ class _Server(ThreadingHTTPServer):
 
 
 class FcmStub:
-    def __init__(self, *, latency: float = 0.0, project_id: str = "soulverse-test", token_ttl: int = 3600):
+    def __init__(self, *, latency: float = 0.0, project_id: str = "soulverse-test", token_ttl: int = 3600,
+                 record: bool = True):
         self.latency = latency
+        self.record = record  # False (benchmarks): count accepted sends without keeping them
+        self.accepted = 0
         self.project_id = project_id
         self.token_ttl = token_ttl
         self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -198,8 +201,10 @@ class FcmStub:
             return ERRORS[code][0], error_body(code), headers
         message_id = f"0:{int(time.time() * 1000)}%{next(self._ids):08x}"
         with self._lock:
-            (self.validated if body.get("validate_only") else self.delivered).append((token, message))
-            self.received_at.append(time.time())
+            self.accepted += 1
+            if self.record:
+                (self.validated if body.get("validate_only") else self.delivered).append((token, message))
+                self.received_at.append(time.time())
         if body.get("validate_only"):
             return 200, {"name": f"projects/{project}/messages/fake_message_id"}, {}
         return 200, {"name": f"projects/{project}/messages/{message_id}"}, {}
