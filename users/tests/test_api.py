@@ -74,6 +74,8 @@ def test_patch_me_sets_the_push_time_and_switch(api, user):
     ({"notify_at": "06:00:30"}, "notify_at"),
     ({"notify_at": 600}, "notify_at"),
     ({"notify_at": None}, "notify_at"),
+    ({"notify_at": "6:00"}, "notify_at"),
+    ({"notify_at": "24:00"}, "notify_at"),
     ({"notifications_enabled": "yes"}, "notifications_enabled"),
     ({"notifications_enabled": 0}, "notifications_enabled"),
 ])
