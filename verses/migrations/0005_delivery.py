@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('verses', '0002_dailyverse_user_no_extra_index'),
+        ('verses', '0004_verse_of_the_day_provisional'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

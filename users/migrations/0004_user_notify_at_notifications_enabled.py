@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('auth', '0012_alter_user_first_name_max_length'),
-        ('users', '0001_initial'),
+        ('users', '0003_api_tokens_hashed_import'),
     ]
 
     operations = [
