@@ -222,17 +222,17 @@ def test_fcm_base_url_accepts_loopback_only():
     assert json.dumps(env)  # the environment above holds no credential
 
 
-def test_health_and_status_show_push_and_the_last_tick(push_tick, fcm_stub, client, staff_client, schedules):
+def test_health_and_status_show_push_and_the_last_tick(push_tick, fcm_stub, viewer_client, schedules):
     UserFactory()
     UserFactory(fcm_token="unregistered-1")
     push_tick(AT)
     run = JobRun.objects.get(job_id="deliver_verses")
-    push = client.get("/api/v1/scheduler/health").json()["checks"]["push"]
+    push = viewer_client.get("/api/v1/scheduler/health").json()["checks"]["push"]
     assert push == {"status": "enabled", "dry_run": False, "last_tick": {
         "run_id": str(run.pk), "status": "succeeded", "started_at": run.started_at.isoformat(),
         "finished_at": run.finished_at.isoformat(), "push_due": 2, "push_sent": 1, "push_invalid_tokens": 1,
         "push_failed": 0, "push_retried": 0}}
-    assert staff_client.get("/api/v1/scheduler/status").json()["push"] == {"enabled": True, "dry_run": False}
+    assert viewer_client.get("/api/v1/scheduler/status").json()["push"] == {"enabled": True, "dry_run": False}
 
 
 def test_the_admin_lists_deliveries_with_filters(push_tick, fcm_stub, admin_client):
