@@ -190,7 +190,7 @@ def _health_state_log(status: str, checks: dict) -> None:
     global _last_health_state
     if status == _last_health_state:
         return
-    failing = ",".join(sorted(name for name, check in checks.items() if name != "ai"  # off is not a failure
+    failing = ",".join(sorted(name for name, check in checks.items() if name not in ("ai", "push")  # off: no failure
                               and check.get("status") in ("error", "down", "degraded", "stale", "disabled")))
     level = logging.INFO if status == "ok" else logging.WARNING
     logger.log(level, "event=health_state_changed from=%s to=%s failing=%s",

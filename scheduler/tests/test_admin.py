@@ -231,7 +231,7 @@ def test_no_add_no_delete_of_schedules_in_the_admin(admin_client, daily_schedule
         "name": "evil", "func": "os.system", "args": "'id'", "schedule_type": "O"}).status_code == 403
     assert admin_client.post(f"/admin/django_q/schedule/{daily_schedule.pk}/delete/",
                              {"post": "yes"}).status_code == 403
-    assert Schedule.objects.count() == 3
+    assert Schedule.objects.count() == 4
 
 
 @pytest.mark.parametrize("bad", [
