@@ -13,7 +13,7 @@ from scheduler.services import job_runs_purge, retention_cutoff
 from users.services import user_activity_purge
 from verses.cache import verse_cache_purge
 from verses.partitions import history_start
-from verses.services import daily_verses_history_purge, verse_opens_purge
+from verses.services import daily_verses_history_purge, deliveries_purge, verse_opens_purge
 
 logger = logging.getLogger(__name__)
 
@@ -49,5 +49,6 @@ def cache_cleanup() -> dict:
     kept_from = history_start(today=timezone.localdate(), days=settings.VERSES_HISTORY_DAYS)
     report["activity_days"] = user_activity_purge(before=kept_from)
     report["verse_opens"] = verse_opens_purge(before=kept_from)
+    report["deliveries"] = deliveries_purge(before=kept_from)
     logger.info("event=cache_cleanup %s", " ".join(f"{k}={v}" for k, v in report.items()))
     return report

@@ -17,9 +17,12 @@ JOBS: tuple[Job, ...] = (
         "verses.jobs.daily_verses_generation", on_success="verses.jobs.daily_verses_finished"),
     Job("cache_cleanup", "Nettoyage cache", "0 2 * * *", "scheduler.jobs.cache_cleanup"),
     Job("user_stats_update", "Statistiques utilisateurs", "0 0 * * *", "users.jobs.user_stats_update"),
+    # Every quarter hour: the users whose local clock has reached their notify_at get their push.
+    Job("deliver_verses", "Envoi des versets (push)", "*/15 * * * *", "verses.jobs.deliver_verses"),
 )
 JOBS_BY_ID: dict[str, Job] = {job.id: job for job in JOBS}
 DAILY_VERSES_JOB_ID = "daily_verses_generation"
+DELIVER_VERSES_JOB_ID = "deliver_verses"
 
 
 class UnknownJob(KeyError):

@@ -18,9 +18,10 @@ from django_q.models import Schedule
 from django_q.status import Stat
 
 from scheduler.models import JobRun
-from scheduler.registry import DAILY_VERSES_JOB_ID, JOBS, cron_trigger_label
+from scheduler.registry import DAILY_VERSES_JOB_ID, DELIVER_VERSES_JOB_ID, JOBS, cron_trigger_label
 from verses.ai import provider_state
 from verses.bible import editions_state
+from verses.fcm import push_state
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +88,7 @@ def scheduler_status() -> dict:
         "cluster": cluster,
         "ai": provider_state(),
         "editions": editions_state(),
+        "push": push_state(),
         "status_checked_at": timezone.now(),
     }
 
@@ -128,6 +130,17 @@ def _check_daily_run() -> dict:
             "age_seconds": round(age)}
 
 
+PUSH_TICK_COUNTS = ("push_due", "push_sent", "push_invalid_tokens", "push_failed", "push_retried")
+
+
+def _last_push_tick() -> dict | None:
+    run = JobRun.objects.filter(job_id=DELIVER_VERSES_JOB_ID).order_by("-started_at").first()
+    if run is None:
+        return None
+    return {"run_id": run.pk, "status": run.status, "started_at": run.started_at,
+            "finished_at": run.finished_at, **{key: run.counts.get(key, 0) for key in PUSH_TICK_COUNTS}}
+
+
 def health_check() -> tuple[bool, dict]:
     """(healthy, report). The cache being down degrades the service but keeps it healthy."""
     database = _check_database()
@@ -148,6 +161,10 @@ def health_check() -> tuple[bool, dict]:
         # With the AI on, a language without its edition cannot have its answers checked: all fall back.
         editions_missing = ai["enabled"] and any(e["status"] != "ok" for e in editions.values())
         checks["editions"] = {"status": "missing" if editions_missing else "ok", **editions}
+    push = push_state()
+    # Without credentials push is off (verses still wait in the app): shown, not a failure.
+    checks["push"] = {"status": "enabled" if push["enabled"] else "disabled", "dry_run": push["dry_run"],
+                      "last_tick": _last_push_tick() if database["status"] == "ok" else None}
     cluster = cluster_state()
     checks["cluster"] = {"status": "ok" if cluster["alive"] else "down", **cluster}
     healthy = (
@@ -173,7 +190,7 @@ def _health_state_log(status: str, checks: dict) -> None:
     global _last_health_state
     if status == _last_health_state:
         return
-    failing = ",".join(sorted(name for name, check in checks.items() if name != "ai"  # off is not a failure
+    failing = ",".join(sorted(name for name, check in checks.items() if name not in ("ai", "push")  # off: no failure
                               and check.get("status") in ("error", "down", "degraded", "stale", "disabled")))
     level = logging.INFO if status == "ok" else logging.WARNING
     logger.log(level, "event=health_state_changed from=%s to=%s failing=%s",

@@ -91,6 +91,11 @@ class EditionsSerializer(serializers.Serializer):
     en = EditionSerializer(help_text="World English Bible (pythonbible).")
 
 
+class PushStateSerializer(serializers.Serializer):
+    enabled = serializers.BooleanField(help_text="FCM credentials are configured.")
+    dry_run = serializers.BooleanField(help_text="FCM_DRY_RUN: sends are validated only.")
+
+
 class SchedulerStatusSerializer(serializers.Serializer):
     running = serializers.BooleanField(help_text="`enabled` and a cluster alive.")
     enabled = serializers.BooleanField()
@@ -100,6 +105,7 @@ class SchedulerStatusSerializer(serializers.Serializer):
     cluster = ClusterSerializer()
     ai = AiStateSerializer()
     editions = EditionsSerializer()
+    push = PushStateSerializer()
     status_checked_at = UTCDateTimeField()
 
 
@@ -139,6 +145,25 @@ class EditionsCheckSerializer(EditionsSerializer):
         choices=EDITION_STATUSES, help_text="`missing` (health `degraded`): the AI is on and an edition is absent.")
 
 
+class PushTickSerializer(serializers.Serializer):
+    run_id = serializers.UUIDField()
+    status = serializers.ChoiceField(choices=["running", "succeeded", "failed"])
+    started_at = UTCDateTimeField()
+    finished_at = UTCDateTimeField(allow_null=True)
+    push_due = serializers.IntegerField()
+    push_sent = serializers.IntegerField()
+    push_invalid_tokens = serializers.IntegerField()
+    push_failed = serializers.IntegerField()
+    push_retried = serializers.IntegerField()
+
+
+class PushCheckSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=SWITCH_STATUSES)
+    dry_run = serializers.BooleanField()
+    last_tick = PushTickSerializer(allow_null=True, help_text="The last delivery tick; null before the first "
+                                                               "or when the database is down.")
+
+
 class ClusterCheckSerializer(ClusterSerializer):
     status = serializers.ChoiceField(choices=CLUSTER_STATUSES)
 
@@ -150,6 +175,7 @@ class HealthChecksSerializer(serializers.Serializer):
     cache = CacheCheckSerializer()
     ai = AiCheckSerializer()
     editions = EditionsCheckSerializer(required=False, help_text="Absent when the database is down.")
+    push = PushCheckSerializer()
     cluster = ClusterCheckSerializer()
 
 
@@ -200,8 +226,7 @@ class StatsQuerySerializer(serializers.Serializer):
 
 class DailyStatsPointSerializer(serializers.Serializer):
     """One day's figures; null when the day has not been computed (or, for the weekly/monthly
-    figures and pushes, was computed before they were recorded; `pushes_sent` is null while no push
-    delivery is recorded)."""
+    figures and pushes, was computed before they were recorded)."""
 
     day = serializers.DateField()
     computed_at = UTCDateTimeField(allow_null=True)

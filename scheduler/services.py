@@ -64,7 +64,7 @@ def _job_schedules():
 
 
 def scheduler_stop() -> int:
-    """Pause the three schedules (repeats=0 rows are skipped by django-q2); idempotent.
+    """Pause the four schedules (repeats=0 rows are skipped by django-q2); idempotent.
     Returns how many schedules exist (0: setup_schedules has not run)."""
     count = _job_schedules().update(repeats=0)
     logger.info("event=scheduler_stopped schedules=%s", count)

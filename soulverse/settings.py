@@ -6,6 +6,8 @@ the qcluster workers) and the django-q2 ORM broker.
 """
 
 import datetime
+import ipaddress
+import urllib.parse
 from pathlib import Path
 
 import environ
@@ -295,6 +297,32 @@ GEMINI_THINKING_BUDGET = env.int("GEMINI_THINKING_BUDGET", default=None)
 VERSES_AI_BUDGET_SECONDS = env.float("VERSES_AI_BUDGET_SECONDS", default=120.0)
 # Where `import_bible --download` fetches Louis Segond 1910 (eBible.org's USFM zip).
 BIBLE_LSG_DOWNLOAD_URL = env.str("BIBLE_LSG_DOWNLOAD_URL", default="https://ebible.org/Scriptures/fraLSG_usfm.zip")
+# Push (FCM HTTP v1 through firebase-admin). Without credentials push is disabled.
+FCM_CREDENTIALS_FILE = env.str("FCM_CREDENTIALS_FILE", default="")  # a service-account JSON
+FCM_PROJECT_ID = env.str("FCM_PROJECT_ID", default="")  # default: the credentials' project
+FCM_BASE_URL = env.str("FCM_BASE_URL", default="")  # tests: a local stub (loopback only)
+if FCM_BASE_URL:
+    _fcm_host = urllib.parse.urlsplit(FCM_BASE_URL).hostname or ""
+    try:
+        _fcm_loopback = ipaddress.ip_address(_fcm_host).is_loopback
+    except ValueError:
+        _fcm_loopback = _fcm_host == "localhost"
+    if not _fcm_loopback or urllib.parse.urlsplit(FCM_BASE_URL).scheme not in ("http", "https"):
+        raise ImproperlyConfigured("FCM_BASE_URL accepts loopback URLs only (a local stub), e.g. http://127.0.0.1:9099")
+FCM_DRY_RUN = env.bool("FCM_DRY_RUN", default=False)  # send with validate_only
+FCM_TIMEOUT_SECONDS = env.float("FCM_TIMEOUT_SECONDS", default=10.0)
+# "threads": messaging.send_each (a thread per message of the batch); "async": send_each_async
+# (httpx). bench/push.py measures both: threads is faster here (README).
+FCM_SEND_MODE = env.str("FCM_SEND_MODE", default="threads")
+if FCM_SEND_MODE not in ("threads", "async"):
+    raise ImproperlyConfigured("FCM_SEND_MODE must be 'threads' or 'async'.")
+FCM_RETRIES = env.int("FCM_RETRIES", default=3)  # rounds of retries of 429/500/503 within a tick
+FCM_BACKOFF_SECONDS = env.float("FCM_BACKOFF_SECONDS", default=1.0)
+FCM_BACKOFF_MAX_SECONDS = env.float("FCM_BACKOFF_MAX_SECONDS", default=30.0)
+FCM_RETRY_BUDGET_SECONDS = env.float("FCM_RETRY_BUDGET_SECONDS", default=30.0)  # waiting per chunk
+PUSH_RATE_PER_MINUTE = env.int("PUSH_RATE_PER_MINUTE", default=600_000)  # FCM's default project quota
+PUSH_CHUNK_SIZE = env.int("PUSH_CHUNK_SIZE", default=500)  # users per chunk task (one FCM batch)
+PUSH_MAX_TICKS = env.int("PUSH_MAX_TICKS", default=4)  # ticks that try a user's push before giving up for the day
 # How long run history and django-q results are kept by cache_cleanup.
 SCHEDULER_RETENTION_DAYS = env.int("SCHEDULER_RETENTION_DAYS", default=30)
 # How often each qcluster's watchdog hands out again the work of running runs that no live

@@ -18,6 +18,16 @@ if not _stub_url.startswith("http://127.0.0.1:"):
 os.environ["GEMINI_API_KEY"] = "test-key" if _stub_url else ""
 os.environ["GEMINI_BASE_URL"] = _stub_url
 
+# Push likewise: off unless a test points it at the local FCM stub (TEST_FCM_* for a qcluster);
+# never application-default credentials (they would probe the network).
+_fcm_url = os.environ.get("TEST_FCM_BASE_URL", "")
+if not _fcm_url.startswith("http://127.0.0.1:"):
+    _fcm_url = ""
+os.environ["FCM_BASE_URL"] = _fcm_url
+os.environ["FCM_CREDENTIALS_FILE"] = os.environ.get("TEST_FCM_CREDENTIALS_FILE", "") if _fcm_url else ""
+for _name in ("GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_CLOUD_PROJECT", "FCM_DRY_RUN"):
+    os.environ.pop(_name, None)
+
 from soulverse.settings import *  # noqa: E402,F403
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405

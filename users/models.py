@@ -1,3 +1,4 @@
+import datetime
 import uuid
 import zoneinfo
 
@@ -22,6 +23,11 @@ class Mood(models.TextChoices):
 class Language(models.TextChoices):
     FRENCH = "fr", "Français"
     ENGLISH = "en", "English"
+
+
+def validate_quarter_hour(value: datetime.time) -> None:
+    if value.minute % 15 or value.second or value.microsecond:
+        raise ValidationError("L'heure doit tomber sur un quart d'heure (ex. 06:00, 06:15).")
 
 
 def validate_timezone(value: str) -> None:
@@ -59,6 +65,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     mood = models.CharField(max_length=16, choices=Mood.choices, blank=True, default="")
     language = models.CharField(max_length=2, choices=Language.choices, default=Language.FRENCH)
     timezone = models.CharField(max_length=64, default="Africa/Lome", validators=[validate_timezone])
+    # Local wall-clock time of the daily push, in `timezone`; quarter hours (the tick's period).
+    # Database defaults too: rows written by raw SQL (COPY in seed_demo_users) get them.
+    notify_at = models.TimeField(default=datetime.time(6, 0), db_default=datetime.time(6, 0),
+                                 validators=[validate_quarter_hour])
+    notifications_enabled = models.BooleanField(default=True, db_default=True)
     date_joined = models.DateTimeField(default=django_timezone.now, db_index=True)
 
     objects = UserManager()
@@ -73,6 +84,9 @@ class User(AbstractBaseUser, PermissionsMixin):
             # language in the index, a chunk reads the index only (no heap page per user).
             models.Index(fields=["id"], include=["mood", "language"], name="users_active_id_mood_lang_idx",
                          condition=ACTIVE_USER_Q),
+            # The push tick looks up due users by zone and local time.
+            models.Index(fields=["timezone", "notify_at"], name="users_push_due_idx",
+                         condition=ACTIVE_USER_Q & Q(notifications_enabled=True)),
         ]
 
     def __str__(self) -> str:

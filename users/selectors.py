@@ -24,6 +24,11 @@ def users_active(
     return qs
 
 
+def users_push_eligible() -> QuerySet[User]:
+    """Active users who have not turned the daily push off."""
+    return users_active().filter(notifications_enabled=True)
+
+
 def users_count_summary() -> dict:
     """Total and active users, active ones by mood and by language, in one query."""
     aggregates = {"total": Count("pk"), "active": Count("pk", filter=ACTIVE_USER_Q)}

@@ -1,11 +1,33 @@
+import re
 import zoneinfo
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from rest_framework import serializers
 
-from soulverse.api import NO_NUL_PATTERN, StrictCharField, StrictSerializer
-from users.models import User
+from soulverse.api import NO_NUL_PATTERN, StrictBooleanField, StrictCharField, StrictSerializer
+from users.models import User, validate_quarter_hour
+
+
+QUARTER_HOUR_PATTERN = r"^([01][0-9]|2[0-3]):(00|15|30|45)$"
+
+
+class QuarterHourField(serializers.TimeField):
+    """A local time on the quarter hour, exactly `HH:MM` in and out (strptime alone takes `6:00`)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%H:%M", input_formats=["%H:%M"], **kwargs)
+
+    def to_internal_value(self, value):
+        if not isinstance(value, str) or not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", value):
+            raise serializers.ValidationError("Heure invalide : format attendu HH:MM (ex. 06:00).")
+        parsed = super().to_internal_value(value)
+        try:
+            validate_quarter_hour(parsed)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from None
+        return parsed
 
 
 class MeSerializer(serializers.ModelSerializer):
@@ -16,9 +38,13 @@ class MeSerializer(serializers.ModelSerializer):
     timezone = serializers.ChoiceField(choices=sorted(zoneinfo.available_timezones()), required=False,
                                        error_messages={"invalid_choice": "Fuseau horaire inconnu : {input}"})
 
+    notify_at = QuarterHourField(required=False)
+    notifications_enabled = StrictBooleanField(required=False)
+
     class Meta:
         model = User
-        fields = ["id", "email", "mood", "language", "timezone", "fcm_token", "date_joined"]
+        fields = ["id", "email", "mood", "language", "timezone", "notify_at", "notifications_enabled", "fcm_token",
+                  "date_joined"]
         read_only_fields = ["id", "email", "date_joined"]
         extra_kwargs = {"fcm_token": {"write_only": True}}
 
@@ -31,13 +57,17 @@ class MeSerializer(serializers.ModelSerializer):
 
 
 class MeSchema(OpenApiSerializerExtension):
-    """The schema says what the serializer enforces: no NUL in the token, no other fields in a PATCH."""
+    """The schema says what the serializer enforces: no NUL in the token, `notify_at` as `HH:MM` on
+    the quarter hour, no other fields in a PATCH."""
 
     target_class = MeSerializer
 
     def map_serializer(self, auto_schema, direction):
         schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
         schema["properties"]["fcm_token"]["pattern"] = NO_NUL_PATTERN
+        schema["properties"]["notify_at"] = {
+            "type": "string", "pattern": QUARTER_HOUR_PATTERN, "example": "06:00",
+            "description": "Local time of the daily push (in `timezone`), on the quarter hour."}
         if direction == "request":
             schema["additionalProperties"] = False
         return schema

@@ -3,7 +3,7 @@ import uuid
 
 from django.contrib import admin
 
-from verses.models import BibleVerse, DailyVerseRecord, VerseOfTheDay
+from verses.models import BibleVerse, DailyVerseRecord, Delivery, VerseOfTheDay
 
 
 @admin.register(VerseOfTheDay)
@@ -52,3 +52,23 @@ class BibleVerseAdmin(admin.ModelAdmin):
     list_filter = ("edition", "book")
     search_fields = ("text",)
     show_full_result_count = False
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    """The push record: read-only, since it is what keeps a user from being sent twice."""
+
+    list_display = ("day", "user", "state", "attempts", "sent_at", "error", "message_id")
+    list_filter = ("state", "day", "attempts", "user__timezone", "user__language", "verse__source")
+    search_fields = ("user__email", "message_id")
+    date_hierarchy = "day"
+    list_select_related = ("user",)
+    readonly_fields = ("user", "day", "verse", "state", "attempts", "message_id", "error", "created_at",
+                       "updated_at", "sent_at")
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -6,6 +6,7 @@ import uuid
 from django.utils import timezone
 
 from scheduler.plan import FanOut
+from verses.push import push_chunk_deliver, push_tick_prepare
 from verses.services import daily_verses_assign_chunk, daily_verses_prepare, daily_verses_table_analyze
 from verses.services import verse_of_the_day_make as verse_of_the_day_make_service
 
@@ -34,3 +35,21 @@ def verse_of_the_day_make(*, day: str, mood: str, language: str) -> dict:
     """The on-demand task of one (day, mood, language) pair: its verse, the AI asked once
     (enqueued by verses.services.daily_verse_for_user, never run in a request)."""
     return verse_of_the_day_make_service(day=datetime.date.fromisoformat(day), mood=mood, language=language)
+
+
+def deliver_verses(at: str | None = None, dry_run: bool = False) -> FanOut:
+    """One push tick: the users whose local time has reached their `notify_at` are sent the
+    verse of their local date, in chunk tasks (`at`: ISO instant, default now)."""
+    instant = datetime.datetime.fromisoformat(at) if at else timezone.now()
+    counts, chunks = push_tick_prepare(at=instant, dry_run=dry_run)
+    return FanOut(func="verses.jobs.deliver_verses_chunk", chunks=chunks, counts=counts)
+
+
+def deliver_verses_chunk(*, at: str, day: str, zones: list[str], local_time: str, after: str | None,
+                         upto: str | None, dry_run: bool = False) -> dict:
+    """One chunk of a tick (at most one FCM batch of users)."""
+    return push_chunk_deliver(
+        at=datetime.datetime.fromisoformat(at), day=datetime.date.fromisoformat(day), zones=zones,
+        local_time=datetime.time.fromisoformat(local_time), after=uuid.UUID(after) if after else None,
+        upto=uuid.UUID(upto) if upto else None, dry_run=dry_run,
+    )

@@ -149,3 +149,38 @@ class VerseOpen(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day.isoformat()} {self.user_id.hex[:8]}"
+
+
+class Delivery(models.Model):
+    """The push of one user's verse for one local date: (user, day) is unique, so a user is sent
+    at most one verse a day whatever ticks, workers and clusters do."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "En attente"
+        SENT = "sent", "Envoyé"
+        INVALID_TOKEN = "invalid_token", "Jeton invalide"
+        FAILED = "failed", "Échec"
+
+    # No index of its own: the unique (user, day) index serves lookups by user.
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="deliveries",
+                             db_index=False)
+    day = models.DateField(help_text="the user's local date")
+    verse = models.ForeignKey(VerseOfTheDay, on_delete=models.PROTECT, related_name="pushes")
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="ticks that tried to send it")
+    message_id = models.CharField(max_length=200, blank=True, help_text="FCM's message name")
+    error = models.CharField(max_length=200, blank=True, help_text="the last error")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "envoi push"
+        verbose_name_plural = "envois push"
+        constraints = [
+            models.UniqueConstraint(fields=["user", "day"], name="one_delivery_per_user_day"),
+        ]
+        indexes = [models.Index(fields=["day", "state"], name="delivery_day_state_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.day.isoformat()} {self.state}"

@@ -1,10 +1,14 @@
 import datetime
+import logging
 import uuid
 import zoneinfo
+from collections import defaultdict
+from dataclasses import dataclass
 from typing import NamedTuple
 
+from django.conf import settings
 from django.db import connection
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from knox.crypto import hash_token
 from knox.models import AuthToken
@@ -12,7 +16,10 @@ from rest_framework.fields import DateTimeField
 
 from soulverse.db import execute_prepared
 from users.models import User, UserActivity
-from verses.models import DailyVerse, VerseOfTheDay, VerseOpen
+from users.selectors import users_push_eligible
+from verses.models import DailyVerse, Delivery, VerseOfTheDay, VerseOpen
+
+logger = logging.getLogger(__name__)
 
 
 def daily_verse_counts(*, day: datetime.date) -> dict:
@@ -22,14 +29,13 @@ def daily_verse_counts(*, day: datetime.date) -> dict:
     )
 
 
-def pushes_sent_count(*, day: datetime.date) -> int | None:
-    """Pushes sent for `day` (the users' local date). None: this deployment keeps no push delivery
-    records yet (the push delivery model is to be wired here when it lands)."""
-    return None
+def pushes_sent_count(*, day: datetime.date) -> int:
+    """Pushes sent for `day` (the users' local date), from the delivery records."""
+    return Delivery.objects.filter(day=day, state=Delivery.State.SENT).count()
 
 
 def verse_push_counts(*, day: datetime.date) -> dict:
-    """Pushes of the verse of `day` sent (None when unknown) and opened by their users."""
+    """Pushes of the verse of `day` sent and opened by their users."""
     return {"sent": pushes_sent_count(day=day), "opened": VerseOpen.objects.filter(day=day).count()}
 
 
@@ -87,3 +93,41 @@ def daily_verse_today_by_token(*, key: str, activity_day: datetime.date) -> Vers
                     "created_at": _created_at.to_representation(created_at)}
             return VerseToday(data, uuid.UUID(str(user_id)), active_day is not None)
     return None
+
+
+# --- Push: who is due at a tick ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class DueGroup:
+    """Time zones whose clocks read the same local date and time at the tick's instant."""
+
+    day: datetime.date
+    local_time: datetime.time
+    zones: tuple[str, ...]
+
+
+def push_due_groups(*, at: datetime.datetime) -> list[DueGroup]:
+    """The zones of the push-eligible users (one query), grouped by the local date and time
+    they read at instant `at`. A user is due for that local date once its local time has
+    reached their `notify_at`: comparing wall-clock times makes a skipped DST hour send at the
+    first tick after it, and the unique (user, day) delivery makes a repeated hour send once."""
+    groups: dict[tuple[datetime.date, datetime.time], list[str]] = defaultdict(list)
+    for name in users_push_eligible().order_by().values_list("timezone", flat=True).distinct():
+        try:
+            local = at.astimezone(zoneinfo.ZoneInfo(name))
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            logger.warning("event=push_unknown_timezone timezone=%s", name)
+            continue
+        groups[(local.date(), local.time().replace(microsecond=0))].append(name)
+    return [DueGroup(day=day, local_time=time, zones=tuple(sorted(zones)))
+            for (day, time), zones in sorted(groups.items())]
+
+
+def users_push_due(*, day: datetime.date, zones: list[str] | tuple[str, ...],
+                   local_time: datetime.time) -> QuerySet[User]:
+    """Eligible users of `zones` whose `notify_at` has come on local date `day` and who have not
+    been sent that day's verse (nor given up on after PUSH_MAX_TICKS ticks)."""
+    done = Delivery.objects.filter(user=OuterRef("pk"), day=day).filter(
+        Q(state=Delivery.State.SENT) | Q(attempts__gte=settings.PUSH_MAX_TICKS))
+    return users_push_eligible().filter(timezone__in=zones, notify_at__lte=local_time).exclude(Exists(done))
+

@@ -30,7 +30,7 @@ from verses.bible import passage_key
 from verses.cache import verse_cache_get_many, verse_cache_set_many
 from verses.curated import CuratedVerse, curated_pool
 from soulverse.db import rows_delete_before
-from verses.models import DailyVerse, VerseOfTheDay, VerseOpen
+from verses.models import DailyVerse, Delivery, VerseOfTheDay, VerseOpen
 from verses.reflections import fallback_reflection
 from verses.selectors import local_date
 from verses.validation import ProposalRejected, proposal_check
@@ -218,6 +218,12 @@ def daily_verses_assign_chunk(*, day: datetime.date, after: uuid.UUID | None, up
         users = users.filter(id__gt=after)
     if upto is not None:
         users = users.filter(id__lte=upto)
+    return daily_verses_assign(day=day, users=users)
+
+
+def daily_verses_assign(*, day: datetime.date, users) -> dict:
+    """Give `users` (a queryset) the verse of their pair for `day` in one INSERT … SELECT that
+    skips existing (user, day) rows; the pairs' verses must exist."""
     user_sql, user_params = users.values("id", "mood", "language").query.sql_with_params()
     verse_table = connection.ops.quote_name(VerseOfTheDay._meta.db_table)
     daily_table = connection.ops.quote_name(DailyVerse._meta.db_table)
@@ -403,3 +409,8 @@ def verse_open_record(*, user: User, day: datetime.date) -> VerseOpen:
 def verse_opens_purge(*, before: datetime.date, batch_size: int = 10_000) -> int:
     """Delete the push opens of the days before `before`, `batch_size` rows per statement."""
     return rows_delete_before(VerseOpen, day=before, batch_size=batch_size)
+
+
+def deliveries_purge(*, before: datetime.date, batch_size: int = 10_000) -> int:
+    """Delete the push delivery records of the days before `before`, `batch_size` rows per statement."""
+    return rows_delete_before(Delivery, day=before, batch_size=batch_size)

@@ -85,7 +85,7 @@ def test_changelists_load_with_rows(admin_client, superuser, schedules, url):
 
     assert response.status_code == 200
     assert response.context["cl"].result_count == {
-        "/admin/django_q/schedule/": 3,
+        "/admin/django_q/schedule/": 4,
         "/admin/scheduler/jobrun/": 2,
         "/admin/django_q/success/": 1,
         "/admin/django_q/failure/": 1,
@@ -131,7 +131,8 @@ def test_editing_the_cron_saves_it_and_recomputes_next_run(admin_client, daily_s
     assert daily_schedule.next_run != old_next_run
     # The other schedules are untouched.
     assert dict(Schedule.objects.values_list("name", "cron")) == {
-        "daily_verses_generation": "30 7 * * *", "cache_cleanup": "0 2 * * *", "user_stats_update": "0 0 * * *"}
+        "daily_verses_generation": "30 7 * * *", "cache_cleanup": "0 2 * * *", "user_stats_update": "0 0 * * *",
+        "deliver_verses": "*/15 * * * *"}
 
 
 def test_next_run_follows_the_cron_even_when_the_posted_next_run_disagrees(admin_client, daily_schedule):
@@ -157,7 +158,7 @@ def test_an_invalid_cron_is_rejected_and_changes_nothing(admin_client, daily_sch
     assert list(form.errors) == ["cron"]
     assert len(form.errors["cron"]) == 1
     assert schedule_state(daily_schedule) == before
-    assert Schedule.objects.count() == 3
+    assert Schedule.objects.count() == 4
 
 
 def test_run_now_opens_one_manual_run_and_enqueues_one_task(
@@ -230,7 +231,7 @@ def test_no_add_no_delete_of_schedules_in_the_admin(admin_client, daily_schedule
         "name": "evil", "func": "os.system", "args": "'id'", "schedule_type": "O"}).status_code == 403
     assert admin_client.post(f"/admin/django_q/schedule/{daily_schedule.pk}/delete/",
                              {"post": "yes"}).status_code == 403
-    assert Schedule.objects.count() == 3
+    assert Schedule.objects.count() == 4
 
 
 @pytest.mark.parametrize("bad", [

@@ -48,22 +48,24 @@ def test_session_authentication_works_for_staff(client, staff_user, schedules):
     assert client.get(BASE + "status").status_code == 200
 
 
-def test_status_lists_the_three_jobs(staff_client, schedules):
+def test_status_lists_the_four_jobs(staff_client, schedules):
     response = staff_client.get(BASE + "status")
     assert response.status_code == 200
     body = response.json()
     assert body["running"] is False  # no cluster in this test
     assert body["enabled"] is True
-    assert body["jobs_count"] == 3
+    assert body["jobs_count"] == 4
     assert body["timezone"] == "Africa/Lome"
     assert body["cluster"] == {"alive": False, "count": 0, "last_heartbeat": None}
     assert body["ai"] == {"enabled": False, "model": "gemini-3.8-flash", "base_url_overridden": False,
                           "status": "disabled", "reason": None}
     assert body["editions"]["fr"] == {"edition": "lsg1910", "name": "Louis Segond 1910", "verses": 0,
                                       "status": "missing"}
+    assert body["push"] == {"enabled": False, "dry_run": False}
     iso(body["status_checked_at"])
     jobs = {job["id"]: job for job in body["jobs"]}
-    assert [job["id"] for job in body["jobs"]] == ["daily_verses_generation", "cache_cleanup", "user_stats_update"]
+    assert [job["id"] for job in body["jobs"]] == ["daily_verses_generation", "cache_cleanup", "user_stats_update",
+                                                   "deliver_verses"]
     expected = {
         "daily_verses_generation": ("Génération versets quotidiens", "cron[hour=6, minute=0]", "0 6 * * *", 6),
         "cache_cleanup": ("Nettoyage cache", "cron[hour=2, minute=0]", "0 2 * * *", 2),
@@ -78,6 +80,12 @@ def test_status_lists_the_three_jobs(staff_client, schedules):
         # Africa/Lome is UTC+0 all year: the next run is at hour:00 UTC within a day.
         assert next_run.astimezone(datetime.UTC).hour == hour and next_run.minute == 0
         assert now < next_run <= now + datetime.timedelta(days=1)
+    push = jobs["deliver_verses"]
+    assert (push["name"], push["trigger"], push["cron"], push["enabled"], push["last_run"]) == (
+        "Envoi des versets (push)", "cron[minute=*/15]", "*/15 * * * *", True, None)
+    next_run = iso(push["next_run"])
+    assert next_run.minute % 15 == 0 and next_run.second == 0
+    assert now < next_run <= now + datetime.timedelta(minutes=15)
 
 
 def test_stop_then_start_pause_and_resume_without_touching_next_run(staff_client, schedules):
@@ -88,13 +96,13 @@ def test_stop_then_start_pause_and_resume_without_touching_next_run(staff_client
         body = response.json()
         assert (body["success"], body["message"], body["enabled"], body["running"]) == (
             True, "Planificateur arrêté", False, False)
-        assert [job["enabled"] for job in body["jobs"]] == [False, False, False]
-        assert Schedule.objects.filter(repeats=0).count() == 3
+        assert [job["enabled"] for job in body["jobs"]] == [False, False, False, False]
+        assert Schedule.objects.filter(repeats=0).count() == 4
     assert dict(Schedule.objects.values_list("name", "next_run")) == before
     for _ in range(2):
         body = staff_client.post(BASE + "start").json()
         assert (body["success"], body["message"], body["enabled"]) == (True, "Planificateur démarré", True)
-        assert Schedule.objects.filter(repeats=-1).count() == 3
+        assert Schedule.objects.filter(repeats=-1).count() == 4
     assert dict(Schedule.objects.values_list("name", "next_run")) == before
 
 
@@ -114,6 +122,7 @@ def test_health_is_public_but_tells_anonymous_callers_the_status_only(client, vi
     assert body["checks"]["ai"] == {"status": "disabled", "model": "gemini-3.8-flash", "reason": None}
     assert body["checks"]["editions"]["status"] == "ok"  # the AI is off: the curated French serves
     assert body["checks"]["daily_verses"] == {"status": "never", "last_success_at": None, "age_seconds": None}
+    assert body["checks"]["push"] == {"status": "disabled", "dry_run": False, "last_tick": None}
     assert "SECRET" not in response.content.decode().upper()
 
 

@@ -15,7 +15,7 @@ from soulverse.db import rows_delete_before
 from users.models import UserActivity
 from users.tests.factories import UserFactory
 from verses.cache import verse_cache_get_many, verse_cache_set_many
-from verses.models import VerseOpen
+from verses.models import Delivery, VerseOfTheDay, VerseOpen
 from verses.partitions import history_start
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("sync_tasks")]
@@ -23,15 +23,17 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("sync_tasks")]
 
 def test_setup_schedules_is_idempotent_and_keeps_a_stopped_scheduler_stopped():
     assert schedules_setup() == [("daily_verses_generation", "created"), ("cache_cleanup", "created"),
-                                 ("user_stats_update", "created")]
+                                 ("user_stats_update", "created"), ("deliver_verses", "created")]
     rows = list(Schedule.objects.order_by("name").values("name", "func", "args", "cron", "repeats"))
+    assert rows[2] == {"name": "deliver_verses", "func": "scheduler.tasks.job_run", "args": "'deliver_verses'",
+                       "cron": "*/15 * * * *", "repeats": -1}
     assert rows[1] == {"name": "daily_verses_generation", "func": "scheduler.tasks.job_run",
                        "args": "'daily_verses_generation'", "cron": "0 6 * * *", "repeats": -1}
     scheduler_stop()
     Schedule.objects.filter(name="cache_cleanup").update(cron="*/5 * * * *")  # drifted by hand
     assert dict(schedules_setup())["cache_cleanup"] == "updated"
     assert dict(schedules_setup()) == dict.fromkeys(dict(schedules_setup()), "unchanged")
-    assert Schedule.objects.count() == 3
+    assert Schedule.objects.count() == 4
     assert set(Schedule.objects.values_list("repeats", flat=True)) == {0}
     assert Schedule.objects.get(name="cache_cleanup").cron == "0 2 * * *"
 
@@ -115,7 +117,7 @@ def test_cache_cleanup_deletes_expired_database_cache_rows():
     assert cache.get("long-lived") == 1
 
 
-def test_cache_cleanup_deletes_activity_and_opens_older_than_the_verse_history(settings):
+def test_cache_cleanup_deletes_activity_opens_and_deliveries_older_than_the_verse_history(settings):
     settings.VERSES_HISTORY_DAYS = 40
     today = timezone.localdate()
     kept_from = history_start(today=today, days=40)  # the first of a month, as for the daily verses
@@ -123,10 +125,14 @@ def test_cache_cleanup_deletes_activity_and_opens_older_than_the_verse_history(s
     days = [kept_from - datetime.timedelta(days=2), kept_from - datetime.timedelta(days=1), kept_from, today]
     UserActivity.objects.bulk_create([UserActivity(user=user, day=day) for user in users for day in days])
     VerseOpen.objects.bulk_create([VerseOpen(user=users[0], day=day, opened_at=timezone.now()) for day in days])
+    verse = VerseOfTheDay.objects.create(day=today, mood="", language="fr", book=19, chapter=23, verse_start=1,
+                                         verse_end=1, reference="Psaumes 23:1", text="…", reflection="…")
+    Delivery.objects.bulk_create([Delivery(user=users[1], day=day, verse=verse, state="sent") for day in days])
 
     report = cache_cleanup()
 
-    assert (report["activity_days"], report["verse_opens"]) == (6, 2)
+    assert (report["activity_days"], report["verse_opens"], report["deliveries"]) == (6, 2, 2)
+    assert sorted(Delivery.objects.values_list("day", flat=True)) == [kept_from, today]
     assert sorted(set(UserActivity.objects.values_list("day", flat=True))) == [kept_from, today]
     assert UserActivity.objects.count() == 6
     assert sorted(VerseOpen.objects.values_list("day", flat=True)) == [kept_from, today]

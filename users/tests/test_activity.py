@@ -108,7 +108,7 @@ def test_reading_the_verse_twice_and_opening_the_push_counts_once(staff_client):
     assert figures(stats_of(staff_client, DAY)) == {
         "day": "2026-03-10", "active_users": 2, "daily_active_users": 1, "weekly_active_users": 1,
         "monthly_active_users": 1, "new_users": 2, "verses_generated": 2, "fallbacks_used": 2,
-        "pushes_sent": None, "pushes_opened": 1, "open_rate": None,
+        "pushes_sent": 0, "pushes_opened": 1, "open_rate": None,  # opened without a recorded send
     }
 
 

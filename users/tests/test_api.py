@@ -26,7 +26,8 @@ def api(user):
 
 def profile(user):
     user.refresh_from_db()
-    return (user.mood, user.language, user.timezone, user.fcm_token, user.email)
+    return (user.mood, user.language, user.timezone, user.fcm_token, user.email, user.notify_at,
+            user.notifications_enabled)
 
 
 def test_anonymous_gets_401(client):
@@ -37,7 +38,8 @@ def test_anonymous_gets_401(client):
 def test_get_me(api, user):
     body = api.get(URL).json()
     assert body == {"id": str(user.pk), "email": "marie@example.org", "mood": "sad", "language": "fr",
-                    "timezone": "Africa/Lome", "date_joined": "2026-01-02T03:04:05.678901Z"}
+                    "timezone": "Africa/Lome", "notify_at": "06:00", "notifications_enabled": True,
+                    "date_joined": "2026-01-02T03:04:05.678901Z"}
     assert "fcm_token" not in body
 
 
@@ -46,9 +48,17 @@ def test_patch_me_changes_the_given_fields(api, user):
                                "fcm_token": "new-token"}, format="json")
     assert response.status_code == 200
     assert (response.json()["mood"], response.json()["language"]) == ("joyful", "en")
-    assert profile(user) == ("joyful", "en", "Europe/Paris", "new-token", "marie@example.org")
+    assert profile(user) == ("joyful", "en", "Europe/Paris", "new-token", "marie@example.org",
+                             datetime.time(6, 0), True)
     assert api.patch(URL, {"mood": ""}, format="json").status_code == 200  # no mood: default verses
     assert profile(user)[0] == ""
+
+
+def test_patch_me_sets_the_push_time_and_switch(api, user):
+    response = api.patch(URL, {"notify_at": "21:45", "notifications_enabled": False}, format="json")
+    assert response.status_code == 200
+    assert (response.json()["notify_at"], response.json()["notifications_enabled"]) == ("21:45", False)
+    assert profile(user)[5:] == (datetime.time(21, 45), False)
 
 
 @pytest.mark.parametrize(("payload", "field"), [
@@ -59,6 +69,15 @@ def test_patch_me_changes_the_given_fields(api, user):
     ({"mood": "joyful", "language": "xx"}, "language"),
     ({"email": "evil@example.org"}, "email"),
     ({"is_staff": True}, "is_staff"),
+    ({"notify_at": "06:10"}, "notify_at"),
+    ({"notify_at": "6h"}, "notify_at"),
+    ({"notify_at": "06:00:30"}, "notify_at"),
+    ({"notify_at": 600}, "notify_at"),
+    ({"notify_at": None}, "notify_at"),
+    ({"notify_at": "6:00"}, "notify_at"),
+    ({"notify_at": "24:00"}, "notify_at"),
+    ({"notifications_enabled": "yes"}, "notifications_enabled"),
+    ({"notifications_enabled": 0}, "notifications_enabled"),
 ])
 def test_patch_me_rejects_bad_values_naming_the_field_and_changes_nothing(api, user, payload, field):
     before = profile(user)

@@ -4,6 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from verses.tests.fcm_stub import FcmStub
 from verses.tests.gemini_stub import GeminiStub
 
 
@@ -48,3 +49,36 @@ class FakeClock:
 @pytest.fixture
 def fake_clock() -> FakeClock:
     return FakeClock()
+
+
+@pytest.fixture
+def fcm_stub(settings, tmp_path) -> Iterator[FcmStub]:
+    """A local FCM stub that firebase-admin reaches through a service-account file (whose
+    token_uri is the stub) and FCM_BASE_URL; quick back-off for the retries."""
+    from verses.fcm import fcm_reset
+
+    with FcmStub() as stub:
+        settings.FCM_CREDENTIALS_FILE = str(stub.credentials_file(tmp_path))
+        settings.FCM_BASE_URL = stub.base_url
+        settings.FCM_BACKOFF_SECONDS = 0.01
+        settings.FCM_BACKOFF_MAX_SECONDS = 0.05
+        fcm_reset()
+        yield stub
+    fcm_reset()
+
+
+@pytest.fixture
+def push_tick(fcm_stub, no_ai):
+    """Run `deliver_verses --at <instant>` (one tick as if the clock read it); returns the run's counts."""
+    import io
+
+    from django.core.management import call_command
+
+    from scheduler.models import JobRun
+
+    def tick(at, *, dry_run: bool = False) -> dict:
+        call_command("deliver_verses", "--at", at.isoformat(), *(["--dry-run"] if dry_run else []),
+                     stdout=io.StringIO())
+        return JobRun.objects.filter(job_id="deliver_verses").order_by("-started_at").first().counts
+
+    return tick

@@ -9,7 +9,7 @@ from soulverse.management import Command as ProjectCommand
 
 
 class Command(ProjectCommand):
-    help = "Show, start or stop the scheduler (pauses or resumes the three schedules)."
+    help = "Show, start or stop the scheduler (pauses or resumes the four schedules)."
 
     def add_arguments(self, parser):
         parser.add_argument("action", choices=["status", "start", "stop"])

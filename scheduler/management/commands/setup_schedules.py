@@ -4,7 +4,7 @@ from soulverse.management import Command as ProjectCommand
 
 
 class Command(ProjectCommand):
-    help = "Create or update the django-q2 schedules of the three jobs (idempotent, run on every deploy)."
+    help = "Create or update the django-q2 schedules of the four jobs (idempotent, run on every deploy)."
 
     def handle(self, *args, **options):
         scheduler_groups_ensure()  # the permission groups (a flushed database may lack them)

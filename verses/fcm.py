@@ -1,0 +1,325 @@
+"""Push through FCM HTTP v1 with firebase-admin: the app, the message, a batch sent with retries.
+
+FCM's verdicts are acted on as FCM documents them: UNREGISTERED, SENDER_ID_MISMATCH and an
+INVALID_ARGUMENT about the token mean the token is dead; QUOTA_EXCEEDED (429), UNAVAILABLE (503)
+and INTERNAL (500) are retried with exponential back-off and jitter, honouring Retry-After.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import email.utils
+import functools
+import logging
+import os
+import random
+import threading
+import time
+import warnings
+from dataclasses import dataclass
+
+import firebase_admin
+import google.auth.transport.requests
+import requests.adapters
+from django.conf import settings
+from django.core.cache import cache
+from firebase_admin import credentials, exceptions, messaging
+from firebase_admin import _http_client  # firebase-admin's own retry policy, reused for FCM_BASE_URL
+
+logger = logging.getLogger(__name__)
+# firebase-admin 7 prefers `fid` (installation ids); the apps register tokens today (README).
+warnings.filterwarnings("ignore", message="Message.token is deprecated", category=DeprecationWarning)
+
+APP_NAME = "soulverse-push"
+BATCH_MAX = 500  # firebase-admin's send_each limit
+TITLES = {"fr": "Ton verset du jour", "en": "Your verse of the day"}
+BODY_WORDS = 12
+
+
+class Outcome:
+    SENT = "sent"
+    INVALID_TOKEN = "invalid_token"
+    RETRY = "retry"  # still failing after the tick's retries: left for the next tick
+    FAILED = "failed"  # an error that retrying will not fix (authentication, payload)
+
+
+@dataclass(frozen=True)
+class Push:
+    """One user's verse to send; `key` identifies it for the caller (the delivery id)."""
+
+    key: int
+    token: str
+    language: str
+    day: datetime.date
+    reference: str
+    text: str
+    verse_id: int
+    expires_at: datetime.datetime  # end of the user's local day
+
+
+@dataclass(frozen=True)
+class PushResult:
+    key: int
+    outcome: str
+    message_id: str = ""
+    error: str = ""
+
+
+# --- The app ---------------------------------------------------------------------------------
+
+def _credential():
+    if settings.FCM_CREDENTIALS_FILE:
+        return credentials.Certificate(settings.FCM_CREDENTIALS_FILE)
+    # Application-default credentials only where they are configured: probing for them would
+    # otherwise reach the network (the GCE metadata server) on every machine.
+    if os.environ.get("GOOGLE_APPLICATION_CREDENTIALS") or os.environ.get("GOOGLE_CLOUD_PROJECT"):
+        return credentials.ApplicationDefault()
+    return None
+
+
+@functools.cache
+def fcm_app() -> firebase_admin.App | None:
+    """The process-wide firebase-admin app, or None when push is disabled (said once)."""
+    credential = _credential()
+    if credential is None:
+        logger.warning("event=push_disabled reason=no_credentials")
+        return None
+    try:
+        app = firebase_admin.get_app(APP_NAME)
+    except ValueError:
+        options = {"httpTimeout": settings.FCM_TIMEOUT_SECONDS}
+        if settings.FCM_PROJECT_ID:
+            options["projectId"] = settings.FCM_PROJECT_ID
+        app = firebase_admin.initialize_app(credential, options=options, name=APP_NAME)
+    if settings.FCM_BASE_URL:
+        _point_at(app, settings.FCM_BASE_URL.rstrip("/"))
+    logger.info("event=push_enabled project=%s base_url=%s", app.project_id, settings.FCM_BASE_URL or "fcm.googleapis.com")
+    return app
+
+
+def _point_at(app: firebase_admin.App, base_url: str) -> None:
+    """Send to `base_url` (a loopback stub) instead of fcm.googleapis.com, with the connection
+    pool and retry policy firebase-admin gives its own host. firebase-admin has no public
+    option for the endpoint, so this sets the service's URL attribute."""
+    service = messaging._get_messaging_service(app)
+    service._fcm_url = f"{base_url}/v1/projects/{app.project_id}/messages:send"
+    adapter = requests.adapters.HTTPAdapter(pool_connections=100, pool_maxsize=100,
+                                            max_retries=_http_client.DEFAULT_RETRY_CONFIG)
+    service._client.session.mount(base_url, adapter)
+
+
+def push_state() -> dict:
+    """Push status for status/health (never a credential)."""
+    enabled = bool(settings.FCM_CREDENTIALS_FILE or os.environ.get("GOOGLE_APPLICATION_CREDENTIALS")
+                   or os.environ.get("GOOGLE_CLOUD_PROJECT"))
+    return {"enabled": enabled, "dry_run": settings.FCM_DRY_RUN}
+
+
+def fcm_reset() -> None:
+    """Forget the app (tests change settings between cases)."""
+    fcm_app.cache_clear()
+    try:
+        firebase_admin.delete_app(firebase_admin.get_app(APP_NAME))
+    except ValueError:
+        pass
+
+
+# --- The message -----------------------------------------------------------------------------
+
+def _first_words(text: str, count: int = BODY_WORDS) -> str:
+    words = text.split()
+    return " ".join(words[:count]) + ("…" if len(words) > count else "")
+
+
+def push_message(push: Push, *, now: datetime.datetime) -> messaging.Message:
+    """The notification in the user's language; a repeated send replaces rather than stacks
+    (Android collapse key, APNs collapse id and thread id); it expires with the local day."""
+    collapse = f"verse-{push.day.isoformat()}"
+    ttl_seconds = max(0, int((push.expires_at - now).total_seconds()))
+    return messaging.Message(
+        token=push.token,
+        notification=messaging.Notification(
+            title=TITLES.get(push.language, TITLES["fr"]),
+            body=f"{push.reference} — {_first_words(push.text)}",
+        ),
+        data={"day": push.day.isoformat(), "reference": push.reference, "verse_id": str(push.verse_id)},
+        android=messaging.AndroidConfig(collapse_key=collapse, ttl=datetime.timedelta(seconds=ttl_seconds),
+                                        priority="normal"),
+        apns=messaging.APNSConfig(
+            headers={"apns-collapse-id": collapse, "apns-expiration": str(int(push.expires_at.timestamp())),
+                     "apns-priority": "5"},
+            payload=messaging.APNSPayload(aps=messaging.Aps(thread_id="daily-verse")),
+        ),
+    )
+
+
+# --- Verdicts --------------------------------------------------------------------------------
+
+_RETRYABLE = (messaging.QuotaExceededError, exceptions.ResourceExhaustedError, exceptions.UnavailableError,
+              exceptions.InternalError, exceptions.DeadlineExceededError, exceptions.UnknownError)
+
+
+def _about_token(exc: exceptions.InvalidArgumentError) -> bool:
+    """An INVALID_ARGUMENT names the token (google.rpc.BadRequest field `message.token`, or FCM's
+    "not a valid FCM registration token"), as opposed to a fault in our payload."""
+    response = exc.http_response
+    try:
+        details = response.json()["error"].get("details", []) if response is not None else []
+    except (ValueError, KeyError, TypeError, AttributeError):
+        details = []
+    for detail in details:
+        for violation in detail.get("fieldViolations", []) if isinstance(detail, dict) else []:
+            if violation.get("field") == "message.token":
+                return True
+    return "registration token" in str(exc).lower()
+
+
+def _verdict(exc: exceptions.FirebaseError) -> str:
+    if isinstance(exc, messaging.UnregisteredError | messaging.SenderIdMismatchError):
+        return Outcome.INVALID_TOKEN
+    if isinstance(exc, exceptions.InvalidArgumentError):
+        return Outcome.INVALID_TOKEN if _about_token(exc) else Outcome.FAILED
+    if isinstance(exc, _RETRYABLE):
+        return Outcome.RETRY
+    return Outcome.FAILED
+
+
+def _error_name(exc: exceptions.FirebaseError) -> str:
+    response = exc.http_response
+    status = getattr(response, "status_code", None)
+    fcm_code = ""
+    try:
+        for detail in response.json()["error"].get("details", []):
+            fcm_code = detail.get("errorCode", "") or fcm_code
+    except Exception:  # no body, or not JSON: the exception's class says enough
+        pass
+    return f"{fcm_code or exc.code}" + (f" (HTTP {status})" if status else "")
+
+
+def _retry_after(exc: exceptions.FirebaseError) -> float | None:
+    response = exc.http_response
+    value = response.headers.get("Retry-After") if response is not None else None
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        parsed = email.utils.parsedate_to_datetime(value)
+        return max(0.0, parsed.timestamp() - time.time()) if parsed else None
+
+
+# --- Rate limit ------------------------------------------------------------------------------
+
+def _rate_acquire(count: int) -> None:
+    """Take `count` sends from this second's budget (PUSH_RATE_PER_MINUTE / 60), shared by every
+    process through the cache; wait for the next second when it is spent. Without a working
+    cache each process keeps its own count (the limit then holds per process only)."""
+    per_second = max(1, settings.PUSH_RATE_PER_MINUTE // 60)
+    while True:
+        window = int(time.time())
+        key = f"push:rate:{window}"
+        try:
+            cache.add(key, 0, timeout=5)
+            used = cache.incr(key, count)  # atomic on Redis
+        except Exception:  # cache down (django-redis may also answer None): this process's own count
+            used = None
+        if used is None:
+            used = _local_window(window, count)
+        if used <= per_second:
+            return
+        try:
+            cache.decr(key, count)  # give back what this second could not grant
+        except Exception:
+            pass
+        time.sleep(max(0.0, window + 1 - time.time()))
+
+
+_local_lock = threading.Lock()
+_local_state = {"window": 0, "used": 0}
+
+
+def _local_window(window: int, count: int) -> int:
+    with _local_lock:
+        if _local_state["window"] != window:
+            _local_state.update(window=window, used=0)
+        _local_state["used"] += count
+        return _local_state["used"]
+
+
+# --- Sending ---------------------------------------------------------------------------------
+
+_loop_local = threading.local()
+
+
+def _send_each(messages: list[messaging.Message], *, app, dry_run: bool) -> messaging.BatchResponse:
+    if settings.FCM_SEND_MODE == "async":
+        # firebase-admin's httpx client keeps connections bound to one event loop: reuse it.
+        loop = getattr(_loop_local, "loop", None)
+        if loop is None:
+            loop = _loop_local.loop = asyncio.new_event_loop()
+        return loop.run_until_complete(messaging.send_each_async(messages, dry_run=dry_run, app=app))
+    return messaging.send_each(messages, dry_run=dry_run, app=app)
+
+
+_refresh_lock = threading.Lock()
+
+
+def _token_refresh(app: firebase_admin.App) -> None:
+    """Get the OAuth access token once before a batch: otherwise each of the batch's threads
+    finds it missing and asks the token endpoint itself."""
+    credential = app.credential.get_credential()
+    with _refresh_lock:
+        if not credential.valid:
+            credential.refresh(google.auth.transport.requests.Request())
+
+
+def _backoff(attempt: int) -> float:
+    """Exponential back-off with full jitter: uniform in [0, base * 2^attempt], capped."""
+    return random.uniform(0, min(settings.FCM_BACKOFF_MAX_SECONDS, settings.FCM_BACKOFF_SECONDS * 2 ** attempt))
+
+
+def pushes_send(pushes: list[Push], *, dry_run: bool = False,
+                now: datetime.datetime | None = None) -> tuple[list[PushResult], int]:
+    """Send `pushes` (batches of up to 500, concurrently); retry the retryable ones within
+    FCM_RETRIES attempts and FCM_RETRY_BUDGET_SECONDS of waiting. Returns (results, retried)."""
+    app = fcm_app()
+    if app is None:
+        raise RuntimeError("push is disabled: no FCM credentials")
+    _token_refresh(app)
+    now = now or datetime.datetime.now(datetime.UTC)
+    results: dict[int, PushResult] = {}
+    retried = 0
+    waited = 0.0
+    pending = list(pushes)
+    attempt = 0
+    # A batch never takes more than a second's budget of the rate limit.
+    batch_size = min(BATCH_MAX, max(1, settings.PUSH_RATE_PER_MINUTE // 60))
+    while pending:
+        retry: list[Push] = []
+        delays: list[float] = []
+        for start in range(0, len(pending), batch_size):
+            batch = pending[start:start + batch_size]
+            _rate_acquire(len(batch))
+            response = _send_each([push_message(push, now=now) for push in batch], app=app, dry_run=dry_run)
+            for push, answer in zip(batch, response.responses):
+                if answer.success:
+                    results[push.key] = PushResult(push.key, Outcome.SENT, message_id=answer.message_id)
+                    continue
+                verdict = _verdict(answer.exception)
+                results[push.key] = PushResult(push.key, verdict, error=_error_name(answer.exception))
+                if verdict == Outcome.RETRY:
+                    retry.append(push)
+                    delays.append(_retry_after(answer.exception) or 0.0)
+        if not retry or attempt >= settings.FCM_RETRIES:
+            break
+        delay = max(max(delays), _backoff(attempt))
+        if waited + delay > settings.FCM_RETRY_BUDGET_SECONDS:
+            break  # the rest is for the next tick
+        logger.info("event=push_retry count=%s delay=%.2f attempt=%s", len(retry), delay, attempt + 1)
+        time.sleep(delay)
+        waited += delay
+        retried += len(retry)
+        attempt += 1
+        pending = retry
+    return [results[push.key] for push in pushes], retried

@@ -1,0 +1,184 @@
+"""The delivery tick: each due user is sent the verse of their local date, once.
+
+A tick (every 15 minutes, or `deliver_verses --at`) groups the eligible users' time zones by the
+local date and time they read at the tick's instant, makes the pairs' verses of each due local
+date (the AI phase, shared with the 06:00 run), and splits the due users into chunks of
+PUSH_CHUNK_SIZE (one FCM batch). A chunk gives its users their verse of the day (the same
+INSERT … SELECT as the 06:00 run, so `verses/today` and the push show the same verse), records
+a delivery per (user, local date), sends, and records FCM's verdicts, in the chunk's transaction.
+"""
+
+import datetime
+import logging
+import uuid
+import zoneinfo
+from collections import Counter
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F, Window
+from django.db.models.functions import Mod, RowNumber
+from django.utils import timezone
+
+from users.models import User
+from verses import fcm
+from verses.models import DailyVerse, Delivery
+from verses.selectors import push_due_groups, users_push_due
+from verses.services import _pair_verses_ensure, daily_verses_assign
+
+logger = logging.getLogger(__name__)
+
+PUSH_COUNTS = ("push_due", "push_sent", "push_invalid_tokens", "push_failed", "push_retried", "push_gave_up")
+
+# Results of sends whose recording the database refused (an outage): the chunk is retried by the
+# scheduler and must record them, not send them again. Keyed by (user id, local date, token); cleared
+# once the chunk's transaction commits. Lost only if the process dies: then they count as in flight.
+_unrecorded: dict[tuple[uuid.UUID, datetime.date, str], fcm.PushResult] = {}
+
+
+def _chunk_bounds(users, *, chunk_size: int) -> list[tuple[uuid.UUID | None, uuid.UUID | None]]:
+    ends = list(users.annotate(position=Window(RowNumber(), order_by=F("id").asc()))
+                .annotate(remainder=Mod(F("position"), chunk_size)).filter(remainder=0)
+                .values_list("id", flat=True))
+    starts = [None, *ends]
+    return list(zip(starts, [*ends, None]))
+
+
+def push_tick_prepare(*, at: datetime.datetime, dry_run: bool = False) -> tuple[dict, list[dict]]:
+    """Plan the tick at instant `at`: (the tick's own counts, the chunks' keyword arguments).
+
+    Queries: one for the zones, then per group of zones sharing a local date and time, one for
+    the due users' pairs and one for the chunk bounds; never one per user."""
+    # Every push count is in the run's counts, 0 when no chunk adds to it (flat ints, exported as metrics).
+    counts = Counter({key: 0 for key in ("push_groups", "push_chunks", "ai_calls", "fallbacks", *PUSH_COUNTS)})
+    chunks: list[dict] = []
+    if fcm.fcm_app() is None:
+        return {"at": at.isoformat(), "push_enabled": 0, **counts}, []
+    report = Counter(ai_calls=0, fallbacks=0, cache_hits=0)
+    report["ai_failures"] = Counter()
+    for group in push_due_groups(at=at):
+        due = users_push_due(day=group.day, zones=group.zones, local_time=group.local_time)
+        pairs = list(due.order_by().values_list("mood", "language").distinct())
+        if not pairs:
+            continue
+        counts["push_groups"] += 1
+        _pair_verses_ensure(day=group.day, pairs=pairs, report=report)
+        for after, upto in _chunk_bounds(due, chunk_size=settings.PUSH_CHUNK_SIZE):
+            chunks.append({"at": at.isoformat(), "day": group.day.isoformat(), "zones": list(group.zones),
+                           "local_time": group.local_time.isoformat(), "after": after and str(after),
+                           "upto": upto and str(upto), "dry_run": dry_run})
+    counts.update(ai_calls=report["ai_calls"], fallbacks=report["fallbacks"], push_chunks=len(chunks))
+    logger.info("event=push_tick_planned at=%s groups=%s chunks=%s dry_run=%s", at.isoformat(),
+                counts["push_groups"], len(chunks), dry_run)
+    return {"at": at.isoformat(), "push_enabled": 1, **counts}, chunks
+
+
+def _end_of_local_day(day: datetime.date, zone: str) -> datetime.datetime:
+    tz = zoneinfo.ZoneInfo(zone)
+    return datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time.min, tzinfo=tz)
+
+
+def _deliveries_create(*, day: datetime.date, users) -> None:
+    """A pending delivery per due user, with their verse of `day`; existing rows are kept."""
+    user_sql, user_params = users.values("id").query.sql_with_params()
+    table = connection.ops.quote_name(Delivery._meta.db_table)
+    daily = connection.ops.quote_name(DailyVerse._meta.db_table)
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    day_value = connection.ops.adapt_datefield_value(day)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (user_id, day, verse_id, state, attempts, message_id, error, created_at, updated_at) "
+            f"SELECT u.id, %s, dv.verse_id, %s, 0, '', '', %s, %s FROM ({user_sql}) u "
+            f"JOIN {daily} dv ON dv.user_id = u.id AND dv.day = %s "
+            f"WHERE 1=1 ON CONFLICT (user_id, day) DO NOTHING",
+            [day_value, Delivery.State.PENDING, now, now, *user_params, day_value],
+        )
+
+
+def _results_record(*, rows: list[dict], results: dict, counts: Counter) -> None:
+    """Record FCM's verdicts in one UPDATE (Django's bulk_update costs seconds for 500 rows),
+    and clear the tokens FCM refused."""
+    values, dead_users, dead_tokens = [], [], []
+    for row in rows:
+        result = results[row["user_id"]]
+        if result.outcome == fcm.Outcome.SENT:
+            state = Delivery.State.SENT
+            counts["push_sent"] += 1
+        elif result.outcome == fcm.Outcome.INVALID_TOKEN:
+            state = Delivery.State.INVALID_TOKEN
+            dead_users.append(row["user_id"])
+            dead_tokens.append(row["user__fcm_token"])
+            counts["push_invalid_tokens"] += 1
+        else:
+            state = Delivery.State.FAILED
+            counts["push_failed"] += 1
+            if row["attempts"] + 1 >= settings.PUSH_MAX_TICKS:
+                counts["push_gave_up"] += 1
+                logger.warning("event=push_gave_up user=%s day=%s error=%s", row["user_id"].hex[:8],
+                               row["day"].isoformat(), result.error)
+        values.append((row["id"], state, result.message_id[:200], result.error[:200]))
+    if values:
+        table = connection.ops.quote_name(Delivery._meta.db_table)
+        now = connection.ops.adapt_datetimefield_value(timezone.now())
+        rows_sql = ", ".join(["(%s, %s, %s, %s)"] * len(values))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"WITH v(id, state, message_id, error) AS (VALUES {rows_sql}) "
+                f"UPDATE {table} SET state = v.state, message_id = v.message_id, error = v.error, "
+                f"attempts = {table}.attempts + 1, updated_at = %s, "
+                f"sent_at = CASE WHEN v.state = %s THEN %s ELSE {table}.sent_at END "
+                f"FROM v WHERE {table}.id = v.id",
+                [value for row in values for value in row] + [now, Delivery.State.SENT, now],
+            )
+    if dead_users:
+        # Only the token FCM refused: a user who registered a new one since keeps it.
+        User.objects.filter(pk__in=dead_users, fcm_token__in=dead_tokens).update(fcm_token="")
+
+
+def push_chunk_deliver(*, at: datetime.datetime, day: datetime.date, zones: list[str], local_time: datetime.time,
+                       after: uuid.UUID | None, upto: uuid.UUID | None, dry_run: bool = False) -> dict:
+    """Send the due users with after < id <= upto their verse of `day`; idempotent (a user sent
+    already is no longer due). Runs in the chunk's transaction (see scheduler.services)."""
+    counts = Counter({key: 0 for key in PUSH_COUNTS})
+    dry_run = dry_run or settings.FCM_DRY_RUN
+    users = users_push_due(day=day, zones=zones, local_time=local_time)
+    if after is not None:
+        users = users.filter(id__gt=after)
+    if upto is not None:
+        users = users.filter(id__lte=upto)
+    daily_verses_assign(day=day, users=users)
+    fields = ("user_id", "user__fcm_token", "user__language", "user__timezone", "verse_id", "verse__reference",
+              "verse__text")
+    if dry_run:  # validate_only: nothing is recorded
+        rows = list(DailyVerse.objects.filter(day=day, user__in=users.values("id")).values("day", *fields))
+    else:
+        _deliveries_create(day=day, users=users)
+        rows = list(Delivery.objects.filter(day=day, user__in=users.values("id"))
+                    .values("id", "attempts", "day", *fields))
+    counts["push_due"] = len(rows)
+    results = {key[0]: _unrecorded[key] for row in rows
+               if (key := (row["user_id"], day, row["user__fcm_token"])) in _unrecorded}
+    tokens = {row["user_id"]: row["user__fcm_token"] for row in rows}
+    pushes = [fcm.Push(key=row["user_id"], token=row["user__fcm_token"], language=row["user__language"], day=day,
+                       reference=row["verse__reference"], text=row["verse__text"], verse_id=row["verse_id"],
+                       expires_at=_end_of_local_day(day, row["user__timezone"]))
+              for row in rows if row["user_id"] not in results]
+    if pushes:
+        sent, retried = fcm.pushes_send(pushes, dry_run=dry_run, now=max(at, timezone.now()))
+        counts["push_retried"] += retried
+        for result in sent:
+            results[result.key] = result
+            if not dry_run and result.outcome in (fcm.Outcome.SENT, fcm.Outcome.INVALID_TOKEN):
+                _unrecorded[(result.key, day, tokens[result.key])] = result  # a failure may simply be sent again
+    if dry_run:
+        for result in results.values():
+            counts["push_sent" if result.outcome == fcm.Outcome.SENT else
+                   "push_invalid_tokens" if result.outcome == fcm.Outcome.INVALID_TOKEN else "push_failed"] += 1
+    else:
+        _results_record(rows=rows, results=results, counts=counts)
+        keys = [(row["user_id"], day, row["user__fcm_token"]) for row in rows]
+        transaction.on_commit(lambda: [_unrecorded.pop(key, None) for key in keys])
+    logger.info("event=push_chunk day=%s zones=%s due=%s sent=%s invalid_tokens=%s failed=%s retried=%s dry_run=%s",
+                day.isoformat(), len(zones), counts["push_due"], counts["push_sent"], counts["push_invalid_tokens"],
+                counts["push_failed"], counts["push_retried"], dry_run)
+    return dict(counts)

@@ -1,0 +1,252 @@
+"""A local HTTP server speaking FCM HTTP v1 and Google's OAuth 2.0 token endpoint.
+
+Built from the public specification, for firebase-admin's own code to talk to over loopback:
+
+- ``POST /token``: the service-account JWT-bearer grant (RFC 7523) that google-auth sends to the
+  ``token_uri`` of the credentials file: form fields ``grant_type`` and ``assertion`` (an RS256
+  JWT whose ``aud`` is Google's token endpoint and ``scope`` names firebase.messaging or cloud-platform).
+  Answers ``{"access_token", "expires_in", "token_type": "Bearer"}``.
+- ``POST /v1/projects/{project}/messages:send`` with ``Authorization: Bearer <access token>`` and
+  ``{"message": {...}, "validate_only": bool}``; answers ``{"name": "projects/{p}/messages/{id}"}``
+  or a ``google.rpc.Status`` error body whose ``details`` hold a
+  ``type.googleapis.com/google.firebase.fcm.v1.FcmError`` with its ``errorCode``.
+
+Modes: a registration token starting with ``unregistered``, ``mismatch`` or ``invalid`` is answered
+404 UNREGISTERED, 403 SENDER_ID_MISMATCH or 400 INVALID_ARGUMENT (about ``message.token``);
+``outage(status, seconds)`` answers every send with 429 QUOTA_EXCEEDED / 500 INTERNAL /
+503 UNAVAILABLE for a while (with ``Retry-After``); ``fail_next(n, status)`` does it n times.
+
+    with FcmStub(latency=0.05) as stub:
+        path = stub.credentials_file(tmp_path)   # a service account whose token_uri is the stub
+        ...
+        stub.delivered  # [(token, message dict)] of accepted, non-validate-only sends
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import json
+import secrets
+import threading
+import time
+import urllib.parse
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Self
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+FCM_ERROR_TYPE = "type.googleapis.com/google.firebase.fcm.v1.FcmError"
+BAD_REQUEST_TYPE = "type.googleapis.com/google.rpc.BadRequest"
+# Google's token endpoint: the `aud` of a service-account assertion, whatever URI it is posted to.
+GOOGLE_TOKEN_AUDIENCE = "https://oauth2.googleapis.com/token"
+SCOPES = {"https://www.googleapis.com/auth/firebase.messaging", "https://www.googleapis.com/auth/cloud-platform"}
+
+# FCM v1 error codes (FcmError.errorCode) -> (HTTP status, google.rpc.Code name, message).
+ERRORS: dict[str, tuple[int, str, str]] = {
+    "UNREGISTERED": (404, "NOT_FOUND", "Requested entity was not found."),
+    "SENDER_ID_MISMATCH": (403, "PERMISSION_DENIED", "SenderId mismatch"),
+    "INVALID_ARGUMENT": (400, "INVALID_ARGUMENT", "The registration token is not a valid FCM registration token"),
+    "QUOTA_EXCEEDED": (429, "RESOURCE_EXHAUSTED", "Quota exceeded for quota metric 'Send requests'."),
+    "UNAVAILABLE": (503, "UNAVAILABLE", "The service is currently unavailable."),
+    "INTERNAL": (500, "INTERNAL", "Internal error encountered."),
+}
+STATUS_TO_CODE = {429: "QUOTA_EXCEEDED", 500: "INTERNAL", 503: "UNAVAILABLE"}
+TOKEN_MODES = {"unregistered": "UNREGISTERED", "mismatch": "SENDER_ID_MISMATCH", "invalid": "INVALID_ARGUMENT"}
+
+
+def error_body(code: str) -> dict:
+    status, rpc_status, message = ERRORS[code]
+    details: list[dict] = [{"@type": FCM_ERROR_TYPE, "errorCode": code}]
+    if code == "INVALID_ARGUMENT":
+        details.append({"@type": BAD_REQUEST_TYPE, "fieldViolations": [
+            {"field": "message.token", "description": "Invalid registration token"}]})
+    return {"error": {"code": status, "message": message, "status": rpc_status, "details": details}}
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 1024  # a batch opens hundreds of connections at once
+
+    def handle_error(self, request, client_address):
+        pass  # a client killed mid-request (the fault tests) resets its connection: expected
+
+
+class FcmStub:
+    def __init__(self, *, latency: float = 0.0, project_id: str = "soulverse-test", token_ttl: int = 3600,
+                 record: bool = True):
+        self.latency = latency
+        self.record = record  # False (benchmarks): count accepted sends without keeping them
+        self.accepted = 0
+        self.project_id = project_id
+        self.token_ttl = token_ttl
+        self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.client_email = f"firebase-adminsdk@{project_id}.iam.gserviceaccount.com"
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self._access_tokens: set[str] = set()
+        self._forced: list[tuple[float, str, float | None]] = []  # (until, code, retry_after)
+        self._fail_next: list[tuple[str, float | None]] = []
+        self.token_requests = 0
+        self.requests = 0
+        self.delivered: list[tuple[str, dict]] = []
+        self.validated: list[tuple[str, dict]] = []
+        self.errors: Counter[str] = Counter()
+        self.received_at: list[float] = []  # wall-clock time of each accepted send
+        self.server = _Server(("127.0.0.1", 0), self._handler())
+        self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.token_uri = f"{self.base_url}/token"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    # --- what tests use -------------------------------------------------------------------
+
+    def credentials_file(self, directory: Path) -> Path:
+        """A service-account JSON whose token_uri is this stub."""
+        pem = self._key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                      serialization.NoEncryption()).decode()
+        path = Path(directory) / "service-account.json"
+        path.write_text(json.dumps({
+            "type": "service_account", "project_id": self.project_id, "private_key_id": "stub-key-1",
+            "private_key": pem, "client_email": self.client_email, "client_id": "1",
+            "token_uri": self.token_uri,
+        }))
+        return path
+
+    def outage(self, *, status: int, seconds: float, retry_after: int | None = None) -> None:
+        """Answer every send with the error of `status` (429/500/503) for `seconds`."""
+        with self._lock:
+            self._forced.append((time.monotonic() + seconds, STATUS_TO_CODE[status], retry_after))
+
+    def fail_next(self, count: int, *, status: int, retry_after: int | None = None) -> None:
+        with self._lock:
+            self._fail_next.extend([(STATUS_TO_CODE[status], retry_after)] * count)
+
+    def delivered_tokens(self) -> Counter[str]:
+        with self._lock:
+            return Counter(token for token, _ in self.delivered)
+
+    def reset(self) -> None:
+        with self._lock:
+            self.delivered.clear()
+            self.validated.clear()
+            self.errors.clear()
+            self._forced.clear()
+            self._fail_next.clear()
+            self.requests = 0
+
+    # --- server ---------------------------------------------------------------------------
+
+    def _issue_token(self, form: dict[str, list[str]]) -> tuple[int, dict]:
+        if form.get("grant_type") != ["urn:ietf:params:oauth:grant-type:jwt-bearer"] or not form.get("assertion"):
+            return 400, {"error": "unsupported_grant_type", "error_description": "Invalid grant_type."}
+        try:
+            claims = jwt.decode(form["assertion"][0], self._key.public_key(), algorithms=["RS256"],
+                                audience=[GOOGLE_TOKEN_AUDIENCE, self.token_uri], options={"require": ["iss", "aud", "iat", "exp"]})
+        except jwt.PyJWTError as exc:
+            return 400, {"error": "invalid_grant", "error_description": f"Invalid JWT: {exc}"}
+        if claims["iss"] != self.client_email or not SCOPES & set(claims.get("scope", "").split()):
+            return 400, {"error": "invalid_scope", "error_description": "Invalid issuer or scope."}
+        token = f"ya29.stub-{secrets.token_urlsafe(24)}"
+        with self._lock:
+            self._access_tokens.add(token)
+            self.token_requests += 1
+        return 200, {"access_token": token, "expires_in": self.token_ttl, "token_type": "Bearer"}
+
+    def _forced_error(self) -> tuple[str, float | None] | None:
+        with self._lock:
+            if self._fail_next:
+                return self._fail_next.pop(0)
+            now = time.monotonic()
+            self._forced = [entry for entry in self._forced if entry[0] > now]
+            if self._forced:
+                _, code, retry_after = self._forced[0]
+                return code, retry_after
+        return None
+
+    def _send(self, project: str, authorization: str, body: Any) -> tuple[int, dict, dict]:
+        with self._lock:
+            self.requests += 1
+            authorized = authorization.startswith("Bearer ") and authorization[7:] in self._access_tokens
+        if not authorized:
+            return 401, {"error": {"code": 401, "status": "UNAUTHENTICATED",
+                                   "message": "Request had invalid authentication credentials."}}, {}
+        if project != self.project_id:
+            return 403, {"error": {"code": 403, "status": "PERMISSION_DENIED",
+                                   "message": "Permission denied on project."}}, {}
+        message = body.get("message") if isinstance(body, dict) else None
+        targets = [key for key in ("token", "topic", "condition") if isinstance(message, dict) and message.get(key)]
+        if len(targets) != 1:
+            return 400, {"error": {"code": 400, "status": "INVALID_ARGUMENT",
+                                   "message": "Exactly one of token, topic or condition is required.",
+                                   "details": [{"@type": FCM_ERROR_TYPE, "errorCode": "INVALID_ARGUMENT"}]}}, {}
+        token = message.get("token", "")
+        forced = self._forced_error()
+        code = forced[0] if forced else next((c for prefix, c in TOKEN_MODES.items() if token.startswith(prefix)), None)
+        if code:
+            with self._lock:
+                self.errors[code] += 1
+            headers = {"Retry-After": str(math.ceil(forced[1]))} if forced and forced[1] is not None else {}
+            return ERRORS[code][0], error_body(code), headers
+        message_id = f"0:{int(time.time() * 1000)}%{next(self._ids):08x}"
+        with self._lock:
+            self.accepted += 1
+            if self.record:
+                (self.validated if body.get("validate_only") else self.delivered).append((token, message))
+                self.received_at.append(time.time())
+        if body.get("validate_only"):
+            return 200, {"name": f"projects/{project}/messages/fake_message_id"}, {}
+        return 200, {"name": f"projects/{project}/messages/{message_id}"}, {}
+
+    def _handler(self):
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as firebase-admin's connection pool expects
+
+            def log_message(self, *args):
+                pass
+
+            def _reply(self, status: int, payload: dict, headers: dict | None = None) -> None:
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json; charset=UTF-8")
+                self.send_header("Content-Length", str(len(data)))
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_POST(self):
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                path = urllib.parse.urlsplit(self.path).path
+                if path == "/token":
+                    self._reply(*stub._issue_token(urllib.parse.parse_qs(raw.decode())))
+                    return
+                prefix, _, rest = path.partition("/v1/projects/")
+                project, _, action = rest.partition("/")
+                if prefix or action != "messages:send":
+                    self._reply(404, {"error": {"code": 404, "status": "NOT_FOUND", "message": "Not found."}})
+                    return
+                if stub.latency:
+                    time.sleep(stub.latency)
+                try:
+                    body = json.loads(raw or b"null")
+                except ValueError:
+                    self._reply(400, {"error": {"code": 400, "status": "INVALID_ARGUMENT",
+                                                "message": "Invalid JSON payload received."}})
+                    return
+                self._reply(*stub._send(project, self.headers.get("Authorization", ""), body))
+
+        return Handler
