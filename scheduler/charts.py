@@ -122,14 +122,28 @@ def layout(chart: Chart) -> Chart:
     return chart
 
 
-AI_FAILURE_LABELS = {
-    "timeout": "Délai dépassé",
+AI_FAILURE_LABELS = {  # every kind of verses.ai.FAILURE_KINDS and verses.validation.REJECTION_KINDS
+    "safety": "Bloquée (sécurité)",
+    "recitation": "Citation bloquée",
+    "max_tokens": "Réponse tronquée",
+    "empty": "Réponse vide",
+    "finish_other": "Arrêt inattendu",
+    "blocked_prompt": "Demande bloquée",
+    "bad_json": "JSON invalide",
+    "model_not_found": "Modèle introuvable",
+    "auth": "Clé refusée",
+    "bad_request": "Requête refusée",
     "rate_limit": "Limite de débit",
+    "quota_exhausted": "Quota épuisé",
     "server_error": "Erreur du serveur",
-    "client_error": "Requête refusée",
-    "invalid_output": "Réponse invalide",
+    "timeout": "Délai dépassé",
+    "connection": "Connexion perdue",
     "unknown_reference": "Référence inconnue",
+    "too_long": "Passage trop long",
     "text_mismatch": "Texte non conforme",
+    "reflection_length": "Méditation hors longueur",
+    "wrong_language": "Mauvaise langue",
+    "repeated": "Passage répété",
 }
 
 
@@ -141,6 +155,8 @@ def dashboard_charts(series: dict) -> list[Chart]:
         Chart("users", "Utilisateurs actifs", "lines", days, [
             Series("active_users", "Actifs", users["active_users"]),
             Series("daily_active_users", "Actifs du jour", users["daily_active_users"]),
+            Series("weekly_active_users", "Actifs 7 j", users["weekly_active_users"]),
+            Series("monthly_active_users", "Actifs 30 j", users["monthly_active_users"]),
         ]),
         Chart("verses", "Versets distribués par source", "bars", days, [
             Series("ai", "IA", verses["ai"]),

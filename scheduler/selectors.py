@@ -213,15 +213,17 @@ def health_public() -> tuple[bool, str]:
 PUSH_COUNT_KEYS = ("push_sent", "push_invalid_tokens", "push_failed")
 
 
+USER_SERIES = ("active_users", "daily_active_users", "weekly_active_users", "monthly_active_users")
+
+
 def dashboard_series(*, days: int = 30, today: datetime.date | None = None) -> dict:
     """The dashboard's chart data: one value per day for the `days` days up to `today` (local).
 
-    Users and verses by source come from the daily statistics (users.DailyStats; None on a day
-    without them), AI failure kinds from the day's verses (one per mood and language), pushes
-    from the runs' counts (`push_sent`, `push_invalid_tokens`, `push_failed`; absent: 0).
+    Users and verses by source come from the daily statistics (users.selectors.daily_stats_series;
+    None on a day without them), AI failure kinds from the day's verses (one per mood and language),
+    pushes from the runs' counts (`push_sent`, `push_invalid_tokens`, `push_failed`; absent: 0).
     """
-    # Read here, not through users/verses selectors, until those apps expose a series of their own.
-    from users.models import DailyStats
+    from users.selectors import daily_stats_series
     from verses.models import VerseOfTheDay
 
     today = today or timezone.localdate()
@@ -233,15 +235,13 @@ def dashboard_series(*, days: int = 30, today: datetime.date | None = None) -> d
         return [0] * days
 
     # A day without statistics (not computed yet, or the job failed) is None, not 0.
-    users = {"active_users": [None] * days, "daily_active_users": [None] * days}
-    verses = {"ai": [None] * days, "fallback": [None] * days}
-    for row in DailyStats.objects.filter(day__range=(first, today)).values(
-            "day", "active_users", "daily_active_users", "verses_generated", "fallbacks_used"):
-        n = index[row["day"]]
-        users["active_users"][n] = row["active_users"]
-        users["daily_active_users"][n] = row["daily_active_users"]
-        verses["ai"][n] = max(row["verses_generated"] - row["fallbacks_used"], 0)
-        verses["fallback"][n] = row["fallbacks_used"]
+    points = daily_stats_series(days=days, end=today)["series"]
+    users = {name: [point[name] for point in points] for name in USER_SERIES}
+    verses = {
+        "ai": [None if p["verses_generated"] is None else max(p["verses_generated"] - (p["fallbacks_used"] or 0), 0)
+               for p in points],
+        "fallback": [p["fallbacks_used"] for p in points],
+    }
 
     ai_failures: dict[str, list[int]] = {}
     for row in (VerseOfTheDay.objects.filter(day__range=(first, today)).exclude(ai_failure="")

@@ -48,6 +48,7 @@ def dashboard_data(db) -> DashboardData:
         1: (120, 45, 118, 18), 2: (110, 40, 108, 0), 29: (90, 30, 88, 8), 30: (999, 999, 999, 999),
     }.items():
         DailyStats.objects.create(day=day(n), active_users=active, daily_active_users=dau, new_users=1,
+                                  weekly_active_users=dau + 20, monthly_active_users=dau + 40,
                                   verses_generated=verses, fallbacks_used=fallbacks)
     ai, fallback = VerseOfTheDay.Source.AI, VerseOfTheDay.Source.FALLBACK
     _verse(day(1), "joyful", "fr", source=ai)

@@ -40,6 +40,8 @@ def test_series_cover_thirty_days_from_the_stats_verses_and_run_counts(dashboard
     def known(values): return {n: v for n, v in enumerate(values) if v is not None}
     assert known(series["users"]["active_users"]) == {0: 90, 27: 110, 28: 120}
     assert known(series["users"]["daily_active_users"]) == {0: 30, 27: 40, 28: 45}
+    assert known(series["users"]["weekly_active_users"]) == {0: 50, 27: 60, 28: 65}
+    assert known(series["users"]["monthly_active_users"]) == {0: 70, 27: 80, 28: 85}
     assert known(series["verses"]["ai"]) == {0: 80, 27: 108, 28: 100}
     assert known(series["verses"]["fallback"]) == {0: 8, 27: 0, 28: 18}
     assert {kind: at(values) for kind, values in series["ai_failures"].items()} == {
@@ -51,7 +53,8 @@ def test_series_cover_thirty_days_from_the_stats_verses_and_run_counts(dashboard
 def test_series_are_zero_without_data(db):
     series = dashboard_series(days=7, today=datetime.date(2026, 1, 10))
     assert series["days"][0] == datetime.date(2026, 1, 4)
-    assert series["users"] == {"active_users": [None] * 7, "daily_active_users": [None] * 7}
+    assert series["users"] == {"active_users": [None] * 7, "daily_active_users": [None] * 7,
+                               "weekly_active_users": [None] * 7, "monthly_active_users": [None] * 7}
     assert series["verses"] == {"ai": [None] * 7, "fallback": [None] * 7}
     assert series["ai_failures"] == {}
     assert series["pushes"] == {"push_sent": [0] * 7, "push_invalid_tokens": [0] * 7, "push_failed": [0] * 7}

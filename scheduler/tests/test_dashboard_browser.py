@@ -174,14 +174,14 @@ def test_dashboard_in_a_real_browser(browser, live_server, qcluster, dashboard_d
     tip = first_day.find_element("css selector", "text.tip")
     assert tip.is_displayed()
     first = dashboard_data.today - datetime.timedelta(days=29)
-    assert tip.text == f"{first:%d/%m/%Y} : Actifs 90, Actifs du jour 30"
+    assert tip.text == f"{first:%d/%m/%Y} : Actifs 90, Actifs du jour 30, Actifs 7 j 50, Actifs 30 j 70"
     focused.send_keys(Keys.TAB)
     assert browser.switch_to.active_element == page.all("#chart-users g.col")[1]
     for _ in range(27):  # to yesterday, the 29th day
         browser.switch_to.active_element.send_keys(Keys.TAB)
     yesterday = page.all("#chart-users g.col")[28]
     assert browser.switch_to.active_element == yesterday
-    assert yesterday.find_element("css selector", "text.tip").text.endswith(": Actifs 120, Actifs du jour 45")
+    assert yesterday.find_element("css selector", "text.tip").text.endswith(": Actifs 120, Actifs du jour 45, Actifs 7 j 65, Actifs 30 j 85")
     browser.execute_script("arguments[0].closest('figure').scrollIntoView()", yesterday)
     keyboard_shot = page.viewport_screenshot("dashboard-keyboard-focus")
 
