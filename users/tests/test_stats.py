@@ -33,7 +33,7 @@ def test_daily_stats_for_the_day_that_just_ended():
 
     assert report == {"day": yesterday.isoformat(), "active_users": 3, "daily_active_users": 2,
                       "weekly_active_users": 3, "monthly_active_users": 3, "new_users": 2,
-                      "verses_generated": 3, "fallbacks_used": 3, "pushes_opened": 0}
+                      "verses_generated": 3, "fallbacks_used": 3, "pushes_sent": 0, "pushes_opened": 0}
     UserFactory()
     daily_stats_update(day=yesterday)  # recomputed in place
     assert DailyStats.objects.count() == 1
