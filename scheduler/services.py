@@ -14,6 +14,7 @@ from django_q.conf import Conf
 from django_q.models import Schedule
 from django_q.tasks import async_task
 
+from scheduler.announce import job_run_closed_announce, job_run_started_announce
 from scheduler.models import JobChunk, JobRun
 from scheduler.plan import FanOut
 from scheduler.registry import JOBS, job_get
@@ -93,18 +94,23 @@ def job_run_claim(*, job_id: str, trigger: str, params: dict | None = None) -> t
     for _ in range(3):
         try:
             with transaction.atomic():
-                return JobRun.objects.create(job_id=job_id, trigger=trigger, params=params or {}), True
+                run = JobRun.objects.create(job_id=job_id, trigger=trigger, params=params or {})
+            job_run_started_announce(run=run)
+            return run, True
         except IntegrityError:
             running = JobRun.objects.filter(job_id=job_id, status=JobRun.Status.RUNNING).first()
             if running is None:
                 continue  # it finished in between: try again
             if running.started_at >= _stale_before():
                 return running, False
-            JobRun.objects.filter(pk=running.pk, status=JobRun.Status.RUNNING).update(
+            abandoned = JobRun.objects.filter(pk=running.pk, status=JobRun.Status.RUNNING).update(
                 status=JobRun.Status.FAILED, finished_at=timezone.now(),
                 error="Abandoned: still running after the task timeout (worker killed?).",
             )
             logger.warning("event=job_run_abandoned job=%s run=%s", job_id, running.pk.hex[:8])
+            if abandoned:
+                running.refresh_from_db()
+                job_run_closed_announce(run=running)
     raise RuntimeError(f"could not open a run of {job_id}")
 
 
@@ -139,10 +145,12 @@ def job_run_execute(*, run: JobRun, dispatch: bool = True) -> JobRun:
             with connection.execute_wrapper(queries):
                 counts = _job_attempt(run=run, func=job.func, queries=queries)
         except Exception as exc:
-            JobRun.objects.filter(pk=run.pk, status=JobRun.Status.RUNNING).update(
+            failed = JobRun.objects.filter(pk=run.pk, status=JobRun.Status.RUNNING).update(
                 status=JobRun.Status.FAILED, error=_error_text(exc), finished_at=timezone.now())
             run.refresh_from_db()
             logger.exception("event=job_failed job=%s run=%s", job.id, run.pk.hex[:8])
+            if failed:
+                job_run_closed_announce(run=run)
             raise
         if counts is not None:
             _job_run_close(run, counts={**counts, "db_queries": queries.count})
@@ -181,6 +189,7 @@ def _job_run_close(run: JobRun, *, counts: dict) -> None:
     run.status, run.counts, run.finished_at = JobRun.Status.SUCCEEDED, counts, timezone.now()
     run.save(update_fields=["status", "counts", "finished_at"])
     logger.info("event=job_succeeded job=%s run=%s duration=%s", run.job_id, run.pk.hex[:8], run.duration_seconds)
+    job_run_closed_announce(run=run)
     _job_on_success(run)
 
 
@@ -294,8 +303,9 @@ def job_run_complete_if_done(*, run_id) -> bool:
     if closed:
         logger.info("event=job_%s job=%s run=%s chunks=%s duration=%s", "failed" if failed else "succeeded",
                     run.job_id, run.pk.hex[:8], len(chunks), counts["duration_seconds"])
+        run.refresh_from_db()
+        job_run_closed_announce(run=run)
         if not failed:
-            run.counts = counts
             _job_on_success(run)
     return bool(closed)
 

@@ -6,6 +6,7 @@ the qcluster workers) and the django-q2 ORM broker.
 """
 
 import datetime
+import os
 from pathlib import Path
 
 import environ
@@ -315,6 +316,18 @@ HEALTH_PUBLIC_CACHE_SECONDS = env.float("HEALTH_PUBLIC_CACHE_SECONDS", default=2
 SCHEDULER_EXTRA_SCHEDULE_FUNCS = env.list("SCHEDULER_EXTRA_SCHEDULE_FUNCS", default=[])
 # health fails when the last successful daily run is older than this.
 SCHEDULER_DAILY_MAX_AGE_HOURS = env.int("SCHEDULER_DAILY_MAX_AGE_HOURS", default=26)
+
+# --- Metrics (Prometheus) -------------------------------------------------------------------
+# /metrics answers 404 until a token is set; Prometheus sends it as a bearer token.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# prometheus-client's multiprocess mode: each process (gunicorn and qcluster workers) writes its
+# metrics to files here; it must be set before prometheus_client is first imported, and be one
+# directory per host shared by web and qcluster (files of dead processes are removed at start).
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default=str(BASE_DIR / "var" / "prometheus"))
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = PROMETHEUS_MULTIPROC_DIR
+Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
+# Collectors computed at scrape time, from the database and the broker.
+METRICS_COLLECTORS = ["scheduler.metrics.SchedulerCollector"]
 
 # --- Logging: one event per line ------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

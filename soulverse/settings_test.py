@@ -18,6 +18,12 @@ if not _stub_url.startswith("http://127.0.0.1:"):
 os.environ["GEMINI_API_KEY"] = "test-key" if _stub_url else ""
 os.environ["GEMINI_BASE_URL"] = _stub_url
 
+# Metrics of this test run in a directory of its own, shared with the qcluster processes it starts.
+if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+    import tempfile
+
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="soulverse-test-metrics-")
+
 from soulverse.settings import *  # noqa: E402,F403
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
