@@ -10,6 +10,7 @@ class Job:
     cron: str  # interpreted in SCHEDULER_TIMEZONE
     func: str  # dotted path of a function (**run.params) -> counts dict, or a scheduler.plan.FanOut
     on_success: str = ""  # dotted path of a function (counts) called once the run has succeeded
+    closed_event: str = ""  # a webhook event (webhooks.events) sent, with the run, whenever a run closes
 
 
 JOBS: tuple[Job, ...] = (

@@ -19,6 +19,8 @@ from scheduler.models import JobChunk, JobRun
 from scheduler.plan import FanOut
 from scheduler.registry import JOBS, job_get
 from soulverse.db import db_retry
+from webhooks import events
+from webhooks.services import webhook_event_emit
 
 logger = logging.getLogger(__name__)
 
@@ -67,16 +69,22 @@ def _job_schedules():
 def scheduler_stop() -> int:
     """Pause the three schedules (repeats=0 rows are skipped by django-q2); idempotent.
     Returns how many schedules exist (0: setup_schedules has not run)."""
-    count = _job_schedules().update(repeats=0)
-    logger.info("event=scheduler_stopped schedules=%s", count)
+    changed = _job_schedules().exclude(repeats=0).update(repeats=0)
+    count = _job_schedules().count()
+    logger.info("event=scheduler_stopped schedules=%s changed=%s", count, changed)
+    if changed:
+        webhook_event_emit(event=events.SCHEDULER_STOPPED, data={"schedules": count})
     return count
 
 
 def scheduler_start() -> int:
     """Resume the schedules. A slot missed while stopped fires once: next_run is untouched,
     and a cron schedule computes its next run from now, so there is never a burst."""
-    count = _job_schedules().update(repeats=-1)
-    logger.info("event=scheduler_started schedules=%s", count)
+    changed = _job_schedules().exclude(repeats=-1).update(repeats=-1)
+    count = _job_schedules().count()
+    logger.info("event=scheduler_started schedules=%s changed=%s", count, changed)
+    if changed:
+        webhook_event_emit(event=events.SCHEDULER_STARTED, data={"schedules": count})
     return count
 
 

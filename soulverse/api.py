@@ -105,6 +105,15 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
+class StrictBooleanField(serializers.BooleanField):
+    """A JSON boolean only (DRF's BooleanField also takes "true", "1", 1, ...)."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
 class StrictFloatField(serializers.FloatField):
     """A JSON number only (DRF's FloatField also takes booleans and numeric strings)."""
 

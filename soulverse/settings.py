@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "users",
     "verses",
     "scheduler",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -328,6 +329,17 @@ os.environ["PROMETHEUS_MULTIPROC_DIR"] = PROMETHEUS_MULTIPROC_DIR
 Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
 # Collectors computed at scrape time, from the database and the broker.
 METRICS_COLLECTORS = ["scheduler.metrics.SchedulerCollector"]
+
+# --- Webhooks (Standard Webhooks) ------------------------------------------------------------
+WEBHOOKS_TIMEOUT_SECONDS = env.float("WEBHOOKS_TIMEOUT_SECONDS", default=10.0)
+# Seconds before each retry of a failed delivery: the spec's suggested schedule, about 27 hours
+# in all (8 attempts).
+WEBHOOKS_RETRY_DELAYS = env.list("WEBHOOKS_RETRY_DELAYS", cast=float,
+                                 default=[5, 300, 1800, 7200, 18000, 36000, 36000])
+# An endpoint is disabled after this many failed attempts in a row (any success resets the count).
+WEBHOOKS_DISABLE_AFTER_FAILURES = env.int("WEBHOOKS_DISABLE_AFTER_FAILURES", default=20)
+# Hosts or addresses that may be private, loopback or link-local (refused otherwise).
+WEBHOOKS_ALLOWED_PRIVATE_HOSTS = env.list("WEBHOOKS_ALLOWED_PRIVATE_HOSTS", default=[])
 
 # --- Logging: one event per line ------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
