@@ -1,8 +1,13 @@
+import datetime
+
+from croniter import CroniterBadDateError, croniter
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from scheduler.models import JobRun
+from scheduler.models import JobRun, ScheduleChange
 from scheduler.registry import JOBS
-from soulverse.api import StrictFloatField, StrictSerializer, UTCDateTimeField
+from soulverse.api import StrictBooleanField, StrictCharField, StrictFloatField, StrictSerializer, UTCDateTimeField
 
 
 class TriggerSerializer(StrictSerializer):
@@ -223,3 +228,61 @@ class StatsSerializer(serializers.Serializer):
     end = serializers.DateField()
     timezone = serializers.CharField(help_text="The days are calendar days in this time zone.")
     series = DailyStatsPointSerializer(many=True, help_text="One point per day, oldest first.")
+
+
+class CronField(StrictCharField):
+    """A five-field cron expression (minute hour day month weekday, in SCHEDULER_TIMEZONE) that fires."""
+
+    def to_internal_value(self, data):
+        cron = " ".join(super().to_internal_value(data).split())
+        if len(cron.split()) != 5 or not croniter.is_valid(cron):
+            raise serializers.ValidationError(
+                f"Expression cron invalide : « {cron} » (5 champs : minute heure jour mois jour-de-semaine).")
+        try:
+            croniter(cron, timezone.now()).get_next(datetime.datetime)
+        except (CroniterBadDateError, ValueError):
+            raise serializers.ValidationError(f"Expression cron qui ne se déclenche jamais : « {cron} ».") from None
+        return cron
+
+
+class JobUpdateSerializer(serializers.Serializer):
+    """Body of PATCH jobs/{id}: `cron` and/or `enabled`."""
+
+    cron = CronField(required=False, max_length=100, help_text="e.g. `0 6 * * *` (Africa/Lome).")
+    enabled = StrictBooleanField(required=False, help_text="`false` pauses this job's schedule.")
+
+    def validate(self, attrs):
+        if not attrs:
+            raise serializers.ValidationError({"non_field_errors": ["Indiquez « cron » ou « enabled »."]})
+        return attrs
+
+
+class ScheduleStateSerializer(serializers.Serializer):
+    cron = serializers.CharField()
+    enabled = serializers.BooleanField()
+
+
+class ScheduleChangeSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    job_id = serializers.CharField()
+    changed_at = UTCDateTimeField()
+    changed_by = serializers.SerializerMethodField()
+    source = serializers.ChoiceField(choices=ScheduleChange.Source.choices)
+    before = ScheduleStateSerializer()
+    after = ScheduleStateSerializer()
+
+    @extend_schema_field(serializers.CharField(allow_null=True, help_text="The account's email; null once deleted."))
+    def get_changed_by(self, change) -> str | None:
+        return change.changed_by.email if change.changed_by else None
+
+
+class JobRunStartedSerializer(serializers.Serializer):
+    """Answer of POST jobs/{id}/run."""
+
+    success = serializers.BooleanField()
+    message = serializers.CharField()
+    triggered_at = UTCDateTimeField()
+    already_running = serializers.BooleanField(help_text="A run was in progress: this is that run.")
+    run_id = serializers.UUIDField(source="run.pk")
+    run = RunSerializer()
+    status_url = serializers.URLField(help_text="`runs/<run_id>`, to poll.")

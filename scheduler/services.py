@@ -15,7 +15,7 @@ from django_q.models import Schedule
 from django_q.tasks import async_task
 
 from scheduler.announce import job_run_closed_announce, job_run_started_announce
-from scheduler.models import JobChunk, JobRun
+from scheduler.models import JobChunk, JobRun, ScheduleChange
 from scheduler.plan import FanOut
 from scheduler.registry import JOBS, job_get
 from soulverse.db import db_retry
@@ -33,11 +33,14 @@ TASK_FUNC = "scheduler.tasks.job_run"
 def schedules_setup() -> list[tuple[str, str]]:
     """Create or update the Schedule row of every registered job; safe on every deploy.
 
-    A stopped scheduler stays stopped: `repeats` of an existing row is kept.
+    A stopped scheduler stays stopped: `repeats` of an existing row is kept; so does a cron an
+    operator set (the last one in the audit trail), over the registry's default.
     Returns (job id, "created" | "updated" | "unchanged") pairs.
     """
     results = []
     for job in JOBS:
+        last_change = ScheduleChange.objects.filter(job_id=job.id).order_by("-changed_at", "-pk").first()
+        cron = last_change.after["cron"] if last_change else job.cron
         schedule = Schedule.objects.select_for_update().filter(name=job.id).first()
         if schedule is None:
             schedule = Schedule(name=job.id, repeats=-1)
@@ -45,7 +48,7 @@ def schedules_setup() -> list[tuple[str, str]]:
         else:
             action = "unchanged"
         wanted = {"func": TASK_FUNC, "args": repr(job.id), "kwargs": "trigger='schedule'",
-                  "schedule_type": Schedule.CRON, "cron": job.cron}
+                  "schedule_type": Schedule.CRON, "cron": cron}
         if action == "unchanged" and any(getattr(schedule, k) != v for k, v in wanted.items()):
             action = "updated"
         for field, value in wanted.items():
@@ -60,6 +63,53 @@ def schedule_next_run_refresh(schedule: Schedule) -> None:
     """django-q2 does not recompute next_run when a cron changes; do it before saving."""
     if schedule.schedule_type == Schedule.CRON and schedule.cron:
         schedule.next_run = schedule.calculate_next_run()
+
+
+class ScheduleMissing(Exception):
+    """The job has no Schedule row (setup_schedules has not run)."""
+
+
+def _schedule_state(schedule: Schedule) -> dict:
+    return {"cron": schedule.cron, "enabled": schedule.repeats != 0}
+
+
+@transaction.atomic
+def job_schedule_update(*, job_id: str, changed_by, source: str, cron: str | None = None,
+                        enabled: bool | None = None) -> tuple[Schedule, ScheduleChange | None]:
+    """Change a job's cron and/or enabled flag, recompute next_run, and record the change (audit
+    trail, `schedule.updated` webhook). A request that changes nothing records nothing."""
+    job_get(job_id)
+    schedule = Schedule.objects.select_for_update().filter(name=job_id).first()
+    if schedule is None:
+        raise ScheduleMissing(job_id)
+    before = _schedule_state(schedule)
+    if cron is not None:
+        schedule.cron = cron
+    if enabled is not None:
+        schedule.repeats = -1 if enabled else 0
+    after = _schedule_state(schedule)
+    if after == before:
+        return schedule, None
+    if after["cron"] != before["cron"]:
+        schedule_next_run_refresh(schedule)
+    schedule.save()
+    change = job_schedule_change_record(job_id=job_id, changed_by=changed_by, source=source,
+                                        before=before, after=after)
+    return schedule, change
+
+
+def job_schedule_change_record(*, job_id: str, changed_by, source: str, before: dict,
+                               after: dict) -> ScheduleChange:
+    """Add a change to the audit trail and announce it (`schedule.updated`)."""
+    change = ScheduleChange.objects.create(job_id=job_id, changed_by=changed_by, source=source,
+                                           before=before, after=after)
+    logger.info("event=schedule_updated job=%s source=%s fields=%s", job_id, source, ",".join(change.changed_fields))
+    webhook_event_emit(event=events.SCHEDULE_UPDATED, data={
+        "job_id": job_id, "before": before, "after": after, "source": source,
+        "changed_by": str(changed_by.pk) if changed_by else None,
+        "changed_at": change.changed_at.astimezone(datetime.UTC).isoformat(),
+    })
+    return change
 
 
 def _job_schedules():
