@@ -186,7 +186,7 @@ class JobViewSet(viewsets.ViewSet):
     goes to the audit trail (`changes`) and out as a `schedule.updated` webhook."""
 
     parser_classes = [StrictJSONParser]
-    pagination_class = api_settings.DEFAULT_PAGINATION_CLASS  # of `changes`
+    pagination_class = None  # the three jobs come whole; `changes` is paginated
     lookup_value_regex = "[^/]+"
 
     def _job_id(self, pk: str) -> str:
@@ -234,7 +234,7 @@ class JobViewSet(viewsets.ViewSet):
 
     @extend_schema(parameters=[JOB_ID], responses={200: ScheduleChangeSerializer(many=True), 404: NOT_FOUND,
                                                    **STAFF_ONLY})
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=api_settings.DEFAULT_PAGINATION_CLASS)
     def changes(self, request, pk=None):
         """The job's schedule changes, newest first (who, when, before, after), 20 per page."""
         paginator = self.pagination_class()

@@ -230,6 +230,13 @@ class StatsSerializer(serializers.Serializer):
     series = DailyStatsPointSerializer(many=True, help_text="One point per day, oldest first.")
 
 
+# What the schema documents (numbers or `*` per field, days 1-28 so that it always fires); the
+# server accepts any five-field cron croniter reads (ranges, steps, lists, names) that fires.
+CRON_PATTERN = (r"^(\*|[0-5]?[0-9]) (\*|[01]?[0-9]|2[0-3]) (\*|[1-9]|1[0-9]|2[0-8]) (\*|[1-9]|1[0-2]) "
+                r"(\*|[0-6])$")
+
+
+@extend_schema_field({"type": "string", "pattern": CRON_PATTERN, "example": "0 6 * * *"})
 class CronField(StrictCharField):
     """A five-field cron expression (minute hour day month weekday, in SCHEDULER_TIMEZONE) that fires."""
 
@@ -246,15 +253,10 @@ class CronField(StrictCharField):
 
 
 class JobUpdateSerializer(serializers.Serializer):
-    """Body of PATCH jobs/{id}: `cron` and/or `enabled`."""
+    """Body of PATCH jobs/{id}: `cron` and/or `enabled` (an empty body changes nothing)."""
 
     cron = CronField(required=False, max_length=100, help_text="e.g. `0 6 * * *` (Africa/Lome).")
     enabled = StrictBooleanField(required=False, help_text="`false` pauses this job's schedule.")
-
-    def validate(self, attrs):
-        if not attrs:
-            raise serializers.ValidationError({"non_field_errors": ["Indiquez « cron » ou « enabled »."]})
-        return attrs
 
 
 class ScheduleStateSerializer(serializers.Serializer):

@@ -27,6 +27,7 @@ class WebhookEndpointViewSet(viewsets.ViewSet):
 
     parser_classes = [StrictJSONParser]
     pagination_class = api_settings.DEFAULT_PAGINATION_CLASS
+    lookup_value_regex = "[^/]+"  # any id gets the JSON 404, not Django's HTML page
 
     def _get(self, pk):
         endpoint = webhook_endpoint_get(endpoint_id=pk)

@@ -1,6 +1,8 @@
 import socket
+from urllib.parse import urlsplit
 
 from django.core.validators import URLValidator
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from soulverse.api import StrictBooleanField, StrictCharField
@@ -8,6 +10,14 @@ from webhooks.events import EVENTS
 from webhooks.transport import AddressRefused, url_addresses
 
 
+# What the schema documents (a host name, not an address): every URL matching it is accepted unless
+# its host resolves to a refused address. The server takes any http(s) URL with a valid port.
+URL_PATTERN = (r"^https?://([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}(:[1-9][0-9]{0,3})?"
+               r"(/[A-Za-z0-9._~%/-]*)?(\?[A-Za-z0-9._~%=&-]*)?$")
+
+
+@extend_schema_field({"type": "string", "maxLength": 2000, "pattern": URL_PATTERN,
+                      "example": "https://hooks.example.org/soulverse"})
 class WebhookUrlField(StrictCharField):
     """An http(s) URL whose host does not resolve to a private, loopback or link-local address
     (unless WEBHOOKS_ALLOWED_PRIVATE_HOSTS lists it). A host that does not resolve (yet) is
@@ -19,6 +29,10 @@ class WebhookUrlField(StrictCharField):
     def to_internal_value(self, data):
         url = super().to_internal_value(data)
         URLValidator(schemes=["http", "https"], message="Saisissez une URL http(s) valide.")(url)
+        try:
+            urlsplit(url).port
+        except ValueError:
+            raise serializers.ValidationError("Port invalide.") from None
         try:
             url_addresses(url)
         except AddressRefused as exc:
@@ -32,7 +46,17 @@ class EventsField(serializers.ListField):
     def __init__(self, **kwargs):
         super().__init__(child=serializers.ChoiceField(
             choices=EVENTS, error_messages={"invalid_choice": "Événement inconnu : « {input} »."}),
-            allow_empty=False, max_length=len(EVENTS) * 2, **kwargs)
+            allow_empty=False, min_length=1, max_length=len(EVENTS) * 2, **kwargs)
+
+    def to_internal_value(self, data):
+        try:
+            return super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            if isinstance(exc.detail, dict):  # per-item errors {index: [...]}: one flat list of messages
+                raise serializers.ValidationError(
+                    [f"[{index}] {message}" for index, messages in exc.detail.items() for message in messages]
+                ) from None
+            raise
 
 
 class WebhookEndpointCreateSerializer(serializers.Serializer):
