@@ -5,7 +5,7 @@ from django.core.validators import URLValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from soulverse.api import StrictBooleanField, StrictCharField
+from soulverse.api import StrictBooleanField, StrictCharField, UTCDateTimeField
 from webhooks.events import EVENTS
 from webhooks.transport import AddressRefused, url_addresses
 
@@ -83,10 +83,10 @@ class WebhookEndpointSerializer(serializers.Serializer):
     events = serializers.ListField(child=serializers.ChoiceField(choices=EVENTS))
     is_active = serializers.BooleanField()
     failure_streak = serializers.IntegerField(help_text="Failed attempts in a row.")
-    disabled_at = serializers.DateTimeField(allow_null=True)
+    disabled_at = UTCDateTimeField(allow_null=True)
     disabled_reason = serializers.CharField(allow_blank=True)
-    created_at = serializers.DateTimeField()
-    updated_at = serializers.DateTimeField()
+    created_at = UTCDateTimeField()
+    updated_at = UTCDateTimeField()
 
 
 class WebhookEndpointCreatedSerializer(WebhookEndpointSerializer):

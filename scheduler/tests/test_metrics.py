@@ -347,3 +347,24 @@ def test_a_real_prometheus_scrapes_the_service(live_server, metrics_token, tmp_p
 
 ALERT_NAMES = ["SoulverseDailyRunFailed", "SoulverseDailyRunLate", "SoulverseNoClusterAlive",
                "SoulverseAIFallbackRateHigh", "SoulversePushFailuresHigh", "SoulverseTaskBacklog"]
+
+
+def test_gunicorn_hooks_clean_at_start_and_mark_dead_workers(tmp_path, monkeypatch):
+    import runpy
+
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    hooks = runpy.run_path(str(Path(django_settings.BASE_DIR) / "gunicorn.conf.py"))
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    for name in (f"counter_{dead.pid}.db", f"gauge_livesum_{dead.pid}.db"):
+        (tmp_path / name).write_bytes(b"x")
+    hooks["on_starting"](None)
+    assert list(tmp_path.iterdir()) == []
+
+    class Worker:
+        pid = 4242
+
+    for name in ("counter_4242.db", "gauge_livesum_4242.db", "gauge_all_4242.db"):
+        (tmp_path / name).write_bytes(b"x")
+    hooks["child_exit"](None, Worker())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["counter_4242.db", "gauge_all_4242.db"]
