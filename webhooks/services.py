@@ -180,8 +180,8 @@ def _attempt_record(*, delivery: WebhookDelivery, at: datetime.datetime, result)
         logger.info("event=webhook_delivered endpoint=%s message=%s attempt=%s status=%s duration_ms=%s",
                     short, delivery.message_id[:12], number, result.status_code, result.duration_ms)
         return attempt
-    logger.warning("event=webhook_attempt_failed endpoint=%s message=%s attempt=%s status=%s error=%s retry_at=%s",
-                   short, delivery.message_id[:12], number, result.status_code, result.error.replace(" ", "_")[:80],
+    logger.warning("event=webhook_attempt_failed endpoint=%s message=%s attempt=%s error=%s retry_at=%s",
+                   short, delivery.message_id[:12], number, result.kind,
                    next_at.isoformat() if next_at else "none")
     if next_at is not None:
         transaction.on_commit(lambda: _retry_schedule(delivery_id=delivery.pk, attempt=number, when=next_at))

@@ -22,7 +22,13 @@ class AddressRefused(Exception):
 class SendResult:
     status_code: int | None
     duration_ms: int
-    error: str = ""
+    error: str = ""  # for the attempt log (may name the URL); logs get `kind` only
+
+    @property
+    def kind(self) -> str:
+        if self.status_code is not None:
+            return "ok" if self.succeeded else f"http_{self.status_code}"
+        return self.error.split(":", 1)[0].split(" ", 1)[0].lower() or "error"
 
     @property
     def succeeded(self) -> bool:

@@ -200,3 +200,20 @@ def test_the_body_is_the_payload_as_json(receiver, endpoint_for, tasks_here):
     sent_at = datetime.datetime.fromisoformat(payload["timestamp"])
     assert sent_at.utcoffset() == datetime.timedelta(0)
     assert abs((sent_at - message.created_at).total_seconds()) < 1
+
+
+def test_logs_hold_no_url_secret_or_body(receiver, tasks_here, caplog):
+    from webhooks.services import webhook_endpoint_create
+
+    endpoint = webhook_endpoint_create(url=receiver.url + "?token=s3cr3t-in-url", events=["run.failed"])
+    receiver.secret = endpoint.secret
+    receiver.answer((302, {"Location": "http://127.0.0.1:1/?token=s3cr3t-in-url"}), 200)
+    with caplog.at_level("INFO"):
+        webhook_event_emit(event="run.failed", data={"marker": "payload-marker"})
+        retries_due_now()
+    assert [r.verified for r in receiver.received] == [True, True]
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "event=webhook_attempt_failed" in logged and "error=http_302" in logged
+    assert "event=webhook_delivered" in logged
+    for secret in ("s3cr3t-in-url", endpoint.secret, endpoint.secret[6:], "payload-marker", str(endpoint.pk)):
+        assert secret not in logged
