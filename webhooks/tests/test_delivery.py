@@ -12,7 +12,6 @@ from django_q.brokers import get_broker
 from django_q.models import Schedule
 from django_q.scheduler import scheduler as django_q_scheduler
 
-from scheduler.models import JobRun
 from scheduler.tests.runs import job_run_through_tasks
 from users.tests.factories import UserFactory
 from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookMessage
