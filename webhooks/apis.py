@@ -4,14 +4,16 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status as http
 from rest_framework import viewsets
+from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
 from soulverse.api import FORBIDDEN, INVALID, NOT_FOUND, NOT_JSON, StrictJSONParser
-from webhooks.selectors import webhook_endpoint_get, webhook_endpoints
+from webhooks.selectors import webhook_deliveries, webhook_endpoint_get, webhook_endpoints
 from webhooks.serializers import (
+    WebhookDeliverySerializer,
     WebhookEndpointCreatedSerializer,
     WebhookEndpointCreateSerializer,
     WebhookEndpointSerializer,
@@ -71,3 +73,12 @@ class WebhookEndpointViewSet(viewsets.ViewSet):
     def destroy(self, request, pk=None):
         webhook_endpoint_delete(endpoint=self._get(pk))
         return Response(status=http.HTTP_204_NO_CONTENT)
+
+    @extend_schema(parameters=[ENDPOINT_ID],
+                   responses={200: WebhookDeliverySerializer(many=True), 404: NOT_FOUND, **STAFF_ONLY})
+    @action(detail=True, methods=["get"])
+    def deliveries(self, request, pk=None):
+        """The endpoint's deliveries, newest first, each with its attempts (status, duration, error)."""
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(webhook_deliveries(endpoint=self._get(pk)), request, view=self)
+        return paginator.get_paginated_response(WebhookDeliverySerializer(page, many=True).data)

@@ -14,3 +14,9 @@ def webhook_endpoint_get(*, endpoint_id) -> WebhookEndpoint | None:
         return WebhookEndpoint.objects.filter(pk=endpoint_id).first()
     except ValidationError:  # not a UUID
         return None
+
+
+def webhook_deliveries(*, endpoint: WebhookEndpoint):
+    """An endpoint's deliveries, newest first, with their attempts."""
+    return (endpoint.deliveries.select_related("message").prefetch_related("attempt_log")
+            .order_by("-created_at", "-pk"))

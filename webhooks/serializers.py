@@ -91,3 +91,23 @@ class WebhookEndpointSerializer(serializers.Serializer):
 
 class WebhookEndpointCreatedSerializer(WebhookEndpointSerializer):
     secret = serializers.CharField(help_text="`whsec_…`: verify signatures with it. Shown this once only.")
+
+
+class WebhookAttemptSerializer(serializers.Serializer):
+    number = serializers.IntegerField()
+    attempted_at = UTCDateTimeField()
+    status_code = serializers.IntegerField(allow_null=True, help_text="null: no HTTP answer (see `error`).")
+    duration_ms = serializers.IntegerField()
+    succeeded = serializers.BooleanField()
+    error = serializers.CharField(allow_blank=True)
+
+
+class WebhookDeliverySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    message_id = serializers.CharField(help_text="The `webhook-id` header.")
+    event = serializers.ChoiceField(choices=EVENTS, source="message.event")
+    status = serializers.ChoiceField(choices=["pending", "succeeded", "failed"])
+    attempts = WebhookAttemptSerializer(many=True, source="attempt_log.all")
+    next_attempt_at = UTCDateTimeField(allow_null=True)
+    created_at = UTCDateTimeField()
+    completed_at = UTCDateTimeField(allow_null=True)

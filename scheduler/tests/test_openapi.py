@@ -15,7 +15,7 @@ OPERATIONS = {
     ("/api/v1/verses/{day}/opened/", "post"),
     ("/api/v1/scheduler/webhooks/", "get"), ("/api/v1/scheduler/webhooks/", "post"),
     ("/api/v1/scheduler/webhooks/{id}/", "get"), ("/api/v1/scheduler/webhooks/{id}/", "patch"),
-    ("/api/v1/scheduler/webhooks/{id}/", "delete"),
+    ("/api/v1/scheduler/webhooks/{id}/", "delete"), ("/api/v1/scheduler/webhooks/{id}/deliveries/", "get"),
     ("/api/v1/scheduler/jobs/", "get"), ("/api/v1/scheduler/jobs/{id}/", "get"),
     ("/api/v1/scheduler/jobs/{id}/", "patch"), ("/api/v1/scheduler/jobs/{id}/run/", "post"),
     ("/api/v1/scheduler/jobs/{id}/changes/", "get"),

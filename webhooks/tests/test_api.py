@@ -114,6 +114,7 @@ def test_delete_and_unknown_ids(staff_client, loopback_allowed):
             response = getattr(staff_client, method)(f"{URL}/{unknown}", {}, format="json")
             assert response.status_code == 404
             assert response.json()["detail"].startswith("id : aucun webhook")
+    assert staff_client.get(f"{URL}/{endpoint_id}/deliveries").status_code == 404
 
 
 def test_only_operators_manage_webhooks(client, member_client, loopback_allowed):

@@ -81,7 +81,7 @@ def test_a_forged_or_replayed_signature_fails_verification(receiver, endpoint_fo
     assert [(r.verified, r.error) for r in got] == [(False, "No matching signature found")]
 
 
-def test_retries_after_500_until_it_succeeds_with_the_same_id(receiver, endpoint_for, tasks_here):
+def test_retries_after_500_until_it_succeeds_with_the_same_id(receiver, endpoint_for, tasks_here, staff_client):
     endpoint_for(receiver, events=["run.failed"])
     receiver.answer(500, 503)
     webhook_event_emit(event="run.failed", data={"run": {"id": "x"}})
@@ -100,6 +100,15 @@ def test_retries_after_500_until_it_succeeds_with_the_same_id(receiver, endpoint
     assert list(delivery.attempt_log.values_list("number", "status_code", "succeeded", "error")) == [
         (1, 500, False, "HTTP 500"), (2, 503, False, "HTTP 503"), (3, 200, True, "")]
     assert WebhookEndpoint.objects.get().failure_streak == 0
+    # The attempt log through the API.
+    listed = staff_client.get(f"/api/v1/scheduler/webhooks/{delivery.endpoint_id}/deliveries").json()
+    assert listed["count"] == 1
+    shown = listed["results"][0]
+    assert (shown["id"], shown["message_id"], shown["event"], shown["status"], shown["next_attempt_at"]) == (
+        delivery.pk, delivery.message_id, "run.failed", "succeeded", None)
+    assert [(a["number"], a["status_code"], a["succeeded"], a["error"]) for a in shown["attempts"]] == [
+        (1, 500, False, "HTTP 500"), (2, 503, False, "HTTP 503"), (3, 200, True, "")]
+    assert all(a["duration_ms"] >= 0 and a["attempted_at"].endswith("+00:00") for a in shown["attempts"])
 
 
 def test_retries_stop_after_the_last_delay(receiver, endpoint_for, tasks_here, settings):
