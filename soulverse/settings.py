@@ -216,6 +216,8 @@ SPECTACULAR_SETTINGS = {
         "AiCheckStatusEnum": "scheduler.serializers.AI_STATUSES",
         "AiStateStatusEnum": "scheduler.serializers.AI_PROBE_STATUSES",
         "EditionStatusEnum": "scheduler.serializers.EDITION_STATUSES",
+        "WebhookEventEnum": "webhooks.events.EVENTS",
+        "WebhookDeliveryStatusEnum": "webhooks.models.WebhookDelivery.Status",
     },
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024  # the API takes small JSON bodies only

@@ -7,6 +7,7 @@ from rest_framework import serializers
 
 from soulverse.api import StrictBooleanField, StrictCharField, UTCDateTimeField
 from webhooks.events import EVENTS
+from webhooks.models import WebhookDelivery
 from webhooks.transport import AddressRefused, url_addresses
 
 
@@ -106,7 +107,7 @@ class WebhookDeliverySerializer(serializers.Serializer):
     id = serializers.IntegerField()
     message_id = serializers.CharField(help_text="The `webhook-id` header.")
     event = serializers.ChoiceField(choices=EVENTS, source="message.event")
-    status = serializers.ChoiceField(choices=["pending", "succeeded", "failed"])
+    status = serializers.ChoiceField(choices=WebhookDelivery.Status.choices)
     attempts = WebhookAttemptSerializer(many=True, source="attempt_log.all")
     next_attempt_at = UTCDateTimeField(allow_null=True)
     created_at = UTCDateTimeField()
