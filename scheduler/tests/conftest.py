@@ -14,6 +14,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
+from django_q.models import Schedule
 
 from scheduler.models import JobRun
 from users.models import DailyStats
@@ -117,3 +118,17 @@ def qcluster_running(log_dir: Path, env: dict | None = None):
             process.kill()
             process.wait()
         log.close()
+
+
+@pytest.fixture
+def qcluster(tmp_path):
+    """A real qcluster for the test; yields the folder of its log."""
+    with qcluster_running(tmp_path):
+        yield tmp_path
+
+
+def scheduler_pass(name: str, log_dir: Path) -> None:
+    """Wait for one full pass of the cluster's scheduler, seen through a due probe schedule."""
+    Schedule.objects.create(name=name, func="math.floor", args="1.5", schedule_type=Schedule.ONCE,
+                            next_run=timezone.now() - datetime.timedelta(seconds=1))
+    wait_until(lambda: not Schedule.objects.filter(name=name).exists(), 75, f"schedule {name}", log_dir)

@@ -19,7 +19,7 @@ from django.db.models import Count
 from scheduler.models import JobRun
 from scheduler.selectors import cluster_state
 from scheduler.services import job_run_enqueue
-from scheduler.tests.test_cluster import database_url, wait_until
+from scheduler.tests.conftest import database_url, wait_until
 from users.models import User
 from users.selectors import users_active
 from verses.models import DailyVerse

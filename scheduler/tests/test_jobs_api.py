@@ -161,8 +161,7 @@ def test_the_admin_records_its_changes_and_lists_the_trail(admin_client, schedul
 @pytest.mark.cluster
 @pytest.mark.django_db(transaction=True)
 def test_a_patch_through_the_api_changes_what_the_cluster_fires(tmp_path, staff_client, schedules):
-    from scheduler.tests.conftest import qcluster_running, wait_until
-    from scheduler.tests.test_cluster import scheduler_pass
+    from scheduler.tests.conftest import qcluster_running, scheduler_pass, wait_until
 
     # Paused through the API while overdue: the cluster must not fire it.
     Schedule.objects.filter(name="cache_cleanup").update(next_run=timezone.now() - datetime.timedelta(minutes=5))
