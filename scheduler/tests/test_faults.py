@@ -88,7 +88,7 @@ def test_three_clusters_on_one_database_fire_each_due_schedule_once(tmp_path):
     from django_q.models import Schedule, Success
 
     from scheduler.services import schedules_setup
-    from scheduler.tests.test_cluster import scheduler_pass
+    from scheduler.tests.conftest import scheduler_pass
 
     if connection.vendor != "postgresql":
         pytest.skip("several clusters need PostgreSQL's row locks (SELECT ... FOR UPDATE)")
