@@ -252,7 +252,7 @@ class CronField(StrictCharField):
         return cron
 
 
-class JobUpdateSerializer(serializers.Serializer):
+class JobUpdateSerializer(StrictSerializer):
     """Body of PATCH jobs/{id}: `cron` and/or `enabled` (an empty body changes nothing)."""
 
     cron = CronField(required=False, max_length=100, help_text="e.g. `0 6 * * *` (Africa/Lome).")

@@ -6,10 +6,10 @@ from rest_framework import status as http
 from rest_framework import viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
-from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
+from scheduler.permissions import SchedulerPermission
 from soulverse.api import FORBIDDEN, INVALID, NOT_FOUND, NOT_JSON, StrictJSONParser
 from webhooks.selectors import webhook_deliveries, webhook_endpoint_get, webhook_endpoints
 from webhooks.serializers import (
@@ -29,8 +29,7 @@ class WebhookEndpointViewSet(viewsets.ViewSet):
     """Endpoints that receive the scheduler's events, signed per the Standard Webhooks spec."""
 
     parser_classes = [StrictJSONParser]
-    # Said here, not left to the default: scheduler.permissions.SchedulerPermission replaces it once landed.
-    permission_classes = [IsAdminUser]
+    permission_classes = [SchedulerPermission]  # GET: view the scheduler; POST, PATCH, DELETE: operate it
     pagination_class = api_settings.DEFAULT_PAGINATION_CLASS
     lookup_value_regex = "[^/]+"  # any id gets the JSON 404, not Django's HTML page
 

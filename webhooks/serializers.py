@@ -5,7 +5,7 @@ from django.core.validators import URLValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from soulverse.api import StrictBooleanField, StrictCharField, UTCDateTimeField
+from soulverse.api import StrictBooleanField, StrictCharField, StrictSerializer, UTCDateTimeField
 from webhooks.events import EVENTS
 from webhooks.models import WebhookDelivery
 from webhooks.transport import AddressRefused, url_addresses
@@ -60,7 +60,7 @@ class EventsField(serializers.ListField):
             raise
 
 
-class WebhookEndpointCreateSerializer(serializers.Serializer):
+class WebhookEndpointCreateSerializer(StrictSerializer):
     """Body of POST webhooks."""
 
     url = WebhookUrlField(help_text="Where events are POSTed (http or https).")
@@ -68,7 +68,7 @@ class WebhookEndpointCreateSerializer(serializers.Serializer):
     description = StrictCharField(max_length=200, required=False, allow_blank=True)
 
 
-class WebhookEndpointUpdateSerializer(serializers.Serializer):
+class WebhookEndpointUpdateSerializer(StrictSerializer):
     """Body of PATCH webhooks/{id}: any of these fields."""
 
     url = WebhookUrlField(required=False)

@@ -178,3 +178,12 @@ def test_a_patch_through_the_api_changes_what_the_cluster_fires(tmp_path, staff_
                    "the run of the changed schedule", tmp_path)
     assert list(JobRun.objects.values_list("job_id", "trigger")) == [("user_stats_update", "schedule")]
     assert JobRun.objects.get().started_at >= due
+
+
+def test_viewers_read_and_operators_change(viewer_client, schedules):
+    assert viewer_client.get(URL).status_code == 200
+    assert viewer_client.get(f"{URL}/cache_cleanup/changes").status_code == 200
+    assert viewer_client.patch(f"{URL}/cache_cleanup", {"enabled": False}, format="json").status_code == 403
+    assert viewer_client.post(f"{URL}/cache_cleanup/run").status_code == 403
+    assert Schedule.objects.get(name="cache_cleanup").repeats == -1
+    assert (JobRun.objects.count(), ScheduleChange.objects.count()) == (0, 0)

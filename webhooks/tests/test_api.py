@@ -124,3 +124,21 @@ def test_only_operators_manage_webhooks(client, member_client, loopback_allowed)
     assert member_client.post(URL, body, format="json").status_code == 403
     assert member_client.get(URL).status_code == 403
     assert WebhookEndpoint.objects.count() == 0
+
+
+def test_viewers_list_but_do_not_manage(viewer_client, staff_client, loopback_allowed):
+    endpoint_id = staff_client.post(URL, {"url": "http://127.0.0.1:9/", "events": ["run.failed"]},
+                                    format="json").json()["id"]
+    assert viewer_client.get(URL).json()["count"] == 1
+    assert viewer_client.post(URL, {"url": "http://127.0.0.1:9/", "events": ["run.failed"]},
+                              format="json").status_code == 403
+    assert viewer_client.patch(f"{URL}/{endpoint_id}", {"is_active": False}, format="json").status_code == 403
+    assert viewer_client.delete(f"{URL}/{endpoint_id}").status_code == 403
+    assert list(WebhookEndpoint.objects.values_list("is_active", flat=True)) == [True]
+
+
+def test_unknown_fields_are_refused(staff_client, loopback_allowed):
+    response = staff_client.post(URL, {"url": "http://127.0.0.1:9/", "events": ["run.failed"], "secret": "x"},
+                                 format="json")
+    assert (response.status_code, list(response.json())) == (400, ["secret"])
+    assert WebhookEndpoint.objects.count() == 0

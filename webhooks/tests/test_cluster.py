@@ -2,24 +2,22 @@
 waits), and a 500 is retried by the cluster's own scheduler."""
 
 import pytest
-from rest_framework.authtoken.models import Token
 
 from scheduler.models import JobRun
 from scheduler.tests.conftest import qcluster_running, wait_until
-from users.tests.factories import UserFactory
+from users.tests.factories import UserFactory, token_key_for
 from webhooks.models import WebhookDelivery
 from webhooks.tests.receiver import WebhookReceiver
 
 pytestmark = [pytest.mark.cluster, pytest.mark.django_db(transaction=True)]
 
 
-def test_the_cluster_delivers_signed_events_and_retries_after_500(tmp_path, live_server, schedules):
+def test_the_cluster_delivers_signed_events_and_retries_after_500(tmp_path, live_server, schedules, staff_user):
     UserFactory.create_batch(5)
-    admin = UserFactory(email="ops@example.org", is_staff=True, fcm_token="")
     from rest_framework.test import APIClient
 
     api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=admin).key}")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token_key_for(staff_user)}")
     env = {"WEBHOOKS_ALLOWED_PRIVATE_HOSTS": "127.0.0.1", "WEBHOOKS_RETRY_DELAYS": "1,1"}
     with WebhookReceiver() as receiver, qcluster_running(tmp_path, env):
         created = api.post("/api/v1/scheduler/webhooks", {"url": receiver.url, "events": [

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('scheduler', '0004_job_run_params'),
+        ('scheduler', '0006_scheduler_permissions_groups'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
