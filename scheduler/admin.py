@@ -111,12 +111,18 @@ class ScheduleAdmin(BaseScheduleAdmin):
 
 @admin.register(ScheduleChange)
 class ScheduleChangeAdmin(admin.ModelAdmin):
-    """The audit trail of schedule changes: read only."""
+    """The audit trail of schedule changes: read only, for whoever may view the scheduler."""
 
     list_display = ("changed_at", "job_id", "changed_by", "source", "before", "after")
     list_filter = ("job_id", "source")
     readonly_fields = ("job_id", "changed_by", "source", "changed_at", "before", "after")
     date_hierarchy = "changed_at"
+
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.has_perm(VIEW_PERMISSION)
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_active and request.user.has_perm(VIEW_PERMISSION)
 
     def has_add_permission(self, request):
         return False

@@ -2,6 +2,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
+from scheduler.permissions import OPERATE_PERMISSION, VIEW_PERMISSION
 from webhooks.events import EVENTS
 from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from webhooks.serializers import WebhookUrlField
@@ -35,8 +36,27 @@ class WebhookAttemptInline(admin.TabularInline):
         return False
 
 
+class SchedulerPermissionsMixin:
+    """Viewers of the scheduler see webhooks; its operators manage them (scheduler/permissions.py)."""
+
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.has_perm(VIEW_PERMISSION)
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_active and request.user.has_perm(VIEW_PERMISSION)
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_active and request.user.has_perm(OPERATE_PERMISSION)
+
+    def has_add_permission(self, request):
+        return request.user.is_active and request.user.has_perm(OPERATE_PERMISSION)
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_active and request.user.has_perm(OPERATE_PERMISSION)
+
+
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(admin.ModelAdmin):
+class WebhookEndpointAdmin(SchedulerPermissionsMixin, admin.ModelAdmin):
     form = WebhookEndpointForm
     list_display = ("url", "events_list", "state", "failure_streak", "disabled_at", "created_at")
     list_filter = ("is_active",)
@@ -68,7 +88,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(admin.ModelAdmin):
+class WebhookDeliveryAdmin(SchedulerPermissionsMixin, admin.ModelAdmin):
     list_display = ("message", "endpoint", "status", "attempts", "next_attempt_at", "created_at", "completed_at")
     list_filter = ("status", "message__event")
     readonly_fields = ("endpoint", "message", "status", "attempts", "next_attempt_at", "created_at", "completed_at")
