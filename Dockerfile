@@ -12,9 +12,13 @@ RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates
 COPY . .
 RUN DJANGO_SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput \
     && chmod -R a-w,a+rX /app \
-    && useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin soulverse
+    && useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin soulverse \
+    && install -d -o soulverse /var/lib/soulverse/metrics
+# The one directory the runtime user writes (outside the code): every process's Prometheus metrics.
+ENV PROMETHEUS_MULTIPROC_DIR=/var/lib/soulverse/metrics
 USER soulverse
 
 EXPOSE 8000
-# The web process; the worker runs the same image with `python manage.py qcluster`.
+# The web process (gunicorn.conf.py, with the metrics bookkeeping); the worker runs the same image
+# with `python manage.py qcluster`. Both write their metrics to PROMETHEUS_MULTIPROC_DIR (a shared volume).
 CMD ["gunicorn", "-c", "gunicorn.conf.py", "soulverse.wsgi:application"]

@@ -1,9 +1,11 @@
 """gunicorn settings (`gunicorn -c gunicorn.conf.py soulverse.wsgi:application`), from the environment.
 
 WEB_TIMEOUT_SECONDS is also read by the Django settings: no request path may wait longer (the
-trigger's `wait` is capped at two thirds of it, verses/today never waits on the AI)."""
+trigger's `wait` is capped at two thirds of it, verses/today never waits on the AI). The hooks do
+the Prometheus multiprocess bookkeeping (soulverse/metrics.py)."""
 
 import os
+from pathlib import Path
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "3"))
@@ -21,3 +23,19 @@ if os.environ.get("DJANGO_BEHIND_PROXY", "").lower() in ("1", "true", "yes", "on
 else:
     secure_scheme_headers = {}
     forwarded_allow_ips = ""
+
+# settings.py has the same default; set here so that the master knows the directory too.
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(Path(__file__).resolve().parent / "var" / "prometheus"))
+
+
+def on_starting(server):
+    """Web starts: the files of processes that are gone are removed (see soulverse.metrics)."""
+    from soulverse.metrics import metrics_dir_clean
+
+    metrics_dir_clean(path=os.environ["PROMETHEUS_MULTIPROC_DIR"])
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid, os.environ["PROMETHEUS_MULTIPROC_DIR"])

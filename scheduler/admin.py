@@ -4,10 +4,10 @@ from django.contrib import admin, messages
 from django_q.admin import ScheduleAdmin as BaseScheduleAdmin
 from django_q.models import Schedule
 
-from scheduler.models import JobRun
+from scheduler.models import JobRun, ScheduleChange
 from scheduler.permissions import OPERATE_PERMISSION, VIEW_PERMISSION
 from scheduler.registry import JOBS_BY_ID
-from scheduler.services import job_run_enqueue, schedule_next_run_refresh
+from scheduler.services import job_run_enqueue, job_schedule_change_record, schedule_next_run_refresh
 
 # The admin's home leads to the scheduler's dashboard (scheduler/dashboard.py) first.
 admin.site.index_template = "admin/scheduler/index.html"
@@ -86,8 +86,15 @@ class ScheduleAdmin(BaseScheduleAdmin):
         return False
 
     def save_model(self, request, obj, form, change):
+        previous = Schedule.objects.filter(pk=obj.pk).first() if change else None
         schedule_next_run_refresh(obj)
         super().save_model(request, obj, form, change)
+        if previous is not None and obj.name in JOBS_BY_ID:
+            before = {"cron": previous.cron, "enabled": previous.repeats != 0}
+            after = {"cron": obj.cron, "enabled": obj.repeats != 0}
+            if before != after:  # a job's cron or switch: into the audit trail, like the API's changes
+                job_schedule_change_record(job_id=obj.name, changed_by=request.user,
+                                           source=ScheduleChange.Source.ADMIN, before=before, after=after)
 
     @admin.action(description="Lancer maintenant", permissions=["change"])
     def run_now(self, request, queryset):
@@ -100,3 +107,28 @@ class ScheduleAdmin(BaseScheduleAdmin):
                 self.message_user(request, f"{schedule.name}: exécution {run.pk} lancée.", messages.SUCCESS)
             else:
                 self.message_user(request, f"{schedule.name}: déjà en cours (exécution {run.pk}).", messages.INFO)
+
+
+@admin.register(ScheduleChange)
+class ScheduleChangeAdmin(admin.ModelAdmin):
+    """The audit trail of schedule changes: read only, for whoever may view the scheduler."""
+
+    list_display = ("changed_at", "job_id", "changed_by", "source", "before", "after")
+    list_filter = ("job_id", "source")
+    readonly_fields = ("job_id", "changed_by", "source", "changed_at", "before", "after")
+    date_hierarchy = "changed_at"
+
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.has_perm(VIEW_PERMISSION)
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_active and request.user.has_perm(VIEW_PERMISSION)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -10,6 +10,8 @@ from django_q.models import Schedule
 from scheduler.registry import JOBS_BY_ID
 
 TASK_FUNC = "scheduler.tasks.job_run"
+# The project's own one-off schedules: a webhook delivery's retry (webhooks/services.py).
+INTERNAL_FUNCS = frozenset({"webhooks.tasks.webhook_delivery_attempt"})
 
 
 def schedule_registry_fields(job_id: str) -> dict:
@@ -19,7 +21,7 @@ def schedule_registry_fields(job_id: str) -> dict:
 
 def schedule_guard(sender, instance, **kwargs) -> None:
     """pre_save of django_q.Schedule: refuse a row that is not a registry job's as the registry says."""
-    if instance.func in settings.SCHEDULER_EXTRA_SCHEDULE_FUNCS:
+    if instance.func in settings.SCHEDULER_EXTRA_SCHEDULE_FUNCS or instance.func in INTERNAL_FUNCS:
         return
     if instance.name not in JOBS_BY_ID:
         raise ValidationError(f"name: « {instance.name[:50]} » n'est pas une tâche du planificateur.")

@@ -1,5 +1,6 @@
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -89,3 +90,32 @@ class JobChunk(models.Model):
 
     def __str__(self) -> str:
         return f"{self.run_id} #{self.index} {self.status}"
+
+
+class ScheduleChange(models.Model):
+    """The audit trail of schedule changes (cron, enabled): who, when, before and after."""
+
+    class Source(models.TextChoices):
+        API = "api", "API"
+        ADMIN = "admin", "Admin"
+
+    job_id = models.CharField(max_length=64)
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    source = models.CharField(max_length=16, choices=Source.choices)
+    changed_at = models.DateTimeField(auto_now_add=True)
+    before = models.JSONField(help_text="{cron, enabled} before the change.")
+    after = models.JSONField(help_text="{cron, enabled} after the change.")
+
+    class Meta:
+        verbose_name = "modification de planification"
+        verbose_name_plural = "journal des modifications de planification"
+        ordering = ["-changed_at", "-pk"]
+        indexes = [models.Index(fields=["job_id", "-changed_at"], name="schedulechange_job_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.job_id} {self.changed_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def changed_fields(self) -> list[str]:
+        return [field for field in ("cron", "enabled") if self.before.get(field) != self.after.get(field)]

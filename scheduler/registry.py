@@ -10,6 +10,7 @@ class Job:
     cron: str  # interpreted in SCHEDULER_TIMEZONE
     func: str  # dotted path of a function (**run.params) -> counts dict, or a scheduler.plan.FanOut
     on_success: str = ""  # dotted path of a function (counts) called once the run has succeeded
+    closed_event: str = ""  # a webhook event (webhooks.events) sent, with the run, whenever a run closes
 
 
 JOBS: tuple[Job, ...] = (
@@ -18,7 +19,8 @@ JOBS: tuple[Job, ...] = (
     Job("cache_cleanup", "Nettoyage cache", "0 2 * * *", "scheduler.jobs.cache_cleanup"),
     Job("user_stats_update", "Statistiques utilisateurs", "0 0 * * *", "users.jobs.user_stats_update"),
     # Every quarter hour: the users whose local clock has reached their notify_at get their push.
-    Job("deliver_verses", "Envoi des versets (push)", "*/15 * * * *", "verses.jobs.deliver_verses"),
+    Job("deliver_verses", "Envoi des versets (push)", "*/15 * * * *", "verses.jobs.deliver_verses",
+        closed_event="delivery.completed"),
 )
 JOBS_BY_ID: dict[str, Job] = {job.id: job for job in JOBS}
 DAILY_VERSES_JOB_ID = "daily_verses_generation"

@@ -17,8 +17,8 @@ from django_q.conf import Conf
 from django_q.models import Schedule
 from django_q.status import Stat
 
-from scheduler.models import JobRun
-from scheduler.registry import DAILY_VERSES_JOB_ID, DELIVER_VERSES_JOB_ID, JOBS, cron_trigger_label
+from scheduler.models import JobRun, ScheduleChange
+from scheduler.registry import DAILY_VERSES_JOB_ID, DELIVER_VERSES_JOB_ID, JOBS, cron_trigger_label, job_get
 from verses.ai import provider_state
 from verses.bible import editions_state
 from verses.fcm import push_state
@@ -61,22 +61,33 @@ def scheduler_enabled() -> bool:
     return Schedule.objects.filter(name__in=job_ids).exclude(repeats=0).count() == len(job_ids)
 
 
-def scheduler_status() -> dict:
+def _job_data(job, schedule: Schedule | None) -> dict:
+    cron = schedule.cron if schedule else job.cron
+    return {
+        "id": job.id,
+        "name": job.name,
+        "next_run": schedule.next_run if schedule else None,
+        "trigger": cron_trigger_label(cron),
+        "cron": cron,
+        "enabled": bool(schedule and schedule.repeats != 0),
+        "last_run": JobRun.objects.filter(job_id=job.id).order_by("-started_at").first(),
+    }
+
+
+def scheduler_jobs() -> list[dict]:
+    """The registered jobs with their schedules (as `status` and GET jobs show them)."""
     schedules = {s.name: s for s in Schedule.objects.filter(name__in=[job.id for job in JOBS])}
-    jobs = []
-    for job in JOBS:
-        schedule = schedules.get(job.id)
-        cron = schedule.cron if schedule else job.cron
-        last = JobRun.objects.filter(job_id=job.id).order_by("-started_at").first()
-        jobs.append({
-            "id": job.id,
-            "name": job.name,
-            "next_run": schedule.next_run if schedule else None,
-            "trigger": cron_trigger_label(cron),
-            "cron": cron,
-            "enabled": bool(schedule and schedule.repeats != 0),
-            "last_run": last,
-        })
+    return [_job_data(job, schedules.get(job.id)) for job in JOBS]
+
+
+def scheduler_job(*, job_id: str) -> dict:
+    """One registered job with its schedule (GET jobs/{id})."""
+    job = job_get(job_id)
+    return _job_data(job, Schedule.objects.filter(name=job.id).first())
+
+
+def scheduler_status() -> dict:
+    jobs = scheduler_jobs()
     enabled = all(job["enabled"] for job in jobs)
     cluster = cluster_state()
     return {
@@ -206,6 +217,11 @@ def health_public() -> tuple[bool, str]:
         healthy, report = health_check()
         _public_health = (now + settings.HEALTH_PUBLIC_CACHE_SECONDS, healthy, report["status"])
     return _public_health[1], _public_health[2]
+
+
+def schedule_changes(*, job_id: str):
+    """The audit trail of a job's schedule, newest first."""
+    return ScheduleChange.objects.filter(job_id=job_id).select_related("changed_by").order_by("-changed_at", "-pk")
 
 
 # --- The admin dashboard --------------------------------------------------------------------

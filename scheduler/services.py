@@ -14,10 +14,13 @@ from django_q.conf import Conf
 from django_q.models import Schedule
 from django_q.tasks import async_task
 
-from scheduler.models import JobChunk, JobRun
+from scheduler.announce import job_run_closed_announce, job_run_started_announce
+from scheduler.models import JobChunk, JobRun, ScheduleChange
 from scheduler.plan import FanOut
 from scheduler.registry import JOBS, job_get
 from soulverse.db import db_retry
+from webhooks import events
+from webhooks.services import webhook_event_emit
 
 logger = logging.getLogger(__name__)
 
@@ -30,11 +33,14 @@ TASK_FUNC = "scheduler.tasks.job_run"
 def schedules_setup() -> list[tuple[str, str]]:
     """Create or update the Schedule row of every registered job; safe on every deploy.
 
-    A stopped scheduler stays stopped: `repeats` of an existing row is kept.
+    A stopped scheduler stays stopped: `repeats` of an existing row is kept; so does a cron an
+    operator set (the last one in the audit trail), over the registry's default.
     Returns (job id, "created" | "updated" | "unchanged") pairs.
     """
     results = []
     for job in JOBS:
+        last_change = ScheduleChange.objects.filter(job_id=job.id).order_by("-changed_at", "-pk").first()
+        cron = last_change.after["cron"] if last_change else job.cron
         schedule = Schedule.objects.select_for_update().filter(name=job.id).first()
         if schedule is None:
             schedule = Schedule(name=job.id, repeats=-1)
@@ -42,7 +48,7 @@ def schedules_setup() -> list[tuple[str, str]]:
         else:
             action = "unchanged"
         wanted = {"func": TASK_FUNC, "args": repr(job.id), "kwargs": "trigger='schedule'",
-                  "schedule_type": Schedule.CRON, "cron": job.cron}
+                  "schedule_type": Schedule.CRON, "cron": cron}
         if action == "unchanged" and any(getattr(schedule, k) != v for k, v in wanted.items()):
             action = "updated"
         for field, value in wanted.items():
@@ -59,6 +65,53 @@ def schedule_next_run_refresh(schedule: Schedule) -> None:
         schedule.next_run = schedule.calculate_next_run()
 
 
+class ScheduleMissing(Exception):
+    """The job has no Schedule row (setup_schedules has not run)."""
+
+
+def _schedule_state(schedule: Schedule) -> dict:
+    return {"cron": schedule.cron, "enabled": schedule.repeats != 0}
+
+
+@transaction.atomic
+def job_schedule_update(*, job_id: str, changed_by, source: str, cron: str | None = None,
+                        enabled: bool | None = None) -> tuple[Schedule, ScheduleChange | None]:
+    """Change a job's cron and/or enabled flag, recompute next_run, and record the change (audit
+    trail, `schedule.updated` webhook). A request that changes nothing records nothing."""
+    job_get(job_id)
+    schedule = Schedule.objects.select_for_update().filter(name=job_id).first()
+    if schedule is None:
+        raise ScheduleMissing(job_id)
+    before = _schedule_state(schedule)
+    if cron is not None:
+        schedule.cron = cron
+    if enabled is not None:
+        schedule.repeats = -1 if enabled else 0
+    after = _schedule_state(schedule)
+    if after == before:
+        return schedule, None
+    if after["cron"] != before["cron"]:
+        schedule_next_run_refresh(schedule)
+    schedule.save()
+    change = job_schedule_change_record(job_id=job_id, changed_by=changed_by, source=source,
+                                        before=before, after=after)
+    return schedule, change
+
+
+def job_schedule_change_record(*, job_id: str, changed_by, source: str, before: dict,
+                               after: dict) -> ScheduleChange:
+    """Add a change to the audit trail and announce it (`schedule.updated`)."""
+    change = ScheduleChange.objects.create(job_id=job_id, changed_by=changed_by, source=source,
+                                           before=before, after=after)
+    logger.info("event=schedule_updated job=%s source=%s fields=%s", job_id, source, ",".join(change.changed_fields))
+    webhook_event_emit(event=events.SCHEDULE_UPDATED, data={
+        "job_id": job_id, "before": before, "after": after, "source": source,
+        "changed_by": str(changed_by.pk) if changed_by else None,
+        "changed_at": change.changed_at.astimezone(datetime.UTC).isoformat(),
+    })
+    return change
+
+
 def _job_schedules():
     return Schedule.objects.filter(name__in=[job.id for job in JOBS])
 
@@ -66,16 +119,22 @@ def _job_schedules():
 def scheduler_stop() -> int:
     """Pause the four schedules (repeats=0 rows are skipped by django-q2); idempotent.
     Returns how many schedules exist (0: setup_schedules has not run)."""
-    count = _job_schedules().update(repeats=0)
-    logger.info("event=scheduler_stopped schedules=%s", count)
+    changed = _job_schedules().exclude(repeats=0).update(repeats=0)
+    count = _job_schedules().count()
+    logger.info("event=scheduler_stopped schedules=%s changed=%s", count, changed)
+    if changed:
+        webhook_event_emit(event=events.SCHEDULER_STOPPED, data={"schedules": count})
     return count
 
 
 def scheduler_start() -> int:
     """Resume the schedules. A slot missed while stopped fires once: next_run is untouched,
     and a cron schedule computes its next run from now, so there is never a burst."""
-    count = _job_schedules().update(repeats=-1)
-    logger.info("event=scheduler_started schedules=%s", count)
+    changed = _job_schedules().exclude(repeats=-1).update(repeats=-1)
+    count = _job_schedules().count()
+    logger.info("event=scheduler_started schedules=%s changed=%s", count, changed)
+    if changed:
+        webhook_event_emit(event=events.SCHEDULER_STARTED, data={"schedules": count})
     return count
 
 
@@ -93,18 +152,23 @@ def job_run_claim(*, job_id: str, trigger: str, params: dict | None = None) -> t
     for _ in range(3):
         try:
             with transaction.atomic():
-                return JobRun.objects.create(job_id=job_id, trigger=trigger, params=params or {}), True
+                run = JobRun.objects.create(job_id=job_id, trigger=trigger, params=params or {})
+            job_run_started_announce(run=run)
+            return run, True
         except IntegrityError:
             running = JobRun.objects.filter(job_id=job_id, status=JobRun.Status.RUNNING).first()
             if running is None:
                 continue  # it finished in between: try again
             if running.started_at >= _stale_before():
                 return running, False
-            JobRun.objects.filter(pk=running.pk, status=JobRun.Status.RUNNING).update(
+            abandoned = JobRun.objects.filter(pk=running.pk, status=JobRun.Status.RUNNING).update(
                 status=JobRun.Status.FAILED, finished_at=timezone.now(),
                 error="Abandoned: still running after the task timeout (worker killed?).",
             )
             logger.warning("event=job_run_abandoned job=%s run=%s", job_id, running.pk.hex[:8])
+            if abandoned:
+                running.refresh_from_db()
+                job_run_closed_announce(run=running)
     raise RuntimeError(f"could not open a run of {job_id}")
 
 
@@ -139,10 +203,12 @@ def job_run_execute(*, run: JobRun, dispatch: bool = True) -> JobRun:
             with connection.execute_wrapper(queries):
                 counts = _job_attempt(run=run, func=job.func, queries=queries)
         except Exception as exc:
-            JobRun.objects.filter(pk=run.pk, status=JobRun.Status.RUNNING).update(
+            failed = JobRun.objects.filter(pk=run.pk, status=JobRun.Status.RUNNING).update(
                 status=JobRun.Status.FAILED, error=_error_text(exc), finished_at=timezone.now())
             run.refresh_from_db()
             logger.exception("event=job_failed job=%s run=%s", job.id, run.pk.hex[:8])
+            if failed:
+                job_run_closed_announce(run=run)
             raise
         if counts is not None:
             _job_run_close(run, counts={**counts, "db_queries": queries.count})
@@ -181,6 +247,7 @@ def _job_run_close(run: JobRun, *, counts: dict) -> None:
     run.status, run.counts, run.finished_at = JobRun.Status.SUCCEEDED, counts, timezone.now()
     run.save(update_fields=["status", "counts", "finished_at"])
     logger.info("event=job_succeeded job=%s run=%s duration=%s", run.job_id, run.pk.hex[:8], run.duration_seconds)
+    job_run_closed_announce(run=run)
     _job_on_success(run)
 
 
@@ -294,8 +361,9 @@ def job_run_complete_if_done(*, run_id) -> bool:
     if closed:
         logger.info("event=job_%s job=%s run=%s chunks=%s duration=%s", "failed" if failed else "succeeded",
                     run.job_id, run.pk.hex[:8], len(chunks), counts["duration_seconds"])
+        run.refresh_from_db()
+        job_run_closed_announce(run=run)
         if not failed:
-            run.counts = counts
             _job_on_success(run)
     return bool(closed)
 

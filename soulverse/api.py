@@ -7,10 +7,12 @@ from django.core.exceptions import RequestDataTooBig
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import parsers, serializers, status
-from rest_framework.exceptions import ParseError
+from rest_framework.exceptions import ParseError, Throttled
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from soulverse.metrics import THROTTLED_REQUESTS
 
 
 # An error body names at most this many fields, each message cut to this length: a 400 must not
@@ -22,7 +24,10 @@ JSON_MAX_DEPTH = 32  # request bodies are flat objects; deeper nesting is refuse
 
 def exception_handler(exc, context):
     """DRF's handler, plus a JSON 400 for a body over DATA_UPLOAD_MAX_MEMORY_SIZE (Django's is HTML),
-    and error bodies capped in size."""
+    and error bodies capped in size; throttled requests are counted for /metrics."""
+    if isinstance(exc, Throttled):
+        view = context.get("view")
+        THROTTLED_REQUESTS.labels(type(view).__name__ if view else "unknown").inc()
     if isinstance(exc, RequestDataTooBig):
         return Response({"detail": "Corps de requête trop volumineux."}, status=status.HTTP_400_BAD_REQUEST)
     response = drf_exception_handler(exc, context)
@@ -101,7 +106,7 @@ class StrictCharField(serializers.CharField):
 
 
 class StrictBooleanField(serializers.BooleanField):
-    """A JSON boolean only (DRF's BooleanField also takes "yes", "1", 0...)."""
+    """A JSON boolean only (DRF's BooleanField also takes "true", "yes", "1", 1, ...)."""
 
     def to_internal_value(self, data):
         if not isinstance(data, bool):

@@ -7,6 +7,7 @@ the qcluster workers) and the django-q2 ORM broker.
 
 import datetime
 import ipaddress
+import os
 import urllib.parse
 from pathlib import Path
 
@@ -49,6 +50,7 @@ INSTALLED_APPS = [
     "users",
     "verses",
     "scheduler",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -216,6 +218,8 @@ SPECTACULAR_SETTINGS = {
         "AiCheckStatusEnum": "scheduler.serializers.AI_STATUSES",
         "AiStateStatusEnum": "scheduler.serializers.AI_PROBE_STATUSES",
         "EditionStatusEnum": "scheduler.serializers.EDITION_STATUSES",
+        "WebhookEventEnum": "webhooks.events.EVENTS",
+        "WebhookDeliveryStatusEnum": "webhooks.models.WebhookDelivery.Status",
     },
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024  # the API takes small JSON bodies only
@@ -344,6 +348,29 @@ SCHEDULER_EXTRA_SCHEDULE_FUNCS = env.list("SCHEDULER_EXTRA_SCHEDULE_FUNCS", defa
 # health fails when the last successful daily run is older than this.
 SCHEDULER_DAILY_MAX_AGE_HOURS = env.int("SCHEDULER_DAILY_MAX_AGE_HOURS", default=26)
 
+# --- Metrics (Prometheus) -------------------------------------------------------------------
+# /metrics answers 404 until a token is set; Prometheus sends it as a bearer token.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# prometheus-client's multiprocess mode: each process (gunicorn and qcluster workers) writes its
+# metrics to files here; it must be set before prometheus_client is first imported, and be one
+# directory per host shared by web and qcluster (files of dead processes are removed at start).
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default=str(BASE_DIR / "var" / "prometheus"))
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = PROMETHEUS_MULTIPROC_DIR
+Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
+# Collectors computed at scrape time, from the database and the broker.
+METRICS_COLLECTORS = ["scheduler.metrics.SchedulerCollector"]
+
+# --- Webhooks (Standard Webhooks) ------------------------------------------------------------
+WEBHOOKS_TIMEOUT_SECONDS = env.float("WEBHOOKS_TIMEOUT_SECONDS", default=10.0)
+# Seconds before each retry of a failed delivery: the spec's suggested schedule, about 27 hours
+# in all (8 attempts).
+WEBHOOKS_RETRY_DELAYS = env.list("WEBHOOKS_RETRY_DELAYS", cast=float,
+                                 default=[5, 300, 1800, 7200, 18000, 36000, 36000])
+# An endpoint is disabled after this many failed attempts in a row (any success resets the count).
+WEBHOOKS_DISABLE_AFTER_FAILURES = env.int("WEBHOOKS_DISABLE_AFTER_FAILURES", default=20)
+# Hosts or addresses that may be private, loopback or link-local (refused otherwise).
+WEBHOOKS_ALLOWED_PRIVATE_HOSTS = env.list("WEBHOOKS_ALLOWED_PRIVATE_HOSTS", default=[])
+
 # --- Logging: one event per line ------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {
@@ -366,7 +393,8 @@ if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 if not DEBUG:
     SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
-    SECURE_REDIRECT_EXEMPT = [r"^livez$"]  # container probes speak plain HTTP
+    # Container probes and Prometheus (inside the deployment, with its bearer token) speak plain HTTP.
+    SECURE_REDIRECT_EXEMPT = [r"^livez$", r"^metrics$"]
     SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 30)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True

@@ -28,6 +28,12 @@ os.environ["FCM_CREDENTIALS_FILE"] = os.environ.get("TEST_FCM_CREDENTIALS_FILE",
 for _name in ("GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_CLOUD_PROJECT", "FCM_DRY_RUN"):
     os.environ.pop(_name, None)
 
+# Metrics of this test run in a directory of its own, shared with the qcluster processes it starts.
+if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+    import tempfile
+
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="soulverse-test-metrics-")
+
 from soulverse.settings import *  # noqa: E402,F403
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405

@@ -4,10 +4,12 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularSwaggerView
 
+from soulverse.metrics import metrics_view
 from soulverse.views import SchemaView, livez
 
 urlpatterns = [
     path("livez", livez, name="livez"),
+    path("metrics", metrics_view, name="metrics"),
     # Browsers ask for /favicon.ico on every site; answer rather than log a 404 each time.
     path("favicon.ico", RedirectView.as_view(url=static("soulverse/favicon.svg"), permanent=True)),
     path("admin/dashboard/", include("scheduler.dashboard")),

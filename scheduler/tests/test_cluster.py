@@ -3,71 +3,19 @@ scheduler looks for due schedules every 30 s)."""
 
 import datetime
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 import urllib.request
-from pathlib import Path
 
 import pytest
-from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 from django_q.models import Schedule
 
 from scheduler.models import JobRun
-from scheduler.selectors import cluster_state
 from scheduler.services import scheduler_start, scheduler_stop, schedules_setup
+from scheduler.tests.conftest import scheduler_pass, wait_until
 from users.tests.factories import UserFactory, token_key_for
 from verses.models import DailyVerse
 
 pytestmark = [pytest.mark.cluster, pytest.mark.django_db(transaction=True)]
-
-
-def database_url() -> str:
-    db = connection.settings_dict
-    if db["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{db['NAME']}"
-    credentials = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    return f"postgres://{credentials}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
-@pytest.fixture
-def qcluster(tmp_path):
-    log = open(tmp_path / "qcluster.log", "wb")
-    env = {**os.environ, "DATABASE_URL": database_url(), "DJANGO_SETTINGS_MODULE": "soulverse.settings_test"}
-    process = subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=settings.BASE_DIR, env=env,
-                               stdout=log, stderr=subprocess.STDOUT)
-    try:
-        wait_until(lambda: cluster_state()["alive"], 60, "the cluster to report a heartbeat", tmp_path)
-        yield tmp_path
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
-
-
-def wait_until(predicate, timeout: float, what: str, log_dir: Path | None = None) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.5)
-    tail = (log_dir / "qcluster.log").read_text()[-3000:] if log_dir else ""
-    pytest.fail(f"timed out after {timeout} s waiting for {what}\n{tail}")
-
-
-def scheduler_pass(name: str, log_dir: Path) -> None:
-    """Wait for one full pass of the cluster's scheduler, seen through a due probe schedule."""
-    Schedule.objects.create(name=name, func="math.floor", args="1.5", schedule_type=Schedule.ONCE,
-                            next_run=timezone.now() - datetime.timedelta(seconds=1))
-    wait_until(lambda: not Schedule.objects.filter(name=name).exists(), 75, f"schedule {name}", log_dir)
 
 
 def test_a_real_cluster_runs_a_due_schedule_once_and_only_when_started(qcluster, live_server):

@@ -19,7 +19,7 @@ from django.db.models import Count
 from scheduler.models import JobRun
 from scheduler.selectors import cluster_state
 from scheduler.services import job_run_enqueue
-from scheduler.tests.test_cluster import database_url, wait_until
+from scheduler.tests.conftest import database_url, wait_until
 from users.models import User
 from users.selectors import users_active
 from verses.models import DailyVerse
@@ -88,7 +88,7 @@ def test_three_clusters_on_one_database_fire_each_due_schedule_once(tmp_path):
     from django_q.models import Schedule, Success
 
     from scheduler.services import schedules_setup
-    from scheduler.tests.test_cluster import scheduler_pass
+    from scheduler.tests.conftest import scheduler_pass
 
     if connection.vendor != "postgresql":
         pytest.skip("several clusters need PostgreSQL's row locks (SELECT ... FOR UPDATE)")

@@ -15,7 +15,7 @@ from django.db.models import Count, Max
 from django.utils import timezone
 
 from scheduler.models import JobChunk, JobRun
-from scheduler.tests.test_cluster import database_url, wait_until
+from scheduler.tests.conftest import database_url, wait_until
 from scheduler.tests.test_faults import cluster_kill, cluster_stop
 from users.models import User
 from users.selectors import users_active

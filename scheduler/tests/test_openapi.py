@@ -13,6 +13,12 @@ OPERATIONS = {
     ("/api/v1/auth/login/", "post"), ("/api/v1/auth/tokens/", "get"), ("/api/v1/auth/tokens/", "delete"),
     ("/api/v1/auth/tokens/current/", "delete"),
     ("/api/v1/verses/{day}/opened/", "post"),
+    ("/api/v1/scheduler/webhooks/", "get"), ("/api/v1/scheduler/webhooks/", "post"),
+    ("/api/v1/scheduler/webhooks/{id}/", "get"), ("/api/v1/scheduler/webhooks/{id}/", "patch"),
+    ("/api/v1/scheduler/webhooks/{id}/", "delete"), ("/api/v1/scheduler/webhooks/{id}/deliveries/", "get"),
+    ("/api/v1/scheduler/jobs/", "get"), ("/api/v1/scheduler/jobs/{id}/", "get"),
+    ("/api/v1/scheduler/jobs/{id}/", "patch"), ("/api/v1/scheduler/jobs/{id}/run/", "post"),
+    ("/api/v1/scheduler/jobs/{id}/changes/", "get"),
 }
 
 

@@ -1,0 +1,100 @@
+"""A local Standard Webhooks receiver: verifies each request's signature with the
+`standardwebhooks` library, as a consumer would, and records what it got.
+
+    with WebhookReceiver(secret) as receiver:   # or .secret = ... once the endpoint exists
+        receiver.answer(500, 500, 200)          # the first answers; then 200
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from standardwebhooks import Webhook, WebhookVerificationError
+
+
+@dataclass(frozen=True)
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    verified: bool
+    payload: dict | None
+    error: str
+
+
+class WebhookReceiver:
+    def __init__(self, secret: str = "") -> None:
+        self.secret = secret
+        self.received: list[Received] = []
+        self._answers: deque = deque()
+        self.default_status = 200
+        self.delay = 0.0
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self) -> WebhookReceiver:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}/hooks/soulverse"
+
+    def answer(self, *statuses: int | tuple[int, dict]) -> None:
+        """The next answers (a status, or a status with headers); afterwards `default_status`."""
+        self._answers.extend(statuses)
+
+    def events(self) -> list[str]:
+        return [r.payload["type"] for r in self.received if r.payload]
+
+    def wait_for(self, count: int, timeout: float = 30) -> list[Received]:
+        deadline = time.monotonic() + timeout
+        while len(self.received) < count and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return list(self.received)
+
+    def _record(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict]:
+        try:
+            payload = Webhook(self.secret).verify(body, headers)
+            verified, error = True, ""
+        except WebhookVerificationError as exc:
+            payload, verified, error = None, False, str(exc)
+            try:
+                json.loads(body)
+            except ValueError:
+                pass
+        with self._lock:
+            self.received.append(Received(path, headers, body, verified, payload, error))
+            answer = self._answers.popleft() if self._answers else self.default_status
+        return answer if isinstance(answer, tuple) else (answer, {})
+
+
+def _handler(receiver: WebhookReceiver):
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 (http.server's naming)
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            status, headers = receiver._record(self.path, dict(self.headers.items()), body)
+            if receiver.delay:
+                time.sleep(receiver.delay)
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, format, *args):
+            pass
+
+    return Handler
