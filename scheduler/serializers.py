@@ -36,6 +36,8 @@ class RunsQuerySerializer(serializers.Serializer):
 HEALTH_STATUSES = ["ok", "degraded", "down"]
 DATABASE_STATUSES = ["ok", "error"]
 SWITCH_STATUSES = ["enabled", "disabled"]
+# health's scheduler check: every job on, some paused (through PATCH jobs/{id}), or none on.
+SCHEDULER_CHECK_STATUSES = ["enabled", "partial", "disabled"]
 DAILY_VERSES_STATUSES = ["never", "ok", "stale"]
 CACHE_STATUSES = ["ok", "degraded"]
 CLUSTER_STATUSES = ["ok", "down"]
@@ -125,7 +127,8 @@ class DatabaseCheckSerializer(serializers.Serializer):
 
 
 class SchedulerCheckSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=SWITCH_STATUSES)
+    status = serializers.ChoiceField(choices=SCHEDULER_CHECK_STATUSES,
+                                     help_text="partial: some jobs paused (degraded); disabled: none runs (down).")
 
 
 class DailyVersesCheckSerializer(serializers.Serializer):

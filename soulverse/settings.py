@@ -212,6 +212,7 @@ SPECTACULAR_SETTINGS = {
         "HealthStatusEnum": "scheduler.serializers.HEALTH_STATUSES",
         "DatabaseCheckStatusEnum": "scheduler.serializers.DATABASE_STATUSES",
         "SwitchStatusEnum": "scheduler.serializers.SWITCH_STATUSES",
+        "SchedulerCheckStatusEnum": "scheduler.serializers.SCHEDULER_CHECK_STATUSES",
         "DailyVersesCheckStatusEnum": "scheduler.serializers.DAILY_VERSES_STATUSES",
         "CacheCheckStatusEnum": "scheduler.serializers.CACHE_STATUSES",
         "ClusterCheckStatusEnum": "scheduler.serializers.CLUSTER_STATUSES",

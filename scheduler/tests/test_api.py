@@ -273,6 +273,19 @@ def test_an_oversize_body_is_refused_with_json_and_changes_nothing(staff_client,
     assert JobRun.objects.count() == 0
 
 
+def test_health_one_paused_job_degrades_all_paused_is_down(client, viewer_client, staff_client, schedules):
+    heartbeat = mock.Mock(status="Idle", timestamp=timezone.now())
+    with mock.patch("scheduler.selectors.Stat.get_all", return_value=[heartbeat]):
+        assert staff_client.patch(BASE + "jobs/cache_cleanup", {"enabled": False}, format="json").status_code == 200
+        response = viewer_client.get(BASE + "health")
+        assert (response.status_code, response.json()["status"]) == (200, "degraded")
+        assert response.json()["checks"]["scheduler"] == {"status": "partial"}
+        assert staff_client.post(BASE + "stop").status_code == 200
+        response = viewer_client.get(BASE + "health")
+        assert (response.status_code, response.json()["status"]) == (503, "down")
+        assert response.json()["checks"]["scheduler"] == {"status": "disabled"}
+
+
 def test_health_counts_a_scheduler_without_its_schedules_as_disabled(viewer_client):
     body = viewer_client.get(BASE + "health").json()  # setup_schedules never ran
     assert body["checks"]["scheduler"] == {"status": "disabled"}

@@ -26,6 +26,7 @@ def test_list_and_get_show_each_job_with_its_schedule(staff_client, schedules):
         ("daily_verses_generation", "0 6 * * *", True, "cron[hour=6, minute=0]"),
         ("cache_cleanup", "0 2 * * *", True, "cron[hour=2, minute=0]"),
         ("user_stats_update", "0 0 * * *", True, "cron[hour=0, minute=0]"),
+        ("deliver_verses", "*/15 * * * *", True, "cron[minute=*/15]"),
     ]
     one = staff_client.get(f"{URL}/cache_cleanup").json()
     assert one == jobs[1]
