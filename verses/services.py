@@ -218,6 +218,14 @@ def daily_verses_assign_chunk(*, day: datetime.date, after: uuid.UUID | None, up
         users = users.filter(id__gt=after)
     if upto is not None:
         users = users.filter(id__lte=upto)
+    if connection.vendor == "postgresql" and connection.in_atomic_block:
+        # The chunk is idempotent and marked done in this same transaction: a commit lost in a
+        # crash loses the mark with the rows, and the chunk is simply done again. Not waiting for
+        # the WAL flush takes the commit off the chunk's time. Durable commits that come later (the
+        # run's close) flush this one too: WAL is written in order. Only here: a push chunk's
+        # transaction records sends, which must survive a crash (verses/push.py).
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit = off")
     return daily_verses_assign(day=day, users=users)
 
 
@@ -238,12 +246,6 @@ def daily_verses_assign(*, day: datetime.date, users) -> dict:
     )
     started = time.perf_counter()
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql" and connection.in_atomic_block:
-            # The chunk is idempotent and marked done in this same transaction: a commit lost in a
-            # crash loses the mark with the rows, and the chunk is simply done again. Not waiting
-            # for the WAL flush takes the commit off the chunk's time. Durable commits that come
-            # later (the run's close) flush this one too: WAL is written in order.
-            cursor.execute("SET LOCAL synchronous_commit = off")
         cursor.execute(sql, [day_value, connection.ops.adapt_datetimefield_value(timezone.now()),
                              *user_params, day_value])
         created = max(cursor.rowcount, 0)

@@ -132,3 +132,25 @@ def test_a_cache_entry_that_outlived_its_row_is_not_trusted():
 
     assert (report["cache_hits"], report["fallbacks"], report["verses_created"]) == (0, 1, 3)
     assert verse_cache_get_many(DAY, [("sad", "fr")]) == {("sad", "fr"): VerseOfTheDay.objects.get().pk}
+
+
+
+def test_only_the_daily_run_s_chunk_commits_asynchronously_never_a_push_chunk_s_records():
+    from django.db import connection
+
+    from users.selectors import users_active
+    from verses.services import daily_verses_assign, daily_verses_assign_chunk
+
+    if connection.vendor != "postgresql":
+        pytest.skip("synchronous_commit is PostgreSQL's")
+
+    def setting_after(call) -> str:
+        with transaction.atomic():
+            call()
+            with connection.cursor() as cursor:
+                cursor.execute("SHOW synchronous_commit")
+                return cursor.fetchone()[0]
+
+    # In this order: SET LOCAL lasts until the test's own transaction ends.
+    assert setting_after(lambda: daily_verses_assign(day=DAY, users=users_active())) == "on"
+    assert setting_after(lambda: daily_verses_assign_chunk(day=DAY, after=None, upto=None)) == "off"
