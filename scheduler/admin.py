@@ -1,12 +1,13 @@
-from croniter import croniter
 from django import forms
 from django.contrib import admin, messages
 from django_q.admin import ScheduleAdmin as BaseScheduleAdmin
 from django_q.models import Schedule
+from rest_framework.exceptions import ValidationError as DRFValidationError
 
 from scheduler.models import JobRun, ScheduleChange
 from scheduler.permissions import OPERATE_PERMISSION, VIEW_PERMISSION
 from scheduler.registry import JOBS_BY_ID
+from scheduler.serializers import CronField
 from scheduler.services import job_run_enqueue, job_schedule_change_record, schedule_next_run_refresh
 
 # The admin's home leads to the scheduler's dashboard (scheduler/dashboard.py) first.
@@ -48,10 +49,11 @@ class ScheduleForm(forms.ModelForm):
             self.fields["enabled"].initial = self.instance.repeats != 0
 
     def clean_cron(self):
-        cron = self.cleaned_data["cron"].strip()
-        if len(cron.split()) != 5 or not croniter.is_valid(cron):
-            raise forms.ValidationError("Expression cron invalide (5 champs, par ex. « 0 6 * * * »).")
-        return cron
+        # The API's check (five fields, and a cron that fires: `0 0 30 2 *` never does).
+        try:
+            return CronField().to_internal_value(self.cleaned_data["cron"])
+        except DRFValidationError as exc:
+            raise forms.ValidationError(exc.detail[0]) from None
 
     def save(self, commit=True):
         self.instance.repeats = -1 if self.cleaned_data["enabled"] else 0
