@@ -1,6 +1,8 @@
+import re
 import socket
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core.validators import URLValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -11,8 +13,9 @@ from webhooks.models import WebhookDelivery
 from webhooks.transport import AddressRefused, url_addresses
 
 
-# What the schema documents (a host name, not an address): every URL matching it is accepted unless
-# its host resolves to a refused address. The server takes any http(s) URL with a valid port.
+# What the schema documents and the server enforces (a host name, not an address): every URL
+# matching it is accepted unless its host resolves to a refused address. A host listed in
+# WEBHOOKS_ALLOWED_PRIVATE_HOSTS (tests' 127.0.0.1) may also be an address with any port.
 URL_PATTERN = (r"^https?://([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}(:[1-9][0-9]{0,3})?"
                r"(/[A-Za-z0-9._~%/-]*)?(\?[A-Za-z0-9._~%=&-]*)?$")
 
@@ -40,6 +43,11 @@ class WebhookUrlField(StrictCharField):
             raise serializers.ValidationError(f"Adresse refusée : {exc}.") from None
         except (socket.gaierror, UnicodeError, ValueError):
             pass
+        allowed = {host.strip().lower().strip("[]") for host in settings.WEBHOOKS_ALLOWED_PRIVATE_HOSTS}
+        if (urlsplit(url).hostname or "") not in allowed and not re.fullmatch(URL_PATTERN, url):
+            raise serializers.ValidationError(
+                "URL non prise en charge : un nom d'hôte en minuscules, un port de 1 à 9999, un chemin "
+                "et une requête sans caractères spéciaux.")
         return url
 
 

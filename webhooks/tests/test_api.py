@@ -64,6 +64,7 @@ def test_only_the_listed_private_hosts_are_allowed(staff_client, settings):
     ({"events": ["run.failed"]}, "url"),
     ({"url": "ftp://127.0.0.1/x", "events": ["run.failed"]}, "url"),
     ({"url": "not a url", "events": ["run.failed"]}, "url"),
+    ({"url": "https://hooks.example.invalid/hook*", "events": ["run.failed"]}, "url"),  # outside the schema's pattern
     ({"url": 42, "events": ["run.failed"]}, "url"),
     ({"url": "http://127.0.0.1/"}, "events"),
     ({"url": "http://127.0.0.1/", "events": []}, "events"),
