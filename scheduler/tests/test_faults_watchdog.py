@@ -11,6 +11,7 @@ import uuid
 
 import pytest
 from django.conf import settings
+from django.db import connection, transaction
 from django.db.models import Count, Max
 from django.utils import timezone
 
@@ -61,16 +62,25 @@ def test_sigkill_one_of_two_clusters_mid_run_the_watchdog_hands_its_chunks_out_a
     except BaseException:
         cluster_kill(doomed)
         raise
+    doomed_log = tmp_path / "doomed.log"
     try:
-        subprocess.run([sys.executable, "manage.py", "shell", "-c",
-                        "from scheduler.services import job_run_enqueue; "
-                        "job_run_enqueue(job_id='daily_verses_generation', trigger='manual')"],
-                       cwd=settings.BASE_DIR, env=env, check=True, capture_output=True)
-        wait_until(lambda: JobChunk.objects.filter(status="succeeded").count() >= 2, 120, "the first chunks")
-        cluster_kill(doomed)
-        killed_at = time.monotonic()
-        killed_at_db = timezone.now()
-        pending_at_kill = JobChunk.objects.filter(status="pending").count()
+        # Chunks can take 20 ms each on an idle machine: the whole run could end before the kill.
+        # A SHARE lock on the daily verse table holds every chunk at its INSERT (after it took its
+        # chunk row and lease), so the doomed cluster is killed while it holds chunks, for sure.
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(f"LOCK TABLE {DailyVerse._meta.db_table} IN SHARE MODE")
+            subprocess.run([sys.executable, "manage.py", "shell", "-c",
+                            "from scheduler.services import job_run_enqueue; "
+                            "job_run_enqueue(job_id='daily_verses_generation', trigger='manual')"],
+                           cwd=settings.BASE_DIR, env=env, check=True, capture_output=True)
+            wait_until(lambda: "'scheduler.tasks.job_chunk_run'" in doomed_log.read_text(errors="replace"), 120,
+                       "the doomed cluster to take a chunk")
+            time.sleep(1)  # its workers reach the INSERT and wait there
+            cluster_kill(doomed)
+            killed_at = time.monotonic()
+            killed_at_db = timezone.now()
+            pending_at_kill = JobChunk.objects.filter(status="pending").count()
 
         wait_until(lambda: JobRun.objects.filter(status="running").count() == 0, 150, "the run to close")
         recovered_in = time.monotonic() - killed_at
