@@ -187,7 +187,7 @@ class JobViewSet(viewsets.ViewSet):
 
     permission_classes = [SchedulerPermission]  # GET: view the scheduler; PATCH, run: operate it
     parser_classes = [StrictJSONParser]
-    pagination_class = None  # the three jobs come whole; `changes` is paginated
+    pagination_class = None  # the jobs come whole; `changes` is paginated
     lookup_value_regex = "[^/]+"
 
     def _job_id(self, pk: str) -> str:

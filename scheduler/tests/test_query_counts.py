@@ -96,7 +96,7 @@ def _add_users(count: int, *, start: int) -> None:
 
 
 def _add_runs(count: int) -> None:
-    """`count` finished runs across the three jobs, spread over the past days."""
+    """`count` finished runs across the jobs, spread over the past days."""
     now = timezone.now()
     runs = JobRun.objects.bulk_create([
         JobRun(job_id=JOBS[n % len(JOBS)].id, trigger=JobRun.Trigger.SCHEDULE,
