@@ -15,6 +15,7 @@ from django_q.models import Schedule
 from django_q.tasks import async_task
 
 from scheduler.announce import job_run_closed_announce, job_run_started_announce
+from scheduler.guards import TASK_FUNC, schedule_registry_fields
 from scheduler.models import JobChunk, JobRun, ScheduleChange
 from scheduler.plan import FanOut
 from scheduler.registry import JOBS, job_get
@@ -24,7 +25,6 @@ from webhooks.services import webhook_event_emit
 
 logger = logging.getLogger(__name__)
 
-TASK_FUNC = "scheduler.tasks.job_run"
 
 
 # --- Schedules ------------------------------------------------------------------------------
@@ -47,8 +47,7 @@ def schedules_setup() -> list[tuple[str, str]]:
             action = "created"
         else:
             action = "unchanged"
-        wanted = {"func": TASK_FUNC, "args": repr(job.id), "kwargs": "trigger='schedule'",
-                  "schedule_type": Schedule.CRON, "cron": cron}
+        wanted = {**schedule_registry_fields(job.id), "cron": cron}
         if action == "unchanged" and any(getattr(schedule, k) != v for k, v in wanted.items()):
             action = "updated"
         for field, value in wanted.items():

@@ -16,15 +16,13 @@ from collections import Counter
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Window
-from django.db.models.functions import Mod, RowNumber
 from django.utils import timezone
 
 from users.models import User
 from verses import fcm
 from verses.models import DailyVerse, Delivery
 from verses.selectors import push_due_groups, users_push_due
-from verses.services import _pair_verses_ensure, daily_verses_assign
+from verses.services import _pair_verses_ensure, daily_verses_assign, users_chunk_bounds
 
 logger = logging.getLogger(__name__)
 
@@ -36,12 +34,6 @@ PUSH_COUNTS = ("push_due", "push_sent", "push_invalid_tokens", "push_failed", "p
 _unrecorded: dict[tuple[uuid.UUID, datetime.date, str], fcm.PushResult] = {}
 
 
-def _chunk_bounds(users, *, chunk_size: int) -> list[tuple[uuid.UUID | None, uuid.UUID | None]]:
-    ends = list(users.annotate(position=Window(RowNumber(), order_by=F("id").asc()))
-                .annotate(remainder=Mod(F("position"), chunk_size)).filter(remainder=0)
-                .values_list("id", flat=True))
-    starts = [None, *ends]
-    return list(zip(starts, [*ends, None]))
 
 
 def push_tick_prepare(*, at: datetime.datetime, dry_run: bool = False) -> tuple[dict, list[dict]]:
@@ -63,7 +55,7 @@ def push_tick_prepare(*, at: datetime.datetime, dry_run: bool = False) -> tuple[
             continue
         counts["push_groups"] += 1
         _pair_verses_ensure(day=group.day, pairs=pairs, report=report)
-        for after, upto in _chunk_bounds(due, chunk_size=settings.PUSH_CHUNK_SIZE):
+        for after, upto in users_chunk_bounds(due, chunk_size=settings.PUSH_CHUNK_SIZE):
             chunks.append({"at": at.isoformat(), "day": group.day.isoformat(), "zones": list(group.zones),
                            "local_time": group.local_time.isoformat(), "after": after and str(after),
                            "upto": upto and str(upto), "dry_run": dry_run})

@@ -196,10 +196,10 @@ def _pair_verses_ensure(*, day: datetime.date, pairs: list[tuple[str, str]], rep
     verse_cache_set_many(day, {pair: stored[pair] for pair in pending})
 
 
-def daily_verses_chunk_bounds(*, chunk_size: int) -> list[tuple[uuid.UUID | None, uuid.UUID | None]]:
-    """Keyset ranges (after, upto] of `chunk_size` active users each, covering them all (one query)."""
+def users_chunk_bounds(users, *, chunk_size: int) -> list[tuple[uuid.UUID | None, uuid.UUID | None]]:
+    """Keyset ranges (after, upto] of `chunk_size` of `users` each, covering them all (one query)."""
     ends = list(
-        users_active()
+        users
         .annotate(position=Window(RowNumber(), order_by=F("id").asc()))
         .annotate(remainder=Mod(F("position"), chunk_size))
         .filter(remainder=0)
@@ -207,6 +207,11 @@ def daily_verses_chunk_bounds(*, chunk_size: int) -> list[tuple[uuid.UUID | None
     )
     starts = [None, *ends]
     return list(zip(starts, [*ends, None]))
+
+
+def daily_verses_chunk_bounds(*, chunk_size: int) -> list[tuple[uuid.UUID | None, uuid.UUID | None]]:
+    """Keyset ranges (after, upto] of `chunk_size` active users each, covering them all (one query)."""
+    return users_chunk_bounds(users_active(), chunk_size=chunk_size)
 
 
 def daily_verses_assign_chunk(*, day: datetime.date, after: uuid.UUID | None, upto: uuid.UUID | None) -> dict:
