@@ -288,21 +288,43 @@ def _chunk_enqueue(*, chunk_id: int, job_id: str) -> None:
 
 @db_retry("chunk_db_retry")
 def _chunk_run_once(chunk_id: int) -> JobChunk | None:
-    """Run a pending chunk and mark it done in one transaction; None if it was done already."""
+    """Run a pending chunk and mark it done in one transaction; None if it was done already.
+
+    A chunk function marked `own_transactions` (scheduler.plan) is called after that transaction
+    instead, and the chunk is marked done in a second one."""
     with transaction.atomic():
         # of=("self",): JobChunk's default ordering joins its run, and FOR UPDATE would lock the
         # run's row too, making every chunk of the run wait for the one in progress.
         chunk = JobChunk.objects.select_for_update(of=("self",)).filter(pk=chunk_id).order_by("pk").first()
         if chunk is None or chunk.status != JobChunk.Status.PENDING:
             return None
-        queries = QueryCounter()
-        with connection.execute_wrapper(queries):
-            counts = import_string(chunk.func)(**chunk.kwargs)
-        chunk.status, chunk.counts = JobChunk.Status.SUCCEEDED, {**counts, "db_queries": queries.count}
-        chunk.attempts += 1
-        chunk.finished_at = timezone.now()
-        chunk.save(update_fields=["status", "counts", "attempts", "finished_at"])
-        return chunk
+        func = import_string(chunk.func)
+        if not getattr(func, "own_transactions", False):
+            return _chunk_done(chunk, _chunk_call(func, chunk.kwargs))
+    counts = _chunk_call(func, {**chunk.kwargs, "chunk_id": chunk.pk})
+    return db_retry("chunk_db_retry")(_chunk_done_if_pending)(chunk, counts)
+
+
+def _chunk_call(func: Callable[..., dict], kwargs: dict) -> dict:
+    queries = QueryCounter()
+    with connection.execute_wrapper(queries):
+        counts = func(**kwargs)
+    return {**counts, "db_queries": queries.count}
+
+
+def _chunk_done(chunk: JobChunk, counts: dict) -> JobChunk:
+    chunk.status, chunk.counts = JobChunk.Status.SUCCEEDED, counts
+    chunk.attempts += 1
+    chunk.finished_at = timezone.now()
+    chunk.save(update_fields=["status", "counts", "attempts", "finished_at"])
+    return chunk
+
+
+@transaction.atomic
+def _chunk_done_if_pending(chunk: JobChunk, counts: dict) -> JobChunk | None:
+    locked = JobChunk.objects.select_for_update(of=("self",)).filter(
+        pk=chunk.pk, status=JobChunk.Status.PENDING).order_by("pk").first()
+    return _chunk_done(locked, counts) if locked is not None else None
 
 
 def job_chunk_execute(*, chunk_id: int) -> None:

@@ -1,8 +1,12 @@
 """django-q2 task functions: thin wrappers that call scheduler services."""
 
+import logging
+
 from scheduler.models import JobRun
 from scheduler.services import job_chunk_execute, job_run_claim, job_run_execute
 from scheduler.watchdog import job_chunk_lease_take, job_run_lease_take, leases_taken
+
+logger = logging.getLogger(__name__)
 
 
 def job_run(job_id: str, trigger: str = JobRun.Trigger.SCHEDULE, run_id: str | None = None) -> dict:
@@ -22,6 +26,7 @@ def job_run(job_id: str, trigger: str = JobRun.Trigger.SCHEDULE, run_id: str | N
 
 def job_chunk_run(chunk_id: int) -> None:
     """One chunk of a run whose job returned a plan; a redelivered or repeated chunk does nothing."""
-    if leases_taken():
-        job_chunk_lease_take(chunk_id=chunk_id)
+    if leases_taken() and not job_chunk_lease_take(chunk_id=chunk_id):
+        logger.info("event=chunk_held_elsewhere chunk=%s", chunk_id)
+        return
     job_chunk_execute(chunk_id=chunk_id)

@@ -26,6 +26,7 @@ import socket
 
 from django.conf import settings
 from django.db import close_old_connections
+from django.db.models import Q
 from django.utils import timezone
 from django_q.brokers import get_broker
 from django_q.conf import Conf
@@ -69,9 +70,15 @@ def _deadline() -> datetime.datetime:
     return timezone.now() + datetime.timedelta(seconds=(Conf.TIMEOUT or 3600) + 5)
 
 
-def job_chunk_lease_take(*, chunk_id: int) -> None:
-    JobChunk.objects.filter(pk=chunk_id, status=JobChunk.Status.PENDING).update(
-        lease_owner=lease_owner(), lease_until=_deadline())
+def job_chunk_lease_take(*, chunk_id: int) -> bool:
+    """Take a pending chunk's lease, unless a worker holds it whose deadline has not passed (a
+    task delivered twice while its first holder works): False then, and the task leaves it. If
+    that holder dies, the watchdog hands the chunk out again with its lease cleared."""
+    me = lease_owner()
+    now = timezone.now()
+    return bool(JobChunk.objects.filter(pk=chunk_id, status=JobChunk.Status.PENDING).filter(
+        Q(lease_owner="") | Q(lease_owner=me) | Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+    ).update(lease_owner=me, lease_until=_deadline()))
 
 
 def job_run_lease_take(*, run: JobRun) -> None:

@@ -328,6 +328,9 @@ FCM_RETRY_BUDGET_SECONDS = env.float("FCM_RETRY_BUDGET_SECONDS", default=30.0)  
 PUSH_RATE_PER_MINUTE = env.int("PUSH_RATE_PER_MINUTE", default=600_000)  # FCM's default project quota
 PUSH_CHUNK_SIZE = env.int("PUSH_CHUNK_SIZE", default=500)  # users per chunk task (one FCM batch)
 PUSH_MAX_TICKS = env.int("PUSH_MAX_TICKS", default=4)  # ticks that try a user's push before giving up for the day
+# How long a chunk's claim on the pushes it sends holds against other ticks: past the task timeout
+# its worker is gone (a re-run of the same chunk takes its claims over at once).
+PUSH_CLAIM_SECONDS = env.int("PUSH_CLAIM_SECONDS", default=Q_CLUSTER["timeout"] + 60)
 # How long run history and django-q results are kept by cache_cleanup.
 SCHEDULER_RETENTION_DAYS = env.int("SCHEDULER_RETENTION_DAYS", default=30)
 # How often each qcluster's watchdog hands out again the work of running runs that no live

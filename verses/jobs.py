@@ -5,7 +5,7 @@ import uuid
 
 from django.utils import timezone
 
-from scheduler.plan import FanOut
+from scheduler.plan import FanOut, own_transactions
 from verses.push import push_chunk_deliver, push_tick_prepare
 from verses.services import daily_verses_assign_chunk, daily_verses_prepare, daily_verses_table_analyze
 from verses.services import verse_of_the_day_make as verse_of_the_day_make_service
@@ -45,11 +45,12 @@ def deliver_verses(at: str | None = None, dry_run: bool = False) -> FanOut:
     return FanOut(func="verses.jobs.deliver_verses_chunk", chunks=chunks, counts=counts)
 
 
-def deliver_verses_chunk(*, at: str, day: str, zones: list[str], local_time: str, after: str | None,
+@own_transactions  # a push is claimed, sent, then recorded: each step committed (verses/push.py)
+def deliver_verses_chunk(*, chunk_id: int, at: str, day: str, zones: list[str], local_time: str, after: str | None,
                          upto: str | None, dry_run: bool = False) -> dict:
     """One chunk of a tick (at most one FCM batch of users)."""
     return push_chunk_deliver(
-        at=datetime.datetime.fromisoformat(at), day=datetime.date.fromisoformat(day), zones=zones,
+        chunk_id=chunk_id, at=datetime.datetime.fromisoformat(at), day=datetime.date.fromisoformat(day), zones=zones,
         local_time=datetime.time.fromisoformat(local_time), after=uuid.UUID(after) if after else None,
         upto=uuid.UUID(upto) if upto else None, dry_run=dry_run,
     )

@@ -157,6 +157,7 @@ class Delivery(models.Model):
 
     class State(models.TextChoices):
         PENDING = "pending", "En attente"
+        SENDING = "sending", "En cours d'envoi"  # claimed by a chunk: handed to FCM, verdict not yet recorded
         SENT = "sent", "Envoyé"
         INVALID_TOKEN = "invalid_token", "Jeton invalide"
         FAILED = "failed", "Échec"
@@ -173,6 +174,10 @@ class Delivery(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # While `sending`: the chunk that claimed it ("chunk:<id>"; a re-run of that chunk after its
+    # worker died resends it) and until when (then any tick may take it over).
+    claim = models.CharField(max_length=32, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = "envoi push"

@@ -3,9 +3,17 @@
 A tick (every 15 minutes, or `deliver_verses --at`) groups the eligible users' time zones by the
 local date and time they read at the tick's instant, makes the pairs' verses of each due local
 date (the AI phase, shared with the 06:00 run), and splits the due users into chunks of
-PUSH_CHUNK_SIZE (one FCM batch). A chunk gives its users their verse of the day (the same
-INSERT … SELECT as the 06:00 run, so `verses/today` and the push show the same verse), records
-a delivery per (user, local date), sends, and records FCM's verdicts, in the chunk's transaction.
+PUSH_CHUNK_SIZE (one FCM batch). A chunk works in three steps, each committed before the next:
+
+1. claim: give its users their verse of the day (the same INSERT … SELECT as the 06:00 run, so
+   `verses/today` and the push show the same verse), a delivery per (user, local date), and
+   mark the ones it will send `sending`, claimed by the chunk;
+2. send, outside any transaction (no row lock is held while FCM answers);
+3. record FCM's verdicts (retried in place through a database outage: never sent again for it).
+
+A push is sent twice only if its worker dies between 1 and 3 with the push handed to FCM (in
+flight): the chunk's re-run resends what it had claimed; a claim left by a chunk that ended
+otherwise is taken over by a later tick once `claimed_until` has passed.
 """
 
 import datetime
@@ -15,9 +23,11 @@ import zoneinfo
 from collections import Counter
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
+from soulverse.db import db_retry
 from users.models import User
 from verses import fcm
 from verses.models import DailyVerse, Delivery
@@ -26,14 +36,14 @@ from verses.services import _pair_verses_ensure, daily_verses_assign, users_chun
 
 logger = logging.getLogger(__name__)
 
-PUSH_COUNTS = ("push_due", "push_sent", "push_invalid_tokens", "push_failed", "push_retried", "push_gave_up")
-
-# Results of sends whose recording the database refused (an outage): the chunk is retried by the
-# scheduler and must record them, not send them again. Keyed by (user id, local date, token); cleared
-# once the chunk's transaction commits. Lost only if the process dies: then they count as in flight.
-_unrecorded: dict[tuple[uuid.UUID, datetime.date, str], fcm.PushResult] = {}
+PUSH_COUNTS = ("push_due", "push_sent", "push_invalid_tokens", "push_failed", "push_retried", "push_gave_up",
+               "push_validated")  # push_validated: accepted by FCM in a dry run (validate_only), not sent
 
 
+
+class VerdictsUnrecorded(RuntimeError):
+    """FCM's verdicts could not be recorded through a database outage: the chunk fails rather
+    than send them again; its claims expire and a later tick resends (counted as in flight)."""
 
 
 def push_tick_prepare(*, at: datetime.datetime, dry_run: bool = False) -> tuple[dict, list[dict]]:
@@ -79,17 +89,38 @@ def _deliveries_create(*, day: datetime.date, users) -> None:
     day_value = connection.ops.adapt_datefield_value(day)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (user_id, day, verse_id, state, attempts, message_id, error, created_at, updated_at) "
-            f"SELECT u.id, %s, dv.verse_id, %s, 0, '', '', %s, %s FROM ({user_sql}) u "
+            f"INSERT INTO {table} (user_id, day, verse_id, state, attempts, message_id, error, claim, created_at, "
+            f"updated_at) SELECT u.id, %s, dv.verse_id, %s, 0, '', '', '', %s, %s FROM ({user_sql}) u "
             f"JOIN {daily} dv ON dv.user_id = u.id AND dv.day = %s "
             f"WHERE 1=1 ON CONFLICT (user_id, day) DO NOTHING",
             [day_value, Delivery.State.PENDING, now, now, *user_params, day_value],
         )
 
 
-def _results_record(*, rows: list[dict], results: dict, counts: Counter) -> None:
+def _deliveries_claim(*, day: datetime.date, users, claim: str) -> list[dict]:
+    """Mark the chunk's sendable deliveries `sending`, claimed by `claim`; their rows to send.
+
+    Sendable: pending, failed on an earlier tick, refused for a token the user has replaced
+    since (a user with no token is not due), or sending under this same claim (a re-run of the
+    chunk after its worker died) or under a claim that has expired."""
+    now = timezone.now()
+    claimable = (Q(state__in=[Delivery.State.PENDING, Delivery.State.FAILED, Delivery.State.INVALID_TOKEN])
+                 | Q(state=Delivery.State.SENDING) & (Q(claim=claim) | Q(claimed_until__lt=now)))
+    ids = list(Delivery.objects.select_for_update(skip_locked=True).filter(day=day, user__in=users.values("id"))
+               .filter(claimable).values_list("id", flat=True))
+    Delivery.objects.filter(id__in=ids).update(
+        state=Delivery.State.SENDING, claim=claim, attempts=F("attempts") + 1, updated_at=now,
+        claimed_until=now + datetime.timedelta(seconds=settings.PUSH_CLAIM_SECONDS))
+    return list(Delivery.objects.filter(id__in=ids).values("id", "attempts", "day", *_ROW_FIELDS))
+
+
+_ROW_FIELDS = ("user_id", "user__fcm_token", "user__language", "user__timezone", "verse_id", "verse__reference",
+               "verse__text")
+
+
+def _results_record(*, rows: list[dict], results: dict, claim: str, counts: Counter) -> None:
     """Record FCM's verdicts in one UPDATE (Django's bulk_update costs seconds for 500 rows),
-    and clear the tokens FCM refused."""
+    and clear the tokens FCM refused; only rows still under the chunk's claim."""
     values, dead_users, dead_tokens = [], [], []
     for row in rows:
         result = results[row["user_id"]]
@@ -104,33 +135,43 @@ def _results_record(*, rows: list[dict], results: dict, counts: Counter) -> None
         else:
             state = Delivery.State.FAILED
             counts["push_failed"] += 1
-            if row["attempts"] + 1 >= settings.PUSH_MAX_TICKS:
+            if row["attempts"] >= settings.PUSH_MAX_TICKS:
                 counts["push_gave_up"] += 1
                 logger.warning("event=push_gave_up user=%s day=%s error=%s", row["user_id"].hex[:8],
                                row["day"].isoformat(), result.error)
         values.append((row["id"], state, result.message_id[:200], result.error[:200]))
-    if values:
-        table = connection.ops.quote_name(Delivery._meta.db_table)
-        now = connection.ops.adapt_datetimefield_value(timezone.now())
-        rows_sql = ", ".join(["(%s, %s, %s, %s)"] * len(values))
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"WITH v(id, state, message_id, error) AS (VALUES {rows_sql}) "
-                f"UPDATE {table} SET state = v.state, message_id = v.message_id, error = v.error, "
-                f"attempts = {table}.attempts + 1, updated_at = %s, "
-                f"sent_at = CASE WHEN v.state = %s THEN %s ELSE {table}.sent_at END "
-                f"FROM v WHERE {table}.id = v.id",
-                [value for row in values for value in row] + [now, Delivery.State.SENT, now],
-            )
-    if dead_users:
-        # Only the token FCM refused: a user who registered a new one since keeps it.
-        User.objects.filter(pk__in=dead_users, fcm_token__in=dead_tokens).update(fcm_token="")
+    if not values:
+        return
+    table = connection.ops.quote_name(Delivery._meta.db_table)
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    rows_sql = ", ".join(["(%s, %s, %s, %s)"] * len(values))
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH v(id, state, message_id, error) AS (VALUES {rows_sql}) "
+            f"UPDATE {table} SET state = v.state, message_id = v.message_id, error = v.error, "
+            f"claim = '', claimed_until = NULL, updated_at = %s, "
+            f"sent_at = CASE WHEN v.state = %s THEN %s ELSE {table}.sent_at END "
+            f"FROM v WHERE {table}.id = v.id AND {table}.state = %s AND {table}.claim = %s",
+            [value for row in values for value in row] + [now, Delivery.State.SENT, now, Delivery.State.SENDING,
+                                                          claim],
+        )
+        if dead_users:
+            # Only the token FCM refused: a user who registered a new one since keeps it.
+            User.objects.filter(pk__in=dead_users, fcm_token__in=dead_tokens).update(fcm_token="")
 
 
-def push_chunk_deliver(*, at: datetime.datetime, day: datetime.date, zones: list[str], local_time: datetime.time,
-                       after: uuid.UUID | None, upto: uuid.UUID | None, dry_run: bool = False) -> dict:
-    """Send the due users with after < id <= upto their verse of `day`; idempotent (a user sent
-    already is no longer due). Runs in the chunk's transaction (see scheduler.services)."""
+def _pushes(rows: list[dict], *, day: datetime.date) -> list[fcm.Push]:
+    return [fcm.Push(key=row["user_id"], token=row["user__fcm_token"], language=row["user__language"], day=day,
+                     reference=row["verse__reference"], text=row["verse__text"], verse_id=row["verse_id"],
+                     expires_at=_end_of_local_day(day, row["user__timezone"]))
+            for row in rows]
+
+
+def push_chunk_deliver(*, chunk_id: int, at: datetime.datetime, day: datetime.date, zones: list[str],
+                       local_time: datetime.time, after: uuid.UUID | None, upto: uuid.UUID | None,
+                       dry_run: bool = False) -> dict:
+    """Send the due users with after < id <= upto their verse of `day`: claim, send, record (see
+    the module's docstring); idempotent (a user sent already is no longer due)."""
     counts = Counter({key: 0 for key in PUSH_COUNTS})
     dry_run = dry_run or settings.FCM_DRY_RUN
     users = users_push_due(day=day, zones=zones, local_time=local_time)
@@ -138,38 +179,31 @@ def push_chunk_deliver(*, at: datetime.datetime, day: datetime.date, zones: list
         users = users.filter(id__gt=after)
     if upto is not None:
         users = users.filter(id__lte=upto)
-    daily_verses_assign(day=day, users=users)
-    fields = ("user_id", "user__fcm_token", "user__language", "user__timezone", "verse_id", "verse__reference",
-              "verse__text")
-    if dry_run:  # validate_only: nothing is recorded
-        rows = list(DailyVerse.objects.filter(day=day, user__in=users.values("id")).values("day", *fields))
-    else:
-        _deliveries_create(day=day, users=users)
-        rows = list(Delivery.objects.filter(day=day, user__in=users.values("id"))
-                    .values("id", "attempts", "day", *fields))
+    claim = f"chunk:{chunk_id}"
+    with transaction.atomic():
+        daily_verses_assign(day=day, users=users)
+        if dry_run:  # validate_only: nothing is recorded
+            rows = list(DailyVerse.objects.filter(day=day, user__in=users.values("id")).values("day", *_ROW_FIELDS))
+        else:
+            _deliveries_create(day=day, users=users)
+            rows = _deliveries_claim(day=day, users=users, claim=claim)
     counts["push_due"] = len(rows)
-    results = {key[0]: _unrecorded[key] for row in rows
-               if (key := (row["user_id"], day, row["user__fcm_token"])) in _unrecorded}
-    tokens = {row["user_id"]: row["user__fcm_token"] for row in rows}
-    pushes = [fcm.Push(key=row["user_id"], token=row["user__fcm_token"], language=row["user__language"], day=day,
-                       reference=row["verse__reference"], text=row["verse__text"], verse_id=row["verse_id"],
-                       expires_at=_end_of_local_day(day, row["user__timezone"]))
-              for row in rows if row["user_id"] not in results]
-    if pushes:
-        sent, retried = fcm.pushes_send(pushes, dry_run=dry_run, now=max(at, timezone.now()))
-        counts["push_retried"] += retried
-        for result in sent:
-            results[result.key] = result
-            if not dry_run and result.outcome in (fcm.Outcome.SENT, fcm.Outcome.INVALID_TOKEN):
-                _unrecorded[(result.key, day, tokens[result.key])] = result  # a failure may simply be sent again
+    results = {}
+    if rows:
+        sent, counts["push_retried"] = fcm.pushes_send(_pushes(rows, day=day), dry_run=dry_run,
+                                                       now=max(at, timezone.now()))
+        results = {result.key: result for result in sent}
     if dry_run:
         for result in results.values():
-            counts["push_sent" if result.outcome == fcm.Outcome.SENT else
+            counts["push_validated" if result.outcome == fcm.Outcome.SENT else
                    "push_invalid_tokens" if result.outcome == fcm.Outcome.INVALID_TOKEN else "push_failed"] += 1
     else:
-        _results_record(rows=rows, results=results, counts=counts)
-        keys = [(row["user_id"], day, row["user__fcm_token"]) for row in rows]
-        transaction.on_commit(lambda: [_unrecorded.pop(key, None) for key in keys])
+        try:
+            db_retry("push_record_retry")(_results_record)(rows=rows, results=results, claim=claim, counts=counts)
+        except (OperationalError, InterfaceError) as exc:
+            logger.error("event=push_verdicts_unrecorded chunk=%s day=%s pushes=%s", chunk_id, day.isoformat(),
+                         len(rows))
+            raise VerdictsUnrecorded(f"{len(rows)} verdicts unrecorded: {exc}") from exc
     logger.info("event=push_chunk day=%s zones=%s due=%s sent=%s invalid_tokens=%s failed=%s retried=%s dry_run=%s",
                 day.isoformat(), len(zones), counts["push_due"], counts["push_sent"], counts["push_invalid_tokens"],
                 counts["push_failed"], counts["push_retried"], dry_run)

@@ -127,7 +127,10 @@ def users_push_due(*, day: datetime.date, zones: list[str] | tuple[str, ...],
                    local_time: datetime.time) -> QuerySet[User]:
     """Eligible users of `zones` whose `notify_at` has come on local date `day` and who have not
     been sent that day's verse (nor given up on after PUSH_MAX_TICKS ticks)."""
+    # A push still `sending` after its last allowed tick is not given up on: it was claimed and
+    # its verdict never recorded (its worker died), and the claim's re-run must find it.
     done = Delivery.objects.filter(user=OuterRef("pk"), day=day).filter(
-        Q(state=Delivery.State.SENT) | Q(attempts__gte=settings.PUSH_MAX_TICKS))
+        Q(state=Delivery.State.SENT)
+        | Q(attempts__gte=settings.PUSH_MAX_TICKS) & ~Q(state=Delivery.State.SENDING))
     return users_push_eligible().filter(timezone__in=zones, notify_at__lte=local_time).exclude(Exists(done))
 

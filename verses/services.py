@@ -5,6 +5,7 @@ the edition. Any failure falls back to a curated verse for that pair only. Users
 their pair's verse set-based, chunk by chunk (INSERT … SELECT that skips existing (user, day)).
 """
 
+import contextlib
 import datetime
 import hashlib
 import logging
@@ -16,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from itertools import islice
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Window
 from django.db.models.functions import Mod, RowNumber
@@ -166,17 +168,35 @@ def _log_value(text: str) -> str:
 def _pair_verses_ensure(*, day: datetime.date, pairs: list[tuple[str, str]], report: dict,
                         ai_run: AIRun | None = None) -> None:
     # The database is the truth (a cache can outlive a row); the cache only confirms it.
-    stored = {(mood, language): pk for mood, language, pk in
-              VerseOfTheDay.objects.filter(day=day).values_list("mood", "language", "pk")}
+    stored = _pair_verses_stored(day)
     cached = verse_cache_get_many(day, pairs)
     report["cache_hits"] += sum(1 for pair, pk in cached.items() if stored.get(pair) == pk)
     pending = [pair for pair in pairs if cached.get(pair) is None or cached[pair] != stored.get(pair)]
     if not pending:
         return
-    missing = [pair for pair in pending if pair not in stored]
-    provider = provider_get() if missing else None
-    run = _ai_run_start(provider, budget_seconds=settings.VERSES_AI_BUDGET_SECONDS, run=ai_run) if provider else None
-    for index, batch in enumerate(_batches(missing, settings.VERSES_BATCH_SIZE)):
+    provider = provider_get() if any(pair not in stored for pair in pending) else None
+    if provider is None:
+        _pair_verses_make(day=day, pairs=[pair for pair in pending if pair not in stored], provider=None,
+                          stored=stored, report=report, ai_run=ai_run)
+    else:
+        with _ai_phase_single_flight(day):
+            stored = _pair_verses_stored(day)  # what the process we waited for has made
+            _pair_verses_make(day=day, pairs=[pair for pair in pending if pair not in stored], provider=provider,
+                              stored=stored, report=report, ai_run=ai_run)
+    verse_cache_set_many(day, {pair: stored[pair] for pair in pending})
+
+
+def _pair_verses_stored(day: datetime.date) -> dict[tuple[str, str], int]:
+    return {(mood, language): pk for mood, language, pk in
+            VerseOfTheDay.objects.filter(day=day).values_list("mood", "language", "pk")}
+
+
+def _pair_verses_make(*, day: datetime.date, pairs: list[tuple[str, str]], provider, stored: dict, report: dict,
+                      ai_run: AIRun | None) -> None:
+    """Make the `pairs`' verses (asking the AI when there is a provider) and add them to `stored`."""
+    run = _ai_run_start(provider, budget_seconds=settings.VERSES_AI_BUDGET_SECONDS, run=ai_run) \
+        if provider and pairs else None
+    for index, batch in enumerate(_batches(pairs, settings.VERSES_BATCH_SIZE)):
         if index and run is not None and run.tripped is None:
             run.sleep(settings.VERSES_BATCH_PAUSE_SECONDS)  # rate limit of the external calls
         recent = {pair: _recent_verses(day=day, mood=pair[0], language=pair[1]) for pair in batch}
@@ -193,7 +213,49 @@ def _pair_verses_ensure(*, day: datetime.date, pairs: list[tuple[str, str]], rep
                 stored[(mood, language)] = verse.pk
     if run is not None:
         report.update(run.counts())  # requests sent (retries included) and their tokens
-    verse_cache_set_many(day, {pair: stored[pair] for pair in pending})
+
+
+AI_PHASE_POLL_SECONDS = 0.5
+
+
+def _ai_phase_wait() -> None:
+    time.sleep(AI_PHASE_POLL_SECONDS)
+
+
+@contextlib.contextmanager
+def _ai_phase_single_flight(day: datetime.date) -> Iterator[None]:
+    """One process at a time asks the AI for `day`'s pairs: at 06:00 in Lomé the daily run and the
+    push tick both need Lomé's pairs; the second waits, then finds them made (no AI call twice).
+
+    A lease in the cache (`add` is atomic on Redis and on the database cache) that lasts the AI
+    budget and a minute, so a holder that died is waited for that long at most. Without a working
+    cache nobody waits: both may ask, and the unique constraint keeps one verse per pair."""
+    key = f"verses:ai-phase:{day.isoformat()}"
+    token = uuid.uuid4().hex
+    lease = int(settings.VERSES_AI_BUDGET_SECONDS) + 60
+    deadline = time.monotonic() + lease
+    held = waited = False
+    while True:
+        try:
+            held = bool(cache.add(key, token, timeout=lease))
+        except Exception:
+            logger.warning("event=ai_phase_lock_unavailable day=%s", day.isoformat(), exc_info=True)
+            break
+        if held or time.monotonic() > deadline:
+            break
+        if not waited:
+            logger.info("event=ai_phase_waiting day=%s", day.isoformat())
+            waited = True
+        _ai_phase_wait()
+    try:
+        yield
+    finally:
+        if held:
+            try:
+                if cache.get(key) == token:
+                    cache.delete(key)
+            except Exception:  # the lease expires by itself
+                logger.warning("event=ai_phase_unlock_failed day=%s", day.isoformat(), exc_info=True)
 
 
 def users_chunk_bounds(users, *, chunk_size: int) -> list[tuple[uuid.UUID | None, uuid.UUID | None]]:

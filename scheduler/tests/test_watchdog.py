@@ -91,3 +91,22 @@ def test_a_fresh_run_and_finished_runs_are_left_alone(run):
 
     assert jobs_watchdog() == {"chunks_requeued": 0, "runs_resumed": 0, "runs_closed": 0}
     assert OrmQ.objects.count() == 0
+
+
+def test_a_chunk_task_delivered_twice_leaves_a_chunk_whose_holder_is_working_on_it(run, monkeypatch):
+    from scheduler import watchdog
+    from scheduler.tasks import job_chunk_run
+
+    now = timezone.now()
+    held = chunk(run, 0, lease_owner="c1:host:42", lease_until=now + datetime.timedelta(minutes=5))
+    expired = chunk(run, 1, lease_owner="c1:host:43", lease_until=now - datetime.timedelta(seconds=1))
+    handed_out = chunk(run, 2)  # the watchdog cleared its lease when it handed it out again
+    monkeypatch.setattr(watchdog, "leases_taken", lambda: True)
+    monkeypatch.setattr("scheduler.tasks.leases_taken", lambda: True)
+    monkeypatch.setattr(watchdog, "lease_owner", lambda: "c2:host:7")
+
+    for item in (held, expired, handed_out):
+        job_chunk_run(item.pk)
+
+    rows = {c.index: (c.status, c.lease_owner) for c in JobChunk.objects.all()}
+    assert rows == {0: ("pending", "c1:host:42"), 1: ("succeeded", "c2:host:7"), 2: ("succeeded", "c2:host:7")}

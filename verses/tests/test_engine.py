@@ -274,3 +274,32 @@ def test_over_real_http_a_2s_retry_delay_spaces_the_runs_calls(ai, settings):
     assert all(at - first >= 2.0 for at in others)  # none went out during the delay
     assert (report["ai_calls"], report["ai_failures"], report["fallbacks"], report["verses_created"]) == (
         5, {}, 0, 4)
+
+
+def test_a_job_that_meets_another_asking_the_ai_for_the_day_waits_and_asks_nothing_twice(ai, monkeypatch):
+    """At 06:00 in Lomé the daily run and the push tick both need Lomé's pairs: one asks the AI."""
+    from collections import Counter
+
+    from verses import services
+
+    UserFactory(mood="anxious", language="fr")
+    UserFactory(mood="anxious", language="en")
+    lease = f"verses:ai-phase:{DAY.isoformat()}"
+    assert cache.add(lease, "the push tick's worker", timeout=60)  # the tick is asking the AI
+    other = Counter(ai_calls=0, fallbacks=0, cache_hits=0)
+    other["ai_failures"] = Counter()
+    waits = []
+
+    def the_tick_finishes_meanwhile():
+        waits.append(1)
+        if len(waits) == 1:
+            cache.delete(lease)
+            services._pair_verses_ensure(day=DAY, pairs=[("anxious", "fr"), ("anxious", "en")], report=other)
+
+    monkeypatch.setattr(services, "_ai_phase_wait", the_tick_finishes_meanwhile)
+    counts, _ = daily_verses_prepare(day=DAY)
+
+    assert waits == [1]
+    assert (other["ai_calls"], counts["ai_calls"], ai.request_count) == (2, 0, 2)
+    assert VerseOfTheDay.objects.filter(day=DAY, source="ai").count() == 2
+    assert cache.get(lease) is None  # released

@@ -143,7 +143,8 @@ def test_dry_run_validates_only_and_records_nothing(push_tick, fcm_stub):
     UserFactory()
     UserFactory(fcm_token="unregistered-1")
     counts = push_tick(AT, dry_run=True)
-    assert (counts["push_sent"], counts["push_invalid_tokens"]) == (1, 1)
+    # Validated, not sent: the metrics and the dashboard count no push for it.
+    assert (counts["push_validated"], counts["push_sent"], counts["push_invalid_tokens"]) == (1, 0, 1)
     assert (len(fcm_stub.validated), fcm_stub.delivered) == (1, [])
     assert Delivery.objects.count() == 0
     assert User.objects.filter(fcm_token="unregistered-1").count() == 1
@@ -152,7 +153,8 @@ def test_dry_run_validates_only_and_records_nothing(push_tick, fcm_stub):
 def test_fcm_dry_run_setting_validates_only(push_tick, fcm_stub, settings):
     UserFactory()
     settings.FCM_DRY_RUN = True
-    assert push_tick(AT)["push_sent"] == 1
+    counts = push_tick(AT)
+    assert (counts["push_validated"], counts["push_sent"]) == (1, 0)
     assert (len(fcm_stub.validated), fcm_stub.delivered, Delivery.objects.count()) == (1, [], 0)
 
 

@@ -9,7 +9,7 @@ from soulverse.management import Command as ProjectCommand
 from verses.fcm import fcm_app
 
 SUMMARY_ORDER = ["at", "push_due", "push_sent", "push_invalid_tokens", "push_failed", "push_retried", "push_gave_up",
-                 "push_groups", "push_chunks", "chunks", "db_queries", "duration_seconds"]
+                 "push_validated", "push_groups", "push_chunks", "chunks", "db_queries", "duration_seconds"]
 
 
 class Command(ProjectCommand):
