@@ -63,12 +63,17 @@ def assert_each_user_recorded_sent_once(tokens: set[str]) -> None:
 def test_sigkill_mid_send_then_restart_sends_each_user_once_but_what_was_in_flight(stub, tmp_path, trial):
     tokens = users_create(2000)
     log = open(tmp_path / "qcluster.log", "ab")
-    overrides = {"PUSH_CHUNK_SIZE": "250"}
+    # A task timeout that a loaded machine's chunk never reaches: the watchdog (heartbeats) recovers.
+    overrides = {"PUSH_CHUNK_SIZE": "250", "Q_TIMEOUT": "60", "Q_RETRY": "70"}
+    stub.latency = 0.3  # a chunk spends a while between its claim and its record: the kill meets one there
     cluster = push_cluster(stub, log, **overrides)
-    tick(AT)
-    target = random.Random(trial).randrange(300, 1300)
-    wait_until(lambda: len(stub.delivered) >= target, 120, f"{target} pushes")
-    cluster_kill(cluster)
+    try:
+        tick(AT)
+        target = random.Random(trial).randrange(300, 1300)
+        wait_until(lambda: len(stub.delivered) >= target and Delivery.objects.filter(state="sending").exists(), 120,
+                   f"{target} pushes and a chunk mid-send")
+    finally:
+        cluster_kill(cluster)
     time.sleep(1)  # requests already on the wire still reach FCM
     accepted_at_kill = set(stub.delivered_tokens())
     claimed_at_kill = set(Delivery.objects.filter(state="sending").values_list("user__fcm_token", flat=True))
@@ -87,6 +92,7 @@ def test_sigkill_mid_send_then_restart_sends_each_user_once_but_what_was_in_flig
     print(f"trial {trial}: killed after {len(accepted_at_kill)} of {len(tokens)} pushes; {len(claimed_at_kill)} "
           f"claimed by the killed chunks, {len(in_flight)} of them accepted by FCM (in flight); "
           f"{duplicates} sent twice")
+    assert claimed_at_kill, "the kill met no chunk between its claim and its record: nothing was tested"
     assert set(received) == tokens, "a user was not sent their verse"
     assert set(received.values()) <= {1, 2}
     assert {token for token, n in received.items() if n > 1} <= in_flight, "a push not in flight was sent again"
