@@ -77,14 +77,14 @@ class SchedulerViewSet(viewsets.ViewSet):
     @extend_schema(request=None, responses={200: CHANGED, **STAFF_ONLY})
     @action(detail=False, methods=["post"])
     def start(self, request):
-        scheduler_start()
+        scheduler_start(changed_by=request.user, source=ScheduleChange.Source.API)
         return Response(SchedulerChangeSerializer(
             {"success": True, "message": "Planificateur démarré", **scheduler_status()}).data)
 
     @extend_schema(request=None, responses={200: CHANGED, **STAFF_ONLY})
     @action(detail=False, methods=["post"])
     def stop(self, request):
-        scheduler_stop()
+        scheduler_stop(changed_by=request.user, source=ScheduleChange.Source.API)
         return Response(SchedulerChangeSerializer(
             {"success": True, "message": "Planificateur arrêté", **scheduler_status()}).data)
 

@@ -11,7 +11,7 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from scheduler.charts import dashboard_charts
-from scheduler.models import JobRun
+from scheduler.models import JobRun, ScheduleChange
 from scheduler.permissions import OPERATE_PERMISSION, VIEW_PERMISSION
 from scheduler.registry import JOBS_BY_ID
 from scheduler.selectors import dashboard_series, job_runs, scheduler_status
@@ -97,7 +97,7 @@ def scheduler_switch_view(request, action: str):
     if request.POST.get("confirmed") != "yes":
         return _confirm(request, question=switch["question"], detail=switch["detail"], button=switch["button"],
                         action_url=reverse(f"scheduler-dashboard-{action}"))
-    switch["service"]()
+    switch["service"](changed_by=request.user, source=ScheduleChange.Source.ADMIN)
     messages.success(request, switch["done"])
     return redirect("scheduler-dashboard")
 

@@ -98,6 +98,7 @@ class ScheduleChange(models.Model):
     class Source(models.TextChoices):
         API = "api", "API"
         ADMIN = "admin", "Admin"
+        COMMAND = "command", "Commande"
 
     job_id = models.CharField(max_length=64)
     changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,

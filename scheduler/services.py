@@ -115,23 +115,40 @@ def _job_schedules():
     return Schedule.objects.filter(name__in=[job.id for job in JOBS])
 
 
-def scheduler_stop() -> int:
-    """Pause the four schedules (repeats=0 rows are skipped by django-q2); idempotent.
-    Returns how many schedules exist (0: setup_schedules has not run)."""
-    changed = _job_schedules().exclude(repeats=0).update(repeats=0)
-    count = _job_schedules().count()
-    logger.info("event=scheduler_stopped schedules=%s changed=%s", count, changed)
+@transaction.atomic
+def _job_schedules_switch(*, enabled: bool, changed_by, source: str) -> tuple[int, int]:
+    """Pause or resume every job's schedule, each one whose state changes recorded in the audit
+    trail like a PATCH of `enabled`. Returns (schedules, changed)."""
+    schedules = list(_job_schedules().select_for_update().order_by("name"))
+    changed = 0
+    for schedule in schedules:
+        before = _schedule_state(schedule)
+        if before["enabled"] == enabled:
+            continue
+        schedule.repeats = -1 if enabled else 0  # django-q2 skips repeats=0 rows
+        Schedule.objects.filter(pk=schedule.pk).update(repeats=schedule.repeats)
+        job_schedule_change_record(job_id=schedule.name, changed_by=changed_by, source=source,
+                                   before=before, after=_schedule_state(schedule))
+        changed += 1
+    return len(schedules), changed
+
+
+def scheduler_stop(*, changed_by, source: str) -> int:
+    """Pause the four schedules; idempotent. Each paused job gets an audit row (`changed_by`,
+    `source`). Returns how many schedules exist (0: setup_schedules has not run)."""
+    count, changed = _job_schedules_switch(enabled=False, changed_by=changed_by, source=source)
+    logger.info("event=scheduler_stopped schedules=%s changed=%s source=%s", count, changed, source)
     if changed:
         webhook_event_emit(event=events.SCHEDULER_STOPPED, data={"schedules": count})
     return count
 
 
-def scheduler_start() -> int:
-    """Resume the schedules. A slot missed while stopped fires once: next_run is untouched,
-    and a cron schedule computes its next run from now, so there is never a burst."""
-    changed = _job_schedules().exclude(repeats=-1).update(repeats=-1)
-    count = _job_schedules().count()
-    logger.info("event=scheduler_started schedules=%s changed=%s", count, changed)
+def scheduler_start(*, changed_by, source: str) -> int:
+    """Resume the schedules, those paused one by one through the API too; each resumed job gets an
+    audit row. A slot missed while stopped fires once: next_run is untouched, and a cron schedule
+    computes its next run from now, so there is never a burst."""
+    count, changed = _job_schedules_switch(enabled=True, changed_by=changed_by, source=source)
+    logger.info("event=scheduler_started schedules=%s changed=%s source=%s", count, changed, source)
     if changed:
         webhook_event_emit(event=events.SCHEDULER_STARTED, data={"schedules": count})
     return count

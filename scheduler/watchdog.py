@@ -17,6 +17,9 @@ running runs and hands out again what no live worker holds:
 Handing out twice is harmless (a done chunk is skipped; a chunk's row lock lets one worker at a
 time do it); each hand-out is claimed with a conditional UPDATE, so several clusters' watchdogs
 never hand the same thing out twice.
+
+The same pass hands out again the webhook deliveries left pending without a task
+(`webhooks.services.webhook_deliveries_sweep`, claimed the same way).
 """
 
 import datetime
@@ -35,6 +38,7 @@ from django_q.tasks import async_task
 
 from scheduler.models import JobChunk, JobRun
 from scheduler.services import CHUNK_TASK_FUNC, TASK_FUNC, job_run_complete_if_done
+from webhooks.services import webhook_deliveries_sweep
 
 logger = logging.getLogger(__name__)
 OUTSIDE_A_CLUSTER = "-"
@@ -163,12 +167,18 @@ def jobs_watchdog(*, own_cluster_id: str | None = None) -> dict:
 
 
 def watchdog_pass(*, own_cluster_id: str | None = None) -> None:
-    """One watchdog pass from a cluster's main process: never raises (a database outage is
-    logged; the next pass tries again)."""
+    """One watchdog pass from a cluster's main process: the runs' work, then the webhook
+    deliveries whose task was lost. Never raises (a database outage is logged; the next pass
+    tries again)."""
     try:
         close_old_connections()
         jobs_watchdog(own_cluster_id=own_cluster_id)
     except Exception:
         logger.exception("event=watchdog_failed")
+    try:
+        close_old_connections()
+        webhook_deliveries_sweep()
+    except Exception:
+        logger.exception("event=webhook_sweep_failed")
     finally:
         close_old_connections()

@@ -370,6 +370,9 @@ WEBHOOKS_TIMEOUT_SECONDS = env.float("WEBHOOKS_TIMEOUT_SECONDS", default=10.0)
 # in all (8 attempts).
 WEBHOOKS_RETRY_DELAYS = env.list("WEBHOOKS_RETRY_DELAYS", cast=float,
                                  default=[5, 300, 1800, 7200, 18000, 36000, 36000])
+# A delivery still pending this long after it was due has lost its task (an outage between
+# recording and queuing it, a killed worker): each cluster's watchdog pass queues it again.
+WEBHOOKS_SWEEP_AFTER_SECONDS = env.float("WEBHOOKS_SWEEP_AFTER_SECONDS", default=300.0)
 # An endpoint is disabled after this many failed attempts in a row (any success resets the count).
 WEBHOOKS_DISABLE_AFTER_FAILURES = env.int("WEBHOOKS_DISABLE_AFTER_FAILURES", default=20)
 # Hosts or addresses that may be private, loopback or link-local (refused otherwise).

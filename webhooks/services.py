@@ -3,7 +3,9 @@
 An event (`webhook_event_emit`) becomes one message and one delivery per subscribed endpoint,
 in one transaction; each delivery is attempted by a qcluster task (never in the request that
 emitted it), retried after WEBHOOKS_RETRY_DELAYS, and an endpoint whose attempts keep failing
-(WEBHOOKS_DISABLE_AFTER_FAILURES in a row) is disabled."""
+(WEBHOOKS_DISABLE_AFTER_FAILURES in a row) is disabled. A delivery whose task was never queued
+or was lost is handed out again by the sweep (`webhook_deliveries_sweep`, each cluster's watchdog
+pass)."""
 
 import base64
 import datetime
@@ -105,13 +107,43 @@ def _attempt_enqueue(delivery_id: int) -> None:
         async_task(ATTEMPT_TASK_FUNC, delivery_id, group="webhooks")
     except Exception:  # the broker is down: the delivery waits, its retry schedule will pick it up
         logger.exception("event=webhook_enqueue_failed delivery=%s", delivery_id)
-        _retry_schedule(delivery_id=delivery_id, attempt=0, when=timezone.now() + datetime.timedelta(minutes=1))
+        try:
+            _retry_schedule(delivery_id=delivery_id, attempt=0, when=timezone.now() + datetime.timedelta(minutes=1))
+        except Exception:  # the database too (the ORM broker's queue is a table): the sweep will
+            logger.exception("event=webhook_retry_schedule_failed delivery=%s", delivery_id)
 
 
 def _retry_schedule(*, delivery_id: int, attempt: int, when: datetime.datetime) -> None:
     # A one-off django-q2 schedule: the cluster's scheduler (every 30 s) queues it once due.
     Schedule.objects.create(name=f"webhook:{delivery_id}:{attempt}", func=ATTEMPT_TASK_FUNC, args=repr(delivery_id),
                             schedule_type=Schedule.ONCE, repeats=-1, next_run=when)
+
+
+def webhook_deliveries_sweep(*, limit: int = 500) -> int:
+    """Hand out again the deliveries still pending WEBHOOKS_SWEEP_AFTER_SECONDS after they were
+    due: their attempt task was never queued (the database or broker went down between recording
+    the delivery and queuing it, or before a failed attempt's retry was scheduled) or was lost (a
+    worker killed during an attempt; the Redis broker never gives a task back). Returns how many.
+
+    Each hand-out is claimed with a conditional UPDATE (the delivery becomes due now), so the
+    sweeps of several clusters hand a delivery out once, and again only if it is still pending a
+    whole threshold later; the attempt's own claim keeps a delivery from being sent twice at once.
+    The message, hence the `webhook-id` receivers dedupe by, is the same as before."""
+    now = timezone.now()
+    overdue = WebhookDelivery.objects.filter(
+        status=WebhookDelivery.Status.PENDING,
+        next_attempt_at__lt=now - datetime.timedelta(seconds=settings.WEBHOOKS_SWEEP_AFTER_SECONDS),
+    ).order_by("next_attempt_at").values_list("pk", "next_attempt_at")[:limit]
+    handed_out = 0
+    for delivery_id, due in list(overdue):
+        claimed = WebhookDelivery.objects.filter(
+            pk=delivery_id, status=WebhookDelivery.Status.PENDING, next_attempt_at=due).update(next_attempt_at=now)
+        if not claimed:
+            continue  # another cluster's sweep, or an attempt, took it
+        async_task(ATTEMPT_TASK_FUNC, delivery_id, group="webhooks")
+        handed_out += 1
+        logger.warning("event=webhook_delivery_requeued delivery=%s due_at=%s", delivery_id, due.isoformat())
+    return handed_out
 
 
 # --- Delivery -------------------------------------------------------------------------------

@@ -25,12 +25,12 @@ def test_a_real_cluster_runs_a_due_schedule_once_and_only_when_started(qcluster,
     admin = UserFactory(email="admin@example.org", is_staff=True, is_superuser=True, fcm_token="")
     token = token_key_for(admin)
 
-    scheduler_stop()
+    scheduler_stop(changed_by=None, source="command")
     daily.update(next_run=timezone.now() - datetime.timedelta(days=2))  # two missed days
     scheduler_pass("probe-while-stopped", qcluster)
     assert JobRun.objects.count() == 0, "a stopped schedule fired"
 
-    scheduler_start()
+    scheduler_start(changed_by=None, source="command")
     # The push tick (every 15 minutes) may fire too: this test is about the daily run's schedule.
     daily_runs = JobRun.objects.filter(job_id="daily_verses_generation")
     wait_until(lambda: daily_runs.filter(status="succeeded").exists(), 90, "the daily run", qcluster)

@@ -12,7 +12,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 from django_q.models import Schedule
 
-from scheduler.models import JobRun
+from scheduler.models import JobRun, ScheduleChange
 from users.tests.factories import UserFactory
 from verses.models import DailyVerse
 
@@ -78,6 +78,8 @@ def test_scheduler_stop_start_and_status(schedules):
     assert lines[0] == "scheduler: enabled; clusters alive: 0; running: False"
     assert not any("(paused)" in line for line in lines)
     assert list(Schedule.objects.values_list("repeats", flat=True)) == [-1, -1, -1, -1]
+    assert [(c.changed_by, c.source, c.after["enabled"]) for c in ScheduleChange.objects.order_by("pk")] == (
+        [(None, "command", False)] * 4 + [(None, "command", True)] * 4)
 
     out, _ = run("scheduler", "status")
     assert out.splitlines()[0] == "scheduler: enabled; clusters alive: 0; running: False"

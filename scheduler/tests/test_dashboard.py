@@ -10,7 +10,7 @@ from django.test import Client
 from django_q.models import Schedule
 
 from scheduler.charts import Chart, Series, layout
-from scheduler.models import JobRun
+from scheduler.models import JobRun, ScheduleChange
 from scheduler.registry import JOBS
 from scheduler.selectors import dashboard_series
 from users.tests.factories import UserFactory
@@ -231,6 +231,9 @@ def test_stop_asks_for_confirmation_then_stops_and_start_resumes(admin_client, s
 
     response = admin_client.post("/admin/dashboard/start/", {"confirmed": "yes"}, follow=True)
     assert repeats() == [-1] * len(JOBS)
+    changes = ScheduleChange.objects.order_by("pk")
+    assert [(c.changed_by.email, c.source, c.after["enabled"]) for c in changes] == (
+        [("root@example.org", "admin", False)] * len(JOBS) + [("root@example.org", "admin", True)] * len(JOBS))
     assert [str(m) for m in response.context["messages"]] == ["Planificateur démarré."]
     assert response.context["enabled"] is True
 

@@ -29,7 +29,7 @@ def test_setup_schedules_is_idempotent_and_keeps_a_stopped_scheduler_stopped():
                        "cron": "*/15 * * * *", "repeats": -1}
     assert rows[1] == {"name": "daily_verses_generation", "func": "scheduler.tasks.job_run",
                        "args": "'daily_verses_generation'", "cron": "0 6 * * *", "repeats": -1}
-    scheduler_stop()
+    scheduler_stop(changed_by=None, source="command")
     Schedule.objects.filter(name="cache_cleanup").update(cron="*/5 * * * *")  # drifted by hand
     assert dict(schedules_setup())["cache_cleanup"] == "updated"
     assert dict(schedules_setup()) == dict.fromkeys(dict(schedules_setup()), "unchanged")

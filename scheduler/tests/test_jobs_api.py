@@ -69,6 +69,73 @@ def test_patch_enabled_pauses_and_resumes_one_job(staff_client, schedules):
         (True, False), (False, True)]
 
 
+
+def trail() -> list[tuple]:
+    return [(c.job_id, c.changed_by, c.source, c.before, c.after) for c in ScheduleChange.objects.order_by("pk")]
+
+
+def test_start_audits_resuming_a_job_paused_through_patch(staff_client, staff_user, schedules):
+    assert staff_client.patch(f"{URL}/cache_cleanup", {"enabled": False}, format="json").status_code == 200
+    response = staff_client.post("/api/v1/scheduler/start")
+    assert response.status_code == 200
+    assert Schedule.objects.get(name="cache_cleanup").repeats == -1
+    paused, resumed = {"cron": "0 2 * * *", "enabled": False}, {"cron": "0 2 * * *", "enabled": True}
+    assert trail() == [("cache_cleanup", staff_user, "api", resumed, paused),
+                       ("cache_cleanup", staff_user, "api", paused, resumed)]
+    changes = staff_client.get(f"{URL}/cache_cleanup/changes").json()
+    assert [(c["changed_by"], c["source"], c["before"], c["after"]) for c in changes["results"]] == [
+        ("staff@example.org", "api", paused, resumed), ("staff@example.org", "api", resumed, paused)]
+    # The other jobs were running: start changed nothing of theirs, and recorded nothing.
+    assert staff_client.get(f"{URL}/daily_verses_generation/changes").json()["count"] == 0
+    assert staff_client.post("/api/v1/scheduler/start").status_code == 200
+    assert ScheduleChange.objects.count() == 2
+
+
+def test_stop_and_start_audit_every_job_they_switch(staff_client, staff_user, schedules):
+    crons = dict(Schedule.objects.values_list("name", "cron"))
+    assert staff_client.post("/api/v1/scheduler/stop").status_code == 200
+    stopped = [(job_id, staff_user, "api", {"cron": cron, "enabled": True}, {"cron": cron, "enabled": False})
+               for job_id, cron in sorted(crons.items())]
+    assert trail() == stopped
+    before = list(Schedule.objects.values())
+    assert staff_client.post("/api/v1/scheduler/stop").status_code == 200  # already stopped
+    assert (trail(), list(Schedule.objects.values())) == (stopped, before)
+    assert staff_client.patch(f"{URL}/cache_cleanup", {"enabled": True}, format="json").status_code == 200
+    assert staff_client.post("/api/v1/scheduler/start").status_code == 200
+    started = [(job_id, staff_user, "api", {"cron": cron, "enabled": False}, {"cron": cron, "enabled": True})
+               for job_id, cron in sorted(crons.items()) if job_id != "cache_cleanup"]
+    assert trail()[len(stopped) + 1:] == started
+    assert set(Schedule.objects.values_list("repeats", flat=True)) == {-1}
+
+
+def test_stop_announces_each_job_paused(staff_client, staff_user, schedules, settings):
+    from scheduler.tests.runs import tasks_in_process
+    from webhooks.services import webhook_endpoint_create
+
+    settings.WEBHOOKS_ALLOWED_PRIVATE_HOSTS = ["127.0.0.1"]
+    with WebhookReceiver() as receiver, tasks_in_process():
+        receiver.secret = webhook_endpoint_create(url=receiver.url,
+                                                  events=["schedule.updated", "scheduler.stopped"]).secret
+        assert staff_client.patch(f"{URL}/cache_cleanup", {"enabled": False}, format="json").status_code == 200
+        assert staff_client.post("/api/v1/scheduler/stop").status_code == 200
+        got = receiver.wait_for(5)
+    assert all(r.verified for r in got)
+    assert [(r.payload["type"], r.payload["data"].get("job_id")) for r in got] == [
+        ("schedule.updated", "cache_cleanup"), ("schedule.updated", "daily_verses_generation"),
+        ("schedule.updated", "deliver_verses"), ("schedule.updated", "user_stats_update"),
+        ("scheduler.stopped", None)]
+    assert {(r.payload["data"].get("source"), r.payload["data"].get("changed_by")) for r in got[1:4]} == {
+        ("api", str(staff_user.pk))}
+
+
+def test_a_refused_stop_changes_and_records_nothing(viewer_client, member_client, client, schedules):
+    before = list(Schedule.objects.values())
+    assert client.post("/api/v1/scheduler/stop").status_code == 401
+    assert member_client.post("/api/v1/scheduler/stop").status_code == 403
+    assert viewer_client.post("/api/v1/scheduler/stop").status_code == 403
+    assert (list(Schedule.objects.values()), ScheduleChange.objects.count()) == (before, 0)
+
+
 @pytest.mark.parametrize(("body", "field"), [
     ({"cron": "61 6 * * *"}, "cron"), ({"cron": "0 6 * *"}, "cron"), ({"cron": "0 6 * * * *"}, "cron"),
     ({"cron": "@daily"}, "cron"), ({"cron": "0 6 31 2 *"}, "cron"), ({"cron": 6}, "cron"), ({"cron": ""}, "cron"),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import os
 import re
 from io import StringIO
 from pathlib import Path
@@ -21,12 +20,8 @@ from verses.bible import (
 )
 from verses.curated import CURATED_VERSES
 from verses.models import BibleVerse
+from verses.tests.shared_data import LSG_PATH, LSG_VERSES, needs_lsg
 
-SHARED_DIR = Path(os.environ.get("SOULVERSE_SHARED_DIR", Path(__file__).resolve().parents[2].parent / "shared"))
-LSG_PATH = SHARED_DIR / "data/bible/lsg1910.tsv.gz"
-LSG_VERSES = 31_170
-
-needs_lsg = pytest.mark.skipif(not LSG_PATH.exists(), reason=f"{LSG_PATH} is not available")
 
 PHILIPPIANS_4_6_7 = next(
     verse for verse in CURATED_VERSES["anxious"] if (verse.book, verse.chapter, verse.verse_start) == (50, 4, 6)

@@ -27,15 +27,13 @@ from django.core.management.base import CommandError
 from verses.bible import LSG1910, USFM_BOOK_CODES, passage_text
 from verses.bible_import import LSG_DOWNLOAD_URL
 from verses.models import BibleVerse
+from verses.tests.shared_data import LSG_PATH, LSG_VERSES, needs_lsg
 
-SHARED_DIR = Path(os.environ.get("SOULVERSE_SHARED_DIR", Path(__file__).resolve().parents[2].parent / "shared"))
-LSG_PATH = SHARED_DIR / "data/bible/lsg1910.tsv.gz"
-LSG_VERSES = 31_170
 CODES = {number: code for code, number in USFM_BOOK_CODES.items()}
 
 pytestmark = [
     pytest.mark.django_db,
-    pytest.mark.skipif(not LSG_PATH.exists(), reason=f"{LSG_PATH} is not available"),
+    needs_lsg,
 ]
 
 Verses = dict[tuple[int, int, int], str]

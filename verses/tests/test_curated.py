@@ -4,18 +4,14 @@ from __future__ import annotations
 
 import csv
 import gzip
-import os
 from functools import cache
-from pathlib import Path
 
 import pytest
 
 from verses.bible import BOOK_NAMES_EN, BOOK_NAMES_FR, reference_display, web_text
 from verses.curated import CURATED_VERSES, DEFAULT_MOOD, MOODS, CuratedVerse, curated_pool
+from verses.tests.shared_data import LSG_PATH, needs_lsg
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SHARED_DIR = Path(os.environ.get("SOULVERSE_SHARED_DIR", REPO_ROOT.parent / "shared"))
-LSG_PATH = SHARED_DIR / "data/bible/lsg1910.tsv.gz"
 
 ALL_POOLS = (*MOODS, DEFAULT_MOOD)
 ALL_VERSES = [(mood, verse) for mood in ALL_POOLS for verse in CURATED_VERSES[mood]]
@@ -71,10 +67,9 @@ def test_key_and_reference() -> None:
     assert verse.reference("en") == "Psalm 34:18"
 
 
+@needs_lsg
 @pytest.mark.parametrize(("mood", "verse"), ALL_VERSES, ids=ALL_IDS)
 def test_text_fr_matches_lsg(mood: str, verse: CuratedVerse) -> None:
-    if not LSG_PATH.exists():
-        pytest.skip(f"LSG reference file not found: {LSG_PATH}")
     lsg = _lsg()
     expected = " ".join(
         lsg[(verse.book, verse.fr_chapter, number)]

@@ -2,9 +2,7 @@
 
 import datetime
 import json
-import os
 import re
-from pathlib import Path
 
 import pytest
 from django.core.cache import cache
@@ -19,11 +17,10 @@ from verses.curated import curated_pool
 from verses.models import DailyVerse, VerseOfTheDay
 from verses.services import daily_verses_prepare
 from verses.tests.gemini_stub import GOOD_ANSWERS, StubReply, good_answer, request_language
+from verses.tests.shared_data import LSG_PATH
 from verses.validation import REJECTION_KINDS
 
 DAY = datetime.date(2026, 5, 10)
-LSG = Path(os.environ.get("SOULVERSE_SHARED_DIR", Path(__file__).resolve().parents[2].parent / "shared")) \
-    / "data/bible/lsg1910.tsv.gz"
 MOODS = list(Mood.values)
 pytestmark = pytest.mark.django_db
 
@@ -53,9 +50,9 @@ def ai(settings, gemini_stub):
 
 @pytest.fixture
 def lsg():
-    if not LSG.exists():
-        pytest.skip(f"{LSG} is absent")
-    bible_import(path=LSG)
+    if not LSG_PATH.exists():
+        pytest.skip(f"{LSG_PATH} is not available")
+    bible_import(path=LSG_PATH)
 
 
 def test_a_good_answer_gives_an_ai_verse_with_the_editions_text(ai):

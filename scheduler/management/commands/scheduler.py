@@ -2,6 +2,7 @@ import json
 
 from django.core.management.base import CommandError
 
+from scheduler.models import ScheduleChange
 from scheduler.selectors import scheduler_status
 from scheduler.serializers import SchedulerStatusSerializer
 from scheduler.services import scheduler_start, scheduler_stop
@@ -17,7 +18,8 @@ class Command(ProjectCommand):
 
     def handle(self, *args, action, **options):
         if action in ("start", "stop"):
-            changed = scheduler_start() if action == "start" else scheduler_stop()
+            switch = scheduler_start if action == "start" else scheduler_stop
+            changed = switch(changed_by=None, source=ScheduleChange.Source.COMMAND)
             if not changed:
                 raise CommandError("No schedules found: run `manage.py setup_schedules` first.")
         status = SchedulerStatusSerializer(scheduler_status()).data  # as GET status renders it
