@@ -2,7 +2,6 @@ import datetime
 import io
 import json
 import os
-import re
 import subprocess
 import sys
 

@@ -4,7 +4,6 @@ test_dashboard_browser.py)."""
 import datetime
 import re
 
-import pytest
 from django.contrib.auth.models import Permission
 from django.test import Client
 from django_q.models import Schedule

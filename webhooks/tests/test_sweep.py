@@ -7,7 +7,6 @@ import datetime
 
 import pytest
 from django.conf import settings
-from django.utils import timezone
 from django_q.brokers import get_broker
 from django_q.models import Schedule, Task
 
