@@ -142,7 +142,8 @@ class StrictPageNumberPagination(PageNumberPagination):
 
 
 class StrictSerializerSchema(OpenApiSerializerExtension):
-    """The schema says what StrictSerializer enforces: no other fields in a request body."""
+    """The schema says what StrictSerializer enforces: no other fields in a request body, and no
+    NUL in a string (DRF refuses it) unless the field says more with a pattern of its own."""
 
     target_class = StrictSerializer
     match_subclasses = True
@@ -151,6 +152,10 @@ class StrictSerializerSchema(OpenApiSerializerExtension):
         schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
         if direction == "request":
             schema["additionalProperties"] = False
+            for name, field in self.target.fields.items():
+                prop = schema.get("properties", {}).get(name)
+                if isinstance(field, serializers.CharField) and prop and prop.get("type") == "string":
+                    prop.setdefault("pattern", NO_NUL_PATTERN)
         return schema
 
 
