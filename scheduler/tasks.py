@@ -27,6 +27,6 @@ def job_run(job_id: str, trigger: str = JobRun.Trigger.SCHEDULE, run_id: str | N
 def job_chunk_run(chunk_id: int) -> None:
     """One chunk of a run whose job returned a plan; a redelivered or repeated chunk does nothing."""
     if leases_taken() and not job_chunk_lease_take(chunk_id=chunk_id):
-        logger.info("event=chunk_held_elsewhere chunk=%s", chunk_id)
+        logger.info("event=chunk_not_taken chunk=%s reason=done_or_held_by_a_live_worker", chunk_id)
         return
     job_chunk_execute(chunk_id=chunk_id)

@@ -14,8 +14,8 @@ running runs and hands out again what no live worker holds:
   job (idempotent) resumes;
 - a run whose chunks are all done but which nothing closed: it is closed.
 
-Handing out twice is harmless (a done chunk is skipped; a chunk's row lock lets one worker at a
-time do it); each hand-out is claimed with a conditional UPDATE, so several clusters' watchdogs
+Handing out twice is harmless (a done chunk is skipped; a task finds a chunk whose live holder's
+lease has not expired and leaves it; a chunk's row lock lets one worker at a time do it); each hand-out is claimed with a conditional UPDATE, so several clusters' watchdogs
 never hand the same thing out twice.
 
 The same pass hands out again the webhook deliveries left pending without a task
