@@ -298,3 +298,57 @@ def test_a_user_has_at_most_the_allowed_devices(settings):
     client = APIClient()
     assert [login(client).status_code for _ in range(3)] == [200, 200, 403]
     assert AuthToken.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)  # the live server's threads see the committed user
+def test_concurrent_logins_never_exceed_the_device_limit(live_server, settings):
+    """Six logins of one user at once, with a limit of two devices: each counted the user's tokens
+    before any of them created one (count-then-create), and all six got a token. A connection of
+    the test's own holds a SHARE ROW EXCLUSIVE lock on the token table, so that every login that
+    gets as far as its INSERT waits there; once all six wait (on that lock, or on the user's row),
+    the lock goes and they finish."""
+    import concurrent.futures
+    import time
+    import urllib.error
+    import urllib.request
+
+    import psycopg2
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrent logins with row locks: PostgreSQL (SQLite serialises its write transactions)")
+    settings.REST_KNOX = {**settings.REST_KNOX, "TOKEN_LIMIT_PER_USER": 2}
+    UserFactory(email="marie@example.org", password="Un-mot-de-passe-solide-42")
+    body = json.dumps({"email": "marie@example.org", "password": "Un-mot-de-passe-solide-42"}).encode()
+
+    def post_login() -> int:
+        request = urllib.request.Request(live_server.url + LOGIN, data=body, method="POST",
+                                         headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return response.status
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+    params = connection.get_connection_params()
+    holder = psycopg2.connect(**{k: v for k, v in params.items() if k in ("host", "port", "user", "password", "dbname")})
+    try:
+        with holder.cursor() as cursor:
+            cursor.execute(f"LOCK TABLE {AuthToken._meta.db_table} IN SHARE ROW EXCLUSIVE MODE")
+            with concurrent.futures.ThreadPoolExecutor(6) as pool:
+                answers = [pool.submit(post_login) for _ in range(6)]
+                deadline = time.monotonic() + 60
+                waiting = 0
+                while waiting < 6 and time.monotonic() < deadline:
+                    time.sleep(0.1)
+                    cursor.execute("SELECT pg_stat_clear_snapshot()")  # else one snapshot per transaction
+                    cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                   "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()")
+                    waiting = cursor.fetchone()[0]
+                holder.rollback()  # the lock goes
+                codes = sorted(answer.result(timeout=60) for answer in answers)
+    finally:
+        holder.close()
+    assert waiting == 6
+    assert codes == [200, 200, 403, 403, 403, 403]
+    assert AuthToken.objects.count() == 2
