@@ -352,3 +352,81 @@ def test_concurrent_logins_never_exceed_the_device_limit(live_server, settings):
     assert waiting == 6
     assert codes == [200, 200, 403, 403, 403, 403]
     assert AuthToken.objects.count() == 2
+
+
+def test_with_redis_down_the_throttles_still_count_per_process_and_say_so_once(settings, member_client, caplog):
+    """Redis unreachable (nothing listens on its port): DRF's throttles read an empty history and let
+    every request through. Now each process counts on its own, at the same rates, and logs the
+    change of state once."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed again: connections to it are refused
+    settings.CACHES = {"default": {
+        "BACKEND": "django_redis.cache.RedisCache", "LOCATION": f"redis://127.0.0.1:{port}/0",
+        "OPTIONS": {"IGNORE_EXCEPTIONS": True, "SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1}}}
+    rates(settings, user="2/minute")
+    with caplog.at_level(logging.INFO, logger="soulverse.throttles"):
+        codes = [member_client.get("/api/v1/users/me").status_code for _ in range(3)]
+        codes += [member_client.get("/api/v1/verses/today").status_code]  # the one-query path counts too
+    assert codes == [200, 200, 429, 429]
+    assert [r.getMessage() for r in caplog.records if r.name == "soulverse.throttles"] == [
+        "event=throttle_store_unavailable error=ConnectionError fallback=per_process"]
+
+
+def test_the_throttles_count_on_redis_again_once_it_answers(settings, member_client, caplog):
+    from django.core.cache import cache
+
+    from soulverse import throttles
+
+    if not hasattr(cache, "delete_pattern"):
+        pytest.skip("needs REDIS_URL")
+    rates(settings, user="2/minute")
+    throttles._store.update(down=True, down_until=0.0)  # as after an outage, retry time reached
+    with caplog.at_level(logging.INFO, logger="soulverse.throttles"):
+        codes = [member_client.get("/api/v1/users/me").status_code for _ in range(3)]
+    assert codes == [200, 200, 429]
+    assert [r.getMessage() for r in caplog.records if r.name == "soulverse.throttles"] == [
+        "event=throttle_store_restored"]
+    assert len(cache.keys("throttle_user_*")) == 1  # counted on Redis, not in the process
+    assert throttles._local == {}
+
+
+# --- the cheap refusals: health, the schema -----------------------------------------------------
+
+def test_anonymous_health_gets_the_drf_bytes_without_drf(client, schedules, settings, django_assert_num_queries):
+    from scheduler import selectors
+
+    settings.HEALTH_PUBLIC_CACHE_SECONDS = 60
+    selectors._public_health = None
+    fast = client.get(SCHEDULER + "health")
+    drf = client.get(SCHEDULER + "health?via=drf")
+    with django_assert_num_queries(0):
+        again = client.get(SCHEDULER + "health")
+    answers = [(r.status_code, r.content, r["Content-Type"], r.get("Vary"), r.get("Allow")) for r in (fast, drf, again)]
+    assert answers == [(503, b'{"status":"down"}', "application/json", "Cookie", "GET, HEAD, OPTIONS")] * 3
+    selectors._public_health = None
+
+
+@pytest.mark.parametrize("accept", ["", "application/json", "application/vnd.oai.openapi"])
+def test_anonymous_schema_requests_get_the_views_401_replayed(client, accept, caplog):
+    from soulverse import views
+
+    headers = {"HTTP_ACCEPT": accept} if accept else {}
+    with caplog.at_level(logging.WARNING, logger="django.request"):
+        answers = [client.get("/api/schema/", **headers) for _ in range(3)]
+    assert list(views._anonymous_refusals) == [accept]
+    first = answers[0]
+    assert first.status_code == 401 and first["WWW-Authenticate"] == "Token"
+    assert b"Informations d'authentification non fournies." in first.content
+    assert all((a.status_code, a.content, a["Content-Type"], a["Vary"], a["Allow"])
+               == (first.status_code, first.content, first["Content-Type"], first["Vary"], first["Allow"])
+               for a in answers)
+    assert caplog.records == []  # an expected refusal: no WARNING line per request
+
+
+def test_the_schema_still_serves_those_allowed(client, viewer_client):
+    assert client.get("/api/schema/").status_code == 401
+    response = viewer_client.get("/api/schema/", HTTP_ACCEPT="application/json")
+    assert response.status_code == 200 and "paths" in response.json()
