@@ -60,7 +60,7 @@ def rate_hit(*, key: str, limit: int, period: float, now: float | None = None) -
         tat = _tat_checked(cache.get(key, now), now, period)
         if tat - now > tolerance:
             return tat - now - tolerance
-        cache.set(key, tat + interval, timeout=int(tat + interval - now) + 1)
+        cache.set(key, tat + interval, timeout=period)  # as DRF's: an expired row costs a DELETE at the next get
         return None
     return _local_hit(key, now, interval, tolerance)
 
