@@ -24,6 +24,24 @@ def _activity_memo_cleared():
     _activity_recorded.clear()
 
 
+@pytest.fixture(autouse=True)
+def _request_memos_cleared():
+    """Each test starts and ends with this process's throttle counts (kept while Redis is down), its
+    remembered wrong tokens and schema refusals forgotten, and Redis taken as up."""
+    from soulverse import throttles, views
+    from verses import views as verses_views
+
+    def clear():
+        throttles._local.clear()
+        throttles._store.update(down=False, down_until=0.0, script=None)
+        verses_views._invalid_keys.clear()
+        views._anonymous_refusals.clear()
+
+    clear()
+    yield
+    clear()
+
+
 def _transactional_marker(request) -> bool:
     marker = request.node.get_closest_marker("django_db")
     return bool(marker and (marker.kwargs.get("transaction") or (marker.args and marker.args[0])))

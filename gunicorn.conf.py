@@ -8,6 +8,14 @@ import os
 from pathlib import Path
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
+# Sync workers: one request at a time each, and a worker stays with its client until the client has
+# read the answer and closed (gunicorn drains the socket, up to 2 s, before the next request). On
+# the 2-core bench machine 2 workers serving /livez flat out were busy about 1 core of the 2: the
+# rest was waiting on clients. So more workers than cores (gunicorn's advice: 2 x cores + 1), and a
+# buffering proxy in front (nginx): it waits for slow clients instead of a worker, and refuses
+# abusive ones (`limit_req`) for microseconds of C where the app's cheapest refusal (a throttled or
+# anonymous request answered before DRF) still costs a few tenths of a millisecond of Python
+# (README, "Requests under attack").
 workers = int(os.environ.get("WEB_CONCURRENCY", "3"))
 timeout = int(os.environ.get("WEB_TIMEOUT_SECONDS", "30"))
 graceful_timeout = 30

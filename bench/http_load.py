@@ -30,7 +30,9 @@ Steps:
 Environment for every step (the manage.py commands and gunicorn): DATABASE_URL and REDIS_URL
 (default redis://127.0.0.1:6379/15) as given; DJANGO_DEBUG=false, a bench DJANGO_SECRET_KEY,
 DJANGO_SECURE_SSL_REDIRECT=false, DJANGO_ALLOWED_HOSTS=127.0.0.1, GEMINI_API_KEY empty (never
-any call outside the machine), CACHE_KEY_PREFIX=soulverse-bench, LOG_LEVEL=WARNING unless set.
+any call outside the machine), CACHE_KEY_PREFIX=soulverse-bench, LOG_LEVEL=WARNING and
+THROTTLE_RATE_USER=100000000/minute (one user's token at full speed; the throttle still counts each
+request) unless set.
 DATABASE_CONN_MAX_AGE keeps its default (persistent connections, as in production).
 
 `wrk` is installed with `apt-get install -y wrk` when missing (said on the output). Loopback only;
@@ -91,6 +93,9 @@ def bench_env() -> dict[str, str]:
     env.setdefault("Q_CLUSTER_NAME", "soulverse-bench")
     env.setdefault("LOG_LEVEL", "WARNING")
     env.setdefault("GUNICORN_ACCESS_LOG", "")  # gunicorn.conf.py: no access log line per request
+    # One user's token at thousands of requests/s: its per-user throttle (counted on every request of
+    # verses/today, as in production) must not turn the measurement into 429s.
+    env.setdefault("THROTTLE_RATE_USER", "100000000/minute")
     env["PYTHONUNBUFFERED"] = "1"
     return env
 

@@ -24,7 +24,8 @@ JSON_MAX_DEPTH = 32  # request bodies are flat objects; deeper nesting is refuse
 
 def exception_handler(exc, context):
     """DRF's handler, plus a JSON 400 for a body over DATA_UPLOAD_MAX_MEMORY_SIZE (Django's is HTML),
-    and error bodies capped in size; throttled requests are counted for /metrics."""
+    and error bodies capped in size; throttled requests are counted for /metrics; 401 and 429 are not
+    logged by django.request."""
     if isinstance(exc, Throttled):
         view = context.get("view")
         THROTTLED_REQUESTS.labels(type(view).__name__ if view else "unknown").inc()
@@ -33,6 +34,11 @@ def exception_handler(exc, context):
     response = drf_exception_handler(exc, context)
     if response is not None:
         response.data = _error_capped(response.data)
+        if response.status_code in (401, 429):
+            # Expected refusals (no or bad credentials, over a rate): gunicorn's access log has each
+            # one and 429s are counted; a WARNING line from django.request per refused request would
+            # let anyone flood the logs.
+            response._has_been_logged = True
     return response
 
 

@@ -224,6 +224,12 @@ SPECTACULAR_SETTINGS = {
     },
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024  # the API takes small JSON bodies only
+# Redis unreachable: the throttles count per process, and try Redis again after this many seconds
+# (soulverse/throttles.py).
+THROTTLE_STORE_RETRY_SECONDS = env.float("THROTTLE_STORE_RETRY_SECONDS", default=5.0)
+# A wrong API token is remembered this long per process: the same wrong token again is refused
+# without a query (verses/views.py).
+API_TOKEN_INVALID_MEMO_SECONDS = env.float("API_TOKEN_INVALID_MEMO_SECONDS", default=10.0)
 
 # --- Tokens (django-rest-knox) and login lockout (django-axes) -------------------------------
 API_TOKEN_TTL_DAYS = env.int("API_TOKEN_TTL_DAYS", default=90)

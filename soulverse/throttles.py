@@ -1,26 +1,156 @@
 """DRF throttles on the default cache (Redis when REDIS_URL is set), rates read at each request.
 
 DRF's own classes copy the rates once, when the class is defined; these read
-REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] when they run, so that a changed setting applies."""
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] when they run, so that a changed setting applies.
 
+DRF's SimpleRateThrottle keeps every request time of the window in one cache value, read and
+written back whole (a get and a set: two round trips, a list of up to `rate` floats pickled each
+time, and two processes can both pass between the get and the set). Here each key holds one
+number, the generic cell rate algorithm's "theoretical arrival time" (GCRA: `n` requests at once,
+then one every period/n), updated atomically by one Lua script on Redis (one round trip), or by a
+get and a set on another cache (the embedded default's database cache).
+
+Redis down: the throttles do not let everything through. Each process counts on its own, with the
+same rates, until Redis answers again (tried again at most every THROTTLE_STORE_RETRY_SECONDS);
+a client may then get up to the rate times the number of web processes. The change of state is
+logged once per process (`event=throttle_store_unavailable`, then `event=throttle_store_restored`).
+"""
+
+import logging
+import threading
+import time
+
+from django.conf import settings
+from django.core.cache import cache
 from rest_framework import throttling
 from rest_framework.settings import api_settings
 
+logger = logging.getLogger(__name__)
 
-class _SettingsRate:
+# KEYS[1]: the key; ARGV: now, emission interval, burst tolerance (seconds). Returns 0 when the
+# request is allowed, else the seconds to wait (as a string: Lua numbers become integers).
+_GCRA_LUA = """
+local tat = tonumber(redis.call('GET', KEYS[1]) or ARGV[1])
+local now, interval, tolerance = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+if tat < now or tat > now + interval + tolerance then tat = now end
+if tat - now > tolerance then return tostring(tat - now - tolerance) end
+redis.call('SET', KEYS[1], tostring(tat + interval), 'PX', math.ceil((tat + interval - now) * 1000) + 1000)
+return '0'
+"""
+
+_local_lock = threading.Lock()
+_local: dict[str, float] = {}  # key -> theoretical arrival time, while Redis is unreachable
+_LOCAL_MAX_KEYS = 100_000
+_store = {"down_until": 0.0, "down": False, "script": None}
+
+
+def rate_hit(*, key: str, limit: int, period: float, now: float | None = None) -> float | None:
+    """Count one request against `key` (at most `limit` per `period` seconds). None when it is
+    allowed, else how many seconds to wait before the next one is."""
+    now = time.time() if now is None else now
+    interval = period / limit
+    tolerance = period - interval
+    client = _redis_client()
+    if client is not None:
+        wait = _redis_hit(client, cache.make_key(key), now, interval, tolerance)
+        if wait is not _UNAVAILABLE:
+            return wait
+        client = None
+    if not hasattr(cache, "client"):  # not Redis: the cache's own get and set (the database cache)
+        tat = _tat_checked(cache.get(key, now), now, period)
+        if tat - now > tolerance:
+            return tat - now - tolerance
+        cache.set(key, tat + interval, timeout=period)  # as DRF's: an expired row costs a DELETE at the next get
+        return None
+    return _local_hit(key, now, interval, tolerance)
+
+
+_UNAVAILABLE = object()
+
+
+def _tat_checked(tat: float, now: float, period: float) -> float:
+    """The stored arrival time, or now if it is past or further ahead than a whole period can be
+    (the clock went back: a request must not be refused for days)."""
+    return now if tat < now or tat > now + period else tat
+
+
+def _redis_client():
+    if not hasattr(cache, "client") or not hasattr(cache.client, "get_client"):
+        return None  # not django-redis
+    if _store["down"] and time.monotonic() < _store["down_until"]:
+        return None
+    return cache.client.get_client(write=True)
+
+
+def _redis_hit(client, key: str, now: float, interval: float, tolerance: float):
+    from redis.exceptions import RedisError
+
+    try:
+        if _store["script"] is None:
+            _store["script"] = client.register_script(_GCRA_LUA)
+        wait = float(_store["script"](keys=[key], args=[repr(now), repr(interval), repr(tolerance)], client=client))
+    except (RedisError, OSError) as exc:
+        _store["down_until"] = time.monotonic() + settings.THROTTLE_STORE_RETRY_SECONDS
+        if not _store["down"]:
+            _store["down"] = True
+            logger.warning("event=throttle_store_unavailable error=%s fallback=per_process", type(exc).__name__)
+        return _UNAVAILABLE
+    if _store["down"]:
+        _store["down"] = False
+        logger.info("event=throttle_store_restored")
+    return wait or None
+
+
+def _local_hit(key: str, now: float, interval: float, tolerance: float) -> float | None:
+    with _local_lock:
+        tat = _tat_checked(_local.get(key, now), now, interval + tolerance)
+        if tat - now > tolerance:
+            return tat - now - tolerance
+        if len(_local) >= _LOCAL_MAX_KEYS:
+            _local.clear()
+        _local[key] = tat + interval
+        return None
+
+
+class _GcraRate:
+    """SimpleRateThrottle's interface (scope, rate, cache key, wait) on rate_hit."""
+
     def get_rate(self):
         return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
 
+    def allow_request(self, request, view):
+        if self.rate is None:
+            return True
+        self.key = self.get_cache_key(request, view)
+        if self.key is None:
+            return True
+        self._wait = rate_hit(key=self.key, limit=self.num_requests, period=self.duration)
+        return self._wait is None
 
-class AnonThrottle(_SettingsRate, throttling.AnonRateThrottle):
+    def wait(self):
+        return self._wait
+
+
+class AnonThrottle(_GcraRate, throttling.AnonRateThrottle):
     """Anonymous callers, by client address."""
 
 
-class UserThrottle(_SettingsRate, throttling.UserRateThrottle):
+class UserThrottle(_GcraRate, throttling.UserRateThrottle):
     """Signed-in users, by user."""
 
 
-class ScopedThrottle(_SettingsRate, throttling.ScopedRateThrottle):
+def user_throttle_wait(*, user_id) -> float | None:
+    """UserThrottle's verdict for a request of `user_id` outside DRF (verses/today's one-query path):
+    the same rate and the same key, so both paths count against one budget. None: allowed."""
+    rate = api_settings.DEFAULT_THROTTLE_RATES.get(UserThrottle.scope)
+    if rate is None:
+        return None
+    limit, period = UserThrottle.parse_rate(None, rate)
+    return rate_hit(key=UserThrottle.cache_format % {"scope": UserThrottle.scope, "ident": user_id},
+                    limit=limit, period=period)
+
+
+class ScopedThrottle(_GcraRate, throttling.ScopedRateThrottle):
     """Views with a `throttle_scope` (login, trigger), by user or client address."""
 
     def allow_request(self, request, view):
@@ -29,4 +159,4 @@ class ScopedThrottle(_SettingsRate, throttling.ScopedRateThrottle):
             return True
         self.rate = self.get_rate()
         self.num_requests, self.duration = self.parse_rate(self.rate)
-        return throttling.SimpleRateThrottle.allow_request(self, request, view)
+        return super().allow_request(request, view)

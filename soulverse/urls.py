@@ -5,7 +5,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularSwaggerView
 
 from soulverse.metrics import metrics_view
-from soulverse.views import SchemaView, livez
+from soulverse.views import livez, schema
 
 urlpatterns = [
     path("livez", livez, name="livez"),
@@ -18,6 +18,6 @@ urlpatterns = [
     path("api/v1/verses/", include("verses.urls")),
     path("api/v1/users/", include("users.urls")),
     path("api/v1/auth/", include("users.auth_urls")),
-    path("api/schema/", SchemaView.as_view(), name="schema"),
+    path("api/schema/", schema, name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]

@@ -1,7 +1,10 @@
 """Project-level views that belong to no app."""
 
+from django.conf import settings
 from django.http import HttpResponse
 from django.utils import translation
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.response import Response
@@ -31,3 +34,37 @@ class SchemaView(SpectacularAPIView):
             self._generated[key] = generator.get_schema(request=request, public=self.serve_public)
         return Response(data=self._generated[key],
                         headers={"Content-Disposition": f'inline; filename="{self._get_filename(request, version)}"'})
+
+
+schema_api = SchemaView.as_view()
+# The schema view's refusal of a caller without credentials, per Accept header (it negotiates YAML
+# or JSON): (status, body, headers). Bounded: odd Accept headers go to the view each time.
+_anonymous_refusals: dict[str, tuple[int, bytes, dict]] = {}
+_ANONYMOUS_REFUSALS_MAX = 64
+_REFUSAL_HEADERS = ("Content-Type", "WWW-Authenticate", "Vary", "Allow")
+
+
+@csrf_exempt  # as the DRF view it hands over to
+def schema(request):
+    """The API schema (SchemaView). A caller without credentials (no Authorization header, no session
+    cookie) gets the view's own 401, replayed from the first one this process made for the same
+    Accept header, before any authentication or schema work: anonymous clients hammering it cost
+    about what /livez does."""
+    anonymous = ("HTTP_AUTHORIZATION" not in request.META and settings.SESSION_COOKIE_NAME not in request.COOKIES
+                 and request.method in ("GET", "HEAD") and not request.GET)
+    accept = request.headers.get("Accept", "")
+    refusal = _anonymous_refusals.get(accept) if anonymous else None
+    if refusal is None:
+        response = schema_api(request)
+        if anonymous and response.status_code == 401 and len(_anonymous_refusals) < _ANONYMOUS_REFUSALS_MAX:
+            response.render()
+            _anonymous_refusals[accept] = (response.status_code, response.content,
+                                           {name: response[name] for name in _REFUSAL_HEADERS if name in response})
+        return response
+    status, body, headers = refusal
+    response = HttpResponse(body, status=status)
+    for name, value in headers.items():
+        response[name] = value
+    patch_vary_headers(response, ["Cookie"])  # as SessionAuthentication's look at the session made it
+    response._has_been_logged = True  # an expected refusal: no WARNING line per request
+    return response

@@ -3,8 +3,6 @@
 from axes.exceptions import AxesBackendPermissionDenied
 from django.conf import settings
 from django.contrib.auth import authenticate
-from django.db.models import Q
-from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from knox.auth import TokenAuthentication
 from rest_framework import status
@@ -15,7 +13,13 @@ from rest_framework.views import APIView
 from soulverse.api import DETAIL_SCHEMA, FORBIDDEN, INVALID, NOT_JSON, UNAUTHENTICATED, StrictJSONParser
 from soulverse.middleware import lockout_response
 from users.serializers import LoginResultSerializer, LoginSerializer, MeSerializer, TokenSerializer
-from users.services import api_token_create, api_tokens_revoke, user_activity_record, user_profile_update
+from users.services import (
+    TooManyDevices,
+    api_token_device_create,
+    api_tokens_revoke,
+    user_activity_record,
+    user_profile_update,
+)
 
 TOO_MANY = OpenApiResponse(DETAIL_SCHEMA, description="Too many attempts (`Retry-After` says when to retry).")
 
@@ -70,11 +74,11 @@ class LoginView(APIView):
         if user is None:
             return Response({"detail": "Email ou mot de passe incorrect."}, status=status.HTTP_401_UNAUTHORIZED,
                             headers={"WWW-Authenticate": "Token"})
-        live = user.auth_token_set.filter(Q(expiry__isnull=True) | Q(expiry__gt=timezone.now()))
-        if live.count() >= settings.REST_KNOX["TOKEN_LIMIT_PER_USER"]:
+        try:
+            token, key = api_token_device_create(user=user, limit=settings.REST_KNOX["TOKEN_LIMIT_PER_USER"])
+        except TooManyDevices:
             return Response({"detail": "Trop d'appareils connectés : déconnectez-en un d'abord."},
                             status=status.HTTP_403_FORBIDDEN)
-        token, key = api_token_create(user=user)
         return Response({"token": key, "expiry": token.expiry.isoformat()})
 
 

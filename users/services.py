@@ -11,6 +11,7 @@ from knox.crypto import hash_token
 from knox.models import AuthToken
 from knox.settings import CONSTANTS
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from soulverse.db import rows_delete_before
@@ -211,6 +212,22 @@ def api_token_create(*, user: User, key: str | None = None,
                       expiry=timezone.now() + ttl)
     token.save(force_insert=True)
     return token, key
+
+
+class TooManyDevices(Exception):
+    """The user already has as many live tokens as REST_KNOX["TOKEN_LIMIT_PER_USER"] allows."""
+
+
+@transaction.atomic
+def api_token_device_create(*, user: User, limit: int) -> tuple[AuthToken, str]:
+    """A new token for one more device of `user`, unless they already have `limit` live ones
+    (TooManyDevices). The user's row is locked (SELECT … FOR UPDATE) for the count and the insert:
+    concurrent logins of one user take turns, so they never end with more than `limit` tokens."""
+    User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True).get()
+    live = AuthToken.objects.filter(user=user).filter(Q(expiry__isnull=True) | Q(expiry__gt=timezone.now()))
+    if live.count() >= limit:
+        raise TooManyDevices
+    return api_token_create(user=user)
 
 
 def api_tokens_revoke(*, user: User) -> int:

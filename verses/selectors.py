@@ -64,15 +64,19 @@ _created_at = DateTimeField()
 
 
 class VerseToday(NamedTuple):
-    data: dict  # DailyVerseSerializer's fields
-    user_id: uuid.UUID
+    user_id: uuid.UUID | None  # None: no live token has this key (unknown, revoked or expired)
+    active: bool  # the token's user is active
+    data: dict | None  # DailyVerseSerializer's fields; None: the verse of the user's local date is not made yet
     activity_recorded: bool  # the user's activity of `activity_day` is already stored
 
 
-def daily_verse_today_by_token(*, key: str, activity_day: datetime.date) -> VerseToday | None:
-    """What GET /verses/today shows the active user holding API token `key`, and whether their
-    activity of `activity_day` is recorded, in one prepared query; None if the token is unknown or
-    expired, its user inactive, or the verse of the user's local date not made yet."""
+NO_TOKEN = VerseToday(None, False, None, False)
+
+
+def daily_verse_today_by_token(*, key: str, activity_day: datetime.date) -> VerseToday:
+    """What GET /verses/today shows the user holding API token `key`, and whether their activity of
+    `activity_day` is recorded, in one prepared query: NO_TOKEN if no live token has this key, else
+    the token's user (active or not) with their verse of their local date (or None, not made yet)."""
     now = timezone.now()
     utc_today = now.date()  # every local date is within a day of it
     with connection.cursor() as cursor:
@@ -81,18 +85,20 @@ def daily_verse_today_by_token(*, key: str, activity_day: datetime.date) -> Vers
                                  utc_today + datetime.timedelta(days=1), hash_token(key),
                                  connection.ops.adapt_datetimefield_value(now)])
         rows = cursor.fetchall()
-    if not rows or not rows[0][0]:
-        return None
-    today = local_date(rows[0][1])
-    for _, _, user_id, active_day, day, created_at, reference, text, reflection, mood, language, source in rows:
+    if not rows:
+        return NO_TOKEN
+    active, zone, user_id, active_day = rows[0][:4]
+    user_id = uuid.UUID(str(user_id))
+    today = local_date(zone)
+    for *_, day, created_at, reference, text, reflection, mood, language, source in rows:
         if day == today:
             if timezone.is_naive(created_at):  # SQLite keeps UTC without an offset
                 created_at = timezone.make_aware(created_at, datetime.UTC)
             data = {"day": day.isoformat(), "reference": reference, "text": text, "reflection": reflection,
                     "mood": mood, "language": language, "source": source,
                     "created_at": _created_at.to_representation(created_at)}
-            return VerseToday(data, uuid.UUID(str(user_id)), active_day is not None)
-    return None
+            return VerseToday(user_id, bool(active), data, active_day is not None)
+    return VerseToday(user_id, bool(active), None, active_day is not None)
 
 
 # --- Push: who is due at a tick ---------------------------------------------------------------

@@ -1,39 +1,81 @@
 """GET /api/v1/verses/today without DRF's machinery for the request every app makes each morning."""
 
+import time
+
+from django.conf import settings
 from django.http import HttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.csrf import csrf_exempt
+from knox.crypto import hash_token
 from rest_framework.authentication import get_authorization_header
 from rest_framework.renderers import JSONRenderer
 
+from soulverse.throttles import user_throttle_wait
 from users.services import user_activity_record
 from verses.apis import VerseViewSet
 from verses.selectors import daily_verse_today_by_token
 
-verse_today_api = VerseViewSet.as_view({"get": "today"})
+verse_today_api = VerseViewSet.as_view({"get": "today"}, detail=False, **VerseViewSet.today.kwargs)
 _JSON_ACCEPTS = {"", "*/*", "application/json"}
+
+# Digests of keys that no live token had, with when this process stops believing it: the same
+# wrong key again is refused without a query. Keys are random (a new token cannot have a key tried
+# before, short of an operator choosing one); a revoked or expired token never becomes valid again.
+_invalid_keys: dict[str, float] = {}
+_INVALID_KEYS_MAX = 10_000
 
 
 @csrf_exempt  # as the DRF view it hands over to (which enforces CSRF for session users itself)
 def verse_today(request):
-    """A plain GET with a valid API token whose verse of the day exists is answered here, from one
-    prepared query, with the bytes the DRF view would send (the token is checked at every request:
-    a revoked token or a deactivated user is refused at once). Anything else (session users, bad or
-    missing tokens, a verse to make on demand, other methods, content negotiation) goes to the DRF
-    view, VerseViewSet.today, which is also what the API schema documents. The same query says
-    whether the user's activity of the day is recorded: the first request of the day writes it."""
+    """A plain GET with an API token is answered here, from one prepared query: the verse of the
+    day with the bytes the DRF view would send, or DRF's 401 for a key no live token has (unknown,
+    revoked, expired) or a deactivated user; the token is checked at every request. The user's
+    requests are throttled as on the DRF path (same rate, same counter). Anything else (session
+    users, no token, a verse to make on demand, a throttled user, other methods, content
+    negotiation) goes to the DRF view, VerseViewSet.today, which is also what the API schema
+    documents. The same query says whether the user's activity of the day is recorded: the first
+    request of the day writes it."""
     key = _token_key(request) if _plain_json_get(request) else None
-    activity_day = timezone.localdate()
-    found = daily_verse_today_by_token(key=key, activity_day=activity_day) if key else None
-    if found is None:
+    if key is None:
         return verse_today_api(request)
+    digest = hash_token(key)
+    if _invalid_keys.get(digest, 0) > time.monotonic():
+        return _refused(gettext("Invalid token."))
+    activity_day = timezone.localdate()
+    found = daily_verse_today_by_token(key=key, activity_day=activity_day)
+    if found.user_id is None:
+        _invalid_key_remember(digest)
+        return _refused(gettext("Invalid token."))
+    if not found.active:
+        return _refused(gettext("User inactive or deleted."))
+    if found.data is None or user_throttle_wait(user_id=found.user_id) is not None:
+        return verse_today_api(request)  # made on demand, or DRF's 429 (the throttle refuses it again)
     if not found.activity_recorded:
         user_activity_record(user_id=found.user_id, day=activity_day, known_missing=True)
-    response = HttpResponse(JSONRenderer().render(found.data), content_type="application/json")
+    return _json(found.data, status=200)
+
+
+def _refused(detail: str) -> HttpResponse:
+    """DRF's 401 for these credentials (knox's messages), as VerseViewSet.today would send it."""
+    response = _json({"detail": detail}, status=401)
+    response["WWW-Authenticate"] = "Token"
+    response._has_been_logged = True  # as the DRF path (soulverse.api.exception_handler)
+    return response
+
+
+def _json(data: dict, *, status: int) -> HttpResponse:
+    response = HttpResponse(JSONRenderer().render(data), content_type="application/json", status=status)
     response["Allow"] = "GET, HEAD, OPTIONS"
     if len(VerseViewSet.renderer_classes) > 1:  # DRF's own rule (the browsable API when debugging)
         response["Vary"] = "Accept"
     return response
+
+
+def _invalid_key_remember(digest: str) -> None:
+    if len(_invalid_keys) >= _INVALID_KEYS_MAX:
+        _invalid_keys.clear()
+    _invalid_keys[digest] = time.monotonic() + settings.API_TOKEN_INVALID_MEMO_SECONDS
 
 
 def _plain_json_get(request) -> bool:

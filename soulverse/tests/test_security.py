@@ -298,3 +298,135 @@ def test_a_user_has_at_most_the_allowed_devices(settings):
     client = APIClient()
     assert [login(client).status_code for _ in range(3)] == [200, 200, 403]
     assert AuthToken.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)  # the live server's threads see the committed user
+def test_concurrent_logins_never_exceed_the_device_limit(live_server, settings):
+    """Six logins of one user at once, with a limit of two devices: each counted the user's tokens
+    before any of them created one (count-then-create), and all six got a token. A connection of
+    the test's own holds a SHARE ROW EXCLUSIVE lock on the token table, so that every login that
+    gets as far as its INSERT waits there; once all six wait (on that lock, or on the user's row),
+    the lock goes and they finish."""
+    import concurrent.futures
+    import time
+    import urllib.error
+    import urllib.request
+
+    import psycopg2
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrent logins with row locks: PostgreSQL (SQLite serialises its write transactions)")
+    settings.REST_KNOX = {**settings.REST_KNOX, "TOKEN_LIMIT_PER_USER": 2}
+    UserFactory(email="marie@example.org", password="Un-mot-de-passe-solide-42")
+    body = json.dumps({"email": "marie@example.org", "password": "Un-mot-de-passe-solide-42"}).encode()
+
+    def post_login() -> int:
+        request = urllib.request.Request(live_server.url + LOGIN, data=body, method="POST",
+                                         headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return response.status
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+    params = connection.get_connection_params()
+    holder = psycopg2.connect(**{k: v for k, v in params.items() if k in ("host", "port", "user", "password", "dbname")})
+    try:
+        with holder.cursor() as cursor:
+            cursor.execute(f"LOCK TABLE {AuthToken._meta.db_table} IN SHARE ROW EXCLUSIVE MODE")
+            with concurrent.futures.ThreadPoolExecutor(6) as pool:
+                answers = [pool.submit(post_login) for _ in range(6)]
+                deadline = time.monotonic() + 60
+                waiting = 0
+                while waiting < 6 and time.monotonic() < deadline:
+                    time.sleep(0.1)
+                    cursor.execute("SELECT pg_stat_clear_snapshot()")  # else one snapshot per transaction
+                    cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                   "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()")
+                    waiting = cursor.fetchone()[0]
+                holder.rollback()  # the lock goes
+                codes = sorted(answer.result(timeout=60) for answer in answers)
+    finally:
+        holder.close()
+    assert waiting == 6
+    assert codes == [200, 200, 403, 403, 403, 403]
+    assert AuthToken.objects.count() == 2
+
+
+def test_with_redis_down_the_throttles_still_count_per_process_and_say_so_once(settings, member_client, caplog):
+    """Redis unreachable (nothing listens on its port): DRF's throttles read an empty history and let
+    every request through. Now each process counts on its own, at the same rates, and logs the
+    change of state once."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed again: connections to it are refused
+    settings.CACHES = {"default": {
+        "BACKEND": "django_redis.cache.RedisCache", "LOCATION": f"redis://127.0.0.1:{port}/0",
+        "OPTIONS": {"IGNORE_EXCEPTIONS": True, "SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1}}}
+    rates(settings, user="2/minute")
+    with caplog.at_level(logging.INFO, logger="soulverse.throttles"):
+        codes = [member_client.get("/api/v1/users/me").status_code for _ in range(3)]
+        codes += [member_client.get("/api/v1/verses/today").status_code]  # the one-query path counts too
+    assert codes == [200, 200, 429, 429]
+    assert [r.getMessage() for r in caplog.records if r.name == "soulverse.throttles"] == [
+        "event=throttle_store_unavailable error=ConnectionError fallback=per_process"]
+
+
+def test_the_throttles_count_on_redis_again_once_it_answers(settings, member_client, caplog):
+    from django.core.cache import cache
+
+    from soulverse import throttles
+
+    if not hasattr(cache, "delete_pattern"):
+        pytest.skip("needs REDIS_URL")
+    rates(settings, user="2/minute")
+    throttles._store.update(down=True, down_until=0.0)  # as after an outage, retry time reached
+    with caplog.at_level(logging.INFO, logger="soulverse.throttles"):
+        codes = [member_client.get("/api/v1/users/me").status_code for _ in range(3)]
+    assert codes == [200, 200, 429]
+    assert [r.getMessage() for r in caplog.records if r.name == "soulverse.throttles"] == [
+        "event=throttle_store_restored"]
+    assert len(cache.keys("throttle_user_*")) == 1  # counted on Redis, not in the process
+    assert throttles._local == {}
+
+
+# --- the cheap refusals: health, the schema -----------------------------------------------------
+
+def test_anonymous_health_gets_the_drf_bytes_without_drf(client, schedules, settings, django_assert_num_queries):
+    from scheduler import selectors
+
+    settings.HEALTH_PUBLIC_CACHE_SECONDS = 60
+    selectors._public_health = None
+    fast = client.get(SCHEDULER + "health")
+    drf = client.get(SCHEDULER + "health?via=drf")
+    with django_assert_num_queries(0):
+        again = client.get(SCHEDULER + "health")
+    answers = [(r.status_code, r.content, r["Content-Type"], r.get("Vary"), r.get("Allow")) for r in (fast, drf, again)]
+    assert answers == [(503, b'{"status":"down"}', "application/json", "Cookie", "GET, HEAD, OPTIONS")] * 3
+    selectors._public_health = None
+
+
+@pytest.mark.parametrize("accept", ["", "application/json", "application/vnd.oai.openapi"])
+def test_anonymous_schema_requests_get_the_views_401_replayed(client, accept, caplog):
+    from soulverse import views
+
+    headers = {"HTTP_ACCEPT": accept} if accept else {}
+    with caplog.at_level(logging.WARNING, logger="django.request"):
+        answers = [client.get("/api/schema/", **headers) for _ in range(3)]
+    assert list(views._anonymous_refusals) == [accept]
+    first = answers[0]
+    assert first.status_code == 401 and first["WWW-Authenticate"] == "Token"
+    assert b"Informations d'authentification non fournies." in first.content
+    assert all((a.status_code, a.content, a["Content-Type"], a["Vary"], a["Allow"])
+               == (first.status_code, first.content, first["Content-Type"], first["Vary"], first["Allow"])
+               for a in answers)
+    assert caplog.records == []  # an expected refusal: no WARNING line per request
+
+
+def test_the_schema_still_serves_those_allowed(client, viewer_client):
+    assert client.get("/api/schema/").status_code == 401
+    response = viewer_client.get("/api/schema/", HTTP_ACCEPT="application/json")
+    assert response.status_code == 200 and "paths" in response.json()

@@ -121,6 +121,7 @@ def test_session_users_other_methods_and_other_formats_go_to_the_drf_view():
 @pytest.mark.parametrize("prepared", [True, False])
 def test_works_with_and_without_prepared_statements_and_after_a_reconnection(prepared, settings):
     settings.DATABASE_PREPARED_STATEMENTS = prepared
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {}}  # no cache queries here
     client, _ = token_client(UserFactory())
     three_days()
     first = client.get(TODAY)
@@ -133,3 +134,32 @@ def test_works_with_and_without_prepared_statements_and_after_a_reconnection(pre
         assert statements == ["PREPARE", "EXECUTE"]  # prepared again on the new connection
     else:
         assert statements == ["SELECT"]
+
+
+def test_valid_tokens_are_throttled_on_the_one_query_path_too(settings):
+    """The one-query path skipped DRF's throttles: a valid token was never refused. Same rate and
+    same counter as the DRF path (here users/me spends the budget too)."""
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {
+        **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "user": "2/minute"}}
+    client, _ = token_client(UserFactory())
+    other, _ = token_client(UserFactory())
+    three_days()
+    answers = [client.get(TODAY) for _ in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert answers[2]["Retry-After"] == "30"  # 2 a minute: one more every 30 s
+    assert answers[2].json() == {"detail": "Requête ralentie. Disponible à nouveau dans 30 secondes."}
+    assert other.get("/api/v1/users/me").status_code == 200  # per user; both paths count against one budget
+    assert [other.get(TODAY).status_code for _ in range(2)] == [200, 429]
+
+
+def test_a_wrong_token_costs_one_query_then_none_and_gets_the_drf_401(django_assert_num_queries):
+    UserFactory()
+    three_days()
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION="Token " + "0" * 64)
+    with django_assert_num_queries(1):
+        first = client.get(TODAY)
+    with django_assert_num_queries(0):  # remembered by this process for API_TOKEN_INVALID_MEMO_SECONDS
+        second = client.get(TODAY)
+    assert answer(first) == answer(second) == answer(client.get(THROUGH_DRF))
+    assert first.status_code == 401 and first["WWW-Authenticate"] == "Token"

@@ -1,0 +1,40 @@
+"""GET /api/v1/scheduler/health for anonymous callers (load balancers, probes, anyone) without
+DRF's machinery: the public answer costs about what /livez does."""
+
+from django.conf import settings
+from django.http import HttpResponse
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.csrf import csrf_exempt
+from rest_framework.renderers import JSONRenderer
+
+from scheduler.apis import SchedulerViewSet
+from scheduler.selectors import health_public
+
+# As the router builds it: with the action's own permission (AllowAny) and throttles (none).
+health_api = SchedulerViewSet.as_view({"get": "health"}, detail=False, **SchedulerViewSet.health.kwargs)
+_JSON_ACCEPTS = {"", "*/*", "application/json"}
+
+
+def request_anonymous(request) -> bool:
+    """No credentials at all: no Authorization header and no session cookie."""
+    return "HTTP_AUTHORIZATION" not in request.META and settings.SESSION_COOKIE_NAME not in request.COOKIES
+
+
+@csrf_exempt  # as the DRF view it hands over to
+def health(request):
+    """An anonymous plain GET/HEAD gets the memoised public answer (scheduler.selectors.health_public:
+    no I/O between two computations) with the bytes the DRF view would send; anything else
+    (credentials, which may see the details; other methods; content negotiation) goes to the DRF
+    view, SchedulerViewSet.health, which the API schema documents."""
+    if (request.method not in ("GET", "HEAD") or request.GET or not request_anonymous(request)
+            or request.headers.get("Accept", "") not in _JSON_ACCEPTS):
+        return health_api(request)
+    healthy, state = health_public()
+    response = HttpResponse(JSONRenderer().render({"status": state}), content_type="application/json",
+                            status=200 if healthy else 503)
+    response["Allow"] = "GET, HEAD, OPTIONS"
+    if len(SchedulerViewSet.renderer_classes) > 1:  # DRF's own rule (the browsable API when debugging)
+        response["Vary"] = "Accept"
+    patch_vary_headers(response, ["Cookie"])  # a session of a user with the view permission sees the details
+    response._has_been_logged = True  # a 503 here is an answer, not a server error (see the DRF view)
+    return response
