@@ -286,7 +286,7 @@ class _LeanProtocol(asyncio.Protocol):
 
     def __init__(self, stub: FcmStub, counters):
         self.stub = stub
-        self.counters = counters  # shared with the parent: accepted, requests
+        self.counters = counters  # shared with the parent: accepted sends, send requests
         self.buffer = b""
         self.busy = False
         self.transport: asyncio.Transport | None = None
@@ -329,10 +329,10 @@ class _LeanProtocol(asyncio.Protocol):
             self._reply(path, headers.get("authorization", ""), raw)
 
     def _reply(self, path: str, authorization: str, raw: bytes) -> None:
-        accepted = self.stub.accepted
+        accepted, requests = self.stub.accepted, self.stub.requests
         status, payload, headers = self.stub._post(path, authorization, raw)
         self.counters[0] += self.stub.accepted - accepted
-        self.counters[1] += 1
+        self.counters[1] += self.stub.requests - requests
         self._answer(status, payload, headers)
 
     def _answer(self, status: int, payload: dict, headers: dict) -> None:
