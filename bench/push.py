@@ -1,21 +1,27 @@
 """Benchmark of the push tick, executed the way the schedule executes it.
 
-    .venv/bin/python bench/push.py --users 100000
-    .venv/bin/python bench/push.py --users 100000 --send-mode async
+    flock /tmp/bench.lock .venv/bin/python bench/push.py --users 200000
+    flock /tmp/bench.lock .venv/bin/python bench/push.py --users 20000 --chunk-size 500 --workers 2 --send-mode async
 
 On PostgreSQL + Redis (DATABASE_URL, default postgres://postgres@127.0.0.1:5432/soulverse_bench_push,
 created if missing; REDIS_URL, default redis://127.0.0.1:6379/4, a Redis database the benchmark
 flushes). It seeds N active users due at 06:00 in Lomé (kept between runs when the count
-matches), starts the local FCM stub (OAuth token endpoint + messages:send) with `--latency`
-seconds per request, starts `--clusters` `manage.py qcluster` processes of `--workers` workers,
-enqueues one tick (`at` = 06:00 Lomé) as the schedule does and waits for its run to close. It
-prints messages/s, wall time, CPU seconds and peak RSS per process. Then, in the same run, it
-sends `--baseline-users` of the same users' messages with firebase-admin's plain
-`messaging.send_each` (batches of 500, one process, no database) and prints the ratio.
+matches; VACUUM ANALYZE after the load), starts the local FCM stub in a process of its own
+(FcmStubProcess: the test stub's protocol code on asyncio, OAuth token endpoint + messages:send)
+with `--latency` seconds per request, starts `--clusters` `manage.py qcluster` processes of
+`--workers` workers, enqueues one tick (`at` = 06:00 Lomé) as the schedule does and waits for its
+run to close. It prints messages/s, wall time, and CPU seconds and peak RSS per kind of process:
+the cluster processes (the client: in production the only part on our machines besides the
+database), the stub (FCM is remote in production) and the PostgreSQL backends of the benchmark's
+database. Then, in the same run, it sends `--baseline-users` of the same users' messages with
+firebase-admin's plain `messaging.send_each` (an app as firebase-admin configures it, batches of
+500, one process, no database) and prints the ratio, and how far the rate is from FCM's default
+quota (600,000 messages a minute, 10,000/s).
 """
 
 import argparse
 import datetime
+import logging
 import os
 import signal
 import subprocess
@@ -29,26 +35,28 @@ sys.path.insert(0, str(ROOT))
 
 from bench.daily_run import clusters_start, clusters_stop, database_create_if_missing, manage, peak_rss_mb, \
     process_tree  # noqa: E402
-from verses.tests.fcm_stub import FcmStub  # noqa: E402
+from verses.tests.fcm_stub import FcmStubProcess  # noqa: E402
 
 AT = datetime.datetime(2026, 1, 10, 6, 0, tzinfo=datetime.UTC)  # 06:00 in Lomé
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+FCM_QUOTA_PER_SECOND = 600_000 / 60  # FCM's default per-project quota
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--users", type=int, default=100_000)
     parser.add_argument("--clusters", type=int, default=1)
-    parser.add_argument("--workers", type=int, default=2, help="workers per cluster")
+    # 3 workers on 2 cores and chunks of 2,000 (4 FCM batches): the best measured here (README).
+    parser.add_argument("--workers", type=int, default=3, help="workers per cluster (Q_WORKERS)")
     parser.add_argument("--latency", type=float, default=0.05, help="seconds per FCM request at the stub")
-    parser.add_argument("--chunk-size", type=int, default=500, help="PUSH_CHUNK_SIZE")
+    parser.add_argument("--chunk-size", type=int, default=2000, help="PUSH_CHUNK_SIZE")
     parser.add_argument("--send-mode", choices=["threads", "async"], default="threads", help="FCM_SEND_MODE")
     parser.add_argument("--baseline-users", type=int, default=5000, help="0 to skip plain send_each")
     parser.add_argument("--broker", choices=["orm", "redis"], default="orm")
     return parser.parse_args()
 
 
-def configure_environment(args, stub: FcmStub, credentials: str) -> dict:
+def configure_environment(args, stub: FcmStubProcess, credentials: str) -> dict:
     env = {
         "DJANGO_SETTINGS_MODULE": "soulverse.settings",
         "DJANGO_SECRET_KEY": "benchmark-only-secret-key",
@@ -64,6 +72,8 @@ def configure_environment(args, stub: FcmStub, credentials: str) -> dict:
         "FCM_BASE_URL": stub.base_url,
         "FCM_SEND_MODE": args.send_mode,
         "PUSH_CHUNK_SIZE": str(args.chunk_size),
+        # Connections kept for the whole run, so that every PostgreSQL backend's CPU is measured.
+        "DATABASE_CONN_MAX_AGE": "3600",
         "LOG_LEVEL": "WARNING",
     }
     os.environ.update(env)
@@ -92,62 +102,124 @@ def prepare_data(users: int, env: dict) -> None:
     cache.clear()
 
 
-def cpu_seconds(pid: int) -> float:
+def cpu_seconds(pid: int) -> float | None:
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
-        return 0.0
+        return None
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
-def tick(processes) -> tuple[float, dict, dict[int, float], dict[int, float]]:
+def postgres_backends() -> list[int]:
+    """The PostgreSQL backends connected to the benchmark's database, but this process's own."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        return [pid for (pid,) in cursor.fetchall()]
+
+
+class Meter:
+    """CPU seconds and peak RSS per process, by kind, sampled while the run goes on (a process
+    that ends, e.g. a recycled database connection, keeps its last reading)."""
+
+    def __init__(self, kinds):
+        self.kinds = kinds  # kind -> callable returning the pids of that kind now
+        self.before: dict[int, float] = {}
+        self.last: dict[int, float] = {}
+        self.rss: dict[int, float] = {}
+        self.kind_of: dict[int, str] = {}
+
+    def sample(self, *, first: bool = False) -> None:
+        for kind, pids in self.kinds.items():
+            for pid in pids():
+                cpu = cpu_seconds(pid)
+                if cpu is None:
+                    continue
+                self.kind_of.setdefault(pid, kind)
+                if first:
+                    self.before[pid] = cpu
+                self.before.setdefault(pid, 0.0)  # started during the run: all its CPU is the run's
+                self.last[pid] = cpu
+                rss = peak_rss_mb(pid)
+                if rss:
+                    self.rss[pid] = rss
+
+    def by_kind(self) -> dict[str, tuple[int, float, float, list[float]]]:
+        """kind -> (processes, CPU seconds, peak RSS of the largest in MiB, each process's CPU)."""
+        result = {}
+        for kind in self.kinds:
+            pids = [pid for pid, k in self.kind_of.items() if k == kind]
+            cpu = [self.last[pid] - self.before[pid] for pid in pids]
+            result[kind] = (len(pids), sum(cpu), max((self.rss.get(pid, 0.0) for pid in pids), default=0.0),
+                            sorted(cpu, reverse=True))
+        return result
+
+
+def tick(meter: Meter) -> tuple[float, dict]:
     from scheduler.models import JobRun
     from scheduler.registry import DELIVER_VERSES_JOB_ID
     from scheduler.services import job_run_enqueue
 
-    pids = [pid for process in processes for pid in process_tree(process.pid)]
-    cpu_before = {pid: cpu_seconds(pid) for pid in pids}
+    meter.sample(first=True)
     started = time.monotonic()
     run, _ = job_run_enqueue(job_id=DELIVER_VERSES_JOB_ID, trigger=JobRun.Trigger.SCHEDULE,
                              params={"at": AT.isoformat()})
+    last_sample = started
     while run.status == JobRun.Status.RUNNING:
         time.sleep(0.05)
         run.refresh_from_db()
+        if time.monotonic() - last_sample >= 1.0:
+            meter.sample()
+            last_sample = time.monotonic()
     wall = time.monotonic() - started
+    meter.sample()
     if run.status != JobRun.Status.SUCCEEDED:
         raise SystemExit(f"the run failed: {run.error}")
-    pids = [pid for process in processes for pid in process_tree(process.pid)]
-    cpu = {pid: cpu_seconds(pid) - cpu_before.get(pid, 0.0) for pid in pids}
-    rss = {pid: peak_rss_mb(pid) for pid in pids}
-    return wall, run.counts, cpu, {pid: value for pid, value in rss.items() if value}
+    return wall, run.counts
 
 
-def baseline(count: int, stub: FcmStub) -> float:
-    """firebase-admin's plain send_each over `count` users' messages, 500 at a time. Messages/s."""
-    from firebase_admin import messaging
+def baseline(count: int, stub: FcmStubProcess, credentials: str) -> tuple[float, float, float]:
+    """firebase-admin's plain send_each over `count` users' messages, 500 at a time, from an app
+    as firebase-admin configures it (its own connection pool and session settings; only the
+    endpoint is the stub's). (messages/s, client CPU ms per message, stub CPU ms per message)."""
+    import firebase_admin
+    import requests.adapters
+    from firebase_admin import _http_client, credentials as fb_credentials, messaging
 
     from users.models import User
-    from verses.fcm import Push, fcm_app, push_message
+    from verses.fcm import Push, push_message
 
-    app = fcm_app()
+    app = firebase_admin.initialize_app(fb_credentials.Certificate(credentials), name="bench-plain-send-each")
+    service = messaging._get_messaging_service(app)
+    service._fcm_url = f"{stub.base_url}/v1/projects/{app.project_id}/messages:send"
+    service._client.session.mount(stub.base_url, requests.adapters.HTTPAdapter(  # as it mounts fcm.googleapis.com
+        pool_connections=100, pool_maxsize=100, max_retries=_http_client.DEFAULT_RETRY_CONFIG))
     users = list(User.objects.order_by("id").values_list("fcm_token", "language")[:count])
     end = AT + datetime.timedelta(days=1)
     messages = [push_message(Push(key=n, token=token, language=language, day=AT.date(), reference="Jean 3:16",
                                   text="Car Dieu a tant aimé le monde", verse_id=1, expires_at=end), now=AT)
                 for n, (token, language) in enumerate(users)]
-    before = stub.accepted
-    started = time.monotonic()
+    # It discards the connections beyond its pool of 100 (that is what is measured): not a warning here.
+    logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
+    messaging.send_each(messages[:1], app=app)  # the OAuth token, as the cluster's first batch gets it
+    before, stub_before = stub.accepted, cpu_seconds(stub.pid)
+    cpu_before, started = time.process_time(), time.monotonic()
     for start in range(0, len(messages), 500):
         messaging.send_each(messages[start:start + 500], app=app)
     rate = len(messages) / (time.monotonic() - started)
+    client_ms = (time.process_time() - cpu_before) * 1000 / len(messages)
+    stub_ms = (cpu_seconds(stub.pid) - stub_before) * 1000 / len(messages)
     assert stub.accepted - before == len(messages)
-    return rate
+    firebase_admin.delete_app(app)
+    return rate, client_ms, stub_ms
 
 
 def main() -> None:
     args = parse_args()
-    with FcmStub(latency=args.latency, record=False) as stub, tempfile.TemporaryDirectory() as directory:
-        env = configure_environment(args, stub, str(stub.credentials_file(Path(directory))))
+    with FcmStubProcess(latency=args.latency) as stub, tempfile.TemporaryDirectory() as directory:
+        credentials = str(stub.credentials_file(Path(directory)))
+        env = configure_environment(args, stub, credentials)
         database_create_if_missing(env["DATABASE_URL"])
         manage("migrate", "--noinput", env=env)
         import django
@@ -155,31 +227,42 @@ def main() -> None:
         django.setup()
         prepare_data(args.users, env)
         processes = clusters_start(args.clusters, env)
+        meter = Meter({
+            "cluster processes (client)": lambda: [pid for p in processes for pid in process_tree(p.pid)],
+            "FCM stub": lambda: [stub.pid],
+            "PostgreSQL backends": postgres_backends,
+        })
         try:
-            wall, counts, cpu, rss = tick(processes)
+            wall, counts = tick(meter)
         finally:
             clusters_stop(processes)
         accepted = stub.accepted
-        self_cpu = time.process_time()
-        baseline_rate = baseline(args.baseline_users, stub) if args.baseline_users else None
+        baseline_result = baseline(args.baseline_users, stub, credentials) if args.baseline_users else None
 
-    rate = counts["push_sent"] / wall
+    sent = counts["push_sent"]
+    rate = sent / wall
     print(f"\npush tick: {args.users:,} due users, {args.clusters} cluster(s) x {args.workers} worker(s), "
           f"chunks of {args.chunk_size}, send mode {args.send_mode}, stub latency {args.latency * 1000:.0f} ms, "
-          f"broker {args.broker}")
+          f"broker {args.broker}, {os.cpu_count()} CPUs")
     print(f"  wall time (enqueue -> run closed) {wall:10.2f} s")
-    print(f"  messages/s                        {rate:10,.0f}   ({rate / 10_000:.1%} of FCM's 10,000/s quota)")
-    print(f"  pushes sent (run / stub)          {counts['push_sent']:,} / {accepted:,}   "
+    print(f"  messages/s                        {rate:10,.0f}")
+    print(f"  pushes sent (run / stub)          {sent:,} / {accepted:,}   "
           f"failed {counts['push_failed']}, retried {counts['push_retried']}")
-    print(f"  chunks                            {counts.get('chunks', 0):10,d}")
-    print(f"  database queries / 1,000 pushes   {counts.get('db_queries', 0) * 1000 / max(1, counts['push_sent']):10.2f}")
-    print(f"  CPU s per cluster process         {', '.join(f'{v:.1f}' for v in sorted(cpu.values()))}  "
-          f"(total {sum(cpu.values()):.1f}; stub + bench process {self_cpu:.1f})")
-    print(f"  peak RSS per process (MiB)        {', '.join(f'{v:.0f}' for v in sorted(rss.values()))}")
-    print(f"  1,000,000 pushes at this rate     {1_000_000 / rate / 60:10.1f} min")
-    if baseline_rate:
-        print(f"firebase-admin send_each, one process, {args.baseline_users:,} messages: {baseline_rate:,.0f} "
-              f"messages/s -> ratio {rate / baseline_rate:.2f}x")
+    print(f"  chunks                            {counts.get('push_chunks', 0):10,d}")
+    print(f"  database queries / 1,000 pushes   {counts.get('db_queries', 0) * 1000 / max(1, sent):10.2f}")
+    print("  CPU and peak RSS per kind of process:")
+    for kind, (number, cpu, rss, each) in meter.by_kind().items():
+        print(f"    {kind:30s} {number:3d} process(es)  CPU {cpu:8.1f} s  ({cpu * 1000 / max(1, sent):5.3f} ms/push)  "
+              f"peak RSS {rss:5.0f} MiB (largest)   CPU per process: {', '.join(f'{v:.1f}' for v in each[:8])}")
+    print(f"  1,000,000 pushes at this rate     {1_000_000 / rate / 60:10.1f} min"
+          + (" (extrapolated)" if sent < 1_000_000 else ""))
+    print(f"  FCM's default quota (10,000/s)    {rate / FCM_QUOTA_PER_SECOND:10.1%} of it; "
+          f"{FCM_QUOTA_PER_SECOND / rate:.1f}x this rate would be needed to reach it")
+    if baseline_result:
+        base_rate, base_client, base_stub = baseline_result
+        print(f"firebase-admin plain send_each (its own session settings), one process, {args.baseline_users:,} "
+              f"messages: {base_rate:,.0f} messages/s, client CPU {base_client:.3f} ms/push, "
+              f"stub CPU {base_stub:.3f} ms/push -> cluster/plain ratio {rate / base_rate:.2f}x")
 
 
 if __name__ == "__main__":

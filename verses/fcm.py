@@ -16,6 +16,7 @@ import os
 import random
 import threading
 import time
+import urllib.parse
 import warnings
 from dataclasses import dataclass
 
@@ -92,21 +93,30 @@ def fcm_app() -> firebase_admin.App | None:
         if settings.FCM_PROJECT_ID:
             options["projectId"] = settings.FCM_PROJECT_ID
         app = firebase_admin.initialize_app(credential, options=options, name=APP_NAME)
-    if settings.FCM_BASE_URL:
-        _point_at(app, settings.FCM_BASE_URL.rstrip("/"))
+    service = messaging._get_messaging_service(app)
+    if settings.FCM_BASE_URL:  # a loopback stub; firebase-admin has no public option for the endpoint
+        service._fcm_url = f"{settings.FCM_BASE_URL.rstrip('/')}/v1/projects/{app.project_id}/messages:send"
+    _session_tune(service._client.session, service._fcm_url)
     logger.info("event=push_enabled project=%s base_url=%s", app.project_id, settings.FCM_BASE_URL or "fcm.googleapis.com")
     return app
 
 
-def _point_at(app: firebase_admin.App, base_url: str) -> None:
-    """Send to `base_url` (a loopback stub) instead of fcm.googleapis.com, with the connection
-    pool and retry policy firebase-admin gives its own host. firebase-admin has no public
-    option for the endpoint, so this sets the service's URL attribute."""
-    service = messaging._get_messaging_service(app)
-    service._fcm_url = f"{base_url}/v1/projects/{app.project_id}/messages:send"
-    adapter = requests.adapters.HTTPAdapter(pool_connections=100, pool_maxsize=100,
+def _session_tune(session: requests.Session, fcm_url: str) -> None:
+    """Make firebase-admin's requests session cheap per message (bench/push.py measures it).
+
+    - A connection pool as large as a batch: send_each runs a thread per message, and with
+      firebase-admin's 100 the other 400 connections (TLS handshakes on fcm.googleapis.com) were
+      opened and thrown away at every batch. Same retry policy as firebase-admin's own adapter.
+    - The environment (proxies, CA bundle, .netrc) read once here rather than on every request
+      (requests' trust_env scans os.environ and stats ~/.netrc per call: a fifth of the CPU)."""
+    base = "{0.scheme}://{0.netloc}".format(urllib.parse.urlsplit(fcm_url))
+    adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=BATCH_MAX,
                                             max_retries=_http_client.DEFAULT_RETRY_CONFIG)
-    service._client.session.mount(base_url, adapter)
+    session.mount(base, adapter)
+    environment = session.merge_environment_settings(fcm_url, {}, None, None, None)
+    session.proxies.update(environment["proxies"])
+    session.verify = environment["verify"]
+    session.trust_env = False
 
 
 def push_state() -> dict:

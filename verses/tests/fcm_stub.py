@@ -24,10 +24,15 @@ Modes: a registration token starting with ``unregistered``, ``mismatch`` or ``in
 
 from __future__ import annotations
 
+import asyncio
 import itertools
-import math
 import json
+import math
+import multiprocessing
 import secrets
+import signal
+import socket
+import sys
 import threading
 import time
 import urllib.parse
@@ -78,13 +83,16 @@ class _Server(ThreadingHTTPServer):
 
 class FcmStub:
     def __init__(self, *, latency: float = 0.0, project_id: str = "soulverse-test", token_ttl: int = 3600,
-                 record: bool = True):
+                 record: bool = True, key_pem: bytes | None = None, base_url: str | None = None):
+        """`key_pem` and `base_url` are for a stub served elsewhere (FcmStubProcess): it then opens
+        no server of its own."""
         self.latency = latency
         self.record = record  # False (benchmarks): count accepted sends without keeping them
         self.accepted = 0
         self.project_id = project_id
         self.token_ttl = token_ttl
-        self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self._key = (serialization.load_pem_private_key(key_pem, password=None) if key_pem
+                     else rsa.generate_private_key(public_exponent=65537, key_size=2048))
         self.client_email = f"firebase-adminsdk@{project_id}.iam.gserviceaccount.com"
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
@@ -97,10 +105,12 @@ class FcmStub:
         self.validated: list[tuple[str, dict]] = []
         self.errors: Counter[str] = Counter()
         self.received_at: list[float] = []  # wall-clock time of each accepted send
-        self.server = _Server(("127.0.0.1", 0), self._handler())
-        self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        if base_url is None:
+            self.server = _Server(("127.0.0.1", 0), self._handler())
+            base_url = f"http://127.0.0.1:{self.server.server_address[1]}"
+            self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.base_url = base_url
         self.token_uri = f"{self.base_url}/token"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def __enter__(self) -> Self:
         self._thread.start()
@@ -114,15 +124,8 @@ class FcmStub:
 
     def credentials_file(self, directory: Path) -> Path:
         """A service-account JSON whose token_uri is this stub."""
-        pem = self._key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                      serialization.NoEncryption()).decode()
-        path = Path(directory) / "service-account.json"
-        path.write_text(json.dumps({
-            "type": "service_account", "project_id": self.project_id, "private_key_id": "stub-key-1",
-            "private_key": pem, "client_email": self.client_email, "client_id": "1",
-            "token_uri": self.token_uri,
-        }))
-        return path
+        return _credentials_file(directory, key=self._key, project_id=self.project_id,
+                                 client_email=self.client_email, token_uri=self.token_uri)
 
     def outage(self, *, status: int, seconds: float, retry_after: int | None = None) -> None:
         """Answer every send with the error of `status` (429/500/503) for `seconds`."""
@@ -209,6 +212,27 @@ class FcmStub:
             return 200, {"name": f"projects/{project}/messages/fake_message_id"}, {}
         return 200, {"name": f"projects/{project}/messages/{message_id}"}, {}
 
+    @staticmethod
+    def _send_project(path: str) -> str | None:
+        """The project of a `/v1/projects/{project}/messages:send` path, else None."""
+        prefix, _, rest = path.partition("/v1/projects/")
+        project, _, action = rest.partition("/")
+        return project if not prefix and project and action == "messages:send" else None
+
+    def _post(self, path: str, authorization: str, raw: bytes) -> tuple[int, dict, dict]:
+        """A POST to the token endpoint or to messages:send (the caller applies the latency)."""
+        if path == "/token":
+            return (*self._issue_token(urllib.parse.parse_qs(raw.decode())), {})
+        project = self._send_project(path)
+        if project is None:
+            return 404, {"error": {"code": 404, "status": "NOT_FOUND", "message": "Not found."}}, {}
+        try:
+            body = json.loads(raw or b"null")
+        except ValueError:
+            return 400, {"error": {"code": 400, "status": "INVALID_ARGUMENT",
+                                   "message": "Invalid JSON payload received."}}, {}
+        return self._send(project, authorization, body)
+
     def _handler(self):
         stub = self
 
@@ -231,22 +255,162 @@ class FcmStub:
             def do_POST(self):
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 path = urllib.parse.urlsplit(self.path).path
-                if path == "/token":
-                    self._reply(*stub._issue_token(urllib.parse.parse_qs(raw.decode())))
-                    return
-                prefix, _, rest = path.partition("/v1/projects/")
-                project, _, action = rest.partition("/")
-                if prefix or action != "messages:send":
-                    self._reply(404, {"error": {"code": 404, "status": "NOT_FOUND", "message": "Not found."}})
-                    return
-                if stub.latency:
+                if stub.latency and stub._send_project(path):
                     time.sleep(stub.latency)
-                try:
-                    body = json.loads(raw or b"null")
-                except ValueError:
-                    self._reply(400, {"error": {"code": 400, "status": "INVALID_ARGUMENT",
-                                                "message": "Invalid JSON payload received."}})
-                    return
-                self._reply(*stub._send(project, self.headers.get("Authorization", ""), body))
+                self._reply(*stub._post(path, self.headers.get("Authorization", ""), raw))
 
         return Handler
+
+
+def _credentials_file(directory: Path, *, key, project_id: str, client_email: str, token_uri: str) -> Path:
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption()).decode()
+    path = Path(directory) / "service-account.json"
+    path.write_text(json.dumps({
+        "type": "service_account", "project_id": project_id, "private_key_id": "stub-key-1",
+        "private_key": pem, "client_email": client_email, "client_id": "1", "token_uri": token_uri,
+    }))
+    return path
+
+
+# --- The same stub in a process of its own (benchmarks) -------------------------------------------
+
+REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
+           429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable"}
+
+
+class _LeanProtocol(asyncio.Protocol):
+    """HTTP/1.1 with keep-alive on asyncio: one request at a time per connection (firebase-admin's
+    clients do not pipeline), the latency waited with a timer instead of a sleeping thread, the
+    answer written in one send (no Nagle delay between its headers and its body)."""
+
+    def __init__(self, stub: FcmStub, counters):
+        self.stub = stub
+        self.counters = counters  # shared with the parent: accepted sends, send requests
+        self.buffer = b""
+        self.busy = False
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        self._next()
+
+    def _next(self) -> None:
+        if self.busy:
+            return
+        end = self.buffer.find(b"\r\n\r\n")
+        if end < 0:
+            return
+        head = self.buffer[:end].decode("latin-1").split("\r\n")
+        headers = {}
+        for line in head[1:]:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+        length = int(headers.get("content-length") or 0)
+        if len(self.buffer) < end + 4 + length:
+            return
+        raw = self.buffer[end + 4:end + 4 + length]
+        self.buffer = self.buffer[end + 4 + length:]
+        method, target, _ = head[0].split(" ", 2)
+        path = urllib.parse.urlsplit(target).path
+        self.busy = True
+        if method != "POST":
+            self._answer(404, {"error": {"code": 404, "status": "NOT_FOUND", "message": "Not found."}}, {})
+        elif self.stub.latency and self.stub._send_project(path):
+            asyncio.get_running_loop().call_later(self.stub.latency, self._reply, path,
+                                                  headers.get("authorization", ""), raw)
+        else:
+            self._reply(path, headers.get("authorization", ""), raw)
+
+    def _reply(self, path: str, authorization: str, raw: bytes) -> None:
+        accepted, requests = self.stub.accepted, self.stub.requests
+        status, payload, headers = self.stub._post(path, authorization, raw)
+        self.counters[0] += self.stub.accepted - accepted
+        self.counters[1] += self.stub.requests - requests
+        self._answer(status, payload, headers)
+
+    def _answer(self, status: int, payload: dict, headers: dict) -> None:
+        data = json.dumps(payload).encode()
+        extra = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(f"HTTP/1.1 {status} {REASONS.get(status, 'Error')}\r\n"
+                                 f"Content-Type: application/json; charset=UTF-8\r\nContent-Length: {len(data)}\r\n"
+                                 f"{extra}\r\n".encode("latin-1") + data)
+        self.busy = False
+        self._next()
+
+    def connection_lost(self, exc) -> None:
+        self.transport = None
+
+
+def _lean_serve(listener: socket.socket, key_pem: bytes, base_url: str, latency: float, project_id: str,
+                counters) -> None:
+    stub = FcmStub(latency=latency, project_id=project_id, record=False, key_pem=key_pem, base_url=base_url)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+
+    async def serve() -> None:
+        server = await asyncio.get_running_loop().create_server(lambda: _LeanProtocol(stub, counters),
+                                                                sock=listener, backlog=4096)
+        async with server:
+            await server.serve_forever()
+
+    asyncio.run(serve())
+
+
+class FcmStubProcess:
+    """The FCM stub (the same FcmStub protocol code) in a process of its own, on asyncio: its CPU
+    is measured apart from the client's (in production FCM is remote) and it shares no GIL with
+    the benchmark. Token modes only (no outage/fail_next); `accepted` counts accepted sends.
+
+        with FcmStubProcess(latency=0.05) as stub:
+            path = stub.credentials_file(tmp_path)
+            stub.base_url, stub.pid, stub.accepted
+    """
+
+    def __init__(self, *, latency: float = 0.0, project_id: str = "soulverse-test"):
+        self.latency = latency
+        self.project_id = project_id
+        self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.client_email = f"firebase-adminsdk@{project_id}.iam.gserviceaccount.com"
+        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(4096)
+        self.base_url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+        self.token_uri = f"{self.base_url}/token"
+        context = multiprocessing.get_context("fork")  # the listening socket is inherited
+        self._counters = context.RawArray("q", 2)
+        pem = self._key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                      serialization.NoEncryption())
+        self._process = context.Process(target=_lean_serve, daemon=True, args=(
+            self._listener, pem, self.base_url, latency, project_id, self._counters))
+
+    def __enter__(self) -> Self:
+        self._process.start()
+        self._listener.close()  # the child's copy serves
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._process.terminate()
+        self._process.join(10)
+
+    @property
+    def pid(self) -> int:
+        return self._process.pid
+
+    @property
+    def accepted(self) -> int:
+        return self._counters[0]
+
+    @property
+    def requests(self) -> int:
+        return self._counters[1]
+
+    def credentials_file(self, directory: Path) -> Path:
+        return _credentials_file(directory, key=self._key, project_id=self.project_id,
+                                 client_email=self.client_email, token_uri=self.token_uri)

@@ -1,0 +1,67 @@
+"""firebase-admin's session as verses.fcm tunes it, and the stub served in a process of its own
+(the benchmark's), both through real firebase-admin code over real HTTP."""
+
+import datetime
+
+import pytest
+import requests
+
+from verses import fcm
+from verses.tests.fcm_stub import FcmStubProcess
+
+AT = datetime.datetime(2026, 1, 10, 6, 0, tzinfo=datetime.UTC)
+
+
+def _push(key: int, token: str) -> fcm.Push:
+    return fcm.Push(key=key, token=token, language="fr", day=AT.date(), reference="Jean 3:16",
+                    text="Car Dieu a tant aimé le monde", verse_id=7, expires_at=AT + datetime.timedelta(days=1))
+
+
+def test_the_session_keeps_a_batch_of_connections_and_reads_the_environment_once(fcm_stub, monkeypatch, tmp_path):
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login someone password secret\n")
+    monkeypatch.setenv("NETRC", str(netrc))  # would replace the Bearer token with Basic auth per request
+    app = fcm.fcm_app()
+    session = fcm.messaging._get_messaging_service(app)._client.session
+    adapter = session.get_adapter(f"{fcm_stub.base_url}/v1/projects/x/messages:send")
+
+    assert session.trust_env is False
+    assert adapter._pool_maxsize == fcm.BATCH_MAX
+    results, retried = fcm.pushes_send([_push(n, f"token-{n}") for n in range(600)], now=AT)
+
+    assert [r.outcome for r in results] == [fcm.Outcome.SENT] * 600
+    assert retried == 0
+    assert fcm_stub.delivered_tokens() == {f"token-{n}": 1 for n in range(600)}
+    pool = adapter.poolmanager.connection_from_url(fcm_stub.base_url)
+    assert pool.num_connections <= fcm.BATCH_MAX  # the second batch reused the first one's connections
+
+
+@pytest.fixture
+def stub_process(settings, tmp_path):
+    with FcmStubProcess(latency=0.01) as stub:
+        settings.FCM_CREDENTIALS_FILE = str(stub.credentials_file(tmp_path))
+        settings.FCM_BASE_URL = stub.base_url
+        fcm.fcm_reset()
+        yield stub
+    fcm.fcm_reset()
+
+
+def test_the_stub_process_speaks_the_same_protocol(stub_process):
+    pushes = [_push(1, "token-ok"), _push(2, "unregistered-1"), _push(3, "invalid-1"), _push(4, "mismatch-1"),
+              _push(5, "token-ok-2")]
+
+    results, _ = fcm.pushes_send(pushes, now=AT)
+
+    assert [(r.key, r.outcome) for r in results] == [
+        (1, fcm.Outcome.SENT), (2, fcm.Outcome.INVALID_TOKEN), (3, fcm.Outcome.INVALID_TOKEN),
+        (4, fcm.Outcome.INVALID_TOKEN), (5, fcm.Outcome.SENT)]
+    assert results[0].message_id.startswith(f"projects/{stub_process.project_id}/messages/0:")
+    assert results[1].error == "UNREGISTERED (HTTP 404)"
+    assert stub_process.accepted == 2
+    assert stub_process.requests == 5
+    # Without the OAuth token the stub issued, a send is refused.
+    answer = requests.post(f"{stub_process.base_url}/v1/projects/{stub_process.project_id}/messages:send",
+                           json={"message": {"token": "t"}}, headers={"Authorization": "Bearer forged"}, timeout=5)
+    assert answer.status_code == 401
+    assert answer.json()["error"]["status"] == "UNAUTHENTICATED"
+    assert stub_process.accepted == 2
