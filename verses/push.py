@@ -106,12 +106,15 @@ def _deliveries_claim(*, day: datetime.date, users, claim: str) -> list[dict]:
     now = timezone.now()
     claimable = (Q(state__in=[Delivery.State.PENDING, Delivery.State.FAILED, Delivery.State.INVALID_TOKEN])
                  | Q(state=Delivery.State.SENDING) & (Q(claim=claim) | Q(claimed_until__lt=now)))
-    ids = list(Delivery.objects.select_for_update(skip_locked=True).filter(day=day, user__in=users.values("id"))
-               .filter(claimable).values_list("id", flat=True))
-    Delivery.objects.filter(id__in=ids).update(
+    # One UPDATE (PostgreSQL: … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED): rows another
+    # chunk is claiming are left to it), then the claimed rows by their claim.
+    sendable = (Delivery.objects.select_for_update(skip_locked=True)
+                .filter(day=day, user__in=users.values("id")).filter(claimable).values("id"))
+    Delivery.objects.filter(id__in=sendable).update(
         state=Delivery.State.SENDING, claim=claim, attempts=F("attempts") + 1, updated_at=now,
         claimed_until=now + datetime.timedelta(seconds=settings.PUSH_CLAIM_SECONDS))
-    return list(Delivery.objects.filter(id__in=ids).values("id", "attempts", "day", *_ROW_FIELDS))
+    return list(Delivery.objects.filter(day=day, state=Delivery.State.SENDING, claim=claim)
+                .values("id", "attempts", "day", *_ROW_FIELDS))
 
 
 _ROW_FIELDS = ("user_id", "user__fcm_token", "user__language", "user__timezone", "verse_id", "verse__reference",
