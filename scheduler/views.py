@@ -1,7 +1,6 @@
 """GET /api/v1/scheduler/health for anonymous callers (load balancers, probes, anyone) without
 DRF's machinery: the public answer costs about what /livez does."""
 
-from django.conf import settings
 from django.http import HttpResponse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.csrf import csrf_exempt
@@ -9,15 +8,10 @@ from rest_framework.renderers import JSONRenderer
 
 from scheduler.apis import SchedulerViewSet
 from scheduler.selectors import health_public
+from soulverse.api import JSON_ACCEPTS, request_anonymous
 
 # As the router builds it: with the action's own permission (AllowAny) and throttles (none).
 health_api = SchedulerViewSet.as_view({"get": "health"}, detail=False, **SchedulerViewSet.health.kwargs)
-_JSON_ACCEPTS = {"", "*/*", "application/json"}
-
-
-def request_anonymous(request) -> bool:
-    """No credentials at all: no Authorization header and no session cookie."""
-    return "HTTP_AUTHORIZATION" not in request.META and settings.SESSION_COOKIE_NAME not in request.COOKIES
 
 
 @csrf_exempt  # as the DRF view it hands over to
@@ -27,7 +21,7 @@ def health(request):
     (credentials, which may see the details; other methods; content negotiation) goes to the DRF
     view, SchedulerViewSet.health, which the API schema documents."""
     if (request.method not in ("GET", "HEAD") or request.GET or not request_anonymous(request)
-            or request.headers.get("Accept", "") not in _JSON_ACCEPTS):
+            or request.headers.get("Accept", "") not in JSON_ACCEPTS):
         return health_api(request)
     healthy, state = health_public()
     response = HttpResponse(JSONRenderer().render({"status": state}), content_type="application/json",

@@ -3,6 +3,7 @@
 import datetime
 import json
 
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import OpenApiResponse
@@ -163,6 +164,15 @@ class StrictSerializerSchema(OpenApiSerializerExtension):
                 if isinstance(field, serializers.CharField) and prop and prop.get("type") == "string":
                     prop.setdefault("pattern", NO_NUL_PATTERN)
         return schema
+
+
+# The Accept headers for which a hand-written JSON answer is what DRF's negotiation would pick.
+JSON_ACCEPTS = frozenset({"", "*/*", "application/json"})
+
+
+def request_anonymous(request) -> bool:
+    """No credentials at all: no Authorization header and no session cookie."""
+    return "HTTP_AUTHORIZATION" not in request.META and settings.SESSION_COOKIE_NAME not in request.COOKIES
 
 
 # DRF refuses NUL characters in every string (PostgreSQL cannot store them); for the schema.

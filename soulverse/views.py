@@ -1,6 +1,5 @@
 """Project-level views that belong to no app."""
 
-from django.conf import settings
 from django.http import HttpResponse
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
@@ -8,6 +7,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.response import Response
+
+from soulverse.api import request_anonymous
 
 
 @require_safe
@@ -50,8 +51,7 @@ def schema(request):
     cookie) gets the view's own 401, replayed from the first one this process made for the same
     Accept header, before any authentication or schema work: anonymous clients hammering it cost
     about what /livez does."""
-    anonymous = ("HTTP_AUTHORIZATION" not in request.META and settings.SESSION_COOKIE_NAME not in request.COOKIES
-                 and request.method in ("GET", "HEAD") and not request.GET)
+    anonymous = request_anonymous(request) and request.method in ("GET", "HEAD") and not request.GET
     accept = request.headers.get("Accept", "")
     refusal = _anonymous_refusals.get(accept) if anonymous else None
     if refusal is None:

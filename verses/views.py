@@ -11,13 +11,13 @@ from knox.crypto import hash_token
 from rest_framework.authentication import get_authorization_header
 from rest_framework.renderers import JSONRenderer
 
+from soulverse.api import JSON_ACCEPTS
 from soulverse.throttles import user_throttle_wait
 from users.services import user_activity_record
 from verses.apis import VerseViewSet
 from verses.selectors import daily_verse_today_by_token
 
 verse_today_api = VerseViewSet.as_view({"get": "today"}, detail=False, **VerseViewSet.today.kwargs)
-_JSON_ACCEPTS = {"", "*/*", "application/json"}
 
 # Digests of keys that no live token had, with when this process stops believing it: the same
 # wrong key again is refused without a query. Keys are random (a new token cannot have a key tried
@@ -79,7 +79,7 @@ def _invalid_key_remember(digest: str) -> None:
 
 
 def _plain_json_get(request) -> bool:
-    return request.method == "GET" and not request.GET and request.headers.get("Accept", "") in _JSON_ACCEPTS
+    return request.method == "GET" and not request.GET and request.headers.get("Accept", "") in JSON_ACCEPTS
 
 
 def _token_key(request) -> str | None:
