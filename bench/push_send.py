@@ -31,7 +31,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--batches", type=int, default=10)
     parser.add_argument("--latency", type=float, default=0.05)
-    parser.add_argument("--send-mode", choices=["threads", "async"], default="threads")
+    parser.add_argument("--send-mode", choices=["pool", "threads", "async"], default="pool")
     args = parser.parse_args()
     with FcmStubProcess(latency=args.latency) as stub, tempfile.TemporaryDirectory() as directory:
         os.environ.update({

@@ -322,11 +322,16 @@ if FCM_BASE_URL:
         raise ImproperlyConfigured("FCM_BASE_URL accepts loopback URLs only (a local stub), e.g. http://127.0.0.1:9099")
 FCM_DRY_RUN = env.bool("FCM_DRY_RUN", default=False)  # send with validate_only
 FCM_TIMEOUT_SECONDS = env.float("FCM_TIMEOUT_SECONDS", default=10.0)
-# "threads": messaging.send_each (a thread per message of the batch); "async": send_each_async
-# (httpx). bench/push.py measures both: threads is faster here (README).
-FCM_SEND_MODE = env.str("FCM_SEND_MODE", default="threads")
-if FCM_SEND_MODE not in ("threads", "async"):
-    raise ImproperlyConfigured("FCM_SEND_MODE must be 'threads' or 'async'.")
+# "pool": firebase-admin's messages, credential, retry policy and errors over a kept urllib3 pool
+# and FCM_CONCURRENCY threads per process; "threads": messaging.send_each (requests, a thread per
+# message of the batch); "async": send_each_async (httpx). bench/push_send.py measures the three:
+# pool costs the least CPU per push here (README).
+FCM_SEND_MODE = env.str("FCM_SEND_MODE", default="pool")
+if FCM_SEND_MODE not in ("pool", "threads", "async"):
+    raise ImproperlyConfigured("FCM_SEND_MODE must be 'pool', 'threads' or 'async'.")
+FCM_CONCURRENCY = env.int("FCM_CONCURRENCY", default=100)  # pool: requests in flight per process
+if FCM_CONCURRENCY < 1:
+    raise ImproperlyConfigured("FCM_CONCURRENCY must be at least 1.")
 FCM_RETRIES = env.int("FCM_RETRIES", default=3)  # rounds of retries of 429/500/503 within a tick
 FCM_BACKOFF_SECONDS = env.float("FCM_BACKOFF_SECONDS", default=1.0)
 FCM_BACKOFF_MAX_SECONDS = env.float("FCM_BACKOFF_MAX_SECONDS", default=30.0)

@@ -105,6 +105,7 @@ class FcmStub:
         self.validated: list[tuple[str, dict]] = []
         self.errors: Counter[str] = Counter()
         self.received_at: list[float] = []  # wall-clock time of each accepted send
+        self.send_headers: list[dict[str, str]] = []  # each send's request headers (lower-case names)
         if base_url is None:
             self.server = _Server(("127.0.0.1", 0), self._handler())
             base_url = f"http://127.0.0.1:{self.server.server_address[1]}"
@@ -136,6 +137,12 @@ class FcmStub:
         with self._lock:
             self._fail_next.extend([(STATUS_TO_CODE[status], retry_after)] * count)
 
+    def revoke_access_tokens(self) -> None:
+        """Forget the access tokens issued so far: sends carrying one are answered 401
+        UNAUTHENTICATED, as FCM answers an expired or revoked token."""
+        with self._lock:
+            self._access_tokens.clear()
+
     def delivered_tokens(self) -> Counter[str]:
         with self._lock:
             return Counter(token for token, _ in self.delivered)
@@ -144,6 +151,7 @@ class FcmStub:
         with self._lock:
             self.delivered.clear()
             self.validated.clear()
+            self.send_headers.clear()
             self.errors.clear()
             self._forced.clear()
             self._fail_next.clear()
@@ -255,6 +263,9 @@ class FcmStub:
             def do_POST(self):
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 path = urllib.parse.urlsplit(self.path).path
+                if stub.record and stub._send_project(path):
+                    with stub._lock:
+                        stub.send_headers.append({name.lower(): value for name, value in self.headers.items()})
                 if stub.latency and stub._send_project(path):
                     time.sleep(stub.latency)
                 self._reply(*stub._post(path, self.headers.get("Authorization", ""), raw))

@@ -17,7 +17,9 @@ def _push(key: int, token: str) -> fcm.Push:
                     text="Car Dieu a tant aimé le monde", verse_id=7, expires_at=AT + datetime.timedelta(days=1))
 
 
-def test_the_session_keeps_a_batch_of_connections_and_reads_the_environment_once(fcm_stub, monkeypatch, tmp_path):
+def test_the_session_keeps_a_batch_of_connections_and_reads_the_environment_once(fcm_stub, monkeypatch, tmp_path,
+                                                                                 settings):
+    settings.FCM_SEND_MODE = "threads"  # firebase-admin's own send_each, on its requests session
     netrc = tmp_path / "netrc"
     netrc.write_text("machine 127.0.0.1 login someone password secret\n")
     monkeypatch.setenv("NETRC", str(netrc))  # would replace the Bearer token with Basic auth per request

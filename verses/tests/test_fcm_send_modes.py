@@ -1,0 +1,126 @@
+"""FCM_SEND_MODE=pool (firebase-admin's messages, credential, retry policy and errors over a kept
+urllib3 pool) sends what firebase-admin's own send_each sends and reads FCM's answers the same
+way: each case runs in both modes against the local FCM stub, over real HTTP."""
+
+import datetime
+import os
+import socket
+
+import pytest
+
+from verses import fcm
+
+AT = datetime.datetime(2026, 1, 10, 6, 0, tzinfo=datetime.UTC)
+MODES = ["pool", "threads"]
+
+
+def _push(key: int, token: str) -> fcm.Push:
+    return fcm.Push(key=key, token=token, language="fr", day=AT.date(), reference="Jean 3:16",
+                    text="Car Dieu a tant aimé le monde", verse_id=7, expires_at=AT + datetime.timedelta(days=1))
+
+
+@pytest.fixture(params=MODES)
+def mode(request, settings, fcm_stub):
+    settings.FCM_SEND_MODE = request.param
+    settings.FCM_RETRIES = 0  # firebase-admin's own retries only: what each transport does by itself
+    fcm.fcm_reset()
+    return request.param
+
+
+def test_both_modes_send_the_same_request(fcm_stub, settings):
+    sent = {}
+    for name in MODES:
+        settings.FCM_SEND_MODE = name
+        fcm.fcm_reset()
+        fcm_stub.reset()
+        results, _ = fcm.pushes_send([_push(n, f"token-{n}") for n in range(3)], now=AT)
+        assert [r.outcome for r in results] == [fcm.Outcome.SENT] * 3
+        headers = fcm_stub.send_headers[0]
+        sent[name] = (sorted(fcm_stub.delivered), {name: headers.get(name) for name in (
+            "x-goog-api-format-version", "x-firebase-client", "x-goog-api-client")})
+        assert headers["authorization"].startswith("Bearer ya29.stub-")
+        assert headers["content-type"].startswith("application/json")
+
+    assert sent["pool"] == sent["threads"]
+    assert sent["pool"][1]["x-goog-api-format-version"] == "2"
+
+
+def test_fcm_verdicts_are_read_the_same_way(mode, fcm_stub):
+    tokens = ["token-ok", "unregistered-1", "mismatch-1", "invalid-1"]
+    results, _ = fcm.pushes_send([_push(n, token) for n, token in enumerate(tokens)], now=AT)
+
+    assert [(r.outcome, r.error) for r in results] == [
+        (fcm.Outcome.SENT, ""),
+        (fcm.Outcome.INVALID_TOKEN, "UNREGISTERED (HTTP 404)"),
+        (fcm.Outcome.INVALID_TOKEN, "SENDER_ID_MISMATCH (HTTP 403)"),
+        (fcm.Outcome.INVALID_TOKEN, "INVALID_ARGUMENT (HTTP 400)"),
+    ]
+    assert results[0].message_id.startswith("projects/soulverse-test/messages/")
+
+
+def test_firebase_admins_retry_policy_applies_to_500_and_503(mode, fcm_stub):
+    fcm_stub.fail_next(1, status=500)
+    fcm_stub.fail_next(1, status=503)
+    results, _ = fcm.pushes_send([_push(1, "token-1")], now=AT)
+
+    assert results[0].outcome == fcm.Outcome.SENT
+    assert fcm_stub.requests == 3  # urllib3's Retry(status=4, status_forcelist=[500, 503])
+
+
+def test_a_429_without_retry_after_is_left_to_the_ticks_retries(mode, fcm_stub):
+    fcm_stub.fail_next(1, status=429)  # with a Retry-After, urllib3's Retry waits and retries it itself
+    results, _ = fcm.pushes_send([_push(1, "token-1")], now=AT)
+
+    assert (results[0].outcome, results[0].error) == (fcm.Outcome.RETRY, "QUOTA_EXCEEDED (HTTP 429)")
+    assert fcm_stub.requests == 1
+
+
+def test_an_access_token_fcm_no_longer_accepts_is_refreshed_once(mode, fcm_stub):
+    fcm.pushes_send([_push(1, "token-1")], now=AT)
+    fcm_stub.revoke_access_tokens()  # as FCM answers a revoked token: 401 UNAUTHENTICATED
+    results, _ = fcm.pushes_send([_push(n, f"token-{n}") for n in range(2, 12)], now=AT)
+
+    assert [r.outcome for r in results] == [fcm.Outcome.SENT] * 10
+    if mode == "pool":  # one refresh for the batch (google-auth's session refreshes per refused request)
+        assert fcm_stub.token_requests == 2
+
+
+def test_fcm_unreachable_is_left_for_a_retry(mode, fcm_stub, settings):
+    with socket.socket() as probe:  # a loopback port with nothing listening
+        probe.bind(("127.0.0.1", 0))
+        settings.FCM_BASE_URL = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    fcm.fcm_reset()
+    results, _ = fcm.pushes_send([_push(1, "token-1")], now=AT)
+
+    assert (results[0].outcome, results[0].error) == (fcm.Outcome.RETRY, "UNAVAILABLE")
+
+
+def test_the_pool_keeps_its_connections_between_batches(fcm_stub, settings):
+    settings.FCM_SEND_MODE = "pool"
+    settings.FCM_CONCURRENCY = 20
+    fcm.fcm_reset()
+    for _ in range(2):
+        results, _ = fcm.pushes_send([_push(n, f"token-{n}") for n in range(300)], now=AT)
+        assert [r.outcome for r in results] == [fcm.Outcome.SENT] * 300
+
+    assert fcm_stub.delivered_tokens() == {f"token-{n}": 2 for n in range(300)}
+    assert fcm._pooled_sender(fcm.fcm_app(), os.getpid())._pool.num_connections <= 20
+
+
+def test_an_unexpected_error_is_that_messages_verdict_and_the_batch_completes(fcm_stub, settings, monkeypatch):
+    settings.FCM_SEND_MODE = "pool"
+    settings.FCM_RETRIES = 0
+    fcm.fcm_reset()
+    send = fcm._PooledSender._send_or_raise
+
+    def send_but_fail_one(self, body, headers):
+        if b'"token-2"' in body:
+            raise ValueError("an answer that is not JSON")
+        return send(self, body, headers)
+
+    monkeypatch.setattr(fcm._PooledSender, "_send_or_raise", send_but_fail_one)
+    results, _ = fcm.pushes_send([_push(n, f"token-{n}") for n in range(5)], now=AT)
+
+    assert [(r.outcome, r.error) for r in results] == [(fcm.Outcome.SENT, "")] * 2 + [(fcm.Outcome.RETRY, "UNKNOWN")] \
+        + [(fcm.Outcome.SENT, "")] * 2
+    assert fcm_stub.delivered_tokens() == {f"token-{n}": 1 for n in (0, 1, 3, 4)}
