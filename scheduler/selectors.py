@@ -224,6 +224,12 @@ def health_public() -> tuple[bool, str]:
     return _public_health[1], _public_health[2]
 
 
+def health_public_memoised() -> str | None:
+    """health_public's state while its memo holds, else None; never checks anything itself."""
+    memo = _public_health
+    return memo[2] if memo is not None and memo[0] > time.monotonic() else None
+
+
 def schedule_changes(*, job_id: str):
     """The audit trail of a job's schedule, newest first."""
     return ScheduleChange.objects.filter(job_id=job_id).select_related("changed_by").order_by("-changed_at", "-pk")

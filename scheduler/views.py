@@ -7,7 +7,7 @@ from django.views.decorators.csrf import csrf_exempt
 from rest_framework.renderers import JSONRenderer
 
 from scheduler.apis import SchedulerViewSet
-from scheduler.selectors import health_public
+from scheduler.selectors import health_public, health_public_memoised
 from soulverse.api import JSON_ACCEPTS, request_anonymous
 
 # As the router builds it: with the action's own permission (AllowAny) and throttles (none).
@@ -31,4 +31,15 @@ def health(request):
         response["Vary"] = "Accept"
     patch_vary_headers(response, ["Cookie"])  # a session of a user with the view permission sees the details
     response._has_been_logged = True  # a 503 here is an answer, not a server error (see the DRF view)
+    response.replay_variant = state  # soulverse.replay: the same request again gets these bytes
     return response
+
+
+def health_replay_variant(environ: dict) -> str | None:
+    """soulverse.replay's variant of a request (a WSGI environ) that `health` answers itself: the
+    public state while its memo holds; None for any other request, and when the state must be
+    checked again (the view does it, inside Django's request handling)."""
+    if (environ.get("REQUEST_METHOD") not in ("GET", "HEAD") or "HTTP_AUTHORIZATION" in environ
+            or environ.get("HTTP_ACCEPT", "") not in JSON_ACCEPTS):
+        return None
+    return health_public_memoised()

@@ -60,6 +60,7 @@ def schema(request):
             response.render()
             _anonymous_refusals[accept] = (response.status_code, response.content,
                                            {name: response[name] for name in _REFUSAL_HEADERS if name in response})
+            response.replay_variant = SCHEMA_ANONYMOUS
         return response
     status, body, headers = refusal
     response = HttpResponse(body, status=status)
@@ -67,4 +68,16 @@ def schema(request):
         response[name] = value
     patch_vary_headers(response, ["Cookie"])  # as SessionAuthentication's look at the session made it
     response._has_been_logged = True  # an expected refusal: no WARNING line per request
+    response.replay_variant = SCHEMA_ANONYMOUS  # soulverse.replay: the same request again gets these bytes
     return response
+
+
+SCHEMA_ANONYMOUS = "anonymous"
+
+
+def schema_replay_variant(environ: dict) -> str | None:
+    """soulverse.replay's variant of a request (a WSGI environ) to the schema: SCHEMA_ANONYMOUS for a
+    GET/HEAD without credentials (refused), None for any other request."""
+    if environ.get("REQUEST_METHOD") not in ("GET", "HEAD") or "HTTP_AUTHORIZATION" in environ:
+        return None
+    return SCHEMA_ANONYMOUS

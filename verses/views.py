@@ -41,12 +41,12 @@ def verse_today(request):
         return verse_today_api(request)
     digest = hash_token(key)
     if _invalid_keys.get(digest, 0) > time.monotonic():
-        return _refused(gettext("Invalid token."))
+        return _invalid_key_refused()
     activity_day = timezone.localdate()
     found = daily_verse_today_by_token(key=key, activity_day=activity_day)
     if found.user_id is None:
         _invalid_key_remember(digest)
-        return _refused(gettext("Invalid token."))
+        return _invalid_key_refused()
     if not found.active:
         return _refused(gettext("User inactive or deleted."))
     if found.data is None or user_throttle_wait(user_id=found.user_id) is not None:
@@ -62,6 +62,32 @@ def _refused(detail: str) -> HttpResponse:
     response["WWW-Authenticate"] = "Token"
     response._has_been_logged = True  # as the DRF path (soulverse.api.exception_handler)
     return response
+
+
+INVALID_KEY = "invalid key"
+
+
+def _invalid_key_refused() -> HttpResponse:
+    response = _refused(gettext("Invalid token."))
+    response.replay_variant = INVALID_KEY  # soulverse.replay: the same request again gets these bytes
+    return response
+
+
+def verse_today_replay_variant(environ: dict) -> str | None:
+    """soulverse.replay's variant of a request (a WSGI environ) to verses/today: INVALID_KEY for a
+    plain GET with a token key that this process knows no live token has (the memo of `verse_today`,
+    which expires), None for any other request (a key not known to be invalid is checked in the
+    database by the view)."""
+    if environ.get("REQUEST_METHOD") != "GET" or environ.get("HTTP_ACCEPT", "") not in JSON_ACCEPTS:
+        return None
+    try:  # as _token_key (DRF's parsing)
+        auth = environ.get("HTTP_AUTHORIZATION", "").encode("iso-8859-1").split()
+        key = auth[1].decode() if len(auth) == 2 and auth[0].lower() == b"token" else None
+    except UnicodeError:
+        return None
+    if key is None:
+        return None
+    return INVALID_KEY if _invalid_keys.get(hash_token(key), 0) > time.monotonic() else None
 
 
 def _json(data: dict, *, status: int) -> HttpResponse:

@@ -125,3 +125,32 @@ def test_a_long_wait_answers_202_before_gunicorn_would_kill_the_worker(gunicorn)
     assert answer["message"] == "Génération lancée ; elle se poursuit en arrière-plan"
     assert JobRun.objects.get().pk.hex == answer["run_id"].replace("-", "")
     assert "WORKER TIMEOUT" not in log.read_text()
+
+
+def answers(port: int, path: str, headers: dict, times: int = 3) -> list[tuple[int, list, bytes]]:
+    """`times` GETs of `path`: (status, headers but Date, body) of each."""
+    found = []
+    for _ in range(times):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=WEB_TIMEOUT * 3)
+        try:
+            conn.request("GET", path, headers=headers)
+            response = conn.getresponse()
+            found.append((response.status, [h for h in response.getheaders() if h[0] != "Date"], response.read()))
+        finally:
+            conn.close()
+    return found
+
+
+@pytest.mark.parametrize(("path", "headers", "status"), [
+    ("/api/v1/scheduler/health", {}, 503),  # no cluster here: down
+    ("/api/schema/", {"Accept": "application/json"}, 401),
+    ("/api/v1/verses/today", {"Authorization": "Token " + "0" * 64}, 401),
+])
+def test_replayed_answers_are_the_bytes_django_sent(gunicorn, path, headers, status):
+    """soulverse.replay in the served application: the worker's first requests go through Django,
+    the next are replayed; they must not differ (headers of every middleware included)."""
+    port, _ = gunicorn
+    found = answers(port, path, headers)
+    assert found[0][0] == status
+    assert found[0] == found[1] == found[2]
+    assert ("X-Frame-Options", "DENY") in found[0][1] and ("X-Content-Type-Options", "nosniff") in found[0][1]

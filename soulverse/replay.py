@@ -1,0 +1,75 @@
+"""Refusals and public answers replayed at the WSGI level, before Django handles the request.
+
+Anonymous clients can send three requests in a loop: the public health (`ok`, `degraded` or
+`down`), the API schema (refused: 401) and verses/today with a key no live token has (401). Their
+views already answer from a memo without DRF, but each request still went through Django's
+handler and the whole middleware stack (sessions, CSRF, messages, axes, whitenoise…), about as
+much Python as the answer itself. Here the first such request of a kind goes through Django as
+any other; its answer (status, headers, body: every middleware's headers included) is kept, and
+the same request again gets those bytes without entering Django.
+
+"The same request" is: the same method, path, script name, scheme, server name and port, and the
+same headers (all of them but those listed in IGNORED_HEADERS, which nothing on these paths
+reads), with no query string, no body and no cookie; and the same variant, which the path's own
+function computes from the request at each request (the health state now; "invalid key" only while
+the view's memo of that key says so). An answer is kept only when the view marked its response as
+replayable for that variant (`response.replay_variant`), so a refusal for another reason (a
+disallowed host: 400; plain HTTP under SECURE_SSL_REDIRECT: 301; an inactive user) is never kept.
+At most MAX_ANSWERS are kept per process; past that, requests go through Django as before.
+"""
+
+from collections.abc import Callable
+
+# Request headers that no middleware or view reads on the replayed paths (client identification,
+# connection handling) or that the path's variant covers (Authorization). All others are part of
+# the request's identity.
+IGNORED_HEADERS = frozenset({"HTTP_USER_AGENT", "HTTP_CONNECTION", "HTTP_AUTHORIZATION", "HTTP_X_FORWARDED_FOR"})
+MAX_ANSWERS = 256
+
+
+class AnswerReplay:
+    """WSGI middleware: `routes` maps a PATH_INFO to a function of the WSGI environ returning the
+    request's variant (a string), or None when the request must go through Django."""
+
+    def __init__(self, application, routes: dict[str, Callable[[dict], str | None]]):
+        self.application = application
+        self.routes = routes
+        self.answers: dict[tuple, tuple[str, list, bytes]] = {}
+
+    def __call__(self, environ, start_response):
+        variant_of = self.routes.get(environ.get("PATH_INFO"))
+        if (variant_of is None or environ.get("QUERY_STRING") or "HTTP_COOKIE" in environ
+                or environ.get("CONTENT_LENGTH", "") not in ("", "0") or "HTTP_TRANSFER_ENCODING" in environ):
+            return self.application(environ, start_response)
+        variant = variant_of(environ)
+        if variant is None:
+            return self.application(environ, start_response)
+        key = (variant, environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"), environ.get("SCRIPT_NAME"),
+               environ.get("wsgi.url_scheme"), environ.get("SERVER_NAME"), environ.get("SERVER_PORT"),
+               *sorted((name, value) for name, value in environ.items()
+                       if name.startswith("HTTP_") and name not in IGNORED_HEADERS))
+        answer = self.answers.get(key)
+        if answer is None:
+            return self._answer_and_keep(key, variant, environ, start_response)
+        status, headers, body = answer
+        start_response(status, list(headers))
+        return [body]
+
+    def _answer_and_keep(self, key: tuple, variant: str, environ, start_response):
+        started = []
+
+        def start_response_noted(status, headers, exc_info=None):
+            started.append((status, list(headers)))
+            return start_response(status, headers, exc_info)
+
+        response = self.application(environ, start_response_noted)
+        if (getattr(response, "replay_variant", None) != variant or getattr(response, "streaming", True)
+                or len(self.answers) >= MAX_ANSWERS
+                or any(name.lower() == "set-cookie" for name, _ in started[-1][1])):
+            return response
+        try:
+            body = b"".join(response)
+        finally:
+            response.close()  # Django's request_finished, as the WSGI server would have called it
+        self.answers[key] = (started[-1][0], started[-1][1], body)
+        return [body]
