@@ -107,3 +107,19 @@ def tables_analyze_if_stale(*tables: str) -> list[str]:
                         "inserted=%s seconds=%.2f", table, command.split()[0].lower(), int(reltuples), changed,
                         inserted, time.monotonic() - started)
     return done
+
+
+def statement_timeout_apply(*, seconds: int) -> None:
+    """PostgreSQL's statement_timeout for this process's connections from now on (the worker's:
+    migrations, seeding and maintenance keep none). A SET per connection rather than a startup
+    `options` parameter, which PgBouncer refuses."""
+    if connection.vendor != "postgresql" or seconds <= 0:
+        return
+    from django.db.backends.signals import connection_created
+
+    def statement_timeout_set(sender, connection, **kwargs):
+        with connection.cursor() as cursor:
+            cursor.execute("SET statement_timeout = %s", [seconds * 1000])
+
+    connection_created.connect(statement_timeout_set, weak=False, dispatch_uid="soulverse-statement-timeout")
+    connection.close()  # an open connection gets it on its next start

@@ -15,7 +15,8 @@ function computes from the request at each request (the health state now; "inval
 the view's memo of that key says so). An answer is kept only when the view marked its response as
 replayable for that variant (`response.replay_variant`), so a refusal for another reason (a
 disallowed host: 400; plain HTTP under SECURE_SSL_REDIRECT: 301; an inactive user) is never kept.
-At most MAX_ANSWERS are kept per process; past that, requests go through Django as before.
+At most MAX_ANSWERS are kept per process (the oldest is dropped for a new one), and only for
+requests whose headers add up to at most MAX_KEY_BYTES: junk headers cannot fill the memory.
 """
 
 from collections.abc import Callable
@@ -25,6 +26,7 @@ from collections.abc import Callable
 # the request's identity.
 IGNORED_HEADERS = frozenset({"HTTP_USER_AGENT", "HTTP_CONNECTION", "HTTP_AUTHORIZATION", "HTTP_X_FORWARDED_FOR"})
 MAX_ANSWERS = 256
+MAX_KEY_BYTES = 4096
 
 
 class AnswerReplay:
@@ -44,10 +46,12 @@ class AnswerReplay:
         variant = variant_of(environ)
         if variant is None:
             return self.application(environ, start_response)
+        headers = sorted((name, value) for name, value in environ.items()
+                         if name.startswith("HTTP_") and name not in IGNORED_HEADERS)
+        if sum(len(name) + len(value) for name, value in headers) > MAX_KEY_BYTES:
+            return self.application(environ, start_response)
         key = (variant, environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"), environ.get("SCRIPT_NAME"),
-               environ.get("wsgi.url_scheme"), environ.get("SERVER_NAME"), environ.get("SERVER_PORT"),
-               *sorted((name, value) for name, value in environ.items()
-                       if name.startswith("HTTP_") and name not in IGNORED_HEADERS))
+               environ.get("wsgi.url_scheme"), environ.get("SERVER_NAME"), environ.get("SERVER_PORT"), *headers)
         answer = self.answers.get(key)
         if answer is None:
             return self._answer_and_keep(key, variant, environ, start_response)
@@ -64,12 +68,13 @@ class AnswerReplay:
 
         response = self.application(environ, start_response_noted)
         if (getattr(response, "replay_variant", None) != variant or getattr(response, "streaming", True)
-                or len(self.answers) >= MAX_ANSWERS
                 or any(name.lower() == "set-cookie" for name, _ in started[-1][1])):
             return response
         try:
             body = b"".join(response)
         finally:
             response.close()  # Django's request_finished, as the WSGI server would have called it
+        while len(self.answers) >= MAX_ANSWERS:
+            self.answers.pop(next(iter(self.answers)), None)  # the oldest (dicts keep insertion order)
         self.answers[key] = (started[-1][0], started[-1][1], body)
         return [body]

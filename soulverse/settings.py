@@ -342,14 +342,10 @@ PUSH_MAX_TICKS = env.int("PUSH_MAX_TICKS", default=4)  # ticks that try a user's
 # How long a chunk's claim on the pushes it sends holds against other ticks: past the task timeout
 # its worker is gone (a re-run of the same chunk takes its claims over at once).
 PUSH_CLAIM_SECONDS = env.int("PUSH_CLAIM_SECONDS", default=Q_CLUSTER["timeout"] + 60)
-# PostgreSQL: no statement outlives a task's timeout. A worker killed at Q_TIMEOUT leaves its
-# statement running in PostgreSQL (the server notices only when it answers), holding the locks
-# its task's re-run then waits for. 0 turns it off.
+# PostgreSQL: in `manage.py qcluster`, no statement outlives a task's timeout. A worker killed at
+# Q_TIMEOUT leaves its statement running in PostgreSQL (the server notices only when it answers),
+# holding the locks its task's re-run then waits for. 0 turns it off (soulverse.db).
 DATABASE_STATEMENT_TIMEOUT_SECONDS = env.int("DATABASE_STATEMENT_TIMEOUT_SECONDS", default=Q_CLUSTER["timeout"])
-if DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql") and DATABASE_STATEMENT_TIMEOUT_SECONDS:
-    _pg_options = DATABASES["default"].setdefault("OPTIONS", {})
-    _pg_options["options"] = (f"{_pg_options.get('options', '')} "
-                              f"-c statement_timeout={DATABASE_STATEMENT_TIMEOUT_SECONDS * 1000}").strip()
 # How long run history and django-q results are kept by cache_cleanup.
 SCHEDULER_RETENTION_DAYS = env.int("SCHEDULER_RETENTION_DAYS", default=30)
 # How often each qcluster's watchdog hands out again the work of running runs that no live

@@ -135,7 +135,7 @@ def push_state() -> dict:
 def fcm_reset() -> None:
     """Forget the app (tests change settings between cases)."""
     fcm_app.cache_clear()
-    _pooled_sender.cache_clear()
+    _pooled_senders_close()
     try:
         firebase_admin.delete_app(firebase_admin.get_app(APP_NAME))
     except ValueError:
@@ -287,23 +287,25 @@ class _PooledSender:
         timeout = app.options.get("httpTimeout", _http_client.DEFAULT_TIMEOUT_SECONDS)
         self._timeout = urllib3.Timeout(connect=timeout, read=timeout)
         self._threads = settings.FCM_CONCURRENCY
-        # The environment's proxy and CA bundle, as requests would read them (once).
-        environment = requests.Session().merge_environment_settings(self._url, {}, None, None, None)
-        verify = environment["verify"]  # True (certifi's bundle), a bundle's path, or False
+        # The CA bundle as requests would read it from the environment (once). Through a proxy,
+        # firebase-admin's own send_each is used instead (_send_each): requests selects it and
+        # authenticates to it.
+        verify = fcm_environment(self._url)["verify"]  # True (certifi's bundle), a path, or False
         if verify is False:
             tls = {"cert_reqs": "CERT_NONE"}
+        elif isinstance(verify, str) and os.path.isdir(verify):
+            tls = {"ca_cert_dir": verify}
         else:
             tls = {"ca_certs": verify if isinstance(verify, str) else requests.certs.where()}
-        proxy = environment["proxies"].get(urllib.parse.urlsplit(self._url).scheme)
-        manager = (urllib3.ProxyManager(proxy, maxsize=self._threads, **tls) if proxy
-                   else urllib3.PoolManager(maxsize=self._threads, **tls))
-        self._pool = manager.connection_from_url(self._url)
-        # Through a proxy, a plain-HTTP request names the whole URL; otherwise (and through a
-        # CONNECT tunnel for HTTPS) the path.
-        self._target = self._url if proxy and self._url.startswith("http:") else \
-            urllib.parse.urlsplit(self._url).path
+        self._pool = urllib3.PoolManager(maxsize=self._threads, **tls).connection_from_url(self._url)
+        self._path = urllib.parse.urlsplit(self._url).path
+        self._auth_request = google.auth.transport.requests.Request()  # for token refreshes
         self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=self._threads,
                                                                thread_name_prefix="fcm-send")
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False)
+        self._pool.close()
 
     def send_each(self, messages: list[messaging.Message], *, dry_run: bool) -> messaging.BatchResponse:
         bodies = [json.dumps(self._service._message_data(message, dry_run), allow_nan=False).encode()
@@ -324,7 +326,7 @@ class _PooledSender:
         """firebase-admin's FCM headers, and what google-auth adds to each request (the Bearer
         token, refreshed first if it has expired, and the credential type in x-goog-api-client)."""
         headers = dict(self._fcm_headers)
-        self._credential.before_request(google.auth.transport.requests.Request(), "POST", self._url, headers)
+        self._credential.before_request(self._auth_request, "POST", self._url, headers)
         return headers
 
     def _send_one(self, body: bytes, headers: dict[str, str]) -> messaging.SendResponse:
@@ -337,7 +339,7 @@ class _PooledSender:
     def _send_or_raise(self, body: bytes, headers: dict[str, str]) -> messaging.SendResponse:
         for attempt in range(2):  # a 401: the OAuth token is refreshed (once for all) and the send tried again
             try:
-                answer = self._pool.urlopen("POST", self._target, body=body, headers=headers, timeout=self._timeout,
+                answer = self._pool.urlopen("POST", self._path, body=body, headers=headers, timeout=self._timeout,
                                             retries=_http_client.DEFAULT_RETRY_CONFIG.new(), redirect=False)
             except urllib3.exceptions.HTTPError as exc:
                 return messaging.SendResponse(None, self._service._handle_fcm_error(_requests_error(exc)))
@@ -373,19 +375,41 @@ def _requests_error(exc: urllib3.exceptions.HTTPError) -> requests.exceptions.Re
     return requests.exceptions.RequestException(str(exc))
 
 
-@functools.cache
-def _pooled_sender(app: firebase_admin.App, pid: int) -> _PooledSender:
-    """One per app and process: a forked worker gets a pool of its own (its parent's threads and
-    connections are not its)."""
-    return _PooledSender(app)
+def fcm_environment(url: str) -> dict:
+    """The proxies and CA bundle that requests would use for `url`, from the environment."""
+    return requests.Session().merge_environment_settings(url, {}, None, None, None)
+
+
+_senders: dict[tuple[str, int], _PooledSender] = {}
+_senders_lock = threading.Lock()
+
+
+def _pooled_sender(app: firebase_admin.App) -> _PooledSender | None:
+    """The app's sender in this process (a forked worker makes its own: its parent's threads and
+    connections are not its), or None when the FCM endpoint is reached through a proxy."""
+    key = (app.name, os.getpid())
+    with _senders_lock:
+        if key not in _senders:
+            url = messaging._get_messaging_service(app)._fcm_url
+            _senders[key] = None if fcm_environment(url)["proxies"] else _PooledSender(app)
+        return _senders[key]
+
+
+def _pooled_senders_close() -> None:
+    with _senders_lock:
+        for key, sender in list(_senders.items()):
+            if sender is not None and key[1] == os.getpid():
+                sender.close()
+        _senders.clear()
 
 
 _loop_local = threading.local()
 
 
 def _send_each(messages: list[messaging.Message], *, app, dry_run: bool) -> messaging.BatchResponse:
-    if settings.FCM_SEND_MODE == "pool":
-        return _pooled_sender(app, os.getpid()).send_each(messages, dry_run=dry_run)
+    sender = _pooled_sender(app) if settings.FCM_SEND_MODE == "pool" else None
+    if sender is not None:
+        return sender.send_each(messages, dry_run=dry_run)
     if settings.FCM_SEND_MODE == "async":
         # firebase-admin's httpx client keeps connections bound to one event loop: reuse it.
         loop = getattr(_loop_local, "loop", None)

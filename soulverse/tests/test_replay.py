@@ -173,3 +173,21 @@ def test_plain_http_is_still_redirected_and_https_gets_hsts(settings, health_sta
     assert secure[0] == secure[1] and secure[0][0] == "200 OK"
     assert secure[0][1]["Strict-Transport-Security"] .startswith("max-age=3600")
     assert len(application.answers) == 1
+
+
+def test_junk_headers_neither_fill_the_memory_nor_push_out_the_answers(app, monkeypatch):
+    from soulverse import replay
+
+    monkeypatch.setattr(replay, "MAX_ANSWERS", 3)
+    application, entered = app
+    big = call(application, "/api/schema/", HTTP_X_JUNK="x" * (replay.MAX_KEY_BYTES + 1))
+    assert call(application, "/api/schema/", HTTP_X_JUNK="x" * (replay.MAX_KEY_BYTES + 1)) == big
+    assert entered == ["/api/schema/"] * 2  # too large to be kept: through Django each time
+    assert application.answers == {}
+
+    for n in range(5):  # five variants of headers for three places: the oldest make room
+        call(application, "/api/schema/", HTTP_X_JUNK=str(n))
+    assert len(application.answers) == 3
+    call(application, "/api/schema/", HTTP_X_JUNK="4")
+    call(application, "/api/schema/", HTTP_X_JUNK="0")
+    assert entered == ["/api/schema/"] * 8  # "4" was kept; "0" had been dropped

@@ -3,7 +3,6 @@ urllib3 pool) sends what firebase-admin's own send_each sends and reads FCM's an
 way: each case runs in both modes against the local FCM stub, over real HTTP."""
 
 import datetime
-import os
 import socket
 
 import pytest
@@ -104,7 +103,7 @@ def test_the_pool_keeps_its_connections_between_batches(fcm_stub, settings):
         assert [r.outcome for r in results] == [fcm.Outcome.SENT] * 300
 
     assert fcm_stub.delivered_tokens() == {f"token-{n}": 2 for n in range(300)}
-    assert fcm._pooled_sender(fcm.fcm_app(), os.getpid())._pool.num_connections <= 20
+    assert fcm._pooled_sender(fcm.fcm_app())._pool.num_connections <= 20
 
 
 def test_an_unexpected_error_is_that_messages_verdict_and_the_batch_completes(fcm_stub, settings, monkeypatch):
@@ -124,3 +123,16 @@ def test_an_unexpected_error_is_that_messages_verdict_and_the_batch_completes(fc
     assert [(r.outcome, r.error) for r in results] == [(fcm.Outcome.SENT, "")] * 2 + [(fcm.Outcome.RETRY, "UNKNOWN")] \
         + [(fcm.Outcome.SENT, "")] * 2
     assert fcm_stub.delivered_tokens() == {f"token-{n}": 1 for n in (0, 1, 3, 4)}
+
+
+def test_through_a_proxy_firebase_admins_own_send_each_is_used(fcm_stub, settings, monkeypatch):
+    settings.FCM_SEND_MODE = "pool"
+    fcm.fcm_reset()
+    monkeypatch.setenv("HTTP_PROXY", fcm_stub.base_url)  # the stub: requests sends it the whole URL
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.setenv(name, "")
+    results, _ = fcm.pushes_send([_push(1, "token-1")], now=AT)
+
+    assert fcm._pooled_sender(fcm.fcm_app()) is None
+    assert results[0].outcome == fcm.Outcome.SENT
+    assert fcm_stub.delivered_tokens() == {"token-1": 1}

@@ -21,7 +21,7 @@ from django.db import InterfaceError, OperationalError, connection
 from django_q.cluster import Cluster
 from django_q.management.commands.qcluster import Command as QClusterCommand
 
-from soulverse.db import db_retry
+from soulverse.db import db_retry, statement_timeout_apply
 from soulverse.metrics import metrics_dir_clean
 
 logger = logging.getLogger(__name__)
@@ -42,6 +42,7 @@ class Command(QClusterCommand):
             raise CommandError(f"the database is still unreachable after {timeout:g} s; the cluster did not start: "
                                f"{str(exc).strip().splitlines()[0]}") from None
         metrics_dir_clean()  # the files of this host's dead processes (a previous cluster's)
+        statement_timeout_apply(seconds=settings.DATABASE_STATEMENT_TIMEOUT_SECONDS)  # inherited by the workers
         settings.SECRET_KEY  # noqa: B018  (as django-q2's command: fail early without one)
         if options.get("cluster_name"):
             os.environ["Q_CLUSTER_NAME"] = options["cluster_name"]
