@@ -224,6 +224,21 @@ def test_fcm_base_url_accepts_loopback_only():
     assert json.dumps(env)  # the environment above holds no credential
 
 
+@pytest.mark.parametrize("size", ["0", "5001"])
+def test_push_chunk_size_out_of_bounds_is_refused_at_start(size):
+    import subprocess
+    import sys
+
+    env = {"DJANGO_SETTINGS_MODULE": "soulverse.settings", "DJANGO_DEBUG": "true", "PUSH_CHUNK_SIZE": size,
+           "PATH": "/usr/bin:/bin"}
+    code = "import django; django.setup()"
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=".")
+    assert result.returncode != 0
+    assert "PUSH_CHUNK_SIZE must be between 1 and 5000." in result.stderr
+    env["PUSH_CHUNK_SIZE"] = "5000"
+    assert subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True).returncode == 0
+
+
 def test_health_and_status_show_push_and_the_last_tick(push_tick, fcm_stub, viewer_client, schedules):
     UserFactory()
     UserFactory(fcm_token="unregistered-1")
