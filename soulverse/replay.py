@@ -22,9 +22,15 @@ requests whose headers add up to at most MAX_KEY_BYTES: junk headers cannot fill
 from collections.abc import Callable
 
 # Request headers that no middleware or view reads on the replayed paths (client identification,
-# connection handling) or that the path's variant covers (Authorization). All others are part of
-# the request's identity.
-IGNORED_HEADERS = frozenset({"HTTP_USER_AGENT", "HTTP_CONNECTION", "HTTP_AUTHORIZATION", "HTTP_X_FORWARDED_FOR"})
+# connection handling, the per-request ids and trace contexts proxies and load balancers add) or
+# that the path's variant covers (Authorization). All others are part of the request's identity:
+# a header that differed at every request would keep every answer from being replayed.
+IGNORED_HEADERS = frozenset({
+    "HTTP_USER_AGENT", "HTTP_CONNECTION", "HTTP_AUTHORIZATION",
+    "HTTP_X_FORWARDED_FOR", "HTTP_X_REAL_IP", "HTTP_FORWARDED",
+    "HTTP_X_REQUEST_ID", "HTTP_X_CORRELATION_ID", "HTTP_TRACEPARENT", "HTTP_TRACESTATE",
+    "HTTP_X_AMZN_TRACE_ID", "HTTP_X_CLOUD_TRACE_CONTEXT",
+})
 MAX_ANSWERS = 256
 MAX_KEY_BYTES = 4096
 

@@ -99,6 +99,23 @@ def test_anonymous_health_and_schema_are_replayed_with_every_header(app, health_
     assert answers[0][1]["Content-Length"] == str(len(answers[0][2]))
 
 
+def test_requests_a_proxy_numbers_and_traces_are_still_replayed(app, health_state):
+    """A proxy or load balancer adds a new id and trace context to every request, and the client's
+    address: none of them makes the request another one."""
+    application, entered = app
+    health_state(True, "ok")
+    answers = [call(application, HEALTH, HTTP_X_REQUEST_ID=f"req-{n}", HTTP_X_CORRELATION_ID=f"c-{n}",
+                    HTTP_TRACEPARENT=f"00-{n:032x}-{n:016x}-01", HTTP_TRACESTATE=f"vendor={n}",
+                    HTTP_X_AMZN_TRACE_ID=f"Root=1-{n}", HTTP_X_CLOUD_TRACE_CONTEXT=f"{n:032x}/{n};o=1",
+                    HTTP_X_REAL_IP=f"203.0.113.{n}", HTTP_X_FORWARDED_FOR=f"203.0.113.{n}",
+                    HTTP_FORWARDED=f"for=203.0.113.{n}")
+               for n in range(1, 4)]
+    assert entered == [HEALTH]
+    assert answers[0] == answers[1] == answers[2] and answers[0][2] == b'{"status":"ok"}'
+    call(application, HEALTH, HTTP_ACCEPT_LANGUAGE="en")  # a header a view may read: another request
+    assert entered == [HEALTH, HEALTH]
+
+
 def test_the_health_answer_follows_the_state(app, health_state):
     application, entered = app
     health_state(True, "ok")
