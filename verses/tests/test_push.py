@@ -3,7 +3,6 @@ FCM's verdicts, retries, giving up, dry runs, and the command."""
 
 import datetime
 import io
-import json
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -209,34 +208,31 @@ def test_without_credentials_push_is_disabled_and_the_tick_does_nothing(settings
     assert (JobRun.objects.count(), Delivery.objects.count(), DailyVerse.objects.count()) == (0, 0, 0)
 
 
-def test_fcm_base_url_accepts_loopback_only():
+def _django_setup(**environment):
+    """django.setup() in a new Python process with only these settings in its environment (no
+    credential): the finished process."""
     import subprocess
     import sys
 
-    env = {"DJANGO_SETTINGS_MODULE": "soulverse.settings", "DJANGO_DEBUG": "true",
-           "FCM_BASE_URL": "https://fcm.example.com", "PATH": "/usr/bin:/bin"}
-    code = "import django; django.setup()"
-    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=".")
+    env = {"DJANGO_SETTINGS_MODULE": "soulverse.settings", "DJANGO_DEBUG": "true", "PATH": "/usr/bin:/bin",
+           **environment}
+    return subprocess.run([sys.executable, "-c", "import django; django.setup()"], env=env, capture_output=True,
+                          text=True, cwd=".")
+
+
+def test_fcm_base_url_accepts_loopback_only():
+    result = _django_setup(FCM_BASE_URL="https://fcm.example.com")
     assert result.returncode != 0
     assert "FCM_BASE_URL accepts loopback URLs only" in result.stderr
-    env["FCM_BASE_URL"] = "http://127.0.0.1:9"
-    assert subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True).returncode == 0
-    assert json.dumps(env)  # the environment above holds no credential
+    assert _django_setup(FCM_BASE_URL="http://127.0.0.1:9").returncode == 0
 
 
 @pytest.mark.parametrize("size", ["0", "5001"])
 def test_push_chunk_size_out_of_bounds_is_refused_at_start(size):
-    import subprocess
-    import sys
-
-    env = {"DJANGO_SETTINGS_MODULE": "soulverse.settings", "DJANGO_DEBUG": "true", "PUSH_CHUNK_SIZE": size,
-           "PATH": "/usr/bin:/bin"}
-    code = "import django; django.setup()"
-    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=".")
+    result = _django_setup(PUSH_CHUNK_SIZE=size)
     assert result.returncode != 0
     assert "PUSH_CHUNK_SIZE must be between 1 and 5000." in result.stderr
-    env["PUSH_CHUNK_SIZE"] = "5000"
-    assert subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True).returncode == 0
+    assert _django_setup(PUSH_CHUNK_SIZE="5000").returncode == 0
 
 
 def test_health_and_status_show_push_and_the_last_tick(push_tick, fcm_stub, viewer_client, schedules):
