@@ -99,7 +99,7 @@ def test_anonymous_health_and_schema_are_replayed_with_every_header(app, health_
     assert answers[0][1]["Content-Length"] == str(len(answers[0][2]))
 
 
-def test_requests_a_proxy_numbers_and_traces_are_still_replayed(app, health_state):
+def test_the_ids_traces_and_addresses_a_proxy_adds_do_not_stop_the_replay(app, health_state):
     """A proxy or load balancer adds a new id and trace context to every request, and the client's
     address: none of them makes the request another one."""
     application, entered = app
