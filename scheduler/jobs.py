@@ -1,5 +1,6 @@
 """The maintenance job of the scheduler app (see registry.py)."""
 
+import datetime
 import logging
 
 from django.conf import settings
@@ -13,7 +14,8 @@ from scheduler.services import job_runs_purge, retention_cutoff
 from users.services import user_activity_purge
 from verses.cache import verse_cache_purge
 from verses.partitions import history_start
-from verses.services import daily_verses_history_purge, deliveries_purge, verse_opens_purge
+from verses.services import (daily_verses_history_purge, deliveries_purge, deliveries_unconfirmed_close,
+                             verse_opens_purge)
 
 logger = logging.getLogger(__name__)
 
@@ -50,5 +52,8 @@ def cache_cleanup() -> dict:
     report["activity_days"] = user_activity_purge(before=kept_from)
     report["verse_opens"] = verse_opens_purge(before=kept_from)
     report["deliveries"] = deliveries_purge(before=kept_from)
+    # A local date before yesterday in UTC is over in every time zone (UTC-12 at the latest).
+    report["deliveries_unconfirmed"] = deliveries_unconfirmed_close(
+        before=timezone.now().date() - datetime.timedelta(days=1))
     logger.info("event=cache_cleanup %s", " ".join(f"{k}={v}" for k, v in report.items()))
     return report

@@ -480,6 +480,21 @@ def verse_opens_purge(*, before: datetime.date, batch_size: int = 10_000) -> int
     return rows_delete_before(VerseOpen, day=before, batch_size=batch_size)
 
 
+DELIVERY_UNCONFIRMED_ERROR = "unconfirmed: its worker stopped between FCM and the record; FCM may have delivered it"
+
+
+def deliveries_unconfirmed_close(*, before: datetime.date, days: int = 7) -> int:
+    """Close the pushes of the `days` local dates before `before` still `sending` after their claim
+    expired: a worker died between handing them to FCM and recording its answer, and no tick took
+    them over (their user was no longer due: notifications turned off, token cleared). They become
+    `failed`, saying FCM may have delivered them; no tick sends a past day's verse. One index seek
+    per day on (day, state)."""
+    window = [before - datetime.timedelta(days=n) for n in range(1, days + 1)]
+    now = timezone.now()
+    return Delivery.objects.filter(day__in=window, state=Delivery.State.SENDING, claimed_until__lt=now).update(
+        state=Delivery.State.FAILED, error=DELIVERY_UNCONFIRMED_ERROR, claim="", claimed_until=None, updated_at=now)
+
+
 def deliveries_purge(*, before: datetime.date, batch_size: int = 10_000) -> int:
     """Delete the push delivery records of the days before `before`, `batch_size` rows per statement."""
     return rows_delete_before(Delivery, day=before, batch_size=batch_size)

@@ -139,6 +139,33 @@ def test_cache_cleanup_deletes_activity_opens_and_deliveries_older_than_the_vers
     assert cache_cleanup()["activity_days"] == 0
 
 
+def test_cache_cleanup_closes_the_pushes_a_dead_worker_left_sending_on_past_days():
+    """A worker killed between FCM and its record leaves its pushes `sending`; a later tick takes
+    them over only while their user is still due. Past days' leftovers become `failed`, saying so."""
+    utc_today = timezone.now().date()
+    verse = VerseOfTheDay.objects.create(day=utc_today, mood="", language="fr", book=19, chapter=23, verse_start=1,
+                                         verse_end=1, reference="Psaumes 23:1", text="…", reflection="…")
+    expired, live = timezone.now() - datetime.timedelta(hours=1), timezone.now() + datetime.timedelta(hours=1)
+    rows = {  # name: (days ago, state, claimed until)
+        "left": (3, "sending", expired), "claimed": (3, "sending", live), "yesterday": (1, "sending", expired),
+        "sent": (3, "sent", None), "long_ago": (20, "sending", expired),
+    }
+    users = dict(zip(rows, UserFactory.create_batch(len(rows))))
+    Delivery.objects.bulk_create([
+        Delivery(user=users[name], day=utc_today - datetime.timedelta(days=ago), verse=verse, state=state,
+                 claim="chunk:1" if state == "sending" else "", claimed_until=until, attempts=1)
+        for name, (ago, state, until) in rows.items()])
+
+    assert cache_cleanup()["deliveries_unconfirmed"] == 1
+    states = {name: Delivery.objects.values_list("state", "claim", "error").get(user=user)
+              for name, user in users.items()}
+    assert states.pop("left") == ("failed", "", "unconfirmed: its worker stopped between FCM and the record; "
+                                                "FCM may have delivered it")
+    assert states == {"claimed": ("sending", "chunk:1", ""), "yesterday": ("sending", "chunk:1", ""),
+                      "sent": ("sent", "", ""), "long_ago": ("sending", "chunk:1", "")}
+    assert cache_cleanup()["deliveries_unconfirmed"] == 0
+
+
 def test_rows_delete_before_deletes_batch_by_batch(django_assert_num_queries):
     today = timezone.localdate()
     users = UserFactory.create_batch(5)
