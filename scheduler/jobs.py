@@ -30,7 +30,8 @@ def _database_cache_expired_purge() -> int:
 
 
 def cache_cleanup() -> dict:
-    """Delete what the project owns and no longer needs, and report how much."""
+    """Delete what the project owns and no longer needs, close the pushes left unconfirmed on past
+    days, and report how much."""
     report = {}
     try:
         report["verse_cache_entries"] = verse_cache_purge(keep_day=timezone.localdate())

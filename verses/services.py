@@ -480,15 +480,18 @@ def verse_opens_purge(*, before: datetime.date, batch_size: int = 10_000) -> int
     return rows_delete_before(VerseOpen, day=before, batch_size=batch_size)
 
 
-DELIVERY_UNCONFIRMED_ERROR = "unconfirmed: its worker stopped between FCM and the record; FCM may have delivered it"
+DELIVERY_UNCONFIRMED_ERROR = "unconfirmed: handed to FCM, its verdict never recorded; FCM may have delivered it"
 
 
 def deliveries_unconfirmed_close(*, before: datetime.date, days: int = 7) -> int:
     """Close the pushes of the `days` local dates before `before` still `sending` after their claim
-    expired: a worker died between handing them to FCM and recording its answer, and no tick took
-    them over (their user was no longer due: notifications turned off, token cleared). They become
-    `failed`, saying FCM may have delivered them; no tick sends a past day's verse. One index seek
-    per day on (day, state)."""
+    expired: handed to FCM, their verdict never recorded (a worker died, or a database outage
+    outlasted the record's retries), and no tick took them over: their user was no longer due for
+    that date (notifications turned off, token cleared, account deactivated, another zone or
+    `notify_at`), or the date ended first. They become `failed`, saying FCM may have delivered them;
+    ticks only send a zone's current local date, so no tick takes them up again. One index seek
+    per day on (day, state); rows older than the window (the job stopped for longer) stay as they
+    are until the history purge."""
     window = [before - datetime.timedelta(days=n) for n in range(1, days + 1)]
     now = timezone.now()
     return Delivery.objects.filter(day__in=window, state=Delivery.State.SENDING, claimed_until__lt=now).update(

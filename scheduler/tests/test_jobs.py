@@ -146,9 +146,9 @@ def test_cache_cleanup_closes_the_pushes_a_dead_worker_left_sending_on_past_days
     verse = VerseOfTheDay.objects.create(day=utc_today, mood="", language="fr", book=19, chapter=23, verse_start=1,
                                          verse_end=1, reference="Psaumes 23:1", text="…", reflection="…")
     expired, live = timezone.now() - datetime.timedelta(hours=1), timezone.now() + datetime.timedelta(hours=1)
-    rows = {  # name: (days ago, state, claimed until)
-        "left": (3, "sending", expired), "claimed": (3, "sending", live), "yesterday": (1, "sending", expired),
-        "sent": (3, "sent", None), "long_ago": (20, "sending", expired),
+    rows = {  # name: (UTC days ago, state, claimed until): the window is 2 to 8 days ago
+        "newest": (2, "sending", expired), "oldest": (8, "sending", expired), "claimed": (3, "sending", live),
+        "yesterday": (1, "sending", expired), "sent": (3, "sent", None), "long_ago": (9, "sending", expired),
     }
     users = dict(zip(rows, UserFactory.create_batch(len(rows))))
     Delivery.objects.bulk_create([
@@ -156,11 +156,11 @@ def test_cache_cleanup_closes_the_pushes_a_dead_worker_left_sending_on_past_days
                  claim="chunk:1" if state == "sending" else "", claimed_until=until, attempts=1)
         for name, (ago, state, until) in rows.items()])
 
-    assert cache_cleanup()["deliveries_unconfirmed"] == 1
+    assert cache_cleanup()["deliveries_unconfirmed"] == 2
     states = {name: Delivery.objects.values_list("state", "claim", "error").get(user=user)
               for name, user in users.items()}
-    assert states.pop("left") == ("failed", "", "unconfirmed: its worker stopped between FCM and the record; "
-                                                "FCM may have delivered it")
+    closed = ("failed", "", "unconfirmed: handed to FCM, its verdict never recorded; FCM may have delivered it")
+    assert (states.pop("newest"), states.pop("oldest")) == (closed, closed)
     assert states == {"claimed": ("sending", "chunk:1", ""), "yesterday": ("sending", "chunk:1", ""),
                       "sent": ("sent", "", ""), "long_ago": ("sending", "chunk:1", "")}
     assert cache_cleanup()["deliveries_unconfirmed"] == 0
