@@ -139,9 +139,10 @@ def test_cache_cleanup_deletes_activity_opens_and_deliveries_older_than_the_vers
     assert cache_cleanup()["activity_days"] == 0
 
 
-def test_cache_cleanup_closes_the_pushes_a_dead_worker_left_sending_on_past_days():
-    """A worker killed between FCM and its record leaves its pushes `sending`; a later tick takes
-    them over only while their user is still due. Past days' leftovers become `failed`, saying so."""
+def test_cache_cleanup_closes_the_pushes_left_unconfirmed_on_past_days():
+    """A push handed to FCM whose verdict was never recorded (its worker killed, say) stays `sending`;
+    a later tick takes it over only while its user is still due that day. Past days' leftovers
+    become `failed`, saying so."""
     utc_today = timezone.now().date()
     verse = VerseOfTheDay.objects.create(day=utc_today, mood="", language="fr", book=19, chapter=23, verse_start=1,
                                          verse_end=1, reference="Psaumes 23:1", text="…", reflection="…")

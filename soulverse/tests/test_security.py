@@ -3,8 +3,6 @@ limits, health's disclosure, the proxy header. Each failed before its fix."""
 
 import json
 import logging
-import subprocess
-import sys
 
 import pytest
 from django.conf import settings as django_settings
@@ -15,6 +13,7 @@ from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from scheduler.models import JobRun
+from soulverse.tests.settings_process import django_setup_run
 from users.models import User
 from users.tests.factories import UserFactory, token_key_for
 
@@ -269,11 +268,8 @@ def test_the_public_health_answer_is_memoised_per_process(client, schedules, set
 # --- 12. the proxy header ------------------------------------------------------------------------
 
 def _setting(name: str, **env) -> str:
-    code = f"from django.conf import settings; print(repr(getattr(settings, {name!r}, None)))"
-    environment = {key: value for key, value in __import__("os").environ.items() if not key.startswith("DJANGO_")}
-    environment.update({"DJANGO_SETTINGS_MODULE": "soulverse.settings", "DJANGO_SECRET_KEY": "x" * 60, **env})
-    done = subprocess.run([sys.executable, "-c", "import django; django.setup(); " + code],
-                          cwd=django_settings.BASE_DIR, env=environment, capture_output=True, text=True, timeout=60)
+    done = django_setup_run(f"from django.conf import settings; print(repr(getattr(settings, {name!r}, None)))",
+                            **env)
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
 

@@ -9,6 +9,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from scheduler.models import JobRun
+from soulverse.tests.settings_process import django_setup_run
 from users.models import User
 from users.selectors import users_active
 from users.tests.factories import UserFactory
@@ -208,28 +209,16 @@ def test_without_credentials_push_is_disabled_and_the_tick_does_nothing(settings
     assert (JobRun.objects.count(), Delivery.objects.count(), DailyVerse.objects.count()) == (0, 0, 0)
 
 
-def _django_setup(**environment):
-    """django.setup() in a new Python process with only these settings in its environment (no
-    credential): the finished process."""
-    import subprocess
-    import sys
-
-    env = {"DJANGO_SETTINGS_MODULE": "soulverse.settings", "DJANGO_DEBUG": "true", "PATH": "/usr/bin:/bin",
-           **environment}
-    return subprocess.run([sys.executable, "-c", "import django; django.setup()"], env=env, capture_output=True,
-                          text=True, cwd=".")
-
-
 def test_fcm_base_url_accepts_loopback_only():
-    result = _django_setup(FCM_BASE_URL="https://fcm.example.com")
+    result = django_setup_run(FCM_BASE_URL="https://fcm.example.com")
     assert result.returncode != 0
     assert "FCM_BASE_URL accepts loopback URLs only" in result.stderr
-    assert _django_setup(FCM_BASE_URL="http://127.0.0.1:9").returncode == 0
+    assert django_setup_run(FCM_BASE_URL="http://127.0.0.1:9").returncode == 0
 
 
 @pytest.mark.parametrize(("size", "accepted"), [("0", False), ("1", True), ("5000", True), ("5001", False)])
 def test_push_chunk_size_is_bounded_at_start(size, accepted):
-    result = _django_setup(PUSH_CHUNK_SIZE=size)
+    result = django_setup_run(PUSH_CHUNK_SIZE=size)
     assert (result.returncode == 0) is accepted
     assert ("PUSH_CHUNK_SIZE must be between 1 and 5000." in result.stderr) is not accepted
 
