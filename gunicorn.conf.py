@@ -15,7 +15,7 @@ bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 # buffering proxy in front (nginx): it waits for slow clients instead of a worker, and refuses
 # abusive ones (`limit_req`) for microseconds of C where the app's cheapest refusal (a throttled or
 # anonymous request answered before DRF) still costs a few tenths of a millisecond of Python
-# (README, "Requests under attack").
+# (docs/benchmarks.md, "Requests under attack").
 workers = int(os.environ.get("WEB_CONCURRENCY", "3"))
 timeout = int(os.environ.get("WEB_TIMEOUT_SECONDS", "30"))
 graceful_timeout = 30

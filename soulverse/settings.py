@@ -325,7 +325,7 @@ FCM_TIMEOUT_SECONDS = env.float("FCM_TIMEOUT_SECONDS", default=10.0)
 # "pool": firebase-admin's messages, credential, retry policy and errors over a kept urllib3 pool
 # and FCM_CONCURRENCY threads per process; "threads": messaging.send_each (requests, a thread per
 # message of the batch); "async": send_each_async (httpx). bench/push_send.py measures the three:
-# pool costs the least CPU per push here (README).
+# pool costs the least CPU per push here (docs/benchmarks.md).
 FCM_SEND_MODE = env.str("FCM_SEND_MODE", default="pool")
 if FCM_SEND_MODE not in ("pool", "threads", "async"):
     raise ImproperlyConfigured("FCM_SEND_MODE must be 'pool', 'threads' or 'async'.")
