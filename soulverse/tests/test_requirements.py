@@ -44,7 +44,7 @@ def compiled(path: str) -> dict[str, str]:
     """The pins of a pip-compile'd .txt, canonical name -> version; each must carry its hashes."""
     pins = {}
     text = (ROOT / path).read_text()
-    for block in re.split(r"\n(?=[A-Za-z0-9])", text.split("\n", 1)[1]):
+    for block in re.split(r"\n(?=[A-Za-z0-9])", text):
         head = block.split("\\", 1)[0].strip()
         if not head or head.startswith("#"):
             continue
