@@ -27,8 +27,9 @@ PACKAGE = "soul_verse_scheduler_api_client"
 def generated_client(tmp_path_factory):
     """The generated package's directory (one generation per test module)."""
     work = tmp_path_factory.mktemp("openapi-client")
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-           "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY") or "openapi-client-test"}
+    # manage.py with the project's settings (not the tests'), in development mode as `make run` has it.
+    env = {name: value for name, value in os.environ.items() if name != "DJANGO_SETTINGS_MODULE"}
+    env.update(PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", DJANGO_DEBUG="true")
     schema = work / "schema.json"
     subprocess.run([sys.executable, "manage.py", "spectacular", "--format", "openapi-json", "--validate",
                     "--fail-on-warn", "--file", str(schema)], cwd=settings.BASE_DIR, env=env, check=True, timeout=300)
