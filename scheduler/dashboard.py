@@ -65,7 +65,8 @@ def counts_items(counts: dict) -> list[tuple[str, str]]:
 
 def push_overview(push: dict, jobs: list[dict]) -> dict:
     """Push as the dashboard shows it: on or not (and why), the Firebase project, the last tick."""
-    # "status" says enabled, disabled (no credentials) or off (switched off); older states only "enabled".
+    # With the PUSH_ENABLED switch, push_state() gives a status: enabled, disabled (no credentials)
+    # or off (switched off on purpose); without it, `enabled` alone.
     status = push.get("status") or ("enabled" if push["enabled"] else "disabled")
     tick = next((job["last_run"] for job in jobs if job["id"] == DELIVER_VERSES_JOB_ID), None)
     return {

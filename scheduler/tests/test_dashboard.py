@@ -11,6 +11,7 @@ from django.utils import timezone
 from django_q.models import Schedule
 
 from scheduler.charts import Chart, Series, layout
+from scheduler.dashboard import push_overview
 from scheduler.models import JobRun, ScheduleChange
 from scheduler.registry import JOBS
 from scheduler.selectors import dashboard_series
@@ -261,6 +262,15 @@ def test_dashboard_says_when_push_has_no_credentials_and_never_ticked(admin_clie
     assert state_item(html, "push-project") == "—"
     assert state_item(html, "push-tick") == "Jamais"
     assert '<span class="badge off">Jamais</span>' in html
+
+
+def test_push_switched_off_on_purpose_is_said_so(settings, monkeypatch):
+    for name in ("GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_CLOUD_PROJECT", "GCLOUD_PROJECT"):
+        monkeypatch.delenv(name, raising=False)
+    settings.FCM_CREDENTIALS_FILE = settings.FCM_PROJECT_ID = ""
+    overview = push_overview({"enabled": False, "status": "off", "dry_run": False}, [])
+    assert overview == {"status": "off", "label": "Coupé (PUSH_ENABLED=false)", "dry_run": False, "project_id": "",
+                        "tick": None, "tick_counts": {}}
 
 
 def test_push_project_is_found_where_firebase_admin_finds_it(settings, tmp_path, monkeypatch):
