@@ -3,9 +3,10 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 WORKDIR /app
 
+# The runtime set only, every distribution pinned and checked against its hash (requirements.in).
 COPY requirements.txt .
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates && rm -rf /var/lib/apt/lists/* \
-    && pip install -r requirements.txt
+    && pip install --require-hashes -r requirements.txt
 
 # The code belongs to root and is read-only for the runtime user (.dockerignore keeps .env, local
 # databases, .venv and .git out of the build context).

@@ -7,10 +7,11 @@ MANAGE := $(BIN)/python manage.py
 
 .PHONY: run test faults install setup clean
 
-$(BIN)/.installed: requirements.txt
+# The runtime set and the tests' (both pinned with hashes: scripts/compile_requirements.sh).
+$(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet --require-hashes -r requirements.txt -r requirements-dev.txt
 	touch $@
 
 install: $(BIN)/.installed

@@ -13,13 +13,16 @@ from django.views.decorators.http import require_GET, require_POST
 from scheduler.charts import dashboard_charts
 from scheduler.models import JobRun, ScheduleChange
 from scheduler.permissions import OPERATE_PERMISSION, VIEW_PERMISSION
-from scheduler.registry import JOBS_BY_ID
+from scheduler.registry import DELIVER_VERSES_JOB_ID, JOBS_BY_ID
 from scheduler.selectors import dashboard_series, job_runs, scheduler_status
 from scheduler.services import job_run_enqueue, scheduler_start, scheduler_stop
+from verses.fcm import push_project_id
 
 RECENT_RUNS = 10
 AI_STATUS_LABELS = {"ok": "Active", "disabled": "Désactivée (versets de secours)",
                     "misconfigured": "Mal configurée", "unverified": "Non vérifiée"}
+PUSH_STATUS_LABELS = {"enabled": "Actif", "disabled": "Désactivé (aucun identifiant FCM)",
+                      "off": "Coupé (PUSH_ENABLED=false)"}
 CHART_DAYS = 30
 
 SWITCHES = {
@@ -60,6 +63,23 @@ def counts_items(counts: dict) -> list[tuple[str, str]]:
     return items
 
 
+def push_overview(push: dict, jobs: list[dict]) -> dict:
+    """Push as the dashboard shows it: on or not (and why), the Firebase project, the last tick."""
+    # With the PUSH_ENABLED switch, push_state() gives a status: enabled, disabled (no credentials)
+    # or off (switched off on purpose); without it, `enabled` alone.
+    status = push.get("status") or ("enabled" if push["enabled"] else "disabled")
+    tick = next((job["last_run"] for job in jobs if job["id"] == DELIVER_VERSES_JOB_ID), None)
+    return {
+        "status": status,
+        "label": PUSH_STATUS_LABELS.get(status, status),
+        "dry_run": push["dry_run"],
+        "project_id": push_project_id(),
+        "tick": tick,
+        "tick_counts": {key: tick.counts.get(key, 0) for key in ("push_sent", "push_invalid_tokens", "push_failed")}
+        if tick else {},
+    }
+
+
 @require_GET
 def dashboard_view(request):
     _require(request, VIEW_PERMISSION)
@@ -77,6 +97,7 @@ def dashboard_view(request):
         ai=status["ai"],
         ai_label=AI_STATUS_LABELS.get(status["ai"]["status"], status["ai"]["status"]),
         editions=status["editions"].values(),
+        push=push_overview(status["push"], status["jobs"]),
         jobs=status["jobs"],
         runs=runs,
         charts=dashboard_charts(dashboard_series(days=CHART_DAYS)),

@@ -7,6 +7,10 @@ from drf_spectacular.views import SpectacularSwaggerView
 from soulverse.metrics import metrics_view
 from soulverse.views import livez, schema
 
+# The admin names the product, not the framework ("Administration de Django").
+admin.site.site_header = "SoulVerse — Administration"
+admin.site.site_title = "Administration SoulVerse"
+
 urlpatterns = [
     path("livez", livez, name="livez"),
     path("metrics", metrics_view, name="metrics"),

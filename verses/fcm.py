@@ -142,6 +142,24 @@ def fcm_reset() -> None:
         pass
 
 
+def push_project_id() -> str:
+    """The Firebase project pushes go to, found where firebase-admin finds it but without starting
+    the app: FCM_PROJECT_ID, else the service-account file's `project_id`, else GOOGLE_CLOUD_PROJECT
+    or GCLOUD_PROJECT; "" when none says (or the file cannot be read). Never a credential."""
+    if settings.FCM_PROJECT_ID:
+        return settings.FCM_PROJECT_ID
+    path = settings.FCM_CREDENTIALS_FILE or os.environ.get("GOOGLE_APPLICATION_CREDENTIALS")
+    if path:
+        try:
+            with open(path, encoding="utf-8") as file:
+                project = json.load(file).get("project_id")
+        except (OSError, ValueError, AttributeError):
+            project = None
+        if isinstance(project, str) and project:
+            return project
+    return os.environ.get("GOOGLE_CLOUD_PROJECT") or os.environ.get("GCLOUD_PROJECT") or ""
+
+
 # --- The message -----------------------------------------------------------------------------
 
 def _first_words(text: str, count: int = BODY_WORDS) -> str:

@@ -2,17 +2,21 @@
 test_dashboard_browser.py)."""
 
 import datetime
+import json
 import re
 
 from django.contrib.auth.models import Permission
 from django.test import Client
+from django.utils import timezone
 from django_q.models import Schedule
 
 from scheduler.charts import Chart, Series, layout
+from scheduler.dashboard import push_overview
 from scheduler.models import JobRun, ScheduleChange
 from scheduler.registry import JOBS
 from scheduler.selectors import dashboard_series
 from users.tests.factories import UserFactory
+from verses.fcm import push_project_id
 from verses.models import DailyVerse
 
 DASHBOARD = "/admin/dashboard/"
@@ -190,6 +194,109 @@ def test_dashboard_shows_state_jobs_runs_and_charts(admin_client, schedules, das
     assert 'y1="176.0"' in html
     assert "<script" not in html.split('id="content-main"')[1]
     assert not re.search(r'(src|href)="(https?:)?//', html)
+
+
+def test_the_admin_names_the_product_not_django(admin_client, schedules):
+    for html in (Client().get("/admin/login/").content.decode(), admin_client.get("/admin/").content.decode(),
+                 admin_client.get(DASHBOARD).content.decode()):
+        assert '<a href="/admin/">SoulVerse — Administration</a>' in html
+        assert "Administration de Django" not in html and "Site d’administration de Django" not in html
+    assert "<title>Tableau de bord du planificateur | Administration SoulVerse</title>" in html
+
+
+def service_account_file(directory, project_id: str):
+    """A service-account JSON as the Firebase console gives it (the key is not read here)."""
+    path = directory / "fcm.json"
+    path.write_text(json.dumps({"type": "service_account", "project_id": project_id, "private_key_id": "k1",
+                                "private_key": "-----BEGIN PRIVATE KEY-----\n...", "client_email":
+                                f"firebase-adminsdk@{project_id}.iam.gserviceaccount.com"}))
+    return path
+
+
+def state_item(html: str, element_id: str) -> str:
+    """The text of a state item (tags dropped, spaces collapsed)."""
+    element = re.search(rf'<dd id="{element_id}"[^>]*>(.*?)</dd>', html, re.S).group(0)
+    return " ".join(re.sub(r"<[^>]+>", " ", element).split())
+
+
+def test_dashboard_shows_push_on_its_project_and_the_last_tick(admin_client, schedules, dashboard_data, settings,
+                                                               tmp_path, monkeypatch):
+    monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS", raising=False)
+    monkeypatch.delenv("GOOGLE_CLOUD_PROJECT", raising=False)
+    settings.FCM_CREDENTIALS_FILE = str(service_account_file(tmp_path, "soulverse-lome"))
+    settings.FCM_PROJECT_ID = ""
+    settings.FCM_DRY_RUN = False
+    html = admin_client.get(DASHBOARD).content.decode()
+
+    assert re.search(r'<dd id="push-state" class="badge ok">Actif</dd>', html)
+    assert state_item(html, "push-project") == "soulverse-lome"
+    # The latest deliver_verses run (today 00:05, 7 sent and 2 failed), with its status badge.
+    tick = JobRun.objects.filter(job_id="deliver_verses").order_by("-started_at").first()
+    local = timezone.localtime(tick.started_at)
+    assert (local.date(), local.hour, local.minute) == (dashboard_data.today, 0, 5)
+    assert state_item(html, "push-tick") == f"Réussi {local:%d/%m/%Y %H:%M} : 7 envoyées, 2 échouées"
+    assert '<span class="badge ok">Réussi</span>' in re.search(r'<dd id="push-tick".*?</dd>', html, re.S).group(0)
+    assert "private_key" not in html and "k1" not in html
+
+    # An explicit FCM_PROJECT_ID is the project firebase-admin sends to; a failed tick is a red badge.
+    settings.FCM_PROJECT_ID = "soulverse-staging"
+    settings.FCM_DRY_RUN = True
+    JobRun.objects.create(job_id="deliver_verses", trigger="schedule", status="failed",
+                          counts={"push_sent": 1, "push_invalid_tokens": 4})
+    html = admin_client.get(DASHBOARD).content.decode()
+    assert state_item(html, "push-state") == "Actif — essai à blanc (FCM_DRY_RUN)"
+    assert state_item(html, "push-project") == "soulverse-staging"
+    tick = re.search(r'<dd id="push-tick".*?</dd>', html, re.S).group(0)
+    assert '<span class="badge off">Échoué</span>' in tick
+    assert state_item(html, "push-tick").endswith(": 1 envoyée, 4 jetons invalides")
+
+
+def test_dashboard_says_when_push_has_no_credentials_and_never_ticked(admin_client, schedules, settings,
+                                                                       monkeypatch):
+    for name in ("GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_CLOUD_PROJECT", "GCLOUD_PROJECT"):
+        monkeypatch.delenv(name, raising=False)
+    settings.FCM_CREDENTIALS_FILE = ""
+    settings.FCM_PROJECT_ID = ""
+    html = admin_client.get(DASHBOARD).content.decode()
+    assert re.search(r'<dd id="push-state" class="badge off">Désactivé \(aucun identifiant FCM\)</dd>', html)
+    assert state_item(html, "push-project") == "—"
+    assert state_item(html, "push-tick") == "Jamais"
+    assert '<span class="badge off">Jamais</span>' in html
+
+
+def test_push_switched_off_on_purpose_is_said_so(settings, monkeypatch):
+    for name in ("GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_CLOUD_PROJECT", "GCLOUD_PROJECT"):
+        monkeypatch.delenv(name, raising=False)
+    settings.FCM_CREDENTIALS_FILE = settings.FCM_PROJECT_ID = ""
+    overview = push_overview({"enabled": False, "status": "off", "dry_run": False}, [])
+    assert overview == {"status": "off", "label": "Coupé (PUSH_ENABLED=false)", "dry_run": False, "project_id": "",
+                        "tick": None, "tick_counts": {}}
+
+
+def test_push_project_is_found_where_firebase_admin_finds_it(settings, tmp_path, monkeypatch):
+    for name in ("GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_CLOUD_PROJECT", "GCLOUD_PROJECT"):
+        monkeypatch.delenv(name, raising=False)
+    settings.FCM_PROJECT_ID = ""
+    settings.FCM_CREDENTIALS_FILE = ""
+    assert push_project_id() == ""
+    monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", "from-environment")
+    assert push_project_id() == "from-environment"
+    adc = tmp_path / "adc"
+    adc.mkdir()
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(service_account_file(adc, "from-adc-file")))
+    assert push_project_id() == "from-adc-file"
+    settings.FCM_CREDENTIALS_FILE = str(service_account_file(tmp_path, "from-fcm-file"))
+    assert push_project_id() == "from-fcm-file"
+    settings.FCM_PROJECT_ID = "from-setting"
+    assert push_project_id() == "from-setting"
+    # An unreadable or foreign file names no project: the environment's, if any.
+    settings.FCM_PROJECT_ID = ""
+    settings.FCM_CREDENTIALS_FILE = str(tmp_path / "missing.json")
+    assert push_project_id() == "from-environment"
+    (tmp_path / "list.json").write_text("[1, 2]")
+    settings.FCM_CREDENTIALS_FILE = str(tmp_path / "list.json")
+    monkeypatch.delenv("GOOGLE_CLOUD_PROJECT")
+    assert push_project_id() == ""
 
 
 def test_dashboard_queries_do_not_grow_with_the_data(admin_client, schedules, dashboard_data,

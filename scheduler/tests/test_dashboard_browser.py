@@ -6,6 +6,7 @@ size and load time (dashboard-metrics.json)."""
 
 import datetime
 import json
+import re
 import shutil
 import time
 
@@ -151,6 +152,13 @@ def test_dashboard_in_a_real_browser(browser, live_server, qcluster, dashboard_d
     assert page.text("#content h1") == "Tableau de bord du planificateur"
     assert page.text("#scheduler-state") == "Actif"
     assert page.text("#cluster-count") == "1"  # the qcluster of this test
+    assert page.text("#site-name") == "SoulVerse — Administration"
+    # Push: off without credentials (tests have none), no project, the last tick with its badge.
+    assert (page.text("#push-state"), page.css("#push-state").get_attribute("class")) == (
+        "Désactivé (aucun identifiant FCM)", "badge off")
+    assert page.text("#push-project") == "—"
+    assert re.fullmatch(r"Réussi \d\d/\d\d/\d{4} \d\d:\d\d : \d+ envoyées?(, \d+ échouées?)?", page.text("#push-tick"))
+    assert page.css("#push-tick .badge").get_attribute("class") == "badge ok"
 
     # Seeded runs and statistics.
     failed = page.css(f'tr[data-run-id="{dashboard_data.failed_run.pk}"]')

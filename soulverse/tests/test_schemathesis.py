@@ -11,6 +11,7 @@ worker that is not there.
 import datetime
 import json
 import urllib.request
+import zoneinfo
 
 import pytest
 import schemathesis
@@ -20,11 +21,12 @@ from django_q.signing import SignedPackage
 from django_q.status import Stat, Status
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiJsonRenderer
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, settings, strategies
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import ignored_auth
 
 from scheduler.permissions import OPERATORS_GROUP, scheduler_groups_ensure
+from users.serializers import TIME_ZONE_FORMAT
 from users.services import demo_users_seed
 from users.tests.factories import UserFactory, token_key_for
 from verses.services import daily_verse_for_user
@@ -36,6 +38,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 SCHEMA = json.loads(OpenApiJsonRenderer().render(SchemaGenerator().get_schema(request=None, public=True)))
 # Signing out (DELETE auth/tokens…) would revoke the tokens the other cases use: tested in users/tests.
 schema = schemathesis.openapi.from_dict(SCHEMA).exclude(method="DELETE", path_regex="^/api/v1/auth/tokens")
+
+# Time zones are IANA names (format "iana-time-zone" in the schema): valid data draws real ones.
+schemathesis.openapi.format(TIME_ZONE_FORMAT, strategies.sampled_from(sorted(zoneinfo.available_timezones())))
 
 HISTORY_DAYS = 22  # more than a page of history (PAGE_SIZE 20)
 

@@ -65,6 +65,11 @@ def test_patch_me_sets_the_push_time_and_switch(api, user):
     ({"mood": "ecstatic"}, "mood"),
     ({"language": "de"}, "language"),
     ({"timezone": "Mars/Olympus"}, "timezone"),
+    ({"timezone": "africa/lome"}, "timezone"),
+    ({"timezone": ""}, "timezone"),
+    ({"timezone": None}, "timezone"),
+    ({"timezone": 0}, "timezone"),
+    ({"timezone": "Africa/" + "L" * 64}, "timezone"),
     ({"fcm_token": "x" * 513}, "fcm_token"),
     ({"mood": "joyful", "language": "xx"}, "language"),
     ({"email": "evil@example.org"}, "email"),
@@ -86,6 +91,17 @@ def test_patch_me_rejects_bad_values_naming_the_field_and_changes_nothing(api, u
     assert field in response.json()
     assert profile(user) == before
     assert not User.objects.get(pk=user.pk).is_staff
+
+
+def test_patch_me_takes_any_iana_time_zone_and_refuses_an_unknown_one_in_french(api, user):
+    """The schema documents a plain string (not an enum): the server is what keeps names real."""
+    for name in ("GMT0", "Etc/GMT-0", "America/Argentina/Buenos_Aires", "Africa/Lome"):
+        response = api.patch(URL, {"timezone": name}, format="json")
+        assert (response.status_code, response.json()["timezone"]) == (200, name)
+        assert User.objects.get(pk=user.pk).timezone == name
+    response = api.patch(URL, {"timezone": "Mars/Olympus"}, format="json")
+    assert (response.status_code, response.json()) == (400, {"timezone": ["Fuseau horaire inconnu : Mars/Olympus"]})
+    assert User.objects.get(pk=user.pk).timezone == "Africa/Lome"
 
 
 def test_patch_me_rejects_malformed_json(api, user):
