@@ -25,7 +25,9 @@ if not _fcm_url.startswith("http://127.0.0.1:"):
     _fcm_url = ""
 os.environ["FCM_BASE_URL"] = _fcm_url
 os.environ["FCM_CREDENTIALS_FILE"] = os.environ.get("TEST_FCM_CREDENTIALS_FILE", "") if _fcm_url else ""
-for _name in ("GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_CLOUD_PROJECT", "FCM_DRY_RUN"):
+# Nor Sentry, nor heartbeat URLs, whatever the developer's environment says (tests set their own).
+for _name in ("GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_CLOUD_PROJECT", "FCM_DRY_RUN", "SENTRY_DSN", "SENTRY_DSN_FILE",
+              "JOB_HEARTBEAT_URLS", "GEMINI_API_KEY_FILE"):
     os.environ.pop(_name, None)
 
 # Metrics of this test run in a directory of its own, shared with the qcluster processes it starts.

@@ -66,8 +66,9 @@ def test_the_service_refuses_to_start_in_production_without_a_secret_key():
 
 
 def test_check_deploy_with_production_settings_gives_no_warnings():
+    # Push and the AI off on purpose: verses/tests/test_deploy_checks.py checks them on.
     env = production_env(DJANGO_SECRET_KEY="a-long-random-production-secret-" + "x7Q9" * 10,
-                         DJANGO_ALLOWED_HOSTS="soulverse.example.org")
+                         DJANGO_ALLOWED_HOSTS="soulverse.example.org", PUSH_ENABLED="false", AI_ENABLED="false")
     result = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
                             cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr

@@ -3,6 +3,7 @@
 from unittest import mock
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 
 from verses.ai import provider_get
@@ -39,7 +40,7 @@ def test_with_the_ai_on_and_no_french_edition_health_is_degraded(viewer_client, 
 
     body = response.json()
     assert (response.status_code, body["status"]) == (200, "degraded")
-    assert body["checks"]["ai"] == {"status": "enabled", "model": "gemini-3.8-flash", "reason": None}
+    assert body["checks"]["ai"] == {"status": "enabled", "model": settings.GEMINI_MODEL, "reason": None}
     assert body["checks"]["editions"] == {
         "status": "missing",
         "fr": {"edition": "lsg1910", "name": "Louis Segond 1910", "verses": 0, "status": "missing"},
