@@ -40,16 +40,21 @@ pids=()
 failures=0
 cleanup() {
     local pid
-    for pid in "${pids[@]}"; do kill -TERM -- "-$pid" 2> /dev/null || kill -TERM "$pid" 2> /dev/null; done
-    for _ in $(seq 1 40); do
+    # SIGTERM to each main process, as `docker compose stop` sends it to each container's.
+    for pid in "${pids[@]}"; do kill -TERM "$pid" 2> /dev/null; done
+    for _ in $(seq 1 80); do
         local alive=0
         for pid in "${pids[@]}"; do kill -0 "$pid" 2> /dev/null && alive=1; done
         [ "$alive" = 0 ] && break
         sleep 0.25
     done
-    for pid in "${pids[@]}"; do kill -KILL -- "-$pid" 2> /dev/null; done
+    for pid in "${pids[@]}"; do
+        kill -0 "$pid" 2> /dev/null && echo "cleanup: $(ps -o args= -p "$pid" | cut -c1-60) did not stop on SIGTERM: killed"
+        kill -KILL -- "-$pid" 2> /dev/null
+    done
     psql -X -q "$pg/postgres" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" \
         -c "DROP DATABASE IF EXISTS $restored_db WITH (FORCE)" > /dev/null 2>&1
+    [ -n "${SMOKE_KEEP_LOGS:-}" ] && cp -r "$log" "$SMOKE_KEEP_LOGS"
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -59,7 +64,7 @@ pass() { echo "PASS  $*"; }
 fail() { echo "FAIL  $*"; failures=$((failures + 1)); }
 die() { echo "FAIL  $*"; for f in "$log"/*.log; do echo "--- $f (last lines)"; tail -15 "$f"; done; exit 1; }
 # A process group of its own, so that cleanup stops it and all its children.
-spawn() { local name=$1; shift; setsid "$@" > "$log/$name.log" 2>&1 & pids+=($!); }
+spawn() { local name=$1; shift; setsid "$@" > "$log/$name.log" 2>&1 & pids+=($!); disown; }
 wait_for() {  # wait_for SECONDS DESCRIPTION COMMAND...: until COMMAND succeeds
     local seconds=$1 what=$2; shift 2
     for _ in $(seq 1 $((seconds * 4))); do "$@" > /dev/null 2>&1 && return 0; sleep 0.25; done
@@ -113,7 +118,7 @@ local_env=(
     Q_CLUSTER_NAME=smoke$$
 )
 # Only these variables, as in a container (nothing inherited from this shell).
-app() { env -i "${local_env[@]}" "${app_env[@]}" "$@"; }
+app=(env -i "${local_env[@]}" "${app_env[@]}")
 
 # --- the proxy's environment: docker-compose.yml's proxy environment, local paths -----------
 proxy_env=(
@@ -147,8 +152,11 @@ wait_for 20 "FCM stand-in" test -s "$work/fcm.json"
 wait_for 20 "Gemini stand-in" test -s "$work/gemini.json"
 chmod 644 "$secrets"/*
 
+# --- the image's build step: static files (Dockerfile) ------------------------------------
+"${app[@]}" python manage.py collectstatic --noinput > "$log/collectstatic.log" 2>&1 || die "collectstatic failed"
+
 # --- init: the one-off service ---------------------------------------------------------------
-if app sh deploy/start.sh init > "$log/init.log" 2>&1; then
+if "${app[@]}" sh deploy/start.sh init > "$log/init.log" 2>&1; then
     pass "init (deploy/start.sh init: migrate, schedules, Bible, admin, check --deploy) exited 0" \
         "[$(grep -E '^(Staff account|French edition|init:|System check)' "$log/init.log" | tr '\n' ' ' | sed 's/ $//')]"
 else
@@ -156,14 +164,14 @@ else
 fi
 
 # --- web, workers, proxy ---------------------------------------------------------------------
-spawn web app sh deploy/start.sh web
-for i in $(seq 1 "$workers"); do spawn "worker$i" app sh deploy/start.sh worker; done
+spawn web "${app[@]}" sh deploy/start.sh web
+for i in $(seq 1 "$workers"); do spawn "worker$i" "${app[@]}" sh deploy/start.sh worker; done
 
 sh deploy/selfsigned.sh localhost "$work/certs" > /dev/null || die "deploy/selfsigned.sh failed"
 vars=$(printf '${%s} ' "${proxy_env[@]%%=*}")
 env -i "${proxy_env[@]}" envsubst "$vars" < deploy/nginx/templates/soulverse.conf.template \
     > "$work/nginx/conf.d/soulverse.conf"
-grep -q '\${' "$work/nginx/conf.d/soulverse.conf" && die "nginx config: a \${VARIABLE} left unset"
+grep -v '^ *#' "$work/nginx/conf.d/soulverse.conf" | grep -q '\${' && die "nginx config: a \${VARIABLE} left unset"
 # The main context, as the official image's /etc/nginx/nginx.conf has it (it includes conf.d/).
 {
     echo "daemon off;"
@@ -185,22 +193,21 @@ spawn nginx nginx -p "$work/nginx" -e "$log/nginx-error.log" -c "$work/nginx/ngi
 
 wait_for 60 "gunicorn (check --deploy, then gunicorn)" curl -sf --max-time 2 "http://127.0.0.1:$web_port/livez"
 wait_for 20 "nginx" curl_tls -f "$https/livez"
-status_of_workers() { curl_tls -f "$https/api/v1/scheduler/health" | grep -q '"cluster"'; }
-wait_for 60 "the workers (a cluster heartbeat in health)" status_of_workers
 
 # --- checks ----------------------------------------------------------------------------------
-# 1. HTTPS through the proxy; nginx's request id reaches Django (its logs) and the client.
-headers=$(curl_tls -D - -o /dev/null -H "X-Request-ID: chosen-by-the-client" "$https/api/v1/smoke-no-such-page")
+# 1. HTTPS through the proxy; nginx's request id (its access log) reaches Django, which echoes it.
+headers=$(curl_tls -D - -o /dev/null -H "X-Request-ID: chosen-by-the-client" "$https/api/v1/scheduler/health?smoke=id")
 request_id=$(printf '%s' "$headers" | tr -d '\r' | awk 'tolower($1) == "x-request-id:" {print $2}')
-code=$(printf '%s' "$headers" | head -1 | awk '{print $2}')
-health=$(curl_tls -o /dev/null -w '%{http_code} %{ssl_verify_result}' "$https/api/v1/scheduler/health")
-if [[ "$health" == "200 0" && "$code" == 404 && "$request_id" =~ ^[0-9a-f]{32}$ ]] \
-    && grep -q "\"request_id\": \"$request_id\"" "$log/web.log"; then
-    pass "HTTPS through the proxy: health 200 (certificate verified), X-Request-ID $request_id set by nginx" \
-        "(the client's ignored) and in Django's log line of the request"
+id_headers=$(printf '%s' "$headers" | grep -ci '^x-request-id:')
+nginx_id=$(grep -F 'GET /api/v1/scheduler/health?smoke=id ' "$log/nginx-access.log" | grep -o 'request_id=[0-9a-f]*' | cut -d= -f2)
+health=$(printf '%s' "$headers" | head -1 | awk '{print $2}')
+verify=$(curl_tls -o /dev/null -w '%{ssl_verify_result} %{scheme}' "$https/livez")
+if [ "$health" = 200 ] && [ "$verify" = "0 HTTPS" ] && [[ "$request_id" =~ ^[0-9a-f]{32}$ ]] \
+    && [ "$request_id" = "$nginx_id" ] && [ "$id_headers" = 1 ]; then
+    pass "HTTPS through the proxy: health 200, certificate verified; X-Request-ID $request_id: nginx's own (its" \
+        "access log; the client's ignored), passed to Django and echoed once"
 else
-    fail "HTTPS through the proxy: health '$health', 404 page '$code', request id '$request_id'" \
-        "$(grep -c "$request_id" "$log/web.log" 2> /dev/null) log lines"
+    fail "HTTPS through the proxy: health '$health', TLS '$verify', X-Request-ID '$request_id' x$id_headers, nginx's '$nginx_id'"
 fi
 
 # 2. HTTP redirects to HTTPS.
@@ -215,16 +222,24 @@ fi
 token=$(curl_tls -H 'Content-Type: application/json' \
     -d "{\"email\": \"$admin_email\", \"password\": \"$(cat "$secrets/admin_password")\"}" "$https/api/v1/auth/login" \
     | "$python" -c 'import json, sys; print(json.load(sys.stdin).get("token", ""))' 2> /dev/null)
-status_code=$(curl_tls -o /dev/null -w '%{http_code}' -H "Authorization: Token $token" "$https/api/v1/scheduler/status")
+status_code=$(curl_tls -o "$work/status.json" -w '%{http_code}' -H "Authorization: Token $token" "$https/api/v1/scheduler/status")
 if [ -n "$token" ] && [ "$status_code" = 200 ]; then
     pass "admin account: $admin_email logs in with the password from its secret file; scheduler status 200 with the token"
 else
-    fail "admin account: token '${token:0:6}…', scheduler status $status_code"
+    die "admin account: token '${token:0:6}…', scheduler status $status_code"
 fi
+# Both qclusters up (their heartbeats), push on with the mounted credentials.
+status_field() {
+    curl_tls -H "Authorization: Token $token" "$https/api/v1/scheduler/status" \
+        | "$python" -c 'import json, sys; s = json.load(sys.stdin); print(eval(sys.argv[1], {}, s))' "$1" 2> /dev/null
+}
+clusters_alive() { [ "$(status_field 'cluster["count"]')" = "$workers" ]; }
+wait_for 60 "the $workers workers (cluster heartbeats in the scheduler status)" clusters_alive
+pass "workers: $workers qclusters alive on the Redis broker; push $(status_field 'push["status"]'), AI $(status_field 'ai["status"]') ($(status_field 'ai["model"]'))"
 
 # 4. A push tick through the running workers reaches the FCM stand-in.
 users=5
-app python manage.py shell -c "
+"${app[@]}" python manage.py shell -c "
 import datetime
 from users.models import User
 for n in range($users):
@@ -246,7 +261,7 @@ if [ "$ok" = 1 ]; then
     pass "push: the deliver_verses run (API, through the proxy) ran on the workers; the FCM stand-in accepted" \
         "one message for each of the $users users' tokens ($(grep -o '"delivered": [0-9]*' "$work/fcm.json"))"
 else
-    fail "push: FCM stand-in status $(cat "$work/fcm.json"); run: $(curl_tls -H "Authorization: Token $token" "$run_url" | head -c 300)"
+    fail "push: FCM stand-in status $(cat "$work/fcm.json"); run $run_url: $(curl_tls -H "Authorization: Token $token" "$run_url" | head -c 300) (started: ${run:0:300})"
 fi
 
 # 5. A client-sent X-Forwarded-For is not believed: axes records the address a failed login came from.
