@@ -313,7 +313,21 @@ else
 fi
 unset PGHOST PGPORT PGUSER
 
-# 8. check --deploy refuses a missing FCM service-account file (push on).
+# 8. /metrics through the proxy with the token from its secret file, as Prometheus asks it.
+metrics_code=$(curl_tls -o "$work/metrics.txt" -w '%{http_code}' \
+    -H "Authorization: Bearer $(cat "$secrets/metrics_token")" "$https/metrics")
+wrong_code=$(curl_tls -o /dev/null -w '%{http_code}' -H "Authorization: Bearer wrong-$(cat "$secrets/metrics_token")" \
+    "$https/metrics")
+if [ "$metrics_code" = 200 ] && grep -q '^soulverse_job_runs_total{job_id="deliver_verses",status="succeeded"} [1-9]' \
+    "$work/metrics.txt" && [ "$wrong_code" != 200 ]; then
+    pass "metrics: /metrics through the proxy with METRICS_TOKEN_FILE's token: 200, the tick counted" \
+        "($(grep -m1 '^soulverse_job_runs_total{job_id="deliver_verses",status="succeeded"}' "$work/metrics.txt"));" \
+        "a wrong token: $wrong_code"
+else
+    fail "metrics: with the token $metrics_code, with a wrong one $wrong_code"
+fi
+
+# 9. check --deploy refuses a missing FCM service-account file (push on).
 missing_env=("${app_env[@]/#FCM_CREDENTIALS_FILE=*/FCM_CREDENTIALS_FILE=$work/run/secrets/absent.json}")
 check_out=$(env -i "${local_env[@]}" "${missing_env[@]}" python manage.py check --deploy 2>&1)
 check_rc=$?
