@@ -9,7 +9,7 @@
 #
 # Needs: nginx, openssl, curl, psql/pg_dump (PostgreSQL client), a PostgreSQL server and Redis.
 #   SMOKE_PG=postgres://postgres@127.0.0.1:5432  SMOKE_DB=soulverse_smoke  (dropped and made anew)
-#   SMOKE_REDIS_URL=redis://127.0.0.1:6379/0      SMOKE_PORT_BASE=22000 (ports +0 .. +43 on 127.0.0.1)
+#   SMOKE_REDIS_URL=redis://127.0.0.1:6379/0      SMOKE_PORT_BASE=22000 (ports +0 .. +80 on 127.0.0.1)
 set -uo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
@@ -290,7 +290,17 @@ else
     fail "limit_req: $n200 x 200, $n429 x 429 of 30; gunicorn saw $reached (429 among them: $reached_429)"
 fi
 
-# 7. A backup (deploy/backup/backup.sh) restored (restore.sh) into a fresh database: the same rows.
+# 7. A body over the proxy's limit is refused there.
+head -c 200000 /dev/zero | tr '\0' 'a' > "$work/big.json"
+big_code=$(curl_tls -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' --data-binary @"$work/big.json" \
+    "$https/api/v1/users/me?smoke=big")
+if [ "$big_code" = 413 ] && ! grep -q 'smoke=big' "$log/gunicorn-access.log"; then
+    pass "body size: a 200 KB body answered 413 by nginx (client_max_body_size), never sent to gunicorn"
+else
+    fail "body size: a 200 KB body answered $big_code$(grep -q 'smoke=big' "$log/gunicorn-access.log" && echo ', and reached gunicorn')"
+fi
+
+# 8. A backup (deploy/backup/backup.sh) restored (restore.sh) into a fresh database: the same rows.
 export PGHOST=127.0.0.1 PGPORT=5432 PGUSER=postgres
 backup_out=$(PGDATABASE=$db BACKUP_DIR=$work/backups BACKUP_KEEP_DAYS=14 sh deploy/backup/backup.sh 2>&1)
 dump=$(ls "$work"/backups/"$db"-*.dump 2> /dev/null | head -1)
@@ -313,7 +323,7 @@ else
 fi
 unset PGHOST PGPORT PGUSER
 
-# 8. /metrics through the proxy with the token from its secret file, as Prometheus asks it.
+# 9. /metrics through the proxy with the token from its secret file, as Prometheus asks it.
 metrics_code=$(curl_tls -o "$work/metrics.txt" -w '%{http_code}' \
     -H "Authorization: Bearer $(cat "$secrets/metrics_token")" "$https/metrics")
 wrong_code=$(curl_tls -o /dev/null -w '%{http_code}' -H "Authorization: Bearer wrong-$(cat "$secrets/metrics_token")" \
@@ -327,7 +337,7 @@ else
     fail "metrics: with the token $metrics_code, with a wrong one $wrong_code"
 fi
 
-# 9. check --deploy refuses a missing FCM service-account file (push on).
+# 10. check --deploy refuses a missing FCM service-account file (push on).
 missing_env=("${app_env[@]/#FCM_CREDENTIALS_FILE=*/FCM_CREDENTIALS_FILE=$work/run/secrets/absent.json}")
 check_out=$(env -i "${local_env[@]}" "${missing_env[@]}" python manage.py check --deploy 2>&1)
 check_rc=$?
