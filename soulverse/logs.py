@@ -25,6 +25,17 @@ def log_context(**values) -> Iterator[None]:
         _context.reset(token)
 
 
+def log_context_start(**values) -> None:
+    """Start a new log context (a request's) that lasts until `log_context_clear`: unlike a
+    `log_context` block it outlives the code that set it, for the lines logged after it returns
+    (Django logs a 4xx response once the middleware chain has answered)."""
+    _context.set(dict(values))
+
+
+def log_context_clear() -> None:
+    _context.set(None)
+
+
 def log_context_update(**values) -> None:
     """Add `values` to the innermost `log_context` block; outside one, does nothing."""
     current = _context.get()
