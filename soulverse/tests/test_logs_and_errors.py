@@ -93,7 +93,7 @@ def test_an_error_in_a_view_is_logged_as_json_with_its_request_id_and_reaches_se
     assert (status, headers["x-request-id"]) == (500, REQUEST_ID)
     # No id from a proxy, or a forged one: the service makes one up and answers with it. A login
     # (django-axes reads the database first) whose email and password must not reach Sentry.
-    login = json.dumps({"username": "someone.private@example.org", "password": "Hunter2-Private-Pass"}).encode()
+    login = json.dumps({"email": "someone.private@example.org", "password": "Hunter2-Private-Pass"}).encode()
     status, headers = _call(port, "POST", "/api/v1/auth/login", {"Content-Type": "application/json",
                                                                  "X-Request-ID": 'x" level="INFO'}, login)
     made_up = headers["x-request-id"]
