@@ -47,7 +47,7 @@ def gunicorn_broken_database(tmp_path, sentry):
     dsn = sentry.url.replace("http://", "http://public-key@") + "/1"
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "soulverse.settings_test", "GUNICORN_BIND": f"127.0.0.1:{port}",
            "DATABASE_URL": f"sqlite:///{tmp_path / 'no-such-directory' / 'db.sqlite3'}", "WEB_CONCURRENCY": "1",
-           "GUNICORN_ACCESS_LOG": "", "LOG_FORMAT": "json", "TEST_SENTRY_DSN": dsn,
+           "GUNICORN_ACCESS_LOG": "-", "LOG_FORMAT": "json", "TEST_SENTRY_DSN": dsn,
            "SENTRY_ENVIRONMENT": "staging", "SENTRY_RELEASE": "soulverse@1.2.3"}
     log_path = tmp_path / "gunicorn.log"
     log = open(log_path, "wb")
@@ -121,7 +121,16 @@ def test_an_error_in_a_view_is_logged_as_json_with_its_request_id_and_reaches_se
         ("ERROR", "Internal Server Error: /api/v1/auth/login", made_up),
     ]
     assert all("OperationalError: unable to open database file" in line["exc_info"] for line in errors)
-    assert all(set(line) >= {"time", "level", "logger", "message"} for line in json_lines(log_path))
+    # gunicorn's own lines are JSON too, its access lines with the request id of the answer.
+    lines = json_lines(log_path)
+    access = [(line["request_id"], line["message"].split('"')[1]) for line in lines
+              if line["logger"] == "gunicorn.access" and line["message"].split('"')[1] != "GET /livez HTTP/1.1"]
+    assert access == [(REQUEST_ID, "GET /api/v1/scheduler/status HTTP/1.1"),
+                      (made_up, "POST /api/v1/auth/login HTTP/1.1")]
+    assert any(line["logger"] == "gunicorn.error" and line["message"].startswith("Booting worker") for line in lines)
+    every_line = log_path.read_text().splitlines()
+    assert [line for line in every_line if not line.startswith("{")] == []  # nothing but JSON objects
+    assert all(set(line) >= {"time", "level", "logger", "message"} for line in lines)
 
 
 class _Collect(logging.Handler):
