@@ -25,6 +25,17 @@ def log_context(**values) -> Iterator[None]:
         _context.reset(token)
 
 
+def log_context_start(**values) -> None:
+    """Start a new log context (a request's) that lasts until `log_context_clear`: unlike a
+    `log_context` block it outlives the code that set it, for the lines logged after it returns
+    (Django logs a 4xx response once the middleware chain has answered)."""
+    _context.set(dict(values))
+
+
+def log_context_clear() -> None:
+    _context.set(None)
+
+
 def log_context_update(**values) -> None:
     """Add `values` to the innermost `log_context` block; outside one, does nothing."""
     current = _context.get()
@@ -44,3 +55,24 @@ class ContextFilter(logging.Filter):
             if name in CONTEXT_FIELDS and value is not None and not hasattr(record, name):
                 setattr(record, name, value)
         return True
+
+
+class AccessLogFilter(logging.Filter):
+    """gunicorn's access lines (LOG_FORMAT=json, gunicorn.conf.py): the request id the response
+    carries (RequestIdMiddleware's), as the field the application's lines have."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        atoms = record.args if isinstance(record.args, dict) else {}
+        request_id = atoms.get("{x-request-id}o")
+        if request_id and request_id != "-":
+            record.request_id = request_id
+        return True
+
+
+# The formatter of LOG_FORMAT=json, shared by the Django settings and gunicorn.conf.py.
+JSON_FORMATTER = {
+    "()": "pythonjsonlogger.json.JsonFormatter",
+    "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+    "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+    "json_ensure_ascii": False,
+}

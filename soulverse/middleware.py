@@ -4,9 +4,10 @@ import re
 import uuid
 
 from django.conf import settings
+from django.core.signals import request_finished
 from django.http import JsonResponse
 
-from soulverse.logs import log_context
+from soulverse.logs import log_context_clear, log_context_start
 
 # nginx's $request_id is 32 hex digits; other proxies send a UUID. Anything else (too long,
 # spaces, quotes: a forged header) is replaced, so that a log line cannot be made to lie.
@@ -29,10 +30,17 @@ class RequestIdMiddleware:
             import sentry_sdk
 
             sentry_sdk.set_tag("request_id", request_id)
-        with log_context(request_id=request_id):
-            response = self.get_response(request)
+        log_context_start(request_id=request_id)  # until the response is closed (request_finished)
+        response = self.get_response(request)
         response["X-Request-ID"] = request_id
         return response
+
+
+def _request_log_context_clear(**kwargs) -> None:
+    log_context_clear()
+
+
+request_finished.connect(_request_log_context_clear, dispatch_uid="soulverse.request_log_context_clear")
 
 
 class RequestBodyGuardMiddleware:
