@@ -109,7 +109,6 @@ local_env=(
     HOME=$work
     LANG=C.UTF-8
     GUNICORN_BIND=127.0.0.1:$web_port
-    GUNICORN_ACCESS_LOG=$log/gunicorn-access.log
     WEB_CONCURRENCY=2
     PROMETHEUS_MULTIPROC_DIR=$work/metrics
     FCM_BASE_URL=http://127.0.0.1:$fcm_port
@@ -132,6 +131,21 @@ proxy_env=(
     NGINX_ACCESS_LOG=$log/nginx-access.log
 )
 
+# gunicorn's access lines (LOG_FORMAT=json: JSON objects on its output) as "METHOD TARGET STATUS REQUEST_ID".
+gunicorn_access() {
+    "$python" -c '
+import json, re, sys
+for line in open(sys.argv[1], encoding="utf-8", errors="replace"):
+    try:
+        record = json.loads(line)
+    except ValueError:
+        continue
+    if isinstance(record, dict) and record.get("logger") == "gunicorn.access":
+        match = re.search(r"\"(\S+) (\S+) HTTP/[0-9.]+\" (\d{3}) ", record["message"])
+        if match:
+            print(*match.groups(), record.get("request_id", "-"))
+' "$log/web.log"
+}
 curl_tls() { curl -s --max-time 10 --cacert "$work/certs/fullchain.pem" "$@"; }
 https=https://localhost:$https_port
 
@@ -195,19 +209,22 @@ wait_for 60 "gunicorn (check --deploy, then gunicorn)" curl -sf --max-time 2 "ht
 wait_for 20 "nginx" curl_tls -f "$https/livez"
 
 # --- checks ----------------------------------------------------------------------------------
-# 1. HTTPS through the proxy; nginx's request id (its access log) reaches Django, which echoes it.
+# 1. HTTPS through the proxy; nginx's request id (its access log) reaches gunicorn and Django (their
+#    JSON log lines), which echo it.
 headers=$(curl_tls -D - -o /dev/null -H "X-Request-ID: chosen-by-the-client" "$https/api/v1/scheduler/health?smoke=id")
 request_id=$(printf '%s' "$headers" | tr -d '\r' | awk 'tolower($1) == "x-request-id:" {print $2}')
 id_headers=$(printf '%s' "$headers" | grep -ci '^x-request-id:')
 nginx_id=$(grep -F 'GET /api/v1/scheduler/health?smoke=id ' "$log/nginx-access.log" | grep -o 'request_id=[0-9a-f]*' | cut -d= -f2)
+gunicorn_id=$(gunicorn_access | awk '$2 == "/api/v1/scheduler/health?smoke=id" {print $4}')
 health=$(printf '%s' "$headers" | head -1 | awk '{print $2}')
 verify=$(curl_tls -o /dev/null -w '%{ssl_verify_result} %{scheme}' "$https/livez")
 if [ "$health" = 200 ] && [ "$verify" = "0 HTTPS" ] && [[ "$request_id" =~ ^[0-9a-f]{32}$ ]] \
-    && [ "$request_id" = "$nginx_id" ] && [ "$id_headers" = 1 ]; then
-    pass "HTTPS through the proxy: health 200, certificate verified; X-Request-ID $request_id: nginx's own (its" \
-        "access log; the client's ignored), passed to Django and echoed once"
+    && [ "$request_id" = "$nginx_id" ] && [ "$request_id" = "$gunicorn_id" ] && [ "$id_headers" = 1 ]; then
+    pass "HTTPS through the proxy: health 200, certificate verified; X-Request-ID $request_id is nginx's own" \
+        "(the client's ignored), in nginx's and gunicorn's access lines, echoed once"
 else
-    fail "HTTPS through the proxy: health '$health', TLS '$verify', X-Request-ID '$request_id' x$id_headers, nginx's '$nginx_id'"
+    fail "HTTPS through the proxy: health '$health', TLS '$verify', X-Request-ID '$request_id' x$id_headers," \
+        "nginx's '$nginx_id', gunicorn's '$gunicorn_id'"
 fi
 
 # 2. HTTP redirects to HTTPS.
@@ -277,12 +294,13 @@ else
 fi
 
 # 6. limit_req: a burst on the login page is answered 429 by nginx; gunicorn never sees those.
-before=$(grep -c '"GET /admin/login/' "$log/gunicorn-access.log")
+before=$(gunicorn_access | grep -c '^GET /admin/login/ ')
 codes=$(for _ in $(seq 1 30); do curl_tls -o /dev/null -w '%{http_code}\n' "$https/admin/login/"; done)
 n429=$(grep -c '^429$' <<< "$codes")
 n200=$(grep -c '^200$' <<< "$codes")
-reached=$(($(grep -c '"GET /admin/login/' "$log/gunicorn-access.log") - before))
-reached_429=$(grep '"GET /admin/login/' "$log/gunicorn-access.log" | grep -c '" 429 ')
+sleep 0.5  # gunicorn writes its access line after the answer
+reached=$(($(gunicorn_access | grep -c '^GET /admin/login/ ') - before))
+reached_429=$(gunicorn_access | grep -c '^GET /admin/login/ 429 ')
 if [ "$n429" -gt 0 ] && [ $((n429 + n200)) = 30 ] && [ "$reached" = "$n200" ] && [ "$reached_429" = 0 ]; then
     pass "limit_req: 30 requests to /admin/login/ at once: $n200 x 200, $n429 x 429 from nginx; gunicorn's access log" \
         "has exactly the $reached that passed, no 429"
@@ -294,10 +312,10 @@ fi
 head -c 200000 /dev/zero | tr '\0' 'a' > "$work/big.json"
 big_code=$(curl_tls -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' --data-binary @"$work/big.json" \
     "$https/api/v1/users/me?smoke=big")
-if [ "$big_code" = 413 ] && ! grep -q 'smoke=big' "$log/gunicorn-access.log"; then
+if [ "$big_code" = 413 ] && ! gunicorn_access | grep -q 'smoke=big'; then
     pass "body size: a 200 KB body answered 413 by nginx (client_max_body_size), never sent to gunicorn"
 else
-    fail "body size: a 200 KB body answered $big_code$(grep -q 'smoke=big' "$log/gunicorn-access.log" && echo ', and reached gunicorn')"
+    fail "body size: a 200 KB body answered $big_code$(gunicorn_access | grep -q 'smoke=big' && echo ', and reached gunicorn')"
 fi
 
 # 8. A backup (deploy/backup/backup.sh) restored (restore.sh) into a fresh database: the same rows.
