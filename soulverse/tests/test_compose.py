@@ -160,3 +160,11 @@ def test_prometheus_config_passes_promtool(tmp_path):
     result = subprocess.run(["promtool", "check", "config", str(tmp_path / "prometheus.yml")],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.skipif(shutil.which("amtool") is None, reason="amtool not installed (apt-get install prometheus-alertmanager)")
+def test_alertmanager_config_passes_amtool():
+    result = subprocess.run(["amtool", "check-config", str(ROOT / "deploy" / "alertmanager" / "alertmanager.yml")],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SUCCESS" in result.stdout
