@@ -154,7 +154,7 @@ for tool in nginx openssl curl psql pg_dump pg_restore createdb; do
 done
 
 # --- PostgreSQL: a fresh database ---------------------------------------------------------
-psql -X -q "$pg/postgres" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" \
+PGOPTIONS='-c client_min_messages=warning' psql -X -q "$pg/postgres" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" \
     -c "DROP DATABASE IF EXISTS $restored_db WITH (FORCE)" -c "CREATE DATABASE $db" > /dev/null \
     || die "PostgreSQL at $pg: cannot create $db"
 
