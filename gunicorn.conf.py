@@ -47,3 +47,26 @@ def child_exit(server, worker):
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid, os.environ["PROMETHEUS_MULTIPROC_DIR"])
+
+
+# LOG_FORMAT=json: gunicorn's own lines (start, worker deaths, access) as JSON objects too, the
+# access lines with the request id the response carries (soulverse/logs.py).
+if os.environ.get("LOG_FORMAT", "line") == "json":
+    from soulverse.logs import JSON_FORMATTER
+
+    logconfig_dict = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"access": {"()": "soulverse.logs.AccessLogFilter"}},
+        "formatters": {"json": dict(JSON_FORMATTER)},
+        "handlers": {
+            "error": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"},
+            "access": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stdout",
+                       "filters": ["access"]},
+        },
+        "root": {"handlers": ["error"], "level": "INFO"},
+        "loggers": {
+            "gunicorn.error": {"handlers": ["error"], "level": "INFO", "propagate": False},
+            "gunicorn.access": {"handlers": ["access"] if accesslog else [], "level": "INFO", "propagate": False},
+        },
+    }

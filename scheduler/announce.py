@@ -1,12 +1,13 @@
 """What the run lifecycle tells the outside world: one call when a run opens, one when it closes.
 
-Metrics and webhooks hang off these two calls only, so that every path that opens or closes a
-run (scheduled, manual, command, fanned out or not) is counted and announced exactly once.
+Metrics, webhooks and heartbeats hang off these two calls only, so that every path that opens or
+closes a run (scheduled, manual, command, fanned out or not) is counted and announced exactly once.
 Neither may break the run: a failure here is logged, not raised."""
 
 import datetime
 import logging
 
+from scheduler.heartbeat import job_run_heartbeat
 from scheduler.metrics import job_run_observe
 from scheduler.models import JobRun
 from scheduler.registry import JOBS_BY_ID
@@ -31,6 +32,7 @@ def job_run_payload(run: JobRun) -> dict:
 
 def job_run_started_announce(*, run: JobRun) -> None:
     """A run was opened (call once, by whoever created it)."""
+    job_run_heartbeat(run=run, event="start")
     webhook_event_emit(event=events.RUN_STARTED, data={"run": job_run_payload(run)})
 
 
@@ -41,6 +43,7 @@ def job_run_closed_announce(*, run: JobRun) -> None:
     except Exception:
         logger.exception("event=job_run_metrics_failed job=%s run=%s", run.job_id, run.pk.hex[:8])
     succeeded = run.status == JobRun.Status.SUCCEEDED
+    job_run_heartbeat(run=run, event="success" if succeeded else "fail")
     payload = {"run": job_run_payload(run)}
     webhook_event_emit(event=events.RUN_SUCCEEDED if succeeded else events.RUN_FAILED, data=payload)
     job = JOBS_BY_ID.get(run.job_id)

@@ -9,6 +9,7 @@ class SchedulerConfig(AppConfig):
         from django.db.models.signals import pre_save
         from django_q.models import Schedule
 
+        from scheduler import checks  # noqa: F401  (registers the settings checks)
         from scheduler.guards import schedule_guard
 
         pre_save.connect(schedule_guard, sender=Schedule, dispatch_uid="scheduler.schedule_guard")

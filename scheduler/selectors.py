@@ -168,7 +168,7 @@ def health_check() -> tuple[bool, dict]:
     ai = provider_state()
     # Without the AI the curated verses are used: worth showing, not a failure. A wrong key or
     # model (the probe, cached for an hour) is: every pair falls back until it is fixed.
-    ai_status = "misconfigured" if ai["status"] == "misconfigured" else "enabled" if ai["enabled"] else "disabled"
+    ai_status = "misconfigured" if ai["status"] == "misconfigured" else "enabled" if ai["enabled"] else ai["status"]
     checks["ai"] = {"status": ai_status, "model": ai["model"], "reason": ai["reason"]}
     editions_missing = False
     if database["status"] == "ok":
@@ -177,8 +177,9 @@ def health_check() -> tuple[bool, dict]:
         editions_missing = ai["enabled"] and any(e["status"] != "ok" for e in editions.values())
         checks["editions"] = {"status": "missing" if editions_missing else "ok", **editions}
     push = push_state()
-    # Without credentials push is off (verses still wait in the app): shown, not a failure.
-    checks["push"] = {"status": "enabled" if push["enabled"] else "disabled", "dry_run": push["dry_run"],
+    # Without credentials, or PUSH_ENABLED=false, no push (verses still wait in the app): shown, not a
+    # failure (in production `check --deploy` refuses credentials missing while push is on).
+    checks["push"] = {"status": push["status"], "dry_run": push["dry_run"],
                       "last_tick": _last_push_tick() if database["status"] == "ok" else None}
     cluster = cluster_state()
     checks["cluster"] = {"status": "ok" if cluster["alive"] else "down", **cluster}

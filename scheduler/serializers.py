@@ -35,14 +35,16 @@ class RunsQuerySerializer(serializers.Serializer):
 # Choice lists that share a field name ("status") are named in SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].
 HEALTH_STATUSES = ["ok", "degraded", "down"]
 DATABASE_STATUSES = ["ok", "error"]
-SWITCH_STATUSES = ["enabled", "disabled"]
+# "off": switched off on purpose (PUSH_ENABLED / AI_ENABLED false); "disabled": on but without its
+# credentials (`check --deploy` refuses it in production). Neither is a health failure.
+PUSH_STATUSES = ["enabled", "disabled", "off"]
 # health's scheduler check: every job on, some paused (through PATCH jobs/{id}), or none on.
 SCHEDULER_CHECK_STATUSES = ["enabled", "partial", "disabled"]
 DAILY_VERSES_STATUSES = ["never", "ok", "stale"]
 CACHE_STATUSES = ["ok", "degraded"]
 CLUSTER_STATUSES = ["ok", "down"]
-AI_STATUSES = ["enabled", "disabled", "misconfigured"]
-AI_PROBE_STATUSES = ["disabled", "ok", "misconfigured", "unverified"]
+AI_STATUSES = ["enabled", "disabled", "off", "misconfigured"]
+AI_PROBE_STATUSES = ["disabled", "off", "ok", "misconfigured", "unverified"]
 EDITION_STATUSES = ["ok", "missing"]
 
 
@@ -81,7 +83,8 @@ class AiStateSerializer(serializers.Serializer):
     status = serializers.ChoiceField(
         choices=AI_PROBE_STATUSES,
         help_text="The model lookup (cached for an hour): `misconfigured` (wrong key or model: the daily run "
-                  "skips the AI), `unverified` (Gemini could not be reached), `disabled` (no API key).")
+                  "skips the AI), `unverified` (Gemini could not be reached), `disabled` (no API key), "
+                  "`off` (AI_ENABLED=false: curated verses on purpose).")
     reason = serializers.CharField(allow_null=True, help_text="The failure kind behind a status other than `ok`.")
 
 
@@ -99,7 +102,11 @@ class EditionsSerializer(serializers.Serializer):
 
 
 class PushStateSerializer(serializers.Serializer):
-    enabled = serializers.BooleanField(help_text="FCM credentials are configured.")
+    enabled = serializers.BooleanField(help_text="Push is on and FCM credentials are configured.")
+    status = serializers.ChoiceField(
+        choices=PUSH_STATUSES,
+        help_text="`disabled`: PUSH_ENABLED is on but no FCM credentials are set; `off`: PUSH_ENABLED=false "
+                  "(no push on purpose). Neither fails health.")
     dry_run = serializers.BooleanField(help_text="FCM_DRY_RUN: sends are validated only.")
 
 
@@ -143,7 +150,8 @@ class CacheCheckSerializer(serializers.Serializer):
 
 
 class AiCheckSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=AI_STATUSES, help_text="`misconfigured` makes health `degraded`.")
+    status = serializers.ChoiceField(choices=AI_STATUSES, help_text="`misconfigured` makes health `degraded`; "
+                                     "`disabled` (no API key) and `off` (AI_ENABLED=false) do not.")
     model = serializers.CharField()
     reason = serializers.CharField(allow_null=True, help_text="`auth` or `model_not_found` when misconfigured.")
 
@@ -166,7 +174,8 @@ class PushTickSerializer(serializers.Serializer):
 
 
 class PushCheckSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=SWITCH_STATUSES)
+    status = serializers.ChoiceField(choices=PUSH_STATUSES, help_text="As in status: `disabled` (no credentials) "
+                                     "and `off` (PUSH_ENABLED=false) do not fail health.")
     dry_run = serializers.BooleanField()
     last_tick = PushTickSerializer(allow_null=True, help_text="The last delivery tick; null before the first "
                                                                "or when the database is down.")

@@ -20,6 +20,7 @@ from scheduler.models import JobChunk, JobRun, ScheduleChange
 from scheduler.plan import FanOut
 from scheduler.registry import JOBS, job_get
 from soulverse.db import db_retry
+from soulverse.logs import log_context, log_context_update
 from webhooks import events
 from webhooks.services import webhook_event_emit
 
@@ -209,6 +210,11 @@ def job_run_execute(*, run: JobRun, dispatch: bool = True) -> JobRun:
     A job that returns a FanOut plan leaves its run open: its chunks are stored, then handed
     to the cluster (`dispatch=False`: left for the caller to run), and the last one closes the
     run. A redelivered task of a run that has chunks hands out the pending ones again."""
+    with log_context(run_id=str(run.pk), job_id=run.job_id):
+        return _job_run_execute(run=run, dispatch=dispatch)
+
+
+def _job_run_execute(*, run: JobRun, dispatch: bool) -> JobRun:
     if run.status != JobRun.Status.RUNNING:
         return run  # a redelivered task whose run is already over
     job = job_get(run.job_id)
@@ -312,9 +318,11 @@ def _chunk_run_once(chunk_id: int) -> JobChunk | None:
     with transaction.atomic():
         # of=("self",): JobChunk's default ordering joins its run, and FOR UPDATE would lock the
         # run's row too, making every chunk of the run wait for the one in progress.
-        chunk = JobChunk.objects.select_for_update(of=("self",)).filter(pk=chunk_id).order_by("pk").first()
+        chunk = (JobChunk.objects.select_for_update(of=("self",)).select_related("run")
+                 .filter(pk=chunk_id).order_by("pk").first())
         if chunk is None or chunk.status != JobChunk.Status.PENDING:
             return None
+        log_context_update(run_id=str(chunk.run_id), job_id=chunk.run.job_id)
         func = import_string(chunk.func)
         if not getattr(func, "own_transactions", False):
             return _chunk_done(chunk, _chunk_call(func, chunk.kwargs))
@@ -349,6 +357,11 @@ def job_chunk_execute(*, chunk_id: int) -> None:
 
     Database outages are retried with back-off for up to two minutes. A failure is recorded on
     the chunk and its run (the run history is the source of truth), not raised."""
+    with log_context(chunk_id=chunk_id):
+        _job_chunk_execute(chunk_id=chunk_id)
+
+
+def _job_chunk_execute(*, chunk_id: int) -> None:
     try:
         chunk = _chunk_run_once(chunk_id)
     except Exception as exc:

@@ -1,7 +1,46 @@
-"""Request guards that must run before any view reads the body."""
+"""Request guards that must run before any view reads the body, and the request id of the logs."""
+
+import re
+import uuid
 
 from django.conf import settings
+from django.core.signals import request_finished
 from django.http import JsonResponse
+
+from soulverse.logs import log_context_clear, log_context_start
+
+# nginx's $request_id is 32 hex digits; other proxies send a UUID. Anything else (too long,
+# spaces, quotes: a forged header) is replaced, so that a log line cannot be made to lie.
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
+
+
+class RequestIdMiddleware:
+    """Tag the request with the proxy's X-Request-ID (one made up when absent or malformed): in
+    every log line of the request, in Sentry's events, and echoed in the response."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request_id = request.META.get("HTTP_X_REQUEST_ID", "")
+        if not _REQUEST_ID.match(request_id):
+            request_id = uuid.uuid4().hex
+        request.request_id = request_id
+        if settings.SENTRY_DSN:
+            import sentry_sdk
+
+            sentry_sdk.set_tag("request_id", request_id)
+        log_context_start(request_id=request_id)  # until the response is closed (request_finished)
+        response = self.get_response(request)
+        response["X-Request-ID"] = request_id
+        return response
+
+
+def _request_log_context_clear(**kwargs) -> None:
+    log_context_clear()
+
+
+request_finished.connect(_request_log_context_clear, dispatch_uid="soulverse.request_log_context_clear")
 
 
 class RequestBodyGuardMiddleware:

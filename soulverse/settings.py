@@ -14,6 +14,9 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from soulverse.envfiles import env_secret
+from soulverse.logs import JSON_FORMATTER
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -21,7 +24,8 @@ environ.Env.read_env(BASE_DIR / ".env")  # optional; real environment variables 
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 
-SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
+# Secrets: X, or X_FILE naming a file that holds it (compose secrets under /run/secrets).
+SECRET_KEY = env_secret("DJANGO_SECRET_KEY")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(
@@ -54,6 +58,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "soulverse.middleware.RequestIdMiddleware",  # first: every log line of the request carries its id
     "soulverse.middleware.RequestBodyGuardMiddleware",  # 411 for a body without Content-Length
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",  # the admin's static files under gunicorn
@@ -211,7 +216,7 @@ SPECTACULAR_SETTINGS = {
         "RunTriggerEnum": "scheduler.models.JobRun.Trigger",
         "HealthStatusEnum": "scheduler.serializers.HEALTH_STATUSES",
         "DatabaseCheckStatusEnum": "scheduler.serializers.DATABASE_STATUSES",
-        "SwitchStatusEnum": "scheduler.serializers.SWITCH_STATUSES",
+        "PushStatusEnum": "scheduler.serializers.PUSH_STATUSES",
         "SchedulerCheckStatusEnum": "scheduler.serializers.SCHEDULER_CHECK_STATUSES",
         "DailyVersesCheckStatusEnum": "scheduler.serializers.DAILY_VERSES_STATUSES",
         "CacheCheckStatusEnum": "scheduler.serializers.CACHE_STATUSES",
@@ -291,8 +296,11 @@ VERSES_ASSIGN_CHUNK_SIZE = env.int("VERSES_ASSIGN_CHUNK_SIZE", default=5000)
 # Days of per-user verse history kept (at least: whole months are dropped once all their days
 # are older).
 VERSES_HISTORY_DAYS = env.int("VERSES_HISTORY_DAYS", default=400)
-# Gemini (google-genai). Without an API key the AI is off and curated verses are used.
-GEMINI_API_KEY = env.str("GEMINI_API_KEY", default="")
+# Gemini (google-genai). AI_ENABLED=false: curated verses only, on purpose. On but without an API
+# key it is off too, and `check --deploy` refuses it in production (verses/checks.py).
+AI_ENABLED = env.bool("AI_ENABLED", default=True)
+GEMINI_API_KEY = env_secret("GEMINI_API_KEY")
+# The one place the default model is named (compose, docs, tests and benchmarks read this).
 # A GA Flash model with no announced shutdown (ai.google.dev/gemini-api/docs/deprecations, 2026-11-28).
 GEMINI_MODEL = env.str("GEMINI_MODEL", default="gemini-3.8-flash")
 GEMINI_BASE_URL = env.str("GEMINI_BASE_URL", default="")  # e.g. a local stub server
@@ -308,7 +316,9 @@ GEMINI_THINKING_BUDGET = env.int("GEMINI_THINKING_BUDGET", default=None)
 VERSES_AI_BUDGET_SECONDS = env.float("VERSES_AI_BUDGET_SECONDS", default=120.0)
 # Where `import_bible --download` fetches Louis Segond 1910 (eBible.org's USFM zip).
 BIBLE_LSG_DOWNLOAD_URL = env.str("BIBLE_LSG_DOWNLOAD_URL", default="https://ebible.org/Scriptures/fraLSG_usfm.zip")
-# Push (FCM HTTP v1 through firebase-admin). Without credentials push is disabled.
+# Push (FCM HTTP v1 through firebase-admin). PUSH_ENABLED=false: no push, on purpose. On but
+# without credentials push is disabled too, and `check --deploy` refuses it in production.
+PUSH_ENABLED = env.bool("PUSH_ENABLED", default=True)
 FCM_CREDENTIALS_FILE = env.str("FCM_CREDENTIALS_FILE", default="")  # a service-account JSON
 FCM_PROJECT_ID = env.str("FCM_PROJECT_ID", default="")  # default: the credentials' project
 FCM_BASE_URL = env.str("FCM_BASE_URL", default="")  # tests: a local stub (loopback only)
@@ -374,7 +384,7 @@ SCHEDULER_DAILY_MAX_AGE_HOURS = env.int("SCHEDULER_DAILY_MAX_AGE_HOURS", default
 
 # --- Metrics (Prometheus) -------------------------------------------------------------------
 # /metrics answers 404 until a token is set; Prometheus sends it as a bearer token.
-METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_TOKEN = env_secret("METRICS_TOKEN")
 # prometheus-client's multiprocess mode: each process (gunicorn and qcluster workers) writes its
 # metrics to files here; it must be set before prometheus_client is first imported, and be one
 # directory per host shared by web and qcluster (files of dead processes are removed at start).
@@ -400,13 +410,24 @@ WEBHOOKS_ALLOWED_PRIVATE_HOSTS = env.list("WEBHOOKS_ALLOWED_PRIVATE_HOSTS", defa
 
 # --- Logging: one event per line ------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+# "line" (text) or "json": one JSON object per line with request_id (web) or run_id/job_id/chunk_id
+# (worker) as fields (soulverse/logs.py).
+LOG_FORMAT = env.str("LOG_FORMAT", default="line")
+if LOG_FORMAT not in ("line", "json"):
+    raise ImproperlyConfigured("LOG_FORMAT must be 'line' or 'json'.")
+if LOG_FORMAT == "json":
+    import logging
+
+    logging.captureWarnings(True)  # Python's warnings as log lines too (logger py.warnings), not bare stderr
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"context": {"()": "soulverse.logs.ContextFilter"}},
     "formatters": {
         "line": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": dict(JSON_FORMATTER),
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "line"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context"]}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
@@ -414,6 +435,25 @@ LOGGING = {
         "axes": {"handlers": ["console"], "level": "WARNING", "propagate": False},
     },
 }
+
+# --- Errors: Sentry (optional) -----------------------------------------------------------------
+# Unhandled errors of views and tasks, and every ERROR log line (with its traceback), of the web
+# process and of the worker; never personal data (soulverse/errors.py).
+SENTRY_DSN = env_secret("SENTRY_DSN")
+SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="production")
+SENTRY_RELEASE = env.str("SENTRY_RELEASE", default="")
+SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
+if SENTRY_DSN:
+    from soulverse.errors import sentry_init
+
+    sentry_init(dsn=SENTRY_DSN, environment=SENTRY_ENVIRONMENT, release=SENTRY_RELEASE,
+                traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE)
+
+# --- Heartbeats (healthchecks.io's protocol, optional) -----------------------------------------
+# job id=URL pairs: <URL>/start when a run of the job opens, <URL> when it succeeds, <URL>/fail when
+# it fails (scheduler/heartbeat.py), so that a dead machine is noticed from outside.
+JOB_HEARTBEAT_URLS = env.dict("JOB_HEARTBEAT_URLS", default={})
+JOB_HEARTBEAT_TIMEOUT_SECONDS = env.float("JOB_HEARTBEAT_TIMEOUT_SECONDS", default=5.0)
 
 # --- Production hardening (active when DEBUG is off) ----------------------------------------
 if BEHIND_PROXY:

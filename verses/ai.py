@@ -520,10 +520,13 @@ class GeminiProvider:
 
 @functools.cache
 def provider_get() -> GeminiProvider | None:
-    """The process-wide provider from settings, or None when no API key is set.
+    """The process-wide provider from settings, or None when AI_ENABLED is off or no API key is set.
 
     Cached per process; tests call ``provider_get.cache_clear()`` after changing settings.
     """
+    if not settings.AI_ENABLED:
+        logger.info("event=ai_disabled reason=switched_off")
+        return None
     api_key = settings.GEMINI_API_KEY.strip()
     if not api_key:
         logger.warning("event=ai_disabled reason=no_api_key")
@@ -555,13 +558,14 @@ def provider_probe(provider: GeminiProvider) -> ProbeResult:
 
 
 def provider_state() -> dict:
-    """AI status for status/health endpoints (never the key): enabled, and what the probe says."""
+    """AI status for status/health endpoints (never the key): enabled, and what the probe says
+    ("off": AI_ENABLED=false, a choice; "disabled": on but no API key)."""
     provider = provider_get()
     state: dict = {
         "enabled": provider is not None,
         "model": settings.GEMINI_MODEL,
         "base_url_overridden": bool(settings.GEMINI_BASE_URL),
-        "status": "disabled",
+        "status": "disabled" if settings.AI_ENABLED else "off",
         "reason": None,
     }
     if provider is not None:

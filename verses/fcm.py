@@ -87,7 +87,10 @@ def _credential():
 
 @functools.cache
 def fcm_app() -> firebase_admin.App | None:
-    """The process-wide firebase-admin app, or None when push is disabled (said once)."""
+    """The process-wide firebase-admin app, or None when push is off or disabled (said once)."""
+    if not settings.PUSH_ENABLED:
+        logger.info("event=push_disabled reason=switched_off")
+        return None
     credential = _credential()
     if credential is None:
         logger.warning("event=push_disabled reason=no_credentials")
@@ -125,11 +128,17 @@ def _session_tune(session: requests.Session, fcm_url: str) -> None:
     session.trust_env = False
 
 
+def push_credentials_configured() -> bool:
+    return bool(settings.FCM_CREDENTIALS_FILE or os.environ.get("GOOGLE_APPLICATION_CREDENTIALS")
+                or os.environ.get("GOOGLE_CLOUD_PROJECT"))
+
+
 def push_state() -> dict:
-    """Push status for status/health (never a credential)."""
-    enabled = bool(settings.FCM_CREDENTIALS_FILE or os.environ.get("GOOGLE_APPLICATION_CREDENTIALS")
-                   or os.environ.get("GOOGLE_CLOUD_PROJECT"))
-    return {"enabled": enabled, "dry_run": settings.FCM_DRY_RUN}
+    """Push status for status/health (never a credential): "enabled", "disabled" (on, but no
+    credentials) or "off" (PUSH_ENABLED=false, a choice)."""
+    enabled = settings.PUSH_ENABLED and push_credentials_configured()
+    status = "enabled" if enabled else "disabled" if settings.PUSH_ENABLED else "off"
+    return {"enabled": enabled, "status": status, "dry_run": settings.FCM_DRY_RUN}
 
 
 def fcm_reset() -> None:

@@ -4,6 +4,7 @@ import threading
 from unittest import mock
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -57,11 +58,11 @@ def test_status_lists_the_four_jobs(staff_client, schedules):
     assert body["jobs_count"] == 4
     assert body["timezone"] == "Africa/Lome"
     assert body["cluster"] == {"alive": False, "count": 0, "last_heartbeat": None}
-    assert body["ai"] == {"enabled": False, "model": "gemini-3.8-flash", "base_url_overridden": False,
+    assert body["ai"] == {"enabled": False, "model": settings.GEMINI_MODEL, "base_url_overridden": False,
                           "status": "disabled", "reason": None}
     assert body["editions"]["fr"] == {"edition": "lsg1910", "name": "Louis Segond 1910", "verses": 0,
                                       "status": "missing"}
-    assert body["push"] == {"enabled": False, "dry_run": False}
+    assert body["push"] == {"enabled": False, "status": "disabled", "dry_run": False}
     iso(body["status_checked_at"])
     jobs = {job["id"]: job for job in body["jobs"]}
     assert [job["id"] for job in body["jobs"]] == ["daily_verses_generation", "cache_cleanup", "user_stats_update",
@@ -119,7 +120,7 @@ def test_health_is_public_but_tells_anonymous_callers_the_status_only(client, vi
     assert body["checks"]["cache"]["status"] == "ok"
     assert body["checks"]["cluster"]["status"] == "down"
     assert body["checks"]["scheduler"] == {"status": "enabled"}
-    assert body["checks"]["ai"] == {"status": "disabled", "model": "gemini-3.8-flash", "reason": None}
+    assert body["checks"]["ai"] == {"status": "disabled", "model": settings.GEMINI_MODEL, "reason": None}
     assert body["checks"]["editions"]["status"] == "ok"  # the AI is off: the curated French serves
     assert body["checks"]["daily_verses"] == {"status": "never", "last_success_at": None, "age_seconds": None}
     assert body["checks"]["push"] == {"status": "disabled", "dry_run": False, "last_tick": None}

@@ -271,7 +271,7 @@ needs_prometheus = pytest.mark.skipif(shutil.which("prometheus") is None,
 def test_alert_rules_pass_promtool():
     result = subprocess.run(["promtool", "check", "rules", str(ALERTS)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "SUCCESS: 6 rules found" in result.stdout
+    assert "SUCCESS: 10 rules found" in result.stdout
 
 
 @needs_promtool
@@ -347,7 +347,8 @@ def test_a_real_prometheus_scrapes_the_service(live_server, metrics_token, tmp_p
 
 
 ALERT_NAMES = ["SoulverseDailyRunFailed", "SoulverseDailyRunLate", "SoulverseNoClusterAlive",
-               "SoulverseAIFallbackRateHigh", "SoulversePushFailuresHigh", "SoulverseTaskBacklog"]
+               "SoulverseAIFallbackRateHigh", "SoulversePushFailuresHigh", "SoulverseTaskBacklog",
+               "SoulversePushTickLate", "SoulverseJobOverdue", "SoulverseTargetDown", "SoulverseTargetAbsent"]
 
 
 def test_gunicorn_hooks_clean_at_start_and_mark_dead_workers(tmp_path, monkeypatch):

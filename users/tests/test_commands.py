@@ -114,3 +114,62 @@ def test_ensure_admin_refuses_weak_secrets_and_creates_nothing(db, no_admin_env,
     with pytest.raises(CommandError, match=re.escape(message)):
         run("ensure_admin")
     assert (User.objects.count(), AuthToken.objects.count()) == (0, 0)
+
+
+# --- ensure_admin from compose secrets (the deployment's init step) ---------------------------
+
+ADMIN_PASSWORD = "File-Passw0rd-42"
+ADMIN_TOKEN = "9e1d7c3b5a2f4e6d8c0b1a3f5e7d9c2b4a6f8e0d"
+
+
+@pytest.fixture
+def admin_secret_files(tmp_path, no_admin_env, monkeypatch):
+    """SOULVERSE_ADMIN_*_FILE naming files as compose mounts them (a trailing newline)."""
+    password, token = tmp_path / "admin_password", tmp_path / "admin_token"
+    password.write_text(ADMIN_PASSWORD + "\n")
+    token.write_text(ADMIN_TOKEN + "\n")
+    monkeypatch.setenv("SOULVERSE_ADMIN_PASSWORD_FILE", str(password))
+    monkeypatch.setenv("SOULVERSE_ADMIN_TOKEN_FILE", str(token))
+    return password, token
+
+
+def test_ensure_admin_takes_its_secrets_from_files_and_a_rerun_changes_nothing(db, admin_secret_files):
+    out, _ = run("ensure_admin")
+
+    assert out == "Staff account created: admin@soulverse.local\n"
+    user = User.objects.get()
+    assert user.check_password(ADMIN_PASSWORD)
+    token = AuthToken.objects.get(user=user)
+    assert token.digest == hash_token(ADMIN_TOKEN)
+
+    admin_secret_files[0].write_text("Another-Passw0rd-43\n")  # a changed secret does not reset the account
+    out, _ = run("ensure_admin")
+
+    assert out == "Staff account admin@soulverse.local already exists (password and token unchanged).\n"
+    user.refresh_from_db()
+    assert user.check_password(ADMIN_PASSWORD)
+    assert list(AuthToken.objects.values_list("digest", flat=True)) == [token.digest]
+
+
+def test_ensure_admin_refuses_a_secret_given_twice_or_unreadable_and_creates_nothing(db, admin_secret_files,
+                                                                                      monkeypatch, tmp_path):
+    monkeypatch.setenv("SOULVERSE_ADMIN_PASSWORD", ADMIN_PASSWORD)
+    with pytest.raises(CommandError) as refused:
+        run("ensure_admin")
+    assert str(refused.value) == ("SOULVERSE_ADMIN_PASSWORD and SOULVERSE_ADMIN_PASSWORD_FILE are both set: keep "
+                                  "only one of them. Nothing changed.")
+
+    monkeypatch.delenv("SOULVERSE_ADMIN_PASSWORD")
+    monkeypatch.setenv("SOULVERSE_ADMIN_TOKEN_FILE", str(tmp_path / "absent"))
+    with pytest.raises(CommandError) as refused:
+        run("ensure_admin")
+    assert str(refused.value) == (f"SOULVERSE_ADMIN_TOKEN_FILE: cannot read {tmp_path / 'absent'} "
+                                  "(No such file or directory). Nothing changed.")
+    assert (User.objects.count(), AuthToken.objects.count()) == (0, 0)
+
+
+def test_ensure_admin_weak_password_file_is_refused(db, admin_secret_files):
+    admin_secret_files[0].write_text("password1234\n")
+    with pytest.raises(CommandError, match=re.escape("SOULVERSE_ADMIN_PASSWORD: too weak")):
+        run("ensure_admin")
+    assert (User.objects.count(), AuthToken.objects.count()) == (0, 0)

@@ -11,6 +11,7 @@ from knox.crypto import hash_token
 from knox.models import AuthToken
 from rest_framework.test import APIClient
 
+from users.models import User
 from users.tests.factories import UserFactory
 
 
@@ -66,9 +67,41 @@ def test_the_service_refuses_to_start_in_production_without_a_secret_key():
 
 
 def test_check_deploy_with_production_settings_gives_no_warnings():
+    # Push and the AI off on purpose: verses/tests/test_deploy_checks.py checks them on.
     env = production_env(DJANGO_SECRET_KEY="a-long-random-production-secret-" + "x7Q9" * 10,
-                         DJANGO_ALLOWED_HOSTS="soulverse.example.org")
+                         DJANGO_ALLOWED_HOSTS="soulverse.example.org", PUSH_ENABLED="false", AI_ENABLED="false")
     result = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
                             cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "System check identified no issues (0 silenced)." in result.stdout
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_init_process_bootstraps_the_admin_from_its_secret_files_once(tmp_path, settings):
+    """As the deployment's `init` one-off runs it: a new process, secrets as compose mounts them."""
+    from scheduler.tests.conftest import database_url
+
+    # The production settings hash with PBKDF2 (the test settings only with MD5).
+    settings.PASSWORD_HASHERS = [*settings.PASSWORD_HASHERS, "django.contrib.auth.hashers.PBKDF2PasswordHasher"]
+
+    (tmp_path / "password").write_text("Init-Passw0rd-from-a-secret\n")
+    (tmp_path / "token").write_text("8c2e4a6f0b1d3e5a7c9f2b4d6e8a0c1f3b5d7e9a\n")
+    env = production_env(DJANGO_SECRET_KEY="a-long-random-production-secret-" + "x7Q9" * 10,
+                         DATABASE_URL=database_url(), SOULVERSE_ADMIN_EMAIL="ops@example.org",
+                         SOULVERSE_ADMIN_PASSWORD_FILE=str(tmp_path / "password"),
+                         SOULVERSE_ADMIN_TOKEN_FILE=str(tmp_path / "token"))
+    for name in ("SOULVERSE_ADMIN_PASSWORD", "SOULVERSE_ADMIN_TOKEN"):
+        env.pop(name, None)
+    outputs = []
+    for _ in range(2):
+        result = subprocess.run([sys.executable, "manage.py", "ensure_admin"], cwd=settings.BASE_DIR, env=env,
+                                capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+        outputs.append(result.stdout)
+
+    assert outputs == ["Staff account created: ops@example.org\n",
+                       "Staff account ops@example.org already exists (password and token unchanged).\n"]
+    user = User.objects.get()
+    assert (user.email, user.is_staff, user.is_superuser) == ("ops@example.org", True, True)
+    assert user.check_password("Init-Passw0rd-from-a-secret")
+    assert AuthToken.objects.get().digest == hash_token("8c2e4a6f0b1d3e5a7c9f2b4d6e8a0c1f3b5d7e9a")

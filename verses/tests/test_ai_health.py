@@ -3,6 +3,7 @@
 from unittest import mock
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 
 from verses.ai import provider_get
@@ -39,7 +40,7 @@ def test_with_the_ai_on_and_no_french_edition_health_is_degraded(viewer_client, 
 
     body = response.json()
     assert (response.status_code, body["status"]) == (200, "degraded")
-    assert body["checks"]["ai"] == {"status": "enabled", "model": "gemini-3.8-flash", "reason": None}
+    assert body["checks"]["ai"] == {"status": "enabled", "model": settings.GEMINI_MODEL, "reason": None}
     assert body["checks"]["editions"] == {
         "status": "missing",
         "fr": {"edition": "lsg1910", "name": "Louis Segond 1910", "verses": 0, "status": "missing"},
@@ -84,3 +85,43 @@ def test_a_wrong_key_or_model_is_misconfigured_in_health_and_status(
     assert len(ai_on.probes) == 1  # the lookup is cached: one request for both answers
     assert ai_on.request_count == 0
     assert "test-key-health" not in str(health) + str(status)
+
+
+# --- Switched off on purpose (AI_ENABLED / PUSH_ENABLED false) ---------------------------------
+
+def test_the_ai_switched_off_asks_gemini_nothing_and_health_says_off_not_a_fault(viewer_client, schedules,
+                                                                                   live_cluster, ai_on, settings):
+    settings.AI_ENABLED = False  # the key and the stub are there: off is a choice
+    provider_get.cache_clear()
+
+    health = viewer_client.get(BASE + "health").json()
+    status = viewer_client.get(BASE + "status").json()
+
+    assert provider_get() is None
+    assert health["status"] == "ok"  # off, and so no edition is needed to check its answers
+    assert health["checks"]["ai"] == {"status": "off", "model": settings.GEMINI_MODEL, "reason": None}
+    assert status["ai"] == {"enabled": False, "model": settings.GEMINI_MODEL, "base_url_overridden": True,
+                            "status": "off", "reason": None}
+    assert (ai_on.calls, ai_on.probes) == ([], [])
+
+
+def test_push_switched_off_sends_nothing_and_health_says_off_not_a_fault(viewer_client, schedules, live_cluster,
+                                                                         fcm_stub, no_ai, settings):
+    from scheduler.models import JobRun
+    from scheduler.tests.runs import job_run_through_tasks
+    from users.tests.factories import UserFactory
+    from verses.fcm import fcm_reset
+
+    settings.PUSH_ENABLED = False  # the credentials and the stub are there: off is a choice
+    fcm_reset()
+    UserFactory(notify_at="00:00")
+
+    run = job_run_through_tasks("deliver_verses")
+    health = viewer_client.get(BASE + "health").json()
+    status = viewer_client.get(BASE + "status").json()
+
+    assert (run.status, run.counts["push_enabled"], run.counts["push_sent"]) == (JobRun.Status.SUCCEEDED, 0, 0)
+    assert fcm_stub.delivered == [] and fcm_stub.token_requests == 0
+    assert health["status"] == "ok"
+    assert health["checks"]["push"]["status"] == "off"
+    assert status["push"] == {"enabled": False, "status": "off", "dry_run": False}

@@ -233,7 +233,8 @@ def test_health_and_status_show_push_and_the_last_tick(push_tick, fcm_stub, view
         "run_id": str(run.pk), "status": "succeeded", "started_at": run.started_at.isoformat(),
         "finished_at": run.finished_at.isoformat(), "push_due": 2, "push_sent": 1, "push_invalid_tokens": 1,
         "push_failed": 0, "push_retried": 0}}
-    assert viewer_client.get("/api/v1/scheduler/status").json()["push"] == {"enabled": True, "dry_run": False}
+    assert viewer_client.get("/api/v1/scheduler/status").json()["push"] == {"enabled": True, "status": "enabled",
+                                                                            "dry_run": False}
 
 
 def test_the_admin_lists_deliveries_with_filters(push_tick, fcm_stub, admin_client):

@@ -1,5 +1,6 @@
 import datetime
 
+from django.conf import settings
 from django.core.management.base import CommandError
 
 from scheduler.models import JobRun
@@ -31,6 +32,8 @@ class Command(ProjectCommand):
                 raise CommandError(f"--at: the instant needs an offset (Z or +HH:MM): {at!r}")
             params["at"] = instant.isoformat()
         if fcm_app() is None:
+            if not settings.PUSH_ENABLED:
+                raise CommandError("Push is off (PUSH_ENABLED=false); nothing started.")
             raise CommandError("Push is disabled: set FCM_CREDENTIALS_FILE (or application-default credentials).")
         run, created = job_run_claim(job_id=DELIVER_VERSES_JOB_ID, trigger=JobRun.Trigger.COMMAND, params=params)
         if not created:
