@@ -23,6 +23,7 @@ def request_id_from(header: str) -> str:
     """The request's id: the proxy's X-Request-ID when it is one, else a new one."""
     return header if _REQUEST_ID.match(header) else uuid.uuid4().hex
 
+
 _context: contextvars.ContextVar[dict | None] = contextvars.ContextVar("soulverse_log_context", default=None)
 
 
