@@ -15,8 +15,17 @@ from sentry_sdk.integrations.logging import LoggingIntegration
 from soulverse.logs import log_context_get
 
 
-def _context_tags(event: dict, hint: dict) -> dict:
-    """Tag the event with the request or run it happened in (the ids of the JSON logs)."""
+def _event_text(event: dict) -> str:
+    logentry = event.get("logentry") or {}
+    return str(logentry.get("formatted") or logentry.get("message") or event.get("message") or "")
+
+
+def _before_send(event: dict, hint: dict) -> dict | None:
+    """Tag the event with the request or run it happened in (the ids of the JSON logs); drop
+    django-q's line about a failed scheduler task, whose failure scheduler.services has reported
+    with its traceback already (`event=job_failed`)."""
+    if event.get("logger") == "django-q" and "'scheduler.tasks." in _event_text(event):
+        return None
     tags = event.setdefault("tags", {})
     for name, value in log_context_get().items():
         tags.setdefault(name, str(value))
@@ -35,5 +44,5 @@ def sentry_init(*, dsn: str, environment: str, release: str, traces_sample_rate:
         send_default_pii=False,
         max_request_body_size="never",
         include_local_variables=False,
-        before_send=_context_tags,
+        before_send=_before_send,
     )

@@ -8,9 +8,21 @@ record, where the JSON formatter (LOG_FORMAT=json) writes them as fields."""
 import contextlib
 import contextvars
 import logging
+import re
+import uuid
 from collections.abc import Iterator
 
 CONTEXT_FIELDS = ("request_id", "run_id", "job_id", "chunk_id")
+
+# nginx's $request_id is 32 hex digits; other proxies send a UUID. Anything else (too long,
+# spaces, quotes: a forged header) is replaced, so that a log line cannot be made to lie.
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+def request_id_from(header: str) -> str:
+    """The request's id: the proxy's X-Request-ID when it is one, else a new one."""
+    return header if _REQUEST_ID.match(header) else uuid.uuid4().hex
+
 
 _context: contextvars.ContextVar[dict | None] = contextvars.ContextVar("soulverse_log_context", default=None)
 

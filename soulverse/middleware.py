@@ -1,17 +1,10 @@
 """Request guards that must run before any view reads the body, and the request id of the logs."""
 
-import re
-import uuid
-
 from django.conf import settings
 from django.core.signals import request_finished
 from django.http import JsonResponse
 
-from soulverse.logs import log_context_clear, log_context_start
-
-# nginx's $request_id is 32 hex digits; other proxies send a UUID. Anything else (too long,
-# spaces, quotes: a forged header) is replaced, so that a log line cannot be made to lie.
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
+from soulverse.logs import log_context_clear, log_context_start, request_id_from
 
 
 class RequestIdMiddleware:
@@ -22,9 +15,7 @@ class RequestIdMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        request_id = request.META.get("HTTP_X_REQUEST_ID", "")
-        if not _REQUEST_ID.match(request_id):
-            request_id = uuid.uuid4().hex
+        request_id = request_id_from(request.META.get("HTTP_X_REQUEST_ID", ""))
         request.request_id = request_id
         if settings.SENTRY_DSN:
             import sentry_sdk

@@ -21,6 +21,8 @@ requests whose headers add up to at most MAX_KEY_BYTES: junk headers cannot fill
 
 from collections.abc import Callable
 
+from soulverse.logs import request_id_from
+
 # Request headers that no middleware or view reads on the replayed paths (client identification,
 # connection handling, the per-request ids and trace contexts proxies and load balancers add) or
 # that the path's variant covers (Authorization). All others are part of the request's identity:
@@ -33,6 +35,12 @@ IGNORED_HEADERS = frozenset({
 })
 MAX_ANSWERS = 256
 MAX_KEY_BYTES = 4096
+
+
+def _request_id_own(headers: list, environ) -> list:
+    """The kept headers, with this request's id (RequestIdMiddleware's) for the kept answer's."""
+    return [(name, request_id_from(environ.get("HTTP_X_REQUEST_ID", ""))) if name == "X-Request-ID" else (name, value)
+            for name, value in headers]
 
 
 class AnswerReplay:
@@ -62,7 +70,7 @@ class AnswerReplay:
         if answer is None:
             return self._answer_and_keep(key, variant, environ, start_response)
         status, headers, body = answer
-        start_response(status, list(headers))
+        start_response(status, _request_id_own(headers, environ))
         return [body]
 
     def _answer_and_keep(self, key: tuple, variant: str, environ, start_response):

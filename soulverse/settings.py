@@ -7,6 +7,7 @@ the qcluster workers) and the django-q2 ORM broker.
 
 import datetime
 import ipaddress
+import logging
 import os
 import urllib.parse
 from pathlib import Path
@@ -416,8 +417,6 @@ LOG_FORMAT = env.str("LOG_FORMAT", default="line")
 if LOG_FORMAT not in ("line", "json"):
     raise ImproperlyConfigured("LOG_FORMAT must be 'line' or 'json'.")
 if LOG_FORMAT == "json":
-    import logging
-
     logging.captureWarnings(True)  # Python's warnings as log lines too (logger py.warnings), not bare stderr
 LOGGING = {
     "version": 1,

@@ -152,5 +152,9 @@ def test_replayed_answers_are_the_bytes_django_sent(gunicorn, path, headers, sta
     port, _ = gunicorn
     found = answers(port, path, headers)
     assert found[0][0] == status
+    # Each answer carries its own request id (made up here: none was sent), the replayed ones too.
+    request_ids = [dict(headers).get("X-Request-ID") for _, headers, _ in found]
+    assert len(set(request_ids)) == 3 and all(len(request_id) == 32 for request_id in request_ids)
+    found = [(status, [h for h in headers if h[0] != "X-Request-ID"], body) for status, headers, body in found]
     assert found[0] == found[1] == found[2]
     assert ("X-Frame-Options", "DENY") in found[0][1] and ("X-Content-Type-Options", "nosniff") in found[0][1]

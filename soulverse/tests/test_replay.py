@@ -65,7 +65,18 @@ def call(application, path: str, *, method: str = "GET", query: str = "", scheme
         if hasattr(result, "close"):
             result.close()
     status, response_headers = started[0]
-    return status, dict(response_headers), body
+    response_headers = dict(response_headers)
+    # Every answer, a replayed one too, carries its own request's id (the proxy's, or a new one):
+    # checked here, then left out so that answers compare equal.
+    request_id = response_headers.pop("X-Request-ID", None)
+    sent = headers.get("HTTP_X_REQUEST_ID")
+    assert request_id == sent if sent else request_id is not None and len(request_id) == 32
+    assert request_id not in _REQUEST_IDS_SEEN or request_id == sent
+    _REQUEST_IDS_SEEN.add(request_id)
+    return status, response_headers, body
+
+
+_REQUEST_IDS_SEEN: set[str] = set()
 
 
 @pytest.fixture

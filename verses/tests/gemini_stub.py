@@ -31,6 +31,8 @@ _GENERATE_PATH = re.compile(r"^/(?P<api_version>[^/]+)/models/(?P<model>[^/:?]+)
 _MODEL_PATH = re.compile(r"^/(?P<api_version>[^/]+)/models/(?P<model>[^/:?]+)$")
 
 # Models the stub knows (models.get answers them, generateContent accepts them); others are 404.
+# Google's catalogue as the stub plays it: settings.GEMINI_MODEL's default must be one of them
+# (verses/tests/test_deploy_checks.py runs `check --deploy` with it against the stub).
 DEFAULT_MODELS = frozenset({"gemini-3.8-flash", "gemini-3.7-flash", "gemini-3.5-flash", "gemini-3.5-flash-lite",
                             "gemini-stub-model"})
 RETRY_INFO = "type.googleapis.com/google.rpc.RetryInfo"
@@ -128,7 +130,7 @@ class StubReply:
         return cls(status=status, payload={"error": error}, delay=delay)
 
     @classmethod
-    def rate_limited(cls, retry_delay: str | None = "30s", *, daily: bool = False, model: str = "gemini-3.8-flash",
+    def rate_limited(cls, retry_delay: str | None = "30s", *, daily: bool = False, model: str = "gemini-stub-model",
                      delay: float = 0.0) -> StubReply:
         """429 RESOURCE_EXHAUSTED as the Gemini API sends it: a QuotaFailure naming the quota (per
         minute, or per day with ``daily``), a Help link and, when given, a RetryInfo delay."""

@@ -65,14 +65,14 @@ def test_without_the_ai_a_missing_french_edition_is_not_degraded(viewer_client, 
 
 
 @pytest.mark.parametrize(("stub_key", "model", "reason"), [
-    ("the-right-key", "gemini-3.8-flash", "auth"),
+    ("the-right-key", None, "auth"),  # the default model (settings.GEMINI_MODEL)
     (None, "gemini-2.5-flash", "model_not_found"),
 ], ids=["invalid-key", "retired-model"])
 def test_a_wrong_key_or_model_is_misconfigured_in_health_and_status(
     viewer_client, staff_client, settings, schedules, live_cluster, ai_on, lsg_row, stub_key, model, reason
 ):
     ai_on.api_key = stub_key
-    settings.GEMINI_MODEL = model
+    settings.GEMINI_MODEL = model = model or settings.GEMINI_MODEL
 
     health = viewer_client.get(BASE + "health").json()
     status = staff_client.get(BASE + "status").json()

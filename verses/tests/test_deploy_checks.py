@@ -139,7 +139,7 @@ def test_gemini_unreachable_is_a_warning_not_a_refusal(fcm_credentials, gemini):
     assert line.startswith(f"?: (soulverse.W001) GEMINI_MODEL={settings.GEMINI_MODEL}: Gemini could not be reached")
 
 
-def test_the_checks_are_for_production_only(fcm_credentials):
+def test_the_checks_are_for_production_only():
     result = check_deploy(DJANGO_DEBUG="true")  # push and AI on, no credentials: fine while developing
 
     assert issue_lines(result) == []
