@@ -16,7 +16,8 @@ case "${1:-}" in
         # (`docker compose run --rm init` again, or `manage.py import_bible --download`).
         python manage.py import_bible --download --if-missing \
             || echo "init: the French Bible was not downloaded (see above); continuing without it"
-        python manage.py ensure_admin
+        # Its password is a secret file; no API token is made, so none is printed into the logs.
+        python manage.py ensure_admin --no-token
         python manage.py check --deploy
         ;;
     web)

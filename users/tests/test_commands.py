@@ -92,6 +92,18 @@ def test_ensure_admin_takes_its_secrets_from_the_environment_and_does_not_print_
     assert AuthToken.objects.get(user=user).digest == hash_token("4f0c9b1e7a2d8e3f5a6b0c1d2e3f4a5b6c7d8e9f")
 
 
+def test_ensure_admin_no_token_makes_no_token_and_prints_no_secret(db, no_admin_env, monkeypatch):
+    """The init container's way: the password from its secret, nothing secret in the logs."""
+    monkeypatch.setenv("SOULVERSE_ADMIN_PASSWORD", "Env-Passw0rd-42")
+
+    out, err = run("ensure_admin", "--no-token")
+
+    assert (out, err) == ("Staff account created: admin@soulverse.local\n", "")
+    user = User.objects.get()
+    assert user.check_password("Env-Passw0rd-42")
+    assert AuthToken.objects.count() == 0
+
+
 def test_ensure_admin_refuses_an_existing_non_staff_account(db, no_admin_env):
     member = UserFactory(email="admin@soulverse.local")
     with pytest.raises(CommandError, match="exists but is not staff"):

@@ -23,8 +23,12 @@ class Command(ProjectCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--email", default=os.environ.get("SOULVERSE_ADMIN_EMAIL", "admin@soulverse.local"))
+        # Containers keep their output in `docker compose logs`: no key printed there. The admin
+        # gets a token by logging in (POST /api/v1/auth/login) or with `api_token create`.
+        parser.add_argument("--no-token", action="store_true",
+                            help="create no API token (unless SOULVERSE_ADMIN_TOKEN[_FILE] gives one)")
 
-    def handle(self, *args, email, **options):
+    def handle(self, *args, email, no_token, **options):
         try:  # read (and refused) before anything else, so that a wrong setup is seen at every run
             env_password = env_secret("SOULVERSE_ADMIN_PASSWORD")
             token_key = env_secret("SOULVERSE_ADMIN_TOKEN") or None
@@ -47,9 +51,10 @@ class Command(ProjectCommand):
         password = env_password or secrets.token_urlsafe(18)
         with transaction.atomic():
             user = User.objects.create_superuser(email, password)
-            _, key = api_token_create(user=user, key=token_key)
+            if token_key or not no_token:
+                _, key = api_token_create(user=user, key=token_key)
         self.stdout.write(self.style.SUCCESS(f"Staff account created: {email}"))
         if not env_password:
             self.stdout.write(f"  password:  {password}   (shown once)")
-        if not token_key:
+        if not token_key and not no_token:
             self.stdout.write(f"  API token: {key}   (shown once)")
