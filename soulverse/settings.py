@@ -416,6 +416,7 @@ LOGGING = {
 }
 
 # --- Production hardening (active when DEBUG is off) ----------------------------------------
+HSTS_PRELOAD_MIN_SECONDS = 365 * 24 * 60 * 60
 if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 if not DEBUG:
@@ -424,6 +425,11 @@ if not DEBUG:
     SECURE_REDIRECT_EXEMPT = [r"^livez$", r"^metrics$"]
     SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 30)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = True
+    # No `preload` by default: the browsers' preload list requires a max-age of a year at least and
+    # is hard to leave; an operator who wants it says so, with a year or more.
+    SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
+    if SECURE_HSTS_PRELOAD and SECURE_HSTS_SECONDS < HSTS_PRELOAD_MIN_SECONDS:
+        raise ImproperlyConfigured(f"DJANGO_SECURE_HSTS_PRELOAD=true needs DJANGO_SECURE_HSTS_SECONDS of at least "
+                                   f"{HSTS_PRELOAD_MIN_SECONDS} (a year, as the preload list requires).")
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
