@@ -166,7 +166,7 @@ BEHIND_PROXY = env.bool("DJANGO_BEHIND_PROXY", default=False)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "knox.auth.TokenAuthentication",
+        "soulverse.authentication.TokenAuthentication",  # knox, undecodable keys a 401
         "rest_framework.authentication.SessionAuthentication",
     ],
     # Each view says who may use it (scheduler/permissions.py for the scheduler); a view that

@@ -26,3 +26,17 @@ def test_hsts_preload_needs_a_year():
                             DJANGO_SECURE_HSTS_PRELOAD="true", DJANGO_SECURE_HSTS_SECONDS="31536000")
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "True"
+
+
+# --- 5. an undecodable token key is a wrong key ------------------------------------------------
+
+@pytest.mark.parametrize("path", ["/api/v1/users/me", "/api/v1/auth/tokens", "/api/v1/verses/today",
+                                  "/api/v1/scheduler/status"])
+def test_a_token_key_that_is_not_utf8_is_a_401(client, path):
+    from django.test import Client
+
+    client = Client(raise_request_exception=False)
+    wrong = client.get(path, HTTP_AUTHORIZATION="Token " + "a" * 60, HTTP_ACCEPT="application/json")
+    undecodable = client.get(path, HTTP_AUTHORIZATION="Token \xff\xfe" + "a" * 58, HTTP_ACCEPT="application/json")
+    assert wrong.status_code == 401
+    assert (undecodable.status_code, undecodable.json()) == (401, wrong.json())
