@@ -42,10 +42,33 @@ def _ip(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
     return ip
 
 
+# What a webhook may reach is decided here, not by Python's is_private/is_global (their ranges
+# changed between releases: 3.11.10, 3.12.4 and 3.13 each moved some). IPv4: everything except the
+# special-purpose ranges (IANA's registry). IPv6: global unicast (2000::/3) only, except the ranges
+# in it that are not a host of their own: Teredo and the other IETF protocol assignments, 6to4
+# (2002:7f00:1::1 wraps 127.0.0.1), documentation. Outside 2000::/3 are loopback, unspecified,
+# IPv4-compatible (::/96), NAT64 (64:ff9b::/96, 64:ff9b:1::/48), discard, unique local,
+# site-local (fec0::/10), link-local and multicast: all refused. An IPv4-mapped address
+# (::ffff:a.b.c.d) is judged as the IPv4 address it is (_ip).
+_IPV4_REFUSED = tuple(ipaddress.IPv4Network(net) for net in (
+    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
+    "192.0.0.0/24", "192.0.2.0/24", "192.31.196.0/24", "192.52.193.0/24", "192.88.99.0/24", "192.168.0.0/16",
+    "192.175.48.0/24", "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4",
+))
+_IPV6_GLOBAL_UNICAST = ipaddress.IPv6Network("2000::/3")
+_IPV6_REFUSED = tuple(ipaddress.IPv6Network(net) for net in (
+    "2001::/23",  # IETF protocol assignments, Teredo (2001::/32) among them
+    "2001:db8::/32",  # documentation
+    "2002::/16",  # 6to4: the next 32 bits are an IPv4 address, reached through a relay
+    "3fff::/20",  # documentation (RFC 9637)
+))
+
+
 def address_refused(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    """Private, loopback, link-local (cloud metadata), and anything else that is not global."""
-    return (ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast or ip.is_reserved
-            or ip.is_unspecified or not ip.is_global)
+    """True unless `ip` is a global unicast address of a host of its own (see the ranges above)."""
+    if isinstance(ip, ipaddress.IPv4Address):
+        return any(ip in net for net in _IPV4_REFUSED)
+    return ip not in _IPV6_GLOBAL_UNICAST or any(ip in net for net in _IPV6_REFUSED)
 
 
 def _allowed_private(host: str, ip) -> bool:
