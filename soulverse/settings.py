@@ -14,6 +14,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from soulverse.secret_rules import secret_problem
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -375,6 +377,9 @@ SCHEDULER_DAILY_MAX_AGE_HOURS = env.int("SCHEDULER_DAILY_MAX_AGE_HOURS", default
 # --- Metrics (Prometheus) -------------------------------------------------------------------
 # /metrics answers 404 until a token is set; Prometheus sends it as a bearer token.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+if METRICS_TOKEN and not DEBUG and (_problem := secret_problem(METRICS_TOKEN)):
+    raise ImproperlyConfigured(f"METRICS_TOKEN: too weak ({_problem}); generate one with "
+                               "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`.")
 # prometheus-client's multiprocess mode: each process (gunicorn and qcluster workers) writes its
 # metrics to files here; it must be set before prometheus_client is first imported, and be one
 # directory per host shared by web and qcluster (files of dead processes are removed at start).
@@ -421,8 +426,8 @@ if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 if not DEBUG:
     SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
-    # Container probes and Prometheus (inside the deployment, with its bearer token) speak plain HTTP.
-    SECURE_REDIRECT_EXEMPT = [r"^livez$", r"^metrics$"]
+    # Container probes speak plain HTTP; /metrics (a bearer token) only over HTTPS.
+    SECURE_REDIRECT_EXEMPT = [r"^livez$"]
     SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 30)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     # No `preload` by default: the browsers' preload list requires a max-age of a year at least and

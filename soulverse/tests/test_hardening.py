@@ -40,3 +40,29 @@ def test_a_token_key_that_is_not_utf8_is_a_401(client, path):
     undecodable = client.get(path, HTTP_AUTHORIZATION="Token \xff\xfe" + "a" * 58, HTTP_ACCEPT="application/json")
     assert wrong.status_code == 401
     assert (undecodable.status_code, undecodable.json()) == (401, wrong.json())
+
+
+# --- 9. the metrics token: held to the strength rule, and only over HTTPS ----------------------
+
+@pytest.mark.parametrize(("token", "problem"), [
+    ("abc", "at least 32 characters"),
+    ("a" * 40, "at least 12 different characters (a random key)"),
+    ("a!" * 20, "letters, digits, '-' and '_' only"),
+])
+def test_a_weak_metrics_token_is_refused_at_start_in_production(token, problem):
+    refused = django_setup_run(METRICS_TOKEN=token)
+    assert refused.returncode != 0
+    assert refused.stderr.strip().splitlines()[-1] == (
+        f"django.core.exceptions.ImproperlyConfigured: METRICS_TOKEN: too weak ({problem}); generate one with "
+        "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`.")
+    assert django_setup_run(METRICS_TOKEN="Zr4x-9Qp_Lm2Vt7Bn8Kc3Wd6Yh1Fs5Gj0aE").returncode == 0
+
+
+def test_metrics_is_not_exempt_from_the_https_redirect(client, settings):
+    settings.SECURE_SSL_REDIRECT = True
+    settings.METRICS_TOKEN = "Zr4x-9Qp_Lm2Vt7Bn8Kc3Wd6Yh1Fs5Gj0aE"
+    plain = client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {settings.METRICS_TOKEN}")
+    assert (plain.status_code, plain["Location"]) == (301, "https://testserver/metrics")
+    assert client.get("/livez").status_code == 200  # container probes stay on plain HTTP
+    secure = client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {settings.METRICS_TOKEN}", secure=True)
+    assert secure.status_code == 200
