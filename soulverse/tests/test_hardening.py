@@ -66,3 +66,30 @@ def test_metrics_is_not_exempt_from_the_https_redirect(client, settings):
     assert client.get("/livez").status_code == 200  # container probes stay on plain HTTP
     secure = client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {settings.METRICS_TOKEN}", secure=True)
     assert secure.status_code == 200
+
+
+# --- 3. the schema: one per language, odd parameters refused ----------------------------------
+
+def test_the_schema_is_kept_once_per_language_whatever_the_parameters(viewer_client, monkeypatch):
+    from soulverse.views import SchemaView
+
+    monkeypatch.setattr(SchemaView, "_generated", {})
+    json_accept = {"HTTP_ACCEPT": "application/vnd.oai.openapi+json"}
+    served = viewer_client.get("/api/schema/", **json_accept)
+    assert served.status_code == 200
+    for n in range(150):
+        response = viewer_client.get(f"/api/schema/?version=v{n}", **json_accept)
+        assert (response.status_code, response.json()) == (
+            400, {"version": ["Paramètre non pris en charge : l'API n'a qu'une version."]})
+    for n in range(20):
+        response = viewer_client.get(f"/api/schema/?lang=x{n}", **json_accept)
+        assert (response.status_code, response.json()) == (400, {"lang": ["Langue inconnue : choisissez parmi fr, en."]})
+    assert viewer_client.get("/api/schema/?lang=en", **json_accept).status_code == 200
+    assert sorted(SchemaView._generated) == ["en", "fr"]
+    assert viewer_client.get("/api/schema/", **json_accept).content == served.content
+
+
+def test_a_header_unsafe_schema_version_is_a_400_not_a_500(viewer_client):
+    response = viewer_client.get("/api/schema/?version=a%0d%0aX", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert response.status_code == 400
+    assert "\\r" not in response.get("Content-Disposition", "") and "X" not in response.get("Content-Disposition", "")
