@@ -78,6 +78,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # Not a rule: a password change, by any path, ends the account's API tokens.
+    {"NAME": "users.password_validation.ApiTokensEndWithPassword"},
 ]
 
 ROOT_URLCONF = "soulverse.urls"

@@ -219,8 +219,9 @@ def api_token_device_create(*, user: User, limit: int) -> tuple[AuthToken, str]:
     return api_token_create(user=user)
 
 
-def api_tokens_revoke(*, user: User) -> int:
+def api_tokens_revoke(*, user: User, reason: str = "signed_out") -> int:
     """Delete every token of `user` (all devices); how many there were."""
     deleted, _ = AuthToken.objects.filter(user=user).delete()
-    logger.info("event=api_tokens_revoked user=%s count=%s", user.short_id, deleted)
+    if deleted or reason == "signed_out":
+        logger.info("event=api_tokens_revoked user=%s count=%s reason=%s", user.short_id, deleted, reason)
     return deleted
