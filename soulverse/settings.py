@@ -438,5 +438,7 @@ if not DEBUG:
     if SECURE_HSTS_PRELOAD and SECURE_HSTS_SECONDS < HSTS_PRELOAD_MIN_SECONDS:
         raise ImproperlyConfigured(f"DJANGO_SECURE_HSTS_PRELOAD=true needs DJANGO_SECURE_HSTS_SECONDS of at least "
                                    f"{HSTS_PRELOAD_MIN_SECONDS} (a year, as the preload list requires).")
+    if not SECURE_HSTS_PRELOAD:
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]  # "no preload": a choice (above), not an oversight
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
