@@ -1,4 +1,7 @@
-"""Request guards that must run before any view reads the body."""
+"""Request guards that must run before any view reads the body, and who the caller is."""
+
+import functools
+import ipaddress
 
 from django.conf import settings
 from django.http import JsonResponse
@@ -20,14 +23,53 @@ class RequestBodyGuardMiddleware:
         return self.get_response(request)
 
 
+@functools.cache
+def _networks(entries: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(ipaddress.ip_network(entry, strict=False) for entry in entries if entry != "*")
+
+
+def peer_trusted(remote_addr: str) -> bool:
+    """Whether the immediate peer is a proxy whose forwarded headers are believed: DJANGO_BEHIND_PROXY
+    is on and the peer is in FORWARDED_ALLOW_IPS (gunicorn's list, addresses or networks, `*` for any)."""
+    if not settings.BEHIND_PROXY:
+        return False
+    entries = tuple(settings.FORWARDED_ALLOW_IPS)
+    if "*" in entries:
+        return True
+    try:
+        peer = ipaddress.ip_address(remote_addr.split("%", 1)[0])
+    except ValueError:
+        return False
+    return any(peer in network for network in _networks(entries))
+
+
+class ForwardedHeadersMiddleware:
+    """Drop X-Forwarded-For and X-Forwarded-Proto from a peer that is not a trusted proxy (a caller
+    that reaches gunicorn directly): nothing downstream (HTTPS detection, throttles, lockout) may
+    believe them."""
+
+    HEADERS = ("HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_PROTO")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if settings.BEHIND_PROXY and not peer_trusted(request.META.get("REMOTE_ADDR", "")):
+            for name in self.HEADERS:
+                request.META.pop(name, None)
+        return self.get_response(request)
+
+
 def client_ip(request) -> str:
-    """The caller's address: the one the proxy saw (last X-Forwarded-For entry) when
-    DJANGO_BEHIND_PROXY says a proxy sets it, else the socket's peer."""
-    if settings.BEHIND_PROXY:
+    """The caller's address: the one the proxy saw (last X-Forwarded-For entry, which it appends)
+    when the peer is a trusted proxy (peer_trusted), else the socket's peer. DRF's throttles
+    (soulverse.throttles) and django-axes both identify callers by it."""
+    remote_addr = request.META.get("REMOTE_ADDR", "")
+    if peer_trusted(remote_addr):
         forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
         if forwarded:
             return forwarded.split(",")[-1].strip()
-    return request.META.get("REMOTE_ADDR", "")
+    return remote_addr
 
 
 def lockout_response(request, original_response=None, credentials=None):

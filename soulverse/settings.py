@@ -56,6 +56,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "soulverse.middleware.ForwardedHeadersMiddleware",  # forwarded headers from trusted proxies only
     "soulverse.middleware.RequestBodyGuardMiddleware",  # 411 for a body without Content-Length
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",  # the admin's static files under gunicorn
@@ -167,6 +168,14 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 # clients), say so: only then are those headers trusted (HTTPS detection, client IP of throttles
 # and lockouts). Exposed directly, a client could forge them.
 BEHIND_PROXY = env.bool("DJANGO_BEHIND_PROXY", default=False)
+# Which peers are that proxy: the list gunicorn reads too (gunicorn.conf.py), addresses or networks.
+# A forwarded header from any other peer is dropped (soulverse.middleware.ForwardedHeadersMiddleware).
+FORWARDED_ALLOW_IPS = env.list("FORWARDED_ALLOW_IPS", default=["127.0.0.1", "::1"]) if BEHIND_PROXY else []
+for _entry in FORWARDED_ALLOW_IPS:
+    try:
+        _entry == "*" or ipaddress.ip_network(_entry, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(f"FORWARDED_ALLOW_IPS: {_entry!r} is not an IP address or network.") from None
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -187,7 +196,9 @@ REST_FRAMEWORK = {
         "user": env.str("THROTTLE_RATE_USER", default="600/minute"),
         "login": env.str("THROTTLE_RATE_LOGIN", default="10/minute"),
     },
-    "NUM_PROXIES": 1 if BEHIND_PROXY else 0,
+    # Throttles identify anonymous callers by soulverse.middleware.client_ip (trusted proxies only),
+    # not by DRF's NUM_PROXIES (which believes X-Forwarded-For from any peer).
+    "NUM_PROXIES": 0,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -25,6 +25,8 @@ from django.core.cache import cache
 from rest_framework import throttling
 from rest_framework.settings import api_settings
 
+from soulverse.middleware import client_ip
+
 logger = logging.getLogger(__name__)
 
 # KEYS[1]: the key; ARGV: now, emission interval, burst tolerance (seconds). Returns 0 when the
@@ -129,6 +131,9 @@ class _GcraRate:
 
     def wait(self):
         return self._wait
+
+    def get_ident(self, request):
+        return client_ip(request)  # X-Forwarded-For from a trusted proxy only
 
 
 class AnonThrottle(_GcraRate, throttling.AnonRateThrottle):

@@ -93,3 +93,33 @@ def test_a_header_unsafe_schema_version_is_a_400_not_a_500(viewer_client):
     response = viewer_client.get("/api/schema/?version=a%0d%0aX", HTTP_ACCEPT="application/vnd.oai.openapi+json")
     assert response.status_code == 400
     assert "\\r" not in response.get("Content-Disposition", "") and "X" not in response.get("Content-Disposition", "")
+
+
+# --- 1. DRF's throttle identity: X-Forwarded-For from the trusted proxy only ---------------------
+
+def test_the_throttle_believes_forwarded_for_from_the_listed_proxy_only(client, settings):
+    from django.conf import settings as django_settings
+
+    from users.tests.factories import UserFactory
+
+    settings.BEHIND_PROXY = True
+    settings.FORWARDED_ALLOW_IPS = ["10.0.0.254"]
+    settings.REST_FRAMEWORK = {**django_settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {
+        **django_settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "login": "2/minute"}}
+    UserFactory(email="marie@example.org")
+
+    def codes(remote_addr: str, prefix: str) -> list[int]:
+        return [client.post("/api/v1/auth/login", {"email": "marie@example.org", "password": f"x{n}"},
+                            content_type="application/json", REMOTE_ADDR=remote_addr,
+                            HTTP_X_FORWARDED_FOR=f"{prefix}.{n}").status_code for n in range(3)]
+
+    assert codes("127.0.0.1", "203.0.113") == [401, 401, 429]  # a direct caller: one address, throttled
+    assert codes("10.0.0.254", "198.51.100") == [401, 401, 401]  # the proxy: three clients
+
+
+def test_a_forwarded_allow_ips_entry_that_is_not_an_address_is_refused_at_start():
+    refused = django_setup_run(DJANGO_BEHIND_PROXY="true", FORWARDED_ALLOW_IPS="127.0.0.1,proxy.local")
+    assert refused.returncode != 0
+    assert refused.stderr.strip().splitlines()[-1] == (
+        "django.core.exceptions.ImproperlyConfigured: FORWARDED_ALLOW_IPS: 'proxy.local' is not an IP address "
+        "or network.")
