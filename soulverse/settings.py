@@ -66,6 +66,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "soulverse.throttles.AdminLoginThrottleMiddleware",  # admin sign-ins per client address: 429
     "axes.middleware.AxesMiddleware",  # last: turns a locked-out login into a 429
 ]
 
@@ -195,6 +196,8 @@ REST_FRAMEWORK = {
         "anon": env.str("THROTTLE_RATE_ANON", default="60/minute"),
         "user": env.str("THROTTLE_RATE_USER", default="600/minute"),
         "login": env.str("THROTTLE_RATE_LOGIN", default="10/minute"),
+        # Admin sign-in attempts per client address (soulverse.throttles.AdminLoginThrottleMiddleware).
+        "admin_login": env.str("THROTTLE_RATE_ADMIN_LOGIN", default="20/hour"),
     },
     # Throttles identify anonymous callers by soulverse.middleware.client_ip (trusted proxies only),
     # not by DRF's NUM_PROXIES (which believes X-Forwarded-For from any peer).

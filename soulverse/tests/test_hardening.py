@@ -123,3 +123,33 @@ def test_a_forwarded_allow_ips_entry_that_is_not_an_address_is_refused_at_start(
     assert refused.stderr.strip().splitlines()[-1] == (
         "django.core.exceptions.ImproperlyConfigured: FORWARDED_ALLOW_IPS: 'proxy.local' is not an IP address "
         "or network.")
+
+
+# --- 6. admin sign-ins per client address ------------------------------------------------------
+
+def test_admin_password_spraying_is_throttled_per_address(client, settings):
+    """Before: one attempt per username (never reaching axes' per-account limit) was unlimited."""
+    import re
+
+    from django.conf import settings as django_settings
+
+    from users.models import User
+
+    settings.REST_FRAMEWORK = {**django_settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {
+        **django_settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "admin_login": "3/hour"}}
+    root = User.objects.create_superuser("root@example.org", "Un-mot-de-passe-solide-42")
+    codes = [client.post("/admin/login/", {"username": f"user{n}@example.org", "password": "Printemps2026!"},
+                         REMOTE_ADDR="203.0.113.5").status_code for n in range(3)]
+    assert codes == [200, 200, 200]  # the form again, with its error
+    refused = client.post("/admin/login/", {"username": "root@example.org", "password": "Un-mot-de-passe-solide-42"},
+                          REMOTE_ADDR="203.0.113.5")
+    assert refused.status_code == 429
+    assert int(refused["Retry-After"]) == 20 * 60  # one attempt more every 20 minutes
+    page = refused.content.decode()
+    assert "Trop de tentatives de connexion depuis cette adresse." in page
+    assert re.search(r"Réessayez dans 20 minutes \(à partir de \d\d:\d\d, heure de Africa/Lome\)", page)
+    assert "_auth_user_id" not in client.session  # the right password was not even tried
+    # Another address is not affected; reading the form is not counted.
+    assert client.get("/admin/login/", REMOTE_ADDR="203.0.113.5").status_code == 200
+    assert client.post("/admin/login/", {"username": root.email, "password": "Un-mot-de-passe-solide-42"},
+                       REMOTE_ADDR="198.51.100.9").status_code == 302
