@@ -3,6 +3,7 @@
 import functools
 import ipaddress
 
+from csp.middleware import CSPMiddleware
 from django.conf import settings
 from django.http import JsonResponse
 
@@ -80,3 +81,17 @@ def lockout_response(request, original_response=None, credentials=None):
                             status=429)
     response["Retry-After"] = str(seconds)
     return response
+
+
+class HtmlContentSecurityPolicyMiddleware(CSPMiddleware):
+    """django-csp's Content-Security-Policy (CONTENT_SECURITY_POLICY), on HTML answers only: the
+    admin, the dashboard and the other pages; the API's JSON and the metrics carry no document a
+    policy would protect, and skipping them keeps the hot paths' work unchanged."""
+
+    def process_request(self, request):
+        return None  # no nonce: no page here has an inline script or style
+
+    def process_response(self, request, response):
+        if not response.get("Content-Type", "").startswith("text/html"):
+            return response
+        return super().process_response(request, response)

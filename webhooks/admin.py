@@ -64,6 +64,9 @@ class WebhookEndpointAdmin(SchedulerPermissionsMixin, admin.ModelAdmin):
     list_filter = ("is_active",)
     readonly_fields = ("failure_streak", "disabled_at", "disabled_reason", "created_by", "created_at", "updated_at")
 
+    class Media:
+        css = {"all": ["webhooks/admin.css"]}  # no inline style: the admin's CSP allows none
+
     @admin.display(description="événements")
     def events_list(self, obj):
         return ", ".join(obj.events)
@@ -72,7 +75,7 @@ class WebhookEndpointAdmin(SchedulerPermissionsMixin, admin.ModelAdmin):
     def state(self, obj):
         if obj.is_active:
             return "actif"
-        return format_html('<strong style="color:#ba2121">désactivé</strong> — {}', obj.disabled_reason or "")
+        return format_html('<strong class="webhook-disabled">désactivé</strong> — {}', obj.disabled_reason or "")
 
     def save_model(self, request, obj, form, change):
         data = {field: form.cleaned_data[field] for field in ("url", "description", "events")}

@@ -153,3 +153,29 @@ def test_admin_password_spraying_is_throttled_per_address(client, settings):
     assert client.get("/admin/login/", REMOTE_ADDR="203.0.113.5").status_code == 200
     assert client.post("/admin/login/", {"username": root.email, "password": "Un-mot-de-passe-solide-42"},
                        REMOTE_ADDR="198.51.100.9").status_code == 302
+
+
+# --- CSP on the admin and the dashboard ---------------------------------------------------------
+
+CSP = {"default-src 'none'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:", "font-src 'self'",
+       "connect-src 'self'", "manifest-src 'self'", "form-action 'self'", "frame-ancestors 'none'", "base-uri 'none'"}
+
+
+def csp_of(response) -> set[str]:
+    return {directive.strip() for directive in response["Content-Security-Policy"].split(";")}
+
+
+@pytest.mark.parametrize("path", ["/admin/", "/admin/dashboard/", "/admin/webhooks/webhookendpoint/add/",
+                                  "/admin/users/user/", "/admin/scheduler/jobrun/"])
+def test_admin_pages_carry_the_content_security_policy(admin_client, path):
+    response = admin_client.get(path)
+    assert response.status_code == 200
+    assert csp_of(response) == CSP
+    body = response.content.decode()
+    assert "<script>" not in body and 'style="' not in body  # nothing inline the policy would block
+
+
+def test_the_login_page_carries_it_and_json_does_not(client, member_client):
+    assert csp_of(client.get("/admin/login/")) == CSP
+    assert "Content-Security-Policy" not in member_client.get("/api/v1/users/me")
+    assert "Content-Security-Policy" not in client.get("/livez")
