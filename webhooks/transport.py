@@ -6,6 +6,7 @@ answer that changes between the check and the connection cannot point the reques
 
 import ipaddress
 import socket
+import threading
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -91,9 +92,62 @@ def url_addresses(url: str) -> list[str]:
     return addresses
 
 
+class _Deadline:
+    """A wall-clock limit on one request, connect to last byte: when it passes, the request's sockets
+    are shut down, so a blocked read fails at once. urllib3's timeouts are per socket operation: a
+    receiver sending a byte a second would otherwise hold the worker until the task is killed."""
+
+    def __init__(self, seconds: float) -> None:
+        self.expired = False
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> "_Deadline":
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._timer.cancel()
+
+    def watch(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sockets.append(sock)
+            if self.expired:
+                _shutdown(sock)
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            for sock in self._sockets:
+                _shutdown(sock)
+
+    def connection_class(self, base: type) -> type:
+        """`base` (urllib3's connection class) with its sockets watched by this deadline."""
+        deadline = self
+
+        class Watched(base):
+            def _new_conn(self):
+                sock = super()._new_conn()
+                deadline.watch(sock)
+                return sock
+
+        return Watched
+
+
+def _shutdown(sock: socket.socket) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass  # already closed
+
+
 def webhook_post(*, url: str, headers: dict[str, str], body: bytes) -> SendResult:
-    """POST `body` to `url` with a total timeout of WEBHOOKS_TIMEOUT_SECONDS, no redirect followed."""
+    """POST `body` to `url`, no redirect followed, within WEBHOOKS_TIMEOUT_SECONDS of wall-clock time
+    from the connection to the answer's last byte read."""
     started = time.monotonic()
+    limit = settings.WEBHOOKS_TIMEOUT_SECONDS
 
     def elapsed() -> int:
         return round((time.monotonic() - started) * 1000)
@@ -106,7 +160,7 @@ def webhook_post(*, url: str, headers: dict[str, str], body: bytes) -> SendResul
     except (socket.gaierror, UnicodeError) as exc:
         return SendResult(None, elapsed(), f"DNS resolution failed: {exc}")
     port = parts.port or (443 if parts.scheme == "https" else 80)
-    timeout = urllib3.Timeout(total=settings.WEBHOOKS_TIMEOUT_SECONDS)
+    timeout = urllib3.Timeout(total=limit)
     if parts.scheme == "https":
         pool = urllib3.HTTPSConnectionPool(address, port, timeout=timeout, retries=False, maxsize=1,
                                            server_hostname=parts.hostname, assert_hostname=parts.hostname,
@@ -114,16 +168,21 @@ def webhook_post(*, url: str, headers: dict[str, str], body: bytes) -> SendResul
     else:
         pool = urllib3.HTTPConnectionPool(address, port, timeout=timeout, retries=False, maxsize=1)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    try:
-        with pool:
-            response = pool.urlopen("POST", path, body=body, headers={**headers, "Host": parts.netloc.rpartition("@")[2]},
-                                    redirect=False, retries=False, assert_same_host=False, preload_content=False)
-            response.read(64 * 1024)  # a receiver's answer is not needed; do not read a large one
-            response.release_conn()
-    except urllib3.exceptions.TimeoutError:
-        return SendResult(None, elapsed(), f"timeout after {settings.WEBHOOKS_TIMEOUT_SECONDS:g} s")
-    except urllib3.exceptions.HTTPError as exc:
-        return SendResult(None, elapsed(), f"{type(exc).__name__}: {exc}")
+    with _Deadline(limit) as deadline:
+        pool.ConnectionCls = deadline.connection_class(pool.ConnectionCls)
+        try:
+            with pool:
+                response = pool.urlopen("POST", path, body=body,
+                                        headers={**headers, "Host": parts.netloc.rpartition("@")[2]},
+                                        redirect=False, retries=False, assert_same_host=False, preload_content=False)
+                response.read(64 * 1024)  # a receiver's answer is not needed; do not read a large one
+                response.release_conn()
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            if deadline.expired or isinstance(exc, urllib3.exceptions.TimeoutError):
+                return SendResult(None, elapsed(), f"timeout after {limit:g} s")
+            return SendResult(None, elapsed(), f"{type(exc).__name__}: {exc}")
+        if deadline.expired:  # the last read was cut short
+            return SendResult(None, elapsed(), f"timeout after {limit:g} s")
     error = ""
     if 300 <= response.status < 400:
         error = f"redirect to {response.headers.get('Location', '?')} not followed"
