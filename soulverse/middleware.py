@@ -2,10 +2,13 @@
 
 import functools
 import ipaddress
+import logging
 
 from csp.middleware import CSPMiddleware
 from django.conf import settings
 from django.http import JsonResponse
+
+logger = logging.getLogger(__name__)
 
 
 class RequestBodyGuardMiddleware:
@@ -53,11 +56,19 @@ class ForwardedHeadersMiddleware:
 
     def __init__(self, get_response):
         self.get_response = get_response
+        self.unexpected_logged = False
 
     def __call__(self, request):
-        if settings.BEHIND_PROXY and not peer_trusted(request.META.get("REMOTE_ADDR", "")):
-            for name in self.HEADERS:
-                request.META.pop(name, None)
+        if settings.BEHIND_PROXY:
+            if not peer_trusted(request.META.get("REMOTE_ADDR", "")):
+                for name in self.HEADERS:
+                    request.META.pop(name, None)
+        elif "HTTP_X_FORWARDED_FOR" in request.META and not self.unexpected_logged:
+            # Behind a proxy without DJANGO_BEHIND_PROXY, every client has the proxy's address: one
+            # client's failed sign-ins lock an account out for all. Said once per process.
+            self.unexpected_logged = True
+            logger.warning("event=forwarded_for_ignored reason=DJANGO_BEHIND_PROXY_off peer=%s",
+                           request.META.get("REMOTE_ADDR", ""))
         return self.get_response(request)
 
 

@@ -179,3 +179,15 @@ def test_the_login_page_carries_it_and_json_does_not(client, member_client):
     assert csp_of(client.get("/admin/login/")) == CSP
     assert "Content-Security-Policy" not in member_client.get("/api/v1/users/me")
     assert "Content-Security-Policy" not in client.get("/livez")
+
+
+def test_a_forwarded_for_without_the_proxy_setting_is_said_once(client, caplog):
+    """The reverse misconfiguration (a proxy in front, DJANGO_BEHIND_PROXY off) puts every client
+    behind the proxy's address: the log says so, once per process."""
+    import logging
+
+    with caplog.at_level(logging.WARNING, logger="soulverse.middleware"):
+        for n in range(3):
+            client.get("/livez", HTTP_X_FORWARDED_FOR=f"203.0.113.{n}", REMOTE_ADDR="10.0.0.2")
+    assert [r.getMessage() for r in caplog.records if r.name == "soulverse.middleware"] == [
+        "event=forwarded_for_ignored reason=DJANGO_BEHIND_PROXY_off peer=10.0.0.2"]
