@@ -25,7 +25,8 @@ limit_request_line = 4094
 limit_request_fields = 50
 limit_request_field_size = 8190
 # gunicorn trusts X-Forwarded-Proto from forwarded_allow_ips to mark a request HTTPS: only when a
-# proxy sets it (DJANGO_BEHIND_PROXY), as the Django settings do.
+# proxy sets it (DJANGO_BEHIND_PROXY). Django reads the same FORWARDED_ALLOW_IPS and drops
+# X-Forwarded-For/-Proto from any other peer (soulverse.middleware.ForwardedHeadersMiddleware).
 if os.environ.get("DJANGO_BEHIND_PROXY", "").lower() in ("1", "true", "yes", "on"):
     forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 else:

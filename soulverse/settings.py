@@ -17,6 +17,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from soulverse.envfiles import env_secret
 from soulverse.logs import JSON_FORMATTER
+from soulverse.secret_rules import secret_problem
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -60,8 +61,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "soulverse.middleware.RequestIdMiddleware",  # first: every log line of the request carries its id
+    "soulverse.middleware.ForwardedHeadersMiddleware",  # forwarded headers from trusted proxies only
     "soulverse.middleware.RequestBodyGuardMiddleware",  # 411 for a body without Content-Length
     "django.middleware.security.SecurityMiddleware",
+    "soulverse.middleware.HtmlContentSecurityPolicyMiddleware",  # CSP on HTML pages (django-csp)
     "whitenoise.middleware.WhiteNoiseMiddleware",  # the admin's static files under gunicorn
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -69,6 +72,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "soulverse.throttles.AdminLoginThrottleMiddleware",  # admin sign-ins per client address: 429
     "axes.middleware.AxesMiddleware",  # last: turns a locked-out login into a 429
 ]
 
@@ -82,6 +86,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # Not a rule: a password change, by any path, ends the account's API tokens.
+    {"NAME": "users.password_validation.ApiTokensEndWithPassword"},
 ]
 
 ROOT_URLCONF = "soulverse.urls"
@@ -169,10 +175,18 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 # clients), say so: only then are those headers trusted (HTTPS detection, client IP of throttles
 # and lockouts). Exposed directly, a client could forge them.
 BEHIND_PROXY = env.bool("DJANGO_BEHIND_PROXY", default=False)
+# Which peers are that proxy: the list gunicorn reads too (gunicorn.conf.py), addresses or networks.
+# A forwarded header from any other peer is dropped (soulverse.middleware.ForwardedHeadersMiddleware).
+FORWARDED_ALLOW_IPS = env.list("FORWARDED_ALLOW_IPS", default=["127.0.0.1", "::1"]) if BEHIND_PROXY else []
+for _entry in FORWARDED_ALLOW_IPS:
+    try:
+        _entry == "*" or ipaddress.ip_network(_entry, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(f"FORWARDED_ALLOW_IPS: {_entry!r} is not an IP address or network.") from None
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "knox.auth.TokenAuthentication",
+        "soulverse.authentication.TokenAuthentication",  # knox, undecodable keys a 401
         "rest_framework.authentication.SessionAuthentication",
     ],
     # Each view says who may use it (scheduler/permissions.py for the scheduler); a view that
@@ -188,8 +202,12 @@ REST_FRAMEWORK = {
         "anon": env.str("THROTTLE_RATE_ANON", default="60/minute"),
         "user": env.str("THROTTLE_RATE_USER", default="600/minute"),
         "login": env.str("THROTTLE_RATE_LOGIN", default="10/minute"),
+        # Admin sign-in attempts per client address (soulverse.throttles.AdminLoginThrottleMiddleware).
+        "admin_login": env.str("THROTTLE_RATE_ADMIN_LOGIN", default="20/hour"),
     },
-    "NUM_PROXIES": 1 if BEHIND_PROXY else 0,
+    # Throttles identify anonymous callers by soulverse.middleware.client_ip (trusted proxies only),
+    # not by DRF's NUM_PROXIES (which believes X-Forwarded-For from any peer).
+    "NUM_PROXIES": 0,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -317,6 +335,10 @@ GEMINI_THINKING_BUDGET = env.int("GEMINI_THINKING_BUDGET", default=None)
 VERSES_AI_BUDGET_SECONDS = env.float("VERSES_AI_BUDGET_SECONDS", default=120.0)
 # Where `import_bible --download` fetches Louis Segond 1910 (eBible.org's USFM zip).
 BIBLE_LSG_DOWNLOAD_URL = env.str("BIBLE_LSG_DOWNLOAD_URL", default="https://ebible.org/Scriptures/fraLSG_usfm.zip")
+# The SHA-256 that archive must have (verses.bible_import.LSG_DOWNLOAD_SHA256); another archive
+# needs its own digest (`import_bible --download --sha256`, or this setting with the URL).
+BIBLE_LSG_DOWNLOAD_SHA256 = env.str("BIBLE_LSG_DOWNLOAD_SHA256",
+                                    default="3a0615e992ffd412b1afcaed50d146bba5ec8ae2378f04ca71459a4cd2d7cc33")
 # Push (FCM HTTP v1 through firebase-admin). PUSH_ENABLED=false: no push, on purpose. On but
 # without credentials push is disabled too, and `check --deploy` refuses it in production.
 PUSH_ENABLED = env.bool("PUSH_ENABLED", default=True)
@@ -386,6 +408,9 @@ SCHEDULER_DAILY_MAX_AGE_HOURS = env.int("SCHEDULER_DAILY_MAX_AGE_HOURS", default
 # --- Metrics (Prometheus) -------------------------------------------------------------------
 # /metrics answers 404 until a token is set; Prometheus sends it as a bearer token.
 METRICS_TOKEN = env_secret("METRICS_TOKEN")
+if METRICS_TOKEN and not DEBUG and (_problem := secret_problem(METRICS_TOKEN)):
+    raise ImproperlyConfigured(f"METRICS_TOKEN: too weak ({_problem}); generate one with "
+                               "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`.")
 # prometheus-client's multiprocess mode: each process (gunicorn and qcluster workers) writes its
 # metrics to files here; it must be set before prometheus_client is first imported, and be one
 # directory per host shared by web and qcluster (files of dead processes are removed at start).
@@ -453,16 +478,43 @@ if SENTRY_DSN:
 # it fails (scheduler/heartbeat.py), so that a dead machine is noticed from outside.
 JOB_HEARTBEAT_URLS = env.dict("JOB_HEARTBEAT_URLS", default={})
 JOB_HEARTBEAT_TIMEOUT_SECONDS = env.float("JOB_HEARTBEAT_TIMEOUT_SECONDS", default=5.0)
+# --- Content Security Policy (django-csp) on HTML pages --------------------------------------
+# The admin, the dashboard and their forms load scripts, styles and images from this site only,
+# with no inline script or style (a browser test checks that nothing is blocked). The Swagger UI
+# (/api/docs/, scheduler viewers only) inlines its start-up script and is left out.
+CONTENT_SECURITY_POLICY = {
+    "EXCLUDE_URL_PREFIXES": ["/api/docs/"],
+    "DIRECTIVES": {
+        "default-src": ["'none'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "manifest-src": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'none'"],
+    },
+}
 
 # --- Production hardening (active when DEBUG is off) ----------------------------------------
+HSTS_PRELOAD_MIN_SECONDS = 365 * 24 * 60 * 60
 if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 if not DEBUG:
     SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
-    # Container probes and Prometheus (inside the deployment, with its bearer token) speak plain HTTP.
-    SECURE_REDIRECT_EXEMPT = [r"^livez$", r"^metrics$"]
+    # Container probes speak plain HTTP; /metrics (a bearer token) only over HTTPS.
+    SECURE_REDIRECT_EXEMPT = [r"^livez$"]
     SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 30)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = True
+    # No `preload` by default: the browsers' preload list requires a max-age of a year at least and
+    # is hard to leave; an operator who wants it says so, with a year or more.
+    SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
+    if SECURE_HSTS_PRELOAD and SECURE_HSTS_SECONDS < HSTS_PRELOAD_MIN_SECONDS:
+        raise ImproperlyConfigured(f"DJANGO_SECURE_HSTS_PRELOAD=true needs DJANGO_SECURE_HSTS_SECONDS of at least "
+                                   f"{HSTS_PRELOAD_MIN_SECONDS} (a year, as the preload list requires).")
+    if not SECURE_HSTS_PRELOAD:
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]  # "no preload": a choice (above), not an oversight
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True

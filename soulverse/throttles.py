@@ -16,14 +16,21 @@ a client may then get up to the rate times the number of web processes. The chan
 logged once per process (`event=throttle_store_unavailable`, then `event=throttle_store_restored`).
 """
 
+import datetime
 import logging
+import math
 import threading
 import time
 
 from django.conf import settings
 from django.core.cache import cache
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
 from rest_framework import throttling
 from rest_framework.settings import api_settings
+
+from soulverse.middleware import client_ip
 
 logger = logging.getLogger(__name__)
 
@@ -130,6 +137,9 @@ class _GcraRate:
     def wait(self):
         return self._wait
 
+    def get_ident(self, request):
+        return client_ip(request)  # X-Forwarded-For from a trusted proxy only
+
 
 class AnonThrottle(_GcraRate, throttling.AnonRateThrottle):
     """Anonymous callers, by client address."""
@@ -160,3 +170,37 @@ class ScopedThrottle(_GcraRate, throttling.ScopedRateThrottle):
         self.rate = self.get_rate()
         self.num_requests, self.duration = self.parse_rate(self.rate)
         return super().allow_request(request, view)
+
+
+ADMIN_LOGIN_SCOPE = "admin_login"
+
+
+class AdminLoginThrottleMiddleware:
+    """Sign-in attempts on the admin (POST /admin/login/) per client address, at the `admin_login`
+    rate: password spraying (one attempt per username, which axes' per-account lockout never sees)
+    is refused with 429 and a page that says when to try again, before the password is hashed."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.method == "POST" and request.path_info == reverse("admin:login"):
+            rate = api_settings.DEFAULT_THROTTLE_RATES.get(ADMIN_LOGIN_SCOPE)
+            if rate is not None:
+                limit, period = throttling.SimpleRateThrottle.parse_rate(None, rate)
+                wait = rate_hit(key=f"throttle_{ADMIN_LOGIN_SCOPE}_{client_ip(request)}", limit=limit, period=period)
+                if wait is not None:
+                    return _admin_login_throttled(request, wait)
+        return self.get_response(request)
+
+
+def _admin_login_throttled(request, wait: float):
+    from django.contrib import admin
+
+    seconds = math.ceil(wait)
+    response = TemplateResponse(request, "admin/login_throttled.html", {
+        **admin.site.each_context(request), "minutes": math.ceil(seconds / 60),
+        "retry_at": timezone.localtime() + datetime.timedelta(seconds=seconds), "time_zone": settings.TIME_ZONE,
+    }, status=429)
+    response["Retry-After"] = str(seconds)
+    return response.render()

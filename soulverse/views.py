@@ -1,11 +1,13 @@
 """Project-level views that belong to no app."""
 
+from django.conf import settings
 from django.http import HttpResponse
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 from drf_spectacular.views import SpectacularAPIView
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from soulverse.api import request_anonymous
@@ -22,19 +24,27 @@ def livez(request):
 
 class SchemaView(SpectacularAPIView):
     """The OpenAPI schema, for users with the scheduler's view permission (SERVE_PERMISSIONS),
-    generated once per process (about 70 KB: generating it at every request let a few
-    anonymous clients starve the server)."""
+    generated once per process and language (about 70 KB: generating it at every request let a few
+    anonymous clients starve the server). The API has one version: a `version` parameter is a 400,
+    and `lang` must be one of LANGUAGES, so that no caller can make the process keep more schemas."""
 
     _generated: dict = {}
 
+    def get(self, request, *args, **kwargs):
+        if "version" in request.GET:
+            raise ValidationError({"version": ["Paramètre non pris en charge : l'API n'a qu'une version."]})
+        languages = dict(settings.LANGUAGES)
+        if "lang" in request.GET and request.GET["lang"] not in languages:
+            raise ValidationError({"lang": [f"Langue inconnue : choisissez parmi {', '.join(languages)}."]})
+        return super().get(request, *args, **kwargs)
+
     def _get_schema_response(self, request):
-        version = self.api_version or request.version or self._get_version_parameter(request)
-        key = (version, translation.get_language())
-        if key not in self._generated:
-            generator = self.generator_class(urlconf=self.urlconf, api_version=version, patterns=self.patterns)
-            self._generated[key] = generator.get_schema(request=request, public=self.serve_public)
-        return Response(data=self._generated[key],
-                        headers={"Content-Disposition": f'inline; filename="{self._get_filename(request, version)}"'})
+        language = translation.get_language()
+        if language not in self._generated:
+            generator = self.generator_class(urlconf=self.urlconf, api_version=None, patterns=self.patterns)
+            self._generated[language] = generator.get_schema(request=request, public=self.serve_public)
+        return Response(data=self._generated[language],
+                        headers={"Content-Disposition": f'inline; filename="{self._get_filename(request, None)}"'})
 
 
 schema_api = SchemaView.as_view()

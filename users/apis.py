@@ -4,13 +4,13 @@ from axes.exceptions import AxesBackendPermissionDenied
 from django.conf import settings
 from django.contrib.auth import authenticate
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from knox.auth import TokenAuthentication
 from rest_framework import status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from soulverse.api import DETAIL_SCHEMA, FORBIDDEN, INVALID, NOT_JSON, UNAUTHENTICATED, StrictJSONParser
+from soulverse.authentication import TokenAuthentication
 from soulverse.middleware import lockout_response
 from users.serializers import LoginResultSerializer, LoginSerializer, MeSerializer, TokenSerializer
 from users.services import (

@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from soulverse.db import rows_delete_before
+from soulverse.secret_rules import secret_problem
 from users.models import DailyStats, Language, Mood, User, UserActivity
 from users.selectors import user_activity_counts, users_active
 from verses.selectors import daily_verse_counts, verse_push_counts
@@ -180,21 +181,9 @@ def user_profile_update(*, user: User, **fields) -> User:
     return user
 
 
-# A key chosen by an operator (SOULVERSE_ADMIN_TOKEN, api_token --key) must look random.
-TOKEN_KEY_MIN_LENGTH = 32
-TOKEN_KEY_MIN_DISTINCT = 12
-TOKEN_KEY_ALPHABET = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
-
-
 def api_token_key_problem(key: str) -> str | None:
-    """Why `key` is too weak to be an API token, or None."""
-    if len(key) < TOKEN_KEY_MIN_LENGTH:
-        return f"at least {TOKEN_KEY_MIN_LENGTH} characters"
-    if not set(key) <= TOKEN_KEY_ALPHABET:
-        return "letters, digits, '-' and '_' only"
-    if len(set(key)) < TOKEN_KEY_MIN_DISTINCT:
-        return f"at least {TOKEN_KEY_MIN_DISTINCT} different characters (a random key)"
-    return None
+    """Why `key` (SOULVERSE_ADMIN_TOKEN, api_token --key) is too weak to be an API token, or None."""
+    return secret_problem(key)
 
 
 def api_token_create(*, user: User, key: str | None = None,
@@ -230,8 +219,9 @@ def api_token_device_create(*, user: User, limit: int) -> tuple[AuthToken, str]:
     return api_token_create(user=user)
 
 
-def api_tokens_revoke(*, user: User) -> int:
+def api_tokens_revoke(*, user: User, reason: str = "signed_out") -> int:
     """Delete every token of `user` (all devices); how many there were."""
     deleted, _ = AuthToken.objects.filter(user=user).delete()
-    logger.info("event=api_tokens_revoked user=%s count=%s", user.short_id, deleted)
+    if deleted or reason == "signed_out":
+        logger.info("event=api_tokens_revoked user=%s count=%s reason=%s", user.short_id, deleted, reason)
     return deleted

@@ -7,10 +7,13 @@ transaction, so a bad file imports nothing.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import logging
 import re
 import shutil
+import ssl
 import tempfile
+import urllib.parse
 import urllib.error
 import urllib.request
 import zipfile
@@ -29,6 +32,10 @@ logger = logging.getLogger(__name__)
 FORMATS = ("tsv", "usfm")
 # eBible.org's Louis Segond 1910, one USFM file per book (https://ebible.org/find/details.php?id=fraLSG).
 LSG_DOWNLOAD_URL = "https://ebible.org/Scriptures/fraLSG_usfm.zip"
+# The SHA-256 of that archive as eBible.org served it (3,467,489 bytes, books dated 2026-08-08),
+# published alike by several projects that pin it. A download must match the pin: eBible.org may
+# republish the archive, and then an operator checks the new one and passes its digest.
+LSG_DOWNLOAD_SHA256 = "3a0615e992ffd412b1afcaed50d146bba5ec8ae2378f04ca71459a4cd2d7cc33"
 DOWNLOAD_TIMEOUT_SECONDS = 30
 DOWNLOAD_MAX_BYTES = 64 * 1024 * 1024  # the zip is about 3.5 MB
 # What a complete Louis Segond 1910 holds: 31,170 verses in its own numbering (sources differ by
@@ -293,22 +300,53 @@ def lsg_check(texts: dict[VerseKey, str], *, source: str) -> None:
                                                  "(not Louis Segond's psalm numbering)")
 
 
-def _download(url: str, destination: Path) -> None:
+class _SameOriginRedirects(urllib.request.HTTPRedirectHandler):
+    """Follow a redirect only to the same scheme, host and port (eBible.org moving a file on its own
+    site); refuse one to another host or to plain HTTP."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        old = urllib.parse.urlsplit(req.full_url)
+        new = urllib.parse.urlsplit(urllib.parse.urljoin(req.full_url, newurl))
+        if (new.scheme, new.netloc.lower()) != (old.scheme, old.netloc.lower()):
+            raise BibleImportError(req.full_url, None, f"redirect to another host or scheme refused ({code} to "
+                                                       f"{new.scheme}://{new.netloc})")
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+def download_url_problem(url: str) -> str | None:
+    """Why `url` may not be downloaded from (only https: no file://, no plain HTTP), or None."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme != "https" or not parts.hostname:
+        return f"only https:// URLs are downloaded (got {parts.scheme or 'no scheme'}://)"
+    return None
+
+
+def _download(url: str, destination: Path) -> str:
+    """Fetch `url` into `destination` (https only, TLS verified, size capped); its SHA-256."""
+    if problem := download_url_problem(url):
+        raise BibleImportError(url, None, problem)
+    # The system's certificate authorities (SSL_CERT_FILE, as OpenSSL reads it, names others).
+    opener = urllib.request.build_opener(urllib.request.HTTPSHandler(context=ssl.create_default_context()),
+                                         _SameOriginRedirects())
     request = urllib.request.Request(url, headers={"User-Agent": "SoulVerse-import_bible"})
+    digest = hashlib.sha256()
     try:
-        with urllib.request.urlopen(request, timeout=DOWNLOAD_TIMEOUT_SECONDS) as response, \
-                destination.open("wb") as out:
+        with opener.open(request, timeout=DOWNLOAD_TIMEOUT_SECONDS) as response, destination.open("wb") as out:
+            if download_url_problem(response.geturl()):  # belt and braces: the redirect handler checked it
+                raise BibleImportError(url, None, f"redirected to {response.geturl()}")
             size = 0
             while chunk := response.read(1 << 16):
                 size += len(chunk)
                 if size > DOWNLOAD_MAX_BYTES:
                     raise BibleImportError(url, None, f"larger than {DOWNLOAD_MAX_BYTES // 2**20} MB")
+                digest.update(chunk)
                 out.write(chunk)
     except urllib.error.HTTPError as exc:
         raise BibleImportError(url, None, f"cannot download: HTTP {exc.code} {exc.reason}") from None
     except (urllib.error.URLError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", None) or exc
         raise BibleImportError(url, None, f"cannot download: {reason}") from None
+    return digest.hexdigest()
 
 
 def _unzip_usfm(archive: Path, destination: Path, *, source: str) -> None:
@@ -329,13 +367,16 @@ def _unzip_usfm(archive: Path, destination: Path, *, source: str) -> None:
         raise BibleImportError(source, None, f"not a usable zip ({exc})") from None
 
 
-def bible_download(*, url: str = LSG_DOWNLOAD_URL, edition: str = LSG1910) -> dict:
-    """Download eBible.org's Louis Segond 1910 USFM zip, check it is whole, import it all or nothing."""
+def bible_download(*, url: str = LSG_DOWNLOAD_URL, sha256: str = LSG_DOWNLOAD_SHA256, edition: str = LSG1910) -> dict:
+    """Download eBible.org's Louis Segond 1910 USFM zip, check it is the archive pinned by `sha256`
+    and whole, import it all or nothing."""
     with tempfile.TemporaryDirectory(prefix="soulverse-bible-") as work:
         archive = Path(work) / "bible.zip"
         books = Path(work) / "usfm"
         books.mkdir()
-        _download(url, archive)
+        digest = _download(url, archive)
+        if digest != sha256.lower():
+            raise BibleImportError(url, None, f"SHA-256 {digest} is not the expected {sha256.lower()}")
         _unzip_usfm(archive, books, source=url)
         try:
             texts = _parse_usfm(books)

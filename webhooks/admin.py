@@ -1,5 +1,7 @@
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
+from django.template.response import TemplateResponse
+from django.utils.cache import add_never_cache_headers, patch_cache_control
 from django.utils.html import format_html
 
 from scheduler.permissions import OPERATE_PERMISSION, VIEW_PERMISSION
@@ -62,6 +64,9 @@ class WebhookEndpointAdmin(SchedulerPermissionsMixin, admin.ModelAdmin):
     list_filter = ("is_active",)
     readonly_fields = ("failure_streak", "disabled_at", "disabled_reason", "created_by", "created_at", "updated_at")
 
+    class Media:
+        css = {"all": ["webhooks/admin.css"]}  # no inline style: the admin's CSP allows none
+
     @admin.display(description="événements")
     def events_list(self, obj):
         return ", ".join(obj.events)
@@ -70,7 +75,7 @@ class WebhookEndpointAdmin(SchedulerPermissionsMixin, admin.ModelAdmin):
     def state(self, obj):
         if obj.is_active:
             return "actif"
-        return format_html('<strong style="color:#ba2121">désactivé</strong> — {}', obj.disabled_reason or "")
+        return format_html('<strong class="webhook-disabled">désactivé</strong> — {}', obj.disabled_reason or "")
 
     def save_model(self, request, obj, form, change):
         data = {field: form.cleaned_data[field] for field in ("url", "description", "events")}
@@ -81,10 +86,18 @@ class WebhookEndpointAdmin(SchedulerPermissionsMixin, admin.ModelAdmin):
             saved = webhook_endpoint_create(created_by=request.user, **data)
             if not form.cleaned_data["is_active"]:
                 webhook_endpoint_update(endpoint=saved, is_active=False)
-            # The secret is shown once, here, as through the API.
-            self.message_user(request, f"Secret de signature (affiché une seule fois) : {saved.secret}",
-                              messages.WARNING)
+            obj.secret = saved.secret  # shown once, by response_add
         obj.pk = saved.pk
+
+    def response_add(self, request, obj, post_url_continue=None):
+        """The secret is shown once, in this answer, as through the API: never in a message (the
+        messages framework keeps them in a cookie, signed but readable, or in the session)."""
+        response = TemplateResponse(request, "admin/webhooks/webhookendpoint/secret.html", {
+            **self.admin_site.each_context(request), "opts": self.opts, "endpoint": obj, "secret": obj.secret,
+        })
+        add_never_cache_headers(response)
+        patch_cache_control(response, no_store=True)
+        return response
 
 
 @admin.register(WebhookDelivery)

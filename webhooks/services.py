@@ -181,10 +181,13 @@ def webhook_delivery_attempt(*, delivery_id: int) -> WebhookAttempt | None:
             status=WebhookDelivery.Status.FAILED, completed_at=now, next_attempt_at=None)
         return None
     at = timezone.now()
+    attempt = _attempt_start(delivery=delivery, at=at)
+    if attempt is None:
+        return None
     try:
         headers = webhook_signed_headers(secret=endpoint.secret, message_id=message.pk, body=message.body, at=at)
         result = webhook_post(url=endpoint.url, headers=headers, body=message.body.encode())
-        return _attempt_record(delivery=delivery, at=at, result=result)
+        return _attempt_record(delivery=delivery, attempt=attempt, result=result)
     except Exception:
         # Whatever broke (the database, most likely), the claim runs out: try again then.
         logger.exception("event=webhook_attempt_error delivery=%s", delivery_id)
@@ -193,12 +196,44 @@ def webhook_delivery_attempt(*, delivery_id: int) -> WebhookAttempt | None:
         raise
 
 
+# What an attempt records when it starts; its result replaces it. Left as is, the attempt's worker
+# stopped before the answer (killed at Q_TIMEOUT, or the machine went down).
+ATTEMPT_UNFINISHED = "inachevée : la tentative n'a pas abouti (en cours, ou son worker s'est arrêté)"
+
+
 @transaction.atomic
-def _attempt_record(*, delivery: WebhookDelivery, at: datetime.datetime, result) -> WebhookAttempt:
+def _attempt_start(*, delivery: WebhookDelivery, at: datetime.datetime) -> WebhookAttempt | None:
+    """Count the attempt before sending it, as a failure until its result says otherwise: an attempt
+    whose worker is killed mid-request still counts towards the retries and the endpoint's failure
+    streak, so a receiver that never finishes is given up and disabled like one that answers 500.
+    None, having given the delivery up, when the endpoint's streak or the delivery's attempts are
+    already spent (by attempts that never finished)."""
     number = delivery.attempts + 1
-    attempt = WebhookAttempt.objects.create(
-        delivery=delivery, number=number, attempted_at=at, status_code=result.status_code,
-        duration_ms=result.duration_ms, succeeded=result.succeeded, error=result.error[:2000])
+    endpoint_id = delivery.endpoint_id
+    streak = WebhookEndpoint.objects.values_list("failure_streak", flat=True).get(pk=endpoint_id)
+    if streak >= settings.WEBHOOKS_DISABLE_AFTER_FAILURES:
+        _endpoint_disable(endpoint_id=endpoint_id,
+                          reason=f"{streak} échecs consécutifs (dernier : {ATTEMPT_UNFINISHED})")
+        return None
+    if number > len(settings.WEBHOOKS_RETRY_DELAYS) + 1:
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(
+            status=WebhookDelivery.Status.FAILED, completed_at=timezone.now(), next_attempt_at=None)
+        logger.warning("event=webhook_delivery_given_up delivery=%s attempts=%s", delivery.pk, delivery.attempts)
+        return None
+    attempt = WebhookAttempt.objects.create(delivery=delivery, number=number, attempted_at=at, status_code=None,
+                                            duration_ms=0, succeeded=False, error=ATTEMPT_UNFINISHED)
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(attempts=number)
+    WebhookEndpoint.objects.filter(pk=endpoint_id).update(failure_streak=F("failure_streak") + 1)
+    return attempt
+
+
+@transaction.atomic
+def _attempt_record(*, delivery: WebhookDelivery, attempt: WebhookAttempt, result) -> WebhookAttempt:
+    number = attempt.number
+    attempt.status_code, attempt.duration_ms = result.status_code, result.duration_ms
+    attempt.succeeded = result.succeeded
+    attempt.error = result.error[:2000]
+    attempt.save(update_fields=["status_code", "duration_ms", "succeeded", "error"])
     endpoint_id, short = delivery.endpoint_id, delivery.endpoint_id.hex[:8]
     delays = settings.WEBHOOKS_RETRY_DELAYS
     done = result.succeeded or number > len(delays)
@@ -217,7 +252,7 @@ def _attempt_record(*, delivery: WebhookDelivery, at: datetime.datetime, result)
                    next_at.isoformat() if next_at else "none")
     if next_at is not None:
         transaction.on_commit(lambda: _retry_schedule(delivery_id=delivery.pk, attempt=number, when=next_at))
-    WebhookEndpoint.objects.filter(pk=endpoint_id).update(failure_streak=F("failure_streak") + 1)
+    # The failure was counted in the streak when the attempt started (_attempt_start).
     streak = WebhookEndpoint.objects.values_list("failure_streak", flat=True).get(pk=endpoint_id)
     if streak >= settings.WEBHOOKS_DISABLE_AFTER_FAILURES:
         _endpoint_disable(endpoint_id=endpoint_id, reason=f"{streak} échecs consécutifs (dernier : {result.error})")

@@ -6,6 +6,7 @@ answer that changes between the check and the connection cannot point the reques
 
 import ipaddress
 import socket
+import threading
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -42,10 +43,33 @@ def _ip(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
     return ip
 
 
+# What a webhook may reach is decided here, not by Python's is_private/is_global (their ranges
+# changed between releases: 3.11.10, 3.12.4 and 3.13 each moved some). IPv4: everything except the
+# special-purpose ranges (IANA's registry). IPv6: global unicast (2000::/3) only, except the ranges
+# in it that are not a host of their own: Teredo and the other IETF protocol assignments, 6to4
+# (2002:7f00:1::1 wraps 127.0.0.1), documentation. Outside 2000::/3 are loopback, unspecified,
+# IPv4-compatible (::/96), NAT64 (64:ff9b::/96, 64:ff9b:1::/48), discard, unique local,
+# site-local (fec0::/10), link-local and multicast: all refused. An IPv4-mapped address
+# (::ffff:a.b.c.d) is judged as the IPv4 address it is (_ip).
+_IPV4_REFUSED = tuple(ipaddress.IPv4Network(net) for net in (
+    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
+    "192.0.0.0/24", "192.0.2.0/24", "192.31.196.0/24", "192.52.193.0/24", "192.88.99.0/24", "192.168.0.0/16",
+    "192.175.48.0/24", "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4",
+))
+_IPV6_GLOBAL_UNICAST = ipaddress.IPv6Network("2000::/3")
+_IPV6_REFUSED = tuple(ipaddress.IPv6Network(net) for net in (
+    "2001::/23",  # IETF protocol assignments, Teredo (2001::/32) among them
+    "2001:db8::/32",  # documentation
+    "2002::/16",  # 6to4: the next 32 bits are an IPv4 address, reached through a relay
+    "3fff::/20",  # documentation (RFC 9637)
+))
+
+
 def address_refused(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    """Private, loopback, link-local (cloud metadata), and anything else that is not global."""
-    return (ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast or ip.is_reserved
-            or ip.is_unspecified or not ip.is_global)
+    """True unless `ip` is a global unicast address of a host of its own (see the ranges above)."""
+    if isinstance(ip, ipaddress.IPv4Address):
+        return any(ip in net for net in _IPV4_REFUSED)
+    return ip not in _IPV6_GLOBAL_UNICAST or any(ip in net for net in _IPV6_REFUSED)
 
 
 def _allowed_private(host: str, ip) -> bool:
@@ -68,9 +92,62 @@ def url_addresses(url: str) -> list[str]:
     return addresses
 
 
+class _Deadline:
+    """A wall-clock limit on one request, connect to last byte: when it passes, the request's sockets
+    are shut down, so a blocked read fails at once. urllib3's timeouts are per socket operation: a
+    receiver sending a byte a second would otherwise hold the worker until the task is killed."""
+
+    def __init__(self, seconds: float) -> None:
+        self.expired = False
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> "_Deadline":
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._timer.cancel()
+
+    def watch(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sockets.append(sock)
+            if self.expired:
+                _shutdown(sock)
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            for sock in self._sockets:
+                _shutdown(sock)
+
+    def connection_class(self, base: type) -> type:
+        """`base` (urllib3's connection class) with its sockets watched by this deadline."""
+        deadline = self
+
+        class Watched(base):
+            def _new_conn(self):
+                sock = super()._new_conn()
+                deadline.watch(sock)
+                return sock
+
+        return Watched
+
+
+def _shutdown(sock: socket.socket) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass  # already closed
+
+
 def webhook_post(*, url: str, headers: dict[str, str], body: bytes) -> SendResult:
-    """POST `body` to `url` with a total timeout of WEBHOOKS_TIMEOUT_SECONDS, no redirect followed."""
+    """POST `body` to `url`, no redirect followed, within WEBHOOKS_TIMEOUT_SECONDS of wall-clock time
+    from the connection to the answer's last byte read."""
     started = time.monotonic()
+    limit = settings.WEBHOOKS_TIMEOUT_SECONDS
 
     def elapsed() -> int:
         return round((time.monotonic() - started) * 1000)
@@ -83,7 +160,7 @@ def webhook_post(*, url: str, headers: dict[str, str], body: bytes) -> SendResul
     except (socket.gaierror, UnicodeError) as exc:
         return SendResult(None, elapsed(), f"DNS resolution failed: {exc}")
     port = parts.port or (443 if parts.scheme == "https" else 80)
-    timeout = urllib3.Timeout(total=settings.WEBHOOKS_TIMEOUT_SECONDS)
+    timeout = urllib3.Timeout(total=limit)
     if parts.scheme == "https":
         pool = urllib3.HTTPSConnectionPool(address, port, timeout=timeout, retries=False, maxsize=1,
                                            server_hostname=parts.hostname, assert_hostname=parts.hostname,
@@ -91,16 +168,21 @@ def webhook_post(*, url: str, headers: dict[str, str], body: bytes) -> SendResul
     else:
         pool = urllib3.HTTPConnectionPool(address, port, timeout=timeout, retries=False, maxsize=1)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    try:
-        with pool:
-            response = pool.urlopen("POST", path, body=body, headers={**headers, "Host": parts.netloc.rpartition("@")[2]},
-                                    redirect=False, retries=False, assert_same_host=False, preload_content=False)
-            response.read(64 * 1024)  # a receiver's answer is not needed; do not read a large one
-            response.release_conn()
-    except urllib3.exceptions.TimeoutError:
-        return SendResult(None, elapsed(), f"timeout after {settings.WEBHOOKS_TIMEOUT_SECONDS:g} s")
-    except urllib3.exceptions.HTTPError as exc:
-        return SendResult(None, elapsed(), f"{type(exc).__name__}: {exc}")
+    with _Deadline(limit) as deadline:
+        pool.ConnectionCls = deadline.connection_class(pool.ConnectionCls)
+        try:
+            with pool:
+                response = pool.urlopen("POST", path, body=body,
+                                        headers={**headers, "Host": parts.netloc.rpartition("@")[2]},
+                                        redirect=False, retries=False, assert_same_host=False, preload_content=False)
+                response.read(64 * 1024)  # a receiver's answer is not needed; do not read a large one
+                response.release_conn()
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            if deadline.expired or isinstance(exc, urllib3.exceptions.TimeoutError):
+                return SendResult(None, elapsed(), f"timeout after {limit:g} s")
+            return SendResult(None, elapsed(), f"{type(exc).__name__}: {exc}")
+        if deadline.expired:  # the last read was cut short
+            return SendResult(None, elapsed(), f"timeout after {limit:g} s")
     error = ""
     if 300 <= response.status < 400:
         error = f"redirect to {response.headers.get('Location', '?')} not followed"

@@ -69,6 +69,21 @@ class Page:
         self.driver.get(self.base_url + path)
         assert self.console_errors() == []
 
+    def csp_refuses_inline_script(self) -> bool:
+        """Inject an inline script: True when the page's Content-Security-Policy refused it (the
+        browser reports the violation and the script does not run). Its console error is consumed."""
+        verdict = self.driver.execute_async_script("""
+            const done = arguments[arguments.length - 1];
+            document.addEventListener('securitypolicyviolation',
+                e => done({directive: e.effectiveDirective, ran: !!window.injectedRan}), {once: true});
+            const script = document.createElement('script');
+            script.textContent = 'window.injectedRan = true';
+            document.body.appendChild(script);
+            if (window.injectedRan) done({directive: null, ran: true});""")
+        logged = self.driver.get_log("browser")
+        return verdict == {"directive": "script-src-elem", "ran": False} and all(
+            "Content Security Policy" in entry["message"] for entry in logged)
+
     def css(self, selector: str):
         from selenium.webdriver.common.by import By
 
@@ -159,6 +174,9 @@ def test_dashboard_in_a_real_browser(browser, live_server, qcluster, dashboard_d
     assert page.text("#push-project") == "—"
     assert re.fullmatch(r"Réussi \d\d/\d\d/\d{4} \d\d:\d\d : \d+ envoyées?(, \d+ échouées?)?", page.text("#push-tick"))
     assert page.css("#push-tick .badge").get_attribute("class") == "badge ok"
+    # The page loaded with its Content-Security-Policy (nothing blocked: no console error), which
+    # the browser enforces: an injected inline script is refused.
+    assert page.csp_refuses_inline_script()
 
     # Seeded runs and statistics.
     failed = page.css(f'tr[data-run-id="{dashboard_data.failed_run.pk}"]')
@@ -242,3 +260,67 @@ def test_dashboard_in_a_real_browser(browser, live_server, qcluster, dashboard_d
 
     (SCREENSHOTS / "dashboard-metrics.json").write_text(json.dumps({**metrics, "screenshots": shots}, indent=2))
     print(f"\ndashboard: {json.dumps(metrics)}\nscreenshots: {', '.join(shots)}")
+
+
+def test_admin_pages_load_under_the_content_security_policy(browser, live_server, settings):
+    """The admin pages this project adds or changes (the webhook secret page, the disabled
+    endpoint's state, the throttled sign-in page) and Django's own load with nothing refused."""
+    from webhooks.models import WebhookEndpoint
+    from webhooks.services import webhook_endpoint_create, webhook_endpoint_update
+
+    settings.WEBHOOKS_ALLOWED_PRIVATE_HOSTS = ["127.0.0.1"]
+    root = User.objects.create_superuser("root@example.org", "motdepasse-de-test")
+    member = UserFactory()
+    disabled = webhook_endpoint_create(url="http://127.0.0.1:9/old", events=["run.failed"])
+    webhook_endpoint_update(endpoint=disabled, is_active=False)
+    page = Page(browser, live_server.url)
+    page.open("/admin/login/?next=/admin/")
+    assert page.csp_refuses_inline_script()
+    page.css("#id_username").send_keys(root.email)
+    page.css("#id_password").send_keys("motdepasse-de-test")
+    page.click_and_load("input[type=submit]")
+
+    page.open("/admin/webhooks/webhookendpoint/add/")
+    page.css("#id_url").send_keys("http://127.0.0.1:9/hook")
+    page.css("input[name=events][value='run.failed']").click()
+    page.click_and_load("input[name=_save]")
+    created = WebhookEndpoint.objects.exclude(pk=disabled.pk).get()
+    assert page.text("#webhook-secret") == created.secret
+    assert page.csp_refuses_inline_script()
+    page.click_and_load("#content-main a.button")
+    assert browser.current_url.endswith(f"/admin/webhooks/webhookendpoint/{created.pk}/change/")
+    page.open("/admin/webhooks/webhookendpoint/")
+    state = page.css(".webhook-disabled")
+    assert state.text == "désactivé"
+    assert state.value_of_css_property("color") == "rgba(186, 33, 33, 1)"  # its stylesheet applied
+    for path in (f"/admin/users/user/{member.pk}/change/", f"/admin/users/user/{member.pk}/password/",
+                 "/admin/scheduler/jobrun/", "/admin/django_q/schedule/"):
+        page.open(path)
+    page.screenshot("admin-webhook-list-csp", DESKTOP)
+
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {
+        **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "admin_login": "1/hour"}}
+    browser.delete_all_cookies()
+    for attempt in range(2):
+        page.open("/admin/login/")
+        page.css("#id_username").send_keys("someone@example.org")
+        page.css("#id_password").send_keys("not-the-password")
+        if attempt == 0:
+            page.click_and_load("input[type=submit]")
+    old = page.css("html")
+    page.css("input[type=submit]").click()
+    wait_until(lambda: not _attached(old), 20, "the throttled page")
+    page.wait_ready()
+    # The one console entry is the answer's own status; the page itself loads with nothing refused.
+    assert [(e["source"], "429 (Too Many Requests)" in e["message"]) for e in browser.get_log("browser")] == [
+        ("network", True)]
+    assert page.text(".errornote") == "Trop de tentatives de connexion depuis cette adresse."
+    page.screenshot("admin-login-throttled", DESKTOP)
+
+
+def _attached(element) -> bool:
+    try:
+        element.tag_name
+    except Exception:
+        return False
+    return True

@@ -4,6 +4,7 @@ Before: a chunked body (no Content-Length) was read as empty (an invalid PATCH a
 1,000 nested `[` were a 500, and a trigger waiting longer than gunicorn's timeout got its
 worker killed."""
 
+import contextlib
 import http.client
 import json
 import os
@@ -45,10 +46,18 @@ def free_port() -> int:
 
 @pytest.fixture
 def gunicorn(tmp_path: Path):
+    with gunicorn_serving(tmp_path) as served:
+        yield served
+
+
+@contextlib.contextmanager
+def gunicorn_serving(tmp_path: Path, **environment: str):
+    """gunicorn with gunicorn.conf.py on the test database, its environment plus `environment`:
+    (port, log path) while it serves."""
     port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url(), "DJANGO_SETTINGS_MODULE": "soulverse.settings_test",
            "WEB_TIMEOUT_SECONDS": str(WEB_TIMEOUT), "GUNICORN_BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "1",
-           "GUNICORN_ACCESS_LOG": ""}
+           "GUNICORN_ACCESS_LOG": "", **environment}
     log = open(tmp_path / "gunicorn.log", "wb")
     process = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py",
                                 "soulverse.wsgi:application"], cwd=settings.BASE_DIR, env=env, stdout=log,
@@ -158,3 +167,37 @@ def test_replayed_answers_are_the_bytes_django_sent(gunicorn, path, headers, sta
     found = [(status, [h for h in headers if h[0] != "X-Request-ID"], body) for status, headers, body in found]
     assert found[0] == found[1] == found[2]
     assert ("X-Frame-Options", "DENY") in found[0][1] and ("X-Content-Type-Options", "nosniff") in found[0][1]
+
+
+# --- Issue 21, finding 1: forwarded headers believed from the trusted proxy only -------------------
+
+def failed_logins(port: int, forwarded_for: list[str]) -> list[int]:
+    """One wrong password per address, each as the X-Forwarded-For a (forged) proxy would send."""
+    return [request(port, "POST", "/api/v1/auth/login", json.dumps({"email": "marie@example.org", "password": f"x{n}"})
+                    .encode(), {"Content-Type": "application/json", "X-Forwarded-For": address,
+                                "X-Forwarded-Proto": "https"})[0]
+            for n, address in enumerate(forwarded_for)]
+
+
+def test_a_caller_that_is_not_the_proxy_cannot_forge_its_address(tmp_path):
+    """Before: with DJANGO_BEHIND_PROXY on, a new X-Forwarded-For per attempt escaped the lockout
+    (22 wrong passwords, 22 x 401). Now gunicorn's peer (127.0.0.1) is not the proxy listed."""
+    UserFactory(email="marie@example.org", password="Un-mot-de-passe-solide-42")
+    with gunicorn_serving(tmp_path, DJANGO_BEHIND_PROXY="true", FORWARDED_ALLOW_IPS="10.255.0.0/24") as (port, _):
+        assert failed_logins(port, [f"203.0.113.{n}" for n in range(6)]) == [401] * 4 + [429] * 2
+    # Nor its scheme: a forged X-Forwarded-Proto is dropped, so the HTTPS redirect still applies.
+    with gunicorn_serving(tmp_path, DJANGO_BEHIND_PROXY="true", FORWARDED_ALLOW_IPS="10.255.0.0/24",
+                          DJANGO_SECURE_SSL_REDIRECT="true") as (port, _):
+        assert failed_logins(port, ["203.0.113.99"]) == [301]
+
+
+def test_the_trusted_proxy_is_believed(tmp_path):
+    """The same requests from the listed proxy: each address is a client of its own, and one
+    address that keeps failing is locked out alone."""
+    UserFactory(email="marie@example.org", password="Un-mot-de-passe-solide-42")
+    with gunicorn_serving(tmp_path, DJANGO_BEHIND_PROXY="true", FORWARDED_ALLOW_IPS="127.0.0.0/8",
+                          DJANGO_SECURE_SSL_REDIRECT="true") as (port, _):
+        assert failed_logins(port, [f"203.0.113.{n}" for n in range(6)]) == [401] * 6
+        assert failed_logins(port, ["198.51.100.7"] * 6) == [401] * 4 + [429] * 2
+        status, _ = request(port, "GET", "/api/v1/users/me", headers={"X-Forwarded-Proto": "https"})
+        assert status == 401  # HTTPS as the proxy says: no redirect, the authentication answer

@@ -17,7 +17,8 @@ def _setting(name: str, **env) -> str:
 @pytest.mark.parametrize("name", SECRET_NAMES)
 def test_a_secret_is_read_from_the_file_its_FILE_variable_names(tmp_path, name):
     secret = tmp_path / name.lower()
-    value = "http://key@127.0.0.1:9/1" if name == "SENTRY_DSN" else "s3cr3t value with spaces-" + "Q" * 40
+    # (METRICS_TOKEN must pass the token strength rule: letters, digits, - and _.)
+    value = "http://key@127.0.0.1:9/1" if name == "SENTRY_DSN" else "s3cr3t-Value_from-a-file-" + "Q" * 40
     secret.write_text(value + "\n")  # `echo value > file`: the trailing newline is not part of it
 
     setting = "SECRET_KEY" if name == "DJANGO_SECRET_KEY" else name

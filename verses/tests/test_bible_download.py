@@ -1,4 +1,5 @@
-"""`import_bible --download`: eBible.org's fraLSG USFM zip, served by a local HTTP server.
+"""`import_bible --download`: eBible.org's fraLSG USFM zip, served by a local HTTPS server whose
+certificate authority the command trusts through SSL_CERT_FILE (verses/tests/tls.py).
 
 The zip is built in the test from the shared Louis Segond 1910 TSV (one USFM file per book, as
 eBible.org publishes it); no Bible text is kept in the project.
@@ -6,12 +7,15 @@ eBible.org publishes it); no Bible text is kept in the project.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+import hashlib
 import io
 import os
 import socket
 import subprocess
 import sys
+import ssl
 import threading
 import zipfile
 from collections.abc import Iterator
@@ -25,9 +29,10 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from verses.bible import LSG1910, USFM_BOOK_CODES, passage_text
-from verses.bible_import import LSG_DOWNLOAD_URL
+from verses.bible_import import LSG_DOWNLOAD_SHA256, LSG_DOWNLOAD_URL
 from verses.models import BibleVerse
 from verses.tests.shared_data import LSG_PATH, LSG_VERSES, needs_lsg
+from verses.tests.tls import local_tls
 
 CODES = {number: code for code, number in USFM_BOOK_CODES.items()}
 
@@ -79,16 +84,24 @@ def usfm_zip(verses: Verses) -> bytes:
 
 
 class ZipServer:
-    """A local HTTP server: GET /fraLSG_usfm.zip answers ``body``; other paths 404. Counts requests."""
+    """A local HTTPS (or, given no TLS context, HTTP) server: GET /fraLSG_usfm.zip answers ``body``,
+    a path in ``redirects`` answers 302 to its location, other paths 404. Counts requests."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
         self.body = b""
+        self.redirects: dict[str, str] = {}
         self.requests: list[str] = []
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 server.requests.append(self.path)
+                if self.path in server.redirects:
+                    self.send_response(302)
+                    self.send_header("Location", server.redirects[self.path])
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 if self.path != "/fraLSG_usfm.zip":
                     self.send_error(404)
                     return
@@ -102,20 +115,48 @@ class ZipServer:
                 pass
 
         self._http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.scheme = "http"
+        if tls is not None:
+            self._http.socket = tls.wrap_socket(self._http.socket, server_side=True)
+            self.scheme = "https"
         self._thread = threading.Thread(target=self._http.serve_forever, daemon=True)
 
     @property
+    def origin(self) -> str:
+        return f"{self.scheme}://127.0.0.1:{self._http.server_address[1]}"
+
+    @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._http.server_address[1]}/fraLSG_usfm.zip"
+        return f"{self.origin}/fraLSG_usfm.zip"
+
+    def pinned(self) -> list[str]:
+        """The command's arguments to download this server's archive, its digest pinned."""
+        return ["--url", self.url, "--sha256", hashlib.sha256(self.body).hexdigest()]
+
+
+@contextlib.contextmanager
+def serving(tls: ssl.SSLContext | None = None) -> Iterator[ZipServer]:
+    server = ZipServer(tls)
+    server._thread.start()
+    try:
+        yield server
+    finally:
+        server._http.shutdown()
+        server._http.server_close()
 
 
 @pytest.fixture
-def zip_server() -> Iterator[ZipServer]:
-    server = ZipServer()
-    server._thread.start()
-    yield server
-    server._http.shutdown()
-    server._http.server_close()
+def tls(tmp_path, monkeypatch) -> ssl.SSLContext:
+    """A server context whose authority the command trusts (and only for this test)."""
+    ca_file, context = local_tls(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))
+    return context
+
+
+@pytest.fixture
+def zip_server(tls) -> Iterator[ZipServer]:
+    with serving(tls) as server:
+        yield server
 
 
 def _download(*args: str) -> str:
@@ -133,15 +174,17 @@ def _fails(*args: str) -> str:
     return message
 
 
-def test_the_default_url_is_ebibles_fralsg_usfm_zip():
+def test_the_default_url_is_ebibles_fralsg_usfm_zip_pinned():
     assert LSG_DOWNLOAD_URL == "https://ebible.org/Scriptures/fraLSG_usfm.zip"
     assert django_settings.BIBLE_LSG_DOWNLOAD_URL == LSG_DOWNLOAD_URL
+    assert django_settings.BIBLE_LSG_DOWNLOAD_SHA256 == LSG_DOWNLOAD_SHA256
+    assert LSG_DOWNLOAD_SHA256 == "3a0615e992ffd412b1afcaed50d146bba5ec8ae2378f04ca71459a4cd2d7cc33"
 
 
 def test_download_imports_the_whole_louis_segond_checked(zip_server, lsg_verses):
     zip_server.body = usfm_zip(lsg_verses)
 
-    output = _download("--url", zip_server.url)
+    output = _download(*zip_server.pinned())
 
     assert output == (f"French edition: lsg1910 imported from {zip_server.url}: {LSG_VERSES} verses, "
                       f"{LSG_VERSES} created, 0 updated, 0 unchanged")
@@ -151,10 +194,10 @@ def test_download_imports_the_whole_louis_segond_checked(zip_server, lsg_verses)
     assert passage_text(language="fr", book=43, chapter=3, verse_start=16, verse_end=16) == lsg_verses[(43, 3, 16)]
     assert zip_server.requests == ["/fraLSG_usfm.zip"]
 
-    again = _download("--url", zip_server.url)
+    again = _download(*zip_server.pinned())
     assert again.endswith(f"{LSG_VERSES} verses, 0 created, 0 updated, {LSG_VERSES} unchanged")
 
-    skipped = _download("--url", zip_server.url, "--if-missing")
+    skipped = _download(*zip_server.pinned(), "--if-missing")
     assert skipped == f"French edition: lsg1910 already imported ({LSG_VERSES} verses)"
     assert len(zip_server.requests) == 2  # --if-missing downloads nothing
 
@@ -162,7 +205,7 @@ def test_download_imports_the_whole_louis_segond_checked(zip_server, lsg_verses)
 def test_a_zip_with_a_few_books_is_refused(zip_server, lsg_verses):
     zip_server.body = usfm_zip({key: text for key, text in lsg_verses.items() if key[0] in (1, 19, 43)})
 
-    message = _fails("--url", zip_server.url)
+    message = _fails(*zip_server.pinned())
 
     assert message.startswith(f"French edition not imported: {zip_server.url}: ")
     assert "verses, expected 31,000-31,300 for a whole Bible" in message
@@ -174,7 +217,7 @@ def test_english_psalm_numbering_is_refused(zip_server, lsg_verses):
     english.update({(19, 51, verse - 2): lsg_verses[(19, 51, verse)] for verse in range(3, 22)})
     zip_server.body = usfm_zip(english)
 
-    message = _fails("--url", zip_server.url)
+    message = _fails(*zip_server.pinned())
 
     assert "verse 19 51:3 is not Louis Segond's" in message
 
@@ -184,7 +227,7 @@ def test_another_text_is_refused(zip_server, lsg_verses):
     changed[(43, 3, 16)] = "For God so loved the world, that he gave his one and only Son"
     zip_server.body = usfm_zip(changed)
 
-    assert "verse 43 3:16 is not Louis Segond's" in _fails("--url", zip_server.url)
+    assert "verse 43 3:16 is not Louis Segond's" in _fails(*zip_server.pinned())
 
 
 def test_a_malformed_book_names_its_file_and_line(zip_server, lsg_verses):
@@ -193,7 +236,7 @@ def test_a_malformed_book_names_its_file_and_line(zip_server, lsg_verses):
         bundle.writestr("99-XXAfraLSG.usfm", "\\id REV\n\\v 1 Un verset avant tout chapitre.\n")
     zip_server.body = buffer.getvalue()
 
-    message = _fails("--url", zip_server.url)
+    message = _fails(*zip_server.pinned())
 
     assert f"{zip_server.url}!99-XXAfraLSG.usfm:2: verse 1 before the first chapter" in message
 
@@ -210,17 +253,17 @@ def test_a_body_that_is_not_the_usfm_zip_is_refused(zip_server, body, problem):
         body = buffer.getvalue()
     zip_server.body = body
 
-    assert problem in _fails("--url", zip_server.url)
+    assert problem in _fails(*zip_server.pinned())
 
 
 def test_a_404_and_an_unreachable_host_are_one_line_and_import_nothing(zip_server):
-    missing = _fails("--url", zip_server.url.replace("fraLSG_usfm.zip", "gone.zip"))
+    missing = _fails("--url", zip_server.url.replace("fraLSG_usfm.zip", "gone.zip"), "--sha256", "0" * 64)
     assert "cannot download: HTTP 404" in missing
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         closed_port = probe.getsockname()[1]
-    offline = _fails("--url", f"http://127.0.0.1:{closed_port}/fraLSG_usfm.zip")
+    offline = _fails("--url", f"https://127.0.0.1:{closed_port}/fraLSG_usfm.zip", "--sha256", "0" * 64)
     assert "cannot download:" in offline and "Connection refused" in offline
     assert offline.endswith("French verses come from the curated set until `manage.py import_bible --download` "
                             "succeeds")
@@ -229,7 +272,9 @@ def test_a_404_and_an_unreachable_host_are_one_line_and_import_nothing(zip_serve
 @pytest.mark.parametrize(("args", "problem"), [
     ([], "give either a PATH or --download"),
     (["some.tsv", "--download"], "give either a PATH or --download"),
-    (["some.tsv", "--url", "http://127.0.0.1:9/x.zip"], "--url goes with --download"),
+    (["some.tsv", "--url", "https://127.0.0.1:9/x.zip"], "--url and --sha256 go with --download"),
+    (["some.tsv", "--sha256", "0" * 64], "--url and --sha256 go with --download"),
+    (["--download", "--sha256", "abc"], r"--sha256: 64 hexadecimal digits"),
 ])
 def test_bad_arguments_are_one_line(args, problem):
     with pytest.raises(CommandError, match=problem):
@@ -247,7 +292,7 @@ def test_offline_the_command_prints_one_line_and_exits_non_zero(tmp_path):
         probe.bind(("127.0.0.1", 0))
         closed_port = probe.getsockname()[1]
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "soulverse.settings_test",
-           "BIBLE_LSG_DOWNLOAD_URL": f"http://127.0.0.1:{closed_port}/fraLSG_usfm.zip"}
+           "BIBLE_LSG_DOWNLOAD_URL": f"https://127.0.0.1:{closed_port}/fraLSG_usfm.zip"}
     database = django_settings.DATABASES["default"]
     if database["ENGINE"].endswith("sqlite3"):
         env["DATABASE_URL"] = f"sqlite:///{database['NAME']}"
@@ -264,3 +309,82 @@ def test_offline_the_command_prints_one_line_and_exits_non_zero(tmp_path):
     assert result.stdout == ""
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("CommandError: French edition not imported: ")
+
+
+# --- Issue 21, finding 8: https only, no redirect elsewhere, the archive pinned ---------------------
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:9/fraLSG_usfm.zip", "file:///etc/passwd",
+                                 "ftp://127.0.0.1/fraLSG_usfm.zip"])
+def test_only_https_urls_are_downloaded(url):
+    message = _fails("--url", url, "--sha256", "0" * 64)
+    assert f"{url}: only https:// URLs are downloaded" in message
+
+
+def test_a_plain_http_server_is_never_asked(lsg_verses):
+    with serving() as plain:
+        plain.body = usfm_zip(lsg_verses)
+        assert "only https:// URLs are downloaded (got http://)" in _fails(*plain.pinned())
+        assert plain.requests == []
+
+
+def test_a_redirect_to_another_host_or_to_http_is_refused(zip_server, tls, lsg_verses):
+    zip_server.body = usfm_zip(lsg_verses)
+    digest = hashlib.sha256(zip_server.body).hexdigest()
+    with serving(tls) as elsewhere, serving() as plain:
+        elsewhere.body = plain.body = zip_server.body
+        port = elsewhere.origin.rsplit(":", 1)[1]
+        zip_server.redirects = {
+            "/other-host": f"https://localhost:{port}/fraLSG_usfm.zip",  # the certificate is valid for it too
+            "/plain": f"{plain.url}",
+        }
+        host = _fails("--url", f"{zip_server.origin}/other-host", "--sha256", digest)
+        assert f"redirect to another host or scheme refused (302 to https://localhost:{port})" in host
+        scheme = _fails("--url", f"{zip_server.origin}/plain", "--sha256", digest)
+        assert f"redirect to another host or scheme refused (302 to {plain.origin})" in scheme
+        assert elsewhere.requests == [] and plain.requests == []
+
+
+def test_a_redirect_on_the_same_host_is_followed(zip_server, lsg_verses):
+    zip_server.body = usfm_zip(lsg_verses)
+    zip_server.redirects = {"/Scriptures/latest.zip": "/fraLSG_usfm.zip"}
+    output = _download("--url", f"{zip_server.origin}/Scriptures/latest.zip",
+                       "--sha256", hashlib.sha256(zip_server.body).hexdigest())
+    assert output.endswith(f"{LSG_VERSES} verses, {LSG_VERSES} created, 0 updated, 0 unchanged")
+    assert zip_server.requests == ["/Scriptures/latest.zip", "/fraLSG_usfm.zip"]
+
+
+def test_an_archive_that_is_not_the_pinned_one_is_refused(zip_server, lsg_verses):
+    """A whole, valid Louis Segond that is not the archive pinned is still refused: the pin says
+    what is pushed to every French user."""
+    zip_server.body = usfm_zip(lsg_verses)
+    digest = hashlib.sha256(zip_server.body).hexdigest()
+    message = _fails("--url", zip_server.url, "--sha256", "ab" * 32)
+    assert message.startswith(f"French edition not imported: {zip_server.url}: SHA-256 {digest} is not the "
+                              f"expected {'ab' * 32};")
+
+
+def test_the_default_archive_is_checked_against_the_pin(zip_server, lsg_verses, settings):
+    """BIBLE_LSG_DOWNLOAD_URL (here the local server) is checked against BIBLE_LSG_DOWNLOAD_SHA256
+    (eBible.org's digest): the local archive is another one, so refused; with its digest set, imported."""
+    zip_server.body = usfm_zip(lsg_verses)
+    settings.BIBLE_LSG_DOWNLOAD_URL = zip_server.url
+    assert f"is not the expected {LSG_DOWNLOAD_SHA256};" in _fails()
+    settings.BIBLE_LSG_DOWNLOAD_SHA256 = hashlib.sha256(zip_server.body).hexdigest()
+    assert _download().endswith(f"{LSG_VERSES} verses, {LSG_VERSES} created, 0 updated, 0 unchanged")
+
+
+def test_another_url_needs_its_digest(zip_server, lsg_verses):
+    zip_server.body = usfm_zip(lsg_verses)
+    message = _fails("--url", zip_server.url)
+    assert message == (f"French edition not imported: no SHA-256 to check {zip_server.url} against; download it, "
+                       "check it, and pass its digest with --sha256")
+    assert zip_server.requests == []
+
+
+def test_a_certificate_the_system_does_not_trust_is_refused(lsg_verses, tmp_path, monkeypatch):
+    _, untrusted = local_tls(tmp_path)  # its authority is not in SSL_CERT_FILE
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    with serving(untrusted) as server:
+        server.body = usfm_zip(lsg_verses)
+        message = _fails(*server.pinned())
+        assert "cannot download:" in message and "CERTIFICATE_VERIFY_FAILED" in message

@@ -3,11 +3,14 @@
 
     with WebhookReceiver(secret) as receiver:   # or .secret = ... once the endpoint exists
         receiver.answer(500, 500, 200)          # the first answers; then 200
+        receiver.drip = 1.0                     # or: answer one byte per second, never finishing soon;
+                                                # receiver.held: how long each such request was held
 """
 
 from __future__ import annotations
 
 import json
+import select
 import threading
 import time
 from collections import deque
@@ -34,6 +37,8 @@ class WebhookReceiver:
         self._answers: deque = deque()
         self.default_status = 200
         self.delay = 0.0
+        self.drip = 0.0
+        self.held: list[float] = []
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
@@ -83,8 +88,12 @@ class WebhookReceiver:
 def _handler(receiver: WebhookReceiver):
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self):  # noqa: N802 (http.server's naming)
+            started = time.monotonic()
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             status, headers = receiver._record(self.path, dict(self.headers.items()), body)
+            if receiver.drip:
+                self._drip(started, status)
+                return
             if receiver.delay:
                 time.sleep(receiver.delay)
             self.send_response(status)
@@ -93,6 +102,21 @@ def _handler(receiver: WebhookReceiver):
             self.send_header("Content-Length", "2")
             self.end_headers()
             self.wfile.write(b"ok")
+
+        def _drip(self, started: float, status: int) -> None:
+            """The answer one byte at a time, `receiver.drip` seconds apart (a minute's worth), until
+            the client hangs up; how long it held the connection goes to `receiver.held`."""
+            answer = f"HTTP/1.1 {status} OK\r\nContent-Length: 60\r\n\r\n".encode() + b"." * 60
+            for byte in answer:
+                try:
+                    self.connection.sendall(bytes([byte]))
+                except OSError:
+                    break
+                readable, _, _ = select.select([self.connection], [], [], receiver.drip)
+                if readable:  # end of stream: the client closed its side
+                    break
+            receiver.held.append(time.monotonic() - started)
+            self.close_connection = True
 
         def log_message(self, format, *args):
             pass
