@@ -321,7 +321,7 @@ AI_ENABLED = env.bool("AI_ENABLED", default=True)
 GEMINI_API_KEY = env_secret("GEMINI_API_KEY")
 # The one place the default model is named (compose, docs, tests and benchmarks read this).
 # A GA Flash model with no announced shutdown (ai.google.dev/gemini-api/docs/deprecations, 2026-11-28).
-GEMINI_MODEL = env.str("GEMINI_MODEL", default="gemini-3.8-flash")
+GEMINI_MODEL = env.str("GEMINI_MODEL", default="") or "gemini-3.8-flash"  # set but empty: the default too
 GEMINI_BASE_URL = env.str("GEMINI_BASE_URL", default="")  # e.g. a local stub server
 GEMINI_TIMEOUT_SECONDS = env.float("GEMINI_TIMEOUT_SECONDS", default=20.0)
 GEMINI_RETRIES = env.int("GEMINI_RETRIES", default=2)  # extra attempts on 429/5xx/timeouts/connection errors
