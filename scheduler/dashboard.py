@@ -20,7 +20,8 @@ from verses.fcm import push_project_id
 
 RECENT_RUNS = 10
 AI_STATUS_LABELS = {"ok": "Active", "disabled": "Désactivée (versets de secours)",
-                    "misconfigured": "Mal configurée", "unverified": "Non vérifiée"}
+                    "misconfigured": "Mal configurée", "unverified": "Non vérifiée",
+                    "off": "Coupée (AI_ENABLED=false)"}
 PUSH_STATUS_LABELS = {"enabled": "Actif", "disabled": "Désactivé (aucun identifiant FCM)",
                       "off": "Coupé (PUSH_ENABLED=false)"}
 CHART_DAYS = 30

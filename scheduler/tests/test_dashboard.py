@@ -273,6 +273,12 @@ def test_push_switched_off_on_purpose_is_said_so(settings, monkeypatch):
                         "tick": None, "tick_counts": {}}
 
 
+def test_ai_switched_off_on_purpose_is_said_so(admin_client, settings):
+    settings.AI_ENABLED = False
+    html = admin_client.get(DASHBOARD).content.decode()
+    assert re.search(r'<dd id="ai-state" class="badge off"[^>]*>Coupée \(AI_ENABLED=false\)</dd>', html)
+
+
 def test_push_project_is_found_where_firebase_admin_finds_it(settings, tmp_path, monkeypatch):
     for name in ("GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_CLOUD_PROJECT", "GCLOUD_PROJECT"):
         monkeypatch.delenv(name, raising=False)
