@@ -1,5 +1,22 @@
 import pytest
 
+# Tests that start a real qcluster or Chromium: the slowest of the suite (up to 90 s, mostly waiting
+# for django-q2's scheduler passes).
+SLOW_MARKS = ("cluster", "browser")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist (`make test`), the tests that wait on a real cluster or browser go first,
+    one every other test: with `--dist load --maxschedchunk 1` each worker starts with two tests,
+    so the slowest ones start at once on different workers instead of one after another at the
+    end. A serial run keeps the files' order."""
+    if not hasattr(config, "workerinput"):
+        return
+    slow = [item for item in items if any(item.get_closest_marker(name) for name in SLOW_MARKS)]
+    rest = [item for item in items if not any(item.get_closest_marker(name) for name in SLOW_MARKS)]
+    head = [item for pair in zip(slow, rest) for item in pair]
+    items[:] = head + slow[len(head) // 2:] + rest[len(head) // 2:]
+
 
 @pytest.fixture(autouse=True)
 def _isolated_cache(request):
@@ -8,10 +25,14 @@ def _isolated_cache(request):
 
     if hasattr(cache, "delete_pattern"):
         cache.delete_pattern("*")
-    elif "transactional_db" in request.fixturenames or _transactional_marker(request):
-        # The database cache lives in the test database: rolled back after ordinary tests,
-        # left behind by transactional ones.
+    elif _transactional(request):
         request.getfixturevalue("transactional_db")
+        cache.clear()
+    elif "db" in request.fixturenames or request.node.get_closest_marker("django_db"):
+        # The database cache lives in the test database: an ordinary test's rows are rolled back,
+        # a transactional test's left behind (its flush empties the models' tables only), and
+        # under xdist a cluster test may have run before on this worker.
+        request.getfixturevalue("db")
         cache.clear()
     yield
 
@@ -42,7 +63,9 @@ def _request_memos_cleared():
     clear()
 
 
-def _transactional_marker(request) -> bool:
+def _transactional(request) -> bool:
+    if {"transactional_db", "live_server"} & set(request.fixturenames):
+        return True
     marker = request.node.get_closest_marker("django_db")
     return bool(marker and (marker.kwargs.get("transaction") or (marker.args and marker.args[0])))
 

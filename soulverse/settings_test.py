@@ -7,9 +7,23 @@ import os
 
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-not-for-production-use-0123456789")
 os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "false")
+# pytest-xdist runs the suite in several worker processes at once (PYTEST_XDIST_WORKER=gw0, gw1,
+# ...). Each worker has its own test database (pytest-django adds the suffix); what lives outside it
+# is keyed per worker below: cache keys, the cluster's name (its Redis queue and heartbeat), the
+# metrics directory. A qcluster or gunicorn a test starts inherits the worker's environment, hence
+# `_per_worker` leaves a value already keyed for this worker as it is.
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+
+
+def _per_worker(value: str, separator: str = "-") -> str:
+    if not _WORKER or value.endswith(separator + _WORKER):
+        return value
+    return value + separator + _WORKER
+
+
 # Tests clear their cache keys: keep them apart from a development server's on a shared Redis.
-os.environ.setdefault("CACHE_KEY_PREFIX", "soulverse-test")
-os.environ.setdefault("Q_CLUSTER_NAME", "soulverse-test")
+os.environ["CACHE_KEY_PREFIX"] = _per_worker(os.environ.get("CACHE_KEY_PREFIX", "soulverse-test"))
+os.environ["Q_CLUSTER_NAME"] = _per_worker(os.environ.get("Q_CLUSTER_NAME", "soulverse-test"))
 # Tests never reach the internet: the AI is off unless a test points it at the local stub, in
 # the test process (through `settings`) or in a qcluster it starts (TEST_GEMINI_BASE_URL).
 _stub_url = os.environ.get("TEST_GEMINI_BASE_URL", "")
@@ -38,17 +52,20 @@ _heartbeat_urls = [pair.partition("=")[2] for pair in _heartbeats.split(",") if 
 os.environ["JOB_HEARTBEAT_URLS"] = (
     _heartbeats if all(url.startswith("http://127.0.0.1:") for url in _heartbeat_urls) else "")
 
-# Metrics of this test run in a directory of its own, shared with the qcluster processes it starts.
+# Metrics of this test run (of this worker) in a directory of its own, shared with the qcluster
+# processes it starts.
 if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
     import tempfile
 
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="soulverse-test-metrics-")
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = _per_worker(os.environ["PROMETHEUS_MULTIPROC_DIR"], os.sep)
 
 from soulverse.settings import *  # noqa: E402,F403
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     # A file (not in-memory) test database, so that a qcluster subprocess can share it; one
-    # per test run, so that two runs never share one.
+    # per test run, so that two runs never share one (and one per xdist worker: pytest-django
+    # appends `_gw0`, `_gw1`, ... to this name in each).
     (BASE_DIR / "var").mkdir(exist_ok=True)  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / f"test_db_{os.getpid()}.sqlite3")}  # noqa: F405
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast, tests only

@@ -4,6 +4,7 @@ the queue; scheduler/tests/test_faults.py kills real clusters on both brokers)."
 import datetime
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 from django_q.models import OrmQ
 from django_q.signing import SignedPackage
@@ -58,7 +59,8 @@ def test_a_chunk_past_its_lease_deadline_is_handed_out_again_once(run):
 
 def test_unleased_chunks_are_handed_out_again_only_once_the_queue_is_empty(run):
     first, second = chunk(run, 0), chunk(run, 1)
-    OrmQ.objects.create(key="soulverse-test", payload="x", lock=timezone.now() - AGO)  # a task still queued
+    # a task still queued (the queue is named after the cluster: one per xdist worker)
+    OrmQ.objects.create(key=settings.Q_CLUSTER["name"], payload="x", lock=timezone.now() - AGO)
 
     assert jobs_watchdog()["chunks_requeued"] == 0
     OrmQ.objects.all().delete()
