@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from verses.tests.gemini_stub import GeminiStub, good_answer  # noqa: E402  (no Django needed)
 
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--users", type=int, default=100_000)

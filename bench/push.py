@@ -24,7 +24,6 @@ import datetime
 import logging
 import os
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,8 +32,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.daily_run import clusters_start, clusters_stop, database_create_if_missing, manage, peak_rss_mb, \
-    process_tree  # noqa: E402
+from bench.daily_run import (  # noqa: E402 (after the sys.path line above)
+    clusters_start,
+    clusters_stop,
+    database_create_if_missing,
+    manage,
+    peak_rss_mb,
+    process_tree,  # noqa: E402
+)
 from verses.tests.fcm_stub import FcmStubProcess  # noqa: E402
 
 AT = datetime.datetime(2026, 1, 10, 6, 0, tzinfo=datetime.UTC)  # 06:00 in Lomé
@@ -185,7 +190,8 @@ def baseline(count: int, stub: FcmStubProcess, credentials: str) -> tuple[float,
     endpoint is the stub's). (messages/s, client CPU ms per message, stub CPU ms per message)."""
     import firebase_admin
     import requests.adapters
-    from firebase_admin import _http_client, credentials as fb_credentials, messaging
+    from firebase_admin import _http_client, messaging
+    from firebase_admin import credentials as fb_credentials
 
     from users.models import User
     from verses.fcm import Push, push_message

@@ -14,8 +14,12 @@ from scheduler.services import job_runs_purge, retention_cutoff
 from users.services import user_activity_purge
 from verses.cache import verse_cache_purge
 from verses.partitions import history_start
-from verses.services import (daily_verses_history_purge, deliveries_purge, deliveries_unconfirmed_close,
-                             verse_opens_purge)
+from verses.services import (
+    daily_verses_history_purge,
+    deliveries_purge,
+    deliveries_unconfirmed_close,
+    verse_opens_purge,
+)
 
 logger = logging.getLogger(__name__)
 

@@ -15,7 +15,6 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from soulverse.metrics import THROTTLED_REQUESTS
 
-
 # An error body names at most this many fields, each message cut to this length: a 400 must not
 # echo a large body back.
 ERROR_MAX_FIELDS = 10

@@ -3,7 +3,6 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import UserChangeForm as BaseUserChangeForm
 from django.contrib.auth.forms import UserCreationForm as BaseUserCreationForm
 from django.db.models import OuterRef, Subquery
-
 from knox.models import AuthToken
 
 from users.models import DailyStats, User, UserActivity

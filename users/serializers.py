@@ -8,7 +8,6 @@ from rest_framework import serializers
 from soulverse.api import NO_NUL_PATTERN, StrictBooleanField, StrictCharField, StrictSerializer
 from users.models import User, validate_quarter_hour
 
-
 QUARTER_HOUR_PATTERN = r"^([01][0-9]|2[0-3]):(00|15|30|45)$"
 # The schema's format for a time zone name (not one of OpenAPI's registered formats: a hint for
 # readers and generators, which treat it as a plain string).

@@ -7,12 +7,12 @@ import uuid
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
-from knox.crypto import hash_token
-from knox.models import AuthToken
-from knox.settings import CONSTANTS
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
+from knox.crypto import hash_token
+from knox.models import AuthToken
+from knox.settings import CONSTANTS
 
 from soulverse.db import rows_delete_before
 from soulverse.secret_rules import secret_problem

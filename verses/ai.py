@@ -472,7 +472,7 @@ class GeminiProvider:
                 raise
             try:
                 response = self._call(lambda: self._client.models.generate_content(
-                    model=self.model, contents=prompt, config=self._config()))
+                    model=self.model, contents=prompt, config=self._config()))  # noqa: B023 (called at once)
             except AIError as error:
                 run.record(None)
                 if error.kind in CIRCUIT_BREAKER_KINDS:

@@ -13,8 +13,8 @@ import re
 import shutil
 import ssl
 import tempfile
-import urllib.parse
 import urllib.error
+import urllib.parse
 import urllib.request
 import zipfile
 from collections.abc import Iterator

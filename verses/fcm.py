@@ -31,8 +31,12 @@ import requests.structures
 import urllib3
 from django.conf import settings
 from django.core.cache import cache
-from firebase_admin import credentials, exceptions, messaging
-from firebase_admin import _http_client  # firebase-admin's own retry policy, reused for FCM_BASE_URL
+from firebase_admin import (
+    _http_client,  # firebase-admin's own retry policy, reused for FCM_BASE_URL
+    credentials,
+    exceptions,
+    messaging,
+)
 
 logger = logging.getLogger(__name__)
 # firebase-admin 7 prefers `fid` (installation ids); the apps register tokens today (README).

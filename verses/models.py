@@ -60,7 +60,7 @@ class VerseOfTheDay(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = PairVerseManager()
-    all_objects = models.Manager()
+    all_objects = models.Manager()  # noqa: DJ012
 
     class Meta:
         verbose_name = "verset du jour (par humeur)"

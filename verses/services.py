@@ -23,7 +23,7 @@ from django.db.models import Count, F, Window
 from django.db.models.functions import Mod, RowNumber
 from django.utils import timezone
 
-from soulverse.db import tables_analyze_if_stale
+from soulverse.db import rows_delete_before, tables_analyze_if_stale
 from users.models import User
 from users.selectors import users_active
 from verses import partitions
@@ -31,7 +31,6 @@ from verses.ai import AIError, AIRun, provider_get, provider_probe
 from verses.bible import passage_key
 from verses.cache import verse_cache_get_many, verse_cache_set_many
 from verses.curated import CuratedVerse, curated_pool
-from soulverse.db import rows_delete_before
 from verses.models import DailyVerse, Delivery, VerseOfTheDay, VerseOpen
 from verses.reflections import fallback_reflection
 from verses.selectors import local_date

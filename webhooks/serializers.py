@@ -12,7 +12,6 @@ from webhooks.events import EVENTS
 from webhooks.models import WebhookDelivery
 from webhooks.transport import AddressRefused, url_addresses
 
-
 # What the schema documents and the server enforces (a host name, not an address): every URL
 # matching it is accepted unless its host resolves to a refused address. A host listed in
 # WEBHOOKS_ALLOWED_PRIVATE_HOSTS (tests' 127.0.0.1) may also be an address with any port.
@@ -34,7 +33,7 @@ class WebhookUrlField(StrictCharField):
         url = super().to_internal_value(data)
         URLValidator(schemes=["http", "https"], message="Saisissez une URL http(s) valide.")(url)
         try:
-            urlsplit(url).port
+            urlsplit(url).port  # noqa: B018 (raises on a port out of range)
         except ValueError:
             raise serializers.ValidationError("Port invalide.") from None
         try:

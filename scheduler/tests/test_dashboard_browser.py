@@ -101,7 +101,7 @@ class Page:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             try:
-                old.tag_name  # raises once the old page is gone
+                old.tag_name  # noqa: B018 (raises once the old page is gone)
             except Exception:
                 break
             time.sleep(0.05)
@@ -320,7 +320,7 @@ def test_admin_pages_load_under_the_content_security_policy(browser, live_server
 
 def _attached(element) -> bool:
     try:
-        element.tag_name
+        element.tag_name  # noqa: B018 (raises once the element is gone)
     except Exception:
         return False
     return True

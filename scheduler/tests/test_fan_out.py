@@ -112,8 +112,9 @@ def test_a_redelivered_job_task_resumes_its_chunks_instead_of_starting_over(user
 
 @pytest.mark.django_db(transaction=True)
 def test_a_lost_database_during_the_job_retries_it(users, sync_tasks, monkeypatch, caplog):
-    import verses.jobs
     from django.db import OperationalError
+
+    import verses.jobs
 
     real, calls = verses.jobs.daily_verses_generation, []
 
@@ -135,8 +136,9 @@ def test_a_lost_database_during_the_job_retries_it(users, sync_tasks, monkeypatc
 def test_a_database_lost_after_the_plan_was_stored_resumes_instead_of_starting_over(users, monkeypatch, caplog):
     from contextlib import contextmanager
 
-    import verses.jobs
     from django.db import OperationalError, connection, transaction
+
+    import verses.jobs
 
     real_job, calls = verses.jobs.daily_verses_generation, []
     real_atomic, real_bulk_create, stored = transaction.atomic, JobChunk.objects.bulk_create, []

@@ -125,8 +125,9 @@ REDIS_START = ["redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "-::
 
 def test_redis_stopped_mid_run_the_run_completes_and_caching_resumes(tmp_path):
     from django.core.cache import cache
-    from users.tests.factories import token_key_for
     from rest_framework.test import APIClient
+
+    from users.tests.factories import token_key_for
 
     if not settings.REDIS_URL or ":6379" not in settings.REDIS_URL:
         pytest.skip("needs the machine's Redis on 127.0.0.1:6379 (REDIS_URL)")

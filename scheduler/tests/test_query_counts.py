@@ -31,7 +31,6 @@ from users.models import Language, Mood, User
 from users.tests.factories import UserFactory, token_key_for
 from verses.models import DailyVerse
 
-
 # The worst case, status with a live cluster on the database cache.
 MAX_QUERIES = 23
 

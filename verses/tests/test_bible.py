@@ -22,7 +22,6 @@ from verses.curated import CURATED_VERSES
 from verses.models import BibleVerse
 from verses.tests.shared_data import LSG_PATH, LSG_VERSES, needs_lsg
 
-
 PHILIPPIANS_4_6_7 = next(
     verse for verse in CURATED_VERSES["anxious"] if (verse.book, verse.chapter, verse.verse_start) == (50, 4, 6)
 )

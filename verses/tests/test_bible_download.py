@@ -13,9 +13,9 @@ import hashlib
 import io
 import os
 import socket
+import ssl
 import subprocess
 import sys
-import ssl
 import threading
 import zipfile
 from collections.abc import Iterator

@@ -12,7 +12,6 @@ from verses.bible import BOOK_NAMES_EN, BOOK_NAMES_FR, reference_display, web_te
 from verses.curated import CURATED_VERSES, DEFAULT_MOOD, MOODS, CuratedVerse, curated_pool
 from verses.tests.shared_data import LSG_PATH, needs_lsg
 
-
 ALL_POOLS = (*MOODS, DEFAULT_MOOD)
 ALL_VERSES = [(mood, verse) for mood in ALL_POOLS for verse in CURATED_VERSES[mood]]
 ALL_IDS = [f"{mood}-{verse.reference('en')}" for mood, verse in ALL_VERSES]

@@ -10,11 +10,11 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from scheduler.jobs import cache_cleanup
+from scheduler.tests.runs import daily_run, job_run_through_tasks
 from users.models import User
 from users.tests.factories import UserFactory, token_key_for
 from verses import partitions
 from verses.models import DailyVerse, DailyVerseRecord
-from scheduler.tests.runs import daily_run, job_run_through_tasks
 from verses.services import daily_verse_for_user, daily_verses_history_purge
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_ai")]

@@ -16,7 +16,6 @@ from scheduler.tests.runs import daily_run
 from users.tests.factories import UserFactory, token_key_for
 from verses.models import DailyVerse
 
-
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_ai")]
 
 TODAY = "/api/v1/verses/today"
