@@ -15,7 +15,7 @@ def pytest_collection_modifyitems(config, items):
     slow = [item for item in items if any(item.get_closest_marker(name) for name in SLOW_MARKS)]
     rest = [item for item in items if not any(item.get_closest_marker(name) for name in SLOW_MARKS)]
     head = [item for pair in zip(slow, rest) for item in pair]
-    items[:] = head + slow[len(head) // 2:] + rest[len(head) // 2:]
+    items[:] = head + slow[len(head) // 2 :] + rest[len(head) // 2 :]
 
 
 @pytest.fixture(autouse=True)
@@ -107,8 +107,7 @@ def viewer_client(db):
     from scheduler.permissions import VIEWERS_GROUP
     from users.tests.factories import UserFactory
 
-    return _token_client(_in_group(UserFactory(email="viewer@example.org", is_staff=True, fcm_token=""),
-                                   VIEWERS_GROUP))
+    return _token_client(_in_group(UserFactory(email="viewer@example.org", is_staff=True, fcm_token=""), VIEWERS_GROUP))
 
 
 @pytest.fixture

@@ -62,8 +62,12 @@ if os.environ.get("LOG_FORMAT", "line") == "json":
         "formatters": {"json": dict(JSON_FORMATTER)},
         "handlers": {
             "error": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"},
-            "access": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stdout",
-                       "filters": ["access"]},
+            "access": {
+                "class": "logging.StreamHandler",
+                "formatter": "json",
+                "stream": "ext://sys.stdout",
+                "filters": ["access"],
+            },
         },
         "root": {"handlers": ["error"], "level": "INFO"},
         "loggers": {

@@ -101,8 +101,12 @@ def _processes() -> dict[int, tuple[float, int, str, str]]:
         except OSError:
             continue
         fields = rest.split()
-        found[int(entry)] = ((int(fields[11]) + int(fields[12])) / TICK, int(fields[1]),
-                             head.partition("(")[2], command)
+        found[int(entry)] = (
+            (int(fields[11]) + int(fields[12])) / TICK,
+            int(fields[1]),
+            head.partition("(")[2],
+            command,
+        )
     return found
 
 
@@ -138,8 +142,9 @@ class CpuShares:
     one); then the machine's busy time that no process was charged: interrupts (the softirq of
     loopback TCP, mostly), steal (a virtual machine's CPU given to others) and the rest."""
 
-    def __init__(self, *, gunicorn_pid: int, database: str, database_url: str, writer_pid: int | None,
-                 attacker_pids: set[int]):
+    def __init__(
+        self, *, gunicorn_pid: int, database: str, database_url: str, writer_pid: int | None, attacker_pids: set[int]
+    ):
         self.gunicorn_pid, self.database, self.database_url = gunicorn_pid, database, database_url
         self.writer_pid, self.attacker_pids = writer_pid, attacker_pids
 
@@ -180,8 +185,9 @@ class CpuShares:
             if used > 0:
                 part = self._part(pid, parent, name, command)
                 parts[part] = parts.get(part, 0.0) + used / self.seconds
-        busy, interrupts, steal = ((after - before) / self.seconds
-                                   for after, before in zip(self.machine_after, self.machine_before))
+        busy, interrupts, steal = (
+            (after - before) / self.seconds for after, before in zip(self.machine_after, self.machine_before)
+        )
         shares = dict(sorted(parts.items(), key=lambda item: -item[1]))
         shares["interrupts (irq, softirq)"] = interrupts
         shares["steal (hypervisor)"] = steal
@@ -195,8 +201,11 @@ def shares_line(shares: dict[str, float]) -> str:
 
 
 def users_ensure(env: dict, count: int) -> None:
-    active = int(base.manage(env, "shell", "-c", "from users.selectors import users_active; "
-                                                  "print(users_active().count())").splitlines()[-1])
+    active = int(
+        base.manage(
+            env, "shell", "-c", "from users.selectors import users_active; print(users_active().count())"
+        ).splitlines()[-1]
+    )
     if active < count:
         base.log(f"{active} active users: seeding {count - active} more")
         base.manage(env, "seed_demo_users", "--count", str(count - active), "--all-active", timeout=900)
@@ -217,8 +226,18 @@ def measured_run(wrk: str, url: str, run: dict, auth: dict, shares: CpuShares) -
     return result
 
 
-def attacked_round(wrk: str, base_url: str, auth: dict, args, run: dict, env: dict, *, attack: bool = True,
-                   write: bool = True, gunicorn_pid: int) -> tuple[dict, dict, str]:
+def attacked_round(
+    wrk: str,
+    base_url: str,
+    auth: dict,
+    args,
+    run: dict,
+    env: dict,
+    *,
+    attack: bool = True,
+    write: bool = True,
+    gunicorn_pid: int,
+) -> tuple[dict, dict, str]:
     attackers = []
     for name, (path, headers) in ATTACKS.items() if attack else ():
         command = [wrk, "-t1", f"-c{args.attack_connections}", f"-d{args.duration + 4}s", "--timeout", "5s"]
@@ -226,19 +245,39 @@ def attacked_round(wrk: str, base_url: str, auth: dict, args, run: dict, env: di
             command += ["-s", args.attack_script]
         for header, value in headers.items():
             command += ["-H", f"{header}: {value}"]
-        attackers.append((name, subprocess.Popen([*command, base_url + path], stdout=subprocess.PIPE,
-                                                 stderr=subprocess.PIPE, text=True)))
-    writer = subprocess.Popen([sys.executable, "manage.py", "shell", "-c",
-                               DAILY_WRITER.format(seconds=args.duration + 2 if write else 0,
-                                                   application_name=WRITER_APPLICATION_NAME)],
-                              cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        attackers.append(
+            (
+                name,
+                subprocess.Popen(
+                    [*command, base_url + path], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+                ),
+            )
+        )
+    writer = subprocess.Popen(
+        [
+            sys.executable,
+            "manage.py",
+            "shell",
+            "-c",
+            DAILY_WRITER.format(seconds=args.duration + 2 if write else 0, application_name=WRITER_APPLICATION_NAME),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     time.sleep(2)  # the attack and the write are under way
     if write and args.writer_nice:
         for pid in {writer.pid} | _writer_backends(env["DATABASE_URL"]):
             os.setpriority(os.PRIO_PROCESS, pid, args.writer_nice)
-    shares = CpuShares(gunicorn_pid=gunicorn_pid, database=database_name(env["DATABASE_URL"]),
-                       database_url=env["DATABASE_URL"], writer_pid=writer.pid if write else None,
-                       attacker_pids={process.pid for _, process in attackers})
+    shares = CpuShares(
+        gunicorn_pid=gunicorn_pid,
+        database=database_name(env["DATABASE_URL"]),
+        database_url=env["DATABASE_URL"],
+        writer_pid=writer.pid if write else None,
+        attacker_pids={process.pid for _, process in attackers},
+    )
     try:
         result = measured_run(wrk, base_url + TODAY, run, auth, shares)
     finally:
@@ -266,38 +305,58 @@ def main() -> int:
     parser.add_argument("--users", type=int, default=100_000)
     parser.add_argument("--target", type=float, default=0.8)
     parser.add_argument("--breakdown", action="store_true", help="also measure each load alone")
-    parser.add_argument("--writer-nice", type=int, default=0,
-                        help="experiment: run the writer's Python process and its PostgreSQL backend at this "
-                             "niceness (0-19; the backend is reniced from here, which needs the rights to)")
-    parser.add_argument("--web-group-nice", type=int, default=0,
-                        help="experiment: the niceness of gunicorn's scheduler autogroup (-20-19; Linux shares "
-                             "CPU between sessions first when kernel.sched_autogroup_enabled is 1, so a "
-                             "process's own niceness only counts within its session: PostgreSQL's backends "
-                             "are all in the postmaster's)")
-    parser.add_argument("--attack-rate", type=float, default=0,
-                        help="bounded attackers: at most this many requests/s each (default 0: unbounded, "
-                             "each connection sends its next request as soon as it has the answer)")
+    parser.add_argument(
+        "--writer-nice",
+        type=int,
+        default=0,
+        help="experiment: run the writer's Python process and its PostgreSQL backend at this "
+        "niceness (0-19; the backend is reniced from here, which needs the rights to)",
+    )
+    parser.add_argument(
+        "--web-group-nice",
+        type=int,
+        default=0,
+        help="experiment: the niceness of gunicorn's scheduler autogroup (-20-19; Linux shares "
+        "CPU between sessions first when kernel.sched_autogroup_enabled is 1, so a "
+        "process's own niceness only counts within its session: PostgreSQL's backends "
+        "are all in the postmaster's)",
+    )
+    parser.add_argument(
+        "--attack-rate",
+        type=float,
+        default=0,
+        help="bounded attackers: at most this many requests/s each (default 0: unbounded, "
+        "each connection sends its next request as soon as it has the answer)",
+    )
     args = parser.parse_args()
 
     os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/soulverse_bench_attack")
     os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/14")
     env = base.bench_env()
     wrk = base.wrk_ensure()
-    base.log(f"database {env['DATABASE_URL']}, cache {env['REDIS_URL']}; {os.cpu_count()} CPUs, "
-             f"load average {os.getloadavg()[0]:.2f}")
+    base.log(
+        f"database {env['DATABASE_URL']}, cache {env['REDIS_URL']}; {os.cpu_count()} CPUs, "
+        f"load average {os.getloadavg()[0]:.2f}"
+    )
     process = None
     results = {"baseline": [], "daily run only": [], "attacked": []}
     # With --breakdown, also the attackers without the daily run.
     parts = {"attackers only": []} if args.breakdown else {}
     attack_figures, writes = [], []
-    with (tempfile.NamedTemporaryFile("w+", prefix="bench-gunicorn-", suffix=".log") as gunicorn_log,
-          tempfile.NamedTemporaryFile("w", prefix="bench-attack-", suffix=".lua") as attack_script):
+    with (
+        tempfile.NamedTemporaryFile("w+", prefix="bench-gunicorn-", suffix=".log") as gunicorn_log,
+        tempfile.NamedTemporaryFile("w", prefix="bench-attack-", suffix=".lua") as attack_script,
+    ):
         if args.attack_rate:
-            attack_script.write(f"function delay() return {1000 * args.attack_connections / args.attack_rate:.3f} end\n")
+            attack_script.write(
+                f"function delay() return {1000 * args.attack_connections / args.attack_rate:.3f} end\n"
+            )
             attack_script.flush()
             args.attack_script = attack_script.name
-            base.log(f"bounded attackers: at most {args.attack_rate:g} requests/s each "
-                     f"({args.attack_connections} connections)")
+            base.log(
+                f"bounded attackers: at most {args.attack_rate:g} requests/s each "
+                f"({args.attack_connections} connections)"
+            )
         else:
             base.log("unbounded attackers: each connection sends its next request as soon as it has the answer")
         try:
@@ -319,32 +378,48 @@ def main() -> int:
             run = {"duration": args.duration, "connections": args.connections, "threads": 1}
             base.wrk_run(wrk, base_url + TODAY, **{**run, "duration": 2}, headers=auth)  # warm-up
             for round_ in range(1, args.rounds + 1):
-                shares = CpuShares(gunicorn_pid=process.pid, database=database_name(env["DATABASE_URL"]),
-                                   database_url=env["DATABASE_URL"], writer_pid=None, attacker_pids=set())
+                shares = CpuShares(
+                    gunicorn_pid=process.pid,
+                    database=database_name(env["DATABASE_URL"]),
+                    database_url=env["DATABASE_URL"],
+                    writer_pid=None,
+                    attacker_pids=set(),
+                )
                 result = measured_run(wrk, base_url + TODAY, run, auth, shares)
                 results["baseline"].append(result)
-                base.log(f"round {round_} baseline: {result['rps']:.0f} req/s, p99 {result.get('p99_ms', 0):.1f} ms; "
-                         f"cores: {shares_line(result['shares'])}")
-                result, _, written = attacked_round(wrk, base_url, auth, args, run, env, attack=False,
-                                                    gunicorn_pid=process.pid)
+                base.log(
+                    f"round {round_} baseline: {result['rps']:.0f} req/s, p99 {result.get('p99_ms', 0):.1f} ms; "
+                    f"cores: {shares_line(result['shares'])}"
+                )
+                result, _, written = attacked_round(
+                    wrk, base_url, auth, args, run, env, attack=False, gunicorn_pid=process.pid
+                )
                 results["daily run only"].append(result)
-                base.log(f"round {round_} daily run only: {result['rps']:.0f} req/s, "
-                         f"p99 {result.get('p99_ms', 0):.1f} ms; daily runs (verses:seconds) {written}; "
-                         f"cores: {shares_line(result['shares'])}")
-                result, attackers, written = attacked_round(wrk, base_url, auth, args, run, env,
-                                                            gunicorn_pid=process.pid)
+                base.log(
+                    f"round {round_} daily run only: {result['rps']:.0f} req/s, "
+                    f"p99 {result.get('p99_ms', 0):.1f} ms; daily runs (verses:seconds) {written}; "
+                    f"cores: {shares_line(result['shares'])}"
+                )
+                result, attackers, written = attacked_round(
+                    wrk, base_url, auth, args, run, env, gunicorn_pid=process.pid
+                )
                 results["attacked"].append(result)
                 attack_figures.append(attackers)
                 writes.append(written)
-                base.log(f"round {round_} attacked: {result['rps']:.0f} req/s, p99 {result.get('p99_ms', 0):.1f} ms; "
-                         + ", ".join(f"{name} {a['rps']:.0f} req/s" for name, a in attackers.items())
-                         + f"; daily runs (verses:seconds) {written}; cores: {shares_line(result['shares'])}")
+                base.log(
+                    f"round {round_} attacked: {result['rps']:.0f} req/s, p99 {result.get('p99_ms', 0):.1f} ms; "
+                    + ", ".join(f"{name} {a['rps']:.0f} req/s" for name, a in attackers.items())
+                    + f"; daily runs (verses:seconds) {written}; cores: {shares_line(result['shares'])}"
+                )
                 if args.breakdown:
-                    result, _, _ = attacked_round(wrk, base_url, auth, args, run, env, write=False,
-                                                  gunicorn_pid=process.pid)
+                    result, _, _ = attacked_round(
+                        wrk, base_url, auth, args, run, env, write=False, gunicorn_pid=process.pid
+                    )
                     parts["attackers only"].append(result)
-                    base.log(f"round {round_} attackers only: {result['rps']:.0f} req/s, "
-                             f"p99 {result.get('p99_ms', 0):.1f} ms; cores: {shares_line(result['shares'])}")
+                    base.log(
+                        f"round {round_} attackers only: {result['rps']:.0f} req/s, "
+                        f"p99 {result.get('p99_ms', 0):.1f} ms; cores: {shares_line(result['shares'])}"
+                    )
         except base.BenchError as exc:
             base.log(f"error: {exc}")
             gunicorn_log.seek(0)
@@ -360,14 +435,20 @@ def main() -> int:
     print()
     print(f"{'verses/today':<16}{'best req/s':>11}{'p99 ms':>9}{'errors':>8}   rounds req/s")
     for mode, rounds in results.items():
-        print(f"{mode:<16}{best[mode]['rps']:>11.1f}{best[mode].get('p99_ms', 0):>9.1f}{errors[mode]:>8}   "
-              + ", ".join(f"{r['rps']:.0f}" for r in rounds))
-    print("attackers (best round): " + "; ".join(
-        f"{name} {max(a[name]['rps'] for a in attack_figures):.0f} req/s" for name in ATTACKS))
+        print(
+            f"{mode:<16}{best[mode]['rps']:>11.1f}{best[mode].get('p99_ms', 0):>9.1f}{errors[mode]:>8}   "
+            + ", ".join(f"{r['rps']:.0f}" for r in rounds)
+        )
+    print(
+        "attackers (best round): "
+        + "; ".join(f"{name} {max(a[name]['rps'] for a in attack_figures):.0f} req/s" for name in ATTACKS)
+    )
     print(f"daily runs during the attacked rounds (verses:seconds): {' | '.join(writes)}")
     names = list(dict.fromkeys(name for mode in best for name in best[mode]["shares"]))
-    print(f"\nCPU, in cores of the machine's {os.cpu_count()}, during the best round of each mode "
-          "(from /proc, 1 s after the start of the measured wrk to 1 s before its end):")
+    print(
+        f"\nCPU, in cores of the machine's {os.cpu_count()}, during the best round of each mode "
+        "(from /proc, 1 s after the start of the measured wrk to 1 s before its end):"
+    )
     print(f"{'':<32}" + "".join(f"{mode:>16}" for mode in best))
     for name in names:
         print(f"{name:<32}" + "".join(f"{best[mode]['shares'].get(name, 0.0):>16.2f}" for mode in best))
@@ -379,20 +460,30 @@ def main() -> int:
 
     def ratios(mode: str, reference: str) -> tuple[float, float]:
         """(requests/s, p99) of `mode`'s best round over `reference`'s."""
-        return (best[mode]["rps"] / best[reference]["rps"],
-                best[mode].get("p99_ms", 0) / max(best[reference].get("p99_ms", 0), 0.001))
+        return (
+            best[mode]["rps"] / best[reference]["rps"],
+            best[mode].get("p99_ms", 0) / max(best[reference].get("p99_ms", 0), 0.001),
+        )
 
     print(f"\n{label}; verses/today's best round of each mode, requests/s and p99 as a ratio:")
     if "attackers only" in best:
-        print("  context: attackers only / baseline: {:.2f} req/s, p99 x{:.2f}".format(
-            *ratios("attackers only", "baseline")))
-    print("  context: attacked / baseline (the attackers and the daily run together): "
-          "{:.2f} req/s, p99 x{:.2f}".format(*ratios("attacked", "baseline")))
+        print(
+            "  context: attackers only / baseline: {:.2f} req/s, p99 x{:.2f}".format(
+                *ratios("attackers only", "baseline")
+            )
+        )
+    print(
+        "  context: attacked / baseline (the attackers and the daily run together): {:.2f} req/s, p99 x{:.2f}".format(
+            *ratios("attacked", "baseline")
+        )
+    )
     ratio, p99_ratio = ratios("attacked", "daily run only")
     ok = ratio >= args.target and not any(errors.values())
-    print(f"issue 12: attacked / daily run only (the same load without the attackers): {ratio:.2f} req/s, "
-          f"p99 x{p99_ratio:.2f}  ({'meets' if ok else 'BELOW'} the target {args.target:.2f} req/s, "
-          f"verses/today errors {sum(errors.values())})")
+    print(
+        f"issue 12: attacked / daily run only (the same load without the attackers): {ratio:.2f} req/s, "
+        f"p99 x{p99_ratio:.2f}  ({'meets' if ok else 'BELOW'} the target {args.target:.2f} req/s, "
+        f"verses/today errors {sum(errors.values())})"
+    )
     return 0 if ok else 1
 
 

@@ -37,9 +37,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--chunk-size", type=int, default=None, help="VERSES_ASSIGN_CHUNK_SIZE")
     parser.add_argument("--naive-users", type=int, default=1000, help="0 to skip the naive mode")
     parser.add_argument("--broker", choices=["orm", "redis"], default="orm")
-    parser.add_argument("--without-statistics", action="store_true",
-                        help="reload the users table as a bulk load leaves it: no planner statistics, no "
-                             "visibility map (production without autovacuum, a restored dump)")
+    parser.add_argument(
+        "--without-statistics",
+        action="store_true",
+        help="reload the users table as a bulk load leaves it: no planner statistics, no "
+        "visibility map (production without autovacuum, a restored dump)",
+    )
     return parser.parse_args()
 
 
@@ -69,8 +72,13 @@ def database_create_if_missing(url: str) -> None:
     import psycopg2
 
     config = environ.Env.db_url_config(url)
-    admin = psycopg2.connect(dbname="postgres", user=config["USER"], host=config["HOST"], port=config["PORT"] or 5432,
-                             password=config["PASSWORD"] or None)
+    admin = psycopg2.connect(
+        dbname="postgres",
+        user=config["USER"],
+        host=config["HOST"],
+        port=config["PORT"] or 5432,
+        password=config["PASSWORD"] or None,
+    )
     admin.autocommit = True
     with admin.cursor() as cursor:
         cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [config["NAME"]])
@@ -80,8 +88,7 @@ def database_create_if_missing(url: str) -> None:
 
 
 def manage(*args: str, env: dict) -> None:
-    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
 
 
 def prepare_data(users: int, env: dict) -> None:
@@ -98,8 +105,10 @@ def prepare_data(users: int, env: dict) -> None:
         manage("seed_demo_users", "--count", str(users), "--all-active", env=env)
         print(f"  seeded in {time.monotonic() - started:.1f} s", flush=True)
     with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE verses_dailyverse, verses_verseoftheday, scheduler_jobchunk, scheduler_jobrun, "
-                       "django_q_ormq, django_q_task CASCADE")
+        cursor.execute(
+            "TRUNCATE verses_dailyverse, verses_verseoftheday, scheduler_jobchunk, scheduler_jobrun, "
+            "django_q_ormq, django_q_task CASCADE"
+        )
         cursor.execute("DROP TABLE IF EXISTS bench_naive_verse")
         cursor.execute("VACUUM ANALYZE")
     cache.clear()  # the benchmark's own Redis database
@@ -117,8 +126,10 @@ def users_table_reload_without_statistics() -> float:
         cursor.execute("INSERT INTO users_user SELECT * FROM bench_users_copy")
         cursor.execute("DROP TABLE bench_users_copy")
         cursor.execute("DELETE FROM pg_statistic WHERE starelid = 'users_user'::regclass")
-        cursor.execute("UPDATE pg_class SET reltuples = -1 WHERE oid = 'users_user'::regclass "
-                       "OR oid IN (SELECT indexrelid FROM pg_index WHERE indrelid = 'users_user'::regclass)")
+        cursor.execute(
+            "UPDATE pg_class SET reltuples = -1 WHERE oid = 'users_user'::regclass "
+            "OR oid IN (SELECT indexrelid FROM pg_index WHERE indrelid = 'users_user'::regclass)"
+        )
     return time.monotonic() - started
 
 
@@ -134,17 +145,23 @@ def floor_measure(users: int) -> tuple[float, float, float]:
         cursor.execute("DROP TABLE IF EXISTS bench_floor")
         cursor.execute("CREATE TABLE bench_floor (user_id uuid, day date, verse_id bigint, created_at timestamptz)")
         started = time.monotonic()
-        cursor.execute("INSERT INTO bench_floor SELECT id, current_date, 1, now() FROM users_user "
-                       "WHERE is_active AND fcm_token <> ''")
+        cursor.execute(
+            "INSERT INTO bench_floor SELECT id, current_date, 1, now() FROM users_user "
+            "WHERE is_active AND fcm_token <> ''"
+        )
         write = time.monotonic() - started
         assert cursor.rowcount == users
         cursor.execute("DROP TABLE bench_floor")
         # The same with the uniqueness the daily verses need: a primary key (user_id, day).
-        cursor.execute("CREATE TABLE bench_floor (user_id uuid, day date, verse_id bigint, created_at timestamptz, "
-                       "PRIMARY KEY (user_id, day))")
+        cursor.execute(
+            "CREATE TABLE bench_floor (user_id uuid, day date, verse_id bigint, created_at timestamptz, "
+            "PRIMARY KEY (user_id, day))"
+        )
         started = time.monotonic()
-        cursor.execute("INSERT INTO bench_floor SELECT id, current_date, 1, now() FROM users_user "
-                       "WHERE is_active AND fcm_token <> ''")
+        cursor.execute(
+            "INSERT INTO bench_floor SELECT id, current_date, 1, now() FROM users_user "
+            "WHERE is_active AND fcm_token <> ''"
+        )
         keyed = time.monotonic() - started
         cursor.execute("DROP TABLE bench_floor")
     return scan, write, keyed
@@ -215,8 +232,16 @@ def peak_rss_mb(pid: int) -> float | None:
 def clusters_start(count: int, env: dict) -> list[subprocess.Popen]:
     from scheduler.selectors import cluster_state
 
-    processes = [subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=ROOT, env=env,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(count)]
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "manage.py", "qcluster"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(count)
+    ]
     deadline = time.monotonic() + 60
     while cluster_state()["count"] < count:
         if time.monotonic() > deadline:
@@ -261,19 +286,25 @@ def naive_run(count: int, stub: GeminiStub) -> float:
     from verses.ai import GeminiProvider
     from verses.validation import proposal_check
 
-    provider = GeminiProvider(api_key="benchmark-key", model=settings.GEMINI_MODEL, base_url=stub.base_url,
-                              timeout_seconds=30, retries=0)
+    provider = GeminiProvider(
+        api_key="benchmark-key", model=settings.GEMINI_MODEL, base_url=stub.base_url, timeout_seconds=30, retries=0
+    )
     with connection.cursor() as cursor:
-        cursor.execute("CREATE TABLE bench_naive_verse (user_id uuid PRIMARY KEY, reference text, body text, "
-                       "reflection text, created_at timestamptz DEFAULT now())")
+        cursor.execute(
+            "CREATE TABLE bench_naive_verse (user_id uuid PRIMARY KEY, reference text, body text, "
+            "reflection text, created_at timestamptz DEFAULT now())"
+        )
     users = list(users_active().order_by("id").values_list("id", "mood", "language")[:count])
     started = time.monotonic()
     for user_id, mood, language in users:
-        passage = proposal_check(proposal=provider.propose(mood=mood or "default", language=language, avoid=[]),
-                                 language=language)
+        passage = proposal_check(
+            proposal=provider.propose(mood=mood or "default", language=language, avoid=[]), language=language
+        )
         with connection.cursor() as cursor:
-            cursor.execute("INSERT INTO bench_naive_verse (user_id, reference, body, reflection) "
-                           "VALUES (%s, %s, %s, %s)", [user_id, passage.reference, passage.text, passage.reflection])
+            cursor.execute(
+                "INSERT INTO bench_naive_verse (user_id, reference, body, reflection) VALUES (%s, %s, %s, %s)",
+                [user_id, passage.reference, passage.text, passage.reflection],
+            )
     return len(users) / (time.monotonic() - started)
 
 
@@ -290,8 +321,10 @@ def main() -> None:
         django.setup()
         prepare_data(args.users, env)
         if args.without_statistics:
-            print(f"users table reloaded without statistics in {users_table_reload_without_statistics():.1f} s",
-                  flush=True)
+            print(
+                f"users table reloaded without statistics in {users_table_reload_without_statistics():.1f} s",
+                flush=True,
+            )
         processes = clusters_start(args.clusters, env)
         memory_before = redis_used_memory()
         try:
@@ -310,13 +343,17 @@ def main() -> None:
     from verses.models import DailyVerse
 
     rate = args.users / wall
-    print(f"\ndaily run: {args.users:,} active users, {args.clusters} cluster(s) x {args.workers} worker(s), "
-          f"stub latency {args.latency} s, broker {args.broker}, chunk {settings.VERSES_ASSIGN_CHUNK_SIZE:,}, "
-          f"{'WITHOUT statistics' if args.without_statistics else 'after VACUUM ANALYZE'}")
+    print(
+        f"\ndaily run: {args.users:,} active users, {args.clusters} cluster(s) x {args.workers} worker(s), "
+        f"stub latency {args.latency} s, broker {args.broker}, chunk {settings.VERSES_ASSIGN_CHUNK_SIZE:,}, "
+        f"{'WITHOUT statistics' if args.without_statistics else 'after VACUUM ANALYZE'}"
+    )
     print(f"  wall time (enqueue -> run closed) {wall:10.2f} s")
     print(f"  users/s                           {rate:10,.0f}")
-    print(f"  verses created                    {counts['verses_created']:10,d}  (rows now: "
-          f"{DailyVerse.objects.count():,})")
+    print(
+        f"  verses created                    {counts['verses_created']:10,d}  (rows now: "
+        f"{DailyVerse.objects.count():,})"
+    )
     print(f"  chunks                            {counts.get('chunks', 0):10,d}")
     print(f"  database queries / 1,000 users    {counts['db_queries'] * 1000 / args.users:10.2f}")
     print(f"  AI calls (report / stub)          {counts['ai_calls']:6d} / {ai_requests}")
@@ -325,26 +362,35 @@ def main() -> None:
     print(f"  peak RSS per process (MiB)        {', '.join(f'{v:.0f}' for v in sorted(rss.values()))}")
     print(f"  peak RSS, largest process         {max(rss.values()):10.1f} MiB")
     floor = floor_scan + floor_write
-    print(f"  floor, same run: {args.users:,}-row scan {floor_scan:.2f} s + INSERT … SELECT {floor_write:.2f} s = "
-          f"{floor:.2f} s  -> run / floor {wall / floor:.2f}x")
-    print(f"  INSERT … SELECT into a table keyed (user_id, day), same run: {floor_keyed:.2f} s  -> run / that "
-          f"{wall / floor_keyed:.2f}x")
+    print(
+        f"  floor, same run: {args.users:,}-row scan {floor_scan:.2f} s + INSERT … SELECT {floor_write:.2f} s = "
+        f"{floor:.2f} s  -> run / floor {wall / floor:.2f}x"
+    )
+    print(
+        f"  INSERT … SELECT into a table keyed (user_id, day), same run: {floor_keyed:.2f} s  -> run / that "
+        f"{wall / floor_keyed:.2f}x"
+    )
     chunks = counts.get("chunks", 0) or 1
     print("  profile (from the run's records):")
     print(f"    job's own part (AI phase, chunking)  {profile['prepare']:8.2f} s")
     print(f"    enqueue -> first chunk done          {profile['to_first_chunk']:8.2f} s")
-    print(f"    first -> last chunk done             {profile['chunk_phase']:8.2f} s  "
-          f"({chunks / max(profile['chunk_phase'], 1e-9):.1f} chunks/s)")
-    print(f"    chunk statements, sum / mean         {profile['statements']:8.2f} s / "
-          f"{profile['statement_mean'] * 1000:.0f} ms")
+    print(
+        f"    first -> last chunk done             {profile['chunk_phase']:8.2f} s  "
+        f"({chunks / max(profile['chunk_phase'], 1e-9):.1f} chunks/s)"
+    )
+    print(
+        f"    chunk statements, sum / mean         {profile['statements']:8.2f} s / "
+        f"{profile['statement_mean'] * 1000:.0f} ms"
+    )
     workers = args.clusters * args.workers
     per_chunk = profile["chunk_phase"] * workers / chunks
-    print(f"    wall per chunk per worker            {per_chunk * 1000:8.0f} ms  (statement "
-          f"{profile['statement_mean'] * 1000:.0f} ms, the rest: commit, broker, bookkeeping)")
+    print(
+        f"    wall per chunk per worker            {per_chunk * 1000:8.0f} ms  (statement "
+        f"{profile['statement_mean'] * 1000:.0f} ms, the rest: commit, broker, bookkeeping)"
+    )
     print(f"    last chunk -> run closed             {profile['close']:8.2f} s")
     if naive_rate:
-        print(f"naive mode on {args.naive_users:,} users: {naive_rate:,.1f} users/s -> "
-              f"ratio {rate / naive_rate:,.0f}x")
+        print(f"naive mode on {args.naive_users:,} users: {naive_rate:,.1f} users/s -> ratio {rate / naive_rate:,.0f}x")
 
 
 if __name__ == "__main__":

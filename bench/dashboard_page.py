@@ -45,8 +45,9 @@ def database_ensure() -> None:
     db = settings.DATABASES["default"]
     if not db["ENGINE"].endswith("postgresql"):
         return
-    connection = psycopg2.connect(dbname="postgres", user=db["USER"], password=db["PASSWORD"],
-                                  host=db["HOST"], port=db["PORT"])
+    connection = psycopg2.connect(
+        dbname="postgres", user=db["USER"], password=db["PASSWORD"], host=db["HOST"], port=db["PORT"]
+    )
     connection.autocommit = True
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [db["NAME"]])
@@ -72,27 +73,57 @@ def month_seed(delivery_runs_per_day: int) -> None:
     runs, verses = [], []
     for n in range(1, 31):
         day = today - datetime.timedelta(days=n)
-        DailyStats.objects.create(day=day, active_users=200_000 + n * 300, daily_active_users=80_000 + n * 97,
-                                  new_users=400, verses_generated=200_000, fallbacks_used=n * 1000)
+        DailyStats.objects.create(
+            day=day,
+            active_users=200_000 + n * 300,
+            daily_active_users=80_000 + n * 97,
+            new_users=400,
+            verses_generated=200_000,
+            fallbacks_used=n * 1000,
+        )
         for index, mood in enumerate(MOODS):
             for language in ("fr", "en"):
                 failure = FAILURES[(index + n) % len(FAILURES)]
-                verses.append(VerseOfTheDay(
-                    day=day, mood=mood, language=language, book=19, chapter=23, verse_start=1, verse_end=1,
-                    reference="Psaumes 23:1", text="L'Éternel est mon berger.", reflection="Une réflexion.",
-                    source="fallback" if failure else "ai", ai_failure=failure))
+                verses.append(
+                    VerseOfTheDay(
+                        day=day,
+                        mood=mood,
+                        language=language,
+                        book=19,
+                        chapter=23,
+                        verse_start=1,
+                        verse_end=1,
+                        reference="Psaumes 23:1",
+                        text="L'Éternel est mon berger.",
+                        reflection="Une réflexion.",
+                        source="fallback" if failure else "ai",
+                        ai_failure=failure,
+                    )
+                )
         start = datetime.datetime.combine(day, datetime.time(), tzinfo=tz)
         for job_id, hour in (("user_stats_update", 0), ("cache_cleanup", 2), ("daily_verses_generation", 6)):
-            runs.append(JobRun(job_id=job_id, trigger="schedule", status="succeeded",
-                               started_at=start + datetime.timedelta(hours=hour),
-                               finished_at=start + datetime.timedelta(hours=hour, seconds=30),
-                               counts={"pairs": 18, "users_processed": 200_000, "ai_failures": {"timeout": 2}}))
+            runs.append(
+                JobRun(
+                    job_id=job_id,
+                    trigger="schedule",
+                    status="succeeded",
+                    started_at=start + datetime.timedelta(hours=hour),
+                    finished_at=start + datetime.timedelta(hours=hour, seconds=30),
+                    counts={"pairs": 18, "users_processed": 200_000, "ai_failures": {"timeout": 2}},
+                )
+            )
         for tick in range(delivery_runs_per_day):
             at = start + datetime.timedelta(minutes=15 * tick)
-            runs.append(JobRun(job_id="deliver_verses", trigger="schedule", status="succeeded", started_at=at,
-                               finished_at=at + datetime.timedelta(seconds=4),
-                               counts={"push_due": 2100, "push_sent": 2080, "push_invalid_tokens": 15,
-                                       "push_failed": 5}))
+            runs.append(
+                JobRun(
+                    job_id="deliver_verses",
+                    trigger="schedule",
+                    status="succeeded",
+                    started_at=at,
+                    finished_at=at + datetime.timedelta(seconds=4),
+                    counts={"push_due": 2100, "push_sent": 2080, "push_invalid_tokens": 15, "push_failed": 5},
+                )
+            )
     VerseOfTheDay.objects.bulk_create(verses)
     started = [run.started_at for run in runs]
     JobRun.objects.bulk_create(runs)
@@ -122,8 +153,9 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     call_command("createcachetable", verbosity=0)
     month_seed(args.delivery_runs_per_day)
-    admin = User.objects.filter(email="bench-admin@example.invalid").first() or \
-        User.objects.create_superuser("bench-admin@example.invalid", None)
+    admin = User.objects.filter(email="bench-admin@example.invalid").first() or User.objects.create_superuser(
+        "bench-admin@example.invalid", None
+    )
     client = Client()
     client.force_login(admin)
 
@@ -135,8 +167,7 @@ def main() -> None:
             response = client.get("/admin/dashboard/")
             timings.append(time.perf_counter() - started)
         assert response.status_code == 200, response.status_code
-    print(f"dashboard: {JobRun.objects.count():,} runs in the table, "
-          f"{connection.vendor}, {args.requests} requests")
+    print(f"dashboard: {JobRun.objects.count():,} runs in the table, {connection.vendor}, {args.requests} requests")
     print(f"  render time median {statistics.median(timings) * 1000:7.1f} ms   worst {max(timings) * 1000:.1f} ms")
     print(f"  queries per request {len(queries.captured_queries):5d}")
     print(f"  HTML {len(response.content):,} bytes")

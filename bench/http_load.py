@@ -81,14 +81,16 @@ def bench_env() -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
     env.setdefault("REDIS_URL", DEFAULT_REDIS_URL)
-    env.update({
-        "DJANGO_DEBUG": "false",
-        "DJANGO_SECRET_KEY": "bench-only-secret-key-not-for-production-0123456789abcdef",
-        "DJANGO_SECURE_SSL_REDIRECT": "false",
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-        "GEMINI_API_KEY": "",
-        "GEMINI_BASE_URL": "",
-    })
+    env.update(
+        {
+            "DJANGO_DEBUG": "false",
+            "DJANGO_SECRET_KEY": "bench-only-secret-key-not-for-production-0123456789abcdef",
+            "DJANGO_SECURE_SSL_REDIRECT": "false",
+            "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+            "GEMINI_API_KEY": "",
+            "GEMINI_BASE_URL": "",
+        }
+    )
     env.setdefault("CACHE_KEY_PREFIX", "soulverse-bench")
     env.setdefault("Q_CLUSTER_NAME", "soulverse-bench")
     env.setdefault("LOG_LEVEL", "WARNING")
@@ -110,10 +112,12 @@ def database_ensure(url: str) -> None:
 
     name = urllib.parse.unquote(parts.path.lstrip("/"))
     connection = psycopg2.connect(
-        host=parts.hostname or "127.0.0.1", port=parts.port or 5432,
+        host=parts.hostname or "127.0.0.1",
+        port=parts.port or 5432,
         user=urllib.parse.unquote(parts.username or "postgres"),
         password=urllib.parse.unquote(parts.password) if parts.password else None,
-        dbname="postgres", connect_timeout=5,
+        dbname="postgres",
+        connect_timeout=5,
     )
     try:
         connection.autocommit = True
@@ -190,8 +194,10 @@ def prepare(env: dict, *, analyze: bool) -> str:
         log(f"trigger_daily_verses: {exc} (continuing)")
     script = f"ANALYZE = {analyze}\n{USER_AND_TOKEN}"
     key, email, zone, indexes = manage(env, "shell", "-c", script).splitlines()[-1].split()
-    log(f"user {email} ({zone}); {'tables analyzed; ' if analyze else ''}"
-        f"index(es) of the endpoint's query: {indexes.replace(',', ', ')}")
+    log(
+        f"user {email} ({zone}); {'tables analyzed; ' if analyze else ''}"
+        f"index(es) of the endpoint's query: {indexes.replace(',', ', ')}"
+    )
     return key
 
 
@@ -212,11 +218,22 @@ def http_get(url: str, headers: dict | None = None) -> tuple[int, bytes]:
 
 def gunicorn_start(env: dict, port: int, workers: int, log_file) -> subprocess.Popen:
     gunicorn = Path(sys.executable).parent / "gunicorn"
-    command = [str(gunicorn), "soulverse.wsgi:application", "--bind", f"127.0.0.1:{port}",
-               "--workers", str(workers), "--log-level", "warning", "--graceful-timeout", "5"]
+    command = [
+        str(gunicorn),
+        "soulverse.wsgi:application",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--log-level",
+        "warning",
+        "--graceful-timeout",
+        "5",
+    ]
     # A session of its own: stopping it stops its workers, never anything else.
-    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    return subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
+    )
 
 
 def gunicorn_wait(process: subprocess.Popen, base: str, timeout: float = 60) -> None:
@@ -288,8 +305,7 @@ def wrk_parse(output: str) -> dict:
     return result
 
 
-def wrk_run(wrk: str, url: str, *, duration: int, connections: int, threads: int,
-            headers: dict | None = None) -> dict:
+def wrk_run(wrk: str, url: str, *, duration: int, connections: int, threads: int, headers: dict | None = None) -> dict:
     command = [wrk, f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", "--timeout", "5s"]
     for name, value in (headers or {}).items():
         command += ["-H", f"{name}: {value}"]
@@ -302,15 +318,19 @@ def wrk_run(wrk: str, url: str, *, duration: int, connections: int, threads: int
 def report(results: dict[str, list[dict]], target: float) -> float:
     best = {name: max(rounds, key=lambda r: r["rps"]) for name, rounds in results.items()}
     print()
-    print(f"{'endpoint':<24}{'best req/s':>11}  {'rounds req/s':<20}{'avg ms':>8}{'p50 ms':>8}"
-          f"{'p90 ms':>8}{'p99 ms':>8}{'errors':>8}")
+    print(
+        f"{'endpoint':<24}{'best req/s':>11}  {'rounds req/s':<20}{'avg ms':>8}{'p50 ms':>8}"
+        f"{'p90 ms':>8}{'p99 ms':>8}{'errors':>8}"
+    )
     for name, rounds in results.items():
         b = best[name]
         errors = sum(r["errors"] + r["non_2xx"] for r in rounds)
         per_round = ", ".join(f"{r['rps']:.0f}" for r in rounds)
-        print(f"{name:<24}{b['rps']:>11.1f}  {per_round:<20}"
-              f"{b.get('avg_ms', 0):>8.2f}{b.get('p50_ms', 0):>8.2f}{b.get('p90_ms', 0):>8.2f}"
-              f"{b.get('p99_ms', 0):>8.2f}{errors:>8}")
+        print(
+            f"{name:<24}{b['rps']:>11.1f}  {per_round:<20}"
+            f"{b.get('avg_ms', 0):>8.2f}{b.get('p50_ms', 0):>8.2f}{b.get('p90_ms', 0):>8.2f}"
+            f"{b.get('p99_ms', 0):>8.2f}{errors:>8}"
+        )
     ratio = best[TODAY]["rps"] / best[LIVEZ]["rps"]
     verdict = "meets" if ratio >= target else "BELOW"
     print(f"\nratio today/livez (req/s): {ratio:.2f}  ({verdict} the target {target:.2f})")
@@ -325,8 +345,12 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=2, help="alternated runs per endpoint; best kept (default 2)")
     parser.add_argument("--threads", type=int, default=1, help="wrk threads (default 1: the CPU goes to gunicorn)")
     parser.add_argument("--warmup", type=int, default=2, help="seconds of unmeasured load per endpoint (default 2)")
-    parser.add_argument("--no-analyze", dest="analyze", action="store_false",
-                        help="do not ANALYZE the tables the endpoint reads before measuring")
+    parser.add_argument(
+        "--no-analyze",
+        dest="analyze",
+        action="store_false",
+        help="do not ANALYZE the tables the endpoint reads before measuring",
+    )
     parser.add_argument("--target", type=float, default=0.5, help="minimum ratio today/livez (default 0.5)")
     args = parser.parse_args()
     if min(args.duration, args.connections, args.workers, args.rounds, args.threads) < 1 or args.warmup < 0:
@@ -335,8 +359,10 @@ def main() -> int:
 
     env = bench_env()
     wrk = wrk_ensure()
-    log(f"database {env['DATABASE_URL']}, cache {env['REDIS_URL'] or 'database'}; "
-        f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}")
+    log(
+        f"database {env['DATABASE_URL']}, cache {env['REDIS_URL'] or 'database'}; "
+        f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}"
+    )
     process = None
     with tempfile.NamedTemporaryFile("w+", prefix="bench-gunicorn-", suffix=".log") as gunicorn_log:
         try:
@@ -363,8 +389,10 @@ def main() -> int:
                 for path, headers in targets.items():
                     result = wrk_run(wrk, base + path, **run, headers=headers)
                     results[path].append(result)
-                    log(f"round {round_} {path}: {result['rps']:.1f} req/s, "
-                        f"p50 {result.get('p50_ms', 0):.2f} ms, errors {result['errors'] + result['non_2xx']}")
+                    log(
+                        f"round {round_} {path}: {result['rps']:.1f} req/s, "
+                        f"p50 {result.get('p50_ms', 0):.2f} ms, errors {result['errors'] + result['non_2xx']}"
+                    )
         except BenchError as exc:
             log(f"error: {exc}")
             gunicorn_log.seek(0)

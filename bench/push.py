@@ -101,8 +101,10 @@ def prepare_data(users: int, env: dict) -> None:
             cursor.execute("UPDATE users_user SET timezone = 'Africa/Lome', notify_at = '06:00'")
         print(f"  seeded in {time.monotonic() - started:.1f} s", flush=True)
     with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE verses_delivery, verses_dailyverse, verses_verseoftheday, scheduler_jobchunk, "
-                       "scheduler_jobrun, django_q_ormq, django_q_task CASCADE")
+        cursor.execute(
+            "TRUNCATE verses_delivery, verses_dailyverse, verses_verseoftheday, scheduler_jobchunk, "
+            "scheduler_jobrun, django_q_ormq, django_q_task CASCADE"
+        )
         cursor.execute("VACUUM ANALYZE")
     cache.clear()
 
@@ -120,7 +122,9 @@ def postgres_backends() -> list[int]:
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
         return [pid for (pid,) in cursor.fetchall()]
 
 
@@ -156,8 +160,12 @@ class Meter:
         for kind in self.kinds:
             pids = [pid for pid, k in self.kind_of.items() if k == kind]
             cpu = [self.last[pid] - self.before[pid] for pid in pids]
-            result[kind] = (len(pids), sum(cpu), max((self.rss.get(pid, 0.0) for pid in pids), default=0.0),
-                            sorted(cpu, reverse=True))
+            result[kind] = (
+                len(pids),
+                sum(cpu),
+                max((self.rss.get(pid, 0.0) for pid in pids), default=0.0),
+                sorted(cpu, reverse=True),
+            )
         return result
 
 
@@ -168,8 +176,9 @@ def tick(meter: Meter) -> tuple[float, dict]:
 
     meter.sample(first=True)
     started = time.monotonic()
-    run, _ = job_run_enqueue(job_id=DELIVER_VERSES_JOB_ID, trigger=JobRun.Trigger.SCHEDULE,
-                             params={"at": AT.isoformat()})
+    run, _ = job_run_enqueue(
+        job_id=DELIVER_VERSES_JOB_ID, trigger=JobRun.Trigger.SCHEDULE, params={"at": AT.isoformat()}
+    )
     last_sample = started
     while run.status == JobRun.Status.RUNNING:
         time.sleep(0.05)
@@ -199,20 +208,37 @@ def baseline(count: int, stub: FcmStubProcess, credentials: str) -> tuple[float,
     app = firebase_admin.initialize_app(fb_credentials.Certificate(credentials), name="bench-plain-send-each")
     service = messaging._get_messaging_service(app)
     service._fcm_url = f"{stub.base_url}/v1/projects/{app.project_id}/messages:send"
-    service._client.session.mount(stub.base_url, requests.adapters.HTTPAdapter(  # as it mounts fcm.googleapis.com
-        pool_connections=100, pool_maxsize=100, max_retries=_http_client.DEFAULT_RETRY_CONFIG))
+    service._client.session.mount(
+        stub.base_url,
+        requests.adapters.HTTPAdapter(  # as it mounts fcm.googleapis.com
+            pool_connections=100, pool_maxsize=100, max_retries=_http_client.DEFAULT_RETRY_CONFIG
+        ),
+    )
     users = list(User.objects.order_by("id").values_list("fcm_token", "language")[:count])
     end = AT + datetime.timedelta(days=1)
-    messages = [push_message(Push(key=n, token=token, language=language, day=AT.date(), reference="Jean 3:16",
-                                  text="Car Dieu a tant aimé le monde", verse_id=1, expires_at=end), now=AT)
-                for n, (token, language) in enumerate(users)]
+    messages = [
+        push_message(
+            Push(
+                key=n,
+                token=token,
+                language=language,
+                day=AT.date(),
+                reference="Jean 3:16",
+                text="Car Dieu a tant aimé le monde",
+                verse_id=1,
+                expires_at=end,
+            ),
+            now=AT,
+        )
+        for n, (token, language) in enumerate(users)
+    ]
     # It discards the connections beyond its pool of 100 (that is what is measured): not a warning here.
     logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
     messaging.send_each(messages[:1], app=app)  # the OAuth token, as the cluster's first batch gets it
     before, stub_before = stub.accepted, cpu_seconds(stub.pid)
     cpu_before, started = time.process_time(), time.monotonic()
     for start in range(0, len(messages), 500):
-        messaging.send_each(messages[start:start + 500], app=app)
+        messaging.send_each(messages[start : start + 500], app=app)
     rate = len(messages) / (time.monotonic() - started)
     client_ms = (time.process_time() - cpu_before) * 1000 / len(messages)
     stub_ms = (cpu_seconds(stub.pid) - stub_before) * 1000 / len(messages)
@@ -233,11 +259,13 @@ def main() -> None:
         django.setup()
         prepare_data(args.users, env)
         processes = clusters_start(args.clusters, env)
-        meter = Meter({
-            "cluster processes (client)": lambda: [pid for p in processes for pid in process_tree(p.pid)],
-            "FCM stub": lambda: [stub.pid],
-            "PostgreSQL backends": postgres_backends,
-        })
+        meter = Meter(
+            {
+                "cluster processes (client)": lambda: [pid for p in processes for pid in process_tree(p.pid)],
+                "FCM stub": lambda: [stub.pid],
+                "PostgreSQL backends": postgres_backends,
+            }
+        )
         try:
             wall, counts = tick(meter)
         finally:
@@ -247,28 +275,40 @@ def main() -> None:
 
     sent = counts["push_sent"]
     rate = sent / wall
-    print(f"\npush tick: {args.users:,} due users, {args.clusters} cluster(s) x {args.workers} worker(s), "
-          f"chunks of {args.chunk_size}, send mode {args.send_mode}, stub latency {args.latency * 1000:.0f} ms, "
-          f"broker {args.broker}, {os.cpu_count()} CPUs")
+    print(
+        f"\npush tick: {args.users:,} due users, {args.clusters} cluster(s) x {args.workers} worker(s), "
+        f"chunks of {args.chunk_size}, send mode {args.send_mode}, stub latency {args.latency * 1000:.0f} ms, "
+        f"broker {args.broker}, {os.cpu_count()} CPUs"
+    )
     print(f"  wall time (enqueue -> run closed) {wall:10.2f} s")
     print(f"  messages/s                        {rate:10,.0f}")
-    print(f"  pushes sent (run / stub)          {sent:,} / {accepted:,}   "
-          f"failed {counts['push_failed']}, retried {counts['push_retried']}")
+    print(
+        f"  pushes sent (run / stub)          {sent:,} / {accepted:,}   "
+        f"failed {counts['push_failed']}, retried {counts['push_retried']}"
+    )
     print(f"  chunks                            {counts.get('push_chunks', 0):10,d}")
     print(f"  database queries / 1,000 pushes   {counts.get('db_queries', 0) * 1000 / max(1, sent):10.2f}")
     print("  CPU and peak RSS per kind of process:")
     for kind, (number, cpu, rss, each) in meter.by_kind().items():
-        print(f"    {kind:30s} {number:3d} process(es)  CPU {cpu:8.1f} s  ({cpu * 1000 / max(1, sent):5.3f} ms/push)  "
-              f"peak RSS {rss:5.0f} MiB (largest)   CPU per process: {', '.join(f'{v:.1f}' for v in each[:8])}")
-    print(f"  1,000,000 pushes at this rate     {1_000_000 / rate / 60:10.1f} min"
-          + (" (extrapolated)" if sent < 1_000_000 else ""))
-    print(f"  FCM's default quota (10,000/s)    {rate / FCM_QUOTA_PER_SECOND:10.1%} of it; "
-          f"{FCM_QUOTA_PER_SECOND / rate:.1f}x this rate would be needed to reach it")
+        print(
+            f"    {kind:30s} {number:3d} process(es)  CPU {cpu:8.1f} s  ({cpu * 1000 / max(1, sent):5.3f} ms/push)  "
+            f"peak RSS {rss:5.0f} MiB (largest)   CPU per process: {', '.join(f'{v:.1f}' for v in each[:8])}"
+        )
+    print(
+        f"  1,000,000 pushes at this rate     {1_000_000 / rate / 60:10.1f} min"
+        + (" (extrapolated)" if sent < 1_000_000 else "")
+    )
+    print(
+        f"  FCM's default quota (10,000/s)    {rate / FCM_QUOTA_PER_SECOND:10.1%} of it; "
+        f"{FCM_QUOTA_PER_SECOND / rate:.1f}x this rate would be needed to reach it"
+    )
     if baseline_result:
         base_rate, base_client, base_stub = baseline_result
-        print(f"firebase-admin plain send_each (its own session settings), one process, {args.baseline_users:,} "
-              f"messages: {base_rate:,.0f} messages/s, client CPU {base_client:.3f} ms/push, "
-              f"stub CPU {base_stub:.3f} ms/push -> cluster/plain ratio {rate / base_rate:.2f}x")
+        print(
+            f"firebase-admin plain send_each (its own session settings), one process, {args.baseline_users:,} "
+            f"messages: {base_rate:,.0f} messages/s, client CPU {base_client:.3f} ms/push, "
+            f"stub CPU {base_stub:.3f} ms/push -> cluster/plain ratio {rate / base_rate:.2f}x"
+        )
 
 
 if __name__ == "__main__":

@@ -34,22 +34,38 @@ def main() -> None:
     parser.add_argument("--send-mode", choices=["pool", "threads", "async"], default="pool")
     args = parser.parse_args()
     with FcmStubProcess(latency=args.latency) as stub, tempfile.TemporaryDirectory() as directory:
-        os.environ.update({
-            "DJANGO_SETTINGS_MODULE": "soulverse.settings", "DJANGO_SECRET_KEY": "benchmark-only-secret-key",
-            "DJANGO_DEBUG": "false", "LOG_LEVEL": "WARNING", "GEMINI_API_KEY": "",
-            "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/4"),
-            "FCM_CREDENTIALS_FILE": str(stub.credentials_file(Path(directory))), "FCM_BASE_URL": stub.base_url,
-            "FCM_SEND_MODE": args.send_mode,
-        })
+        os.environ.update(
+            {
+                "DJANGO_SETTINGS_MODULE": "soulverse.settings",
+                "DJANGO_SECRET_KEY": "benchmark-only-secret-key",
+                "DJANGO_DEBUG": "false",
+                "LOG_LEVEL": "WARNING",
+                "GEMINI_API_KEY": "",
+                "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/4"),
+                "FCM_CREDENTIALS_FILE": str(stub.credentials_file(Path(directory))),
+                "FCM_BASE_URL": stub.base_url,
+                "FCM_SEND_MODE": args.send_mode,
+            }
+        )
         import django
 
         django.setup()
         from verses import fcm
 
         text = "Car Dieu a tant aimé le monde qu'il a donné son Fils unique, afin que quiconque croit en lui"
-        pushes = [fcm.Push(key=n, token=f"token-{n:06d}-" + "x" * 140, language="fr", day=AT.date(),
-                           reference="Jean 3:16", text=text, verse_id=1, expires_at=AT + datetime.timedelta(days=1))
-                  for n in range(500)]
+        pushes = [
+            fcm.Push(
+                key=n,
+                token=f"token-{n:06d}-" + "x" * 140,
+                language="fr",
+                day=AT.date(),
+                reference="Jean 3:16",
+                text=text,
+                verse_id=1,
+                expires_at=AT + datetime.timedelta(days=1),
+            )
+            for n in range(500)
+        ]
         fcm.pushes_send(pushes, now=AT)
         client, stub_cpu, started = os.times(), cpu_seconds(stub.pid), time.monotonic()
         for _ in range(args.batches):
@@ -58,10 +74,12 @@ def main() -> None:
         wall = time.monotonic() - started
         after, stub_after = os.times(), cpu_seconds(stub.pid)
     count = 500 * args.batches
-    print(f"pushes_send, {args.send_mode}, {args.batches} x 500 pushes, stub latency {args.latency * 1000:.0f} ms: "
-          f"{count / wall:,.0f} messages/s; client CPU {(after.user - client.user) * 1000 / count:.3f} ms user + "
-          f"{(after.system - client.system) * 1000 / count:.3f} ms system per push; "
-          f"stub {(stub_after - stub_cpu) * 1000 / count:.3f} ms per push")
+    print(
+        f"pushes_send, {args.send_mode}, {args.batches} x 500 pushes, stub latency {args.latency * 1000:.0f} ms: "
+        f"{count / wall:,.0f} messages/s; client CPU {(after.user - client.user) * 1000 / count:.3f} ms user + "
+        f"{(after.system - client.system) * 1000 / count:.3f} ms system per push; "
+        f"stub {(stub_after - stub_cpu) * 1000 / count:.3f} ms per push"
+    )
 
 
 if __name__ == "__main__":

@@ -38,8 +38,12 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--users", type=int, default=1_000_000)
     parser.add_argument("--days", type=int, default=30, help="days of activity ending yesterday (default 30)")
-    parser.add_argument("--active-share", type=float, default=1.0,
-                        help="probability that a user is active on a day (default 1.0: everyone every day)")
+    parser.add_argument(
+        "--active-share",
+        type=float,
+        default=1.0,
+        help="probability that a user is active on a day (default 1.0: everyone every day)",
+    )
     parser.add_argument("--repeats", type=int, default=3, help="runs of the job (default 3)")
     parser.add_argument("--explain", action="store_true", help="print the plan of the activity query")
     args = parser.parse_args()
@@ -49,15 +53,17 @@ def parse_args() -> argparse.Namespace:
 
 
 def configure_environment() -> None:
-    os.environ.update({
-        "DJANGO_SETTINGS_MODULE": "soulverse.settings",
-        "DJANGO_SECRET_KEY": "benchmark-only-secret-key",
-        "DJANGO_DEBUG": "false",
-        "DATABASE_URL": os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/soulverse_dau_stats"),
-        "REDIS_URL": "",  # the job reads no cache
-        "GEMINI_API_KEY": "",
-        "LOG_LEVEL": "WARNING",
-    })
+    os.environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "soulverse.settings",
+            "DJANGO_SECRET_KEY": "benchmark-only-secret-key",
+            "DJANGO_DEBUG": "false",
+            "DATABASE_URL": os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/soulverse_dau_stats"),
+            "REDIS_URL": "",  # the job reads no cache
+            "GEMINI_API_KEY": "",
+            "LOG_LEVEL": "WARNING",
+        }
+    )
 
 
 def database_create_if_missing(url: str) -> None:
@@ -67,8 +73,13 @@ def database_create_if_missing(url: str) -> None:
     config = environ.Env.db_url_config(url)
     if "postgresql" not in config["ENGINE"]:
         sys.exit("error: DATABASE_URL must be PostgreSQL")
-    admin = psycopg2.connect(dbname="postgres", user=config["USER"], host=config["HOST"], port=config["PORT"] or 5432,
-                             password=config["PASSWORD"] or None)
+    admin = psycopg2.connect(
+        dbname="postgres",
+        user=config["USER"],
+        host=config["HOST"],
+        port=config["PORT"] or 5432,
+        password=config["PASSWORD"] or None,
+    )
     admin.autocommit = True
     with admin.cursor() as cursor:
         cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [config["NAME"]])
@@ -104,16 +115,20 @@ def load(args: argparse.Namespace, yesterday) -> None:
             print(f"data of a previous run with the same arguments kept ({marker})")
             print(row[0])
             return
-        print(f"loading {args.users:,} users and {args.days} days of activity (share {args.active_share}) ...",
-              flush=True)
+        print(
+            f"loading {args.users:,} users and {args.days} days of activity (share {args.active_share}) ...", flush=True
+        )
         cursor.execute("TRUNCATE bench_stats_meta, users_dailystats, users_user, verses_verseoftheday CASCADE")
         started = time.monotonic()
-        cursor.execute("""
+        cursor.execute(
+            """
             INSERT INTO users_user (id, email, password, is_active, is_staff, is_superuser, fcm_token, mood,
                                     language, timezone, date_joined)
             SELECT gen_random_uuid(), 'bench-' || g || '@example.invalid', '!', true, false, false,
                    'bench-token-' || g, 'joyful', 'fr', 'Africa/Lome', %s::timestamptz - (g %% 400) * interval '1 day'
-            FROM generate_series(1, %s) g""", [f"{yesterday.isoformat()} 12:00+00", args.users])
+            FROM generate_series(1, %s) g""",
+            [f"{yesterday.isoformat()} 12:00+00", args.users],
+        )
         print(f"  users: {time.monotonic() - started:.1f} s", flush=True)
         sample = "" if args.active_share >= 1 else f"WHERE random() < {args.active_share}"
         days = [yesterday - datetime.timedelta(days=n) for n in range(args.days - 1, -1, -1)]
@@ -121,24 +136,34 @@ def load(args: argparse.Namespace, yesterday) -> None:
         before = relation_sizes(cursor)
         for day in days:
             started = time.monotonic()
-            cursor.execute(f"INSERT INTO users_useractivity (user_id, day) SELECT id, %s FROM users_user {sample}",
-                           [day])
+            cursor.execute(
+                f"INSERT INTO users_useractivity (user_id, day) SELECT id, %s FROM users_user {sample}", [day]
+            )
             seconds.append(time.monotonic() - started)
             rows.append(cursor.rowcount)
             after = relation_sizes(cursor)
             growth.append({name: after[name] - before.get(name, 0) for name in after})
             before = after
         started = time.monotonic()
-        cursor.execute("""
+        cursor.execute(
+            """
             INSERT INTO verses_verseoftheday (day, mood, language, book, chapter, verse_start, verse_end,
                 reference, text, reflection, source, ai_failure, created_at)
             VALUES (%s, 'joyful', 'fr', 19, 23, 1, 1, 'Psaumes 23:1', 'L''Éternel est mon berger',
-                    'Une réflexion.', 'fallback', '', now()) RETURNING id""", [yesterday])
+                    'Une réflexion.', 'fallback', '', now()) RETURNING id""",
+            [yesterday],
+        )
         verse_id = cursor.fetchone()[0]
-        cursor.execute("INSERT INTO verses_dailyverse (user_id, day, verse_id, created_at) "
-                       "SELECT id, %s, %s, now() FROM users_user", [yesterday, verse_id])
-        cursor.execute("INSERT INTO verses_verseopen (user_id, day, opened_at) "
-                       f"SELECT id, %s, now() FROM users_user WHERE random() < {OPENED_SHARE}", [yesterday])
+        cursor.execute(
+            "INSERT INTO verses_dailyverse (user_id, day, verse_id, created_at) "
+            "SELECT id, %s, %s, now() FROM users_user",
+            [yesterday, verse_id],
+        )
+        cursor.execute(
+            "INSERT INTO verses_verseopen (user_id, day, opened_at) "
+            f"SELECT id, %s, now() FROM users_user WHERE random() < {OPENED_SHARE}",
+            [yesterday],
+        )
         print(f"  yesterday's verses and opens: {time.monotonic() - started:.1f} s", flush=True)
         report = growth_report(rows, growth, seconds)
         cursor.execute("INSERT INTO bench_stats_meta VALUES (%s, %s)", [marker, report])
@@ -147,16 +172,19 @@ def load(args: argparse.Namespace, yesterday) -> None:
     with connection.cursor() as cursor:
         for table in TABLES:
             cursor.execute(f"VACUUM ANALYZE {table}")
-    print(f"VACUUM ANALYZE of the loaded tables (autovacuum is off here): {time.monotonic() - started:.1f} s",
-          flush=True)
+    print(
+        f"VACUUM ANALYZE of the loaded tables (autovacuum is off here): {time.monotonic() - started:.1f} s", flush=True
+    )
 
 
 def growth_report(rows: list[int], growth: list[dict[str, int]], seconds: list[float]) -> str:
     names = sorted(growth[-1], key=lambda name: (name != "users_useractivity", name))
-    steady = growth[len(growth) // 2:]  # the first days also fill the tables' first pages
-    lines = [f"activity table, per day ({len(rows)} days loaded one by one, mean of the last {len(steady)}):",
-             f"  rows per day                    {statistics.mean(rows):>14,.0f}",
-             f"  INSERT … SELECT of a day        {statistics.mean(seconds):>12.2f} s"]
+    steady = growth[len(growth) // 2 :]  # the first days also fill the tables' first pages
+    lines = [
+        f"activity table, per day ({len(rows)} days loaded one by one, mean of the last {len(steady)}):",
+        f"  rows per day                    {statistics.mean(rows):>14,.0f}",
+        f"  INSERT … SELECT of a day        {statistics.mean(seconds):>12.2f} s",
+    ]
     total = 0.0
     for name in names:
         size = statistics.mean(day[name] for day in steady)
@@ -190,9 +218,11 @@ def run_job(args: argparse.Namespace, yesterday) -> None:
             times.append(time.monotonic() - started)
         print(f"  run: {times[-1]:.2f} s, {len(queries.captured_queries)} queries", flush=True)
     parts = {}
-    for name, call in [("activity (DAU, WAU, MAU)", lambda: user_activity_counts(day=yesterday)),
-                       ("verses of the day", lambda: daily_verse_counts(day=yesterday)),
-                       ("pushes (opens)", lambda: verse_push_counts(day=yesterday))]:
+    for name, call in [
+        ("activity (DAU, WAU, MAU)", lambda: user_activity_counts(day=yesterday)),
+        ("verses of the day", lambda: daily_verse_counts(day=yesterday)),
+        ("pushes (opens)", lambda: verse_push_counts(day=yesterday)),
+    ]:
         started = time.monotonic()
         call()
         parts[name] = time.monotonic() - started
@@ -207,8 +237,9 @@ def main() -> None:
     args = parse_args()
     configure_environment()
     database_create_if_missing(os.environ["DATABASE_URL"])
-    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput"], cwd=ROOT, check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL
+    )
     import django
 
     django.setup()

@@ -34,8 +34,9 @@ admin.site.unregister(Schedule)
 class ScheduleForm(forms.ModelForm):
     """Only the cron and the on/off switch: the rest is the registry's (scheduler/guards.py)."""
 
-    enabled = forms.BooleanField(label="Activée", required=False,
-                                 help_text="Décochée : la tâche est en pause (comme POST stop).")
+    enabled = forms.BooleanField(
+        label="Activée", required=False, help_text="Décochée : la tâche est en pause (comme POST stop)."
+    )
 
     class Meta:
         model = Schedule
@@ -95,8 +96,13 @@ class ScheduleAdmin(BaseScheduleAdmin):
             before = {"cron": previous.cron, "enabled": previous.repeats != 0}
             after = {"cron": obj.cron, "enabled": obj.repeats != 0}
             if before != after:  # a job's cron or switch: into the audit trail, like the API's changes
-                job_schedule_change_record(job_id=obj.name, changed_by=request.user,
-                                           source=ScheduleChange.Source.ADMIN, before=before, after=after)
+                job_schedule_change_record(
+                    job_id=obj.name,
+                    changed_by=request.user,
+                    source=ScheduleChange.Source.ADMIN,
+                    before=before,
+                    after=after,
+                )
 
     @admin.action(description="Lancer maintenant", permissions=["change"])
     def run_now(self, request, queryset):

@@ -24,9 +24,15 @@ def _iso(value: datetime.datetime | None) -> str | None:
 def job_run_payload(run: JobRun) -> dict:
     """The run as webhooks carry it (the fields of the API's run)."""
     return {
-        "id": str(run.pk), "job_id": run.job_id, "trigger": run.trigger, "status": run.status,
-        "started_at": _iso(run.started_at), "finished_at": _iso(run.finished_at),
-        "duration_seconds": run.duration_seconds, "counts": run.counts, "error": run.error,
+        "id": str(run.pk),
+        "job_id": run.job_id,
+        "trigger": run.trigger,
+        "status": run.status,
+        "started_at": _iso(run.started_at),
+        "finished_at": _iso(run.finished_at),
+        "duration_seconds": run.duration_seconds,
+        "counts": run.counts,
+        "error": run.error,
     }
 
 

@@ -78,21 +78,30 @@ class SchedulerViewSet(viewsets.ViewSet):
     @action(detail=False, methods=["post"])
     def start(self, request):
         scheduler_start(changed_by=request.user, source=ScheduleChange.Source.API)
-        return Response(SchedulerChangeSerializer(
-            {"success": True, "message": "Planificateur démarré", **scheduler_status()}).data)
+        return Response(
+            SchedulerChangeSerializer({"success": True, "message": "Planificateur démarré", **scheduler_status()}).data
+        )
 
     @extend_schema(request=None, responses={200: CHANGED, **STAFF_ONLY})
     @action(detail=False, methods=["post"])
     def stop(self, request):
         scheduler_stop(changed_by=request.user, source=ScheduleChange.Source.API)
-        return Response(SchedulerChangeSerializer(
-            {"success": True, "message": "Planificateur arrêté", **scheduler_status()}).data)
+        return Response(
+            SchedulerChangeSerializer({"success": True, "message": "Planificateur arrêté", **scheduler_status()}).data
+        )
 
-    @extend_schema(responses={
-        200: OpenApiResponse(HealthSerializer, description="`ok`, or `degraded` without cache. Anonymous callers get "
-                                                           "`status` only; users with the view permission each check."),
-        503: OpenApiResponse(HealthSerializer, description="`down`: each check says why (with the view permission)."),
-    })
+    @extend_schema(
+        responses={
+            200: OpenApiResponse(
+                HealthSerializer,
+                description="`ok`, or `degraded` without cache. Anonymous callers get "
+                "`status` only; users with the view permission each check.",
+            ),
+            503: OpenApiResponse(
+                HealthSerializer, description="`down`: each check says why (with the view permission)."
+            ),
+        }
+    )
     @action(detail=False, methods=["get"], permission_classes=[AllowAny], throttle_classes=[])
     def health(self, request):
         # No throttle (a cache write per call); the public answer is memoised instead.
@@ -101,29 +110,37 @@ class SchedulerViewSet(viewsets.ViewSet):
         else:
             healthy, state = health_public()
             body = {"status": state}
-        response = Response(HealthSerializer(body).data,
-                            status=http.HTTP_200_OK if healthy else http.HTTP_503_SERVICE_UNAVAILABLE)
+        response = Response(
+            HealthSerializer(body).data, status=http.HTTP_200_OK if healthy else http.HTTP_503_SERVICE_UNAVAILABLE
+        )
         # A 503 here is an answer, not a server error: health logs state changes itself, so
         # keep django.request from logging an ERROR line per probe.
         response._has_been_logged = True
         return response
 
-    @extend_schema(request=TriggerSerializer, responses={
-        200: OpenApiResponse(TriggerResultSerializer,
-                             description="The run finished within the wait; its counts are added at the top level."),
-        202: OpenApiResponse(TriggerAcceptedSerializer, description="Still running: poll `status_url`."),
-        400: INVALID,
-        415: NOT_JSON,
-        500: OpenApiResponse(TriggerResultSerializer, description="The run failed (`run.error` says why)."),
-        **STAFF_ONLY,
-    })
+    @extend_schema(
+        request=TriggerSerializer,
+        responses={
+            200: OpenApiResponse(
+                TriggerResultSerializer,
+                description="The run finished within the wait; its counts are added at the top level.",
+            ),
+            202: OpenApiResponse(TriggerAcceptedSerializer, description="Still running: poll `status_url`."),
+            400: INVALID,
+            415: NOT_JSON,
+            500: OpenApiResponse(TriggerResultSerializer, description="The run failed (`run.error` says why)."),
+            **STAFF_ONLY,
+        },
+    )
     @action(detail=False, methods=["post"], url_path="trigger-daily-verses")
     def trigger_daily_verses(self, request):
         params = TriggerSerializer(data=request.data)
         params.is_valid(raise_exception=True)
         # Capped below the web server's timeout: a 202 rather than a killed worker.
-        wait = min(params.validated_data.get("wait", settings.SCHEDULER_TRIGGER_WAIT_SECONDS),
-                   settings.SCHEDULER_TRIGGER_WAIT_MAX_SECONDS)
+        wait = min(
+            params.validated_data.get("wait", settings.SCHEDULER_TRIGGER_WAIT_SECONDS),
+            settings.SCHEDULER_TRIGGER_WAIT_MAX_SECONDS,
+        )
         triggered_at = timezone.now()
         run, created = job_run_enqueue(job_id=DAILY_VERSES_JOB_ID, trigger=JobRun.Trigger.MANUAL)
         run = job_run_wait(run, timeout=wait)
@@ -133,17 +150,25 @@ class SchedulerViewSet(viewsets.ViewSet):
             return Response(TriggerResultSerializer({"success": True, "message": message, **result}).data)
         if run.status == JobRun.Status.FAILED:
             message = "La génération manuelle a échoué"
-            return Response(TriggerResultSerializer({"success": False, "message": message, **result}).data,
-                            status=http.HTTP_500_INTERNAL_SERVER_ERROR)
-        message = ("Une génération est déjà en cours" if not created
-                   else "Génération lancée ; elle se poursuit en arrière-plan")
+            return Response(
+                TriggerResultSerializer({"success": False, "message": message, **result}).data,
+                status=http.HTTP_500_INTERNAL_SERVER_ERROR,
+            )
+        message = (
+            "Une génération est déjà en cours"
+            if not created
+            else "Génération lancée ; elle se poursuit en arrière-plan"
+        )
         status_url = request.build_absolute_uri(reverse("scheduler-run-detail", kwargs={"run_id": run.pk}))
-        return Response(TriggerAcceptedSerializer(
-            {"success": True, "message": message, **result, "status_url": status_url}).data,
-            status=http.HTTP_202_ACCEPTED)
+        return Response(
+            TriggerAcceptedSerializer({"success": True, "message": message, **result, "status_url": status_url}).data,
+            status=http.HTTP_202_ACCEPTED,
+        )
 
-    @extend_schema(parameters=[RunsQuerySerializer],
-                   responses={200: RunSerializer(many=True), 400: INVALID, 404: NOT_FOUND, **STAFF_ONLY})
+    @extend_schema(
+        parameters=[RunsQuerySerializer],
+        responses={200: RunSerializer(many=True), 400: INVALID, 404: NOT_FOUND, **STAFF_ONLY},
+    )
     @action(detail=False, methods=["get"], url_path="runs")
     def runs(self, request):
         """Run history, newest first, 20 per page (`?page=N`), optionally of one job (`?job_id=`)."""
@@ -178,6 +203,7 @@ class SchedulerViewSet(viewsets.ViewSet):
         query.is_valid(raise_exception=True)
         return Response(StatsSerializer(daily_stats_series(days=query.validated_data["days"])).data)
 
+
 JOB_ID = OpenApiParameter("id", OpenApiTypes.STR, OpenApiParameter.PATH, enum=[job.id for job in JOBS])
 
 
@@ -203,25 +229,42 @@ class JobViewSet(viewsets.ViewSet):
     def retrieve(self, request, pk=None):
         return Response(JobSerializer(scheduler_job(job_id=self._job_id(pk))).data)
 
-    @extend_schema(parameters=[JOB_ID], request=JobUpdateSerializer, responses={
-        200: OpenApiResponse(JobSerializer, description="The job with its new schedule (`next_run` recomputed)."),
-        400: INVALID, 404: NOT_FOUND, 409: OpenApiResponse(DETAIL_SCHEMA, description="No schedule yet."),
-        415: NOT_JSON, **STAFF_ONLY})
+    @extend_schema(
+        parameters=[JOB_ID],
+        request=JobUpdateSerializer,
+        responses={
+            200: OpenApiResponse(JobSerializer, description="The job with its new schedule (`next_run` recomputed)."),
+            400: INVALID,
+            404: NOT_FOUND,
+            409: OpenApiResponse(DETAIL_SCHEMA, description="No schedule yet."),
+            415: NOT_JSON,
+            **STAFF_ONLY,
+        },
+    )
     def partial_update(self, request, pk=None):
         job_id = self._job_id(pk)
         body = JobUpdateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         try:
-            job_schedule_update(job_id=job_id, changed_by=request.user, source=ScheduleChange.Source.API,
-                                **body.validated_data)
+            job_schedule_update(
+                job_id=job_id, changed_by=request.user, source=ScheduleChange.Source.API, **body.validated_data
+            )
         except ScheduleMissing:
-            return Response({"detail": "Planification absente : lancez « manage.py setup_schedules »."},
-                            status=http.HTTP_409_CONFLICT)
+            return Response(
+                {"detail": "Planification absente : lancez « manage.py setup_schedules »."},
+                status=http.HTTP_409_CONFLICT,
+            )
         return Response(JobSerializer(scheduler_job(job_id=job_id)).data)
 
-    @extend_schema(parameters=[JOB_ID], request=None, responses={
-        202: OpenApiResponse(JobRunStartedSerializer, description="Handed to the cluster (or already running)."),
-        404: NOT_FOUND, **STAFF_ONLY})
+    @extend_schema(
+        parameters=[JOB_ID],
+        request=None,
+        responses={
+            202: OpenApiResponse(JobRunStartedSerializer, description="Handed to the cluster (or already running)."),
+            404: NOT_FOUND,
+            **STAFF_ONLY,
+        },
+    )
     @action(detail=True, methods=["post"])
     def run(self, request, pk=None):
         job_id = self._job_id(pk)
@@ -229,12 +272,23 @@ class JobViewSet(viewsets.ViewSet):
         run, created = job_run_enqueue(job_id=job_id, trigger=JobRun.Trigger.MANUAL)
         message = "Exécution lancée" if created else "Une exécution est déjà en cours"
         status_url = request.build_absolute_uri(reverse("scheduler-run-detail", kwargs={"run_id": run.pk}))
-        return Response(JobRunStartedSerializer({
-            "success": True, "message": message, "triggered_at": triggered_at, "already_running": not created,
-            "run": run, "status_url": status_url}).data, status=http.HTTP_202_ACCEPTED)
+        return Response(
+            JobRunStartedSerializer(
+                {
+                    "success": True,
+                    "message": message,
+                    "triggered_at": triggered_at,
+                    "already_running": not created,
+                    "run": run,
+                    "status_url": status_url,
+                }
+            ).data,
+            status=http.HTTP_202_ACCEPTED,
+        )
 
-    @extend_schema(parameters=[JOB_ID], responses={200: ScheduleChangeSerializer(many=True), 404: NOT_FOUND,
-                                                   **STAFF_ONLY})
+    @extend_schema(
+        parameters=[JOB_ID], responses={200: ScheduleChangeSerializer(many=True), 404: NOT_FOUND, **STAFF_ONLY}
+    )
     @action(detail=True, methods=["get"], pagination_class=api_settings.DEFAULT_PAGINATION_CLASS)
     def changes(self, request, pk=None):
         """The job's schedule changes, newest first (who, when, before, after), 20 per page."""

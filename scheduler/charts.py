@@ -43,8 +43,10 @@ class Chart:
     @property
     def rows(self) -> list[dict]:
         """The chart's data as a table: one row per day, newest first."""
-        return [{"day": day, "values": [_fmt(s.values[n]) for s in self.series]}
-                for n, day in reversed(list(enumerate(self.days)))]
+        return [
+            {"day": day, "values": [_fmt(s.values[n]) for s in self.series]}
+            for n, day in reversed(list(enumerate(self.days)))
+        ]
 
 
 def _nice_max(value: int) -> int:
@@ -87,8 +89,9 @@ def layout(chart: Chart) -> Chart:
     chart.ticks = [{"y": y_of(value), "label": _fmt(value)} for value in ((0, top // 2, top) if top > 1 else (0, 1))]
     # About five dates, counted back from the last day (anchored at the plot's right edge).
     step = max(1, math.ceil(count / 5))
-    chart.x_labels = [{"x": x_mid(n), "anchor": "middle", "label": f"{chart.days[n]:%d/%m}"}
-                      for n in range(count - 1, -1, -step)]
+    chart.x_labels = [
+        {"x": x_mid(n), "anchor": "middle", "label": f"{chart.days[n]:%d/%m}"} for n in range(count - 1, -1, -step)
+    ]
     if chart.x_labels:
         chart.x_labels[0].update(x=LEFT + PLOT_W, anchor="end")
     chart.columns = []
@@ -101,11 +104,21 @@ def layout(chart: Chart) -> Chart:
                 height = (series.values[n] or 0) * scale
                 if height:
                     y -= height
-                    column["bars"].append({"series": index, "x": round(x + slot * 0.15, 1), "y": round(y, 1),
-                                           "width": round(slot * 0.7, 1), "height": round(height, 1)})
+                    column["bars"].append(
+                        {
+                            "series": index,
+                            "x": round(x + slot * 0.15, 1),
+                            "y": round(y, 1),
+                            "width": round(slot * 0.7, 1),
+                            "height": round(height, 1),
+                        }
+                    )
         else:
-            column["dots"] = [{"series": index, "cx": x_mid(n), "cy": y_of(series.values[n])}
-                              for index, series in enumerate(chart.series) if series.values[n] is not None]
+            column["dots"] = [
+                {"series": index, "cx": x_mid(n), "cy": y_of(series.values[n])}
+                for index, series in enumerate(chart.series)
+                if series.values[n] is not None
+            ]
         chart.columns.append(column)
     chart.lines = []
     if chart.kind == "lines":
@@ -152,24 +165,46 @@ def dashboard_charts(series: dict) -> list[Chart]:
     days = series["days"]
     users, verses, pushes = series["users"], series["verses"], series["pushes"]
     charts = [
-        Chart("users", "Utilisateurs actifs", "lines", days, [
-            Series("active_users", "Actifs", users["active_users"]),
-            Series("daily_active_users", "Actifs du jour", users["daily_active_users"]),
-            Series("weekly_active_users", "Actifs 7 j", users["weekly_active_users"]),
-            Series("monthly_active_users", "Actifs 30 j", users["monthly_active_users"]),
-        ]),
-        Chart("verses", "Versets distribués par source", "bars", days, [
-            Series("ai", "IA", verses["ai"]),
-            Series("fallback", "Secours", verses["fallback"]),
-        ]),
-        Chart("ai_failures", "Échecs de l'IA par type (paires humeur × langue)", "bars", days, [
-            Series(kind, AI_FAILURE_LABELS.get(kind, kind), values)
-            for kind, values in series["ai_failures"].items()
-        ], empty_text="Aucun échec de l'IA sur la période."),
-        Chart("pushes", "Notifications push", "bars", days, [
-            Series("push_sent", "Envoyées", pushes["push_sent"]),
-            Series("push_invalid_tokens", "Jetons invalides", pushes["push_invalid_tokens"]),
-            Series("push_failed", "Échouées", pushes["push_failed"]),
-        ]),
+        Chart(
+            "users",
+            "Utilisateurs actifs",
+            "lines",
+            days,
+            [
+                Series("active_users", "Actifs", users["active_users"]),
+                Series("daily_active_users", "Actifs du jour", users["daily_active_users"]),
+                Series("weekly_active_users", "Actifs 7 j", users["weekly_active_users"]),
+                Series("monthly_active_users", "Actifs 30 j", users["monthly_active_users"]),
+            ],
+        ),
+        Chart(
+            "verses",
+            "Versets distribués par source",
+            "bars",
+            days,
+            [
+                Series("ai", "IA", verses["ai"]),
+                Series("fallback", "Secours", verses["fallback"]),
+            ],
+        ),
+        Chart(
+            "ai_failures",
+            "Échecs de l'IA par type (paires humeur × langue)",
+            "bars",
+            days,
+            [Series(kind, AI_FAILURE_LABELS.get(kind, kind), values) for kind, values in series["ai_failures"].items()],
+            empty_text="Aucun échec de l'IA sur la période.",
+        ),
+        Chart(
+            "pushes",
+            "Notifications push",
+            "bars",
+            days,
+            [
+                Series("push_sent", "Envoyées", pushes["push_sent"]),
+                Series("push_invalid_tokens", "Jetons invalides", pushes["push_invalid_tokens"]),
+                Series("push_failed", "Échouées", pushes["push_failed"]),
+            ],
+        ),
     ]
     return [layout(chart) for chart in charts]

@@ -19,11 +19,18 @@ from scheduler.services import job_run_enqueue, scheduler_start, scheduler_stop
 from verses.fcm import push_project_id
 
 RECENT_RUNS = 10
-AI_STATUS_LABELS = {"ok": "Active", "disabled": "Désactivée (versets de secours)",
-                    "misconfigured": "Mal configurée", "unverified": "Non vérifiée",
-                    "off": "Coupée (AI_ENABLED=false)"}
-PUSH_STATUS_LABELS = {"enabled": "Actif", "disabled": "Désactivé (aucun identifiant FCM)",
-                      "off": "Coupé (PUSH_ENABLED=false)"}
+AI_STATUS_LABELS = {
+    "ok": "Active",
+    "disabled": "Désactivée (versets de secours)",
+    "misconfigured": "Mal configurée",
+    "unverified": "Non vérifiée",
+    "off": "Coupée (AI_ENABLED=false)",
+}
+PUSH_STATUS_LABELS = {
+    "enabled": "Actif",
+    "disabled": "Désactivé (aucun identifiant FCM)",
+    "off": "Coupé (PUSH_ENABLED=false)",
+}
 CHART_DAYS = 30
 
 SWITCHES = {
@@ -31,7 +38,7 @@ SWITCHES = {
         "service": scheduler_stop,
         "question": "Arrêter le planificateur ?",
         "detail": "Les tâches planifiées ne se lanceront plus jusqu'au redémarrage ; "
-                  "une exécution en cours se termine.",
+        "une exécution en cours se termine.",
         "button": "Oui, arrêter",
         "done": "Planificateur arrêté.",
     },
@@ -77,7 +84,8 @@ def push_overview(push: dict, jobs: list[dict]) -> dict:
         "project_id": push_project_id(),
         "tick": tick,
         "tick_counts": {key: tick.counts.get(key, 0) for key in ("push_sent", "push_invalid_tokens", "push_failed")}
-        if tick else {},
+        if tick
+        else {},
     }
 
 
@@ -89,27 +97,34 @@ def dashboard_view(request):
     for run in runs:
         run.counts_items = counts_items(run.counts)
         run.job_name = JOBS_BY_ID[run.job_id].name if run.job_id in JOBS_BY_ID else run.job_id
-    return TemplateResponse(request, "admin/scheduler/dashboard.html", _context(
+    return TemplateResponse(
         request,
-        title="Tableau de bord du planificateur",
-        enabled=status["enabled"],
-        cluster=status["cluster"],
-        timezone_name=status["timezone"],
-        ai=status["ai"],
-        ai_label=AI_STATUS_LABELS.get(status["ai"]["status"], status["ai"]["status"]),
-        editions=status["editions"].values(),
-        push=push_overview(status["push"], status["jobs"]),
-        jobs=status["jobs"],
-        runs=runs,
-        charts=dashboard_charts(dashboard_series(days=CHART_DAYS)),
-        chart_days=CHART_DAYS,
-        can_operate=request.user.has_perm(OPERATE_PERMISSION),
-    ))
+        "admin/scheduler/dashboard.html",
+        _context(
+            request,
+            title="Tableau de bord du planificateur",
+            enabled=status["enabled"],
+            cluster=status["cluster"],
+            timezone_name=status["timezone"],
+            ai=status["ai"],
+            ai_label=AI_STATUS_LABELS.get(status["ai"]["status"], status["ai"]["status"]),
+            editions=status["editions"].values(),
+            push=push_overview(status["push"], status["jobs"]),
+            jobs=status["jobs"],
+            runs=runs,
+            charts=dashboard_charts(dashboard_series(days=CHART_DAYS)),
+            chart_days=CHART_DAYS,
+            can_operate=request.user.has_perm(OPERATE_PERMISSION),
+        ),
+    )
 
 
 def _confirm(request, *, question: str, detail: str, button: str, action_url: str):
-    return TemplateResponse(request, "admin/scheduler/dashboard_confirm.html", _context(
-        request, title=question, detail=detail, button=button, action_url=action_url))
+    return TemplateResponse(
+        request,
+        "admin/scheduler/dashboard_confirm.html",
+        _context(request, title=question, detail=detail, button=button, action_url=action_url),
+    )
 
 
 @require_POST
@@ -117,8 +132,13 @@ def scheduler_switch_view(request, action: str):
     _require(request, VIEW_PERMISSION, OPERATE_PERMISSION)
     switch = SWITCHES[action]
     if request.POST.get("confirmed") != "yes":
-        return _confirm(request, question=switch["question"], detail=switch["detail"], button=switch["button"],
-                        action_url=reverse(f"scheduler-dashboard-{action}"))
+        return _confirm(
+            request,
+            question=switch["question"],
+            detail=switch["detail"],
+            button=switch["button"],
+            action_url=reverse(f"scheduler-dashboard-{action}"),
+        )
     switch["service"](changed_by=request.user, source=ScheduleChange.Source.ADMIN)
     messages.success(request, switch["done"])
     return redirect("scheduler-dashboard")
@@ -131,10 +151,14 @@ def job_run_now_view(request, job_id: str):
     if job is None:
         raise Http404(f"Tâche inconnue : {job_id}")
     if request.POST.get("confirmed") != "yes":
-        return _confirm(request, question=f"Lancer « {job.name} » maintenant ?",
-                        detail="L'exécution passe par les workers, comme une exécution planifiée ; "
-                               "si une exécution de cette tâche est en cours, aucune autre n'est lancée.",
-                        button="Oui, lancer", action_url=reverse("scheduler-dashboard-run", args=[job_id]))
+        return _confirm(
+            request,
+            question=f"Lancer « {job.name} » maintenant ?",
+            detail="L'exécution passe par les workers, comme une exécution planifiée ; "
+            "si une exécution de cette tâche est en cours, aucune autre n'est lancée.",
+            button="Oui, lancer",
+            action_url=reverse("scheduler-dashboard-run", args=[job_id]),
+        )
     run, created = job_run_enqueue(job_id=job_id, trigger=JobRun.Trigger.MANUAL)
     if created:
         messages.success(request, f"« {job.name} » : exécution lancée.")
@@ -146,7 +170,6 @@ def job_run_now_view(request, job_id: str):
 urlpatterns = [
     path("", admin.site.admin_view(dashboard_view), name="scheduler-dashboard"),
     path("stop/", admin.site.admin_view(scheduler_switch_view), {"action": "stop"}, name="scheduler-dashboard-stop"),
-    path("start/", admin.site.admin_view(scheduler_switch_view), {"action": "start"},
-         name="scheduler-dashboard-start"),
+    path("start/", admin.site.admin_view(scheduler_switch_view), {"action": "start"}, name="scheduler-dashboard-start"),
     path("run/<str:job_id>/", admin.site.admin_view(job_run_now_view), name="scheduler-dashboard-run"),
 ]

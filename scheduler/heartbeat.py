@@ -51,9 +51,12 @@ def job_run_heartbeat(*, run: JobRun, event: str) -> None:
 
 
 def _ping(url: str, *, body: bytes, job_id: str, event: str) -> None:
-    request = urllib.request.Request(url, data=body, method="POST",
-                                     headers={"Content-Type": "text/plain; charset=utf-8",
-                                              "User-Agent": "soulverse-scheduler"})
+    request = urllib.request.Request(
+        url,
+        data=body,
+        method="POST",
+        headers={"Content-Type": "text/plain; charset=utf-8", "User-Agent": "soulverse-scheduler"},
+    )
     try:
         with urllib.request.urlopen(request, timeout=settings.JOB_HEARTBEAT_TIMEOUT_SECONDS) as response:
             response.read(1024)

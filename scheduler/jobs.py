@@ -47,8 +47,7 @@ def cache_cleanup() -> dict:
     cutoff = retention_cutoff()
     report["job_runs"] = job_runs_purge(before=cutoff)
     report["task_results"] = (
-        Success.objects.filter(stopped__lt=cutoff).delete()[0]
-        + Failure.objects.filter(stopped__lt=cutoff).delete()[0]
+        Success.objects.filter(stopped__lt=cutoff).delete()[0] + Failure.objects.filter(stopped__lt=cutoff).delete()[0]
     )
     report.update(daily_verses_history_purge())
     report["expired_sessions"] = Session.objects.filter(expire_date__lt=timezone.now()).delete()[0]
@@ -59,6 +58,7 @@ def cache_cleanup() -> dict:
     report["deliveries"] = deliveries_purge(before=kept_from)
     # A local date before yesterday in UTC is over in every time zone (UTC-12 at the latest).
     report["deliveries_unconfirmed"] = deliveries_unconfirmed_close(
-        before=timezone.now().date() - datetime.timedelta(days=1))
+        before=timezone.now().date() - datetime.timedelta(days=1)
+    )
     logger.info("event=cache_cleanup %s", " ".join(f"{k}={v}" for k, v in report.items()))
     return report

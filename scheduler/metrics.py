@@ -19,22 +19,26 @@ logger = logging.getLogger(__name__)
 
 RUNS = Counter("soulverse_job_runs_total", "Closed job runs by job and status.", ["job_id", "status"])
 RUN_DURATION = Histogram(
-    "soulverse_job_run_duration_seconds", "Duration of closed job runs.", ["job_id", "status"],
+    "soulverse_job_run_duration_seconds",
+    "Duration of closed job runs.",
+    ["job_id", "status"],
     buckets=(1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200),
 )
 USERS_PROCESSED = Counter("soulverse_users_processed_total", "Users processed by job runs.", ["job_id"])
 VERSES_CREATED = Counter("soulverse_verses_created_total", "Daily verses created by job runs.", ["job_id"])
 AI_CALLS = Counter("soulverse_ai_calls_total", "AI (Gemini) calls made by job runs.", ["job_id"])
-AI_FAILURES = Counter("soulverse_ai_failures_total", "AI calls that failed or were rejected, by kind.",
-                      ["job_id", "kind"])
+AI_FAILURES = Counter(
+    "soulverse_ai_failures_total", "AI calls that failed or were rejected, by kind.", ["job_id", "kind"]
+)
 AI_TOKENS = Counter("soulverse_ai_tokens_total", "AI tokens used by job runs, by type.", ["job_id", "type"])
 PUSH_SENT = Counter("soulverse_push_sent_total", "Push notifications sent.", ["job_id"])
 PUSH_INVALID_TOKENS = Counter("soulverse_push_invalid_tokens_total", "Push tokens FCM reported invalid.", ["job_id"])
 PUSH_FAILED = Counter("soulverse_push_failed_total", "Push notifications that failed.", ["job_id"])
 PUSH_RETRIED = Counter("soulverse_push_retried_total", "Push notification retries.", ["job_id"])
 # Any other integer count of a run's report (pairs, fallbacks, chunks, db_queries, ...).
-RUN_COUNTS = Counter("soulverse_job_run_count_total", "Other integer counts of job run reports, by name.",
-                     ["job_id", "name"])
+RUN_COUNTS = Counter(
+    "soulverse_job_run_count_total", "Other integer counts of job run reports, by name.", ["job_id", "name"]
+)
 
 NAMED_COUNTS = {
     "users_processed": USERS_PROCESSED,
@@ -121,25 +125,42 @@ class SchedulerCollector:
 
         last_success = GaugeMetricFamily(
             "soulverse_job_last_success_timestamp_seconds",
-            "When the job's last successful run finished (Unix time); absent before the first.", labels=["job_id"])
+            "When the job's last successful run finished (Unix time); absent before the first.",
+            labels=["job_id"],
+        )
         succeeded = GaugeMetricFamily(
-            "soulverse_job_last_run_succeeded", "1 if the job's last closed run succeeded, 0 if it failed.",
-            labels=["job_id"])
+            "soulverse_job_last_run_succeeded",
+            "1 if the job's last closed run succeeded, 0 if it failed.",
+            labels=["job_id"],
+        )
         last_counts = GaugeMetricFamily(
-            "soulverse_job_last_run_count", "Integer counts of the job's last closed run, by name.",
-            labels=["job_id", "name"])
-        finished = dict(JobRun.objects.filter(status=JobRun.Status.SUCCEEDED).values("job_id")
-                        .annotate(last=Max("finished_at")).values_list("job_id", "last"))
+            "soulverse_job_last_run_count",
+            "Integer counts of the job's last closed run, by name.",
+            labels=["job_id", "name"],
+        )
+        finished = dict(
+            JobRun.objects.filter(status=JobRun.Status.SUCCEEDED)
+            .values("job_id")
+            .annotate(last=Max("finished_at"))
+            .values_list("job_id", "last")
+        )
         for job in JOBS:
             if finished.get(job.id):
                 last_success.add_metric([job.id], finished[job.id].timestamp())
-            last = (JobRun.objects.filter(job_id=job.id).exclude(status=JobRun.Status.RUNNING)
-                    .order_by("-started_at").only("status", "counts").first())
+            last = (
+                JobRun.objects.filter(job_id=job.id)
+                .exclude(status=JobRun.Status.RUNNING)
+                .order_by("-started_at")
+                .only("status", "counts")
+                .first()
+            )
             if last is not None:
                 succeeded.add_metric([job.id], int(last.status == JobRun.Status.SUCCEEDED))
                 for name, count in sorted(_flat_counts(last.counts or {}).items()):
                     last_counts.add_metric([job.id, name], count)
-        enabled = GaugeMetricFamily("soulverse_scheduler_enabled", "1 when every job's schedule is active (not stopped).")
+        enabled = GaugeMetricFamily(
+            "soulverse_scheduler_enabled", "1 when every job's schedule is active (not stopped)."
+        )
         enabled.add_metric([], int(scheduler_enabled()))
         return [last_success, succeeded, last_counts, enabled]
 

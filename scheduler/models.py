@@ -44,9 +44,7 @@ class JobRun(models.Model):
         ]
         constraints = [
             # The database, not a lock in Python, guarantees one running run per job.
-            models.UniqueConstraint(
-                fields=["job_id"], condition=Q(status="running"), name="one_running_run_per_job"
-            ),
+            models.UniqueConstraint(fields=["job_id"], condition=Q(status="running"), name="one_running_run_per_job"),
         ]
         indexes = [models.Index(fields=["job_id", "-started_at"], name="jobrun_job_started_idx")]
 
@@ -101,8 +99,9 @@ class ScheduleChange(models.Model):
         COMMAND = "command", "Commande"
 
     job_id = models.CharField(max_length=64)
-    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     source = models.CharField(max_length=16, choices=Source.choices)
     changed_at = models.DateTimeField(auto_now_add=True)
     before = models.JSONField(help_text="{cron, enabled} before the change.")

@@ -55,8 +55,9 @@ def scheduler_groups_ensure() -> dict:
 
     content_type = ContentType.objects.get_for_model(JobRun)
     permissions = {
-        codename: Permission.objects.get_or_create(codename=codename, content_type=content_type,
-                                                   defaults={"name": name})[0]
+        codename: Permission.objects.get_or_create(
+            codename=codename, content_type=content_type, defaults={"name": name}
+        )[0]
         for codename, name in JobRun._meta.permissions
     }
     codenames = {VIEWERS_GROUP: ["view_scheduler"], OPERATORS_GROUP: ["view_scheduler", "operate_scheduler"]}

@@ -14,13 +14,23 @@ class Job:
 
 
 JOBS: tuple[Job, ...] = (
-    Job("daily_verses_generation", "Génération versets quotidiens", "0 6 * * *",
-        "verses.jobs.daily_verses_generation", on_success="verses.jobs.daily_verses_finished"),
+    Job(
+        "daily_verses_generation",
+        "Génération versets quotidiens",
+        "0 6 * * *",
+        "verses.jobs.daily_verses_generation",
+        on_success="verses.jobs.daily_verses_finished",
+    ),
     Job("cache_cleanup", "Nettoyage cache", "0 2 * * *", "scheduler.jobs.cache_cleanup"),
     Job("user_stats_update", "Statistiques utilisateurs", "0 0 * * *", "users.jobs.user_stats_update"),
     # Every quarter hour: the users whose local clock has reached their notify_at get their push.
-    Job("deliver_verses", "Envoi des versets (push)", "*/15 * * * *", "verses.jobs.deliver_verses",
-        closed_event="delivery.completed"),
+    Job(
+        "deliver_verses",
+        "Envoi des versets (push)",
+        "*/15 * * * *",
+        "verses.jobs.deliver_verses",
+        closed_event="delivery.completed",
+    ),
 )
 JOBS_BY_ID: dict[str, Job] = {job.id: job for job in JOBS}
 DAILY_VERSES_JOB_ID = "daily_verses_generation"

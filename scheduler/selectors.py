@@ -134,14 +134,14 @@ def _check_cache() -> dict:
 def _check_daily_run() -> dict:
     last = (
         JobRun.objects.filter(job_id=DAILY_VERSES_JOB_ID, status=JobRun.Status.SUCCEEDED)
-        .order_by("-started_at").first()
+        .order_by("-started_at")
+        .first()
     )
     if last is None:
         return {"status": "never", "last_success_at": None, "age_seconds": None}
     age = (timezone.now() - last.finished_at).total_seconds()
     stale = age > settings.SCHEDULER_DAILY_MAX_AGE_HOURS * 3600
-    return {"status": "stale" if stale else "ok", "last_success_at": last.finished_at,
-            "age_seconds": round(age)}
+    return {"status": "stale" if stale else "ok", "last_success_at": last.finished_at, "age_seconds": round(age)}
 
 
 PUSH_TICK_COUNTS = ("push_due", "push_sent", "push_invalid_tokens", "push_failed", "push_retried")
@@ -151,8 +151,13 @@ def _last_push_tick() -> dict | None:
     run = JobRun.objects.filter(job_id=DELIVER_VERSES_JOB_ID).order_by("-started_at").first()
     if run is None:
         return None
-    return {"run_id": run.pk, "status": run.status, "started_at": run.started_at,
-            "finished_at": run.finished_at, **{key: run.counts.get(key, 0) for key in PUSH_TICK_COUNTS}}
+    return {
+        "run_id": run.pk,
+        "status": run.status,
+        "started_at": run.started_at,
+        "finished_at": run.finished_at,
+        **{key: run.counts.get(key, 0) for key in PUSH_TICK_COUNTS},
+    }
 
 
 def health_check() -> tuple[bool, dict]:
@@ -179,8 +184,11 @@ def health_check() -> tuple[bool, dict]:
     push = push_state()
     # Without credentials, or PUSH_ENABLED=false, no push (verses still wait in the app): shown, not a
     # failure (in production `check --deploy` refuses credentials missing while push is on).
-    checks["push"] = {"status": push["status"], "dry_run": push["dry_run"],
-                      "last_tick": _last_push_tick() if database["status"] == "ok" else None}
+    checks["push"] = {
+        "status": push["status"],
+        "dry_run": push["dry_run"],
+        "last_tick": _last_push_tick() if database["status"] == "ok" else None,
+    }
     cluster = cluster_state()
     checks["cluster"] = {"status": "ok" if cluster["alive"] else "down", **cluster}
     healthy = (
@@ -189,8 +197,12 @@ def health_check() -> tuple[bool, dict]:
         and checks["daily_verses"]["status"] != "stale"
         and cluster["alive"]
     )
-    degraded = (checks["cache"]["status"] != "ok" or ai_status == "misconfigured" or editions_missing
-                or checks.get("scheduler", {}).get("status") == "partial")
+    degraded = (
+        checks["cache"]["status"] != "ok"
+        or ai_status == "misconfigured"
+        or editions_missing
+        or checks.get("scheduler", {}).get("status") == "partial"
+    )
     status = "down" if not healthy else "degraded" if degraded else "ok"
     _health_state_log(status, checks)
     return healthy, {"status": status, "checks": checks, "checked_at": timezone.now()}
@@ -207,11 +219,22 @@ def _health_state_log(status: str, checks: dict) -> None:
     global _last_health_state
     if status == _last_health_state:
         return
-    failing = ",".join(sorted(name for name, check in checks.items() if name not in ("ai", "push")  # off: no failure
-                              and check.get("status") in ("error", "down", "degraded", "stale", "disabled")))
+    failing = ",".join(
+        sorted(
+            name
+            for name, check in checks.items()
+            if name not in ("ai", "push")  # off: no failure
+            and check.get("status") in ("error", "down", "degraded", "stale", "disabled")
+        )
+    )
     level = logging.INFO if status == "ok" else logging.WARNING
-    logger.log(level, "event=health_state_changed from=%s to=%s failing=%s",
-               _last_health_state or "unknown", status, failing or "-")
+    logger.log(
+        level,
+        "event=health_state_changed from=%s to=%s failing=%s",
+        _last_health_state or "unknown",
+        status,
+        failing or "-",
+    )
     _last_health_state = status
 
 
@@ -266,14 +289,21 @@ def dashboard_series(*, days: int = 30, today: datetime.date | None = None) -> d
     points = daily_stats_series(days=days, end=today)["series"]
     users = {name: [point[name] for point in points] for name in USER_SERIES}
     verses = {
-        "ai": [None if p["verses_generated"] is None else max(p["verses_generated"] - (p["fallbacks_used"] or 0), 0)
-               for p in points],
+        "ai": [
+            None if p["verses_generated"] is None else max(p["verses_generated"] - (p["fallbacks_used"] or 0), 0)
+            for p in points
+        ],
         "fallback": [p["fallbacks_used"] for p in points],
     }
 
     ai_failures: dict[str, list[int]] = {}
-    for row in (VerseOfTheDay.objects.filter(day__range=(first, today)).exclude(ai_failure="")
-                .values("day", "ai_failure").annotate(pairs=Count("pk")).order_by("ai_failure")):
+    for row in (
+        VerseOfTheDay.objects.filter(day__range=(first, today))
+        .exclude(ai_failure="")
+        .values("day", "ai_failure")
+        .annotate(pairs=Count("pk"))
+        .order_by("ai_failure")
+    ):
         ai_failures.setdefault(row["ai_failure"], zeros())[index[row["day"]]] = row["pairs"]
 
     pushes = {key: zeros() for key in PUSH_COUNT_KEYS}
@@ -283,9 +313,13 @@ def dashboard_series(*, days: int = 30, today: datetime.date | None = None) -> d
         has_push_counts |= Q(counts__has_key=key)
     # Summed in the database: a delivery tick every 15 minutes is about 3,000 runs a month.
     sums = {key: Coalesce(Sum(Cast(KeyTextTransform(key, "counts"), IntegerField())), 0) for key in PUSH_COUNT_KEYS}
-    for row in (JobRun.objects.filter(has_push_counts, started_at__gte=start, started_at__lt=end)
-                .annotate(local_day=TruncDate("started_at", tzinfo=timezone.get_current_timezone()))
-                .order_by().values("local_day").annotate(**sums)):
+    for row in (
+        JobRun.objects.filter(has_push_counts, started_at__gte=start, started_at__lt=end)
+        .annotate(local_day=TruncDate("started_at", tzinfo=timezone.get_current_timezone()))
+        .order_by()
+        .values("local_day")
+        .annotate(**sums)
+    ):
         for key in PUSH_COUNT_KEYS:
             pushes[key][index[row["local_day"]]] = row[key]
     return {"days": day_list, "users": users, "verses": verses, "ai_failures": ai_failures, "pushes": pushes}

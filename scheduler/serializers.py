@@ -14,9 +14,11 @@ class TriggerSerializer(StrictSerializer):
     """Body of POST trigger-daily-verses (optional)."""
 
     wait = StrictFloatField(
-        required=False, min_value=0, max_value=300,
+        required=False,
+        min_value=0,
+        max_value=300,
         help_text="Seconds to wait for the run before answering 202 (default: server setting; capped at "
-                  "two thirds of the web server's timeout).",
+        "two thirds of the web server's timeout).",
     )
 
 
@@ -24,7 +26,8 @@ class RunsQuerySerializer(serializers.Serializer):
     """Query of GET runs: the optional job filter."""
 
     job_id = serializers.ChoiceField(
-        choices=[job.id for job in JOBS], required=False,
+        choices=[job.id for job in JOBS],
+        required=False,
         error_messages={"invalid_choice": "Tâche inconnue : « {input} »."},
         help_text="Only the runs of this job.",
     )
@@ -83,8 +86,9 @@ class AiStateSerializer(serializers.Serializer):
     status = serializers.ChoiceField(
         choices=AI_PROBE_STATUSES,
         help_text="The model lookup (cached for an hour): `misconfigured` (wrong key or model: the daily run "
-                  "skips the AI), `unverified` (Gemini could not be reached), `disabled` (no API key), "
-                  "`off` (AI_ENABLED=false: curated verses on purpose).")
+        "skips the AI), `unverified` (Gemini could not be reached), `disabled` (no API key), "
+        "`off` (AI_ENABLED=false: curated verses on purpose).",
+    )
     reason = serializers.CharField(allow_null=True, help_text="The failure kind behind a status other than `ok`.")
 
 
@@ -92,8 +96,9 @@ class EditionSerializer(serializers.Serializer):
     edition = serializers.CharField()
     name = serializers.CharField()
     verses = serializers.IntegerField()
-    status = serializers.ChoiceField(choices=EDITION_STATUSES,
-                                     help_text="`missing`: not imported (`manage.py import_bible --download`).")
+    status = serializers.ChoiceField(
+        choices=EDITION_STATUSES, help_text="`missing`: not imported (`manage.py import_bible --download`)."
+    )
 
 
 class EditionsSerializer(serializers.Serializer):
@@ -106,7 +111,8 @@ class PushStateSerializer(serializers.Serializer):
     status = serializers.ChoiceField(
         choices=PUSH_STATUSES,
         help_text="`disabled`: PUSH_ENABLED is on but no FCM credentials are set; `off`: PUSH_ENABLED=false "
-                  "(no push on purpose). Neither fails health.")
+        "(no push on purpose). Neither fails health.",
+    )
     dry_run = serializers.BooleanField(help_text="FCM_DRY_RUN: sends are validated only.")
 
 
@@ -134,8 +140,9 @@ class DatabaseCheckSerializer(serializers.Serializer):
 
 
 class SchedulerCheckSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=SCHEDULER_CHECK_STATUSES,
-                                     help_text="partial: some jobs paused (degraded); disabled: none runs (down).")
+    status = serializers.ChoiceField(
+        choices=SCHEDULER_CHECK_STATUSES, help_text="partial: some jobs paused (degraded); disabled: none runs (down)."
+    )
 
 
 class DailyVersesCheckSerializer(serializers.Serializer):
@@ -150,15 +157,19 @@ class CacheCheckSerializer(serializers.Serializer):
 
 
 class AiCheckSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=AI_STATUSES, help_text="`misconfigured` makes health `degraded`; "
-                                     "`disabled` (no API key) and `off` (AI_ENABLED=false) do not.")
+    status = serializers.ChoiceField(
+        choices=AI_STATUSES,
+        help_text="`misconfigured` makes health `degraded`; "
+        "`disabled` (no API key) and `off` (AI_ENABLED=false) do not.",
+    )
     model = serializers.CharField()
     reason = serializers.CharField(allow_null=True, help_text="`auth` or `model_not_found` when misconfigured.")
 
 
 class EditionsCheckSerializer(EditionsSerializer):
     status = serializers.ChoiceField(
-        choices=EDITION_STATUSES, help_text="`missing` (health `degraded`): the AI is on and an edition is absent.")
+        choices=EDITION_STATUSES, help_text="`missing` (health `degraded`): the AI is on and an edition is absent."
+    )
 
 
 class PushTickSerializer(serializers.Serializer):
@@ -174,11 +185,14 @@ class PushTickSerializer(serializers.Serializer):
 
 
 class PushCheckSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=PUSH_STATUSES, help_text="As in status: `disabled` (no credentials) "
-                                     "and `off` (PUSH_ENABLED=false) do not fail health.")
+    status = serializers.ChoiceField(
+        choices=PUSH_STATUSES,
+        help_text="As in status: `disabled` (no credentials) and `off` (PUSH_ENABLED=false) do not fail health.",
+    )
     dry_run = serializers.BooleanField()
-    last_tick = PushTickSerializer(allow_null=True, help_text="The last delivery tick; null before the first "
-                                                               "or when the database is down.")
+    last_tick = PushTickSerializer(
+        allow_null=True, help_text="The last delivery tick; null before the first or when the database is down."
+    )
 
 
 class ClusterCheckSerializer(ClusterSerializer):
@@ -225,8 +239,9 @@ class TriggerAcceptedSerializer(TriggerResultSerializer):
 class UsersCountSerializer(serializers.Serializer):
     active_users = serializers.IntegerField()
     total_users = serializers.IntegerField()
-    by_mood = serializers.DictField(child=serializers.IntegerField(),
-                                    help_text="Active users by mood (`none`: no mood).")
+    by_mood = serializers.DictField(
+        child=serializers.IntegerField(), help_text="Active users by mood (`none`: no mood)."
+    )
     by_language = serializers.DictField(child=serializers.IntegerField(), help_text="Active users by language.")
     checked_at = UTCDateTimeField()
 
@@ -237,8 +252,13 @@ STATS_MAX_DAYS = 400
 class StatsQuerySerializer(serializers.Serializer):
     """Query of GET stats."""
 
-    days = serializers.IntegerField(required=False, default=30, min_value=1, max_value=STATS_MAX_DAYS,
-                                    help_text="How many days, ending yesterday (default 30).")
+    days = serializers.IntegerField(
+        required=False,
+        default=30,
+        min_value=1,
+        max_value=STATS_MAX_DAYS,
+        help_text="How many days, ending yesterday (default 30).",
+    )
 
 
 class DailyStatsPointSerializer(serializers.Serializer):
@@ -269,8 +289,10 @@ class StatsSerializer(serializers.Serializer):
 
 # What the schema documents (numbers or `*` per field, days 1-28 so that it always fires); the
 # server accepts any five-field cron croniter reads (ranges, steps, lists, names) that fires.
-CRON_PATTERN = (r"^(\*|[0-5]?[0-9]) (\*|[01]?[0-9]|2[0-3]) (\*|[1-9]|1[0-9]|2[0-8]) (\*|[1-9]|1[0-2]) "
-                r"(\*|[0-6])$")
+CRON_PATTERN = (
+    r"^(\*|[0-5]?[0-9]) (\*|[01]?[0-9]|2[0-3]) (\*|[1-9]|1[0-9]|2[0-8]) (\*|[1-9]|1[0-2]) "
+    r"(\*|[0-6])$"
+)
 
 
 @extend_schema_field({"type": "string", "pattern": CRON_PATTERN, "example": "0 6 * * *"})
@@ -281,7 +303,8 @@ class CronField(StrictCharField):
         cron = " ".join(super().to_internal_value(data).split())
         if len(cron.split()) != 5 or not croniter.is_valid(cron):
             raise serializers.ValidationError(
-                f"Expression cron invalide : « {cron} » (5 champs : minute heure jour mois jour-de-semaine).")
+                f"Expression cron invalide : « {cron} » (5 champs : minute heure jour mois jour-de-semaine)."
+            )
         try:
             croniter(cron, timezone.now()).get_next(datetime.datetime)
         except (CroniterBadDateError, ValueError):

@@ -27,8 +27,8 @@ from webhooks.services import webhook_event_emit
 logger = logging.getLogger(__name__)
 
 
-
 # --- Schedules ------------------------------------------------------------------------------
+
 
 @transaction.atomic
 def schedules_setup() -> list[tuple[str, str]]:
@@ -74,8 +74,9 @@ def _schedule_state(schedule: Schedule) -> dict:
 
 
 @transaction.atomic
-def job_schedule_update(*, job_id: str, changed_by, source: str, cron: str | None = None,
-                        enabled: bool | None = None) -> tuple[Schedule, ScheduleChange | None]:
+def job_schedule_update(
+    *, job_id: str, changed_by, source: str, cron: str | None = None, enabled: bool | None = None
+) -> tuple[Schedule, ScheduleChange | None]:
     """Change a job's cron and/or enabled flag, recompute next_run, and record the change (audit
     trail, `schedule.updated` webhook). A request that changes nothing records nothing."""
     job_get(job_id)
@@ -93,22 +94,27 @@ def job_schedule_update(*, job_id: str, changed_by, source: str, cron: str | Non
     if after["cron"] != before["cron"]:
         schedule_next_run_refresh(schedule)
     schedule.save()
-    change = job_schedule_change_record(job_id=job_id, changed_by=changed_by, source=source,
-                                        before=before, after=after)
+    change = job_schedule_change_record(job_id=job_id, changed_by=changed_by, source=source, before=before, after=after)
     return schedule, change
 
 
-def job_schedule_change_record(*, job_id: str, changed_by, source: str, before: dict,
-                               after: dict) -> ScheduleChange:
+def job_schedule_change_record(*, job_id: str, changed_by, source: str, before: dict, after: dict) -> ScheduleChange:
     """Add a change to the audit trail and announce it (`schedule.updated`)."""
-    change = ScheduleChange.objects.create(job_id=job_id, changed_by=changed_by, source=source,
-                                           before=before, after=after)
+    change = ScheduleChange.objects.create(
+        job_id=job_id, changed_by=changed_by, source=source, before=before, after=after
+    )
     logger.info("event=schedule_updated job=%s source=%s fields=%s", job_id, source, ",".join(change.changed_fields))
-    webhook_event_emit(event=events.SCHEDULE_UPDATED, data={
-        "job_id": job_id, "before": before, "after": after, "source": source,
-        "changed_by": str(changed_by.pk) if changed_by else None,
-        "changed_at": change.changed_at.astimezone(datetime.UTC).isoformat(),
-    })
+    webhook_event_emit(
+        event=events.SCHEDULE_UPDATED,
+        data={
+            "job_id": job_id,
+            "before": before,
+            "after": after,
+            "source": source,
+            "changed_by": str(changed_by.pk) if changed_by else None,
+            "changed_at": change.changed_at.astimezone(datetime.UTC).isoformat(),
+        },
+    )
     return change
 
 
@@ -128,8 +134,9 @@ def _job_schedules_switch(*, enabled: bool, changed_by, source: str) -> tuple[in
             continue
         schedule.repeats = -1 if enabled else 0  # django-q2 skips repeats=0 rows
         Schedule.objects.filter(pk=schedule.pk).update(repeats=schedule.repeats)
-        job_schedule_change_record(job_id=schedule.name, changed_by=changed_by, source=source,
-                                   before=before, after=_schedule_state(schedule))
+        job_schedule_change_record(
+            job_id=schedule.name, changed_by=changed_by, source=source, before=before, after=_schedule_state(schedule)
+        )
         changed += 1
     return len(schedules), changed
 
@@ -157,6 +164,7 @@ def scheduler_start(*, changed_by, source: str) -> int:
 
 # --- Job runs -------------------------------------------------------------------------------
 
+
 def _stale_before() -> datetime.datetime:
     # A run still "running" after the cluster's task timeout has been killed with its worker.
     return timezone.now() - datetime.timedelta(seconds=Conf.TIMEOUT or 3600)
@@ -179,7 +187,8 @@ def job_run_claim(*, job_id: str, trigger: str, params: dict | None = None) -> t
             if running.started_at >= _stale_before():
                 return running, False
             abandoned = JobRun.objects.filter(pk=running.pk, status=JobRun.Status.RUNNING).update(
-                status=JobRun.Status.FAILED, finished_at=timezone.now(),
+                status=JobRun.Status.FAILED,
+                finished_at=timezone.now(),
                 error="Abandoned: still running after the task timeout (worker killed?).",
             )
             logger.warning("event=job_run_abandoned job=%s run=%s", job_id, running.pk.hex[:8])
@@ -226,7 +235,8 @@ def _job_run_execute(*, run: JobRun, dispatch: bool) -> JobRun:
                 counts = _job_attempt(run=run, func=job.func, queries=queries)
         except Exception as exc:
             failed = JobRun.objects.filter(pk=run.pk, status=JobRun.Status.RUNNING).update(
-                status=JobRun.Status.FAILED, error=_error_text(exc), finished_at=timezone.now())
+                status=JobRun.Status.FAILED, error=_error_text(exc), finished_at=timezone.now()
+            )
             run.refresh_from_db()
             logger.exception("event=job_failed job=%s run=%s", job.id, run.pk.hex[:8])
             if failed:
@@ -256,8 +266,10 @@ def _job_attempt(*, run: JobRun, func: str, queries: QueryCounter) -> dict | Non
         return result
     with transaction.atomic():
         created = JobChunk.objects.bulk_create(
-            [JobChunk(run=run, index=index, func=result.func, kwargs=kwargs)
-             for index, kwargs in enumerate(result.chunks)]
+            [
+                JobChunk(run=run, index=index, func=result.func, kwargs=kwargs)
+                for index, kwargs in enumerate(result.chunks)
+            ]
         )
         # The job's counts (and its queries) are on the run before any chunk can close it.
         JobRun.objects.filter(pk=run.pk).update(counts={**result.counts, "db_queries": queries.count})
@@ -318,8 +330,13 @@ def _chunk_run_once(chunk_id: int) -> JobChunk | None:
     with transaction.atomic():
         # of=("self",): JobChunk's default ordering joins its run, and FOR UPDATE would lock the
         # run's row too, making every chunk of the run wait for the one in progress.
-        chunk = (JobChunk.objects.select_for_update(of=("self",)).select_related("run")
-                 .filter(pk=chunk_id).order_by("pk").first())
+        chunk = (
+            JobChunk.objects.select_for_update(of=("self",))
+            .select_related("run")
+            .filter(pk=chunk_id)
+            .order_by("pk")
+            .first()
+        )
         if chunk is None or chunk.status != JobChunk.Status.PENDING:
             return None
         log_context_update(run_id=str(chunk.run_id), job_id=chunk.run.job_id)
@@ -347,8 +364,12 @@ def _chunk_done(chunk: JobChunk, counts: dict) -> JobChunk:
 
 @transaction.atomic
 def _chunk_done_if_pending(chunk: JobChunk, counts: dict) -> JobChunk | None:
-    locked = JobChunk.objects.select_for_update(of=("self",)).filter(
-        pk=chunk.pk, status=JobChunk.Status.PENDING).order_by("pk").first()
+    locked = (
+        JobChunk.objects.select_for_update(of=("self",))
+        .filter(pk=chunk.pk, status=JobChunk.Status.PENDING)
+        .order_by("pk")
+        .first()
+    )
     return _chunk_done(locked, counts) if locked is not None else None
 
 
@@ -366,7 +387,8 @@ def _job_chunk_execute(*, chunk_id: int) -> None:
         chunk = _chunk_run_once(chunk_id)
     except Exception as exc:
         JobChunk.objects.filter(pk=chunk_id, status=JobChunk.Status.PENDING).update(
-            status=JobChunk.Status.FAILED, error=_error_text(exc), finished_at=timezone.now())
+            status=JobChunk.Status.FAILED, error=_error_text(exc), finished_at=timezone.now()
+        )
         logger.exception("event=chunk_failed chunk=%s", chunk_id)
         chunk = JobChunk.objects.filter(pk=chunk_id).first()
     if chunk is not None:
@@ -406,12 +428,19 @@ def job_run_complete_if_done(*, run_id) -> bool:
     counts["duration_seconds"] = round((finished_at - run.started_at).total_seconds(), 3)
     closed = JobRun.objects.filter(pk=run_id, status=JobRun.Status.RUNNING).update(
         status=JobRun.Status.FAILED if failed else JobRun.Status.SUCCEEDED,
-        counts=counts, finished_at=finished_at,
+        counts=counts,
+        finished_at=finished_at,
         error=f"{len(failed)} of {len(chunks)} chunks failed: {failed[0]['error']}" if failed else "",
     )
     if closed:
-        logger.info("event=job_%s job=%s run=%s chunks=%s duration=%s", "failed" if failed else "succeeded",
-                    run.job_id, run.pk.hex[:8], len(chunks), counts["duration_seconds"])
+        logger.info(
+            "event=job_%s job=%s run=%s chunks=%s duration=%s",
+            "failed" if failed else "succeeded",
+            run.job_id,
+            run.pk.hex[:8],
+            len(chunks),
+            counts["duration_seconds"],
+        )
         run.refresh_from_db()
         job_run_closed_announce(run=run)
         if not failed:
@@ -423,9 +452,7 @@ def job_run_enqueue(*, job_id: str, trigger: str, params: dict | None = None) ->
     """Open a run and hand it to the cluster, or return the run already in progress."""
     run, created = job_run_claim(job_id=job_id, trigger=trigger, params=params)
     if created:
-        transaction.on_commit(
-            lambda: async_task(TASK_FUNC, job_id, trigger=trigger, run_id=str(run.pk), group=job_id)
-        )
+        transaction.on_commit(lambda: async_task(TASK_FUNC, job_id, trigger=trigger, run_id=str(run.pk), group=job_id))
     return run, created
 
 

@@ -20,12 +20,17 @@ def health(request):
     no I/O between two computations) with the bytes the DRF view would send; anything else
     (credentials, which may see the details; other methods; content negotiation) goes to the DRF
     view, SchedulerViewSet.health, which the API schema documents."""
-    if (request.method not in ("GET", "HEAD") or request.GET or not request_anonymous(request)
-            or request.headers.get("Accept", "") not in JSON_ACCEPTS):
+    if (
+        request.method not in ("GET", "HEAD")
+        or request.GET
+        or not request_anonymous(request)
+        or request.headers.get("Accept", "") not in JSON_ACCEPTS
+    ):
         return health_api(request)
     healthy, state = health_public()
-    response = HttpResponse(JSONRenderer().render({"status": state}), content_type="application/json",
-                            status=200 if healthy else 503)
+    response = HttpResponse(
+        JSONRenderer().render({"status": state}), content_type="application/json", status=200 if healthy else 503
+    )
     response["Allow"] = "GET, HEAD, OPTIONS"
     if len(SchedulerViewSet.renderer_classes) > 1:  # DRF's own rule (the browsable API when debugging)
         response["Vary"] = "Accept"
@@ -39,7 +44,10 @@ def health_replay_variant(environ: dict) -> str | None:
     """soulverse.replay's variant of a request (a WSGI environ) that `health` answers itself: the
     public state while its memo holds; None for any other request, and when the state must be
     checked again (the view does it, inside Django's request handling)."""
-    if (environ.get("REQUEST_METHOD") not in ("GET", "HEAD") or "HTTP_AUTHORIZATION" in environ
-            or environ.get("HTTP_ACCEPT", "") not in JSON_ACCEPTS):
+    if (
+        environ.get("REQUEST_METHOD") not in ("GET", "HEAD")
+        or "HTTP_AUTHORIZATION" in environ
+        or environ.get("HTTP_ACCEPT", "") not in JSON_ACCEPTS
+    ):
         return None
     return health_public_memoised()

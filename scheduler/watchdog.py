@@ -80,14 +80,17 @@ def job_chunk_lease_take(*, chunk_id: int) -> bool:
     that holder dies, the watchdog hands the chunk out again with its lease cleared."""
     me = lease_owner()
     now = timezone.now()
-    return bool(JobChunk.objects.filter(pk=chunk_id, status=JobChunk.Status.PENDING).filter(
-        Q(lease_owner="") | Q(lease_owner=me) | Q(lease_until__isnull=True) | Q(lease_until__lt=now)
-    ).update(lease_owner=me, lease_until=_deadline()))
+    return bool(
+        JobChunk.objects.filter(pk=chunk_id, status=JobChunk.Status.PENDING)
+        .filter(Q(lease_owner="") | Q(lease_owner=me) | Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+        .update(lease_owner=me, lease_until=_deadline())
+    )
 
 
 def job_run_lease_take(*, run: JobRun) -> None:
     JobRun.objects.filter(pk=run.pk, status=JobRun.Status.RUNNING).update(
-        lease_owner=lease_owner(), lease_until=_deadline())
+        lease_owner=lease_owner(), lease_until=_deadline()
+    )
 
 
 def _live_workers() -> tuple[set[str], set[str]]:
@@ -134,8 +137,11 @@ class _Verdict:
 def _claim(model, *, pk, owner: str, until, grace: datetime.timedelta) -> bool:
     """Take the hand-out of one lost item (one watchdog wins): its lease becomes "queued, not
     lost before now + grace"."""
-    return bool(model.objects.filter(pk=pk, lease_owner=owner, lease_until=until).update(
-        lease_owner="", lease_until=timezone.now() + grace))
+    return bool(
+        model.objects.filter(pk=pk, lease_owner=owner, lease_until=until).update(
+            lease_owner="", lease_until=timezone.now() + grace
+        )
+    )
 
 
 def jobs_watchdog(*, own_cluster_id: str | None = None) -> dict:
@@ -148,19 +154,30 @@ def jobs_watchdog(*, own_cluster_id: str | None = None) -> dict:
             if run.chunks.exists():
                 report["runs_closed"] += job_run_complete_if_done(run_id=run.pk)
             elif verdict.lost(owner=run.lease_owner, until=run.lease_until, since=run.started_at) and _claim(
-                    JobRun, pk=run.pk, owner=run.lease_owner, until=run.lease_until, grace=verdict.grace):
+                JobRun, pk=run.pk, owner=run.lease_owner, until=run.lease_until, grace=verdict.grace
+            ):
                 async_task(TASK_FUNC, run.job_id, trigger=run.trigger, run_id=str(run.pk), group=run.job_id)
                 report["runs_resumed"] += 1
-                logger.warning("event=job_run_requeued job=%s run=%s lost_by=%s", run.job_id, run.pk.hex[:8],
-                               run.lease_owner or "queue")
+                logger.warning(
+                    "event=job_run_requeued job=%s run=%s lost_by=%s",
+                    run.job_id,
+                    run.pk.hex[:8],
+                    run.lease_owner or "queue",
+                )
             continue
         for pk, owner, until in chunks:
             if verdict.lost(owner=owner, until=until, since=run.started_at) and _claim(
-                    JobChunk, pk=pk, owner=owner, until=until, grace=verdict.grace):
+                JobChunk, pk=pk, owner=owner, until=until, grace=verdict.grace
+            ):
                 async_task(CHUNK_TASK_FUNC, pk, group=f"{run.job_id}:chunks")
                 report["chunks_requeued"] += 1
-                logger.warning("event=chunk_requeued job=%s run=%s chunk=%s lost_by=%s", run.job_id,
-                               run.pk.hex[:8], pk, owner or "queue")
+                logger.warning(
+                    "event=chunk_requeued job=%s run=%s chunk=%s lost_by=%s",
+                    run.job_id,
+                    run.pk.hex[:8],
+                    pk,
+                    owner or "queue",
+                )
     if any(report.values()):
         logger.info("event=watchdog %s", " ".join(f"{k}={v}" for k, v in report.items()))
     return report

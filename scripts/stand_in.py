@@ -31,8 +31,12 @@ def fcm_serve(port: int, credentials: Path) -> tuple[ThreadingHTTPServer, callab
         credentials.write_text(written.read_text())
 
     def status() -> dict:
-        return {"delivered": len(stub.delivered), "tokens": dict(stub.delivered_tokens()),
-                "errors": dict(stub.errors), "requests": stub.requests}
+        return {
+            "delivered": len(stub.delivered),
+            "tokens": dict(stub.delivered_tokens()),
+            "errors": dict(stub.errors),
+            "requests": stub.requests,
+        }
 
     return server, status
 

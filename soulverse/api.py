@@ -186,7 +186,7 @@ DETAIL_SCHEMA = {
 VALIDATION_ERROR_SCHEMA = {
     "type": "object",
     "description": "Each invalid field (or `non_field_errors`) with its messages, or `detail` for a body "
-                   "that is not valid JSON or is too large.",
+    "that is not valid JSON or is too large.",
     "additionalProperties": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
 }
 UNAUTHENTICATED = OpenApiResponse(DETAIL_SCHEMA, description="No valid credentials.")
@@ -203,8 +203,11 @@ def schema_authentication_errors(result, generator, request, public):
         for operation in path_item.values():
             security = operation.get("security")
             if security and {} not in security:
-                operation["responses"].setdefault("401", {
-                    "content": {"application/json": {"schema": DETAIL_SCHEMA}},
-                    "description": UNAUTHENTICATED.description,
-                })
+                operation["responses"].setdefault(
+                    "401",
+                    {
+                        "content": {"application/json": {"schema": DETAIL_SCHEMA}},
+                        "description": UNAUTHENTICATED.description,
+                    },
+                )
     return result

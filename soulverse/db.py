@@ -60,8 +60,9 @@ def db_retry(event: str, *, seconds: float = 120):
         wait=wait_exponential(multiplier=0.5, max=10),
         stop=stop_after_delay(seconds),
         before_sleep=lambda state: (
-            logger.warning("event=%s attempt=%s error=%s", event, state.attempt_number,
-                           type(state.outcome.exception()).__name__),
+            logger.warning(
+                "event=%s attempt=%s error=%s", event, state.attempt_number, type(state.outcome.exception()).__name__
+            ),
             close_old_connections(),  # drop the broken connection; the next attempt opens one
         ),
         reraise=True,
@@ -88,14 +89,15 @@ def tables_analyze_if_stale(*tables: str) -> list[str]:
                 "SELECT c.reltuples, c.relpages, c.relallvisible, coalesce(s.n_mod_since_analyze, 0),"
                 " coalesce(s.n_ins_since_vacuum, 0), EXISTS (SELECT 1 FROM pg_statistic WHERE starelid = c.oid)"
                 " FROM pg_class c LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid"
-                " WHERE c.oid = to_regclass(%s)", [table])
+                " WHERE c.oid = to_regclass(%s)",
+                [table],
+            )
             row = cursor.fetchone()
             if row is None:
                 continue
             reltuples, pages, all_visible, changed, inserted, has_statistics = row
             rows = max(reltuples, 0)
-            vacuum = (inserted > 1000 + 0.2 * rows and all_visible < 0.5 * pages
-                      and not connection.in_atomic_block)
+            vacuum = inserted > 1000 + 0.2 * rows and all_visible < 0.5 * pages and not connection.in_atomic_block
             analyze = reltuples < 0 or not has_statistics or changed > 50 + 0.1 * rows
             if not (vacuum or analyze):
                 continue
@@ -103,9 +105,16 @@ def tables_analyze_if_stale(*tables: str) -> list[str]:
             started = time.monotonic()
             cursor.execute(f"{command} {connection.ops.quote_name(table)}")
             done.append(table)
-            logger.info("event=table_maintained table=%s command=%s rows_estimated_before=%s changed=%s "
-                        "inserted=%s seconds=%.2f", table, command.split()[0].lower(), int(reltuples), changed,
-                        inserted, time.monotonic() - started)
+            logger.info(
+                "event=table_maintained table=%s command=%s rows_estimated_before=%s changed=%s "
+                "inserted=%s seconds=%.2f",
+                table,
+                command.split()[0].lower(),
+                int(reltuples),
+                changed,
+                inserted,
+                time.monotonic() - started,
+            )
     return done
 
 

@@ -52,8 +52,9 @@ class RequestBodyGuardMiddleware:
 
     def __call__(self, request):
         if "HTTP_TRANSFER_ENCODING" in request.META and not request.META.get("CONTENT_LENGTH"):
-            return JsonResponse({"detail": "Longueur requise : envoyez le corps avec un en-tête Content-Length."},
-                                status=411)
+            return JsonResponse(
+                {"detail": "Longueur requise : envoyez le corps avec un en-tête Content-Length."}, status=411
+            )
         return self.get_response(request)
 
 
@@ -97,8 +98,10 @@ class ForwardedHeadersMiddleware:
             # Behind a proxy without DJANGO_BEHIND_PROXY, every client has the proxy's address: one
             # client's failed sign-ins lock an account out for all. Said once per process.
             self.unexpected_logged = True
-            logger.warning("event=forwarded_for_ignored reason=DJANGO_BEHIND_PROXY_off peer=%s",
-                           request.META.get("REMOTE_ADDR", ""))
+            logger.warning(
+                "event=forwarded_for_ignored reason=DJANGO_BEHIND_PROXY_off peer=%s",
+                request.META.get("REMOTE_ADDR", ""),
+            )
         return self.get_response(request)
 
 
@@ -118,8 +121,9 @@ def lockout_response(request, original_response=None, credentials=None):
     """django-axes' answer to a locked-out login (admin or API): 429 with Retry-After, and no
     username echoed."""
     seconds = int(settings.AXES_COOLOFF_TIME.total_seconds())
-    response = JsonResponse({"detail": f"Trop de tentatives de connexion : réessayez dans {seconds // 60} minutes."},
-                            status=429)
+    response = JsonResponse(
+        {"detail": f"Trop de tentatives de connexion : réessayez dans {seconds // 60} minutes."}, status=429
+    )
     response["Retry-After"] = str(seconds)
     return response
 

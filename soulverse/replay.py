@@ -27,20 +27,32 @@ from soulverse.logs import request_id_from
 # connection handling, the per-request ids and trace contexts proxies and load balancers add) or
 # that the path's variant covers (Authorization). All others are part of the request's identity:
 # a header that differed at every request would keep every answer from being replayed.
-IGNORED_HEADERS = frozenset({
-    "HTTP_USER_AGENT", "HTTP_CONNECTION", "HTTP_AUTHORIZATION",
-    "HTTP_X_FORWARDED_FOR", "HTTP_X_REAL_IP", "HTTP_FORWARDED",
-    "HTTP_X_REQUEST_ID", "HTTP_X_CORRELATION_ID", "HTTP_TRACEPARENT", "HTTP_TRACESTATE",
-    "HTTP_X_AMZN_TRACE_ID", "HTTP_X_CLOUD_TRACE_CONTEXT",
-})
+IGNORED_HEADERS = frozenset(
+    {
+        "HTTP_USER_AGENT",
+        "HTTP_CONNECTION",
+        "HTTP_AUTHORIZATION",
+        "HTTP_X_FORWARDED_FOR",
+        "HTTP_X_REAL_IP",
+        "HTTP_FORWARDED",
+        "HTTP_X_REQUEST_ID",
+        "HTTP_X_CORRELATION_ID",
+        "HTTP_TRACEPARENT",
+        "HTTP_TRACESTATE",
+        "HTTP_X_AMZN_TRACE_ID",
+        "HTTP_X_CLOUD_TRACE_CONTEXT",
+    }
+)
 MAX_ANSWERS = 256
 MAX_KEY_BYTES = 4096
 
 
 def _request_id_own(headers: list, environ) -> list:
     """The kept headers, with this request's id (RequestIdMiddleware's) for the kept answer's."""
-    return [(name, request_id_from(environ.get("HTTP_X_REQUEST_ID", ""))) if name == "X-Request-ID" else (name, value)
-            for name, value in headers]
+    return [
+        (name, request_id_from(environ.get("HTTP_X_REQUEST_ID", ""))) if name == "X-Request-ID" else (name, value)
+        for name, value in headers
+    ]
 
 
 class AnswerReplay:
@@ -54,18 +66,32 @@ class AnswerReplay:
 
     def __call__(self, environ, start_response):
         variant_of = self.routes.get(environ.get("PATH_INFO"))
-        if (variant_of is None or environ.get("QUERY_STRING") or "HTTP_COOKIE" in environ
-                or environ.get("CONTENT_LENGTH", "") not in ("", "0") or "HTTP_TRANSFER_ENCODING" in environ):
+        if (
+            variant_of is None
+            or environ.get("QUERY_STRING")
+            or "HTTP_COOKIE" in environ
+            or environ.get("CONTENT_LENGTH", "") not in ("", "0")
+            or "HTTP_TRANSFER_ENCODING" in environ
+        ):
             return self.application(environ, start_response)
         variant = variant_of(environ)
         if variant is None:
             return self.application(environ, start_response)
-        headers = sorted((name, value) for name, value in environ.items()
-                         if name.startswith("HTTP_") and name not in IGNORED_HEADERS)
+        headers = sorted(
+            (name, value) for name, value in environ.items() if name.startswith("HTTP_") and name not in IGNORED_HEADERS
+        )
         if sum(len(name) + len(value) for name, value in headers) > MAX_KEY_BYTES:
             return self.application(environ, start_response)
-        key = (variant, environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"), environ.get("SCRIPT_NAME"),
-               environ.get("wsgi.url_scheme"), environ.get("SERVER_NAME"), environ.get("SERVER_PORT"), *headers)
+        key = (
+            variant,
+            environ.get("REQUEST_METHOD"),
+            environ.get("PATH_INFO"),
+            environ.get("SCRIPT_NAME"),
+            environ.get("wsgi.url_scheme"),
+            environ.get("SERVER_NAME"),
+            environ.get("SERVER_PORT"),
+            *headers,
+        )
         answer = self.answers.get(key)
         if answer is None:
             return self._answer_and_keep(key, variant, environ, start_response)
@@ -81,8 +107,11 @@ class AnswerReplay:
             return start_response(status, headers, exc_info)
 
         response = self.application(environ, start_response_noted)
-        if (getattr(response, "replay_variant", None) != variant or getattr(response, "streaming", True)
-                or any(name.lower() == "set-cookie" for name, _ in started[-1][1])):
+        if (
+            getattr(response, "replay_variant", None) != variant
+            or getattr(response, "streaming", True)
+            or any(name.lower() == "set-cookie" for name, _ in started[-1][1])
+        ):
             return response
         try:
             body = b"".join(response)

@@ -31,8 +31,7 @@ SECRET_KEY = env_secret("DJANGO_SECRET_KEY")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(
-            "DJANGO_SECRET_KEY is required when DJANGO_DEBUG is off "
-            "(set DJANGO_DEBUG=true for local development)."
+            "DJANGO_SECRET_KEY is required when DJANGO_DEBUG is off (set DJANGO_DEBUG=true for local development)."
         )
     SECRET_KEY = "django-insecure-local-development-only"
 
@@ -337,8 +336,9 @@ VERSES_AI_BUDGET_SECONDS = env.float("VERSES_AI_BUDGET_SECONDS", default=120.0)
 BIBLE_LSG_DOWNLOAD_URL = env.str("BIBLE_LSG_DOWNLOAD_URL", default="https://ebible.org/Scriptures/fraLSG_usfm.zip")
 # The SHA-256 that archive must have (verses.bible_import.LSG_DOWNLOAD_SHA256); another archive
 # needs its own digest (`import_bible --download --sha256`, or this setting with the URL).
-BIBLE_LSG_DOWNLOAD_SHA256 = env.str("BIBLE_LSG_DOWNLOAD_SHA256",
-                                    default="3a0615e992ffd412b1afcaed50d146bba5ec8ae2378f04ca71459a4cd2d7cc33")
+BIBLE_LSG_DOWNLOAD_SHA256 = env.str(
+    "BIBLE_LSG_DOWNLOAD_SHA256", default="3a0615e992ffd412b1afcaed50d146bba5ec8ae2378f04ca71459a4cd2d7cc33"
+)
 # Push (FCM HTTP v1 through firebase-admin). PUSH_ENABLED=false: no push, on purpose. On but
 # without credentials push is disabled too, and `check --deploy` refuses it in production.
 PUSH_ENABLED = env.bool("PUSH_ENABLED", default=True)
@@ -395,8 +395,9 @@ WEB_TIMEOUT_SECONDS = env.int("WEB_TIMEOUT_SECONDS", default=30)
 # How long POST trigger-daily-verses waits for the run before answering 202: a request's `wait` is
 # capped at two thirds of the web timeout, so that it answers 202 rather than be killed.
 SCHEDULER_TRIGGER_WAIT_MAX_SECONDS = WEB_TIMEOUT_SECONDS * 2 / 3
-SCHEDULER_TRIGGER_WAIT_SECONDS = min(env.float("SCHEDULER_TRIGGER_WAIT_SECONDS", default=20.0),
-                                     SCHEDULER_TRIGGER_WAIT_MAX_SECONDS)
+SCHEDULER_TRIGGER_WAIT_SECONDS = min(
+    env.float("SCHEDULER_TRIGGER_WAIT_SECONDS", default=20.0), SCHEDULER_TRIGGER_WAIT_MAX_SECONDS
+)
 # The public health answer is computed at most this often per web process.
 HEALTH_PUBLIC_CACHE_SECONDS = env.float("HEALTH_PUBLIC_CACHE_SECONDS", default=2.0)
 # Functions other than the registry's job runner that a django-q2 Schedule may call (default:
@@ -409,8 +410,10 @@ SCHEDULER_DAILY_MAX_AGE_HOURS = env.int("SCHEDULER_DAILY_MAX_AGE_HOURS", default
 # /metrics answers 404 until a token is set; Prometheus sends it as a bearer token.
 METRICS_TOKEN = env_secret("METRICS_TOKEN")
 if METRICS_TOKEN and not DEBUG and (_problem := secret_problem(METRICS_TOKEN)):
-    raise ImproperlyConfigured(f"METRICS_TOKEN: too weak ({_problem}); generate one with "
-                               "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`.")
+    raise ImproperlyConfigured(
+        f"METRICS_TOKEN: too weak ({_problem}); generate one with "
+        "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`."
+    )
 # prometheus-client's multiprocess mode: each process (gunicorn and qcluster workers) writes its
 # metrics to files here; it must be set before prometheus_client is first imported, and be one
 # directory per host shared by web and qcluster (files of dead processes are removed at start).
@@ -424,8 +427,7 @@ METRICS_COLLECTORS = ["scheduler.metrics.SchedulerCollector"]
 WEBHOOKS_TIMEOUT_SECONDS = env.float("WEBHOOKS_TIMEOUT_SECONDS", default=10.0)
 # Seconds before each retry of a failed delivery: the spec's suggested schedule, about 27 hours
 # in all (8 attempts).
-WEBHOOKS_RETRY_DELAYS = env.list("WEBHOOKS_RETRY_DELAYS", cast=float,
-                                 default=[5, 300, 1800, 7200, 18000, 36000, 36000])
+WEBHOOKS_RETRY_DELAYS = env.list("WEBHOOKS_RETRY_DELAYS", cast=float, default=[5, 300, 1800, 7200, 18000, 36000, 36000])
 # A delivery still pending this long after it was due has lost its task (an outage between
 # recording and queuing it, a killed worker): each cluster's watchdog pass queues it again.
 WEBHOOKS_SWEEP_AFTER_SECONDS = env.float("WEBHOOKS_SWEEP_AFTER_SECONDS", default=300.0)
@@ -470,8 +472,12 @@ SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
 if SENTRY_DSN:
     from soulverse.errors import sentry_init
 
-    sentry_init(dsn=SENTRY_DSN, environment=SENTRY_ENVIRONMENT, release=SENTRY_RELEASE,
-                traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE)
+    sentry_init(
+        dsn=SENTRY_DSN,
+        environment=SENTRY_ENVIRONMENT,
+        release=SENTRY_RELEASE,
+        traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE,
+    )
 
 # --- Heartbeats (healthchecks.io's protocol, optional) -----------------------------------------
 # job id=URL pairs: <URL>/start when a run of the job opens, <URL> when it succeeds, <URL>/fail when
@@ -512,8 +518,10 @@ if not DEBUG:
     # is hard to leave; an operator who wants it says so, with a year or more.
     SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
     if SECURE_HSTS_PRELOAD and SECURE_HSTS_SECONDS < HSTS_PRELOAD_MIN_SECONDS:
-        raise ImproperlyConfigured(f"DJANGO_SECURE_HSTS_PRELOAD=true needs DJANGO_SECURE_HSTS_SECONDS of at least "
-                                   f"{HSTS_PRELOAD_MIN_SECONDS} (a year, as the preload list requires).")
+        raise ImproperlyConfigured(
+            f"DJANGO_SECURE_HSTS_PRELOAD=true needs DJANGO_SECURE_HSTS_SECONDS of at least "
+            f"{HSTS_PRELOAD_MIN_SECONDS} (a year, as the preload list requires)."
+        )
     if not SECURE_HSTS_PRELOAD:
         SILENCED_SYSTEM_CHECKS = ["security.W021"]  # "no preload": a choice (above), not an oversight
     SESSION_COOKIE_SECURE = True

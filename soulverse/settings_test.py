@@ -39,8 +39,13 @@ if not _fcm_url.startswith("http://127.0.0.1:"):
     _fcm_url = ""
 os.environ["FCM_BASE_URL"] = _fcm_url
 os.environ["FCM_CREDENTIALS_FILE"] = os.environ.get("TEST_FCM_CREDENTIALS_FILE", "") if _fcm_url else ""
-for _name in ("GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_CLOUD_PROJECT", "FCM_DRY_RUN", "GEMINI_API_KEY_FILE",
-              "SENTRY_DSN_FILE"):
+for _name in (
+    "GOOGLE_APPLICATION_CREDENTIALS",
+    "GOOGLE_CLOUD_PROJECT",
+    "FCM_DRY_RUN",
+    "GEMINI_API_KEY_FILE",
+    "SENTRY_DSN_FILE",
+):
     os.environ.pop(_name, None)
 
 # Sentry and the heartbeats likewise: only the local stand-ins a test starts (TEST_SENTRY_DSN,
@@ -50,7 +55,8 @@ os.environ["SENTRY_DSN"] = _sentry_dsn if "@127.0.0.1:" in _sentry_dsn else ""
 _heartbeats = os.environ.get("TEST_JOB_HEARTBEAT_URLS", "")
 _heartbeat_urls = [pair.partition("=")[2] for pair in _heartbeats.split(",") if pair]
 os.environ["JOB_HEARTBEAT_URLS"] = (
-    _heartbeats if all(url.startswith("http://127.0.0.1:") for url in _heartbeat_urls) else "")
+    _heartbeats if all(url.startswith("http://127.0.0.1:") for url in _heartbeat_urls) else ""
+)
 
 # Metrics of this test run (of this worker) in a directory of its own, shared with the qcluster
 # processes it starts.
@@ -74,6 +80,8 @@ SCHEDULER_EXTRA_SCHEDULE_FUNCS = ["math.floor"]
 # Rates high enough for the suite (schemathesis sends hundreds of requests); the throttle tests
 # lower them.
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {  # noqa: F405
-    "anon": "100000/minute", "user": "100000/minute", "login": "100000/minute",
+    "anon": "100000/minute",
+    "user": "100000/minute",
+    "login": "100000/minute",
 }
 HEALTH_PUBLIC_CACHE_SECONDS = 0  # each request computes it (a test sets it to see the memo)

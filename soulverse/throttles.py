@@ -156,8 +156,9 @@ def user_throttle_wait(*, user_id) -> float | None:
     if rate is None:
         return None
     limit, period = UserThrottle.parse_rate(None, rate)
-    return rate_hit(key=UserThrottle.cache_format % {"scope": UserThrottle.scope, "ident": user_id},
-                    limit=limit, period=period)
+    return rate_hit(
+        key=UserThrottle.cache_format % {"scope": UserThrottle.scope, "ident": user_id}, limit=limit, period=period
+    )
 
 
 class ScopedThrottle(_GcraRate, throttling.ScopedRateThrottle):
@@ -198,9 +199,16 @@ def _admin_login_throttled(request, wait: float):
     from django.contrib import admin
 
     seconds = math.ceil(wait)
-    response = TemplateResponse(request, "admin/login_throttled.html", {
-        **admin.site.each_context(request), "minutes": math.ceil(seconds / 60),
-        "retry_at": timezone.localtime() + datetime.timedelta(seconds=seconds), "time_zone": settings.TIME_ZONE,
-    }, status=429)
+    response = TemplateResponse(
+        request,
+        "admin/login_throttled.html",
+        {
+            **admin.site.each_context(request),
+            "minutes": math.ceil(seconds / 60),
+            "retry_at": timezone.localtime() + datetime.timedelta(seconds=seconds),
+            "time_zone": settings.TIME_ZONE,
+        },
+        status=429,
+    )
     response["Retry-After"] = str(seconds)
     return response.render()

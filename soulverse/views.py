@@ -43,8 +43,10 @@ class SchemaView(SpectacularAPIView):
         if language not in self._generated:
             generator = self.generator_class(urlconf=self.urlconf, api_version=None, patterns=self.patterns)
             self._generated[language] = generator.get_schema(request=request, public=self.serve_public)
-        return Response(data=self._generated[language],
-                        headers={"Content-Disposition": f'inline; filename="{self._get_filename(request, None)}"'})
+        return Response(
+            data=self._generated[language],
+            headers={"Content-Disposition": f'inline; filename="{self._get_filename(request, None)}"'},
+        )
 
 
 schema_api = SchemaView.as_view()
@@ -68,8 +70,11 @@ def schema(request):
         response = schema_api(request)
         if anonymous and response.status_code == 401 and len(_anonymous_refusals) < _ANONYMOUS_REFUSALS_MAX:
             response.render()
-            _anonymous_refusals[accept] = (response.status_code, response.content,
-                                           {name: response[name] for name in _REFUSAL_HEADERS if name in response})
+            _anonymous_refusals[accept] = (
+                response.status_code,
+                response.content,
+                {name: response[name] for name in _REFUSAL_HEADERS if name in response},
+            )
             response.replay_variant = SCHEMA_ANONYMOUS
         return response
     status, body, headers = refusal

@@ -14,13 +14,16 @@ def _answers_replayed(django_application):
     from soulverse.views import schema_replay_variant
     from verses.views import verse_today_replay_variant
 
-    return AnswerReplay(django_application, routes={
-        "/api/v1/scheduler/health": health_replay_variant,
-        "/api/v1/scheduler/health/": health_replay_variant,
-        "/api/schema/": schema_replay_variant,
-        "/api/v1/verses/today": verse_today_replay_variant,
-        "/api/v1/verses/today/": verse_today_replay_variant,
-    })
+    return AnswerReplay(
+        django_application,
+        routes={
+            "/api/v1/scheduler/health": health_replay_variant,
+            "/api/v1/scheduler/health/": health_replay_variant,
+            "/api/schema/": schema_replay_variant,
+            "/api/v1/verses/today": verse_today_replay_variant,
+            "/api/v1/verses/today/": verse_today_replay_variant,
+        },
+    )
 
 
 application = _answers_replayed(application)

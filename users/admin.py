@@ -51,8 +51,19 @@ class UserAdmin(BaseUserAdmin):
 
 @admin.register(DailyStats)
 class DailyStatsAdmin(admin.ModelAdmin):
-    list_display = ("day", "active_users", "daily_active_users", "weekly_active_users", "monthly_active_users",
-                    "new_users", "verses_generated", "fallbacks_used", "pushes_sent", "pushes_opened", "computed_at")
+    list_display = (
+        "day",
+        "active_users",
+        "daily_active_users",
+        "weekly_active_users",
+        "monthly_active_users",
+        "new_users",
+        "verses_generated",
+        "fallbacks_used",
+        "pushes_sent",
+        "pushes_opened",
+        "computed_at",
+    )
     readonly_fields = list_display
     date_hierarchy = "day"
 

@@ -60,25 +60,39 @@ class LoginView(APIView):
     parser_classes = [StrictJSONParser]
     throttle_scope = "login"
 
-    @extend_schema(request=LoginSerializer, responses={
-        200: LoginResultSerializer, 400: INVALID, 401: UNAUTHENTICATED, 403: FORBIDDEN, 415: NOT_JSON, 429: TOO_MANY,
-    }, auth=[])
+    @extend_schema(
+        request=LoginSerializer,
+        responses={
+            200: LoginResultSerializer,
+            400: INVALID,
+            401: UNAUTHENTICATED,
+            403: FORBIDDEN,
+            415: NOT_JSON,
+            429: TOO_MANY,
+        },
+        auth=[],
+    )
     def post(self, request):
         body = LoginSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         try:
-            user = authenticate(request._request, username=body.validated_data["email"],
-                                password=body.validated_data["password"])
+            user = authenticate(
+                request._request, username=body.validated_data["email"], password=body.validated_data["password"]
+            )
         except AxesBackendPermissionDenied:
             return lockout_response(request._request)
         if user is None:
-            return Response({"detail": "Email ou mot de passe incorrect."}, status=status.HTTP_401_UNAUTHORIZED,
-                            headers={"WWW-Authenticate": "Token"})
+            return Response(
+                {"detail": "Email ou mot de passe incorrect."},
+                status=status.HTTP_401_UNAUTHORIZED,
+                headers={"WWW-Authenticate": "Token"},
+            )
         try:
             token, key = api_token_device_create(user=user, limit=settings.REST_KNOX["TOKEN_LIMIT_PER_USER"])
         except TooManyDevices:
-            return Response({"detail": "Trop d'appareils connectés : déconnectez-en un d'abord."},
-                            status=status.HTTP_403_FORBIDDEN)
+            return Response(
+                {"detail": "Trop d'appareils connectés : déconnectez-en un d'abord."}, status=status.HTTP_403_FORBIDDEN
+            )
         return Response({"token": key, "expiry": token.expiry.isoformat()})
 
 

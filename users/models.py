@@ -67,8 +67,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     timezone = models.CharField(max_length=64, default="Africa/Lome", validators=[validate_timezone])
     # Local wall-clock time of the daily push, in `timezone`; quarter hours (the tick's period).
     # Database defaults too: rows written by raw SQL (COPY in seed_demo_users) get them.
-    notify_at = models.TimeField(default=datetime.time(6, 0), db_default=datetime.time(6, 0),
-                                 validators=[validate_quarter_hour])
+    notify_at = models.TimeField(
+        default=datetime.time(6, 0), db_default=datetime.time(6, 0), validators=[validate_quarter_hour]
+    )
     notifications_enabled = models.BooleanField(default=True, db_default=True)
     date_joined = models.DateTimeField(default=django_timezone.now, db_index=True)
 
@@ -82,11 +83,18 @@ class User(AbstractBaseUser, PermissionsMixin):
         indexes = [
             # Daily generation walks active users in id order, chunk by chunk; with their mood and
             # language in the index, a chunk reads the index only (no heap page per user).
-            models.Index(fields=["id"], include=["mood", "language"], name="users_active_id_mood_lang_idx",
-                         condition=ACTIVE_USER_Q),
+            models.Index(
+                fields=["id"],
+                include=["mood", "language"],
+                name="users_active_id_mood_lang_idx",
+                condition=ACTIVE_USER_Q,
+            ),
             # The push tick looks up due users by zone and local time.
-            models.Index(fields=["timezone", "notify_at"], name="users_push_due_idx",
-                         condition=ACTIVE_USER_Q & Q(notifications_enabled=True)),
+            models.Index(
+                fields=["timezone", "notify_at"],
+                name="users_push_due_idx",
+                condition=ACTIVE_USER_Q & Q(notifications_enabled=True),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -50,7 +50,8 @@ def user_activity_counts(*, day: datetime.date) -> dict:
     per-day activity (one pass over the 30 days: each user's last active day)."""
     last_days = (
         UserActivity.objects.filter(day__gt=day - datetime.timedelta(days=MONTH_DAYS), day__lte=day)
-        .values("user").annotate(last=Max("day"))
+        .values("user")
+        .annotate(last=Max("day"))
     )
     return last_days.aggregate(
         daily=Count("user", filter=Q(last=day)),
@@ -60,8 +61,15 @@ def user_activity_counts(*, day: datetime.date) -> dict:
 
 
 _SERIES_FIELDS = (
-    "active_users", "daily_active_users", "weekly_active_users", "monthly_active_users", "new_users",
-    "verses_generated", "fallbacks_used", "pushes_sent", "pushes_opened",
+    "active_users",
+    "daily_active_users",
+    "weekly_active_users",
+    "monthly_active_users",
+    "new_users",
+    "verses_generated",
+    "fallbacks_used",
+    "pushes_sent",
+    "pushes_opened",
 )
 
 
@@ -75,8 +83,11 @@ def daily_stats_series(*, days: int, end: datetime.date | None = None) -> dict:
     for offset in range(days):
         day = start + datetime.timedelta(days=offset)
         row = stored.get(day)
-        point = {"day": day, "computed_at": row and row["computed_at"],
-                 **{name: row and row[name] for name in _SERIES_FIELDS}}
+        point = {
+            "day": day,
+            "computed_at": row and row["computed_at"],
+            **{name: row and row[name] for name in _SERIES_FIELDS},
+        }
         sent, opened = point["pushes_sent"], point["pushes_opened"]
         point["open_rate"] = round(opened / sent, 4) if sent and opened is not None else None
         series.append(point)

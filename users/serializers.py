@@ -33,15 +33,25 @@ class QuarterHourField(serializers.TimeField):
 
 class MeSerializer(serializers.ModelSerializer):
     serializer_field_mapping = {
-        **serializers.ModelSerializer.serializer_field_mapping, models.CharField: StrictCharField,
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.CharField: StrictCharField,
     }
     notify_at = QuarterHourField(required=False)
     notifications_enabled = StrictBooleanField(required=False)
 
     class Meta:
         model = User
-        fields = ["id", "email", "mood", "language", "timezone", "notify_at", "notifications_enabled", "fcm_token",
-                  "date_joined"]
+        fields = [
+            "id",
+            "email",
+            "mood",
+            "language",
+            "timezone",
+            "notify_at",
+            "notifications_enabled",
+            "fcm_token",
+            "date_joined",
+        ]
         read_only_fields = ["id", "email", "date_joined"]
         extra_kwargs = {"fcm_token": {"write_only": True}}
 
@@ -63,14 +73,21 @@ class MeSchema(OpenApiSerializerExtension):
         schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
         schema["properties"]["fcm_token"]["pattern"] = NO_NUL_PATTERN
         schema["properties"]["notify_at"] = {
-            "type": "string", "pattern": QUARTER_HOUR_PATTERN, "example": "06:00",
-            "description": "Local time of the daily push (in `timezone`), on the quarter hour."}
+            "type": "string",
+            "pattern": QUARTER_HOUR_PATTERN,
+            "example": "06:00",
+            "description": "Local time of the daily push (in `timezone`), on the quarter hour.",
+        }
         # An IANA name as a string, not an enum of ~600 names: client generators turn such an enum
         # into identifiers that collide (GMT0 and GMT-0). The model's validator refuses unknown names.
         schema["properties"]["timezone"] = {
-            "type": "string", "format": TIME_ZONE_FORMAT, "maxLength": 64, "example": "Africa/Lome",
+            "type": "string",
+            "format": TIME_ZONE_FORMAT,
+            "maxLength": 64,
+            "example": "Africa/Lome",
             "description": "The user's time zone: an IANA time zone database name (`Africa/Lome`, "
-                           "`Europe/Paris`); an unknown name is refused with 400."}
+            "`Europe/Paris`); an unknown name is refused with 400.",
+        }
         if direction == "request":
             schema["additionalProperties"] = False
         return schema

@@ -52,7 +52,9 @@ def daily_stats_update(*, day: datetime.date | None = None) -> DailyStats:
         "pushes_opened": pushes["opened"],
     }
     stats, _ = DailyStats.objects.update_or_create(
-        day=day, defaults=figures, create_defaults={**figures, "active_users": users_active().count()},
+        day=day,
+        defaults=figures,
+        create_defaults={**figures, "active_users": users_active().count()},
     )
     return stats
 
@@ -92,16 +94,36 @@ def user_activity_purge(*, before: datetime.date, batch_size: int = 10_000) -> i
 
 # Rough shape of the app's audience: mostly French speakers in Togo.
 _MOOD_WEIGHTS = {
-    Mood.JOYFUL: 14, Mood.SAD: 9, Mood.ANXIOUS: 12, Mood.GRATEFUL: 15, Mood.LONELY: 7,
-    Mood.STRESSED: 12, Mood.ANGRY: 4, Mood.HOPEFUL: 15, "": 12,
+    Mood.JOYFUL: 14,
+    Mood.SAD: 9,
+    Mood.ANXIOUS: 12,
+    Mood.GRATEFUL: 15,
+    Mood.LONELY: 7,
+    Mood.STRESSED: 12,
+    Mood.ANGRY: 4,
+    Mood.HOPEFUL: 15,
+    "": 12,
 }
 _TIMEZONE_WEIGHTS = {
-    "Africa/Lome": 80, "Africa/Abidjan": 5, "Africa/Lagos": 4, "Europe/Paris": 6, "America/New_York": 3,
+    "Africa/Lome": 80,
+    "Africa/Abidjan": 5,
+    "Africa/Lagos": 4,
+    "Europe/Paris": 6,
+    "America/New_York": 3,
     "America/Montreal": 2,
 }
 _SEED_COLUMNS = (
-    "id", "email", "password", "is_active", "is_staff", "is_superuser", "fcm_token", "mood",
-    "language", "timezone", "date_joined",
+    "id",
+    "email",
+    "password",
+    "is_active",
+    "is_staff",
+    "is_superuser",
+    "fcm_token",
+    "mood",
+    "language",
+    "timezone",
+    "date_joined",
 )
 
 
@@ -124,7 +146,8 @@ def _demo_user_rows(count: int, seed: int | None, all_active: bool = False):
             False,
             False,
             # FCM registration tokens look like "<22 chars>:APA91b<130 chars>".
-            "" if not all_active and rng.random() < 0.05
+            ""
+            if not all_active and rng.random() < 0.05
             else f"{secrets.token_urlsafe(16)}:APA91b{secrets.token_urlsafe(98)}",
             rng.choices(moods, mood_weights)[0],
             Language.FRENCH if rng.random() < 0.8 else Language.ENGLISH,
@@ -135,8 +158,7 @@ def _demo_user_rows(count: int, seed: int | None, all_active: bool = False):
         yield row, active_at and max(timezone.localdate(active_at), timezone.localdate(joined))
 
 
-def demo_users_seed(*, count: int, seed: int | None = None, chunk_size: int = 50_000,
-                    all_active: bool = False) -> int:
+def demo_users_seed(*, count: int, seed: int | None = None, chunk_size: int = 50_000, all_active: bool = False) -> int:
     """Create `count` realistic demo users (`all_active`: every one active), 60 % of them with a day
     of activity in the last three days; COPY on PostgreSQL, bulk inserts elsewhere."""
     if count < 0:
@@ -186,8 +208,9 @@ def api_token_key_problem(key: str) -> str | None:
     return secret_problem(key)
 
 
-def api_token_create(*, user: User, key: str | None = None,
-                     ttl: datetime.timedelta | None = None) -> tuple[AuthToken, str]:
+def api_token_create(
+    *, user: User, key: str | None = None, ttl: datetime.timedelta | None = None
+) -> tuple[AuthToken, str]:
     """A new token for one device of `user` (django-rest-knox: only its SHA-512 digest is stored,
     with its first characters for lookup). Returns the token and its key, to be shown once.
     `ttl` defaults to REST_KNOX["TOKEN_TTL"]; `key` (checked by api_token_key_problem) to a random one."""
@@ -197,8 +220,9 @@ def api_token_create(*, user: User, key: str | None = None,
     problem = api_token_key_problem(key)
     if problem:
         raise ValueError(f"weak token key: {problem}")
-    token = AuthToken(digest=hash_token(key), token_key=key[:CONSTANTS.TOKEN_KEY_LENGTH], user=user,
-                      expiry=timezone.now() + ttl)
+    token = AuthToken(
+        digest=hash_token(key), token_key=key[: CONSTANTS.TOKEN_KEY_LENGTH], user=user, expiry=timezone.now() + ttl
+    )
     token.save(force_insert=True)
     return token, key
 

@@ -63,8 +63,20 @@ class DeliveryAdmin(admin.ModelAdmin):
     search_fields = ("user__email", "message_id")
     date_hierarchy = "day"
     list_select_related = ("user",)
-    readonly_fields = ("user", "day", "verse", "state", "attempts", "message_id", "error", "claim", "claimed_until",
-                       "created_at", "updated_at", "sent_at")
+    readonly_fields = (
+        "user",
+        "day",
+        "verse",
+        "state",
+        "attempts",
+        "message_id",
+        "error",
+        "claim",
+        "claimed_until",
+        "created_at",
+        "updated_at",
+        "sent_at",
+    )
     show_full_result_count = False
 
     def has_add_permission(self, request):

@@ -44,9 +44,8 @@ FAILURE_KINDS: dict[str, str] = {
     "model_not_found": "404: the model does not exist or was shut down (GEMINI_MODEL); stops the run's AI calls",
     "auth": "400 API_KEY_INVALID, 401 or 403: the key is wrong or not allowed; stops the run's AI calls",
     "bad_request": "another 4xx: the request was refused (e.g. a setting the model does not accept); "
-                   "stops the run's AI calls",
-    "rate_limit": "429 with a retry delay: waited for (RetryInfo) within VERSES_AI_BUDGET_SECONDS, "
-                  "then counted",
+    "stops the run's AI calls",
+    "rate_limit": "429 with a retry delay: waited for (RetryInfo) within VERSES_AI_BUDGET_SECONDS, then counted",
     "quota_exhausted": "429 for a daily quota (QuotaFailure ...PerDay...): stops the run's AI calls",
     "server_error": "5xx or a malformed HTTP answer (an HTML 502, an undecodable body); retried",
     "timeout": "no answer within GEMINI_TIMEOUT_SECONDS (or 408/504); retried",
@@ -135,8 +134,13 @@ class AIRun:
     ``clock``/``sleep`` are injectable so that tests can honour a 30 s RetryInfo without waiting.
     """
 
-    def __init__(self, *, budget_seconds: float, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        *,
+        budget_seconds: float,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.clock = clock
         self.sleep = sleep
         self.deadline = clock() + max(0.0, budget_seconds)
@@ -194,8 +198,12 @@ class AIRun:
 
     def counts(self) -> dict[str, int]:
         with self._lock:
-            return {"ai_calls": self.calls, "ai_prompt_tokens": self.prompt_tokens,
-                    "ai_output_tokens": self.output_tokens, "ai_thinking_tokens": self.thinking_tokens}
+            return {
+                "ai_calls": self.calls,
+                "ai_prompt_tokens": self.prompt_tokens,
+                "ai_output_tokens": self.output_tokens,
+                "ai_thinking_tokens": self.thinking_tokens,
+            }
 
 
 class ProposalSchema(pydantic.BaseModel):
@@ -225,11 +233,13 @@ _EDITIONS: dict[str, tuple[str, str]] = {
 # What the second attempt is told about the first one.
 _RETRY_HINTS: dict[str, str] = {
     "empty": "Your previous answer was empty. Answer with the JSON object.",
-    "recitation": ("Your previous answer was stopped for reciting a source. Quote only the first five to "
-                   "eight words of the passage and write the reflection in your own words."),
+    "recitation": (
+        "Your previous answer was stopped for reciting a source. Quote only the first five to "
+        "eight words of the passage and write the reflection in your own words."
+    ),
     "max_tokens": "Your previous answer was cut off. Keep the reflection short and answer at once.",
     "bad_json": "Your previous answer was not the JSON object asked for ({detail}). Answer with that JSON object only, "
-                "without code fences.",
+    "without code fences.",
 }
 
 
@@ -299,12 +309,16 @@ def _api_error(exc: genai_errors.APIError, api_key: str) -> AIError:
     if code == 429:
         quota_ids = [
             str(violation.get("quotaId", ""))
-            for detail in details if detail.get("@type") == _QUOTA_FAILURE
-            for violation in detail.get("violations") or [] if isinstance(violation, dict)
+            for detail in details
+            if detail.get("@type") == _QUOTA_FAILURE
+            for violation in detail.get("violations") or []
+            if isinstance(violation, dict)
         ]
         if any("PerDay" in quota_id for quota_id in quota_ids):
             return AIError("quota_exhausted", message)
-        delays = [_duration_seconds(detail.get("retryDelay")) for detail in details if detail.get("@type") == _RETRY_INFO]
+        delays = [
+            _duration_seconds(detail.get("retryDelay")) for detail in details if detail.get("@type") == _RETRY_INFO
+        ]
         delay = next((d for d in delays if d is not None), None)
         return AIError("rate_limit", message, retry_after=delay)
     if code in (401, 403) or "API_KEY_INVALID" in reasons or "API_KEY_EXPIRED" in reasons:
@@ -451,7 +465,7 @@ class GeminiProvider:
             raise AIError("server_error", "malformed response body") from None
 
     def _backoff(self, attempt: int) -> float:
-        delay = min(self.retry_max_delay, self.retry_initial_delay * 2 ** attempt)
+        delay = min(self.retry_max_delay, self.retry_initial_delay * 2**attempt)
         return delay + random.uniform(0, self.retry_jitter)
 
     def propose(self, *, mood: str, language: str, avoid: list[str], run: AIRun | None = None) -> AIProposal:
@@ -471,8 +485,11 @@ class GeminiProvider:
                 run.call_finished()  # refused before any request: the breaker is open or the wait too long
                 raise
             try:
-                response = self._call(lambda: self._client.models.generate_content(
-                    model=self.model, contents=prompt, config=self._config()))  # noqa: B023 (called at once)
+                response = self._call(
+                    lambda prompt=prompt: self._client.models.generate_content(
+                        model=self.model, contents=prompt, config=self._config()
+                    )
+                )
             except AIError as error:
                 run.record(None)
                 if error.kind in CIRCUIT_BREAKER_KINDS:
@@ -501,7 +518,10 @@ class GeminiProvider:
                 continue
             logger.debug(
                 "event=ai_proposal model=%s mood=%s language=%s duration_ms=%d",
-                self.model, mood, language, (time.monotonic() - started) * 1000,
+                self.model,
+                mood,
+                language,
+                (time.monotonic() - started) * 1000,
             )
             return proposal
 

@@ -35,10 +35,19 @@ class VerseViewSet(ActivityRecordingMixin, viewsets.GenericViewSet):
 
     @extend_schema(
         request=None,
-        parameters=[OpenApiParameter("day", OpenApiTypes.DATE, OpenApiParameter.PATH,
-                                     description="The day of the verse the push carried (`YYYY-MM-DD`).")],
-        responses={200: VerseOpenedSerializer, 400: INVALID,
-                   404: OpenApiResponse(NOT_FOUND.response, description="The user has no verse that day (yet).")},
+        parameters=[
+            OpenApiParameter(
+                "day",
+                OpenApiTypes.DATE,
+                OpenApiParameter.PATH,
+                description="The day of the verse the push carried (`YYYY-MM-DD`).",
+            )
+        ],
+        responses={
+            200: VerseOpenedSerializer,
+            400: INVALID,
+            404: OpenApiResponse(NOT_FOUND.response, description="The user has no verse that day (yet)."),
+        },
     )
     @action(detail=False, methods=["post"], url_path=r"(?P<day>[^/]+)/opened")
     def opened(self, request, day=None):

@@ -219,12 +219,72 @@ LSG1910 = "lsg1910"
 
 # USFM/Paratext book codes in canon order: GEN is 1, REV is 66.
 _USFM_CODES: tuple[str, ...] = (
-    "GEN", "EXO", "LEV", "NUM", "DEU", "JOS", "JDG", "RUT", "1SA", "2SA", "1KI",
-    "2KI", "1CH", "2CH", "EZR", "NEH", "EST", "JOB", "PSA", "PRO", "ECC", "SNG",
-    "ISA", "JER", "LAM", "EZK", "DAN", "HOS", "JOL", "AMO", "OBA", "JON", "MIC",
-    "NAM", "HAB", "ZEP", "HAG", "ZEC", "MAL", "MAT", "MRK", "LUK", "JHN", "ACT",
-    "ROM", "1CO", "2CO", "GAL", "EPH", "PHP", "COL", "1TH", "2TH", "1TI", "2TI",
-    "TIT", "PHM", "HEB", "JAS", "1PE", "2PE", "1JN", "2JN", "3JN", "JUD", "REV",
+    "GEN",
+    "EXO",
+    "LEV",
+    "NUM",
+    "DEU",
+    "JOS",
+    "JDG",
+    "RUT",
+    "1SA",
+    "2SA",
+    "1KI",
+    "2KI",
+    "1CH",
+    "2CH",
+    "EZR",
+    "NEH",
+    "EST",
+    "JOB",
+    "PSA",
+    "PRO",
+    "ECC",
+    "SNG",
+    "ISA",
+    "JER",
+    "LAM",
+    "EZK",
+    "DAN",
+    "HOS",
+    "JOL",
+    "AMO",
+    "OBA",
+    "JON",
+    "MIC",
+    "NAM",
+    "HAB",
+    "ZEP",
+    "HAG",
+    "ZEC",
+    "MAL",
+    "MAT",
+    "MRK",
+    "LUK",
+    "JHN",
+    "ACT",
+    "ROM",
+    "1CO",
+    "2CO",
+    "GAL",
+    "EPH",
+    "PHP",
+    "COL",
+    "1TH",
+    "2TH",
+    "1TI",
+    "2TI",
+    "TIT",
+    "PHM",
+    "HEB",
+    "JAS",
+    "1PE",
+    "2PE",
+    "1JN",
+    "2JN",
+    "3JN",
+    "JUD",
+    "REV",
 )
 USFM_BOOK_CODES: dict[str, int] = {code: number for number, code in enumerate(_USFM_CODES, start=1)}
 
@@ -267,7 +327,8 @@ def web_verse_count() -> int:
     """Verses of the World English Bible (pythonbible's numbering), counted once per process."""
     return sum(
         pythonbible.get_number_of_verses(book, chapter)
-        for book in pythonbible.Book if book.value <= 66
+        for book in pythonbible.Book
+        if book.value <= 66
         for chapter in range(1, pythonbible.get_number_of_chapters(book) + 1)
     )
 
@@ -283,8 +344,12 @@ def editions_state() -> dict:
     """Each language's edition and its verse count, for health and status."""
     french = edition_verse_count(LSG1910)
     return {
-        "fr": {"edition": LSG1910, "name": "Louis Segond 1910", "verses": french,
-               "status": "ok" if french else "missing"},
+        "fr": {
+            "edition": LSG1910,
+            "name": "Louis Segond 1910",
+            "verses": french,
+            "status": "ok" if french else "missing",
+        },
         "en": {"edition": WEB, "name": "World English Bible", "verses": web_verse_count(), "status": "ok"},
     }
 

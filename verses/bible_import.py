@@ -291,13 +291,19 @@ def lsg_check(texts: dict[VerseKey, str], *, source: str) -> None:
         text = texts.get((book, chapter, verse), "")
         wanted = normalize_words(expected)
         if normalize_words(text)[: len(wanted)] != wanted:
-            raise BibleImportError(source, None, f"verse {book} {chapter}:{verse} is not Louis Segond's "
-                                                 f"(expected it to start with {expected!r})")
+            raise BibleImportError(
+                source,
+                None,
+                f"verse {book} {chapter}:{verse} is not Louis Segond's (expected it to start with {expected!r})",
+            )
     for psalm, length in LSG_PSALM_LENGTHS.items():
         found = max((v for b, c, v in texts if b == PSALMS and c == psalm), default=0)
         if found != length:
-            raise BibleImportError(source, None, f"Psalm {psalm} has {found} verses, Louis Segond numbers {length} "
-                                                 "(not Louis Segond's psalm numbering)")
+            raise BibleImportError(
+                source,
+                None,
+                f"Psalm {psalm} has {found} verses, Louis Segond numbers {length} (not Louis Segond's psalm numbering)",
+            )
 
 
 class _SameOriginRedirects(urllib.request.HTTPRedirectHandler):
@@ -308,8 +314,11 @@ class _SameOriginRedirects(urllib.request.HTTPRedirectHandler):
         old = urllib.parse.urlsplit(req.full_url)
         new = urllib.parse.urlsplit(urllib.parse.urljoin(req.full_url, newurl))
         if (new.scheme, new.netloc.lower()) != (old.scheme, old.netloc.lower()):
-            raise BibleImportError(req.full_url, None, f"redirect to another host or scheme refused ({code} to "
-                                                       f"{new.scheme}://{new.netloc})")
+            raise BibleImportError(
+                req.full_url,
+                None,
+                f"redirect to another host or scheme refused ({code} to {new.scheme}://{new.netloc})",
+            )
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
@@ -326,8 +335,9 @@ def _download(url: str, destination: Path) -> str:
     if problem := download_url_problem(url):
         raise BibleImportError(url, None, problem)
     # The system's certificate authorities (SSL_CERT_FILE, as OpenSSL reads it, names others).
-    opener = urllib.request.build_opener(urllib.request.HTTPSHandler(context=ssl.create_default_context()),
-                                         _SameOriginRedirects())
+    opener = urllib.request.build_opener(
+        urllib.request.HTTPSHandler(context=ssl.create_default_context()), _SameOriginRedirects()
+    )
     request = urllib.request.Request(url, headers={"User-Agent": "SoulVerse-import_bible"})
     digest = hashlib.sha256()
     try:
@@ -353,8 +363,11 @@ def _unzip_usfm(archive: Path, destination: Path, *, source: str) -> None:
     """Extract the archive's .usfm/.sfm files (by base name only: no path from the archive is trusted)."""
     try:
         with zipfile.ZipFile(archive) as bundle:
-            members = [m for m in bundle.infolist()
-                       if not m.is_dir() and PurePosixPath(m.filename).suffix.lower() in _USFM_SUFFIXES]
+            members = [
+                m
+                for m in bundle.infolist()
+                if not m.is_dir() and PurePosixPath(m.filename).suffix.lower() in _USFM_SUFFIXES
+            ]
             if not members:
                 raise BibleImportError(source, None, "no .usfm file in the zip")
             if sum(m.file_size for m in members) > DOWNLOAD_MAX_BYTES:

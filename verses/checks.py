@@ -30,12 +30,21 @@ def push_credentials_check(app_configs=None, **kwargs) -> list[checks.CheckMessa
         return []
     path = settings.FCM_CREDENTIALS_FILE
     if not path:
-        return [checks.Error(
-            f"Push is on but FCM_CREDENTIALS_FILE is not set (no push would be sent): point it at the Firebase "
-            f"service-account JSON, or {PUSH_OFF_HINT}.", id="soulverse.E001")]
+        return [
+            checks.Error(
+                f"Push is on but FCM_CREDENTIALS_FILE is not set (no push would be sent): point it at the Firebase "
+                f"service-account JSON, or {PUSH_OFF_HINT}.",
+                id="soulverse.E001",
+            )
+        ]
     if problem := _push_credentials_problem(path):
-        return [checks.Error(f"FCM_CREDENTIALS_FILE={path}: {problem}; point it at the Firebase service-account "
-                             f"JSON, or {PUSH_OFF_HINT}.", id="soulverse.E002")]
+        return [
+            checks.Error(
+                f"FCM_CREDENTIALS_FILE={path}: {problem}; point it at the Firebase service-account "
+                f"JSON, or {PUSH_OFF_HINT}.",
+                id="soulverse.E002",
+            )
+        ]
     return []
 
 
@@ -47,21 +56,37 @@ def ai_check(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
     if settings.DEBUG or not settings.AI_ENABLED:
         return []
     if not settings.GEMINI_API_KEY.strip():
-        return [checks.Error(
-            f"The AI is on but GEMINI_API_KEY (or GEMINI_API_KEY_FILE) is not set (every verse would be a curated "
-            f"fallback): set the key, or {AI_OFF_HINT}.", id="soulverse.E003")]
+        return [
+            checks.Error(
+                f"The AI is on but GEMINI_API_KEY (or GEMINI_API_KEY_FILE) is not set (every verse would be a curated "
+                f"fallback): set the key, or {AI_OFF_HINT}.",
+                id="soulverse.E003",
+            )
+        ]
     provider = provider_get()
     probe = provider.probe()
     if probe.reason == "model_not_found":
-        return [checks.Error(
-            f"GEMINI_MODEL={settings.GEMINI_MODEL}: Gemini does not know this model ({probe.message}); set a current "
-            f"model, or {AI_OFF_HINT}.", id="soulverse.E004")]
+        return [
+            checks.Error(
+                f"GEMINI_MODEL={settings.GEMINI_MODEL}: Gemini does not know this model ({probe.message}); set a current "
+                f"model, or {AI_OFF_HINT}.",
+                id="soulverse.E004",
+            )
+        ]
     if probe.status == "misconfigured":
         variable = "GEMINI_API_KEY" if probe.reason == "auth" else "GEMINI_MODEL"
-        return [checks.Error(f"{variable}: Gemini refuses the setup ({probe.reason}: {probe.message}); fix it, or "
-                             f"{AI_OFF_HINT}.", id="soulverse.E005")]
+        return [
+            checks.Error(
+                f"{variable}: Gemini refuses the setup ({probe.reason}: {probe.message}); fix it, or {AI_OFF_HINT}.",
+                id="soulverse.E005",
+            )
+        ]
     if probe.status == "unverified":
-        return [checks.Warning(
-            f"GEMINI_MODEL={settings.GEMINI_MODEL}: Gemini could not be reached to check the model and key "
-            f"({probe.reason}: {probe.message}); health shows the AI's state once it answers.", id="soulverse.W001")]
+        return [
+            checks.Warning(
+                f"GEMINI_MODEL={settings.GEMINI_MODEL}: Gemini could not be reached to check the model and key "
+                f"({probe.reason}: {probe.message}); health shows the AI's state once it answers.",
+                id="soulverse.W001",
+            )
+        ]
     return []

@@ -79,6 +79,7 @@ class PushResult:
 
 # --- The app ---------------------------------------------------------------------------------
 
+
 def _credential():
     if settings.FCM_CREDENTIALS_FILE:
         return credentials.Certificate(settings.FCM_CREDENTIALS_FILE)
@@ -110,7 +111,9 @@ def fcm_app() -> firebase_admin.App | None:
     if settings.FCM_BASE_URL:  # a loopback stub; firebase-admin has no public option for the endpoint
         service._fcm_url = f"{settings.FCM_BASE_URL.rstrip('/')}/v1/projects/{app.project_id}/messages:send"
     _session_tune(service._client.session, service._fcm_url)
-    logger.info("event=push_enabled project=%s base_url=%s", app.project_id, settings.FCM_BASE_URL or "fcm.googleapis.com")
+    logger.info(
+        "event=push_enabled project=%s base_url=%s", app.project_id, settings.FCM_BASE_URL or "fcm.googleapis.com"
+    )
     return app
 
 
@@ -123,8 +126,9 @@ def _session_tune(session: requests.Session, fcm_url: str) -> None:
     - The environment (proxies, CA bundle, .netrc) read once here rather than on every request
       (requests' trust_env scans os.environ and stats ~/.netrc per call: a fifth of the CPU)."""
     base = "{0.scheme}://{0.netloc}".format(urllib.parse.urlsplit(fcm_url))
-    adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=BATCH_MAX,
-                                            max_retries=_http_client.DEFAULT_RETRY_CONFIG)
+    adapter = requests.adapters.HTTPAdapter(
+        pool_connections=1, pool_maxsize=BATCH_MAX, max_retries=_http_client.DEFAULT_RETRY_CONFIG
+    )
     session.mount(base, adapter)
     environment = session.merge_environment_settings(fcm_url, {}, None, None, None)
     session.proxies.update(environment["proxies"])
@@ -133,8 +137,11 @@ def _session_tune(session: requests.Session, fcm_url: str) -> None:
 
 
 def push_credentials_configured() -> bool:
-    return bool(settings.FCM_CREDENTIALS_FILE or os.environ.get("GOOGLE_APPLICATION_CREDENTIALS")
-                or os.environ.get("GOOGLE_CLOUD_PROJECT"))
+    return bool(
+        settings.FCM_CREDENTIALS_FILE
+        or os.environ.get("GOOGLE_APPLICATION_CREDENTIALS")
+        or os.environ.get("GOOGLE_CLOUD_PROJECT")
+    )
 
 
 def push_state() -> dict:
@@ -175,6 +182,7 @@ def push_project_id() -> str:
 
 # --- The message -----------------------------------------------------------------------------
 
+
 def _first_words(text: str, count: int = BODY_WORDS) -> str:
     words = text.split()
     return " ".join(words[:count]) + ("…" if len(words) > count else "")
@@ -192,11 +200,15 @@ def push_message(push: Push, *, now: datetime.datetime) -> messaging.Message:
             body=f"{push.reference} — {_first_words(push.text)}",
         ),
         data={"day": push.day.isoformat(), "reference": push.reference, "verse_id": str(push.verse_id)},
-        android=messaging.AndroidConfig(collapse_key=collapse, ttl=datetime.timedelta(seconds=ttl_seconds),
-                                        priority="normal"),
+        android=messaging.AndroidConfig(
+            collapse_key=collapse, ttl=datetime.timedelta(seconds=ttl_seconds), priority="normal"
+        ),
         apns=messaging.APNSConfig(
-            headers={"apns-collapse-id": collapse, "apns-expiration": str(int(push.expires_at.timestamp())),
-                     "apns-priority": "5"},
+            headers={
+                "apns-collapse-id": collapse,
+                "apns-expiration": str(int(push.expires_at.timestamp())),
+                "apns-priority": "5",
+            },
             payload=messaging.APNSPayload(aps=messaging.Aps(thread_id="daily-verse")),
         ),
     )
@@ -204,8 +216,14 @@ def push_message(push: Push, *, now: datetime.datetime) -> messaging.Message:
 
 # --- Verdicts --------------------------------------------------------------------------------
 
-_RETRYABLE = (messaging.QuotaExceededError, exceptions.ResourceExhaustedError, exceptions.UnavailableError,
-              exceptions.InternalError, exceptions.DeadlineExceededError, exceptions.UnknownError)
+_RETRYABLE = (
+    messaging.QuotaExceededError,
+    exceptions.ResourceExhaustedError,
+    exceptions.UnavailableError,
+    exceptions.InternalError,
+    exceptions.DeadlineExceededError,
+    exceptions.UnknownError,
+)
 
 
 def _about_token(exc: exceptions.InvalidArgumentError) -> bool:
@@ -259,6 +277,7 @@ def _retry_after(exc: exceptions.FirebaseError) -> float | None:
 
 # --- Rate limit ------------------------------------------------------------------------------
 
+
 def _rate_acquire(count: int) -> None:
     """Take `count` sends from this second's budget (PUSH_RATE_PER_MINUTE / 60), shared by every
     process through the cache; wait for the next second when it is spent. Without a working
@@ -297,6 +316,7 @@ def _local_window(window: int, count: int) -> int:
 
 # --- Sending ---------------------------------------------------------------------------------
 
+
 class _PooledSender:
     """`messages:send` as firebase-admin's send_each makes it, at a fraction of its CPU.
 
@@ -313,8 +333,11 @@ class _PooledSender:
         self._service = service
         self._credential = app.credential.get_credential()
         self._url = service._fcm_url
-        self._fcm_headers = {**service._fcm_headers, **_http_client.METRICS_HEADERS,
-                             "Content-Type": "application/json; charset=utf-8"}
+        self._fcm_headers = {
+            **service._fcm_headers,
+            **_http_client.METRICS_HEADERS,
+            "Content-Type": "application/json; charset=utf-8",
+        }
         timeout = app.options.get("httpTimeout", _http_client.DEFAULT_TIMEOUT_SECONDS)
         self._timeout = urllib3.Timeout(connect=timeout, read=timeout)
         self._threads = settings.FCM_CONCURRENCY
@@ -331,16 +354,16 @@ class _PooledSender:
         self._pool = urllib3.PoolManager(maxsize=self._threads, **tls).connection_from_url(self._url)
         self._path = urllib.parse.urlsplit(self._url).path
         self._auth_request = google.auth.transport.requests.Request()  # for token refreshes
-        self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=self._threads,
-                                                               thread_name_prefix="fcm-send")
+        self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=self._threads, thread_name_prefix="fcm-send")
 
     def close(self) -> None:
         self._executor.shutdown(wait=False)
         self._pool.close()
 
     def send_each(self, messages: list[messaging.Message], *, dry_run: bool) -> messaging.BatchResponse:
-        bodies = [json.dumps(self._service._message_data(message, dry_run), allow_nan=False).encode()
-                  for message in messages]
+        bodies = [
+            json.dumps(self._service._message_data(message, dry_run), allow_nan=False).encode() for message in messages
+        ]
         headers = self._headers()
         responses: list[messaging.SendResponse | None] = [None] * len(bodies)
         turns = itertools.count()  # each thread takes the next message (next() is atomic)
@@ -370,8 +393,15 @@ class _PooledSender:
     def _send_or_raise(self, body: bytes, headers: dict[str, str]) -> messaging.SendResponse:
         for attempt in range(2):  # a 401: the OAuth token is refreshed (once for all) and the send tried again
             try:
-                answer = self._pool.urlopen("POST", self._path, body=body, headers=headers, timeout=self._timeout,
-                                            retries=_http_client.DEFAULT_RETRY_CONFIG.new(), redirect=False)
+                answer = self._pool.urlopen(
+                    "POST",
+                    self._path,
+                    body=body,
+                    headers=headers,
+                    timeout=self._timeout,
+                    retries=_http_client.DEFAULT_RETRY_CONFIG.new(),
+                    redirect=False,
+                )
             except urllib3.exceptions.HTTPError as exc:
                 return messaging.SendResponse(None, self._service._handle_fcm_error(_requests_error(exc)))
             if answer.status == 401 and attempt == 0:
@@ -398,8 +428,13 @@ def _requests_error(exc: urllib3.exceptions.HTTPError) -> requests.exceptions.Re
     connection → UNAVAILABLE, else UNKNOWN)."""
     reason = getattr(exc, "reason", None) or exc
     # urllib3 2 makes NewConnectionError a ConnectTimeoutError: tell it apart first, as requests does.
-    if isinstance(reason, urllib3.exceptions.NewConnectionError | urllib3.exceptions.ProtocolError
-                  | urllib3.exceptions.SSLError | ConnectionError):
+    if isinstance(
+        reason,
+        urllib3.exceptions.NewConnectionError
+        | urllib3.exceptions.ProtocolError
+        | urllib3.exceptions.SSLError
+        | ConnectionError,
+    ):
         return requests.exceptions.ConnectionError(str(exc))
     if isinstance(reason, urllib3.exceptions.TimeoutError):
         return requests.exceptions.Timeout(str(exc))
@@ -463,11 +498,12 @@ def _token_refresh(credential, *, stale: str | None = None) -> None:
 
 def _backoff(attempt: int) -> float:
     """Exponential back-off with full jitter: uniform in [0, base * 2^attempt], capped."""
-    return random.uniform(0, min(settings.FCM_BACKOFF_MAX_SECONDS, settings.FCM_BACKOFF_SECONDS * 2 ** attempt))
+    return random.uniform(0, min(settings.FCM_BACKOFF_MAX_SECONDS, settings.FCM_BACKOFF_SECONDS * 2**attempt))
 
 
-def pushes_send(pushes: list[Push], *, dry_run: bool = False,
-                now: datetime.datetime | None = None) -> tuple[list[PushResult], int]:
+def pushes_send(
+    pushes: list[Push], *, dry_run: bool = False, now: datetime.datetime | None = None
+) -> tuple[list[PushResult], int]:
     """Send `pushes` (batches of up to 500, concurrently); retry the retryable ones within
     FCM_RETRIES attempts and FCM_RETRY_BUDGET_SECONDS of waiting. Returns (results, retried)."""
     app = fcm_app()
@@ -486,7 +522,7 @@ def pushes_send(pushes: list[Push], *, dry_run: bool = False,
         retry: list[Push] = []
         delays: list[float] = []
         for start in range(0, len(pending), batch_size):
-            batch = pending[start:start + batch_size]
+            batch = pending[start : start + batch_size]
             _rate_acquire(len(batch))
             response = _send_each([push_message(push, now=now) for push in batch], app=app, dry_run=dry_run)
             for push, answer in zip(batch, response.responses):

@@ -46,11 +46,25 @@ def deliver_verses(at: str | None = None, dry_run: bool = False) -> FanOut:
 
 
 @own_transactions  # a push is claimed, sent, then recorded: each step committed (verses/push.py)
-def deliver_verses_chunk(*, chunk_id: int, at: str, day: str, zones: list[str], local_time: str, after: str | None,
-                         upto: str | None, dry_run: bool = False) -> dict:
+def deliver_verses_chunk(
+    *,
+    chunk_id: int,
+    at: str,
+    day: str,
+    zones: list[str],
+    local_time: str,
+    after: str | None,
+    upto: str | None,
+    dry_run: bool = False,
+) -> dict:
     """One chunk of a tick (at most one FCM batch of users)."""
     return push_chunk_deliver(
-        chunk_id=chunk_id, at=datetime.datetime.fromisoformat(at), day=datetime.date.fromisoformat(day), zones=zones,
-        local_time=datetime.time.fromisoformat(local_time), after=uuid.UUID(after) if after else None,
-        upto=uuid.UUID(upto) if upto else None, dry_run=dry_run,
+        chunk_id=chunk_id,
+        at=datetime.datetime.fromisoformat(at),
+        day=datetime.date.fromisoformat(day),
+        zones=zones,
+        local_time=datetime.time.fromisoformat(local_time),
+        after=uuid.UUID(after) if after else None,
+        upto=uuid.UUID(upto) if upto else None,
+        dry_run=dry_run,
     )

@@ -67,11 +67,17 @@ class VerseOfTheDay(models.Model):
         verbose_name_plural = "versets du jour (par humeur)"
         base_manager_name = "all_objects"
         constraints = [
-            models.UniqueConstraint(fields=["day", "mood", "language"], condition=models.Q(provisional=False),
-                                    name="one_verse_per_day_mood_language"),
+            models.UniqueConstraint(
+                fields=["day", "mood", "language"],
+                condition=models.Q(provisional=False),
+                name="one_verse_per_day_mood_language",
+            ),
             # Its insert is the single-flight lock of the pair's on-demand AI task.
-            models.UniqueConstraint(fields=["day", "mood", "language"], condition=models.Q(provisional=True),
-                                    name="one_provisional_verse_per_day_mood_language"),
+            models.UniqueConstraint(
+                fields=["day", "mood", "language"],
+                condition=models.Q(provisional=True),
+                name="one_provisional_verse_per_day_mood_language",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -79,8 +85,7 @@ class VerseOfTheDay(models.Model):
 
     @property
     def passage_key(self) -> str:
-        return passage_key(book=self.book, chapter=self.chapter, verse_start=self.verse_start,
-                           verse_end=self.verse_end)
+        return passage_key(book=self.book, chapter=self.chapter, verse_start=self.verse_start, verse_end=self.verse_end)
 
 
 class DailyVerse(models.Model):
@@ -95,11 +100,15 @@ class DailyVerse(models.Model):
     statement."""
 
     pk = models.CompositePrimaryKey("user_id", "day")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="daily_verses",
-                             db_index=False, db_constraint=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="daily_verses",
+        db_index=False,
+        db_constraint=False,
+    )
     day = models.DateField()
-    verse = models.ForeignKey(VerseOfTheDay, on_delete=models.PROTECT, related_name="deliveries",
-                              db_constraint=False)
+    verse = models.ForeignKey(VerseOfTheDay, on_delete=models.PROTECT, related_name="deliveries", db_constraint=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -116,8 +125,9 @@ class DailyVerseRecord(models.Model):
     "<user id>/<day>": Django 5.2's admin refuses models with a composite primary key."""
 
     id = models.CharField(primary_key=True, max_length=64)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, related_name="+",
-                             db_constraint=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False
+    )
     day = models.DateField()
     verse = models.ForeignKey(VerseOfTheDay, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False)
     created_at = models.DateTimeField()
@@ -163,8 +173,9 @@ class Delivery(models.Model):
         FAILED = "failed", "Échec"
 
     # No index of its own: the unique (user, day) index serves lookups by user.
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="deliveries",
-                             db_index=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="deliveries", db_index=False
+    )
     day = models.DateField(help_text="the user's local date")
     verse = models.ForeignKey(VerseOfTheDay, on_delete=models.PROTECT, related_name="pushes")
     state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)

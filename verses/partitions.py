@@ -34,7 +34,7 @@ def partition_name(month: datetime.date) -> str:
 def partition_month(name: str) -> datetime.date | None:
     if not name.startswith(PARTITION_PREFIX):
         return None
-    return datetime.datetime.strptime(name[len(PARTITION_PREFIX):], "%Y_%m").date()
+    return datetime.datetime.strptime(name[len(PARTITION_PREFIX) :], "%Y_%m").date()
 
 
 def is_partitioned(cursor) -> bool:
@@ -45,8 +45,9 @@ def is_partitioned(cursor) -> bool:
 def partition_months(cursor) -> list[datetime.date]:
     """The months that have a partition, oldest first."""
     cursor.execute(
-        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-        "WHERE i.inhparent = to_regclass(%s)", [TABLE])
+        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = to_regclass(%s)",
+        [TABLE],
+    )
     return sorted(month for (name,) in cursor.fetchall() if (month := partition_month(name)))
 
 
@@ -59,7 +60,9 @@ def partition_create(cursor, month: datetime.date) -> None:
     cursor.execute(f"CREATE TABLE {name} (LIKE {TABLE} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)")
     cursor.execute(
         f"WITH moved AS (DELETE FROM {DEFAULT_PARTITION} WHERE day >= %s AND day < %s RETURNING *) "
-        f"INSERT INTO {name} SELECT * FROM moved", [month, upper])
+        f"INSERT INTO {name} SELECT * FROM moved",
+        [month, upper],
+    )
     moved = cursor.rowcount
     cursor.execute(f"ALTER TABLE {TABLE} ATTACH PARTITION {name} FOR VALUES FROM (%s) TO (%s)", [month, upper])
     logger.info("event=daily_verse_partition_created partition=%s moved_rows=%s", name, moved)
@@ -106,15 +109,17 @@ def table_partition(cursor, *, months: list[datetime.date]) -> int:
         " verse_id bigint NOT NULL,"
         " created_at timestamp with time zone NOT NULL,"
         f" CONSTRAINT {TABLE}_pkey_user_day PRIMARY KEY (user_id, day)"
-        ") PARTITION BY RANGE (day)")
+        ") PARTITION BY RANGE (day)"
+    )
     cursor.execute(f"CREATE TABLE {DEFAULT_PARTITION} PARTITION OF {TABLE} DEFAULT")
     cursor.execute(f"CREATE INDEX dailyverse_day_verse_idx ON {TABLE} (day, verse_id)")
     cursor.execute(f"SELECT DISTINCT date_trunc('month', day)::date FROM {old}")
     wanted = sorted({*months, *(month for (month,) in cursor.fetchall())})
     for month in wanted:
         partition_create(cursor, month)
-    cursor.execute(f"INSERT INTO {TABLE} (user_id, day, verse_id, created_at) "
-                   f"SELECT user_id, day, verse_id, created_at FROM {old}")
+    cursor.execute(
+        f"INSERT INTO {TABLE} (user_id, day, verse_id, created_at) SELECT user_id, day, verse_id, created_at FROM {old}"
+    )
     moved = cursor.rowcount
     cursor.execute(f"DROP TABLE {old}")
     return moved

@@ -36,9 +36,15 @@ from verses.services import _pair_verses_ensure, daily_verses_assign, users_chun
 
 logger = logging.getLogger(__name__)
 
-PUSH_COUNTS = ("push_due", "push_sent", "push_invalid_tokens", "push_failed", "push_retried", "push_gave_up",
-               "push_validated")  # push_validated: accepted by FCM in a dry run (validate_only), not sent
-
+PUSH_COUNTS = (
+    "push_due",
+    "push_sent",
+    "push_invalid_tokens",
+    "push_failed",
+    "push_retried",
+    "push_gave_up",
+    "push_validated",
+)  # push_validated: accepted by FCM in a dry run (validate_only), not sent
 
 
 class VerdictsUnrecorded(RuntimeError):
@@ -66,12 +72,25 @@ def push_tick_prepare(*, at: datetime.datetime, dry_run: bool = False) -> tuple[
         counts["push_groups"] += 1
         _pair_verses_ensure(day=group.day, pairs=pairs, report=report)
         for after, upto in users_chunk_bounds(due, chunk_size=settings.PUSH_CHUNK_SIZE):
-            chunks.append({"at": at.isoformat(), "day": group.day.isoformat(), "zones": list(group.zones),
-                           "local_time": group.local_time.isoformat(), "after": after and str(after),
-                           "upto": upto and str(upto), "dry_run": dry_run})
+            chunks.append(
+                {
+                    "at": at.isoformat(),
+                    "day": group.day.isoformat(),
+                    "zones": list(group.zones),
+                    "local_time": group.local_time.isoformat(),
+                    "after": after and str(after),
+                    "upto": upto and str(upto),
+                    "dry_run": dry_run,
+                }
+            )
     counts.update(ai_calls=report["ai_calls"], fallbacks=report["fallbacks"], push_chunks=len(chunks))
-    logger.info("event=push_tick_planned at=%s groups=%s chunks=%s dry_run=%s", at.isoformat(),
-                counts["push_groups"], len(chunks), dry_run)
+    logger.info(
+        "event=push_tick_planned at=%s groups=%s chunks=%s dry_run=%s",
+        at.isoformat(),
+        counts["push_groups"],
+        len(chunks),
+        dry_run,
+    )
     return {"at": at.isoformat(), "push_enabled": 1, **counts}, chunks
 
 
@@ -104,20 +123,36 @@ def _deliveries_claim(*, day: datetime.date, user_ids: list, claim: str) -> list
     since (a user with no token is not due), or sending under this same claim (a re-run of the
     chunk after its worker died) or under a claim that has expired."""
     now = timezone.now()
-    claimable = (Q(state__in=[Delivery.State.PENDING, Delivery.State.FAILED, Delivery.State.INVALID_TOKEN])
-                 | Q(state=Delivery.State.SENDING) & (Q(claim=claim) | Q(claimed_until__lt=now)))
+    claimable = Q(state__in=[Delivery.State.PENDING, Delivery.State.FAILED, Delivery.State.INVALID_TOKEN]) | Q(
+        state=Delivery.State.SENDING
+    ) & (Q(claim=claim) | Q(claimed_until__lt=now))
     # Rows another chunk is claiming are left to it (SKIP LOCKED); every statement finds its rows
     # by key, through the (user, day) unique index or the primary key.
-    ids = list(Delivery.objects.select_for_update(skip_locked=True).filter(day=day, user_id__in=user_ids)
-               .filter(claimable).values_list("id", flat=True))
+    ids = list(
+        Delivery.objects.select_for_update(skip_locked=True)
+        .filter(day=day, user_id__in=user_ids)
+        .filter(claimable)
+        .values_list("id", flat=True)
+    )
     Delivery.objects.filter(id__in=ids).update(
-        state=Delivery.State.SENDING, claim=claim, attempts=F("attempts") + 1, updated_at=now,
-        claimed_until=now + datetime.timedelta(seconds=settings.PUSH_CLAIM_SECONDS))
+        state=Delivery.State.SENDING,
+        claim=claim,
+        attempts=F("attempts") + 1,
+        updated_at=now,
+        claimed_until=now + datetime.timedelta(seconds=settings.PUSH_CLAIM_SECONDS),
+    )
     return list(Delivery.objects.filter(id__in=ids).values("id", "attempts", "day", *_ROW_FIELDS))
 
 
-_ROW_FIELDS = ("user_id", "user__fcm_token", "user__language", "user__timezone", "verse_id", "verse__reference",
-               "verse__text")
+_ROW_FIELDS = (
+    "user_id",
+    "user__fcm_token",
+    "user__language",
+    "user__timezone",
+    "verse_id",
+    "verse__reference",
+    "verse__text",
+)
 
 
 def _results_record(*, rows: list[dict], results: dict, claim: str, counts: Counter) -> None:
@@ -139,8 +174,12 @@ def _results_record(*, rows: list[dict], results: dict, claim: str, counts: Coun
             counts["push_failed"] += 1
             if row["attempts"] >= settings.PUSH_MAX_TICKS:
                 counts["push_gave_up"] += 1
-                logger.warning("event=push_gave_up user=%s day=%s error=%s", row["user_id"].hex[:8],
-                               row["day"].isoformat(), result.error)
+                logger.warning(
+                    "event=push_gave_up user=%s day=%s error=%s",
+                    row["user_id"].hex[:8],
+                    row["day"].isoformat(),
+                    result.error,
+                )
         values.append((row["id"], state, result.message_id[:200], result.error[:200]))
     if not values:
         return
@@ -154,8 +193,7 @@ def _results_record(*, rows: list[dict], results: dict, claim: str, counts: Coun
             f"claim = '', claimed_until = NULL, updated_at = %s, "
             f"sent_at = CASE WHEN v.state = %s THEN %s ELSE {table}.sent_at END "
             f"FROM v WHERE {table}.id = v.id AND {table}.state = %s AND {table}.claim = %s",
-            [value for row in values for value in row] + [now, Delivery.State.SENT, now, Delivery.State.SENDING,
-                                                          claim],
+            [value for row in values for value in row] + [now, Delivery.State.SENT, now, Delivery.State.SENDING, claim],
         )
         if dead_users:
             # Only the token FCM refused: a user who registered a new one since keeps it.
@@ -163,15 +201,32 @@ def _results_record(*, rows: list[dict], results: dict, claim: str, counts: Coun
 
 
 def _pushes(rows: list[dict], *, day: datetime.date) -> list[fcm.Push]:
-    return [fcm.Push(key=row["user_id"], token=row["user__fcm_token"], language=row["user__language"], day=day,
-                     reference=row["verse__reference"], text=row["verse__text"], verse_id=row["verse_id"],
-                     expires_at=_end_of_local_day(day, row["user__timezone"]))
-            for row in rows]
+    return [
+        fcm.Push(
+            key=row["user_id"],
+            token=row["user__fcm_token"],
+            language=row["user__language"],
+            day=day,
+            reference=row["verse__reference"],
+            text=row["verse__text"],
+            verse_id=row["verse_id"],
+            expires_at=_end_of_local_day(day, row["user__timezone"]),
+        )
+        for row in rows
+    ]
 
 
-def push_chunk_deliver(*, chunk_id: int, at: datetime.datetime, day: datetime.date, zones: list[str],
-                       local_time: datetime.time, after: uuid.UUID | None, upto: uuid.UUID | None,
-                       dry_run: bool = False) -> dict:
+def push_chunk_deliver(
+    *,
+    chunk_id: int,
+    at: datetime.datetime,
+    day: datetime.date,
+    zones: list[str],
+    local_time: datetime.time,
+    after: uuid.UUID | None,
+    upto: uuid.UUID | None,
+    dry_run: bool = False,
+) -> dict:
     """Send the due users with after < id <= upto their verse of `day`: claim, send, record (see
     the module's docstring); idempotent (a user sent already is no longer due)."""
     counts = Counter({key: 0 for key in PUSH_COUNTS})
@@ -200,21 +255,36 @@ def push_chunk_deliver(*, chunk_id: int, at: datetime.datetime, day: datetime.da
     counts["push_due"] = len(rows)
     results = {}
     if rows:
-        sent, counts["push_retried"] = fcm.pushes_send(_pushes(rows, day=day), dry_run=dry_run,
-                                                       now=max(at, timezone.now()))
+        sent, counts["push_retried"] = fcm.pushes_send(
+            _pushes(rows, day=day), dry_run=dry_run, now=max(at, timezone.now())
+        )
         results = {result.key: result for result in sent}
     if dry_run:
         for result in results.values():
-            counts["push_validated" if result.outcome == fcm.Outcome.SENT else
-                   "push_invalid_tokens" if result.outcome == fcm.Outcome.INVALID_TOKEN else "push_failed"] += 1
+            counts[
+                "push_validated"
+                if result.outcome == fcm.Outcome.SENT
+                else "push_invalid_tokens"
+                if result.outcome == fcm.Outcome.INVALID_TOKEN
+                else "push_failed"
+            ] += 1
     else:
         try:
             db_retry("push_record_retry")(_results_record)(rows=rows, results=results, claim=claim, counts=counts)
         except (OperationalError, InterfaceError) as exc:
-            logger.error("event=push_verdicts_unrecorded chunk=%s day=%s pushes=%s", chunk_id, day.isoformat(),
-                         len(rows))
+            logger.error(
+                "event=push_verdicts_unrecorded chunk=%s day=%s pushes=%s", chunk_id, day.isoformat(), len(rows)
+            )
             raise VerdictsUnrecorded(f"{len(rows)} verdicts unrecorded: {exc}") from exc
-    logger.info("event=push_chunk day=%s zones=%s due=%s sent=%s invalid_tokens=%s failed=%s retried=%s dry_run=%s",
-                day.isoformat(), len(zones), counts["push_due"], counts["push_sent"], counts["push_invalid_tokens"],
-                counts["push_failed"], counts["push_retried"], dry_run)
+    logger.info(
+        "event=push_chunk day=%s zones=%s due=%s sent=%s invalid_tokens=%s failed=%s retried=%s dry_run=%s",
+        day.isoformat(),
+        len(zones),
+        counts["push_due"],
+        counts["push_sent"],
+        counts["push_invalid_tokens"],
+        counts["push_failed"],
+        counts["push_retried"],
+        dry_run,
+    )
     return dict(counts)

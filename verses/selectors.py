@@ -80,10 +80,18 @@ def daily_verse_today_by_token(*, key: str, activity_day: datetime.date) -> Vers
     now = timezone.now()
     utc_today = now.date()  # every local date is within a day of it
     with connection.cursor() as cursor:
-        execute_prepared(cursor, name="verses_today_by_knox_token_with_activity", sql=TODAY_BY_TOKEN_SQL,
-                         params=[activity_day, utc_today - datetime.timedelta(days=1),
-                                 utc_today + datetime.timedelta(days=1), hash_token(key),
-                                 connection.ops.adapt_datetimefield_value(now)])
+        execute_prepared(
+            cursor,
+            name="verses_today_by_knox_token_with_activity",
+            sql=TODAY_BY_TOKEN_SQL,
+            params=[
+                activity_day,
+                utc_today - datetime.timedelta(days=1),
+                utc_today + datetime.timedelta(days=1),
+                hash_token(key),
+                connection.ops.adapt_datetimefield_value(now),
+            ],
+        )
         rows = cursor.fetchall()
     if not rows:
         return NO_TOKEN
@@ -94,14 +102,22 @@ def daily_verse_today_by_token(*, key: str, activity_day: datetime.date) -> Vers
         if day == today:
             if timezone.is_naive(created_at):  # SQLite keeps UTC without an offset
                 created_at = timezone.make_aware(created_at, datetime.UTC)
-            data = {"day": day.isoformat(), "reference": reference, "text": text, "reflection": reflection,
-                    "mood": mood, "language": language, "source": source,
-                    "created_at": _created_at.to_representation(created_at)}
+            data = {
+                "day": day.isoformat(),
+                "reference": reference,
+                "text": text,
+                "reflection": reflection,
+                "mood": mood,
+                "language": language,
+                "source": source,
+                "created_at": _created_at.to_representation(created_at),
+            }
             return VerseToday(user_id, bool(active), data, active_day is not None)
     return VerseToday(user_id, bool(active), None, active_day is not None)
 
 
 # --- Push: who is due at a tick ---------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class DueGroup:
@@ -125,18 +141,19 @@ def push_due_groups(*, at: datetime.datetime) -> list[DueGroup]:
             logger.warning("event=push_unknown_timezone timezone=%s", name)
             continue
         groups[(local.date(), local.time().replace(microsecond=0))].append(name)
-    return [DueGroup(day=day, local_time=time, zones=tuple(sorted(zones)))
-            for (day, time), zones in sorted(groups.items())]
+    return [
+        DueGroup(day=day, local_time=time, zones=tuple(sorted(zones))) for (day, time), zones in sorted(groups.items())
+    ]
 
 
-def users_push_due(*, day: datetime.date, zones: list[str] | tuple[str, ...],
-                   local_time: datetime.time) -> QuerySet[User]:
+def users_push_due(
+    *, day: datetime.date, zones: list[str] | tuple[str, ...], local_time: datetime.time
+) -> QuerySet[User]:
     """Eligible users of `zones` whose `notify_at` has come on local date `day` and who have not
     been sent that day's verse (nor given up on after PUSH_MAX_TICKS ticks)."""
     # A push still `sending` after its last allowed tick is not given up on: it was claimed and
     # its verdict never recorded (its worker died), and the claim's re-run must find it.
     done = Delivery.objects.filter(user=OuterRef("pk"), day=day).filter(
-        Q(state=Delivery.State.SENT)
-        | Q(attempts__gte=settings.PUSH_MAX_TICKS) & ~Q(state=Delivery.State.SENDING))
+        Q(state=Delivery.State.SENT) | Q(attempts__gte=settings.PUSH_MAX_TICKS) & ~Q(state=Delivery.State.SENDING)
+    )
     return users_push_eligible().filter(timezone__in=zones, notify_at__lte=local_time).exclude(Exists(done))
-

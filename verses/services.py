@@ -66,8 +66,12 @@ def _fallback_fields(*, day, mood, language, avoid_key) -> dict:
     verse = curated_verse_pick(day=day, mood=mood, language=language, avoid_key=avoid_key)
     chapter, start, end = verse.numbering(language)
     return {
-        "book": verse.book, "chapter": chapter, "verse_start": start, "verse_end": end,
-        "reference": verse.reference(language), "text": verse.text(language),
+        "book": verse.book,
+        "chapter": chapter,
+        "verse_start": start,
+        "verse_end": end,
+        "reference": verse.reference(language),
+        "text": verse.text(language),
         "reflection": fallback_reflection(mood or "default", language),
         "source": VerseOfTheDay.Source.FALLBACK,
     }
@@ -75,22 +79,29 @@ def _fallback_fields(*, day, mood, language, avoid_key) -> dict:
 
 def _ai_fields(*, proposal, language: str, avoid_key: str | None) -> dict:
     passage = proposal_check(proposal=proposal, language=language)
-    key = passage_key(book=passage.book, chapter=passage.chapter, verse_start=passage.verse_start,
-                      verse_end=passage.verse_end)
+    key = passage_key(
+        book=passage.book, chapter=passage.chapter, verse_start=passage.verse_start, verse_end=passage.verse_end
+    )
     if key == avoid_key:
         raise ProposalRejected("repeated", "yesterday's passage again")
     return {
-        "book": passage.book, "chapter": passage.chapter, "verse_start": passage.verse_start,
-        "verse_end": passage.verse_end, "reference": passage.reference, "text": passage.text,
-        "reflection": passage.reflection, "source": VerseOfTheDay.Source.AI,
+        "book": passage.book,
+        "chapter": passage.chapter,
+        "verse_start": passage.verse_start,
+        "verse_end": passage.verse_end,
+        "reference": passage.reference,
+        "text": passage.text,
+        "reflection": passage.reflection,
+        "source": VerseOfTheDay.Source.AI,
     }
 
 
 def _recent_verses(*, day: datetime.date, mood: str, language: str) -> list[VerseOfTheDay]:
     """The pair's verses of the last RECENT_DAYS days, newest first (the AI is asked to avoid them)."""
     return list(
-        VerseOfTheDay.objects.filter(mood=mood, language=language, day__lt=day,
-                                     day__gte=day - datetime.timedelta(days=RECENT_DAYS)).order_by("-day")
+        VerseOfTheDay.objects.filter(
+            mood=mood, language=language, day__lt=day, day__gte=day - datetime.timedelta(days=RECENT_DAYS)
+        ).order_by("-day")
     )
 
 
@@ -107,8 +118,15 @@ def _ai_run_start(provider, *, budget_seconds: float, run: AIRun | None = None) 
     return run
 
 
-def _verse_of_the_day_make(*, day: datetime.date, mood: str, language: str, recent: list[VerseOfTheDay],
-                           propose: Callable | None, report: dict | None) -> VerseOfTheDay:
+def _verse_of_the_day_make(
+    *,
+    day: datetime.date,
+    mood: str,
+    language: str,
+    recent: list[VerseOfTheDay],
+    propose: Callable | None,
+    report: dict | None,
+) -> VerseOfTheDay:
     """Store the pair's verse: the AI's proposal when `propose()` gives a valid one, else a fallback."""
     yesterday = recent[0] if recent and recent[0].day == day - datetime.timedelta(days=1) else None
     avoid_key = yesterday.passage_key if yesterday else None
@@ -120,8 +138,13 @@ def _verse_of_the_day_make(*, day: datetime.date, mood: str, language: str, rece
         except (AIError, ProposalRejected) as exc:
             failure = exc.kind
             _count(report, "ai_failures", exc.kind)
-            logger.warning("event=ai_failed mood=%s language=%s kind=%s detail=%s", mood or "default", language,
-                           exc.kind, _log_value(getattr(exc, "message", "") or getattr(exc, "detail", "")))
+            logger.warning(
+                "event=ai_failed mood=%s language=%s kind=%s detail=%s",
+                mood or "default",
+                language,
+                exc.kind,
+                _log_value(getattr(exc, "message", "") or getattr(exc, "detail", "")),
+            )
     if fields is None:
         fields = _fallback_fields(day=day, mood=mood, language=language, avoid_key=avoid_key)
         _count(report, "fallbacks")
@@ -132,8 +155,9 @@ def _verse_of_the_day_make(*, day: datetime.date, mood: str, language: str, rece
         return VerseOfTheDay.objects.get(day=day, mood=mood, language=language)
 
 
-def verse_of_the_day_ensure(*, day: datetime.date, mood: str, language: str, provider=None,
-                            report: dict | None = None) -> VerseOfTheDay:
+def verse_of_the_day_ensure(
+    *, day: datetime.date, mood: str, language: str, provider=None, report: dict | None = None
+) -> VerseOfTheDay:
     """The pair's verse for `day`, made once (one AI call at most) and stored."""
     existing = VerseOfTheDay.objects.filter(day=day, mood=mood, language=language).first()
     if existing is not None:
@@ -146,8 +170,8 @@ def verse_of_the_day_ensure(*, day: datetime.date, mood: str, language: str, pro
 
         def propose():
             return _ai_propose(provider, mood=mood, language=language, recent=recent, run=run)
-    return _verse_of_the_day_make(day=day, mood=mood, language=language, recent=recent, propose=propose,
-                                  report=report)
+
+    return _verse_of_the_day_make(day=day, mood=mood, language=language, recent=recent, propose=propose, report=report)
 
 
 def _count(report: dict | None, key: str, kind: str | None = None) -> None:
@@ -164,8 +188,9 @@ def _log_value(text: str) -> str:
     return "_".join(str(text).split())[:120] or "-"
 
 
-def _pair_verses_ensure(*, day: datetime.date, pairs: list[tuple[str, str]], report: dict,
-                        ai_run: AIRun | None = None) -> None:
+def _pair_verses_ensure(
+    *, day: datetime.date, pairs: list[tuple[str, str]], report: dict, ai_run: AIRun | None = None
+) -> None:
     # The database is the truth (a cache can outlive a row); the cache only confirms it.
     stored = _pair_verses_stored(day)
     cached = verse_cache_get_many(day, pairs)
@@ -175,26 +200,44 @@ def _pair_verses_ensure(*, day: datetime.date, pairs: list[tuple[str, str]], rep
         return
     provider = provider_get() if any(pair not in stored for pair in pending) else None
     if provider is None:
-        _pair_verses_make(day=day, pairs=[pair for pair in pending if pair not in stored], provider=None,
-                          stored=stored, report=report, ai_run=ai_run)
+        _pair_verses_make(
+            day=day,
+            pairs=[pair for pair in pending if pair not in stored],
+            provider=None,
+            stored=stored,
+            report=report,
+            ai_run=ai_run,
+        )
     else:
         with _ai_phase_single_flight(day):
             stored = _pair_verses_stored(day)  # what the process we waited for has made
-            _pair_verses_make(day=day, pairs=[pair for pair in pending if pair not in stored], provider=provider,
-                              stored=stored, report=report, ai_run=ai_run)
+            _pair_verses_make(
+                day=day,
+                pairs=[pair for pair in pending if pair not in stored],
+                provider=provider,
+                stored=stored,
+                report=report,
+                ai_run=ai_run,
+            )
     verse_cache_set_many(day, {pair: stored[pair] for pair in pending})
 
 
 def _pair_verses_stored(day: datetime.date) -> dict[tuple[str, str], int]:
-    return {(mood, language): pk for mood, language, pk in
-            VerseOfTheDay.objects.filter(day=day).values_list("mood", "language", "pk")}
+    return {
+        (mood, language): pk
+        for mood, language, pk in VerseOfTheDay.objects.filter(day=day).values_list("mood", "language", "pk")
+    }
 
 
-def _pair_verses_make(*, day: datetime.date, pairs: list[tuple[str, str]], provider, stored: dict, report: dict,
-                      ai_run: AIRun | None) -> None:
+def _pair_verses_make(
+    *, day: datetime.date, pairs: list[tuple[str, str]], provider, stored: dict, report: dict, ai_run: AIRun | None
+) -> None:
     """Make the `pairs`' verses (asking the AI when there is a provider) and add them to `stored`."""
-    run = _ai_run_start(provider, budget_seconds=settings.VERSES_AI_BUDGET_SECONDS, run=ai_run) \
-        if provider and pairs else None
+    run = (
+        _ai_run_start(provider, budget_seconds=settings.VERSES_AI_BUDGET_SECONDS, run=ai_run)
+        if provider and pairs
+        else None
+    )
     for index, batch in enumerate(_batches(pairs, settings.VERSES_BATCH_SIZE)):
         if index and run is not None and run.tripped is None:
             run.sleep(settings.VERSES_BATCH_PAUSE_SECONDS)  # rate limit of the external calls
@@ -203,12 +246,19 @@ def _pair_verses_make(*, day: datetime.date, pairs: list[tuple[str, str]], provi
         with ThreadPoolExecutor(max_workers=max(1, min(len(batch), settings.VERSES_AI_CONCURRENCY))) as pool:
             calls = {
                 pair: pool.submit(_ai_propose, provider, mood=pair[0], language=pair[1], recent=recent[pair], run=run)
-                for pair in batch if provider is not None
+                for pair in batch
+                if provider is not None
             }
             for mood, language in batch:
                 call = calls.get((mood, language))
-                verse = _verse_of_the_day_make(day=day, mood=mood, language=language, recent=recent[(mood, language)],
-                                               propose=call.result if call else None, report=report)
+                verse = _verse_of_the_day_make(
+                    day=day,
+                    mood=mood,
+                    language=language,
+                    recent=recent[(mood, language)],
+                    propose=call.result if call else None,
+                    report=report,
+                )
                 stored[(mood, language)] = verse.pk
     if run is not None:
         report.update(run.counts())  # requests sent (retries included) and their tokens
@@ -260,8 +310,7 @@ def _ai_phase_single_flight(day: datetime.date) -> Iterator[None]:
 def users_chunk_bounds(users, *, chunk_size: int) -> list[tuple[uuid.UUID | None, uuid.UUID | None]]:
     """Keyset ranges (after, upto] of `chunk_size` of `users` each, covering them all (one query)."""
     ends = list(
-        users
-        .annotate(position=Window(RowNumber(), order_by=F("id").asc()))
+        users.annotate(position=Window(RowNumber(), order_by=F("id").asc()))
         .annotate(remainder=Mod(F("position"), chunk_size))
         .filter(remainder=0)
         .values_list("id", flat=True)
@@ -312,8 +361,9 @@ def daily_verses_assign(*, day: datetime.date, users) -> dict:
     )
     started = time.perf_counter()
     with connection.cursor() as cursor:
-        cursor.execute(sql, [day_value, connection.ops.adapt_datetimefield_value(timezone.now()),
-                             *user_params, day_value])
+        cursor.execute(
+            sql, [day_value, connection.ops.adapt_datetimefield_value(timezone.now()), *user_params, day_value]
+        )
         created = max(cursor.rowcount, 0)
     return {"verses_created": created, "assign_seconds": round(time.perf_counter() - started, 4)}
 
@@ -322,8 +372,16 @@ def daily_verses_prepare(*, day: datetime.date, ai_run: AIRun | None = None) -> 
     """Make the day's verse of every (mood, language) pair of the active users, and split the
     users into chunks for `daily_verses_assign_chunk`: (counts, chunks' keyword arguments)."""
     started = time.monotonic()
-    report = Counter(users_processed=0, verses_created=0, ai_calls=0, ai_prompt_tokens=0, ai_output_tokens=0,
-                     ai_thinking_tokens=0, fallbacks=0, cache_hits=0)
+    report = Counter(
+        users_processed=0,
+        verses_created=0,
+        ai_calls=0,
+        ai_prompt_tokens=0,
+        ai_output_tokens=0,
+        ai_thinking_tokens=0,
+        fallbacks=0,
+        cache_hits=0,
+    )
     report["ai_failures"] = Counter()
     daily_verse_partitions_ensure(today=day)  # the clean-up job makes them too; a missed one costs nothing here
     tables_analyze_if_stale(User._meta.db_table, VerseOfTheDay._meta.db_table)
@@ -335,8 +393,9 @@ def daily_verses_prepare(*, day: datetime.date, ai_run: AIRun | None = None) -> 
     counts = {"day": day.isoformat(), "pairs": len(pairs), **report, "ai_failures": dict(report["ai_failures"])}
     _log_report(counts)
     bounds = daily_verses_chunk_bounds(chunk_size=settings.VERSES_ASSIGN_CHUNK_SIZE)
-    chunks = [{"day": day.isoformat(), "after": after and str(after), "upto": upto and str(upto)}
-              for after, upto in bounds]
+    chunks = [
+        {"day": day.isoformat(), "after": after and str(after), "upto": upto and str(upto)} for after, upto in bounds
+    ]
     counts["prepare_seconds"] = round(time.monotonic() - started, 3)
     return counts, chunks
 
@@ -362,8 +421,12 @@ def daily_verses_history_purge(*, today: datetime.date | None = None) -> dict:
     rows are deleted in batches. Partitions for the coming months are made first."""
     today = today or timezone.localdate()
     start = partitions.history_start(today=today, days=settings.VERSES_HISTORY_DAYS)
-    report = {"daily_verses_kept_from": start.isoformat(), "daily_verse_partitions_created": 0,
-              "daily_verse_partitions_dropped": 0, "daily_verses_deleted": 0}
+    report = {
+        "daily_verses_kept_from": start.isoformat(),
+        "daily_verse_partitions_created": 0,
+        "daily_verse_partitions_dropped": 0,
+        "daily_verses_deleted": 0,
+    }
     if connection.vendor == "postgresql":
         report["daily_verse_partitions_created"] = len(daily_verse_partitions_ensure(today=today))
         with transaction.atomic(), connection.cursor() as cursor:
@@ -374,8 +437,11 @@ def daily_verses_history_purge(*, today: datetime.date | None = None) -> dict:
     table = connection.ops.quote_name(DailyVerse._meta.db_table)
     while True:  # short transactions: SQLite has one writer at a time
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(f"DELETE FROM {table} WHERE rowid IN "
-                           f"(SELECT rowid FROM {table} WHERE day < %s LIMIT {SQLITE_DELETE_BATCH})", [start])
+            cursor.execute(
+                f"DELETE FROM {table} WHERE rowid IN "
+                f"(SELECT rowid FROM {table} WHERE day < %s LIMIT {SQLITE_DELETE_BATCH})",
+                [start],
+            )
             deleted = cursor.rowcount
         report["daily_verses_deleted"] += deleted
         if deleted < SQLITE_DELETE_BATCH:
@@ -428,20 +494,27 @@ def daily_verse_for_user(*, user: User, day: datetime.date | None = None) -> Dai
             daily = DailyVerse.objects.create(user=user, day=day, verse=verse)
     except IntegrityError:  # given concurrently (another request, the daily run): theirs
         return DailyVerse.objects.select_related("verse").get(user=user, day=day)
-    logger.info("event=verse_on_demand user=%s day=%s source=%s provisional=%s", user.short_id, day.isoformat(),
-                verse.source, verse.provisional)
+    logger.info(
+        "event=verse_on_demand user=%s day=%s source=%s provisional=%s",
+        user.short_id,
+        day.isoformat(),
+        verse.source,
+        verse.provisional,
+    )
     return daily
 
 
 def _provisional_verse_ensure(*, day: datetime.date, mood: str, language: str) -> VerseOfTheDay:
     recent = _recent_verses(day=day, mood=mood, language=language)
     yesterday = recent[0] if recent and recent[0].day == day - datetime.timedelta(days=1) else None
-    fields = _fallback_fields(day=day, mood=mood, language=language,
-                              avoid_key=yesterday.passage_key if yesterday else None)
+    fields = _fallback_fields(
+        day=day, mood=mood, language=language, avoid_key=yesterday.passage_key if yesterday else None
+    )
     try:
         with transaction.atomic():
-            verse = VerseOfTheDay.all_objects.create(day=day, mood=mood, language=language, provisional=True,
-                                                     ai_failure="pending", **fields)
+            verse = VerseOfTheDay.all_objects.create(
+                day=day, mood=mood, language=language, provisional=True, ai_failure="pending", **fields
+            )
     except IntegrityError:  # another request made it (and enqueued the task)
         return VerseOfTheDay.all_objects.get(day=day, mood=mood, language=language, provisional=True)
     transaction.on_commit(lambda: _pair_verse_task_enqueue(day=day, mood=mood, language=language))
@@ -451,10 +524,16 @@ def _provisional_verse_ensure(*, day: datetime.date, mood: str, language: str) -
 def _pair_verse_task_enqueue(*, day: datetime.date, mood: str, language: str) -> None:
     from django_q.tasks import async_task  # the web process only enqueues; a worker runs it
 
-    async_task("verses.jobs.verse_of_the_day_make", day=day.isoformat(), mood=mood, language=language,
-               task_name=f"verse-of-the-day:{day.isoformat()}:{mood or 'default'}:{language}")
-    logger.info("event=verse_pair_task_enqueued day=%s mood=%s language=%s", day.isoformat(), mood or "default",
-                language)
+    async_task(
+        "verses.jobs.verse_of_the_day_make",
+        day=day.isoformat(),
+        mood=mood,
+        language=language,
+        task_name=f"verse-of-the-day:{day.isoformat()}:{mood or 'default'}:{language}",
+    )
+    logger.info(
+        "event=verse_pair_task_enqueued day=%s mood=%s language=%s", day.isoformat(), mood or "default", language
+    )
 
 
 def verse_of_the_day_make(*, day: datetime.date, mood: str, language: str) -> dict:
@@ -494,7 +573,8 @@ def deliveries_unconfirmed_close(*, before: datetime.date, days: int = 7) -> int
     window = [before - datetime.timedelta(days=n) for n in range(1, days + 1)]
     now = timezone.now()
     return Delivery.objects.filter(day__in=window, state=Delivery.State.SENDING, claimed_until__lt=now).update(
-        state=Delivery.State.FAILED, error=DELIVERY_UNCONFIRMED_ERROR, claim="", claimed_until=None, updated_at=now)
+        state=Delivery.State.FAILED, error=DELIVERY_UNCONFIRMED_ERROR, claim="", claimed_until=None, updated_at=now
+    )
 
 
 def deliveries_purge(*, before: datetime.date, batch_size: int = 10_000) -> int:

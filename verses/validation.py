@@ -33,9 +33,9 @@ REJECTION_KINDS: dict[str, str] = {
     "unknown_reference": "the book, chapter or verses are not in the user's edition",
     "too_long": f"the passage is longer than {MAX_PASSAGE_VERSES} verses",
     "text_mismatch": "the opening words the model quotes are not the edition's text there (an invented "
-                     "reference, or Louis Segond's psalm numbering missed)",
+    "reference, or Louis Segond's psalm numbering missed)",
     "reflection_length": f"the reflection is shorter than {MIN_REFLECTION_CHARS} or longer than "
-                         f"{MAX_REFLECTION_CHARS} characters",
+    f"{MAX_REFLECTION_CHARS} characters",
     "wrong_language": "the reflection is in the other language",
     "repeated": "the passage is yesterday's again",
 }
@@ -73,14 +73,14 @@ def opening_words_match(opening: str, text: str) -> bool:
         return False
     wanted = " ".join(quoted)
     for start in range(0, max(1, min(OPENING_WORDS_SEARCH_SPAN, len(words) - len(quoted) + 1))):
-        window = " ".join(words[start:start + len(quoted)])
+        window = " ".join(words[start : start + len(quoted)])
         if difflib.SequenceMatcher(None, wanted, window).ratio() >= OPENING_WORDS_MIN_RATIO:
             return True
     return False
 
 
 def reflection_language(text: str) -> str | None:
-    """"fr" or "en" by common words, None when it cannot tell."""
+    """ "fr" or "en" by common words, None when it cannot tell."""
     words = normalize_words(text)
     french = sum(word in _FRENCH_WORDS for word in words)
     english = sum(word in _ENGLISH_WORDS for word in words)

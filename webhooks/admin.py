@@ -92,9 +92,16 @@ class WebhookEndpointAdmin(SchedulerPermissionsMixin, admin.ModelAdmin):
     def response_add(self, request, obj, post_url_continue=None):
         """The secret is shown once, in this answer, as through the API: never in a message (the
         messages framework keeps them in a cookie, signed but readable, or in the session)."""
-        response = TemplateResponse(request, "admin/webhooks/webhookendpoint/secret.html", {
-            **self.admin_site.each_context(request), "opts": self.opts, "endpoint": obj, "secret": obj.secret,
-        })
+        response = TemplateResponse(
+            request,
+            "admin/webhooks/webhookendpoint/secret.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.opts,
+                "endpoint": obj,
+                "secret": obj.secret,
+            },
+        )
         add_never_cache_headers(response)
         patch_cache_control(response, no_store=True)
         return response

@@ -45,10 +45,17 @@ class WebhookEndpointViewSet(viewsets.ViewSet):
         page = paginator.paginate_queryset(webhook_endpoints(), request, view=self)
         return paginator.get_paginated_response(WebhookEndpointSerializer(page, many=True).data)
 
-    @extend_schema(request=WebhookEndpointCreateSerializer, responses={
-        201: OpenApiResponse(WebhookEndpointCreatedSerializer,
-                             description="The endpoint, with its signing secret (shown this once)."),
-        400: INVALID, 415: NOT_JSON, **STAFF_ONLY})
+    @extend_schema(
+        request=WebhookEndpointCreateSerializer,
+        responses={
+            201: OpenApiResponse(
+                WebhookEndpointCreatedSerializer, description="The endpoint, with its signing secret (shown this once)."
+            ),
+            400: INVALID,
+            415: NOT_JSON,
+            **STAFF_ONLY,
+        },
+    )
     def create(self, request):
         body = WebhookEndpointCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -59,8 +66,11 @@ class WebhookEndpointViewSet(viewsets.ViewSet):
     def retrieve(self, request, pk=None):
         return Response(WebhookEndpointSerializer(self._get(pk)).data)
 
-    @extend_schema(parameters=[ENDPOINT_ID], request=WebhookEndpointUpdateSerializer, responses={
-        200: WebhookEndpointSerializer, 400: INVALID, 404: NOT_FOUND, 415: NOT_JSON, **STAFF_ONLY})
+    @extend_schema(
+        parameters=[ENDPOINT_ID],
+        request=WebhookEndpointUpdateSerializer,
+        responses={200: WebhookEndpointSerializer, 400: INVALID, 404: NOT_FOUND, 415: NOT_JSON, **STAFF_ONLY},
+    )
     def partial_update(self, request, pk=None):
         endpoint = self._get(pk)
         body = WebhookEndpointUpdateSerializer(data=request.data)
@@ -73,8 +83,9 @@ class WebhookEndpointViewSet(viewsets.ViewSet):
         webhook_endpoint_delete(endpoint=self._get(pk))
         return Response(status=http.HTTP_204_NO_CONTENT)
 
-    @extend_schema(parameters=[ENDPOINT_ID],
-                   responses={200: WebhookDeliverySerializer(many=True), 404: NOT_FOUND, **STAFF_ONLY})
+    @extend_schema(
+        parameters=[ENDPOINT_ID], responses={200: WebhookDeliverySerializer(many=True), 404: NOT_FOUND, **STAFF_ONLY}
+    )
     @action(detail=True, methods=["get"])
     def deliveries(self, request, pk=None):
         """The endpoint's deliveries, newest first, each with its attempts (status, duration, error)."""

@@ -17,8 +17,9 @@ class WebhookEndpoint(models.Model):
     failure_streak = models.PositiveIntegerField("échecs consécutifs", default=0)
     disabled_at = models.DateTimeField("désactivé le", null=True, blank=True)
     disabled_reason = models.CharField("raison de la désactivation", max_length=200, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -67,7 +68,9 @@ class WebhookDelivery(models.Model):
     class Meta:
         verbose_name = "livraison webhook"
         ordering = ["-created_at"]
-        constraints = [models.UniqueConstraint(fields=["endpoint", "message"], name="one_delivery_per_endpoint_message")]
+        constraints = [
+            models.UniqueConstraint(fields=["endpoint", "message"], name="one_delivery_per_endpoint_message")
+        ]
         indexes = [models.Index(fields=["status", "next_attempt_at"], name="webhookdelivery_due_idx")]
 
     def __str__(self) -> str:

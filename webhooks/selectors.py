@@ -18,5 +18,4 @@ def webhook_endpoint_get(*, endpoint_id) -> WebhookEndpoint | None:
 
 def webhook_deliveries(*, endpoint: WebhookEndpoint):
     """An endpoint's deliveries, newest first, with their attempts."""
-    return (endpoint.deliveries.select_related("message").prefetch_related("attempt_log")
-            .order_by("-created_at", "-pk"))
+    return endpoint.deliveries.select_related("message").prefetch_related("attempt_log").order_by("-created_at", "-pk")

@@ -15,12 +15,15 @@ from webhooks.transport import AddressRefused, url_addresses
 # What the schema documents and the server enforces (a host name, not an address): every URL
 # matching it is accepted unless its host resolves to a refused address. A host listed in
 # WEBHOOKS_ALLOWED_PRIVATE_HOSTS (tests' 127.0.0.1) may also be an address with any port.
-URL_PATTERN = (r"^https?://([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}(:[1-9][0-9]{0,3})?"
-               r"(/[A-Za-z0-9._~%/-]*)?(\?[A-Za-z0-9._~%=&-]*)?$")
+URL_PATTERN = (
+    r"^https?://([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}(:[1-9][0-9]{0,3})?"
+    r"(/[A-Za-z0-9._~%/-]*)?(\?[A-Za-z0-9._~%=&-]*)?$"
+)
 
 
-@extend_schema_field({"type": "string", "maxLength": 2000, "pattern": URL_PATTERN,
-                      "example": "https://hooks.example.org/soulverse"})
+@extend_schema_field(
+    {"type": "string", "maxLength": 2000, "pattern": URL_PATTERN, "example": "https://hooks.example.org/soulverse"}
+)
 class WebhookUrlField(StrictCharField):
     """An http(s) URL whose host does not resolve to a private, loopback or link-local address
     (unless WEBHOOKS_ALLOWED_PRIVATE_HOSTS lists it). A host that does not resolve (yet) is
@@ -46,15 +49,22 @@ class WebhookUrlField(StrictCharField):
         if (urlsplit(url).hostname or "") not in allowed and not re.fullmatch(URL_PATTERN, url):
             raise serializers.ValidationError(
                 "URL non prise en charge : un nom d'hôte en minuscules, un port de 1 à 9999, un chemin "
-                "et une requête sans caractères spéciaux.")
+                "et une requête sans caractères spéciaux."
+            )
         return url
 
 
 class EventsField(serializers.ListField):
     def __init__(self, **kwargs):
-        super().__init__(child=serializers.ChoiceField(
-            choices=EVENTS, error_messages={"invalid_choice": "Événement inconnu : « {input} »."}),
-            allow_empty=False, min_length=1, max_length=len(EVENTS) * 2, **kwargs)
+        super().__init__(
+            child=serializers.ChoiceField(
+                choices=EVENTS, error_messages={"invalid_choice": "Événement inconnu : « {input} »."}
+            ),
+            allow_empty=False,
+            min_length=1,
+            max_length=len(EVENTS) * 2,
+            **kwargs,
+        )
 
     def to_internal_value(self, data):
         try:

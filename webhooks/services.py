@@ -38,10 +38,14 @@ def _secret_new() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
-def webhook_endpoint_create(*, url: str, events: list[str], description: str = "",
-                            created_by=None) -> WebhookEndpoint:
-    endpoint = WebhookEndpoint.objects.create(url=url, events=list(dict.fromkeys(events)), description=description,
-                                              secret=_secret_new(), created_by=created_by)
+def webhook_endpoint_create(*, url: str, events: list[str], description: str = "", created_by=None) -> WebhookEndpoint:
+    endpoint = WebhookEndpoint.objects.create(
+        url=url,
+        events=list(dict.fromkeys(events)),
+        description=description,
+        secret=_secret_new(),
+        created_by=created_by,
+    )
     logger.info("event=webhook_endpoint_created endpoint=%s events=%s", endpoint.pk.hex[:8], ",".join(endpoint.events))
     return endpoint
 
@@ -73,6 +77,7 @@ def webhook_endpoint_delete(*, endpoint: WebhookEndpoint) -> None:
 
 # --- Events ---------------------------------------------------------------------------------
 
+
 def webhook_event_emit(*, event: str, data: dict) -> WebhookMessage | None:
     """Record `event` for every active endpoint subscribed to it and queue its deliveries.
 
@@ -82,17 +87,21 @@ def webhook_event_emit(*, event: str, data: dict) -> WebhookMessage | None:
         raise ValueError(f"unknown webhook event {event!r}")
     try:
         with transaction.atomic():
-            endpoints = [e for e in WebhookEndpoint.objects.filter(is_active=True).only("id", "events")
-                         if event in e.events]
+            endpoints = [
+                e for e in WebhookEndpoint.objects.filter(is_active=True).only("id", "events") if event in e.events
+            ]
             if not endpoints:
                 return None
             now = timezone.now()
             payload = {"type": event, "timestamp": now.astimezone(datetime.UTC).isoformat(), "data": data}
             message = WebhookMessage.objects.create(
-                id=f"msg_{uuid.uuid4().hex}", event=event,
-                body=json.dumps(payload, cls=DjangoJSONEncoder, ensure_ascii=False, separators=(",", ":")))
+                id=f"msg_{uuid.uuid4().hex}",
+                event=event,
+                body=json.dumps(payload, cls=DjangoJSONEncoder, ensure_ascii=False, separators=(",", ":")),
+            )
             deliveries = WebhookDelivery.objects.bulk_create(
-                [WebhookDelivery(endpoint_id=e.pk, message=message, next_attempt_at=now) for e in endpoints])
+                [WebhookDelivery(endpoint_id=e.pk, message=message, next_attempt_at=now) for e in endpoints]
+            )
             for delivery in deliveries:
                 transaction.on_commit(lambda pk=delivery.pk: _attempt_enqueue(pk))
     except Exception:
@@ -115,8 +124,14 @@ def _attempt_enqueue(delivery_id: int) -> None:
 
 def _retry_schedule(*, delivery_id: int, attempt: int, when: datetime.datetime) -> None:
     # A one-off django-q2 schedule: the cluster's scheduler (every 30 s) queues it once due.
-    Schedule.objects.create(name=f"webhook:{delivery_id}:{attempt}", func=ATTEMPT_TASK_FUNC, args=repr(delivery_id),
-                            schedule_type=Schedule.ONCE, repeats=-1, next_run=when)
+    Schedule.objects.create(
+        name=f"webhook:{delivery_id}:{attempt}",
+        func=ATTEMPT_TASK_FUNC,
+        args=repr(delivery_id),
+        schedule_type=Schedule.ONCE,
+        repeats=-1,
+        next_run=when,
+    )
 
 
 def webhook_deliveries_sweep(*, limit: int = 500) -> int:
@@ -130,14 +145,19 @@ def webhook_deliveries_sweep(*, limit: int = 500) -> int:
     whole threshold later; the attempt's own claim keeps a delivery from being sent twice at once.
     The message, hence the `webhook-id` receivers dedupe by, is the same as before."""
     now = timezone.now()
-    overdue = WebhookDelivery.objects.filter(
-        status=WebhookDelivery.Status.PENDING,
-        next_attempt_at__lt=now - datetime.timedelta(seconds=settings.WEBHOOKS_SWEEP_AFTER_SECONDS),
-    ).order_by("next_attempt_at").values_list("pk", "next_attempt_at")[:limit]
+    overdue = (
+        WebhookDelivery.objects.filter(
+            status=WebhookDelivery.Status.PENDING,
+            next_attempt_at__lt=now - datetime.timedelta(seconds=settings.WEBHOOKS_SWEEP_AFTER_SECONDS),
+        )
+        .order_by("next_attempt_at")
+        .values_list("pk", "next_attempt_at")[:limit]
+    )
     handed_out = 0
     for delivery_id, due in list(overdue):
         claimed = WebhookDelivery.objects.filter(
-            pk=delivery_id, status=WebhookDelivery.Status.PENDING, next_attempt_at=due).update(next_attempt_at=now)
+            pk=delivery_id, status=WebhookDelivery.Status.PENDING, next_attempt_at=due
+        ).update(next_attempt_at=now)
         if not claimed:
             continue  # another cluster's sweep, or an attempt, took it
         async_task(ATTEMPT_TASK_FUNC, delivery_id, group="webhooks")
@@ -147,6 +167,7 @@ def webhook_deliveries_sweep(*, limit: int = 500) -> int:
 
 
 # --- Delivery -------------------------------------------------------------------------------
+
 
 def webhook_signed_headers(*, secret: str, message_id: str, body: str, at: datetime.datetime) -> dict[str, str]:
     """The Standard Webhooks headers of one attempt (its timestamp is the attempt's)."""
@@ -170,7 +191,9 @@ def webhook_delivery_attempt(*, delivery_id: int) -> WebhookAttempt | None:
     Idempotent: a repeated or redelivered task finds the delivery claimed or done."""
     now = timezone.now()
     claimed = WebhookDelivery.objects.filter(
-        pk=delivery_id, status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now,
+        pk=delivery_id,
+        status=WebhookDelivery.Status.PENDING,
+        next_attempt_at__lte=now,
     ).update(next_attempt_at=now + datetime.timedelta(seconds=_lease_seconds()))
     if not claimed:
         return None
@@ -178,7 +201,8 @@ def webhook_delivery_attempt(*, delivery_id: int) -> WebhookAttempt | None:
     endpoint, message = delivery.endpoint, delivery.message
     if not endpoint.is_active:
         WebhookDelivery.objects.filter(pk=delivery_id).update(
-            status=WebhookDelivery.Status.FAILED, completed_at=now, next_attempt_at=None)
+            status=WebhookDelivery.Status.FAILED, completed_at=now, next_attempt_at=None
+        )
         return None
     at = timezone.now()
     attempt = _attempt_start(delivery=delivery, at=at)
@@ -191,8 +215,11 @@ def webhook_delivery_attempt(*, delivery_id: int) -> WebhookAttempt | None:
     except Exception:
         # Whatever broke (the database, most likely), the claim runs out: try again then.
         logger.exception("event=webhook_attempt_error delivery=%s", delivery_id)
-        _retry_schedule(delivery_id=delivery_id, attempt=delivery.attempts + 1,
-                        when=now + datetime.timedelta(seconds=_lease_seconds()))
+        _retry_schedule(
+            delivery_id=delivery_id,
+            attempt=delivery.attempts + 1,
+            when=now + datetime.timedelta(seconds=_lease_seconds()),
+        )
         raise
 
 
@@ -212,16 +239,25 @@ def _attempt_start(*, delivery: WebhookDelivery, at: datetime.datetime) -> Webho
     endpoint_id = delivery.endpoint_id
     streak = WebhookEndpoint.objects.values_list("failure_streak", flat=True).get(pk=endpoint_id)
     if streak >= settings.WEBHOOKS_DISABLE_AFTER_FAILURES:
-        _endpoint_disable(endpoint_id=endpoint_id,
-                          reason=f"{streak} échecs consécutifs (dernier : {ATTEMPT_UNFINISHED})")
+        _endpoint_disable(
+            endpoint_id=endpoint_id, reason=f"{streak} échecs consécutifs (dernier : {ATTEMPT_UNFINISHED})"
+        )
         return None
     if number > len(settings.WEBHOOKS_RETRY_DELAYS) + 1:
         WebhookDelivery.objects.filter(pk=delivery.pk).update(
-            status=WebhookDelivery.Status.FAILED, completed_at=timezone.now(), next_attempt_at=None)
+            status=WebhookDelivery.Status.FAILED, completed_at=timezone.now(), next_attempt_at=None
+        )
         logger.warning("event=webhook_delivery_given_up delivery=%s attempts=%s", delivery.pk, delivery.attempts)
         return None
-    attempt = WebhookAttempt.objects.create(delivery=delivery, number=number, attempted_at=at, status_code=None,
-                                            duration_ms=0, succeeded=False, error=ATTEMPT_UNFINISHED)
+    attempt = WebhookAttempt.objects.create(
+        delivery=delivery,
+        number=number,
+        attempted_at=at,
+        status_code=None,
+        duration_ms=0,
+        succeeded=False,
+        error=ATTEMPT_UNFINISHED,
+    )
     WebhookDelivery.objects.filter(pk=delivery.pk).update(attempts=number)
     WebhookEndpoint.objects.filter(pk=endpoint_id).update(failure_streak=F("failure_streak") + 1)
     return attempt
@@ -237,19 +273,36 @@ def _attempt_record(*, delivery: WebhookDelivery, attempt: WebhookAttempt, resul
     endpoint_id, short = delivery.endpoint_id, delivery.endpoint_id.hex[:8]
     delays = settings.WEBHOOKS_RETRY_DELAYS
     done = result.succeeded or number > len(delays)
-    status = (WebhookDelivery.Status.SUCCEEDED if result.succeeded
-              else WebhookDelivery.Status.FAILED if done else WebhookDelivery.Status.PENDING)
+    status = (
+        WebhookDelivery.Status.SUCCEEDED
+        if result.succeeded
+        else WebhookDelivery.Status.FAILED
+        if done
+        else WebhookDelivery.Status.PENDING
+    )
     next_at = None if done else timezone.now() + datetime.timedelta(seconds=delays[number - 1])
     WebhookDelivery.objects.filter(pk=delivery.pk).update(
-        attempts=number, status=status, next_attempt_at=next_at, completed_at=timezone.now() if done else None)
+        attempts=number, status=status, next_attempt_at=next_at, completed_at=timezone.now() if done else None
+    )
     if result.succeeded:
         WebhookEndpoint.objects.filter(pk=endpoint_id).update(failure_streak=0)
-        logger.info("event=webhook_delivered endpoint=%s message=%s attempt=%s status=%s duration_ms=%s",
-                    short, delivery.message_id[:12], number, result.status_code, result.duration_ms)
+        logger.info(
+            "event=webhook_delivered endpoint=%s message=%s attempt=%s status=%s duration_ms=%s",
+            short,
+            delivery.message_id[:12],
+            number,
+            result.status_code,
+            result.duration_ms,
+        )
         return attempt
-    logger.warning("event=webhook_attempt_failed endpoint=%s message=%s attempt=%s error=%s retry_at=%s",
-                   short, delivery.message_id[:12], number, result.kind,
-                   next_at.isoformat() if next_at else "none")
+    logger.warning(
+        "event=webhook_attempt_failed endpoint=%s message=%s attempt=%s error=%s retry_at=%s",
+        short,
+        delivery.message_id[:12],
+        number,
+        result.kind,
+        next_at.isoformat() if next_at else "none",
+    )
     if next_at is not None:
         transaction.on_commit(lambda: _retry_schedule(delivery_id=delivery.pk, attempt=number, when=next_at))
     # The failure was counted in the streak when the attempt started (_attempt_start).
@@ -261,10 +314,13 @@ def _attempt_record(*, delivery: WebhookDelivery, attempt: WebhookAttempt, resul
 
 def _endpoint_disable(*, endpoint_id, reason: str) -> None:
     disabled = WebhookEndpoint.objects.filter(pk=endpoint_id, is_active=True).update(
-        is_active=False, disabled_at=timezone.now(), disabled_reason=reason[:200])
+        is_active=False, disabled_at=timezone.now(), disabled_reason=reason[:200]
+    )
     if disabled:
         # Its waiting deliveries are given up (re-enabling the endpoint sends new events only).
-        given_up = WebhookDelivery.objects.filter(endpoint_id=endpoint_id, status=WebhookDelivery.Status.PENDING).update(
-            status=WebhookDelivery.Status.FAILED, completed_at=timezone.now(), next_attempt_at=None)
-        logger.warning("event=webhook_endpoint_disabled endpoint=%s deliveries_given_up=%s",
-                       endpoint_id.hex[:8], given_up)
+        given_up = WebhookDelivery.objects.filter(
+            endpoint_id=endpoint_id, status=WebhookDelivery.Status.PENDING
+        ).update(status=WebhookDelivery.Status.FAILED, completed_at=timezone.now(), next_attempt_at=None)
+        logger.warning(
+            "event=webhook_endpoint_disabled endpoint=%s deliveries_given_up=%s", endpoint_id.hex[:8], given_up
+        )

@@ -51,18 +51,39 @@ def _ip(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
 # IPv4-compatible (::/96), NAT64 (64:ff9b::/96, 64:ff9b:1::/48), discard, unique local,
 # site-local (fec0::/10), link-local and multicast: all refused. An IPv4-mapped address
 # (::ffff:a.b.c.d) is judged as the IPv4 address it is (_ip).
-_IPV4_REFUSED = tuple(ipaddress.IPv4Network(net) for net in (
-    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
-    "192.0.0.0/24", "192.0.2.0/24", "192.31.196.0/24", "192.52.193.0/24", "192.88.99.0/24", "192.168.0.0/16",
-    "192.175.48.0/24", "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4",
-))
+_IPV4_REFUSED = tuple(
+    ipaddress.IPv4Network(net)
+    for net in (
+        "0.0.0.0/8",
+        "10.0.0.0/8",
+        "100.64.0.0/10",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "172.16.0.0/12",
+        "192.0.0.0/24",
+        "192.0.2.0/24",
+        "192.31.196.0/24",
+        "192.52.193.0/24",
+        "192.88.99.0/24",
+        "192.168.0.0/16",
+        "192.175.48.0/24",
+        "198.18.0.0/15",
+        "198.51.100.0/24",
+        "203.0.113.0/24",
+        "224.0.0.0/4",
+        "240.0.0.0/4",
+    )
+)
 _IPV6_GLOBAL_UNICAST = ipaddress.IPv6Network("2000::/3")
-_IPV6_REFUSED = tuple(ipaddress.IPv6Network(net) for net in (
-    "2001::/23",  # IETF protocol assignments, Teredo (2001::/32) among them
-    "2001:db8::/32",  # documentation
-    "2002::/16",  # 6to4: the next 32 bits are an IPv4 address, reached through a relay
-    "3fff::/20",  # documentation (RFC 9637)
-))
+_IPV6_REFUSED = tuple(
+    ipaddress.IPv6Network(net)
+    for net in (
+        "2001::/23",  # IETF protocol assignments, Teredo (2001::/32) among them
+        "2001:db8::/32",  # documentation
+        "2002::/16",  # 6to4: the next 32 bits are an IPv4 address, reached through a relay
+        "3fff::/20",  # documentation (RFC 9637)
+    )
+)
 
 
 def address_refused(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
@@ -162,9 +183,16 @@ def webhook_post(*, url: str, headers: dict[str, str], body: bytes) -> SendResul
     port = parts.port or (443 if parts.scheme == "https" else 80)
     timeout = urllib3.Timeout(total=limit)
     if parts.scheme == "https":
-        pool = urllib3.HTTPSConnectionPool(address, port, timeout=timeout, retries=False, maxsize=1,
-                                           server_hostname=parts.hostname, assert_hostname=parts.hostname,
-                                           cert_reqs="CERT_REQUIRED")
+        pool = urllib3.HTTPSConnectionPool(
+            address,
+            port,
+            timeout=timeout,
+            retries=False,
+            maxsize=1,
+            server_hostname=parts.hostname,
+            assert_hostname=parts.hostname,
+            cert_reqs="CERT_REQUIRED",
+        )
     else:
         pool = urllib3.HTTPConnectionPool(address, port, timeout=timeout, retries=False, maxsize=1)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
@@ -172,9 +200,16 @@ def webhook_post(*, url: str, headers: dict[str, str], body: bytes) -> SendResul
         pool.ConnectionCls = deadline.connection_class(pool.ConnectionCls)
         try:
             with pool:
-                response = pool.urlopen("POST", path, body=body,
-                                        headers={**headers, "Host": parts.netloc.rpartition("@")[2]},
-                                        redirect=False, retries=False, assert_same_host=False, preload_content=False)
+                response = pool.urlopen(
+                    "POST",
+                    path,
+                    body=body,
+                    headers={**headers, "Host": parts.netloc.rpartition("@")[2]},
+                    redirect=False,
+                    retries=False,
+                    assert_same_host=False,
+                    preload_content=False,
+                )
                 response.read(64 * 1024)  # a receiver's answer is not needed; do not read a large one
                 response.release_conn()
         except (urllib3.exceptions.HTTPError, OSError) as exc:

@@ -5,31 +5,50 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='JobRun',
+            name="JobRun",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('job_id', models.CharField(max_length=64)),
-                ('trigger', models.CharField(choices=[('schedule', 'Planification'), ('manual', 'Manuel (API/admin)'), ('command', 'Commande')], max_length=16)),
-                ('status', models.CharField(choices=[('running', 'En cours'), ('succeeded', 'Réussi'), ('failed', 'Échoué')], default='running', max_length=16)),
-                ('started_at', models.DateTimeField(auto_now_add=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('counts', models.JSONField(blank=True, default=dict)),
-                ('error', models.TextField(blank=True)),
+                ("id", models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ("job_id", models.CharField(max_length=64)),
+                (
+                    "trigger",
+                    models.CharField(
+                        choices=[
+                            ("schedule", "Planification"),
+                            ("manual", "Manuel (API/admin)"),
+                            ("command", "Commande"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("running", "En cours"), ("succeeded", "Réussi"), ("failed", "Échoué")],
+                        default="running",
+                        max_length=16,
+                    ),
+                ),
+                ("started_at", models.DateTimeField(auto_now_add=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("counts", models.JSONField(blank=True, default=dict)),
+                ("error", models.TextField(blank=True)),
             ],
             options={
-                'verbose_name': 'exécution',
-                'verbose_name_plural': 'historique des exécutions',
-                'ordering': ['-started_at'],
-                'indexes': [models.Index(fields=['job_id', '-started_at'], name='jobrun_job_started_idx')],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('status', 'running')), fields=('job_id',), name='one_running_run_per_job')],
+                "verbose_name": "exécution",
+                "verbose_name_plural": "historique des exécutions",
+                "ordering": ["-started_at"],
+                "indexes": [models.Index(fields=["job_id", "-started_at"], name="jobrun_job_started_idx")],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("status", "running")), fields=("job_id",), name="one_running_run_per_job"
+                    )
+                ],
             },
         ),
     ]

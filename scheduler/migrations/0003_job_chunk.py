@@ -5,31 +5,42 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('scheduler', '0002_cache_table'),
+        ("scheduler", "0002_cache_table"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='JobChunk',
+            name="JobChunk",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('index', models.PositiveIntegerField()),
-                ('func', models.CharField(max_length=256)),
-                ('kwargs', models.JSONField(default=dict)),
-                ('status', models.CharField(choices=[('pending', 'En attente'), ('succeeded', 'Réussi'), ('failed', 'Échoué')], default='pending', max_length=16)),
-                ('counts', models.JSONField(blank=True, default=dict)),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('error', models.TextField(blank=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('run', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='chunks', to='scheduler.jobrun')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("index", models.PositiveIntegerField()),
+                ("func", models.CharField(max_length=256)),
+                ("kwargs", models.JSONField(default=dict)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("pending", "En attente"), ("succeeded", "Réussi"), ("failed", "Échoué")],
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                ("counts", models.JSONField(blank=True, default=dict)),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                ("error", models.TextField(blank=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "run",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="chunks", to="scheduler.jobrun"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'tranche',
-                'ordering': ['run', 'index'],
-                'indexes': [models.Index(fields=['run', 'status'], name='jobchunk_run_status_idx')],
-                'constraints': [models.UniqueConstraint(fields=('run', 'index'), name='one_chunk_per_run_index')],
+                "verbose_name": "tranche",
+                "ordering": ["run", "index"],
+                "indexes": [models.Index(fields=["run", "status"], name="jobchunk_run_status_idx")],
+                "constraints": [models.UniqueConstraint(fields=("run", "index"), name="one_chunk_per_run_index")],
             },
         ),
     ]

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('scheduler', '0003_job_chunk'),
+        ("scheduler", "0003_job_chunk"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='jobrun',
-            name='params',
+            model_name="jobrun",
+            name="params",
             field=models.JSONField(blank=True, default=dict),
         ),
     ]

@@ -4,30 +4,29 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('scheduler', '0004_job_run_params'),
+        ("scheduler", "0004_job_run_params"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='jobchunk',
-            name='lease_owner',
+            model_name="jobchunk",
+            name="lease_owner",
             field=models.CharField(blank=True, max_length=128),
         ),
         migrations.AddField(
-            model_name='jobchunk',
-            name='lease_until',
+            model_name="jobchunk",
+            name="lease_until",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='jobrun',
-            name='lease_owner',
+            model_name="jobrun",
+            name="lease_owner",
             field=models.CharField(blank=True, max_length=128),
         ),
         migrations.AddField(
-            model_name='jobrun',
-            name='lease_until',
+            model_name="jobrun",
+            name="lease_until",
             field=models.DateTimeField(blank=True, null=True),
         ),
     ]

@@ -19,8 +19,9 @@ def groups_create(apps, schema_editor):
     Group = apps.get_model("auth", "Group")
     content_type, _ = ContentType.objects.get_or_create(app_label="scheduler", model="jobrun")
     permissions = {
-        codename: Permission.objects.get_or_create(codename=codename, content_type=content_type,
-                                                   defaults={"name": name})[0]
+        codename: Permission.objects.get_or_create(
+            codename=codename, content_type=content_type, defaults={"name": name}
+        )[0]
         for codename, name in PERMISSIONS.items()
     }
     for name, codenames in GROUPS.items():
@@ -33,17 +34,24 @@ def groups_delete(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
         ("auth", "0012_alter_user_first_name_max_length"),
         ("contenttypes", "0002_remove_content_type_name"),
-        ('scheduler', '0005_job_leases'),
+        ("scheduler", "0005_job_leases"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='jobrun',
-            options={'ordering': ['-started_at'], 'permissions': [('view_scheduler', 'Peut consulter le planificateur'), ('operate_scheduler', 'Peut piloter le planificateur')], 'verbose_name': 'exécution', 'verbose_name_plural': 'historique des exécutions'},
+            name="jobrun",
+            options={
+                "ordering": ["-started_at"],
+                "permissions": [
+                    ("view_scheduler", "Peut consulter le planificateur"),
+                    ("operate_scheduler", "Peut piloter le planificateur"),
+                ],
+                "verbose_name": "exécution",
+                "verbose_name_plural": "historique des exécutions",
+            },
         ),
         migrations.RunPython(groups_create, groups_delete),
     ]

@@ -6,29 +6,37 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('scheduler', '0006_scheduler_permissions_groups'),
+        ("scheduler", "0006_scheduler_permissions_groups"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ScheduleChange',
+            name="ScheduleChange",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('job_id', models.CharField(max_length=64)),
-                ('source', models.CharField(choices=[('api', 'API'), ('admin', 'Admin')], max_length=16)),
-                ('changed_at', models.DateTimeField(auto_now_add=True)),
-                ('before', models.JSONField(help_text='{cron, enabled} before the change.')),
-                ('after', models.JSONField(help_text='{cron, enabled} after the change.')),
-                ('changed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("job_id", models.CharField(max_length=64)),
+                ("source", models.CharField(choices=[("api", "API"), ("admin", "Admin")], max_length=16)),
+                ("changed_at", models.DateTimeField(auto_now_add=True)),
+                ("before", models.JSONField(help_text="{cron, enabled} before the change.")),
+                ("after", models.JSONField(help_text="{cron, enabled} after the change.")),
+                (
+                    "changed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'modification de planification',
-                'verbose_name_plural': 'journal des modifications de planification',
-                'ordering': ['-changed_at', '-pk'],
-                'indexes': [models.Index(fields=['job_id', '-changed_at'], name='schedulechange_job_idx')],
+                "verbose_name": "modification de planification",
+                "verbose_name_plural": "journal des modifications de planification",
+                "ordering": ["-changed_at", "-pk"],
+                "indexes": [models.Index(fields=["job_id", "-changed_at"], name="schedulechange_job_idx")],
             },
         ),
     ]

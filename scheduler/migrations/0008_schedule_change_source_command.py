@@ -4,15 +4,16 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('scheduler', '0007_schedule_change_audit_trail'),
+        ("scheduler", "0007_schedule_change_audit_trail"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='schedulechange',
-            name='source',
-            field=models.CharField(choices=[('api', 'API'), ('admin', 'Admin'), ('command', 'Commande')], max_length=16),
+            model_name="schedulechange",
+            name="source",
+            field=models.CharField(
+                choices=[("api", "API"), ("admin", "Admin"), ("command", "Commande")], max_length=16
+            ),
         ),
     ]

@@ -15,8 +15,10 @@ from scheduler.services import job_run_enqueue
 @contextmanager
 def tasks_in_process():
     """Tasks run as they are enqueued, and on_commit callbacks at once (as outside a test's transaction)."""
-    with mock.patch.object(Conf, "SYNC", True), \
-            mock.patch("django.db.transaction.on_commit", lambda func, using=None, robust=False: func()):
+    with (
+        mock.patch.object(Conf, "SYNC", True),
+        mock.patch("django.db.transaction.on_commit", lambda func, using=None, robust=False: func()),
+    ):
         yield
 
 

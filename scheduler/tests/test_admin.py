@@ -73,10 +73,24 @@ def test_changelists_load_with_rows(admin_client, superuser, schedules, url):
     daily_run()  # a daily run (its tasks' results are replaced by the two below)
     Task.objects.all().delete()
     now = timezone.now()
-    success = Task.objects.create(id=uuid.uuid4().hex, name="alpha-bravo", func="scheduler.tasks.job_run",
-                                  started=now, stopped=now, success=True, result={"ok": True})
-    Task.objects.create(id=uuid.uuid4().hex, name="charlie-delta", func="scheduler.tasks.job_run",
-                        started=now, stopped=now, success=False, result="RuntimeError: boom")
+    success = Task.objects.create(
+        id=uuid.uuid4().hex,
+        name="alpha-bravo",
+        func="scheduler.tasks.job_run",
+        started=now,
+        stopped=now,
+        success=True,
+        result={"ok": True},
+    )
+    Task.objects.create(
+        id=uuid.uuid4().hex,
+        name="charlie-delta",
+        func="scheduler.tasks.job_run",
+        started=now,
+        stopped=now,
+        success=False,
+        result="RuntimeError: boom",
+    )
     Schedule.objects.filter(name="daily_verses_generation").update(task=success.id)  # "last run" link
     JobRun.objects.create(job_id="cache_cleanup", trigger="manual", status="succeeded", finished_at=now)
     assert DailyVerse.objects.count() == 1
@@ -84,20 +98,28 @@ def test_changelists_load_with_rows(admin_client, superuser, schedules, url):
     response = admin_client.get(url)
 
     assert response.status_code == 200
-    assert response.context["cl"].result_count == {
-        "/admin/django_q/schedule/": 4,
-        "/admin/scheduler/jobrun/": 2,
-        "/admin/django_q/success/": 1,
-        "/admin/django_q/failure/": 1,
-        "/admin/verses/dailyverserecord/": 1,
-    }[url]
+    assert (
+        response.context["cl"].result_count
+        == {
+            "/admin/django_q/schedule/": 4,
+            "/admin/scheduler/jobrun/": 2,
+            "/admin/django_q/success/": 1,
+            "/admin/django_q/failure/": 1,
+            "/admin/verses/dailyverserecord/": 1,
+        }[url]
+    )
     if url == "/admin/django_q/schedule/":
         assert f"/admin/django_q/success/{success.id}/change/" in response.content.decode()
 
 
 def test_jobrun_detail_is_read_only(admin_client):
-    run = JobRun.objects.create(job_id="cache_cleanup", trigger="manual", status="succeeded",
-                                finished_at=timezone.now(), counts={"sessions_deleted": 2})
+    run = JobRun.objects.create(
+        job_id="cache_cleanup",
+        trigger="manual",
+        status="succeeded",
+        finished_at=timezone.now(),
+        counts={"sessions_deleted": 2},
+    )
     response = admin_client.get(f"/admin/scheduler/jobrun/{run.pk}/change/")
     assert response.status_code == 200
     assert response.context["has_change_permission"] is False
@@ -123,7 +145,10 @@ def test_editing_the_cron_saves_it_and_recomputes_next_run(admin_client, daily_s
     assert daily_schedule.cron == "30 7 * * *"
     assert daily_schedule.repeats == -1
     assert (daily_schedule.func, daily_schedule.args, daily_schedule.kwargs) == (
-        "scheduler.tasks.job_run", "'daily_verses_generation'", "trigger='schedule'")
+        "scheduler.tasks.job_run",
+        "'daily_verses_generation'",
+        "trigger='schedule'",
+    )
     # Africa/Lome is UTC+0 all year: the next 07:30 there is 07:30 UTC.
     assert daily_schedule.next_run in {next_local(before, 7, 30), next_local(after, 7, 30)}
     assert daily_schedule.next_run.astimezone(datetime.UTC).timetz() == datetime.time(7, 30, tzinfo=datetime.UTC)
@@ -131,15 +156,19 @@ def test_editing_the_cron_saves_it_and_recomputes_next_run(admin_client, daily_s
     assert daily_schedule.next_run != old_next_run
     # The other schedules are untouched.
     assert dict(Schedule.objects.values_list("name", "cron")) == {
-        "daily_verses_generation": "30 7 * * *", "cache_cleanup": "0 2 * * *", "user_stats_update": "0 0 * * *",
-        "deliver_verses": "*/15 * * * *"}
+        "daily_verses_generation": "30 7 * * *",
+        "cache_cleanup": "0 2 * * *",
+        "user_stats_update": "0 0 * * *",
+        "deliver_verses": "*/15 * * * *",
+    }
 
 
 def test_next_run_follows_the_cron_even_when_the_posted_next_run_disagrees(admin_client, daily_schedule):
     data = form_data(admin_client.get(change_url(daily_schedule)))
     before = timezone.now()
-    response = admin_client.post(change_url(daily_schedule), {
-        **data, "cron": "15 4 * * *", "next_run_0": "2000-01-01", "next_run_1": "00:00:00"})
+    response = admin_client.post(
+        change_url(daily_schedule), {**data, "cron": "15 4 * * *", "next_run_0": "2000-01-01", "next_run_1": "00:00:00"}
+    )
     after = timezone.now()
     assert response.status_code == 302
     daily_schedule.refresh_from_db()
@@ -172,10 +201,13 @@ def test_run_now_opens_one_manual_run_and_enqueues_one_task(
     run = JobRun.objects.get()
     assert (run.job_id, run.trigger, run.status) == ("daily_verses_generation", "manual", "running")
     assert len(callbacks) == 1
-    assert enqueued == [(("scheduler.tasks.job_run", "daily_verses_generation"),
-                         {"trigger": "manual", "run_id": str(run.pk), "group": "daily_verses_generation"})]
-    assert [str(m) for m in response.context["messages"]] == [
-        f"daily_verses_generation: exécution {run.pk} lancée."]
+    assert enqueued == [
+        (
+            ("scheduler.tasks.job_run", "daily_verses_generation"),
+            {"trigger": "manual", "run_id": str(run.pk), "group": "daily_verses_generation"},
+        )
+    ]
+    assert [str(m) for m in response.context["messages"]] == [f"daily_verses_generation: exécution {run.pk} lancée."]
 
     # The run is still in progress: a second click starts nothing.
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
@@ -186,7 +218,8 @@ def test_run_now_opens_one_manual_run_and_enqueues_one_task(
     assert callbacks == []
     assert len(enqueued) == 1
     assert [str(m) for m in response.context["messages"]] == [
-        f"daily_verses_generation: déjà en cours (exécution {run.pk})."]
+        f"daily_verses_generation: déjà en cours (exécution {run.pk})."
+    ]
 
 
 def test_run_now_skips_a_schedule_that_is_not_a_soulverse_job(
@@ -194,13 +227,15 @@ def test_run_now_skips_a_schedule_that_is_not_a_soulverse_job(
 ):
     other = Schedule.objects.create(name="someone_else", func="math.floor", args="1", schedule_type=Schedule.DAILY)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        response = admin_client.post("/admin/django_q/schedule/", {
-            "action": "run_now", "_selected_action": [str(other.pk)], "index": "0"}, follow=True)
+        response = admin_client.post(
+            "/admin/django_q/schedule/",
+            {"action": "run_now", "_selected_action": [str(other.pk)], "index": "0"},
+            follow=True,
+        )
     assert response.redirect_chain == [("/admin/django_q/schedule/", 302)]
     assert JobRun.objects.count() == 0
     assert callbacks == [] and enqueued == []
-    assert [str(m) for m in response.context["messages"]] == [
-        "math.floor: pas une tâche SoulVerse, ignorée."]
+    assert [str(m) for m in response.context["messages"]] == ["math.floor: pas une tâche SoulVerse, ignorée."]
 
 
 def staff_with(*codenames):
@@ -214,31 +249,62 @@ def staff_with(*codenames):
 def test_the_posted_func_args_and_name_are_ignored_only_cron_and_on_off_change(admin_client, daily_schedule):
     """Finding 6: an admin posted func=os.system and the worker ran the shell command."""
     data = form_data(admin_client.get(change_url(daily_schedule)))
-    response = admin_client.post(change_url(daily_schedule), {
-        **data, "cron": "0 5 * * *", "enabled": "", "func": "os.system", "args": "'touch /tmp/pwned'",
-        "name": "renamed", "schedule_type": "O", "repeats": "5"})
+    response = admin_client.post(
+        change_url(daily_schedule),
+        {
+            **data,
+            "cron": "0 5 * * *",
+            "enabled": "",
+            "func": "os.system",
+            "args": "'touch /tmp/pwned'",
+            "name": "renamed",
+            "schedule_type": "O",
+            "repeats": "5",
+        },
+    )
     assert response.status_code == 302
     daily_schedule.refresh_from_db()
-    assert (daily_schedule.name, daily_schedule.func, daily_schedule.args, daily_schedule.kwargs,
-            daily_schedule.schedule_type, daily_schedule.cron, daily_schedule.repeats) == (
-        "daily_verses_generation", "scheduler.tasks.job_run", "'daily_verses_generation'", "trigger='schedule'",
-        "C", "0 5 * * *", 0)  # unchecked: paused, as POST stop does
+    assert (
+        daily_schedule.name,
+        daily_schedule.func,
+        daily_schedule.args,
+        daily_schedule.kwargs,
+        daily_schedule.schedule_type,
+        daily_schedule.cron,
+        daily_schedule.repeats,
+    ) == (
+        "daily_verses_generation",
+        "scheduler.tasks.job_run",
+        "'daily_verses_generation'",
+        "trigger='schedule'",
+        "C",
+        "0 5 * * *",
+        0,
+    )  # unchecked: paused, as POST stop does
 
 
 def test_no_add_no_delete_of_schedules_in_the_admin(admin_client, daily_schedule):
     assert admin_client.get("/admin/django_q/schedule/add/").status_code == 403
-    assert admin_client.post("/admin/django_q/schedule/add/", {
-        "name": "evil", "func": "os.system", "args": "'id'", "schedule_type": "O"}).status_code == 403
-    assert admin_client.post(f"/admin/django_q/schedule/{daily_schedule.pk}/delete/",
-                             {"post": "yes"}).status_code == 403
+    assert (
+        admin_client.post(
+            "/admin/django_q/schedule/add/", {"name": "evil", "func": "os.system", "args": "'id'", "schedule_type": "O"}
+        ).status_code
+        == 403
+    )
+    assert (
+        admin_client.post(f"/admin/django_q/schedule/{daily_schedule.pk}/delete/", {"post": "yes"}).status_code == 403
+    )
     assert Schedule.objects.count() == 4
 
 
-@pytest.mark.parametrize("bad", [
-    {"name": "evil", "func": "os.system", "args": "'id'"},
-    {"name": "daily_verses_generation", "func": "os.system", "args": "'id'"},
-    {"name": "daily_verses_generation", "func": "scheduler.tasks.job_run", "args": "'cache_cleanup'"},
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"name": "evil", "func": "os.system", "args": "'id'"},
+        {"name": "daily_verses_generation", "func": "os.system", "args": "'id'"},
+        {"name": "daily_verses_generation", "func": "scheduler.tasks.job_run", "args": "'cache_cleanup'"},
+    ],
+)
 def test_a_schedule_outside_the_registry_is_refused_anywhere(schedules, bad):
     """Not only in the admin: any save of a Schedule (shell, another endpoint) is checked."""
     from django.core.exceptions import ValidationError

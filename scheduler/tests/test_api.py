@@ -17,8 +17,14 @@ from verses.models import DailyVerse
 
 BASE = "/api/v1/scheduler/"
 STAFF_ENDPOINTS = [
-    ("get", "status"), ("post", "start"), ("post", "stop"), ("post", "trigger-daily-verses"),
-    ("get", "users-count"), ("get", "stats"), ("get", "runs"), ("get", "runs/00000000-0000-0000-0000-000000000000"),
+    ("get", "status"),
+    ("post", "start"),
+    ("post", "stop"),
+    ("post", "trigger-daily-verses"),
+    ("get", "users-count"),
+    ("get", "stats"),
+    ("get", "runs"),
+    ("get", "runs/00000000-0000-0000-0000-000000000000"),
 ]
 
 
@@ -58,15 +64,28 @@ def test_status_lists_the_four_jobs(staff_client, schedules):
     assert body["jobs_count"] == 4
     assert body["timezone"] == "Africa/Lome"
     assert body["cluster"] == {"alive": False, "count": 0, "last_heartbeat": None}
-    assert body["ai"] == {"enabled": False, "model": settings.GEMINI_MODEL, "base_url_overridden": False,
-                          "status": "disabled", "reason": None}
-    assert body["editions"]["fr"] == {"edition": "lsg1910", "name": "Louis Segond 1910", "verses": 0,
-                                      "status": "missing"}
+    assert body["ai"] == {
+        "enabled": False,
+        "model": settings.GEMINI_MODEL,
+        "base_url_overridden": False,
+        "status": "disabled",
+        "reason": None,
+    }
+    assert body["editions"]["fr"] == {
+        "edition": "lsg1910",
+        "name": "Louis Segond 1910",
+        "verses": 0,
+        "status": "missing",
+    }
     assert body["push"] == {"enabled": False, "status": "disabled", "dry_run": False}
     iso(body["status_checked_at"])
     jobs = {job["id"]: job for job in body["jobs"]}
-    assert [job["id"] for job in body["jobs"]] == ["daily_verses_generation", "cache_cleanup", "user_stats_update",
-                                                   "deliver_verses"]
+    assert [job["id"] for job in body["jobs"]] == [
+        "daily_verses_generation",
+        "cache_cleanup",
+        "user_stats_update",
+        "deliver_verses",
+    ]
     expected = {
         "daily_verses_generation": ("Génération versets quotidiens", "cron[hour=6, minute=0]", "0 6 * * *", 6),
         "cache_cleanup": ("Nettoyage cache", "cron[hour=2, minute=0]", "0 2 * * *", 2),
@@ -76,14 +95,24 @@ def test_status_lists_the_four_jobs(staff_client, schedules):
     for job_id, (name, trigger, cron, hour) in expected.items():
         job = jobs[job_id]
         assert (job["name"], job["trigger"], job["cron"], job["enabled"], job["last_run"]) == (
-            name, trigger, cron, True, None)
+            name,
+            trigger,
+            cron,
+            True,
+            None,
+        )
         next_run = iso(job["next_run"])
         # Africa/Lome is UTC+0 all year: the next run is at hour:00 UTC within a day.
         assert next_run.astimezone(datetime.UTC).hour == hour and next_run.minute == 0
         assert now < next_run <= now + datetime.timedelta(days=1)
     push = jobs["deliver_verses"]
     assert (push["name"], push["trigger"], push["cron"], push["enabled"], push["last_run"]) == (
-        "Envoi des versets (push)", "cron[minute=*/15]", "*/15 * * * *", True, None)
+        "Envoi des versets (push)",
+        "cron[minute=*/15]",
+        "*/15 * * * *",
+        True,
+        None,
+    )
     next_run = iso(push["next_run"])
     assert next_run.minute % 15 == 0 and next_run.second == 0
     assert now < next_run <= now + datetime.timedelta(minutes=15)
@@ -96,7 +125,11 @@ def test_stop_then_start_pause_and_resume_without_touching_next_run(staff_client
         assert response.status_code == 200
         body = response.json()
         assert (body["success"], body["message"], body["enabled"], body["running"]) == (
-            True, "Planificateur arrêté", False, False)
+            True,
+            "Planificateur arrêté",
+            False,
+            False,
+        )
         assert [job["enabled"] for job in body["jobs"]] == [False, False, False, False]
         assert Schedule.objects.filter(repeats=0).count() == 4
     assert dict(Schedule.objects.values_list("name", "next_run")) == before
@@ -203,7 +236,10 @@ def test_trigger_during_a_run_returns_that_run_and_starts_nothing(staff_client, 
     body = response.json()
     assert response.status_code == 202
     assert (body["already_running"], body["run_id"], body["message"]) == (
-        True, str(running.pk), "Une génération est déjà en cours")
+        True,
+        str(running.pk),
+        "Une génération est déjà en cours",
+    )
     assert JobRun.objects.count() == 1 and enqueued == []
 
 
@@ -260,8 +296,17 @@ def test_users_count(staff_client):
     body = staff_client.get(BASE + "users-count").json()
     assert body["active_users"] == 6
     assert body["total_users"] == 9  # the staff account included
-    assert body["by_mood"] == {"joyful": 2, "sad": 3, "anxious": 0, "grateful": 0, "lonely": 0,
-                               "stressed": 0, "angry": 0, "hopeful": 0, "none": 1}
+    assert body["by_mood"] == {
+        "joyful": 2,
+        "sad": 3,
+        "anxious": 0,
+        "grateful": 0,
+        "lonely": 0,
+        "stressed": 0,
+        "angry": 0,
+        "hopeful": 0,
+        "none": 1,
+    }
     assert body["by_language"] == {"fr": 4, "en": 2}
     iso(body["checked_at"])
 
@@ -301,6 +346,7 @@ def test_trigger_of_a_run_that_fails_within_the_wait_is_a_500_with_the_run(staff
 
     def worker(func, *args, group=None, **kwargs):
         """The cluster's part: the enqueued task runs in another thread, on its own connection."""
+
         def work():
             try:
                 import_string(func)(*args, **kwargs)
@@ -308,6 +354,7 @@ def test_trigger_of_a_run_that_fails_within_the_wait_is_a_500_with_the_run(staff
                 pass  # re-raised for django-q's Failure row, after the run is recorded as failed
             finally:
                 connection.close()
+
         threads.append(threading.Thread(target=work))
         threads[-1].start()
 
@@ -320,11 +367,21 @@ def test_trigger_of_a_run_that_fails_within_the_wait_is_a_500_with_the_run(staff
     body = response.json()
     assert response.status_code == 500
     assert (body["success"], body["message"], body["already_running"], body["run_id"]) == (
-        False, "La génération manuelle a échoué", False, str(run.pk))
-    assert body["run"] == {"id": str(run.pk), "job_id": "daily_verses_generation", "trigger": "manual",
-                           "status": "failed", "started_at": run.started_at.astimezone(datetime.UTC).isoformat(),
-                           "finished_at": run.finished_at.astimezone(datetime.UTC).isoformat(),
-                           "duration_seconds": run.duration_seconds, "counts": {},
-                           "error": "RuntimeError: Gemini quota exhausted"}
+        False,
+        "La génération manuelle a échoué",
+        False,
+        str(run.pk),
+    )
+    assert body["run"] == {
+        "id": str(run.pk),
+        "job_id": "daily_verses_generation",
+        "trigger": "manual",
+        "status": "failed",
+        "started_at": run.started_at.astimezone(datetime.UTC).isoformat(),
+        "finished_at": run.finished_at.astimezone(datetime.UTC).isoformat(),
+        "duration_seconds": run.duration_seconds,
+        "counts": {},
+        "error": "RuntimeError: Gemini quota exhausted",
+    }
     assert set(body) == {"success", "message", "triggered_at", "already_running", "run_id", "run"}
     assert DailyVerse.objects.count() == 0

@@ -27,7 +27,8 @@ def held_chunk(*, index: int) -> dict:
 def test_a_chunk_does_not_wait_for_another_chunk_of_its_run():
     run = JobRun.objects.create(job_id="cache_cleanup", trigger="manual")
     chunks = JobChunk.objects.bulk_create(
-        [JobChunk(run=run, index=i, func=f"{__name__}.held_chunk", kwargs={"index": i}) for i in range(3)])
+        [JobChunk(run=run, index=i, func=f"{__name__}.held_chunk", kwargs={"index": i}) for i in range(3)]
+    )
 
     def first():
         job_chunk_execute(chunk_id=chunks[0].pk)
@@ -40,7 +41,10 @@ def test_a_chunk_does_not_wait_for_another_chunk_of_its_run():
         job_chunk_execute(chunk_id=chunks[1].pk)
         # Chunk 1 is done while chunk 0 still holds its transaction.
         assert list(JobChunk.objects.order_by("index").values_list("status", flat=True)) == [
-            "pending", "succeeded", "pending"]
+            "pending",
+            "succeeded",
+            "pending",
+        ]
     finally:
         _first_release.set()
         thread.join(10)

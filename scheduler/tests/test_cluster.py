@@ -41,8 +41,9 @@ def test_a_real_cluster_runs_a_due_schedule_once_and_only_when_started(qcluster,
     # Two missed days: one catch-up run, and the next one at the next 06:00, not a replay.
     assert daily.get().next_run > timezone.now()
 
-    request = urllib.request.Request(f"{live_server.url}/api/v1/scheduler/status",
-                                     headers={"Authorization": f"Token {token}"})
+    request = urllib.request.Request(
+        f"{live_server.url}/api/v1/scheduler/status", headers={"Authorization": f"Token {token}"}
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         status = json.load(response)
     assert status["running"] is True and status["enabled"] is True
@@ -55,8 +56,11 @@ def test_a_real_cluster_runs_a_due_schedule_once_and_only_when_started(qcluster,
     assert daily_runs.count() == 1, "the schedule fired more than once"
 
     # A manual trigger over HTTP goes through the cluster too, and finds nothing left to do.
-    request = urllib.request.Request(f"{live_server.url}/api/v1/scheduler/trigger-daily-verses", method="POST",
-                                     headers={"Authorization": f"Token {token}"})
+    request = urllib.request.Request(
+        f"{live_server.url}/api/v1/scheduler/trigger-daily-verses",
+        method="POST",
+        headers={"Authorization": f"Token {token}"},
+    )
     with urllib.request.urlopen(request, timeout=60) as response:
         assert response.status == 200
         body = json.load(response)

@@ -31,6 +31,7 @@ def schedule_rows() -> list[tuple]:
 
 # --- setup_schedules ------------------------------------------------------------------------
 
+
 def test_setup_schedules_creates_then_reports_unchanged(db):
     out, err = run("setup_schedules")
     assert out == "".join(f"{job_id}: created\n" for job_id in JOB_IDS)
@@ -43,19 +44,25 @@ def test_setup_schedules_creates_then_reports_unchanged(db):
     assert Schedule.objects.count() == 4
     assert schedule_rows() == rows
     assert dict(Schedule.objects.values_list("name", "cron")) == {
-        "daily_verses_generation": "0 6 * * *", "cache_cleanup": "0 2 * * *", "user_stats_update": "0 0 * * *",
-        "deliver_verses": "*/15 * * * *"}
+        "daily_verses_generation": "0 6 * * *",
+        "cache_cleanup": "0 2 * * *",
+        "user_stats_update": "0 0 * * *",
+        "deliver_verses": "*/15 * * * *",
+    }
 
 
 def test_setup_schedules_repairs_a_drifted_cron(schedules):
     Schedule.objects.filter(name="cache_cleanup").update(cron="*/5 * * * *")
     out, _ = run("setup_schedules")
-    assert out == ("daily_verses_generation: unchanged\ncache_cleanup: updated\nuser_stats_update: unchanged\n"
-                   "deliver_verses: unchanged\n")
+    assert out == (
+        "daily_verses_generation: unchanged\ncache_cleanup: updated\nuser_stats_update: unchanged\n"
+        "deliver_verses: unchanged\n"
+    )
     assert Schedule.objects.get(name="cache_cleanup").cron == "0 2 * * *"
 
 
 # --- scheduler ------------------------------------------------------------------------------
+
 
 def test_scheduler_stop_start_and_status(schedules):
     next_runs = dict(Schedule.objects.values_list("name", "next_run"))
@@ -78,7 +85,8 @@ def test_scheduler_stop_start_and_status(schedules):
     assert not any("(paused)" in line for line in lines)
     assert list(Schedule.objects.values_list("repeats", flat=True)) == [-1, -1, -1, -1]
     assert [(c.changed_by, c.source, c.after["enabled"]) for c in ScheduleChange.objects.order_by("pk")] == (
-        [(None, "command", False)] * 4 + [(None, "command", True)] * 4)
+        [(None, "command", False)] * 4 + [(None, "command", True)] * 4
+    )
 
     out, _ = run("scheduler", "status")
     assert out.splitlines()[0] == "scheduler: enabled; clusters alive: 0; running: False"
@@ -87,8 +95,9 @@ def test_scheduler_stop_start_and_status(schedules):
 
 
 def test_scheduler_status_shows_the_last_run(schedules):
-    run_ = JobRun.objects.create(job_id="cache_cleanup", trigger="command", status="succeeded",
-                                 finished_at=timezone.now())
+    run_ = JobRun.objects.create(
+        job_id="cache_cleanup", trigger="command", status="succeeded", finished_at=timezone.now()
+    )
     out, _ = run("scheduler", "status")
     line = next(line for line in out.splitlines() if line.split()[0] == "cache_cleanup")
     assert "0 2 * * *" in line
@@ -120,7 +129,11 @@ def test_scheduler_bogus_on_the_command_line_exits_non_zero_with_a_short_message
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "soulverse.settings_test", "COLUMNS": "80"}
     result = subprocess.run(
         [sys.executable, "manage.py", "scheduler", "bogus"],
-        cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=60,
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 2
     assert result.stdout == ""
@@ -133,19 +146,31 @@ def test_scheduler_bogus_on_the_command_line_exits_non_zero_with_a_short_message
 
 def test_qcluster_waits_for_an_unreachable_database_then_gives_up_with_one_line():
     # Started while PostgreSQL is down and back 20 s later, it starts: tests/test_faults.py.
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "soulverse.settings_test", "Q_STARTUP_DATABASE_WAIT_SECONDS": "2",
-           "DATABASE_URL": "postgres://postgres@127.0.0.1:1/nowhere"}  # nothing listens on port 1
-    result = subprocess.run([sys.executable, "manage.py", "qcluster"], cwd=settings.BASE_DIR, env=env,
-                            capture_output=True, text=True, timeout=60)
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "soulverse.settings_test",
+        "Q_STARTUP_DATABASE_WAIT_SECONDS": "2",
+        "DATABASE_URL": "postgres://postgres@127.0.0.1:1/nowhere",
+    }  # nothing listens on port 1
+    result = subprocess.run(
+        [sys.executable, "manage.py", "qcluster"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     output = result.stdout + result.stderr
     assert result.returncode == 1
     assert output.count("event=qcluster_waiting_for_database") >= 2  # it waited, with back-off
     assert "Traceback" not in output and "Démarrage" not in output  # and no cluster started
     assert result.stderr.splitlines()[-1].startswith(
-        "CommandError: the database is still unreachable after 2 s; the cluster did not start: ")
+        "CommandError: the database is still unreachable after 2 s; the cluster did not start: "
+    )
 
 
 # --- trigger_daily_verses -------------------------------------------------------------------
+
 
 def test_trigger_daily_verses_creates_the_verses_and_reports(db):
     users = UserFactory.create_batch(3)

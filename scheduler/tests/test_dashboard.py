@@ -32,15 +32,21 @@ def scheduler_permission(codename: str) -> Permission:
 
 # --- The chart data -------------------------------------------------------------------------
 
+
 def test_series_cover_thirty_days_from_the_stats_verses_and_run_counts(dashboard_data):
     today = dashboard_data.today
     series = dashboard_series(days=30, today=today)
 
     assert series["days"] == [today - datetime.timedelta(days=29 - n) for n in range(30)]
+
     # Index 29 is today, 28 yesterday, 0 is 29 days ago; 30 days ago is outside.
-    def at(values): return {n: v for n, v in enumerate(values) if v}
+    def at(values):
+        return {n: v for n, v in enumerate(values) if v}
+
     # Days without statistics are None (no figure), not 0.
-    def known(values): return {n: v for n, v in enumerate(values) if v is not None}
+    def known(values):
+        return {n: v for n, v in enumerate(values) if v is not None}
+
     assert known(series["users"]["active_users"]) == {0: 90, 27: 110, 28: 120}
     assert known(series["users"]["daily_active_users"]) == {0: 30, 27: 40, 28: 45}
     assert known(series["users"]["weekly_active_users"]) == {0: 50, 27: 60, 28: 65}
@@ -48,16 +54,26 @@ def test_series_cover_thirty_days_from_the_stats_verses_and_run_counts(dashboard
     assert known(series["verses"]["ai"]) == {0: 80, 27: 108, 28: 100}
     assert known(series["verses"]["fallback"]) == {0: 8, 27: 0, 28: 18}
     assert {kind: at(values) for kind, values in series["ai_failures"].items()} == {
-        "rate_limit": {27: 1}, "text_mismatch": {28: 1}, "timeout": {28: 2}}
+        "rate_limit": {27: 1},
+        "text_mismatch": {28: 1},
+        "timeout": {28: 2},
+    }
     assert {key: at(values) for key, values in series["pushes"].items()} == {
-        "push_sent": {28: 105, 29: 7}, "push_invalid_tokens": {28: 3}, "push_failed": {28: 1, 29: 2}}
+        "push_sent": {28: 105, 29: 7},
+        "push_invalid_tokens": {28: 3},
+        "push_failed": {28: 1, 29: 2},
+    }
 
 
 def test_series_are_zero_without_data(db):
     series = dashboard_series(days=7, today=datetime.date(2026, 1, 10))
     assert series["days"][0] == datetime.date(2026, 1, 4)
-    assert series["users"] == {"active_users": [None] * 7, "daily_active_users": [None] * 7,
-                               "weekly_active_users": [None] * 7, "monthly_active_users": [None] * 7}
+    assert series["users"] == {
+        "active_users": [None] * 7,
+        "daily_active_users": [None] * 7,
+        "weekly_active_users": [None] * 7,
+        "monthly_active_users": [None] * 7,
+    }
     assert series["verses"] == {"ai": [None] * 7, "fallback": [None] * 7}
     assert series["ai_failures"] == {}
     assert series["pushes"] == {"push_sent": [0] * 7, "push_invalid_tokens": [0] * 7, "push_failed": [0] * 7}
@@ -74,11 +90,20 @@ def test_stacked_bars_scale_to_a_round_top():
         [(0, 134.5, 41.5)],
     ]
     assert [c["text"] for c in chart.columns] == [
-        "01/01/2026 : A 0, B 1", "02/01/2026 : A 3, B 1", "03/01/2026 : A 1, B 0"]
-    assert chart.rows == [{"day": days[2], "values": ["1", "0"]}, {"day": days[1], "values": ["3", "1"]},
-                          {"day": days[0], "values": ["0", "1"]}]
+        "01/01/2026 : A 0, B 1",
+        "02/01/2026 : A 3, B 1",
+        "03/01/2026 : A 1, B 0",
+    ]
+    assert chart.rows == [
+        {"day": days[2], "values": ["1", "0"]},
+        {"day": days[1], "values": ["3", "1"]},
+        {"day": days[0], "values": ["0", "1"]},
+    ]
     assert [(label["x"], label["anchor"], label["label"]) for label in chart.x_labels] == [
-        (472, "end", "03/01"), (258.0, "middle", "02/01"), (115.3, "middle", "01/01")]
+        (472, "end", "03/01"),
+        (258.0, "middle", "02/01"),
+        (115.3, "middle", "01/01"),
+    ]
 
 
 def test_a_day_without_figures_is_a_gap_in_the_line():
@@ -96,13 +121,18 @@ def test_lines_share_one_axis():
     chart = layout(Chart("c", "T", "lines", days, [Series("a", "A", [1500, 3000]), Series("b", "B", [0, 750])]))
     assert [t["label"] for t in chart.ticks] == ["0", "2\xa0000", "4\xa0000"]
     # Two slots of 214 units from x=44; 166 units for 4,000 from y=176.
-    assert chart.lines == [{"series": 0, "points": "151.0,113.8 365.0,51.5"},
-                           {"series": 1, "points": "151.0,176.0 365.0,144.9"}]
+    assert chart.lines == [
+        {"series": 0, "points": "151.0,113.8 365.0,51.5"},
+        {"series": 1, "points": "151.0,176.0 365.0,144.9"},
+    ]
     assert [[(d["series"], d["cy"]) for d in c["dots"]] for c in chart.columns] == [
-        [(0, 113.8), (1, 176.0)], [(0, 51.5), (1, 144.9)]]
+        [(0, 113.8), (1, 176.0)],
+        [(0, 51.5), (1, 144.9)],
+    ]
 
 
 # --- Who sees it ----------------------------------------------------------------------------
+
 
 def test_anonymous_is_sent_to_the_login_page(client, schedules):
     response = client.get(DASHBOARD)
@@ -149,6 +179,7 @@ def test_an_operator_without_superuser_rights_can_stop_the_scheduler(client, sch
 
 # --- What it shows --------------------------------------------------------------------------
 
+
 def test_the_admin_home_leads_to_the_dashboard(admin_client):
     html = admin_client.get("/admin/").content.decode()
     assert f'<a href="{DASHBOARD}">Tableau de bord</a>' in html
@@ -163,10 +194,17 @@ def test_dashboard_shows_state_jobs_runs_and_charts(admin_client, schedules, das
     assert ctx["enabled"] is True
     assert ctx["cluster"] == {"alive": False, "count": 0, "last_heartbeat": None}
     assert [(job["id"], job["enabled"], job["next_run"] is not None) for job in ctx["jobs"]] == [
-        (job.id, True, True) for job in JOBS]
+        (job.id, True, True) for job in JOBS
+    ]
     assert [job["last_run"] and job["last_run"].status for job in ctx["jobs"]][:3] == ["succeeded", "failed", None]
     assert [run.job_id for run in ctx["runs"]] == [
-        "deliver_verses", "cache_cleanup", "deliver_verses", "deliver_verses", "daily_verses_generation", "deliver_verses"]
+        "deliver_verses",
+        "cache_cleanup",
+        "deliver_verses",
+        "deliver_verses",
+        "daily_verses_generation",
+        "deliver_verses",
+    ]
     assert [chart.id for chart in ctx["charts"]] == ["users", "verses", "ai_failures", "pushes"]
     assert [len(chart.columns) for chart in ctx["charts"]] == [30, 30, 30, 30]
 
@@ -183,12 +221,23 @@ def test_dashboard_shows_state_jobs_runs_and_charts(admin_client, schedules, das
     assert "12.5 s" in daily or "12,5 s" in daily
     assert "<dt>ai_failures</dt><dd>timeout : 2, text_mismatch : 1</dd>" in daily
     # French labels, a focusable group per day, no script and nothing from another host.
-    for label in ("Utilisateurs actifs", "Versets distribués par source", "Échecs de l&#x27;IA par type",
-                  "Notifications push", "Jetons invalides", "Délai dépassé", "Texte non conforme"):
+    for label in (
+        "Utilisateurs actifs",
+        "Versets distribués par source",
+        "Échecs de l&#x27;IA par type",
+        "Notifications push",
+        "Jetons invalides",
+        "Délai dépassé",
+        "Texte non conforme",
+    ):
         assert label in html
     assert html.count('<g class="col" tabindex="0"') == 120
-    assert 'aria-label="' + (dashboard_data.today - datetime.timedelta(days=1)).strftime("%d/%m/%Y") + \
-        ' : Envoyées 105, Jetons invalides 3, Échouées 1"' in html
+    assert (
+        'aria-label="'
+        + (dashboard_data.today - datetime.timedelta(days=1)).strftime("%d/%m/%Y")
+        + ' : Envoyées 105, Jetons invalides 3, Échouées 1"'
+        in html
+    )
     # SVG coordinates are numbers, never the French "176,0".
     assert re.findall(r' (?:x|y|x1|x2|y1|y2|cx|cy|width|height)="[^"]*,', html) == []
     assert 'y1="176.0"' in html
@@ -197,8 +246,11 @@ def test_dashboard_shows_state_jobs_runs_and_charts(admin_client, schedules, das
 
 
 def test_the_admin_names_the_product_not_django(admin_client, schedules):
-    for html in (Client().get("/admin/login/").content.decode(), admin_client.get("/admin/").content.decode(),
-                 admin_client.get(DASHBOARD).content.decode()):
+    for html in (
+        Client().get("/admin/login/").content.decode(),
+        admin_client.get("/admin/").content.decode(),
+        admin_client.get(DASHBOARD).content.decode(),
+    ):
         assert '<a href="/admin/">SoulVerse — Administration</a>' in html
         assert "Administration de Django" not in html and "Site d’administration de Django" not in html
     assert "<title>Tableau de bord du planificateur | Administration SoulVerse</title>" in html
@@ -207,9 +259,17 @@ def test_the_admin_names_the_product_not_django(admin_client, schedules):
 def service_account_file(directory, project_id: str):
     """A service-account JSON as the Firebase console gives it (the key is not read here)."""
     path = directory / "fcm.json"
-    path.write_text(json.dumps({"type": "service_account", "project_id": project_id, "private_key_id": "k1",
-                                "private_key": "-----BEGIN PRIVATE KEY-----\n...", "client_email":
-                                f"firebase-adminsdk@{project_id}.iam.gserviceaccount.com"}))
+    path.write_text(
+        json.dumps(
+            {
+                "type": "service_account",
+                "project_id": project_id,
+                "private_key_id": "k1",
+                "private_key": "-----BEGIN PRIVATE KEY-----\n...",
+                "client_email": f"firebase-adminsdk@{project_id}.iam.gserviceaccount.com",
+            }
+        )
+    )
     return path
 
 
@@ -219,8 +279,9 @@ def state_item(html: str, element_id: str) -> str:
     return " ".join(re.sub(r"<[^>]+>", " ", element).split())
 
 
-def test_dashboard_shows_push_on_its_project_and_the_last_tick(admin_client, schedules, dashboard_data, settings,
-                                                               tmp_path, monkeypatch):
+def test_dashboard_shows_push_on_its_project_and_the_last_tick(
+    admin_client, schedules, dashboard_data, settings, tmp_path, monkeypatch
+):
     monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS", raising=False)
     monkeypatch.delenv("GOOGLE_CLOUD_PROJECT", raising=False)
     settings.FCM_CREDENTIALS_FILE = str(service_account_file(tmp_path, "soulverse-lome"))
@@ -241,8 +302,9 @@ def test_dashboard_shows_push_on_its_project_and_the_last_tick(admin_client, sch
     # An explicit FCM_PROJECT_ID is the project firebase-admin sends to; a failed tick is a red badge.
     settings.FCM_PROJECT_ID = "soulverse-staging"
     settings.FCM_DRY_RUN = True
-    JobRun.objects.create(job_id="deliver_verses", trigger="schedule", status="failed",
-                          counts={"push_sent": 1, "push_invalid_tokens": 4})
+    JobRun.objects.create(
+        job_id="deliver_verses", trigger="schedule", status="failed", counts={"push_sent": 1, "push_invalid_tokens": 4}
+    )
     html = admin_client.get(DASHBOARD).content.decode()
     assert state_item(html, "push-state") == "Actif — essai à blanc (FCM_DRY_RUN)"
     assert state_item(html, "push-project") == "soulverse-staging"
@@ -251,8 +313,7 @@ def test_dashboard_shows_push_on_its_project_and_the_last_tick(admin_client, sch
     assert state_item(html, "push-tick").endswith(": 1 envoyée, 4 jetons invalides")
 
 
-def test_dashboard_says_when_push_has_no_credentials_and_never_ticked(admin_client, schedules, settings,
-                                                                       monkeypatch):
+def test_dashboard_says_when_push_has_no_credentials_and_never_ticked(admin_client, schedules, settings, monkeypatch):
     for name in ("GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_CLOUD_PROJECT", "GCLOUD_PROJECT"):
         monkeypatch.delenv(name, raising=False)
     settings.FCM_CREDENTIALS_FILE = ""
@@ -269,8 +330,14 @@ def test_push_switched_off_on_purpose_is_said_so(settings, monkeypatch):
         monkeypatch.delenv(name, raising=False)
     settings.FCM_CREDENTIALS_FILE = settings.FCM_PROJECT_ID = ""
     overview = push_overview({"enabled": False, "status": "off", "dry_run": False}, [])
-    assert overview == {"status": "off", "label": "Coupé (PUSH_ENABLED=false)", "dry_run": False, "project_id": "",
-                        "tick": None, "tick_counts": {}}
+    assert overview == {
+        "status": "off",
+        "label": "Coupé (PUSH_ENABLED=false)",
+        "dry_run": False,
+        "project_id": "",
+        "tick": None,
+        "tick_counts": {},
+    }
 
 
 def test_ai_switched_off_on_purpose_is_said_so(admin_client, settings):
@@ -305,8 +372,9 @@ def test_push_project_is_found_where_firebase_admin_finds_it(settings, tmp_path,
     assert push_project_id() == ""
 
 
-def test_dashboard_queries_do_not_grow_with_the_data(admin_client, schedules, dashboard_data,
-                                                     django_assert_max_num_queries):
+def test_dashboard_queries_do_not_grow_with_the_data(
+    admin_client, schedules, dashboard_data, django_assert_max_num_queries
+):
     # Session, user, schedules, the last run of each job, the French edition's verse count, the
     # recent runs, the cluster heartbeat (a query with the database cache, none with Redis), then
     # one query per kind of chart data.
@@ -315,14 +383,14 @@ def test_dashboard_queries_do_not_grow_with_the_data(admin_client, schedules, da
         admin_client.get(DASHBOARD)
     UserFactory.create_batch(20)
     for n in range(10):
-        JobRun.objects.create(job_id="deliver_verses", trigger="schedule", status="succeeded",
-                              counts={"push_sent": n})
+        JobRun.objects.create(job_id="deliver_verses", trigger="schedule", status="succeeded", counts={"push_sent": n})
     with django_assert_max_num_queries(expected):
         response = admin_client.get(DASHBOARD)
     assert response.context["charts"][3].series[0].values[-1] == 7 + sum(range(10))
 
 
 # --- Stop, start, run now -------------------------------------------------------------------
+
 
 def test_stop_asks_for_confirmation_then_stops_and_start_resumes(admin_client, schedules):
     response = admin_client.post("/admin/dashboard/stop/")
@@ -345,7 +413,8 @@ def test_stop_asks_for_confirmation_then_stops_and_start_resumes(admin_client, s
     assert repeats() == [-1] * len(JOBS)
     changes = ScheduleChange.objects.order_by("pk")
     assert [(c.changed_by.email, c.source, c.after["enabled"]) for c in changes] == (
-        [("root@example.org", "admin", False)] * len(JOBS) + [("root@example.org", "admin", True)] * len(JOBS))
+        [("root@example.org", "admin", False)] * len(JOBS) + [("root@example.org", "admin", True)] * len(JOBS)
+    )
     assert [str(m) for m in response.context["messages"]] == ["Planificateur démarré."]
     assert response.context["enabled"] is True
 

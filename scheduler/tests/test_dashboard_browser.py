@@ -28,8 +28,9 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.cluster,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER),
-                       reason="no chromium/chromedriver: apt-get install -y chromium chromium-driver"),
+    pytest.mark.skipif(
+        not (CHROMIUM and CHROMEDRIVER), reason="no chromium/chromedriver: apt-get install -y chromium chromium-driver"
+    ),
 ]
 
 SCREENSHOTS = settings.BASE_DIR / "var" / "screenshots"
@@ -43,8 +44,15 @@ def browser():
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                     "--lang=fr-FR", "--disable-extensions", "--no-first-run"):
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        "--lang=fr-FR",
+        "--disable-extensions",
+        "--no-first-run",
+    ):
         options.add_argument(argument)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
@@ -82,7 +90,8 @@ class Page:
             if (window.injectedRan) done({directive: null, ran: true});""")
         logged = self.driver.get_log("browser")
         return verdict == {"directive": "script-src-elem", "ran": False} and all(
-            "Content Security Policy" in entry["message"] for entry in logged)
+            "Content Security Policy" in entry["message"] for entry in logged
+        )
 
     def css(self, selector: str):
         from selenium.webdriver.common.by import By
@@ -170,7 +179,9 @@ def test_dashboard_in_a_real_browser(browser, live_server, qcluster, dashboard_d
     assert page.text("#site-name") == "SoulVerse — Administration"
     # Push: off without credentials (tests have none), no project, the last tick with its badge.
     assert (page.text("#push-state"), page.css("#push-state").get_attribute("class")) == (
-        "Désactivé (aucun identifiant FCM)", "badge off")
+        "Désactivé (aucun identifiant FCM)",
+        "badge off",
+    )
     assert page.text("#push-project") == "—"
     assert re.fullmatch(r"Réussi \d\d/\d\d/\d{4} \d\d:\d\d : \d+ envoyées?(, \d+ échouées?)?", page.text("#push-tick"))
     assert page.css("#push-tick .badge").get_attribute("class") == "badge ok"
@@ -186,7 +197,11 @@ def test_dashboard_in_a_real_browser(browser, live_server, qcluster, dashboard_d
     failed.find_element("css selector", "details.error summary").click()
     assert error.text == "OperationalError: could not connect to server"
     assert [c.get_attribute("id") for c in page.all("figure.chart")] == [
-        "chart-users", "chart-verses", "chart-ai_failures", "chart-pushes"]
+        "chart-users",
+        "chart-verses",
+        "chart-ai_failures",
+        "chart-pushes",
+    ]
     assert len(page.all("#chart-users g.col")) == 30
     assert len(page.all("#chart-verses rect.bar")) == 5  # 3 days with verses, 2 of them with fallbacks
     assert page.text("#chart-ai_failures .legend") == "Limite de débit\nTexte non conforme\nDélai dépassé"
@@ -207,7 +222,9 @@ def test_dashboard_in_a_real_browser(browser, live_server, qcluster, dashboard_d
         browser.switch_to.active_element.send_keys(Keys.TAB)
     yesterday = page.all("#chart-users g.col")[28]
     assert browser.switch_to.active_element == yesterday
-    assert yesterday.find_element("css selector", "text.tip").text.endswith(": Actifs 120, Actifs du jour 45, Actifs 7 j 65, Actifs 30 j 85")
+    assert yesterday.find_element("css selector", "text.tip").text.endswith(
+        ": Actifs 120, Actifs du jour 45, Actifs 7 j 65, Actifs 30 j 85"
+    )
     browser.execute_script("arguments[0].closest('figure').scrollIntoView()", yesterday)
     keyboard_shot = page.viewport_screenshot("dashboard-keyboard-focus")
 
@@ -246,8 +263,12 @@ def test_dashboard_in_a_real_browser(browser, live_server, qcluster, dashboard_d
     page.click_and_load("#confirm")
     assert page.text(".messagelist") == "« Génération versets quotidiens » : exécution lancée."
     run = JobRun.objects.get(trigger=JobRun.Trigger.MANUAL)
-    wait_until(lambda: JobRun.objects.filter(pk=run.pk, status=JobRun.Status.SUCCEEDED).exists(), 60,
-               "the manual run to succeed", qcluster)
+    wait_until(
+        lambda: JobRun.objects.filter(pk=run.pk, status=JobRun.Status.SUCCEEDED).exists(),
+        60,
+        "the manual run to succeed",
+        qcluster,
+    )
     page.open("/admin/dashboard/")
     top = page.all("#runs-table tbody tr")[0]
     assert top.get_attribute("data-run-id") == str(run.pk)
@@ -293,13 +314,19 @@ def test_admin_pages_load_under_the_content_security_policy(browser, live_server
     state = page.css(".webhook-disabled")
     assert state.text == "désactivé"
     assert state.value_of_css_property("color") == "rgba(186, 33, 33, 1)"  # its stylesheet applied
-    for path in (f"/admin/users/user/{member.pk}/change/", f"/admin/users/user/{member.pk}/password/",
-                 "/admin/scheduler/jobrun/", "/admin/django_q/schedule/"):
+    for path in (
+        f"/admin/users/user/{member.pk}/change/",
+        f"/admin/users/user/{member.pk}/password/",
+        "/admin/scheduler/jobrun/",
+        "/admin/django_q/schedule/",
+    ):
         page.open(path)
     page.screenshot("admin-webhook-list-csp", DESKTOP)
 
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {
-        **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "admin_login": "1/hour"}}
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "admin_login": "1/hour"},
+    }
     browser.delete_all_cookies()
     for attempt in range(2):
         page.open("/admin/login/")
@@ -313,7 +340,8 @@ def test_admin_pages_load_under_the_content_security_policy(browser, live_server
     page.wait_ready()
     # The one console entry is the answer's own status; the page itself loads with nothing refused.
     assert [(e["source"], "429 (Too Many Requests)" in e["message"]) for e in browser.get_log("browser")] == [
-        ("network", True)]
+        ("network", True)
+    ]
     assert page.text(".errornote") == "Trop de tentatives de connexion depuis cette adresse."
     page.screenshot("admin-login-throttled", DESKTOP)
 

@@ -16,10 +16,12 @@ pytestmark = pytest.mark.django_db
 def users(settings):
     settings.VERSES_ASSIGN_CHUNK_SIZE = 7
     moods = ["joyful", "sad", "", "hopeful"]
-    User.objects.bulk_create([
-        User(email=f"u{n}@example.org", fcm_token=f"t{n}", mood=moods[n % 4], language="fr" if n % 3 else "en")
-        for n in range(50)
-    ])
+    User.objects.bulk_create(
+        [
+            User(email=f"u{n}@example.org", fcm_token=f"t{n}", mood=moods[n % 4], language="fr" if n % 3 else "en")
+            for n in range(50)
+        ]
+    )
     User.objects.bulk_create([User(email=f"x{n}@example.org", fcm_token="") for n in range(5)])
     return User.objects.exclude(fcm_token="")
 
@@ -109,6 +111,7 @@ def test_a_redelivered_job_task_resumes_its_chunks_instead_of_starting_over(user
 
 # A database lost in the middle of the job's own part (its function, or storing its plan): the
 # attempt is retried with back-off. Transactional: the retry closes the broken connection.
+
 
 @pytest.mark.django_db(transaction=True)
 def test_a_lost_database_during_the_job_retries_it(users, sync_tasks, monkeypatch, caplog):

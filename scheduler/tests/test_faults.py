@@ -31,11 +31,22 @@ FAST_RECOVERY = {"Q_TIMEOUT": "8", "Q_RETRY": "12", "VERSES_ASSIGN_CHUNK_SIZE": 
 
 
 def cluster_start(log, *, wait: bool = True, **overrides: str) -> subprocess.Popen:
-    env = {**os.environ, **FAST_RECOVERY, **overrides, "DATABASE_URL": database_url(),
-           "DJANGO_SETTINGS_MODULE": "soulverse.settings_test"}
+    env = {
+        **os.environ,
+        **FAST_RECOVERY,
+        **overrides,
+        "DATABASE_URL": database_url(),
+        "DJANGO_SETTINGS_MODULE": "soulverse.settings_test",
+    }
     # Its own process group: SIGKILL reaches the sentinel and every worker, as in a crash.
-    process = subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=settings.BASE_DIR, env=env,
-                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "qcluster"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     if wait:
         wait_until(lambda: cluster_state()["alive"], 60, "the cluster heartbeat")
     return process
@@ -56,11 +67,17 @@ def cluster_stop(process: subprocess.Popen) -> None:
 
 @pytest.mark.parametrize("trial", range(6))
 def test_sigkill_mid_run_then_restart_loses_and_duplicates_nothing(trial, tmp_path):
-    User.objects.bulk_create([
-        User(email=f"u{n}@example.org", fcm_token=f"t{n}", mood=["sad", "joyful", ""][n % 3],
-             language="fr" if n % 4 else "en")
-        for n in range(3000)
-    ])
+    User.objects.bulk_create(
+        [
+            User(
+                email=f"u{n}@example.org",
+                fcm_token=f"t{n}",
+                mood=["sad", "joyful", ""][n % 3],
+                language="fr" if n % 4 else "en",
+            )
+            for n in range(3000)
+        ]
+    )
     active = set(users_active().values_list("pk", flat=True))
     log = open(tmp_path / "qcluster.log", "ab")
     cluster = cluster_start(log)
@@ -71,8 +88,11 @@ def test_sigkill_mid_run_then_restart_loses_and_duplicates_nothing(trial, tmp_pa
 
     cluster = cluster_start(log)
     try:
-        wait_until(lambda: DailyVerse.objects.count() == len(active)
-                   and not JobRun.objects.filter(status="running").exists(), 120, "the run to recover")
+        wait_until(
+            lambda: DailyVerse.objects.count() == len(active) and not JobRun.objects.filter(status="running").exists(),
+            120,
+            "the run to recover",
+        )
     finally:
         cluster_stop(cluster)
         log.close()
@@ -80,8 +100,10 @@ def test_sigkill_mid_run_then_restart_loses_and_duplicates_nothing(trial, tmp_pa
     assert {row["user"] for row in per_user} == active, "a user lost their verse"
     assert {row["n"] for row in per_user} == {1}, "a user got two verses"
     assert JobRun.objects.filter(status="succeeded").exists()
-    print(f"trial {trial}: {at_kill} of {len(active)} verses written when killed; "
-          f"runs: {list(JobRun.objects.values_list('status', flat=True))}")
+    print(
+        f"trial {trial}: {at_kill} of {len(active)} verses written when killed; "
+        f"runs: {list(JobRun.objects.values_list('status', flat=True))}"
+    )
 
 
 def test_three_clusters_on_one_database_fire_each_due_schedule_once(tmp_path):
@@ -96,17 +118,25 @@ def test_three_clusters_on_one_database_fire_each_due_schedule_once(tmp_path):
     User.objects.bulk_create([User(email=f"u{n}@example.org", fcm_token=f"t{n}") for n in range(300)])
     schedules_setup()
     Schedule.objects.filter(name="daily_verses_generation").update(
-        next_run=timezone.now() - datetime.timedelta(minutes=1))
+        next_run=timezone.now() - datetime.timedelta(minutes=1)
+    )
     past = timezone.now() - datetime.timedelta(seconds=5)
     for n in range(20):
-        Schedule.objects.create(name=f"fire-{n}", func="math.floor", args=f"{n}.5", schedule_type=Schedule.ONCE,
-                                repeats=1, next_run=past)
+        Schedule.objects.create(
+            name=f"fire-{n}", func="math.floor", args=f"{n}.5", schedule_type=Schedule.ONCE, repeats=1, next_run=past
+        )
     log = open(tmp_path / "qcluster.log", "ab")
     clusters = [cluster_start(log) for _ in range(3)]
     try:
         wait_until(lambda: cluster_state()["count"] == 3, 30, "three cluster heartbeats")
-        wait_until(lambda: Success.objects.filter(group__startswith="fire-").count() >= 20
-                   and JobRun.objects.filter(status="succeeded").exists(), 120, "the fires")
+        wait_until(
+            lambda: (
+                Success.objects.filter(group__startswith="fire-").count() >= 20
+                and JobRun.objects.filter(status="succeeded").exists()
+            ),
+            120,
+            "the fires",
+        )
         scheduler_pass("one-more-pass", tmp_path)  # every cluster had its chance to fire them again
         time.sleep(5)
     finally:
@@ -119,8 +149,24 @@ def test_three_clusters_on_one_database_fire_each_due_schedule_once(tmp_path):
     assert DailyVerse.objects.count() == 300
 
 
-REDIS_START = ["redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "-::1", "--port", "6379", "--save", "",
-               "--appendonly", "no", "--dir", "/var/lib/redis", "--logfile", "/var/log/redis/ci.log"]
+REDIS_START = [
+    "redis-server",
+    "--daemonize",
+    "yes",
+    "--bind",
+    "127.0.0.1",
+    "-::1",
+    "--port",
+    "6379",
+    "--save",
+    "",
+    "--appendonly",
+    "no",
+    "--dir",
+    "/var/lib/redis",
+    "--logfile",
+    "/var/log/redis/ci.log",
+]
 
 
 def test_redis_stopped_mid_run_the_run_completes_and_caching_resumes(tmp_path):
@@ -131,10 +177,12 @@ def test_redis_stopped_mid_run_the_run_completes_and_caching_resumes(tmp_path):
 
     if not settings.REDIS_URL or ":6379" not in settings.REDIS_URL:
         pytest.skip("needs the machine's Redis on 127.0.0.1:6379 (REDIS_URL)")
-    User.objects.bulk_create([User(email=f"u{n}@example.org", fcm_token=f"t{n}", mood=["sad", ""][n % 2])
-                              for n in range(3000)])
+    User.objects.bulk_create(
+        [User(email=f"u{n}@example.org", fcm_token=f"t{n}", mood=["sad", ""][n % 2]) for n in range(3000)]
+    )
     reader = User.objects.first()
     from scheduler.permissions import VIEWERS_GROUP, scheduler_groups_ensure
+
     reader.groups.add(scheduler_groups_ensure()[VIEWERS_GROUP])  # health's details need the view permission
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Token {token_key_for(reader)}")
@@ -144,8 +192,11 @@ def test_redis_stopped_mid_run_the_run_completes_and_caching_resumes(tmp_path):
         job_run_enqueue(job_id="daily_verses_generation", trigger="schedule")
         subprocess.run(["redis-cli", "-p", "6379", "shutdown", "nosave"], check=False, timeout=10)
         try:
-            wait_until(lambda: DailyVerse.objects.count() == 3000
-                       and not JobRun.objects.filter(status="running").exists(), 120, "the run without Redis")
+            wait_until(
+                lambda: DailyVerse.objects.count() == 3000 and not JobRun.objects.filter(status="running").exists(),
+                120,
+                "the run without Redis",
+            )
             health = api.get("/api/v1/scheduler/health").json()
             assert health["checks"]["cache"] == {"status": "degraded", "backend": "redis"}
             today = api.get("/api/v1/verses/today")
@@ -153,6 +204,7 @@ def test_redis_stopped_mid_run_the_run_completes_and_caching_resumes(tmp_path):
             assert cache.get("anything") is None  # errors are swallowed and logged, not raised
         finally:
             subprocess.run(REDIS_START, check=True, timeout=30)
+
         def cache_works() -> bool:
             cache.set("probe", 1)
             return cache.get("probe") == 1
@@ -198,13 +250,16 @@ def postgres_wait() -> None:
 def local_postgres():
 
     db = connection.settings_dict
-    if connection.vendor != "postgresql" or str(db["PORT"] or 5432) != "5432" \
-            or db["HOST"] not in ("127.0.0.1", "localhost") or not os.path.isdir("/etc/postgresql"):
+    if (
+        connection.vendor != "postgresql"
+        or str(db["PORT"] or 5432) != "5432"
+        or db["HOST"] not in ("127.0.0.1", "localhost")
+        or not os.path.isdir("/etc/postgresql")
+    ):
         pytest.skip("needs the machine's PostgreSQL on 127.0.0.1:5432 (DATABASE_URL) and pg_ctlcluster")
     yield
     try:  # whatever happened, leave the server running for the next tests
-        subprocess.run(["pg_isready", "-h", "127.0.0.1", "-p", "5432"], check=True, timeout=10,
-                       capture_output=True)
+        subprocess.run(["pg_isready", "-h", "127.0.0.1", "-p", "5432"], check=True, timeout=10, capture_output=True)
     except subprocess.CalledProcessError:
         postgres_ctl("start")
     postgres_wait()
@@ -236,8 +291,9 @@ def writers_waiting(table: str) -> int:
 
 
 def test_postgres_down_mid_run_the_run_retries_and_completes(local_postgres, tmp_path):
-    User.objects.bulk_create([User(email=f"u{n}@example.org", fcm_token=f"t{n}", mood=["sad", "joyful", ""][n % 3])
-                              for n in range(20000)])
+    User.objects.bulk_create(
+        [User(email=f"u{n}@example.org", fcm_token=f"t{n}", mood=["sad", "joyful", ""][n % 3]) for n in range(20000)]
+    )
     active = set(users_active().values_list("pk", flat=True))
     table = DailyVerse._meta.db_table
     log = open(tmp_path / "qcluster.log", "ab")
@@ -249,8 +305,14 @@ def test_postgres_down_mid_run_the_run_retries_and_completes(local_postgres, tmp
     try:
         holder.cursor().execute(f"LOCK TABLE {connection.ops.quote_name(table)} IN SHARE MODE")
         run, _ = job_run_enqueue(job_id="daily_verses_generation", trigger="schedule")
-        wait_until(lambda: "'scheduler.tasks.job_chunk_run'" in (tmp_path / "qcluster.log").read_text(errors="replace")
-                   and writers_waiting(table) >= 1, 120, "a chunk to wait at its INSERT")
+        wait_until(
+            lambda: (
+                "'scheduler.tasks.job_chunk_run'" in (tmp_path / "qcluster.log").read_text(errors="replace")
+                and writers_waiting(table) >= 1
+            ),
+            120,
+            "a chunk to wait at its INSERT",
+        )
         waiting = writers_waiting(table)
         outage()  # the fast shutdown ends the lock holder's session and the waiting chunks' transactions
         wait_until(lambda: not JobRun.objects.filter(status="running").exists(), 240, "the run to complete")
@@ -262,8 +324,10 @@ def test_postgres_down_mid_run_the_run_retries_and_completes(local_postgres, tmp
         except psycopg2.Error:
             pass
     logged = (tmp_path / "qcluster.log").read_text(errors="replace")
-    print(f"{waiting} chunks in their transaction when PostgreSQL stopped; "
-          f"{logged.count('event=chunk_db_retry')} chunk retries logged")
+    print(
+        f"{waiting} chunks in their transaction when PostgreSQL stopped; "
+        f"{logged.count('event=chunk_db_retry')} chunk retries logged"
+    )
     assert "event=chunk_db_retry" in logged  # the outage was seen, logged and retried with back-off
     # ...by the tasks that met it: no chunk waited for a redelivered task (Q_RETRY) to resume it.
     assert "event=job_resumed" not in logged
@@ -275,8 +339,9 @@ def test_postgres_down_during_the_ai_phase_the_job_retries_and_completes(local_p
     from verses.models import VerseOfTheDay
     from verses.tests.gemini_stub import GeminiStub, good_answer
 
-    User.objects.bulk_create([User(email=f"u{n}@example.org", fcm_token=f"t{n}", mood=["sad", "joyful", ""][n % 3])
-                              for n in range(3000)])
+    User.objects.bulk_create(
+        [User(email=f"u{n}@example.org", fcm_token=f"t{n}", mood=["sad", "joyful", ""][n % 3]) for n in range(3000)]
+    )
     active = set(users_active().values_list("pk", flat=True))
     log = open(tmp_path / "qcluster.log", "ab")
     with GeminiStub(latency=3.0) as stub:  # the answers arrive while PostgreSQL is down
@@ -324,8 +389,9 @@ def test_qcluster_started_while_postgres_is_down_waits_and_recovers(local_postgr
 
 
 def test_manual_trigger_during_a_scheduled_run_starts_nothing(staff_client, tmp_path):
-    User.objects.bulk_create([User(email=f"u{n}@example.org", fcm_token=f"t{n}", mood=["sad", ""][n % 2])
-                              for n in range(20000)])
+    User.objects.bulk_create(
+        [User(email=f"u{n}@example.org", fcm_token=f"t{n}", mood=["sad", ""][n % 2]) for n in range(20000)]
+    )
     active = set(users_active().values_list("pk", flat=True))
     log = open(tmp_path / "qcluster.log", "ab")
     cluster = cluster_start(log, VERSES_ASSIGN_CHUNK_SIZE="10")
@@ -334,8 +400,14 @@ def test_manual_trigger_during_a_scheduled_run_starts_nothing(staff_client, tmp_
         wait_until(lambda: DailyVerse.objects.exists(), 60, "the scheduled run to start")
         api = staff_client.post("/api/v1/scheduler/trigger-daily-verses", {"wait": 0}, format="json")
         env = {**os.environ, "DATABASE_URL": database_url(), "DJANGO_SETTINGS_MODULE": "soulverse.settings_test"}
-        command = subprocess.run([sys.executable, "manage.py", "trigger_daily_verses"], cwd=settings.BASE_DIR,
-                                 env=env, capture_output=True, text=True, timeout=120)
+        command = subprocess.run(
+            [sys.executable, "manage.py", "trigger_daily_verses"],
+            cwd=settings.BASE_DIR,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         still_running = JobRun.objects.get(pk=scheduled.pk).status == "running"
         wait_until(lambda: not JobRun.objects.filter(status="running").exists(), 180, "the scheduled run")
     finally:

@@ -27,16 +27,32 @@ USERS, CHUNK = 60_000, 3_000
 
 
 def cluster_env(broker: str, name: str) -> dict:
-    return {**os.environ, "DATABASE_URL": database_url(), "DJANGO_SETTINGS_MODULE": "soulverse.settings_test",
-            "Q_BROKER": broker, "Q_CLUSTER_NAME": name, "Q_WORKERS": "2", "Q_TIMEOUT": "300", "Q_RETRY": "360",
-            "VERSES_ASSIGN_CHUNK_SIZE": str(CHUNK), "SCHEDULER_WATCHDOG_SECONDS": "15", "LOG_LEVEL": "INFO"}
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "DJANGO_SETTINGS_MODULE": "soulverse.settings_test",
+        "Q_BROKER": broker,
+        "Q_CLUSTER_NAME": name,
+        "Q_WORKERS": "2",
+        "Q_TIMEOUT": "300",
+        "Q_RETRY": "360",
+        "VERSES_ASSIGN_CHUNK_SIZE": str(CHUNK),
+        "SCHEDULER_WATCHDOG_SECONDS": "15",
+        "LOG_LEVEL": "INFO",
+    }
 
 
 def cluster_start(env: dict, log_path) -> subprocess.Popen:
     log = open(log_path, "ab")
     # Its own process group: SIGKILL reaches the sentinel and every worker, as in a crash.
-    process = subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=settings.BASE_DIR, env=env,
-                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "qcluster"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         wait_until(lambda: "event=watchdog_started" in log_path.read_text(errors="replace"), 60, "the cluster")
     except BaseException:
@@ -51,11 +67,18 @@ def test_sigkill_one_of_two_clusters_mid_run_the_watchdog_hands_its_chunks_out_a
         pytest.skip("holds the chunks with PostgreSQL's LOCK TABLE (DATABASE_URL)")
     if broker == "redis" and not os.environ.get("REDIS_URL"):
         pytest.skip("the Redis broker needs REDIS_URL")
-    User.objects.bulk_create([
-        User(email=f"u{n}@example.org", fcm_token=f"t{n}", mood=["sad", "joyful", ""][n % 3],
-             language="fr" if n % 4 else "en")
-        for n in range(USERS)
-    ], batch_size=5000)
+    User.objects.bulk_create(
+        [
+            User(
+                email=f"u{n}@example.org",
+                fcm_token=f"t{n}",
+                mood=["sad", "joyful", ""][n % 3],
+                language="fr" if n % 4 else "en",
+            )
+            for n in range(USERS)
+        ],
+        batch_size=5000,
+    )
     active = set(users_active().values_list("pk", flat=True))
     env = cluster_env(broker, f"watchdog-{uuid.uuid4().hex[:8]}")
     doomed = cluster_start(env, tmp_path / "doomed.log")
@@ -72,12 +95,25 @@ def test_sigkill_one_of_two_clusters_mid_run_the_watchdog_hands_its_chunks_out_a
         with transaction.atomic():
             with connection.cursor() as cursor:
                 cursor.execute(f"LOCK TABLE {DailyVerse._meta.db_table} IN SHARE MODE")
-            subprocess.run([sys.executable, "manage.py", "shell", "-c",
-                            "from scheduler.services import job_run_enqueue; "
-                            "job_run_enqueue(job_id='daily_verses_generation', trigger='manual')"],
-                           cwd=settings.BASE_DIR, env=env, check=True, capture_output=True)
-            wait_until(lambda: "'scheduler.tasks.job_chunk_run'" in doomed_log.read_text(errors="replace"), 120,
-                       "the doomed cluster to take a chunk")
+            subprocess.run(
+                [
+                    sys.executable,
+                    "manage.py",
+                    "shell",
+                    "-c",
+                    "from scheduler.services import job_run_enqueue; "
+                    "job_run_enqueue(job_id='daily_verses_generation', trigger='manual')",
+                ],
+                cwd=settings.BASE_DIR,
+                env=env,
+                check=True,
+                capture_output=True,
+            )
+            wait_until(
+                lambda: "'scheduler.tasks.job_chunk_run'" in doomed_log.read_text(errors="replace"),
+                120,
+                "the doomed cluster to take a chunk",
+            )
             time.sleep(1)  # its workers reach the INSERT and wait there
             cluster_kill(doomed)
             killed_at = time.monotonic()
@@ -99,7 +135,9 @@ def test_sigkill_one_of_two_clusters_mid_run_the_watchdog_hands_its_chunks_out_a
     survivor_log = (tmp_path / "survivor.log").read_text(errors="replace")
     assert "event=chunk_requeued" in survivor_log, "the killed cluster held no chunk: nothing was tested"
     last_chunk = JobChunk.objects.aggregate(last=Max("finished_at"))["last"]
-    print(f"\n[{broker}] {USERS:,} users, {run.counts['chunks']} chunks of {CHUNK:,}; SIGKILL with "
-          f"{pending_at_kill} chunks pending; kill -> last chunk done "
-          f"{(last_chunk - killed_at_db).total_seconds():.1f} s (run closed {recovered_in:.1f} s after the kill); "
-          f"chunks handed out again: {survivor_log.count('event=chunk_requeued')}")
+    print(
+        f"\n[{broker}] {USERS:,} users, {run.counts['chunks']} chunks of {CHUNK:,}; SIGKILL with "
+        f"{pending_at_kill} chunks pending; kill -> last chunk done "
+        f"{(last_chunk - killed_at_db).total_seconds():.1f} s (run closed {recovered_in:.1f} s after the kill); "
+        f"chunks handed out again: {survivor_log.count('event=chunk_requeued')}"
+    )

@@ -22,13 +22,27 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("sync_tasks")]
 
 
 def test_setup_schedules_is_idempotent_and_keeps_a_stopped_scheduler_stopped():
-    assert schedules_setup() == [("daily_verses_generation", "created"), ("cache_cleanup", "created"),
-                                 ("user_stats_update", "created"), ("deliver_verses", "created")]
+    assert schedules_setup() == [
+        ("daily_verses_generation", "created"),
+        ("cache_cleanup", "created"),
+        ("user_stats_update", "created"),
+        ("deliver_verses", "created"),
+    ]
     rows = list(Schedule.objects.order_by("name").values("name", "func", "args", "cron", "repeats"))
-    assert rows[2] == {"name": "deliver_verses", "func": "scheduler.tasks.job_run", "args": "'deliver_verses'",
-                       "cron": "*/15 * * * *", "repeats": -1}
-    assert rows[1] == {"name": "daily_verses_generation", "func": "scheduler.tasks.job_run",
-                       "args": "'daily_verses_generation'", "cron": "0 6 * * *", "repeats": -1}
+    assert rows[2] == {
+        "name": "deliver_verses",
+        "func": "scheduler.tasks.job_run",
+        "args": "'deliver_verses'",
+        "cron": "*/15 * * * *",
+        "repeats": -1,
+    }
+    assert rows[1] == {
+        "name": "daily_verses_generation",
+        "func": "scheduler.tasks.job_run",
+        "args": "'daily_verses_generation'",
+        "cron": "0 6 * * *",
+        "repeats": -1,
+    }
     scheduler_stop(changed_by=None, source="command")
     Schedule.objects.filter(name="cache_cleanup").update(cron="*/5 * * * *")  # drifted by hand
     assert dict(schedules_setup())["cache_cleanup"] == "updated"
@@ -92,7 +106,9 @@ def test_cache_cleanup_deletes_old_data_and_reports_counts():
     recent = JobRun.objects.create(job_id="cache_cleanup", trigger="schedule", status="succeeded")
     Success.objects.create(id="a" * 32, name="old", func="math.floor", started=old, stopped=old, success=True)
     Session.objects.create(session_key="x" * 32, session_data="", expire_date=old)
-    Session.objects.create(session_key="y" * 32, session_data="", expire_date=timezone.now() + datetime.timedelta(days=1))
+    Session.objects.create(
+        session_key="y" * 32, session_data="", expire_date=timezone.now() + datetime.timedelta(days=1)
+    )
 
     report = cache_cleanup()
 
@@ -110,9 +126,12 @@ def test_cache_cleanup_deletes_expired_database_cache_rows():
     cache.set("short-lived", 1, timeout=1)
     cache.set("long-lived", 1, timeout=600)
     from django.db import connection
+
     with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {cache._table} SET expires = %s WHERE cache_key LIKE %s",
-                       [timezone.now() - datetime.timedelta(minutes=1), "%short-lived"])
+        cursor.execute(
+            f"UPDATE {cache._table} SET expires = %s WHERE cache_key LIKE %s",
+            [timezone.now() - datetime.timedelta(minutes=1), "%short-lived"],
+        )
     assert cache_cleanup()["expired_cache_rows"] == 1
     assert cache.get("long-lived") == 1
 
@@ -125,8 +144,18 @@ def test_cache_cleanup_deletes_activity_opens_and_deliveries_older_than_the_vers
     days = [kept_from - datetime.timedelta(days=2), kept_from - datetime.timedelta(days=1), kept_from, today]
     UserActivity.objects.bulk_create([UserActivity(user=user, day=day) for user in users for day in days])
     VerseOpen.objects.bulk_create([VerseOpen(user=users[0], day=day, opened_at=timezone.now()) for day in days])
-    verse = VerseOfTheDay.objects.create(day=today, mood="", language="fr", book=19, chapter=23, verse_start=1,
-                                         verse_end=1, reference="Psaumes 23:1", text="…", reflection="…")
+    verse = VerseOfTheDay.objects.create(
+        day=today,
+        mood="",
+        language="fr",
+        book=19,
+        chapter=23,
+        verse_start=1,
+        verse_end=1,
+        reference="Psaumes 23:1",
+        text="…",
+        reflection="…",
+    )
     Delivery.objects.bulk_create([Delivery(user=users[1], day=day, verse=verse, state="sent") for day in days])
 
     report = cache_cleanup()
@@ -144,34 +173,65 @@ def test_cache_cleanup_closes_the_pushes_left_unconfirmed_on_past_days():
     a later tick takes it over only while its user is still due that day. Past days' leftovers
     become `failed`, saying so."""
     utc_today = timezone.now().date()
-    verse = VerseOfTheDay.objects.create(day=utc_today, mood="", language="fr", book=19, chapter=23, verse_start=1,
-                                         verse_end=1, reference="Psaumes 23:1", text="…", reflection="…")
+    verse = VerseOfTheDay.objects.create(
+        day=utc_today,
+        mood="",
+        language="fr",
+        book=19,
+        chapter=23,
+        verse_start=1,
+        verse_end=1,
+        reference="Psaumes 23:1",
+        text="…",
+        reflection="…",
+    )
     expired, live = timezone.now() - datetime.timedelta(hours=1), timezone.now() + datetime.timedelta(hours=1)
     rows = {  # name: (UTC days ago, state, claimed until): the window is 2 to 8 days ago
-        "newest": (2, "sending", expired), "oldest": (8, "sending", expired), "claimed": (3, "sending", live),
-        "yesterday": (1, "sending", expired), "sent": (3, "sent", None), "long_ago": (9, "sending", expired),
+        "newest": (2, "sending", expired),
+        "oldest": (8, "sending", expired),
+        "claimed": (3, "sending", live),
+        "yesterday": (1, "sending", expired),
+        "sent": (3, "sent", None),
+        "long_ago": (9, "sending", expired),
     }
     users = dict(zip(rows, UserFactory.create_batch(len(rows))))
-    Delivery.objects.bulk_create([
-        Delivery(user=users[name], day=utc_today - datetime.timedelta(days=ago), verse=verse, state=state,
-                 claim="chunk:1" if state == "sending" else "", claimed_until=until, attempts=1)
-        for name, (ago, state, until) in rows.items()])
+    Delivery.objects.bulk_create(
+        [
+            Delivery(
+                user=users[name],
+                day=utc_today - datetime.timedelta(days=ago),
+                verse=verse,
+                state=state,
+                claim="chunk:1" if state == "sending" else "",
+                claimed_until=until,
+                attempts=1,
+            )
+            for name, (ago, state, until) in rows.items()
+        ]
+    )
 
     assert cache_cleanup()["deliveries_unconfirmed"] == 2
-    states = {name: Delivery.objects.values_list("state", "claim", "error").get(user=user)
-              for name, user in users.items()}
+    states = {
+        name: Delivery.objects.values_list("state", "claim", "error").get(user=user) for name, user in users.items()
+    }
     closed = ("failed", "", "unconfirmed: handed to FCM, its verdict never recorded; FCM may have delivered it")
     assert (states.pop("newest"), states.pop("oldest")) == (closed, closed)
-    assert states == {"claimed": ("sending", "chunk:1", ""), "yesterday": ("sending", "chunk:1", ""),
-                      "sent": ("sent", "", ""), "long_ago": ("sending", "chunk:1", "")}
+    assert states == {
+        "claimed": ("sending", "chunk:1", ""),
+        "yesterday": ("sending", "chunk:1", ""),
+        "sent": ("sent", "", ""),
+        "long_ago": ("sending", "chunk:1", ""),
+    }
     assert cache_cleanup()["deliveries_unconfirmed"] == 0
 
 
 def test_rows_delete_before_deletes_batch_by_batch(django_assert_num_queries):
     today = timezone.localdate()
     users = UserFactory.create_batch(5)
-    UserActivity.objects.bulk_create([UserActivity(user=user, day=today - datetime.timedelta(days=9))
-                                      for user in users] + [UserActivity(user=users[0], day=today)])
+    UserActivity.objects.bulk_create(
+        [UserActivity(user=user, day=today - datetime.timedelta(days=9)) for user in users]
+        + [UserActivity(user=users[0], day=today)]
+    )
     with django_assert_num_queries(3 * 3):  # 2 + 2 + 1 rows: 3 statements, each SAVEPOINT/DELETE/RELEASE
         assert rows_delete_before(UserActivity, day=today, batch_size=2) == 5
     assert list(UserActivity.objects.values_list("day", flat=True)) == [today]

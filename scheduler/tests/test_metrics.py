@@ -90,7 +90,8 @@ def test_a_run_is_counted_once_with_its_report(client, metrics_token, staff_clie
     assert delta("soulverse_job_runs_total", job_id=DAILY, status="failed") == 0
     assert delta("soulverse_job_run_duration_seconds_count", job_id=DAILY, status="succeeded") == 1
     assert delta("soulverse_job_run_duration_seconds_sum", job_id=DAILY, status="succeeded") == pytest.approx(
-        run.duration_seconds)
+        run.duration_seconds
+    )
     assert delta("soulverse_users_processed_total", job_id=DAILY) == len(users)
     assert delta("soulverse_verses_created_total", job_id=DAILY) == len(users)
     assert delta("soulverse_ai_calls_total", job_id=DAILY) == 0
@@ -98,7 +99,8 @@ def test_a_run_is_counted_once_with_its_report(client, metrics_token, staff_clie
     assert delta("soulverse_job_run_count_total", job_id=DAILY, name="fallbacks") == run.counts["fallbacks"]
     # Scrape-time gauges, from the database.
     assert value(after, "soulverse_job_last_success_timestamp_seconds", job_id=DAILY) == pytest.approx(
-        run.finished_at.timestamp())
+        run.finished_at.timestamp()
+    )
     assert ("soulverse_job_last_success_timestamp_seconds", (("job_id", "cache_cleanup"),)) not in after
     assert value(after, "soulverse_job_last_run_succeeded", job_id=DAILY) == 1
     assert value(after, "soulverse_job_last_run_count", job_id=DAILY, name="users_processed") == len(users)
@@ -109,10 +111,14 @@ def test_a_run_is_counted_once_with_its_report(client, metrics_token, staff_clie
     # A rerun during the same day creates nothing, and says so.
     staff_client.post("/api/v1/scheduler/trigger-daily-verses", {}, format="json")
     again = scrape(client)
-    assert value(again, "soulverse_job_runs_total", job_id=DAILY, status="succeeded") - value(
-        after, "soulverse_job_runs_total", job_id=DAILY, status="succeeded") == 1
+    assert (
+        value(again, "soulverse_job_runs_total", job_id=DAILY, status="succeeded")
+        - value(after, "soulverse_job_runs_total", job_id=DAILY, status="succeeded")
+        == 1
+    )
     assert value(again, "soulverse_verses_created_total", job_id=DAILY) == value(
-        after, "soulverse_verses_created_total", job_id=DAILY)
+        after, "soulverse_verses_created_total", job_id=DAILY
+    )
 
 
 @pytest.mark.django_db
@@ -128,10 +134,14 @@ def test_a_failed_run_is_counted_as_failed(client, metrics_token, monkeypatch):
     with pytest.raises(RuntimeError):
         job_run_execute(run=run)
     after = scrape(client)
-    assert value(after, "soulverse_job_runs_total", job_id="cache_cleanup", status="failed") - value(
-        before, "soulverse_job_runs_total", job_id="cache_cleanup", status="failed") == 1
+    assert (
+        value(after, "soulverse_job_runs_total", job_id="cache_cleanup", status="failed")
+        - value(before, "soulverse_job_runs_total", job_id="cache_cleanup", status="failed")
+        == 1
+    )
     assert value(after, "soulverse_job_runs_total", job_id="cache_cleanup", status="succeeded") == value(
-        before, "soulverse_job_runs_total", job_id="cache_cleanup", status="succeeded")
+        before, "soulverse_job_runs_total", job_id="cache_cleanup", status="succeeded"
+    )
     assert value(after, "soulverse_job_last_run_succeeded", job_id="cache_cleanup") == 0
     assert ("soulverse_job_last_success_timestamp_seconds", (("job_id", "cache_cleanup"),)) not in after
 
@@ -141,12 +151,27 @@ def test_report_counts_are_exported_by_name(client, metrics_token):
     """Counts that other jobs add (push, AI tokens) reach their metrics; what is not an integer does not."""
     from scheduler.metrics import job_run_observe
 
-    run = JobRun(job_id="push_delivery", trigger="schedule", status="succeeded", started_at=timezone.now(),
-                 finished_at=timezone.now(), counts={
-                     "push_sent": 40, "push_invalid_tokens": 2, "push_failed": 1, "push_retried": 3,
-                     "ai_prompt_tokens": 900, "ai_output_tokens": 120, "ai_thinking_tokens": 33,
-                     "ai_failures": {"timeout": 2, "rate_limit": 1}, "duration_seconds": 1.5,
-                     "flag": True, "label": "x", "new_count": 5})
+    run = JobRun(
+        job_id="push_delivery",
+        trigger="schedule",
+        status="succeeded",
+        started_at=timezone.now(),
+        finished_at=timezone.now(),
+        counts={
+            "push_sent": 40,
+            "push_invalid_tokens": 2,
+            "push_failed": 1,
+            "push_retried": 3,
+            "ai_prompt_tokens": 900,
+            "ai_output_tokens": 120,
+            "ai_thinking_tokens": 33,
+            "ai_failures": {"timeout": 2, "rate_limit": 1},
+            "duration_seconds": 1.5,
+            "flag": True,
+            "label": "x",
+            "new_count": 5,
+        },
+    )
     before = scrape(client)
     job_run_observe(run)
     after = scrape(client)
@@ -163,8 +188,13 @@ def test_report_counts_are_exported_by_name(client, metrics_token):
         ("soulverse_job_run_count_total", (("job_id", "push_delivery"), ("name", "new_count"))): 5,
         ("soulverse_job_runs_total", (("job_id", "push_delivery"), ("status", "succeeded"))): 1,
     }
-    changed = {key: after[key] - before.get(key, 0.0) for key in after if after[key] != before.get(key, 0.0)
-               and "push_delivery" in dict(key[1]).values() and not key[0].startswith("soulverse_job_run_duration")}
+    changed = {
+        key: after[key] - before.get(key, 0.0)
+        for key in after
+        if after[key] != before.get(key, 0.0)
+        and "push_delivery" in dict(key[1]).values()
+        and not key[0].startswith("soulverse_job_run_duration")
+    }
     assert changed == expected
 
 
@@ -182,8 +212,11 @@ def test_throttled_requests_are_counted(client, metrics_token, staff_client, mon
     assert staff_client.get("/api/v1/scheduler/users-count").status_code == 429
     assert staff_client.get("/api/v1/scheduler/users-count").status_code == 429
     after = scrape(client)
-    assert value(after, "soulverse_http_throttled_requests_total", view="SchedulerViewSet") - value(
-        before, "soulverse_http_throttled_requests_total", view="SchedulerViewSet") == 2
+    assert (
+        value(after, "soulverse_http_throttled_requests_total", view="SchedulerViewSet")
+        - value(before, "soulverse_http_throttled_requests_total", view="SchedulerViewSet")
+        == 2
+    )
 
 
 @pytest.mark.django_db
@@ -236,9 +269,14 @@ def test_metrics_after_a_real_run_through_the_cluster(live_server, metrics_token
             job_run_enqueue(job_id=DAILY, trigger=JobRun.Trigger.MANUAL)
             wait_until(lambda: JobRun.objects.filter(status="succeeded").exists(), 90, "the run", tmp_path)
             run = JobRun.objects.get()
-            wait_until(lambda: value(http_scrape(), "soulverse_job_runs_total", job_id=DAILY, status="succeeded")
-                       > value(before, "soulverse_job_runs_total", job_id=DAILY, status="succeeded"),
-                       10, "the run in /metrics")
+            wait_until(
+                lambda: (
+                    value(http_scrape(), "soulverse_job_runs_total", job_id=DAILY, status="succeeded")
+                    > value(before, "soulverse_job_runs_total", job_id=DAILY, status="succeeded")
+                ),
+                10,
+                "the run in /metrics",
+            )
             after = http_scrape()
     assert DailyVerse.objects.count() == len(users)
 
@@ -256,15 +294,18 @@ def test_metrics_after_a_real_run_through_the_cluster(live_server, metrics_token
     assert delta("soulverse_job_run_count_total", job_id=DAILY, name="chunks") == run.counts["chunks"]
     assert delta("soulverse_job_run_duration_seconds_count", job_id=DAILY, status="succeeded") == 1
     assert value(after, "soulverse_job_last_success_timestamp_seconds", job_id=DAILY) == pytest.approx(
-        run.finished_at.timestamp())
+        run.finished_at.timestamp()
+    )
 
 
 # --- Alert rules and a real Prometheus server ------------------------------------------------
 
-needs_promtool = pytest.mark.skipif(shutil.which("promtool") is None,
-                                    reason="promtool not installed (apt-get install prometheus)")
-needs_prometheus = pytest.mark.skipif(shutil.which("prometheus") is None,
-                                      reason="prometheus not installed (apt-get install prometheus)")
+needs_promtool = pytest.mark.skipif(
+    shutil.which("promtool") is None, reason="promtool not installed (apt-get install prometheus)"
+)
+needs_prometheus = pytest.mark.skipif(
+    shutil.which("prometheus") is None, reason="prometheus not installed (apt-get install prometheus)"
+)
 
 
 @needs_promtool
@@ -301,20 +342,35 @@ def test_a_real_prometheus_scrapes_the_service(live_server, metrics_token, tmp_p
     assert JobRun.objects.get().status == "succeeded"
     (tmp_path / "token").write_text(TOKEN)
     target = urllib.parse.urlsplit(live_server.url).netloc
-    (tmp_path / "prometheus.yml").write_text(json.dumps({  # YAML is a superset of JSON
-        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-        "rule_files": [str(ALERTS)],
-        "scrape_configs": [{
-            "job_name": "soulverse", "metrics_path": "/metrics", "static_configs": [{"targets": [target]}],
-            "authorization": {"type": "Bearer", "credentials_file": str(tmp_path / "token")},
-        }],
-    }))
+    (tmp_path / "prometheus.yml").write_text(
+        json.dumps(
+            {  # YAML is a superset of JSON
+                "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+                "rule_files": [str(ALERTS)],
+                "scrape_configs": [
+                    {
+                        "job_name": "soulverse",
+                        "metrics_path": "/metrics",
+                        "static_configs": [{"targets": [target]}],
+                        "authorization": {"type": "Bearer", "credentials_file": str(tmp_path / "token")},
+                    }
+                ],
+            }
+        )
+    )
     port = _free_port()
     log = open(tmp_path / "prometheus.log", "wb")
     server = subprocess.Popen(
-        ["prometheus", f"--config.file={tmp_path / 'prometheus.yml'}", f"--storage.tsdb.path={tmp_path / 'data'}",
-         f"--web.listen-address=127.0.0.1:{port}"], stdout=log, stderr=subprocess.STDOUT)
-    query = urllib.parse.urlencode({"query": 'soulverse_job_last_success_timestamp_seconds'})
+        [
+            "prometheus",
+            f"--config.file={tmp_path / 'prometheus.yml'}",
+            f"--storage.tsdb.path={tmp_path / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    query = urllib.parse.urlencode({"query": "soulverse_job_last_success_timestamp_seconds"})
 
     def answer():
         try:
@@ -330,9 +386,14 @@ def test_a_real_prometheus_scrapes_the_service(live_server, metrics_token, tmp_p
             time.sleep(0.5)
             result = answer()
         assert result, (tmp_path / "prometheus.log").read_text()[-3000:]
-        assert [sample["metric"] for sample in result] == [{
-            "__name__": "soulverse_job_last_success_timestamp_seconds", "instance": target, "job": "soulverse",
-            "job_id": DAILY}]
+        assert [sample["metric"] for sample in result] == [
+            {
+                "__name__": "soulverse_job_last_success_timestamp_seconds",
+                "instance": target,
+                "job": "soulverse",
+                "job_id": DAILY,
+            }
+        ]
         assert float(result[0]["value"][1]) == pytest.approx(JobRun.objects.get().finished_at.timestamp())
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/targets", timeout=5) as response:
             targets = json.load(response)["data"]["activeTargets"]
@@ -346,9 +407,18 @@ def test_a_real_prometheus_scrapes_the_service(live_server, metrics_token, tmp_p
         log.close()
 
 
-ALERT_NAMES = ["SoulverseDailyRunFailed", "SoulverseDailyRunLate", "SoulverseNoClusterAlive",
-               "SoulverseAIFallbackRateHigh", "SoulversePushFailuresHigh", "SoulverseTaskBacklog",
-               "SoulversePushTickLate", "SoulverseJobOverdue", "SoulverseTargetDown", "SoulverseTargetAbsent"]
+ALERT_NAMES = [
+    "SoulverseDailyRunFailed",
+    "SoulverseDailyRunLate",
+    "SoulverseNoClusterAlive",
+    "SoulverseAIFallbackRateHigh",
+    "SoulversePushFailuresHigh",
+    "SoulverseTaskBacklog",
+    "SoulversePushTickLate",
+    "SoulverseJobOverdue",
+    "SoulverseTargetDown",
+    "SoulverseTargetAbsent",
+]
 
 
 def test_gunicorn_hooks_clean_at_start_and_mark_dead_workers(tmp_path, monkeypatch):

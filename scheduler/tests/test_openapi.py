@@ -3,21 +3,34 @@ import pytest
 pytestmark = pytest.mark.django_db
 
 OPERATIONS = {
-    ("/api/v1/scheduler/status/", "get"), ("/api/v1/scheduler/start/", "post"),
-    ("/api/v1/scheduler/stop/", "post"), ("/api/v1/scheduler/health/", "get"),
-    ("/api/v1/scheduler/trigger-daily-verses/", "post"), ("/api/v1/scheduler/runs/", "get"),
+    ("/api/v1/scheduler/status/", "get"),
+    ("/api/v1/scheduler/start/", "post"),
+    ("/api/v1/scheduler/stop/", "post"),
+    ("/api/v1/scheduler/health/", "get"),
+    ("/api/v1/scheduler/trigger-daily-verses/", "post"),
+    ("/api/v1/scheduler/runs/", "get"),
     ("/api/v1/scheduler/runs/{run_id}/", "get"),
-    ("/api/v1/scheduler/users-count/", "get"), ("/api/v1/scheduler/stats/", "get"),
-    ("/api/v1/users/me/", "get"), ("/api/v1/users/me/", "patch"),
-    ("/api/v1/verses/today/", "get"), ("/api/v1/verses/history/", "get"),
-    ("/api/v1/auth/login/", "post"), ("/api/v1/auth/tokens/", "get"), ("/api/v1/auth/tokens/", "delete"),
+    ("/api/v1/scheduler/users-count/", "get"),
+    ("/api/v1/scheduler/stats/", "get"),
+    ("/api/v1/users/me/", "get"),
+    ("/api/v1/users/me/", "patch"),
+    ("/api/v1/verses/today/", "get"),
+    ("/api/v1/verses/history/", "get"),
+    ("/api/v1/auth/login/", "post"),
+    ("/api/v1/auth/tokens/", "get"),
+    ("/api/v1/auth/tokens/", "delete"),
     ("/api/v1/auth/tokens/current/", "delete"),
     ("/api/v1/verses/{day}/opened/", "post"),
-    ("/api/v1/scheduler/webhooks/", "get"), ("/api/v1/scheduler/webhooks/", "post"),
-    ("/api/v1/scheduler/webhooks/{id}/", "get"), ("/api/v1/scheduler/webhooks/{id}/", "patch"),
-    ("/api/v1/scheduler/webhooks/{id}/", "delete"), ("/api/v1/scheduler/webhooks/{id}/deliveries/", "get"),
-    ("/api/v1/scheduler/jobs/", "get"), ("/api/v1/scheduler/jobs/{id}/", "get"),
-    ("/api/v1/scheduler/jobs/{id}/", "patch"), ("/api/v1/scheduler/jobs/{id}/run/", "post"),
+    ("/api/v1/scheduler/webhooks/", "get"),
+    ("/api/v1/scheduler/webhooks/", "post"),
+    ("/api/v1/scheduler/webhooks/{id}/", "get"),
+    ("/api/v1/scheduler/webhooks/{id}/", "patch"),
+    ("/api/v1/scheduler/webhooks/{id}/", "delete"),
+    ("/api/v1/scheduler/webhooks/{id}/deliveries/", "get"),
+    ("/api/v1/scheduler/jobs/", "get"),
+    ("/api/v1/scheduler/jobs/{id}/", "get"),
+    ("/api/v1/scheduler/jobs/{id}/", "patch"),
+    ("/api/v1/scheduler/jobs/{id}/run/", "post"),
     ("/api/v1/scheduler/jobs/{id}/changes/", "get"),
 }
 
@@ -33,16 +46,33 @@ def test_the_openapi_schema_documents_every_endpoint(viewer_client):
     assert trigger["500"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/TriggerResult"}
     assert trigger["500"]["description"] == "The run failed (`run.error` says why)."
     components = schema["components"]["schemas"]
-    assert components["MoodEnum"]["enum"] == ["joyful", "sad", "anxious", "grateful", "lonely", "stressed",
-                                              "angry", "hopeful"]
+    assert components["MoodEnum"]["enum"] == [
+        "joyful",
+        "sad",
+        "anxious",
+        "grateful",
+        "lonely",
+        "stressed",
+        "angry",
+        "hopeful",
+    ]
     assert components["LanguageEnum"]["enum"] == ["fr", "en"]
-    assert components["PatchedMe"]["properties"]["fcm_token"] == {"type": "string", "writeOnly": True,
-                                                                  "maxLength": 512, "pattern": "^[^\\x00]*$"}
+    assert components["PatchedMe"]["properties"]["fcm_token"] == {
+        "type": "string",
+        "writeOnly": True,
+        "maxLength": 512,
+        "pattern": "^[^\\x00]*$",
+    }
     # A time zone is an IANA name as a string, not an enum of ~600 names (whose generated
     # identifiers collide: GMT0 and GMT-0); the server refuses an unknown one (users/tests/test_api.py).
-    time_zone = {"type": "string", "format": "iana-time-zone", "maxLength": 64, "example": "Africa/Lome",
-                 "description": "The user's time zone: an IANA time zone database name (`Africa/Lome`, "
-                                "`Europe/Paris`); an unknown name is refused with 400."}
+    time_zone = {
+        "type": "string",
+        "format": "iana-time-zone",
+        "maxLength": 64,
+        "example": "Africa/Lome",
+        "description": "The user's time zone: an IANA time zone database name (`Africa/Lome`, "
+        "`Europe/Paris`); an unknown name is refused with 400.",
+    }
     assert components["Me"]["properties"]["timezone"] == components["PatchedMe"]["properties"]["timezone"] == time_zone
     assert not [name for name, component in components.items() if len(component.get("enum", ())) > 20]
 

@@ -83,28 +83,36 @@ def _token_client(user: User) -> APIClient:
 def _add_users(count: int, *, start: int) -> None:
     """`count` users, most active, spread over every (mood, language) pair."""
     moods = [*Mood.values, ""]
-    User.objects.bulk_create([
-        User(
-            email=f"bulk{n}@example.org",
-            password="!",
-            is_active=n % 10 != 0,
-            fcm_token="" if n % 7 == 0 else f"bulk-token-{n}",
-            mood=moods[n % len(moods)],
-            language=Language.values[n % len(Language.values)],
-        )
-        for n in range(start, start + count)
-    ])
+    User.objects.bulk_create(
+        [
+            User(
+                email=f"bulk{n}@example.org",
+                password="!",
+                is_active=n % 10 != 0,
+                fcm_token="" if n % 7 == 0 else f"bulk-token-{n}",
+                mood=moods[n % len(moods)],
+                language=Language.values[n % len(Language.values)],
+            )
+            for n in range(start, start + count)
+        ]
+    )
 
 
 def _add_runs(count: int) -> None:
     """`count` finished runs across the jobs, spread over the past days."""
     now = timezone.now()
-    runs = JobRun.objects.bulk_create([
-        JobRun(job_id=JOBS[n % len(JOBS)].id, trigger=JobRun.Trigger.SCHEDULE,
-               status=JobRun.Status.FAILED if n % 5 == 0 else JobRun.Status.SUCCEEDED,
-               finished_at=now - datetime.timedelta(hours=n), counts={"n": n})
-        for n in range(count)
-    ])
+    runs = JobRun.objects.bulk_create(
+        [
+            JobRun(
+                job_id=JOBS[n % len(JOBS)].id,
+                trigger=JobRun.Trigger.SCHEDULE,
+                status=JobRun.Status.FAILED if n % 5 == 0 else JobRun.Status.SUCCEEDED,
+                finished_at=now - datetime.timedelta(hours=n),
+                counts={"n": n},
+            )
+            for n in range(count)
+        ]
+    )
     for n, run in enumerate(runs):  # started_at is auto_now_add: spread it afterwards
         run.started_at = now - datetime.timedelta(hours=n, minutes=1)
     JobRun.objects.bulk_update(runs, ["started_at"])

@@ -31,8 +31,9 @@ def run(db):
 
 
 def chunk(run, index, **fields) -> JobChunk:
-    return JobChunk.objects.create(run=run, index=index, func="scheduler.tests.test_watchdog.no_op_chunk",
-                                   kwargs={}, **fields)
+    return JobChunk.objects.create(
+        run=run, index=index, func="scheduler.tests.test_watchdog.no_op_chunk", kwargs={}, **fields
+    )
 
 
 def no_op_chunk() -> dict:

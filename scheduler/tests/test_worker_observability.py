@@ -20,8 +20,11 @@ JOB = "daily_verses_generation"
 def test_a_worker_pings_logs_json_with_the_run_id_and_reports_a_failed_run_to_sentry(tmp_path):
     UserFactory.create_batch(3)
     with HttpRecorder() as outside:
-        env = {"TEST_JOB_HEARTBEAT_URLS": f"{JOB}={outside.url}/ping/daily", "LOG_FORMAT": "json",
-               "TEST_SENTRY_DSN": outside.url.replace("http://", "http://public-key@") + "/1"}
+        env = {
+            "TEST_JOB_HEARTBEAT_URLS": f"{JOB}={outside.url}/ping/daily",
+            "LOG_FORMAT": "json",
+            "TEST_SENTRY_DSN": outside.url.replace("http://", "http://public-key@") + "/1",
+        }
         with qcluster_running(tmp_path, env):
             # As its schedule fires it: the worker opens the run.
             async_task(TASK_FUNC, JOB, group=JOB)
@@ -32,15 +35,23 @@ def test_a_worker_pings_logs_json_with_the_run_id_and_reports_a_failed_run_to_se
             # A run its job cannot do (an argument it does not take), handed to the worker.
             failing, _ = job_run_claim(job_id=JOB, trigger=JobRun.Trigger.MANUAL, params={"no_such_argument": 1})
             async_task(TASK_FUNC, JOB, trigger=JobRun.Trigger.MANUAL, run_id=str(failing.pk), group=JOB)
-            wait_until(lambda: JobRun.objects.filter(pk=failing.pk, status="failed").exists(), 60, "the failure",
-                       tmp_path)
-            outside.wait_for(lambda got: any(r.path == "/ping/daily/fail" for r in got)
-                             and any(b"TypeError" in r.body for r in got if r.path.endswith("/envelope/")))
+            wait_until(
+                lambda: JobRun.objects.filter(pk=failing.pk, status="failed").exists(), 60, "the failure", tmp_path
+            )
+            outside.wait_for(
+                lambda got: (
+                    any(r.path == "/ping/daily/fail" for r in got)
+                    and any(b"TypeError" in r.body for r in got if r.path.endswith("/envelope/"))
+                )
+            )
         received = outside.requests()  # the cluster stopped: whatever its workers had to send is sent
 
     pings = [(r.path, r.query["rid"]) for r in received if r.path.startswith("/ping/")]
-    assert pings == [("/ping/daily/start", [str(succeeded.pk)]), ("/ping/daily", [str(succeeded.pk)]),
-                     ("/ping/daily/fail", [str(failing.pk)])]  # the failing run was opened here, not by the worker
+    assert pings == [
+        ("/ping/daily/start", [str(succeeded.pk)]),
+        ("/ping/daily", [str(succeeded.pk)]),
+        ("/ping/daily/fail", [str(failing.pk)]),
+    ]  # the failing run was opened here, not by the worker
 
     # One event for the failure: the scheduler's, with its traceback (django-q's own line about the
     # same task is not sent again).

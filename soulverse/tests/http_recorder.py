@@ -87,9 +87,15 @@ def _handler(recorder: HttpRecorder):
                 body = gzip.decompress(body)
             parts = urllib.parse.urlsplit(self.path)
             with recorder._lock:
-                recorder.received.append(Recorded(
-                    self.command, parts.path, urllib.parse.parse_qs(parts.query, keep_blank_values=True),
-                    {k.lower(): v for k, v in self.headers.items()}, body))
+                recorder.received.append(
+                    Recorded(
+                        self.command,
+                        parts.path,
+                        urllib.parse.parse_qs(parts.query, keep_blank_values=True),
+                        {k.lower(): v for k, v in self.headers.items()},
+                        body,
+                    )
+                )
             if recorder.delay:
                 time.sleep(recorder.delay)
             payload = b"OK" if recorder.status < 400 else b"error"

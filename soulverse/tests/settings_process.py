@@ -14,5 +14,11 @@ def django_setup_run(code: str = "", **environment: str) -> subprocess.Completed
     DJANGO_* variables, with the project's settings module, a secret key and `environment`."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("DJANGO_")}
     env.update({"DJANGO_SETTINGS_MODULE": "soulverse.settings", "DJANGO_SECRET_KEY": "x" * 60, **environment})
-    return subprocess.run([sys.executable, "-c", "import django; django.setup(); " + code], cwd=BASE_DIR, env=env,
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-c", "import django; django.setup(); " + code],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )

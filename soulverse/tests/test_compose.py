@@ -20,8 +20,14 @@ SMOKE = (ROOT / "scripts" / "smoke_production.sh").read_text()
 NGINX_TEMPLATE = (ROOT / "deploy" / "nginx" / "templates" / "soulverse.conf.template").read_text()
 APP_SERVICES = ("init", "web", "worker")
 # The application's variables whose value is an address, a path or an account: local in the smoke test.
-LOCAL_VALUES = {"DJANGO_ALLOWED_HOSTS", "DJANGO_CSRF_TRUSTED_ORIGINS", "FORWARDED_ALLOW_IPS", "DATABASE_URL",
-                "REDIS_URL", "SOULVERSE_ADMIN_EMAIL"}
+LOCAL_VALUES = {
+    "DJANGO_ALLOWED_HOSTS",
+    "DJANGO_CSRF_TRUSTED_ORIGINS",
+    "FORWARDED_ALLOW_IPS",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "SOULVERSE_ADMIN_EMAIL",
+}
 SECRET_VALUES = ("DJANGO_SECRET_KEY", "GEMINI_API_KEY", "METRICS_TOKEN", "SOULVERSE_ADMIN_PASSWORD")
 
 
@@ -51,7 +57,7 @@ def environment(service: str) -> dict[str, str | None]:
 def test_the_smoke_test_runs_the_containers_commands():
     for role in APP_SERVICES:
         assert SERVICES[role]["command"] == ["sh", "deploy/start.sh", role]
-        assert f'sh deploy/start.sh {role}' in SMOKE
+        assert f"sh deploy/start.sh {role}" in SMOKE
     workers = int(re.search(r"^workers=(\d+)", SMOKE, re.MULTILINE).group(1))
     assert workers == SERVICES["worker"]["deploy"]["replicas"] == 2
     assert SERVICES["proxy"]["image"].startswith("nginx:")
@@ -120,8 +126,11 @@ def test_forwarded_headers_are_trusted_from_exactly_the_proxy():
 
 
 def test_the_proxy_environment_is_the_same_and_fills_the_template():
-    used = set(re.findall(r"\$\{(\w+)\}", "\n".join(
-        line for line in NGINX_TEMPLATE.splitlines() if not line.lstrip().startswith("#"))))
+    used = set(
+        re.findall(
+            r"\$\{(\w+)\}", "\n".join(line for line in NGINX_TEMPLATE.splitlines() if not line.lstrip().startswith("#"))
+        )
+    )
     assert set(environment("proxy")) == set(smoke_array("proxy_env")) == used
 
 
@@ -161,14 +170,21 @@ def test_prometheus_config_passes_promtool(tmp_path):
     for name in ("prometheus.yml", "alerts.yml"):
         text = (ROOT / "deploy" / "prometheus" / name).read_text()
         (tmp_path / name).write_text(text.replace("/run/secrets/metrics_token", str(token)))
-    result = subprocess.run(["promtool", "check", "config", str(tmp_path / "prometheus.yml")],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        ["promtool", "check", "config", str(tmp_path / "prometheus.yml")], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.skipif(shutil.which("amtool") is None, reason="amtool not installed (apt-get install prometheus-alertmanager)")
+@pytest.mark.skipif(
+    shutil.which("amtool") is None, reason="amtool not installed (apt-get install prometheus-alertmanager)"
+)
 def test_alertmanager_config_passes_amtool():
-    result = subprocess.run(["amtool", "check-config", str(ROOT / "deploy" / "alertmanager" / "alertmanager.yml")],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        ["amtool", "check-config", str(ROOT / "deploy" / "alertmanager" / "alertmanager.yml")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "SUCCESS" in result.stdout

@@ -55,13 +55,25 @@ def gunicorn_serving(tmp_path: Path, **environment: str):
     """gunicorn with gunicorn.conf.py on the test database, its environment plus `environment`:
     (port, log path) while it serves."""
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": database_url(), "DJANGO_SETTINGS_MODULE": "soulverse.settings_test",
-           "WEB_TIMEOUT_SECONDS": str(WEB_TIMEOUT), "GUNICORN_BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "1",
-           "GUNICORN_ACCESS_LOG": "", **environment}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "DJANGO_SETTINGS_MODULE": "soulverse.settings_test",
+        "WEB_TIMEOUT_SECONDS": str(WEB_TIMEOUT),
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "WEB_CONCURRENCY": "1",
+        "GUNICORN_ACCESS_LOG": "",
+        **environment,
+    }
     log = open(tmp_path / "gunicorn.log", "wb")
-    process = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py",
-                                "soulverse.wsgi:application"], cwd=settings.BASE_DIR, env=env, stdout=log,
-                               stderr=subprocess.STDOUT, start_new_session=True)
+    process = subprocess.Popen(
+        [str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py", "soulverse.wsgi:application"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -79,8 +91,9 @@ def gunicorn_serving(tmp_path: Path, **environment: str):
         log.close()
 
 
-def request(port: int, method: str, path: str, body: bytes | None = None, headers: dict | None = None,
-            chunked: bool = False) -> tuple[int, bytes]:
+def request(
+    port: int, method: str, path: str, body: bytes | None = None, headers: dict | None = None, chunked: bool = False
+) -> tuple[int, bytes]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=WEB_TIMEOUT * 3)
     try:
         if chunked:
@@ -102,8 +115,9 @@ def test_a_chunked_body_gets_411_and_changes_nothing(gunicorn):
     port, _ = gunicorn
     user = UserFactory(mood="sad")
     headers = {"Authorization": f"Token {token_key_for(user)}", "Content-Type": "application/json"}
-    status, body = request(port, "PATCH", "/api/v1/users/me", json.dumps({"mood": "not-a-mood"}).encode(), headers,
-                           chunked=True)
+    status, body = request(
+        port, "PATCH", "/api/v1/users/me", json.dumps({"mood": "not-a-mood"}).encode(), headers, chunked=True
+    )
     assert status == 411
     assert json.loads(body) == {"detail": "Longueur requise : envoyez le corps avec un en-tête Content-Length."}
     assert User.objects.get(pk=user.pk).mood == "sad"
@@ -150,11 +164,14 @@ def answers(port: int, path: str, headers: dict, times: int = 3) -> list[tuple[i
     return found
 
 
-@pytest.mark.parametrize(("path", "headers", "status"), [
-    ("/api/v1/scheduler/health", {}, 503),  # no cluster here: down
-    ("/api/schema/", {"Accept": "application/json"}, 401),
-    ("/api/v1/verses/today", {"Authorization": "Token " + "0" * 64}, 401),
-])
+@pytest.mark.parametrize(
+    ("path", "headers", "status"),
+    [
+        ("/api/v1/scheduler/health", {}, 503),  # no cluster here: down
+        ("/api/schema/", {"Accept": "application/json"}, 401),
+        ("/api/v1/verses/today", {"Authorization": "Token " + "0" * 64}, 401),
+    ],
+)
 def test_replayed_answers_are_the_bytes_django_sent(gunicorn, path, headers, status):
     """soulverse.replay in the served application: the worker's first requests go through Django,
     the next are replayed; they must not differ (headers of every middleware included)."""
@@ -171,12 +188,19 @@ def test_replayed_answers_are_the_bytes_django_sent(gunicorn, path, headers, sta
 
 # --- Issue 21, finding 1: forwarded headers believed from the trusted proxy only -------------------
 
+
 def failed_logins(port: int, forwarded_for: list[str]) -> list[int]:
     """One wrong password per address, each as the X-Forwarded-For a (forged) proxy would send."""
-    return [request(port, "POST", "/api/v1/auth/login", json.dumps({"email": "marie@example.org", "password": f"x{n}"})
-                    .encode(), {"Content-Type": "application/json", "X-Forwarded-For": address,
-                                "X-Forwarded-Proto": "https"})[0]
-            for n, address in enumerate(forwarded_for)]
+    return [
+        request(
+            port,
+            "POST",
+            "/api/v1/auth/login",
+            json.dumps({"email": "marie@example.org", "password": f"x{n}"}).encode(),
+            {"Content-Type": "application/json", "X-Forwarded-For": address, "X-Forwarded-Proto": "https"},
+        )[0]
+        for n, address in enumerate(forwarded_for)
+    ]
 
 
 def test_a_caller_that_is_not_the_proxy_cannot_forge_its_address(tmp_path):
@@ -186,8 +210,9 @@ def test_a_caller_that_is_not_the_proxy_cannot_forge_its_address(tmp_path):
     with gunicorn_serving(tmp_path, DJANGO_BEHIND_PROXY="true", FORWARDED_ALLOW_IPS="10.255.0.0/24") as (port, _):
         assert failed_logins(port, [f"203.0.113.{n}" for n in range(6)]) == [401] * 4 + [429] * 2
     # Nor its scheme: a forged X-Forwarded-Proto is dropped, so the HTTPS redirect still applies.
-    with gunicorn_serving(tmp_path, DJANGO_BEHIND_PROXY="true", FORWARDED_ALLOW_IPS="10.255.0.0/24",
-                          DJANGO_SECURE_SSL_REDIRECT="true") as (port, _):
+    with gunicorn_serving(
+        tmp_path, DJANGO_BEHIND_PROXY="true", FORWARDED_ALLOW_IPS="10.255.0.0/24", DJANGO_SECURE_SSL_REDIRECT="true"
+    ) as (port, _):
         assert failed_logins(port, ["203.0.113.99"]) == [301]
 
 
@@ -195,8 +220,9 @@ def test_the_trusted_proxy_is_believed(tmp_path):
     """The same requests from the listed proxy: each address is a client of its own, and one
     address that keeps failing is locked out alone."""
     UserFactory(email="marie@example.org", password="Un-mot-de-passe-solide-42")
-    with gunicorn_serving(tmp_path, DJANGO_BEHIND_PROXY="true", FORWARDED_ALLOW_IPS="127.0.0.0/8",
-                          DJANGO_SECURE_SSL_REDIRECT="true") as (port, _):
+    with gunicorn_serving(
+        tmp_path, DJANGO_BEHIND_PROXY="true", FORWARDED_ALLOW_IPS="127.0.0.0/8", DJANGO_SECURE_SSL_REDIRECT="true"
+    ) as (port, _):
         assert failed_logins(port, [f"203.0.113.{n}" for n in range(6)]) == [401] * 6
         assert failed_logins(port, ["198.51.100.7"] * 6) == [401] * 4 + [429] * 2
         status, _ = request(port, "GET", "/api/v1/users/me", headers={"X-Forwarded-Proto": "https"})

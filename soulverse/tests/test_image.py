@@ -27,14 +27,31 @@ def ignored(path: str, patterns: list[str]) -> bool:
 
 
 def test_the_build_context_leaves_out_secrets_databases_virtualenvs_and_history():
-    patterns = [line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()
-                if line.strip() and not line.startswith("#")]
-    for path in (".env", ".env.production", "db.sqlite3", "db.sqlite3-wal", "var/test_db_1.sqlite3",
-                 ".venv/bin/python", ".git/config", "users/__pycache__/models.cpython-311.pyc",
-                 "scheduler/tests/test_api.py"):
+    patterns = [
+        line.strip()
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    for path in (
+        ".env",
+        ".env.production",
+        "db.sqlite3",
+        "db.sqlite3-wal",
+        "var/test_db_1.sqlite3",
+        ".venv/bin/python",
+        ".git/config",
+        "users/__pycache__/models.cpython-311.pyc",
+        "scheduler/tests/test_api.py",
+    ):
         assert ignored(path, patterns), path
-    for path in ("manage.py", "requirements.txt", "gunicorn.conf.py", "soulverse/settings.py",
-                 "users/migrations/0001_initial.py", "verses/curated.py"):
+    for path in (
+        "manage.py",
+        "requirements.txt",
+        "gunicorn.conf.py",
+        "soulverse/settings.py",
+        "users/migrations/0001_initial.py",
+        "verses/curated.py",
+    ):
         assert not ignored(path, patterns), path
 
 

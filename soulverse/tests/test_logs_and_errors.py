@@ -36,8 +36,13 @@ def json_lines(path: Path) -> list[dict]:
 
 
 def sentry_events(sentry: HttpRecorder) -> list[dict]:
-    return [item for received in sentry.requests() if received.path == "/api/1/envelope/"
-            for item in received.sentry_items() if "exception" in item]
+    return [
+        item
+        for received in sentry.requests()
+        if received.path == "/api/1/envelope/"
+        for item in received.sentry_items()
+        if "exception" in item
+    ]
 
 
 @pytest.fixture
@@ -45,15 +50,28 @@ def gunicorn_broken_database(tmp_path, sentry):
     """gunicorn with JSON logs and Sentry, on a database it cannot open: every view that reads it fails."""
     port = free_port()
     dsn = sentry.url.replace("http://", "http://public-key@") + "/1"
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "soulverse.settings_test", "GUNICORN_BIND": f"127.0.0.1:{port}",
-           "DATABASE_URL": f"sqlite:///{tmp_path / 'no-such-directory' / 'db.sqlite3'}", "WEB_CONCURRENCY": "1",
-           "GUNICORN_ACCESS_LOG": "-", "LOG_FORMAT": "json", "TEST_SENTRY_DSN": dsn,
-           "SENTRY_ENVIRONMENT": "staging", "SENTRY_RELEASE": "soulverse@1.2.3"}
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "soulverse.settings_test",
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'no-such-directory' / 'db.sqlite3'}",
+        "WEB_CONCURRENCY": "1",
+        "GUNICORN_ACCESS_LOG": "-",
+        "LOG_FORMAT": "json",
+        "TEST_SENTRY_DSN": dsn,
+        "SENTRY_ENVIRONMENT": "staging",
+        "SENTRY_RELEASE": "soulverse@1.2.3",
+    }
     log_path = tmp_path / "gunicorn.log"
     log = open(log_path, "wb")
-    process = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py",
-                                "soulverse.wsgi:application"], cwd=settings.BASE_DIR, env=env, stdout=log,
-                               stderr=subprocess.STDOUT, start_new_session=True)
+    process = subprocess.Popen(
+        [str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py", "soulverse.wsgi:application"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -84,8 +102,7 @@ def _call(port: int, method: str, path: str, headers: dict, body: bytes | None =
         conn.close()
 
 
-def test_an_error_in_a_view_is_logged_as_json_with_its_request_id_and_reaches_sentry(gunicorn_broken_database,
-                                                                                      sentry):
+def test_an_error_in_a_view_is_logged_as_json_with_its_request_id_and_reaches_sentry(gunicorn_broken_database, sentry):
     port, log_path = gunicorn_broken_database
     auth = {"Authorization": "Token " + "ab" * 32}
 
@@ -94,8 +111,13 @@ def test_an_error_in_a_view_is_logged_as_json_with_its_request_id_and_reaches_se
     # No id from a proxy, or a forged one: the service makes one up and answers with it. A login
     # (django-axes reads the database first) whose email and password must not reach Sentry.
     login = json.dumps({"email": "someone.private@example.org", "password": "Hunter2-Private-Pass"}).encode()
-    status, headers = _call(port, "POST", "/api/v1/auth/login", {"Content-Type": "application/json",
-                                                                 "X-Request-ID": 'x" level="INFO'}, login)
+    status, headers = _call(
+        port,
+        "POST",
+        "/api/v1/auth/login",
+        {"Content-Type": "application/json", "X-Request-ID": 'x" level="INFO'},
+        login,
+    )
     made_up = headers["x-request-id"]
     assert status == 500 and len(made_up) == 32 and made_up != 'x" level="INFO'
 
@@ -105,15 +127,19 @@ def test_an_error_in_a_view_is_logged_as_json_with_its_request_id_and_reaches_se
     for event in events:
         exception = event["exception"]["values"][-1]  # the one raised (its cause, sqlite3's, comes first)
         assert (exception["module"], exception["type"], exception["value"]) == (
-            "django.db.utils", "OperationalError", "unable to open database file")
+            "django.db.utils",
+            "OperationalError",
+            "unable to open database file",
+        )
         assert exception["mechanism"]["type"] == "django"
         assert (event["environment"], event["release"]) == ("staging", "soulverse@1.2.3")
         assert "user" not in event  # send_default_pii=False: no address, no cookies
         assert event["request"]["headers"].get("Authorization") in (None, "[Filtered]")
         text = json.dumps(event)
         assert "someone.private" not in text and "Hunter2" not in text and "abab" not in text  # no body, no token
-        assert all("vars" not in frame for value in event["exception"]["values"]
-                   for frame in value["stacktrace"]["frames"])  # no local variables
+        assert all(
+            "vars" not in frame for value in event["exception"]["values"] for frame in value["stacktrace"]["frames"]
+        )  # no local variables
 
     errors = [line for line in json_lines(log_path) if line.get("logger") == "django.request"]
     assert [(line["level"], line["message"], line["request_id"]) for line in errors] == [
@@ -123,10 +149,15 @@ def test_an_error_in_a_view_is_logged_as_json_with_its_request_id_and_reaches_se
     assert all("OperationalError: unable to open database file" in line["exc_info"] for line in errors)
     # gunicorn's own lines are JSON too, its access lines with the request id of the answer.
     lines = json_lines(log_path)
-    access = [(line["request_id"], line["message"].split('"')[1]) for line in lines
-              if line["logger"] == "gunicorn.access" and line["message"].split('"')[1] != "GET /livez HTTP/1.1"]
-    assert access == [(REQUEST_ID, "GET /api/v1/scheduler/status HTTP/1.1"),
-                      (made_up, "POST /api/v1/auth/login HTTP/1.1")]
+    access = [
+        (line["request_id"], line["message"].split('"')[1])
+        for line in lines
+        if line["logger"] == "gunicorn.access" and line["message"].split('"')[1] != "GET /livez HTTP/1.1"
+    ]
+    assert access == [
+        (REQUEST_ID, "GET /api/v1/scheduler/status HTTP/1.1"),
+        (made_up, "POST /api/v1/auth/login HTTP/1.1"),
+    ]
     assert any(line["logger"] == "gunicorn.error" and line["message"].startswith("Booting worker") for line in lines)
     every_line = log_path.read_text().splitlines()
     assert [line for line in every_line if not line.startswith("{")] == []  # nothing but JSON objects

@@ -31,10 +31,31 @@ def generated_client(tmp_path_factory):
     env = {name: value for name, value in os.environ.items() if name != "DJANGO_SETTINGS_MODULE"}
     env.update(PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", DJANGO_DEBUG="true")
     schema = work / "schema.json"
-    subprocess.run([sys.executable, "manage.py", "spectacular", "--format", "openapi-json", "--validate",
-                    "--fail-on-warn", "--file", str(schema)], cwd=settings.BASE_DIR, env=env, check=True, timeout=300)
-    generated = subprocess.run([str(BIN / "openapi-python-client"), "generate", "--path", str(schema)],
-                               cwd=work, env=env, capture_output=True, text=True, timeout=300)
+    subprocess.run(
+        [
+            sys.executable,
+            "manage.py",
+            "spectacular",
+            "--format",
+            "openapi-json",
+            "--validate",
+            "--fail-on-warn",
+            "--file",
+            str(schema),
+        ],
+        cwd=settings.BASE_DIR,
+        env=env,
+        check=True,
+        timeout=300,
+    )
+    generated = subprocess.run(
+        [str(BIN / "openapi-python-client"), "generate", "--path", str(schema)],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     output = generated.stdout + generated.stderr
     # The generator exits 0 with "Warning(s) encountered" when it left parts out (or ruff is missing).
     assert (generated.returncode, "Warning" in output, "Error" in output) == (0, False, False), output
@@ -69,8 +90,12 @@ def test_the_generated_client_reads_and_changes_a_profile_on_a_live_server(clien
 
     me = v1_users_me_retrieve.sync(client=api)
     assert isinstance(me, Me)
-    assert (me.email, me.timezone, me.mood.value, me.notify_at) == ("ama@example.org", "Africa/Lome", "hopeful",
-                                                                     "06:00")
+    assert (me.email, me.timezone, me.mood.value, me.notify_at) == (
+        "ama@example.org",
+        "Africa/Lome",
+        "hopeful",
+        "06:00",
+    )
 
     changed = v1_users_me_partial_update.sync(client=api, body=PatchedMe(timezone="America/Argentina/Buenos_Aires"))
     assert changed.timezone == "America/Argentina/Buenos_Aires"

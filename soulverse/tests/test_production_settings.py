@@ -34,7 +34,8 @@ def test_a_secret_set_twice_is_refused_with_one_line(tmp_path):
     assert result.returncode != 0
     assert result.stderr.strip().splitlines()[-1] == (
         "django.core.exceptions.ImproperlyConfigured: GEMINI_API_KEY and GEMINI_API_KEY_FILE are both set: keep only "
-        "one of them.")
+        "one of them."
+    )
     assert "from-the-file" not in result.stderr and "from-the-environment" not in result.stderr
 
 
@@ -49,7 +50,8 @@ def test_an_unreadable_secret_file_is_refused_with_one_line(tmp_path, make):
 
     assert result.returncode != 0
     assert result.stderr.strip().splitlines()[-1] == (
-        f"django.core.exceptions.ImproperlyConfigured: METRICS_TOKEN_FILE: cannot read {path} ({reason}).")
+        f"django.core.exceptions.ImproperlyConfigured: METRICS_TOKEN_FILE: cannot read {path} ({reason})."
+    )
 
 
 def test_the_secret_key_file_counts_as_the_production_secret_key(tmp_path):
@@ -65,7 +67,9 @@ def test_the_secret_key_file_counts_as_the_production_secret_key(tmp_path):
 def test_push_and_the_ai_are_on_unless_switched_off():
     assert (_setting("PUSH_ENABLED"), _setting("AI_ENABLED")) == ("True", "True")
     assert (_setting("PUSH_ENABLED", PUSH_ENABLED="false"), _setting("AI_ENABLED", AI_ENABLED="false")) == (
-        "False", "False")
+        "False",
+        "False",
+    )
 
 
 def test_the_log_format_is_line_unless_json_is_asked_for():
@@ -73,4 +77,5 @@ def test_the_log_format_is_line_unless_json_is_asked_for():
     result = django_setup_run(LOG_FORMAT="yaml")
     assert result.returncode != 0
     assert result.stderr.strip().splitlines()[-1] == (
-        "django.core.exceptions.ImproperlyConfigured: LOG_FORMAT must be 'line' or 'json'.")
+        "django.core.exceptions.ImproperlyConfigured: LOG_FORMAT must be 'line' or 'json'."
+    )

@@ -19,8 +19,12 @@ pytestmark = pytest.mark.django_db
 HEALTH = "/api/v1/scheduler/health"
 TODAY = "/api/v1/verses/today"
 WRONG_KEY = "Token " + "0" * 64
-SECURITY_HEADERS = {"X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff",
-                    "Referrer-Policy": "same-origin", "Cross-Origin-Opener-Policy": "same-origin"}
+SECURITY_HEADERS = {
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
 
 
 @pytest.fixture(autouse=True)
@@ -47,18 +51,33 @@ def app():
     request_started.disconnect(count)
 
 
-def call(application, path: str, *, method: str = "GET", query: str = "", scheme: str = "http",
-         **headers) -> tuple[str, dict, bytes]:
+def call(
+    application, path: str, *, method: str = "GET", query: str = "", scheme: str = "http", **headers
+) -> tuple[str, dict, bytes]:
     """One request as a WSGI server makes it: (status, headers, body)."""
-    environ = {"REQUEST_METHOD": method, "PATH_INFO": path, "QUERY_STRING": query, "SCRIPT_NAME": "",
-               "SERVER_NAME": "testserver", "SERVER_PORT": "443" if scheme == "https" else "80",
-               "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "127.0.0.1", "HTTP_HOST": "testserver",
-               "wsgi.url_scheme": scheme, "wsgi.input": io.BytesIO(b""), "wsgi.errors": io.StringIO(),
-               "wsgi.version": (1, 0), "wsgi.multithread": False, "wsgi.multiprocess": True,
-               "wsgi.run_once": False, **headers}
+    environ = {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": path,
+        "QUERY_STRING": query,
+        "SCRIPT_NAME": "",
+        "SERVER_NAME": "testserver",
+        "SERVER_PORT": "443" if scheme == "https" else "80",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "HTTP_HOST": "testserver",
+        "wsgi.url_scheme": scheme,
+        "wsgi.input": io.BytesIO(b""),
+        "wsgi.errors": io.StringIO(),
+        "wsgi.version": (1, 0),
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+        **headers,
+    }
     started = []
-    result = application(environ, lambda status, response_headers, exc_info=None: started.append(
-        (status, response_headers)))
+    result = application(
+        environ, lambda status, response_headers, exc_info=None: started.append((status, response_headers))
+    )
     try:
         body = b"".join(result)
     finally:
@@ -82,6 +101,7 @@ _REQUEST_IDS_SEEN: set[str] = set()
 @pytest.fixture
 def health_state():
     """Set the public health memo (scheduler.selectors.health_public) to a state for a minute."""
+
     def set_state(healthy: bool, state: str) -> None:
         selectors._public_health = (time.monotonic() + 60, healthy, state)
 
@@ -89,15 +109,17 @@ def health_state():
     selectors._public_health = None
 
 
-@pytest.mark.parametrize(("path", "headers", "status", "body"), [
-    (HEALTH, {}, "200 OK", b'{"status":"ok"}'),
-    (HEALTH + "/", {"HTTP_ACCEPT": "application/json"}, "200 OK", b'{"status":"ok"}'),
-    ("/api/schema/", {}, "401 Unauthorized", None),
-    ("/api/schema/", {"HTTP_ACCEPT": "application/json"}, "401 Unauthorized", None),
-    ("/api/schema/", {"HTTP_ACCEPT": "application/vnd.oai.openapi"}, "401 Unauthorized", None),
-])
-def test_anonymous_health_and_schema_are_replayed_with_every_header(app, health_state, path, headers, status,
-                                                                    body):
+@pytest.mark.parametrize(
+    ("path", "headers", "status", "body"),
+    [
+        (HEALTH, {}, "200 OK", b'{"status":"ok"}'),
+        (HEALTH + "/", {"HTTP_ACCEPT": "application/json"}, "200 OK", b'{"status":"ok"}'),
+        ("/api/schema/", {}, "401 Unauthorized", None),
+        ("/api/schema/", {"HTTP_ACCEPT": "application/json"}, "401 Unauthorized", None),
+        ("/api/schema/", {"HTTP_ACCEPT": "application/vnd.oai.openapi"}, "401 Unauthorized", None),
+    ],
+)
+def test_anonymous_health_and_schema_are_replayed_with_every_header(app, health_state, path, headers, status, body):
     application, entered = app
     health_state(True, "ok")
     answers = [call(application, path, **headers) for _ in range(3)]
@@ -115,12 +137,22 @@ def test_the_ids_traces_and_addresses_a_proxy_adds_do_not_stop_the_replay(app, h
     address: none of them makes the request another one."""
     application, entered = app
     health_state(True, "ok")
-    answers = [call(application, HEALTH, HTTP_X_REQUEST_ID=f"req-{n}", HTTP_X_CORRELATION_ID=f"c-{n}",
-                    HTTP_TRACEPARENT=f"00-{n:032x}-{n:016x}-01", HTTP_TRACESTATE=f"vendor={n}",
-                    HTTP_X_AMZN_TRACE_ID=f"Root=1-{n}", HTTP_X_CLOUD_TRACE_CONTEXT=f"{n:032x}/{n};o=1",
-                    HTTP_X_REAL_IP=f"203.0.113.{n}", HTTP_X_FORWARDED_FOR=f"203.0.113.{n}",
-                    HTTP_FORWARDED=f"for=203.0.113.{n}")
-               for n in range(1, 4)]
+    answers = [
+        call(
+            application,
+            HEALTH,
+            HTTP_X_REQUEST_ID=f"req-{n}",
+            HTTP_X_CORRELATION_ID=f"c-{n}",
+            HTTP_TRACEPARENT=f"00-{n:032x}-{n:016x}-01",
+            HTTP_TRACESTATE=f"vendor={n}",
+            HTTP_X_AMZN_TRACE_ID=f"Root=1-{n}",
+            HTTP_X_CLOUD_TRACE_CONTEXT=f"{n:032x}/{n};o=1",
+            HTTP_X_REAL_IP=f"203.0.113.{n}",
+            HTTP_X_FORWARDED_FOR=f"203.0.113.{n}",
+            HTTP_FORWARDED=f"for=203.0.113.{n}",
+        )
+        for n in range(1, 4)
+    ]
     assert entered == [HEALTH]
     assert answers[0] == answers[1] == answers[2] and answers[0][2] == b'{"status":"ok"}'
     call(application, HEALTH, HTTP_ACCEPT_LANGUAGE="en")  # a header a view may read: another request
@@ -199,7 +231,7 @@ def test_plain_http_is_still_redirected_and_https_gets_hsts(settings, health_sta
     assert [answer[0] for answer in plain] == ["301 Moved Permanently"] * 2
     assert plain[1][1]["Location"] == "https://testserver" + HEALTH
     assert secure[0] == secure[1] and secure[0][0] == "200 OK"
-    assert secure[0][1]["Strict-Transport-Security"] .startswith("max-age=3600")
+    assert secure[0][1]["Strict-Transport-Security"].startswith("max-age=3600")
     assert len(application.answers) == 1
 
 

@@ -94,8 +94,10 @@ def top_level_distributions() -> dict[str, list[str]]:
 @cache
 def distribution_files() -> dict[str, set[str]]:
     """Each installed distribution's files, as paths relative to site-packages."""
-    return {canonical(dist.metadata["Name"]): {str(file) for file in dist.files or ()}
-            for dist in importlib.metadata.distributions()}
+    return {
+        canonical(dist.metadata["Name"]): {str(file) for file in dist.files or ()}
+        for dist in importlib.metadata.distributions()
+    }
 
 
 def distributions_of(module: str) -> set[str]:
@@ -108,8 +110,11 @@ def distributions_of(module: str) -> set[str]:
         if len(providers) < 2:
             break
         prefix = "/".join(parts[:depth])
-        narrowed = {name for name in providers if any(file == f"{prefix}.py" or file.startswith(f"{prefix}/")
-                                                     for file in distribution_files()[name])}
+        narrowed = {
+            name
+            for name in providers
+            if any(file == f"{prefix}.py" or file.startswith(f"{prefix}/") for file in distribution_files()[name])
+        }
         if not narrowed:
             break
         providers = narrowed
@@ -155,7 +160,10 @@ def test_an_undeclared_import_is_caught_however_it_is_written(tmp_path):
     # google-cloud-storage and sqlparse are installed (dependencies of declared ones), not declared.
     assert distributions_of("google.cloud.storage") == {"google-cloud-storage"}
     assert undeclared({"google.cloud.storage", "sqlparse", "google.auth", "yaml.loader"}, runtime) == {
-        "google.cloud.storage": {"google-cloud-storage"}, "sqlparse": {"sqlparse"}, "yaml.loader": {"pyyaml"}}
+        "google.cloud.storage": {"google-cloud-storage"},
+        "sqlparse": {"sqlparse"},
+        "yaml.loader": {"pyyaml"},
+    }
     module = tmp_path / "late.py"
     module.write_text("def f():\n    from sqlparse import format\n    import yaml.loader as loader\n")
     assert imports(module) == {"sqlparse.format", "yaml.loader"}
@@ -170,8 +178,16 @@ def test_the_compiled_files_pin_every_distribution_with_hashes_and_keep_the_decl
     # The dev set is constrained by the runtime set: one version of each, whichever file installs it.
     assert {name: version for name, version in dev.items() if runtime.get(name, version) != version} == {}
     # The runtime set carries no test tool.
-    assert not {"pytest", "pytest-django", "schemathesis", "hypothesis", "selenium", "factory-boy",
-                "openapi-python-client", "ruff"} & set(runtime)
+    assert not {
+        "pytest",
+        "pytest-django",
+        "schemathesis",
+        "hypothesis",
+        "selenium",
+        "factory-boy",
+        "openapi-python-client",
+        "ruff",
+    } & set(runtime)
 
 
 def test_the_image_installs_the_runtime_set_only_and_make_installs_both():

@@ -70,25 +70,29 @@ def server(live_server, schedules, sync_tasks):
     today = timezone.localdate()
     for days_ago in range(1, HISTORY_DAYS + 1):
         daily_verse_for_user(user=member, day=today - datetime.timedelta(days=days_ago))
-    request = urllib.request.Request(f"{live_server.url}/api/schema/",
-                                     headers={"Accept": "application/vnd.oai.openapi+json",
-                                              "Authorization": f"Token {staff_key}"})
+    request = urllib.request.Request(
+        f"{live_server.url}/api/schema/",
+        headers={"Accept": "application/vnd.oai.openapi+json", "Authorization": f"Token {staff_key}"},
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         assert json.load(response) == SCHEMA
-    return {"url": live_server.url, "staff": staff_key,
-            "member": token_key_for(member)}
+    return {"url": live_server.url, "staff": staff_key, "member": token_key_for(member)}
 
 
 @schema.parametrize()
-@settings(max_examples=10, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
 def test_every_operation_conforms_to_the_schema(case, server):
     who = "staff" if case.path.startswith("/api/v1/scheduler/") else "member"
     if case.path == "/api/v1/scheduler/health/":
         _cluster_heartbeat()
     confirmed = case.operation.label in AUTH_CONFIRMED
-    response = case.call_and_validate(base_url=server["url"], headers={"Authorization": f"Token {server[who]}"},
-                                      excluded_checks=[ignored_auth] if confirmed else [])
+    response = case.call_and_validate(
+        base_url=server["url"],
+        headers={"Authorization": f"Token {server[who]}"},
+        excluded_checks=[ignored_auth] if confirmed else [],
+    )
     if not confirmed and 200 <= response.status_code < 300:
         AUTH_CONFIRMED.add(case.operation.label)
 
@@ -99,7 +103,10 @@ def test_health_without_a_cluster_is_a_documented_503(server):
     # All the checks but "no 5xx": this 503 is what health is for.
     response = case.call_and_validate(base_url=server["url"], excluded_checks=[not_a_server_error])
     assert (response.status_code, response.json()) == (503, {"status": "down"})  # anonymous: the status only
-    response = case.call_and_validate(base_url=server["url"], headers={"Authorization": f"Token {server['staff']}"},
-                                      excluded_checks=[not_a_server_error])
+    response = case.call_and_validate(
+        base_url=server["url"],
+        headers={"Authorization": f"Token {server['staff']}"},
+        excluded_checks=[not_a_server_error],
+    )
     assert response.status_code == 503
     assert response.json()["checks"]["cluster"]["status"] == "down"

@@ -27,21 +27,35 @@ def schedules_state() -> list:
 
 
 def rates(settings, **changed) -> None:
-    settings.REST_FRAMEWORK = {**django_settings.REST_FRAMEWORK,
-                               "DEFAULT_THROTTLE_RATES": {**django_settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
-                                                          **changed}}
+    settings.REST_FRAMEWORK = {
+        **django_settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {**django_settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], **changed},
+    }
 
 
 # --- 2. permissions, not is_staff -----------------------------------------------------------
 
-@pytest.mark.parametrize(("method", "path"), [("post", "stop"), ("post", "start"), ("post", "trigger-daily-verses"),
-                                              ("get", "status"), ("get", "runs"), ("get", "users-count")])
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("post", "stop"),
+        ("post", "start"),
+        ("post", "trigger-daily-verses"),
+        ("get", "status"),
+        ("get", "runs"),
+        ("get", "users-count"),
+    ],
+)
 def test_staff_without_permissions_gets_403_and_changes_nothing(bare_staff_client, schedules, method, path):
     before = schedules_state()
     response = getattr(bare_staff_client, method)(SCHEDULER + path)
     assert response.status_code == 403
-    assert response.json() == {"detail": "Permission requise : « Peut consulter le planificateur »."
-                               if method == "get" else "Permission requise : « Peut piloter le planificateur »."}
+    assert response.json() == {
+        "detail": "Permission requise : « Peut consulter le planificateur »."
+        if method == "get"
+        else "Permission requise : « Peut piloter le planificateur »."
+    }
     assert schedules_state() == before and JobRun.objects.count() == 0
 
 
@@ -70,11 +84,14 @@ def test_the_groups_exist_with_their_permissions():
 
     call_command("setup_schedules", stdout=open("/dev/null", "w"))
     groups = {g.name: sorted(p.codename for p in g.permissions.all()) for g in Group.objects.all()}
-    assert groups == {"Scheduler viewers": ["view_scheduler"],
-                      "Scheduler operators": ["operate_scheduler", "view_scheduler"]}
+    assert groups == {
+        "Scheduler viewers": ["view_scheduler"],
+        "Scheduler operators": ["operate_scheduler", "view_scheduler"],
+    }
 
 
 # --- 3. tokens: hashed, expiring, one per device, revocable -----------------------------------
+
 
 def login(client, email="marie@example.org", password="Un-mot-de-passe-solide-42", **extra):
     return client.post(LOGIN, {"email": email, "password": password, **extra}, content_type="application/json")
@@ -142,6 +159,7 @@ def test_the_token_admin_lists_devices_without_any_part_of_their_keys(client):
 
 # --- 4. throttles, lockout, password validators -------------------------------------------------
 
+
 def test_logins_are_throttled_with_retry_after(client, settings):
     rates(settings, login="3/minute")
     UserFactory(email="marie@example.org", password="Un-mot-de-passe-solide-42")
@@ -185,8 +203,10 @@ def test_api_login_locks_out_too_and_hands_out_no_token(client):
 def test_the_admin_refuses_a_weak_password(client):
     root = User.objects.create_superuser("root@example.org", "Un-mot-de-passe-solide-42")
     client.force_login(root)
-    response = client.post("/admin/users/user/add/", {"email": "new@example.org", "password1": "a",
-                                                      "password2": "a", "usable_password": "true"})
+    response = client.post(
+        "/admin/users/user/add/",
+        {"email": "new@example.org", "password1": "a", "password2": "a", "usable_password": "true"},
+    )
     assert response.status_code == 200
     assert "password2" in response.context["adminform"].form.errors
     assert not User.objects.filter(email="new@example.org").exists()
@@ -203,8 +223,9 @@ def test_deeply_nested_json_is_a_400_and_changes_nothing(member_client, staff_cl
     assert response.status_code == 400
     assert response.json() == {"detail": "JSON invalide : imbrication de plus de 32 niveaux."}
     assert member_client.get("/api/v1/users/me").json() == me
-    response = staff_client.post(SCHEDULER + "trigger-daily-verses", '{"wait": ' + NESTED + "}",
-                                 content_type="application/json")
+    response = staff_client.post(
+        SCHEDULER + "trigger-daily-verses", '{"wait": ' + NESTED + "}", content_type="application/json"
+    )
     assert response.status_code == 400
     assert JobRun.objects.count() == 0
 
@@ -229,6 +250,7 @@ def test_an_error_body_does_not_echo_a_large_body(member_client):
 
 # --- 11. health: the public answer, no writes, logs on change only -----------------------------
 
+
 def test_health_writes_nothing_and_logs_state_changes_only(client, schedules, caplog):
     from django.core.cache import caches
 
@@ -239,6 +261,7 @@ def test_health_writes_nothing_and_logs_state_changes_only(client, schedules, ca
         if hasattr(cache, "keys"):
             return sorted(cache.keys("*"))
         from django.db import connection
+
         with connection.cursor() as cursor:
             cursor.execute("SELECT cache_key FROM soulverse_cache ORDER BY cache_key")
             return [row[0] for row in cursor.fetchall()]
@@ -250,8 +273,7 @@ def test_health_writes_nothing_and_logs_state_changes_only(client, schedules, ca
     assert [(a.status_code, a.json()) for a in answers] == [(503, {"status": "down"})] * 5
     assert cache_keys() == before
     lines = [r for r in caplog.records if r.levelno >= logging.WARNING]
-    assert [r.getMessage() for r in lines] == [
-        "event=health_state_changed from=unknown to=down failing=cluster"]
+    assert [r.getMessage() for r in lines] == ["event=health_state_changed from=unknown to=down failing=cluster"]
 
 
 def test_the_public_health_answer_is_memoised_per_process(client, schedules, settings, django_assert_num_queries):
@@ -267,9 +289,9 @@ def test_the_public_health_answer_is_memoised_per_process(client, schedules, set
 
 # --- 12. the proxy header ------------------------------------------------------------------------
 
+
 def _setting(name: str, **env) -> str:
-    done = django_setup_run(f"from django.conf import settings; print(repr(getattr(settings, {name!r}, None)))",
-                            **env)
+    done = django_setup_run(f"from django.conf import settings; print(repr(getattr(settings, {name!r}, None)))", **env)
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
 
@@ -282,8 +304,15 @@ def test_the_proxy_header_is_trusted_only_when_a_setting_says_a_proxy_sets_it():
 def test_without_a_proxy_a_forged_forwarded_for_does_not_escape_the_throttle(client, settings):
     rates(settings, login="2/minute")
     UserFactory(email="marie@example.org", password="Un-mot-de-passe-solide-42")
-    codes = [client.post(LOGIN, {"email": "marie@example.org", "password": "x"}, content_type="application/json",
-                         HTTP_X_FORWARDED_FOR=f"10.0.0.{n}").status_code for n in range(3)]
+    codes = [
+        client.post(
+            LOGIN,
+            {"email": "marie@example.org", "password": "x"},
+            content_type="application/json",
+            HTTP_X_FORWARDED_FOR=f"10.0.0.{n}",
+        ).status_code
+        for n in range(3)
+    ]
     assert codes == [401, 401, 429]
     assert not client.get("/livez", HTTP_X_FORWARDED_PROTO="https").wsgi_request.is_secure()
 
@@ -318,8 +347,9 @@ def test_concurrent_logins_never_exceed_the_device_limit(live_server, settings):
     body = json.dumps({"email": "marie@example.org", "password": "Un-mot-de-passe-solide-42"}).encode()
 
     def post_login() -> int:
-        request = urllib.request.Request(live_server.url + LOGIN, data=body, method="POST",
-                                         headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            live_server.url + LOGIN, data=body, method="POST", headers={"Content-Type": "application/json"}
+        )
         try:
             with urllib.request.urlopen(request, timeout=60) as response:
                 return response.status
@@ -327,7 +357,9 @@ def test_concurrent_logins_never_exceed_the_device_limit(live_server, settings):
             return exc.code
 
     params = connection.get_connection_params()
-    holder = psycopg2.connect(**{k: v for k, v in params.items() if k in ("host", "port", "user", "password", "dbname")})
+    holder = psycopg2.connect(
+        **{k: v for k, v in params.items() if k in ("host", "port", "user", "password", "dbname")}
+    )
     try:
         with holder.cursor() as cursor:
             cursor.execute(f"LOCK TABLE {AuthToken._meta.db_table} IN SHARE ROW EXCLUSIVE MODE")
@@ -338,8 +370,10 @@ def test_concurrent_logins_never_exceed_the_device_limit(live_server, settings):
                 while waiting < 6 and time.monotonic() < deadline:
                     time.sleep(0.1)
                     cursor.execute("SELECT pg_stat_clear_snapshot()")  # else one snapshot per transaction
-                    cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                                   "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()")
+                    cursor.execute(
+                        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                        "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+                    )
                     waiting = cursor.fetchone()[0]
                 holder.rollback()  # the lock goes
                 codes = sorted(answer.result(timeout=60) for answer in answers)
@@ -359,16 +393,21 @@ def test_with_redis_down_the_throttles_still_count_per_process_and_say_so_once(s
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]  # closed again: connections to it are refused
-    settings.CACHES = {"default": {
-        "BACKEND": "django_redis.cache.RedisCache", "LOCATION": f"redis://127.0.0.1:{port}/0",
-        "OPTIONS": {"IGNORE_EXCEPTIONS": True, "SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1}}}
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{port}/0",
+            "OPTIONS": {"IGNORE_EXCEPTIONS": True, "SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1},
+        }
+    }
     rates(settings, user="2/minute")
     with caplog.at_level(logging.INFO, logger="soulverse.throttles"):
         codes = [member_client.get("/api/v1/users/me").status_code for _ in range(3)]
         codes += [member_client.get("/api/v1/verses/today").status_code]  # the one-query path counts too
     assert codes == [200, 200, 429, 429]
     assert [r.getMessage() for r in caplog.records if r.name == "soulverse.throttles"] == [
-        "event=throttle_store_unavailable error=ConnectionError fallback=per_process"]
+        "event=throttle_store_unavailable error=ConnectionError fallback=per_process"
+    ]
 
 
 def test_the_throttles_count_on_redis_again_once_it_answers(settings, member_client, caplog):
@@ -384,12 +423,14 @@ def test_the_throttles_count_on_redis_again_once_it_answers(settings, member_cli
         codes = [member_client.get("/api/v1/users/me").status_code for _ in range(3)]
     assert codes == [200, 200, 429]
     assert [r.getMessage() for r in caplog.records if r.name == "soulverse.throttles"] == [
-        "event=throttle_store_restored"]
+        "event=throttle_store_restored"
+    ]
     assert len(cache.keys("throttle_user_*")) == 1  # counted on Redis, not in the process
     assert throttles._local == {}
 
 
 # --- the cheap refusals: health, the schema -----------------------------------------------------
+
 
 def test_anonymous_health_gets_the_drf_bytes_without_drf(client, schedules, settings, django_assert_num_queries):
     from scheduler import selectors
@@ -416,9 +457,11 @@ def test_anonymous_schema_requests_get_the_views_401_replayed(client, accept, ca
     first = answers[0]
     assert first.status_code == 401 and first["WWW-Authenticate"] == "Token"
     assert b"Informations d'authentification non fournies." in first.content
-    assert all((a.status_code, a.content, a["Content-Type"], a["Vary"], a["Allow"])
-               == (first.status_code, first.content, first["Content-Type"], first["Vary"], first["Allow"])
-               for a in answers)
+    assert all(
+        (a.status_code, a.content, a["Content-Type"], a["Vary"], a["Allow"])
+        == (first.status_code, first.content, first["Content-Type"], first["Vary"], first["Allow"])
+        for a in answers
+    )
     assert caplog.records == []  # an expected refusal: no WARNING line per request
 
 

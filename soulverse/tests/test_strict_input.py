@@ -30,14 +30,17 @@ def profile(user) -> tuple:
     return User.objects.filter(pk=user.pk).values_list("mood", "language", "timezone", "fcm_token").get()
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    ('{"mood": "\\ud800"}', "detail"),  # a lone surrogate: DRF echoed it in an unencodable message (500)
-    ('{"timezone": "\\udfff"}', "detail"),
-    ('{"\\ud800": 1}', "detail"),
-    ('{"fcm_token": 12345}', "fcm_token"),  # a number is not a string
-    ('{"fcm_token": "a\\u0000b"}', "fcm_token"),
-    ('{"timezone": 1}', "timezone"),
-])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ('{"mood": "\\ud800"}', "detail"),  # a lone surrogate: DRF echoed it in an unencodable message (500)
+        ('{"timezone": "\\udfff"}', "detail"),
+        ('{"\\ud800": 1}', "detail"),
+        ('{"fcm_token": 12345}', "fcm_token"),  # a number is not a string
+        ('{"fcm_token": "a\\u0000b"}', "fcm_token"),
+        ('{"timezone": 1}', "timezone"),
+    ],
+)
 def test_patch_me_refuses_what_the_schema_refuses_and_changes_nothing(api, user, body, field):
     before = profile(user)
     response = api.patch(ME, body, content_type="application/json")
@@ -59,11 +62,14 @@ def test_patch_me_takes_json_only(api, user):
     assert profile(user) == before
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    ('{"wait": true}', "wait"),  # was taken as 1 second
-    ('{"wait": "5"}', "wait"),
-    ('{"wait": "\\ud800"}', "detail"),
-])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ('{"wait": true}', "wait"),  # was taken as 1 second
+        ('{"wait": "5"}', "wait"),
+        ('{"wait": "\\ud800"}', "detail"),
+    ],
+)
 def test_trigger_refuses_what_the_schema_refuses_and_starts_nothing(staff_client, schedules, body, field):
     response = staff_client.post(TRIGGER, body, content_type="application/json")
     assert response.status_code == 400

@@ -7,57 +7,112 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('auth', '0012_alter_user_first_name_max_length'),
+        ("auth", "0012_alter_user_first_name_max_length"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='DailyStats',
+            name="DailyStats",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField(unique=True)),
-                ('active_users', models.PositiveIntegerField()),
-                ('daily_active_users', models.PositiveIntegerField()),
-                ('new_users', models.PositiveIntegerField()),
-                ('verses_generated', models.PositiveIntegerField()),
-                ('fallbacks_used', models.PositiveIntegerField()),
-                ('computed_at', models.DateTimeField(auto_now=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("day", models.DateField(unique=True)),
+                ("active_users", models.PositiveIntegerField()),
+                ("daily_active_users", models.PositiveIntegerField()),
+                ("new_users", models.PositiveIntegerField()),
+                ("verses_generated", models.PositiveIntegerField()),
+                ("fallbacks_used", models.PositiveIntegerField()),
+                ("computed_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'verbose_name': 'statistiques du jour',
-                'verbose_name_plural': 'statistiques quotidiennes',
-                'ordering': ['-day'],
+                "verbose_name": "statistiques du jour",
+                "verbose_name_plural": "statistiques quotidiennes",
+                "ordering": ["-day"],
             },
         ),
         migrations.CreateModel(
-            name='User',
+            name="User",
             fields=[
-                ('password', models.CharField(max_length=128, verbose_name='password')),
-                ('last_login', models.DateTimeField(blank=True, null=True, verbose_name='last login')),
-                ('is_superuser', models.BooleanField(default=False, help_text='Designates that this user has all permissions without explicitly assigning them.', verbose_name='superuser status')),
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('email', models.EmailField(max_length=254, unique=True)),
-                ('is_active', models.BooleanField(default=True)),
-                ('is_staff', models.BooleanField(default=False)),
-                ('fcm_token', models.CharField(blank=True, default='', max_length=512, verbose_name='FCM token')),
-                ('mood', models.CharField(blank=True, choices=[('joyful', 'Joyeux'), ('sad', 'Triste'), ('anxious', 'Anxieux'), ('grateful', 'Reconnaissant'), ('lonely', 'Seul'), ('stressed', 'Stressé'), ('angry', 'En colère'), ('hopeful', "Plein d'espoir")], default='', max_length=16)),
-                ('language', models.CharField(choices=[('fr', 'Français'), ('en', 'English')], default='fr', max_length=2)),
-                ('timezone', models.CharField(default='Africa/Lome', max_length=64, validators=[users.models.validate_timezone])),
-                ('last_active_at', models.DateTimeField(blank=True, db_index=True, null=True)),
-                ('date_joined', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('groups', models.ManyToManyField(blank=True, help_text='The groups this user belongs to. A user will get all permissions granted to each of their groups.', related_name='user_set', related_query_name='user', to='auth.group', verbose_name='groups')),
-                ('user_permissions', models.ManyToManyField(blank=True, help_text='Specific permissions for this user.', related_name='user_set', related_query_name='user', to='auth.permission', verbose_name='user permissions')),
+                ("password", models.CharField(max_length=128, verbose_name="password")),
+                ("last_login", models.DateTimeField(blank=True, null=True, verbose_name="last login")),
+                (
+                    "is_superuser",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Designates that this user has all permissions without explicitly assigning them.",
+                        verbose_name="superuser status",
+                    ),
+                ),
+                ("id", models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ("email", models.EmailField(max_length=254, unique=True)),
+                ("is_active", models.BooleanField(default=True)),
+                ("is_staff", models.BooleanField(default=False)),
+                ("fcm_token", models.CharField(blank=True, default="", max_length=512, verbose_name="FCM token")),
+                (
+                    "mood",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("joyful", "Joyeux"),
+                            ("sad", "Triste"),
+                            ("anxious", "Anxieux"),
+                            ("grateful", "Reconnaissant"),
+                            ("lonely", "Seul"),
+                            ("stressed", "Stressé"),
+                            ("angry", "En colère"),
+                            ("hopeful", "Plein d'espoir"),
+                        ],
+                        default="",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "language",
+                    models.CharField(choices=[("fr", "Français"), ("en", "English")], default="fr", max_length=2),
+                ),
+                (
+                    "timezone",
+                    models.CharField(default="Africa/Lome", max_length=64, validators=[users.models.validate_timezone]),
+                ),
+                ("last_active_at", models.DateTimeField(blank=True, db_index=True, null=True)),
+                ("date_joined", models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
+                (
+                    "groups",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="The groups this user belongs to. A user will get all permissions granted to each of their groups.",
+                        related_name="user_set",
+                        related_query_name="user",
+                        to="auth.group",
+                        verbose_name="groups",
+                    ),
+                ),
+                (
+                    "user_permissions",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="Specific permissions for this user.",
+                        related_name="user_set",
+                        related_query_name="user",
+                        to="auth.permission",
+                        verbose_name="user permissions",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'utilisateur',
-                'indexes': [models.Index(condition=models.Q(('is_active', True), models.Q(('fcm_token', ''), _negated=True)), fields=['id'], name='users_active_id_idx')],
+                "verbose_name": "utilisateur",
+                "indexes": [
+                    models.Index(
+                        condition=models.Q(("is_active", True), models.Q(("fcm_token", ""), _negated=True)),
+                        fields=["id"],
+                        name="users_active_id_idx",
+                    )
+                ],
             },
             managers=[
-                ('objects', users.models.UserManager()),
+                ("objects", users.models.UserManager()),
             ],
         ),
     ]

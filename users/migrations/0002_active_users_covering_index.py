@@ -4,19 +4,23 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('auth', '0012_alter_user_first_name_max_length'),
-        ('users', '0001_initial'),
+        ("auth", "0012_alter_user_first_name_max_length"),
+        ("users", "0001_initial"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='user',
-            index=models.Index(condition=models.Q(('is_active', True), models.Q(('fcm_token', ''), _negated=True)), fields=['id'], include=('mood', 'language'), name='users_active_id_mood_lang_idx'),
+            model_name="user",
+            index=models.Index(
+                condition=models.Q(("is_active", True), models.Q(("fcm_token", ""), _negated=True)),
+                fields=["id"],
+                include=("mood", "language"),
+                name="users_active_id_mood_lang_idx",
+            ),
         ),
         migrations.RemoveIndex(
-            model_name='user',
-            name='users_active_id_idx',
+            model_name="user",
+            name="users_active_id_idx",
         ),
     ]

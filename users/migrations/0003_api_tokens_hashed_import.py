@@ -23,18 +23,23 @@ def tokens_import(apps, schema_editor):
         cursor.execute(f"SELECT key, user_id FROM {LEGACY_TABLE}")
         rows = cursor.fetchall()
     # knox.crypto.hash_token: SHA-512 of the key's UTF-8 bytes, in hex.
-    AuthToken.objects.bulk_create([
-        AuthToken(digest=hashlib.sha512(key.encode()).hexdigest(), token_key=key[:TOKEN_KEY_LENGTH],
-                  user_id=user_id, expiry=expiry)
-        for key, user_id in rows
-    ])
+    AuthToken.objects.bulk_create(
+        [
+            AuthToken(
+                digest=hashlib.sha512(key.encode()).hexdigest(),
+                token_key=key[:TOKEN_KEY_LENGTH],
+                user_id=user_id,
+                expiry=expiry,
+            )
+            for key, user_id in rows
+        ]
+    )
     schema_editor.execute(f"DROP TABLE {LEGACY_TABLE}")
     # rest_framework.authtoken is no longer installed: forget its migrations too.
     schema_editor.execute("DELETE FROM django_migrations WHERE app = 'authtoken'")
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
         ("users", "0002_active_users_covering_index"),
         ("knox", "0009_extend_authtoken_field"),

@@ -23,57 +23,69 @@ def last_activity_keep(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('users', '0003_api_tokens_hashed_import'),
+        ("users", "0003_api_tokens_hashed_import"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='UserActivity',
+            name="UserActivity",
             fields=[
-                ('pk', models.CompositePrimaryKey('user', 'day', blank=True, editable=False, primary_key=True, serialize=False)),
-                ('day', models.DateField(db_index=True)),
-                ('user', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "pk",
+                    models.CompositePrimaryKey(
+                        "user", "day", blank=True, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                ("day", models.DateField(db_index=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'activité du jour',
-                'verbose_name_plural': 'activité quotidienne',
+                "verbose_name": "activité du jour",
+                "verbose_name_plural": "activité quotidienne",
             },
         ),
         migrations.RunPython(last_activity_keep, migrations.RunPython.noop),
         migrations.RemoveField(
-            model_name='user',
-            name='last_active_at',
+            model_name="user",
+            name="last_active_at",
         ),
         migrations.AddField(
-            model_name='dailystats',
-            name='monthly_active_users',
-            field=models.PositiveIntegerField(help_text='distinct users, the 30 days to `day`', null=True),
+            model_name="dailystats",
+            name="monthly_active_users",
+            field=models.PositiveIntegerField(help_text="distinct users, the 30 days to `day`", null=True),
         ),
         migrations.AddField(
-            model_name='dailystats',
-            name='pushes_opened',
+            model_name="dailystats",
+            name="pushes_opened",
             field=models.PositiveIntegerField(null=True),
         ),
         migrations.AddField(
-            model_name='dailystats',
-            name='pushes_sent',
-            field=models.PositiveIntegerField(help_text='null: no push delivery records', null=True),
+            model_name="dailystats",
+            name="pushes_sent",
+            field=models.PositiveIntegerField(help_text="null: no push delivery records", null=True),
         ),
         migrations.AddField(
-            model_name='dailystats',
-            name='weekly_active_users',
-            field=models.PositiveIntegerField(help_text='distinct users, the 7 days to `day`', null=True),
+            model_name="dailystats",
+            name="weekly_active_users",
+            field=models.PositiveIntegerField(help_text="distinct users, the 7 days to `day`", null=True),
         ),
         migrations.AlterField(
-            model_name='dailystats',
-            name='active_users',
-            field=models.PositiveIntegerField(help_text='active users when the day was first computed'),
+            model_name="dailystats",
+            name="active_users",
+            field=models.PositiveIntegerField(help_text="active users when the day was first computed"),
         ),
         migrations.AlterField(
-            model_name='dailystats',
-            name='verses_generated',
+            model_name="dailystats",
+            name="verses_generated",
             field=models.PositiveIntegerField(help_text="verses delivered: users given the day's verse"),
         ),
     ]

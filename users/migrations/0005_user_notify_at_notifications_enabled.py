@@ -6,25 +6,34 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('auth', '0012_alter_user_first_name_max_length'),
-        ('users', '0004_user_activity_per_day'),
+        ("auth", "0012_alter_user_first_name_max_length"),
+        ("users", "0004_user_activity_per_day"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='user',
-            name='notifications_enabled',
+            model_name="user",
+            name="notifications_enabled",
             field=models.BooleanField(db_default=True, default=True),
         ),
         migrations.AddField(
-            model_name='user',
-            name='notify_at',
-            field=models.TimeField(db_default=datetime.time(6, 0), default=datetime.time(6, 0), validators=[users.models.validate_quarter_hour]),
+            model_name="user",
+            name="notify_at",
+            field=models.TimeField(
+                db_default=datetime.time(6, 0),
+                default=datetime.time(6, 0),
+                validators=[users.models.validate_quarter_hour],
+            ),
         ),
         migrations.AddIndex(
-            model_name='user',
-            index=models.Index(condition=models.Q(('is_active', True), models.Q(('fcm_token', ''), _negated=True), ('notifications_enabled', True)), fields=['timezone', 'notify_at'], name='users_push_due_idx'),
+            model_name="user",
+            index=models.Index(
+                condition=models.Q(
+                    ("is_active", True), models.Q(("fcm_token", ""), _negated=True), ("notifications_enabled", True)
+                ),
+                fields=["timezone", "notify_at"],
+                name="users_push_due_idx",
+            ),
         ),
     ]

@@ -50,8 +50,11 @@ def statements(call) -> list[str]:
     the throttle's, on the embedded default's database cache, too: on Redis they are no SQL)."""
     with CaptureQueriesContext(connection) as captured:
         call()
-    words = [query["sql"].split()[0].upper() for query in captured.captured_queries
-             if "soulverse_cache" not in query["sql"] and not _savepoint(query["sql"])]
+    words = [
+        query["sql"].split()[0].upper()
+        for query in captured.captured_queries
+        if "soulverse_cache" not in query["sql"] and not _savepoint(query["sql"])
+    ]
     return ["SELECT" if word == "EXECUTE" else word for word in words if word != "PREPARE"]
 
 
@@ -66,8 +69,10 @@ def activity_inserts(call) -> int:
     """How many INSERTs into the activity table `call()` runs."""
     with CaptureQueriesContext(connection) as captured:
         call()
-    return sum(query["sql"].startswith("INSERT") and "users_useractivity" in query["sql"]
-               for query in captured.captured_queries)
+    return sum(
+        query["sql"].startswith("INSERT") and "users_useractivity" in query["sql"]
+        for query in captured.captured_queries
+    )
 
 
 def activity() -> list[tuple[str, datetime.date]]:
@@ -113,9 +118,17 @@ def test_reading_the_verse_twice_and_opening_the_push_counts_once(staff_client):
         report = user_stats_update()  # the 00:00 job
     assert report["daily_active_users"] == 1
     assert figures(stats_of(staff_client, DAY)) == {
-        "day": "2026-03-10", "active_users": 2, "daily_active_users": 1, "weekly_active_users": 1,
-        "monthly_active_users": 1, "new_users": 2, "verses_generated": 2, "fallbacks_used": 2,
-        "pushes_sent": 0, "pushes_opened": 1, "open_rate": None,  # opened without a recorded send
+        "day": "2026-03-10",
+        "active_users": 2,
+        "daily_active_users": 1,
+        "weekly_active_users": 1,
+        "monthly_active_users": 1,
+        "new_users": 2,
+        "verses_generated": 2,
+        "fallbacks_used": 2,
+        "pushes_sent": 0,
+        "pushes_opened": 1,
+        "open_rate": None,  # opened without a recorded send
     }
 
 
@@ -197,9 +210,15 @@ def test_recomputing_yesterday_gives_the_same_numbers(staff_client):
     assert DailyStats.objects.count() == 1
 
 
-@pytest.mark.parametrize(("day", "status", "message"), [
-    ("2026-02-30", 400, "day"), ("yesterday", 400, "day"), ("2026-03-11", 404, "day"), ("2026-03-01", 404, "day"),
-])
+@pytest.mark.parametrize(
+    ("day", "status", "message"),
+    [
+        ("2026-02-30", 400, "day"),
+        ("yesterday", 400, "day"),
+        ("2026-03-11", 404, "day"),
+        ("2026-03-01", 404, "day"),
+    ],
+)
 def test_an_open_of_a_bad_day_is_refused_and_changes_nothing(day, status, message):
     with at(DAY):
         user = UserFactory()
@@ -229,8 +248,12 @@ def test_stats_lists_each_day_of_the_window_oldest_first(staff_client):
         user_stats_update()
     with at(DAY + datetime.timedelta(days=1), 9):
         body = staff_client.get(STATS, {"days": 3}).json()
-    assert (body["days"], body["start"], body["end"], body["timezone"]) == (3, "2026-03-08", "2026-03-10",
-                                                                             "Africa/Lome")
+    assert (body["days"], body["start"], body["end"], body["timezone"]) == (
+        3,
+        "2026-03-08",
+        "2026-03-10",
+        "Africa/Lome",
+    )
     assert [point["day"] for point in body["series"]] == ["2026-03-08", "2026-03-09", "2026-03-10"]
     assert [point["active_users"] for point in body["series"]] == [0, None, 1]
     assert body["series"][1] == {"day": "2026-03-09", **{name: None for name in body["series"][1] if name != "day"}}
@@ -256,8 +279,11 @@ def test_stats_defaults_to_the_last_30_days(staff_client):
 
 
 def test_user_stats_update_command_refuses_bad_days():
-    for args, error in [(["--day", "nope"], "--day: not a date"), (["--days", "0"], "--days must be"),
-                        (["--day", "2999-01-01"], "has not ended yet")]:
+    for args, error in [
+        (["--day", "nope"], "--day: not a date"),
+        (["--days", "0"], "--days must be"),
+        (["--day", "2999-01-01"], "has not ended yet"),
+    ]:
         with pytest.raises(Exception, match=error):
             call_command("user_stats_update", *args)
     assert not DailyStats.objects.exists()

@@ -19,6 +19,7 @@ def run(*args, **options) -> tuple[str, str]:
 
 # --- seed_demo_users ------------------------------------------------------------------------
 
+
 def test_seed_demo_users_then_if_empty_adds_none(db):
     out, _ = run("seed_demo_users", "--count", "25", "--seed", "1")
     assert out.startswith("25 demo users created in ")
@@ -48,13 +49,13 @@ def test_seed_demo_users_rejects_a_negative_count_and_creates_nothing(db):
 
 # --- ensure_admin ---------------------------------------------------------------------------
 
+
 def test_ensure_admin_creates_a_staff_superuser_and_prints_its_secrets_once(db, no_admin_env):
     out, _ = run("ensure_admin")
 
     user = User.objects.get()
     token = AuthToken.objects.get(user=user)
-    assert (user.email, user.is_staff, user.is_superuser, user.is_active) == (
-        "admin@soulverse.local", True, True, True)
+    assert (user.email, user.is_staff, user.is_superuser, user.is_active) == ("admin@soulverse.local", True, True, True)
     lines = out.splitlines()
     assert lines[0] == "Staff account created: admin@soulverse.local"
     assert len(lines) == 3
@@ -113,14 +114,16 @@ def test_ensure_admin_refuses_an_existing_non_staff_account(db, no_admin_env):
     assert AuthToken.objects.count() == 0
 
 
-@pytest.mark.parametrize(("variable", "value", "message"), [
-    ("SOULVERSE_ADMIN_PASSWORD", "a", "SOULVERSE_ADMIN_PASSWORD: too weak"),
-    ("SOULVERSE_ADMIN_PASSWORD", "password1234", "SOULVERSE_ADMIN_PASSWORD: too weak"),
-    ("SOULVERSE_ADMIN_TOKEN", "a", "SOULVERSE_ADMIN_TOKEN: too weak (at least 32 characters)"),
-    ("SOULVERSE_ADMIN_TOKEN", "a" * 40, "SOULVERSE_ADMIN_TOKEN: too weak (at least 12 different characters"),
-])
-def test_ensure_admin_refuses_weak_secrets_and_creates_nothing(db, no_admin_env, monkeypatch, variable, value,
-                                                                message):
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("SOULVERSE_ADMIN_PASSWORD", "a", "SOULVERSE_ADMIN_PASSWORD: too weak"),
+        ("SOULVERSE_ADMIN_PASSWORD", "password1234", "SOULVERSE_ADMIN_PASSWORD: too weak"),
+        ("SOULVERSE_ADMIN_TOKEN", "a", "SOULVERSE_ADMIN_TOKEN: too weak (at least 32 characters)"),
+        ("SOULVERSE_ADMIN_TOKEN", "a" * 40, "SOULVERSE_ADMIN_TOKEN: too weak (at least 12 different characters"),
+    ],
+)
+def test_ensure_admin_refuses_weak_secrets_and_creates_nothing(db, no_admin_env, monkeypatch, variable, value, message):
     """Finding 4: ensure_admin accepted password `a` and token `a`."""
     monkeypatch.setenv(variable, value)
     with pytest.raises(CommandError, match=re.escape(message)):
@@ -163,20 +166,24 @@ def test_ensure_admin_takes_its_secrets_from_files_and_a_rerun_changes_nothing(d
     assert list(AuthToken.objects.values_list("digest", flat=True)) == [token.digest]
 
 
-def test_ensure_admin_refuses_a_secret_given_twice_or_unreadable_and_creates_nothing(db, admin_secret_files,
-                                                                                      monkeypatch, tmp_path):
+def test_ensure_admin_refuses_a_secret_given_twice_or_unreadable_and_creates_nothing(
+    db, admin_secret_files, monkeypatch, tmp_path
+):
     monkeypatch.setenv("SOULVERSE_ADMIN_PASSWORD", ADMIN_PASSWORD)
     with pytest.raises(CommandError) as refused:
         run("ensure_admin")
-    assert str(refused.value) == ("SOULVERSE_ADMIN_PASSWORD and SOULVERSE_ADMIN_PASSWORD_FILE are both set: keep "
-                                  "only one of them. Nothing changed.")
+    assert str(refused.value) == (
+        "SOULVERSE_ADMIN_PASSWORD and SOULVERSE_ADMIN_PASSWORD_FILE are both set: keep "
+        "only one of them. Nothing changed."
+    )
 
     monkeypatch.delenv("SOULVERSE_ADMIN_PASSWORD")
     monkeypatch.setenv("SOULVERSE_ADMIN_TOKEN_FILE", str(tmp_path / "absent"))
     with pytest.raises(CommandError) as refused:
         run("ensure_admin")
-    assert str(refused.value) == (f"SOULVERSE_ADMIN_TOKEN_FILE: cannot read {tmp_path / 'absent'} "
-                                  "(No such file or directory). Nothing changed.")
+    assert str(refused.value) == (
+        f"SOULVERSE_ADMIN_TOKEN_FILE: cannot read {tmp_path / 'absent'} (No such file or directory). Nothing changed."
+    )
     assert (User.objects.count(), AuthToken.objects.count()) == (0, 0)
 
 

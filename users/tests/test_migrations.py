@@ -17,7 +17,9 @@ def test_the_migration_keeps_each_users_last_activity_as_an_activity_day():
     lome = zoneinfo.ZoneInfo("Africa/Lome")
     old_user.objects.create(email="late@example.org", last_active_at=datetime.datetime(2026, 3, 9, 23, 30, tzinfo=lome))
     paris = zoneinfo.ZoneInfo("Europe/Paris")  # 00:30 in Paris on the 10th is still the 9th in Lomé
-    old_user.objects.create(email="paris@example.org", last_active_at=datetime.datetime(2026, 3, 10, 0, 30, tzinfo=paris))
+    old_user.objects.create(
+        email="paris@example.org", last_active_at=datetime.datetime(2026, 3, 10, 0, 30, tzinfo=paris)
+    )
     old_user.objects.create(email="never@example.org", last_active_at=None)
 
     executor = MigrationExecutor(connection)
@@ -26,6 +28,8 @@ def test_the_migration_keeps_each_users_last_activity_as_an_activity_day():
 
     activity = executor.loader.project_state(AFTER).apps.get_model("users", "UserActivity")
     assert sorted(activity.objects.values_list("user__email", "day")) == [
-        ("late@example.org", datetime.date(2026, 3, 9)), ("paris@example.org", datetime.date(2026, 3, 9))]
+        ("late@example.org", datetime.date(2026, 3, 9)),
+        ("paris@example.org", datetime.date(2026, 3, 9)),
+    ]
     executor = MigrationExecutor(connection)
     executor.migrate(executor.loader.graph.leaf_nodes())  # back to the latest state for the other tests

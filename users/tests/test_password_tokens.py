@@ -35,8 +35,10 @@ def other_key():
 def test_the_admin_password_form_ends_every_token(admin_client, marie_keys, other_key):
     marie, keys = marie_keys
     assert [api(key) for key in keys] == [200, 200, 200]
-    response = admin_client.post(f"/admin/users/user/{marie.pk}/password/",
-                                 {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD, "usable_password": "true"})
+    response = admin_client.post(
+        f"/admin/users/user/{marie.pk}/password/",
+        {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD, "usable_password": "true"},
+    )
     assert response.status_code == 302, response.content.decode()[:500]
     marie.refresh_from_db()
     assert marie.check_password(NEW_PASSWORD)

@@ -24,16 +24,28 @@ def test_daily_stats_for_the_day_that_just_ended():
     active_before = UserFactory(date_joined=at(yesterday, 0))
     joined_earlier = UserFactory(date_joined=at(yesterday - datetime.timedelta(days=5), 9))
     UserFactory(fcm_token="", date_joined=at(yesterday + datetime.timedelta(days=1), 0))
-    for user, day in [(joined_yesterday, yesterday), (active_before, yesterday - datetime.timedelta(days=1)),
-                      (joined_earlier, yesterday)]:
+    for user, day in [
+        (joined_yesterday, yesterday),
+        (active_before, yesterday - datetime.timedelta(days=1)),
+        (joined_earlier, yesterday),
+    ]:
         user_activity_record(user_id=user.pk, day=day)
     daily_run(day=yesterday)
 
     report = user_stats_update()
 
-    assert report == {"day": yesterday.isoformat(), "active_users": 3, "daily_active_users": 2,
-                      "weekly_active_users": 3, "monthly_active_users": 3, "new_users": 2,
-                      "verses_generated": 3, "fallbacks_used": 3, "pushes_sent": 0, "pushes_opened": 0}
+    assert report == {
+        "day": yesterday.isoformat(),
+        "active_users": 3,
+        "daily_active_users": 2,
+        "weekly_active_users": 3,
+        "monthly_active_users": 3,
+        "new_users": 2,
+        "verses_generated": 3,
+        "fallbacks_used": 3,
+        "pushes_sent": 0,
+        "pushes_opened": 0,
+    }
     UserFactory()
     daily_stats_update(day=yesterday)  # recomputed in place
     assert DailyStats.objects.count() == 1
@@ -52,5 +64,6 @@ def test_seed_demo_users_makes_realistic_users():
     # 60 % of them have a day of activity in the last three days, never before they joined.
     assert UserActivity.objects.count() == 300
     assert set(UserActivity.objects.values_list("day", flat=True)) <= {
-        timezone.localdate() - datetime.timedelta(days=n) for n in range(4)}
+        timezone.localdate() - datetime.timedelta(days=n) for n in range(4)
+    }
     assert not UserActivity.objects.filter(day__lt=TruncDate("user__date_joined")).exists()

@@ -32,10 +32,14 @@ def test_existing_drf_tokens_keep_working_and_leave_no_plaintext():
     migrate(("users", "0002_active_users_covering_index"))
     user_id = "uuid" if connection.vendor == "postgresql" else "char(32)"
     with connection.cursor() as cursor:
-        cursor.execute(f"CREATE TABLE authtoken_token (key varchar(40) PRIMARY KEY, created timestamp NOT NULL, "
-                       f"user_id {user_id} NOT NULL UNIQUE)")
-        cursor.execute("INSERT INTO authtoken_token (key, created, user_id) VALUES (%s, CURRENT_TIMESTAMP, %s)",
-                       [LEGACY_KEY, user.pk.hex if connection.vendor != "postgresql" else str(user.pk)])
+        cursor.execute(
+            f"CREATE TABLE authtoken_token (key varchar(40) PRIMARY KEY, created timestamp NOT NULL, "
+            f"user_id {user_id} NOT NULL UNIQUE)"
+        )
+        cursor.execute(
+            "INSERT INTO authtoken_token (key, created, user_id) VALUES (%s, CURRENT_TIMESTAMP, %s)",
+            [LEGACY_KEY, user.pk.hex if connection.vendor != "postgresql" else str(user.pk)],
+        )
 
     migrate(("users", "0003_api_tokens_hashed_import"))
     latest()  # the later migrations too (users.notify_at...), as a deploy applies them

@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,59 +14,77 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='BibleVerse',
+            name="BibleVerse",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('edition', models.CharField(max_length=16)),
-                ('book', models.PositiveSmallIntegerField(help_text='1-66, Protestant canon order')),
-                ('chapter', models.PositiveSmallIntegerField()),
-                ('verse', models.PositiveSmallIntegerField()),
-                ('text', models.TextField()),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("edition", models.CharField(max_length=16)),
+                ("book", models.PositiveSmallIntegerField(help_text="1-66, Protestant canon order")),
+                ("chapter", models.PositiveSmallIntegerField()),
+                ("verse", models.PositiveSmallIntegerField()),
+                ("text", models.TextField()),
             ],
             options={
-                'verbose_name': 'verset biblique',
-                'verbose_name_plural': 'versets bibliques',
-                'constraints': [models.UniqueConstraint(fields=('edition', 'book', 'chapter', 'verse'), name='one_text_per_verse')],
+                "verbose_name": "verset biblique",
+                "verbose_name_plural": "versets bibliques",
+                "constraints": [
+                    models.UniqueConstraint(fields=("edition", "book", "chapter", "verse"), name="one_text_per_verse")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='VerseOfTheDay',
+            name="VerseOfTheDay",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField()),
-                ('mood', models.CharField(blank=True, help_text='empty: users without a mood', max_length=16)),
-                ('language', models.CharField(max_length=2)),
-                ('book', models.PositiveSmallIntegerField()),
-                ('chapter', models.PositiveSmallIntegerField()),
-                ('verse_start', models.PositiveSmallIntegerField()),
-                ('verse_end', models.PositiveSmallIntegerField()),
-                ('reference', models.CharField(max_length=64)),
-                ('text', models.TextField(help_text="always the edition's text, never the model's")),
-                ('reflection', models.TextField()),
-                ('source', models.CharField(choices=[('ai', 'IA'), ('fallback', 'Verset de secours')], max_length=16)),
-                ('ai_failure', models.CharField(blank=True, help_text='why the AI answer was not used', max_length=32)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("day", models.DateField()),
+                ("mood", models.CharField(blank=True, help_text="empty: users without a mood", max_length=16)),
+                ("language", models.CharField(max_length=2)),
+                ("book", models.PositiveSmallIntegerField()),
+                ("chapter", models.PositiveSmallIntegerField()),
+                ("verse_start", models.PositiveSmallIntegerField()),
+                ("verse_end", models.PositiveSmallIntegerField()),
+                ("reference", models.CharField(max_length=64)),
+                ("text", models.TextField(help_text="always the edition's text, never the model's")),
+                ("reflection", models.TextField()),
+                ("source", models.CharField(choices=[("ai", "IA"), ("fallback", "Verset de secours")], max_length=16)),
+                ("ai_failure", models.CharField(blank=True, help_text="why the AI answer was not used", max_length=32)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'verbose_name': 'verset du jour (par humeur)',
-                'verbose_name_plural': 'versets du jour (par humeur)',
-                'constraints': [models.UniqueConstraint(fields=('day', 'mood', 'language'), name='one_verse_per_day_mood_language')],
+                "verbose_name": "verset du jour (par humeur)",
+                "verbose_name_plural": "versets du jour (par humeur)",
+                "constraints": [
+                    models.UniqueConstraint(fields=("day", "mood", "language"), name="one_verse_per_day_mood_language")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='DailyVerse',
+            name="DailyVerse",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='daily_verses', to=settings.AUTH_USER_MODEL)),
-                ('verse', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='deliveries', to='verses.verseoftheday')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("day", models.DateField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="daily_verses",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "verse",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="deliveries",
+                        to="verses.verseoftheday",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'verset du jour',
-                'verbose_name_plural': 'versets du jour',
-                'indexes': [models.Index(fields=['day', 'verse'], name='dailyverse_day_verse_idx')],
-                'constraints': [models.UniqueConstraint(fields=('user', 'day'), name='one_daily_verse_per_user_day')],
+                "verbose_name": "verset du jour",
+                "verbose_name_plural": "versets du jour",
+                "indexes": [models.Index(fields=["day", "verse"], name="dailyverse_day_verse_idx")],
+                "constraints": [models.UniqueConstraint(fields=("user", "day"), name="one_daily_verse_per_user_day")],
             },
         ),
     ]

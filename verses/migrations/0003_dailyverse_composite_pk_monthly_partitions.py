@@ -48,52 +48,60 @@ def table_rebuild(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('verses', '0002_dailyverse_user_no_extra_index'),
-        ('users', '0001_initial'),
+        ("verses", "0002_dailyverse_user_no_extra_index"),
+        ("users", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.SeparateDatabaseAndState(
             state_operations=[
-                migrations.RemoveConstraint(model_name='dailyverse', name='one_daily_verse_per_user_day'),
-                migrations.RemoveField(model_name='dailyverse', name='id'),
+                migrations.RemoveConstraint(model_name="dailyverse", name="one_daily_verse_per_user_day"),
+                migrations.RemoveField(model_name="dailyverse", name="id"),
                 migrations.AlterField(
-                    model_name='dailyverse',
-                    name='user',
-                    field=models.ForeignKey(db_constraint=False, db_index=False,
-                                            on_delete=django.db.models.deletion.CASCADE,
-                                            related_name='daily_verses', to=settings.AUTH_USER_MODEL),
+                    model_name="dailyverse",
+                    name="user",
+                    field=models.ForeignKey(
+                        db_constraint=False,
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="daily_verses",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
                 ),
                 migrations.AlterField(
-                    model_name='dailyverse',
-                    name='verse',
-                    field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.PROTECT,
-                                            related_name='deliveries', to='verses.verseoftheday'),
+                    model_name="dailyverse",
+                    name="verse",
+                    field=models.ForeignKey(
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="deliveries",
+                        to="verses.verseoftheday",
+                    ),
                 ),
                 migrations.AddField(
-                    model_name='dailyverse',
-                    name='pk',
-                    field=models.CompositePrimaryKey('user_id', 'day', blank=True, editable=False, primary_key=True,
-                                                     serialize=False),
+                    model_name="dailyverse",
+                    name="pk",
+                    field=models.CompositePrimaryKey(
+                        "user_id", "day", blank=True, editable=False, primary_key=True, serialize=False
+                    ),
                 ),
             ],
             database_operations=[migrations.RunPython(table_rebuild)],
         ),
         migrations.CreateModel(
-            name='DailyVerseRecord',
+            name="DailyVerseRecord",
             fields=[
-                ('id', models.CharField(max_length=64, primary_key=True, serialize=False)),
-                ('day', models.DateField()),
-                ('created_at', models.DateTimeField()),
+                ("id", models.CharField(max_length=64, primary_key=True, serialize=False)),
+                ("day", models.DateField()),
+                ("created_at", models.DateTimeField()),
             ],
             options={
-                'verbose_name': 'verset du jour',
-                'verbose_name_plural': 'versets du jour',
-                'db_table': 'verses_dailyverse_admin',
-                'managed': False,
+                "verbose_name": "verset du jour",
+                "verbose_name_plural": "versets du jour",
+                "db_table": "verses_dailyverse_admin",
+                "managed": False,
             },
         ),
         migrations.RunSQL(ADMIN_VIEW, "DROP VIEW verses_dailyverse_admin"),

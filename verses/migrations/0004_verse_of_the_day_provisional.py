@@ -5,38 +5,49 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('verses', '0003_dailyverse_composite_pk_monthly_partitions'),
+        ("verses", "0003_dailyverse_composite_pk_monthly_partitions"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='verseoftheday',
-            options={'base_manager_name': 'all_objects', 'verbose_name': 'verset du jour (par humeur)', 'verbose_name_plural': 'versets du jour (par humeur)'},
+            name="verseoftheday",
+            options={
+                "base_manager_name": "all_objects",
+                "verbose_name": "verset du jour (par humeur)",
+                "verbose_name_plural": "versets du jour (par humeur)",
+            },
         ),
         migrations.AlterModelManagers(
-            name='verseoftheday',
+            name="verseoftheday",
             managers=[
-                ('objects', django.db.models.manager.Manager()),
-                ('all_objects', django.db.models.manager.Manager()),
+                ("objects", django.db.models.manager.Manager()),
+                ("all_objects", django.db.models.manager.Manager()),
             ],
         ),
         migrations.RemoveConstraint(
-            model_name='verseoftheday',
-            name='one_verse_per_day_mood_language',
+            model_name="verseoftheday",
+            name="one_verse_per_day_mood_language",
         ),
         migrations.AddField(
-            model_name='verseoftheday',
-            name='provisional',
-            field=models.BooleanField(default=False, help_text='a fallback served while the AI was asked'),
+            model_name="verseoftheday",
+            name="provisional",
+            field=models.BooleanField(default=False, help_text="a fallback served while the AI was asked"),
         ),
         migrations.AddConstraint(
-            model_name='verseoftheday',
-            constraint=models.UniqueConstraint(condition=models.Q(('provisional', False)), fields=('day', 'mood', 'language'), name='one_verse_per_day_mood_language'),
+            model_name="verseoftheday",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("provisional", False)),
+                fields=("day", "mood", "language"),
+                name="one_verse_per_day_mood_language",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='verseoftheday',
-            constraint=models.UniqueConstraint(condition=models.Q(('provisional', True)), fields=('day', 'mood', 'language'), name='one_provisional_verse_per_day_mood_language'),
+            model_name="verseoftheday",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("provisional", True)),
+                fields=("day", "mood", "language"),
+                name="one_provisional_verse_per_day_mood_language",
+            ),
         ),
     ]

@@ -6,24 +6,36 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('verses', '0004_verse_of_the_day_provisional'),
+        ("verses", "0004_verse_of_the_day_provisional"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='VerseOpen',
+            name="VerseOpen",
             fields=[
-                ('pk', models.CompositePrimaryKey('user', 'day', blank=True, editable=False, primary_key=True, serialize=False)),
-                ('day', models.DateField(db_index=True)),
-                ('opened_at', models.DateTimeField()),
-                ('user', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "pk",
+                    models.CompositePrimaryKey(
+                        "user", "day", blank=True, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                ("day", models.DateField(db_index=True)),
+                ("opened_at", models.DateTimeField()),
+                (
+                    "user",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'notification ouverte',
-                'verbose_name_plural': 'notifications ouvertes',
+                "verbose_name": "notification ouverte",
+                "verbose_name_plural": "notifications ouvertes",
             },
         ),
     ]

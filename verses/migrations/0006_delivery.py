@@ -6,33 +6,57 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('verses', '0005_verse_open'),
+        ("verses", "0005_verse_open"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Delivery',
+            name="Delivery",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField(help_text="the user's local date")),
-                ('state', models.CharField(choices=[('pending', 'En attente'), ('sent', 'Envoyé'), ('invalid_token', 'Jeton invalide'), ('failed', 'Échec')], default='pending', max_length=16)),
-                ('attempts', models.PositiveSmallIntegerField(default=0, help_text='ticks that tried to send it')),
-                ('message_id', models.CharField(blank=True, help_text="FCM's message name", max_length=200)),
-                ('error', models.CharField(blank=True, help_text='the last error', max_length=200)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('user', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='deliveries', to=settings.AUTH_USER_MODEL)),
-                ('verse', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='pushes', to='verses.verseoftheday')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("day", models.DateField(help_text="the user's local date")),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("pending", "En attente"),
+                            ("sent", "Envoyé"),
+                            ("invalid_token", "Jeton invalide"),
+                            ("failed", "Échec"),
+                        ],
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                ("attempts", models.PositiveSmallIntegerField(default=0, help_text="ticks that tried to send it")),
+                ("message_id", models.CharField(blank=True, help_text="FCM's message name", max_length=200)),
+                ("error", models.CharField(blank=True, help_text="the last error", max_length=200)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="deliveries",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "verse",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="pushes", to="verses.verseoftheday"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'envoi push',
-                'verbose_name_plural': 'envois push',
-                'indexes': [models.Index(fields=['day', 'state'], name='delivery_day_state_idx')],
-                'constraints': [models.UniqueConstraint(fields=('user', 'day'), name='one_delivery_per_user_day')],
+                "verbose_name": "envoi push",
+                "verbose_name_plural": "envois push",
+                "indexes": [models.Index(fields=["day", "state"], name="delivery_day_state_idx")],
+                "constraints": [models.UniqueConstraint(fields=("user", "day"), name="one_delivery_per_user_day")],
             },
         ),
     ]

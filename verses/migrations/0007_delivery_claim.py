@@ -4,25 +4,34 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('verses', '0006_delivery'),
+        ("verses", "0006_delivery"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='delivery',
-            name='claim',
+            model_name="delivery",
+            name="claim",
             field=models.CharField(blank=True, max_length=32),
         ),
         migrations.AddField(
-            model_name='delivery',
-            name='claimed_until',
+            model_name="delivery",
+            name="claimed_until",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AlterField(
-            model_name='delivery',
-            name='state',
-            field=models.CharField(choices=[('pending', 'En attente'), ('sending', "En cours d'envoi"), ('sent', 'Envoyé'), ('invalid_token', 'Jeton invalide'), ('failed', 'Échec')], default='pending', max_length=16),
+            model_name="delivery",
+            name="state",
+            field=models.CharField(
+                choices=[
+                    ("pending", "En attente"),
+                    ("sending", "En cours d'envoi"),
+                    ("sent", "Envoyé"),
+                    ("invalid_token", "Jeton invalide"),
+                    ("failed", "Échec"),
+                ],
+                default="pending",
+                max_length=16,
+            ),
         ),
     ]

@@ -77,8 +77,9 @@ def push_tick(fcm_stub, no_ai):
     from scheduler.models import JobRun
 
     def tick(at, *, dry_run: bool = False) -> dict:
-        call_command("deliver_verses", "--at", at.isoformat(), *(["--dry-run"] if dry_run else []),
-                     stdout=io.StringIO())
+        call_command(
+            "deliver_verses", "--at", at.isoformat(), *(["--dry-run"] if dry_run else []), stdout=io.StringIO()
+        )
         return JobRun.objects.filter(job_id="deliver_verses").order_by("-started_at").first().counts
 
     return tick

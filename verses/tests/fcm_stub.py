@@ -68,8 +68,12 @@ def error_body(code: str) -> dict:
     status, rpc_status, message = ERRORS[code]
     details: list[dict] = [{"@type": FCM_ERROR_TYPE, "errorCode": code}]
     if code == "INVALID_ARGUMENT":
-        details.append({"@type": BAD_REQUEST_TYPE, "fieldViolations": [
-            {"field": "message.token", "description": "Invalid registration token"}]})
+        details.append(
+            {
+                "@type": BAD_REQUEST_TYPE,
+                "fieldViolations": [{"field": "message.token", "description": "Invalid registration token"}],
+            }
+        )
     return {"error": {"code": status, "message": message, "status": rpc_status, "details": details}}
 
 
@@ -82,8 +86,16 @@ class _Server(ThreadingHTTPServer):
 
 
 class FcmStub:
-    def __init__(self, *, latency: float = 0.0, project_id: str = "soulverse-test", token_ttl: int = 3600,
-                 record: bool = True, key_pem: bytes | None = None, base_url: str | None = None):
+    def __init__(
+        self,
+        *,
+        latency: float = 0.0,
+        project_id: str = "soulverse-test",
+        token_ttl: int = 3600,
+        record: bool = True,
+        key_pem: bytes | None = None,
+        base_url: str | None = None,
+    ):
         """`key_pem` and `base_url` are for a stub served elsewhere (FcmStubProcess): it then opens
         no server of its own."""
         self.latency = latency
@@ -91,8 +103,11 @@ class FcmStub:
         self.accepted = 0
         self.project_id = project_id
         self.token_ttl = token_ttl
-        self._key = (serialization.load_pem_private_key(key_pem, password=None) if key_pem
-                     else rsa.generate_private_key(public_exponent=65537, key_size=2048))
+        self._key = (
+            serialization.load_pem_private_key(key_pem, password=None)
+            if key_pem
+            else rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        )
         self.client_email = f"firebase-adminsdk@{project_id}.iam.gserviceaccount.com"
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
@@ -125,8 +140,13 @@ class FcmStub:
 
     def credentials_file(self, directory: Path) -> Path:
         """A service-account JSON whose token_uri is this stub."""
-        return _credentials_file(directory, key=self._key, project_id=self.project_id,
-                                 client_email=self.client_email, token_uri=self.token_uri)
+        return _credentials_file(
+            directory,
+            key=self._key,
+            project_id=self.project_id,
+            client_email=self.client_email,
+            token_uri=self.token_uri,
+        )
 
     def outage(self, *, status: int, seconds: float, retry_after: int | None = None) -> None:
         """Answer every send with the error of `status` (429/500/503) for `seconds`."""
@@ -163,8 +183,13 @@ class FcmStub:
         if form.get("grant_type") != ["urn:ietf:params:oauth:grant-type:jwt-bearer"] or not form.get("assertion"):
             return 400, {"error": "unsupported_grant_type", "error_description": "Invalid grant_type."}
         try:
-            claims = jwt.decode(form["assertion"][0], self._key.public_key(), algorithms=["RS256"],
-                                audience=[GOOGLE_TOKEN_AUDIENCE, self.token_uri], options={"require": ["iss", "aud", "iat", "exp"]})
+            claims = jwt.decode(
+                form["assertion"][0],
+                self._key.public_key(),
+                algorithms=["RS256"],
+                audience=[GOOGLE_TOKEN_AUDIENCE, self.token_uri],
+                options={"require": ["iss", "aud", "iat", "exp"]},
+            )
         except jwt.PyJWTError as exc:
             return 400, {"error": "invalid_grant", "error_description": f"Invalid JWT: {exc}"}
         if claims["iss"] != self.client_email or not SCOPES & set(claims.get("scope", "").split()):
@@ -191,17 +216,38 @@ class FcmStub:
             self.requests += 1
             authorized = authorization.startswith("Bearer ") and authorization[7:] in self._access_tokens
         if not authorized:
-            return 401, {"error": {"code": 401, "status": "UNAUTHENTICATED",
-                                   "message": "Request had invalid authentication credentials."}}, {}
+            return (
+                401,
+                {
+                    "error": {
+                        "code": 401,
+                        "status": "UNAUTHENTICATED",
+                        "message": "Request had invalid authentication credentials.",
+                    }
+                },
+                {},
+            )
         if project != self.project_id:
-            return 403, {"error": {"code": 403, "status": "PERMISSION_DENIED",
-                                   "message": "Permission denied on project."}}, {}
+            return (
+                403,
+                {"error": {"code": 403, "status": "PERMISSION_DENIED", "message": "Permission denied on project."}},
+                {},
+            )
         message = body.get("message") if isinstance(body, dict) else None
         targets = [key for key in ("token", "topic", "condition") if isinstance(message, dict) and message.get(key)]
         if len(targets) != 1:
-            return 400, {"error": {"code": 400, "status": "INVALID_ARGUMENT",
-                                   "message": "Exactly one of token, topic or condition is required.",
-                                   "details": [{"@type": FCM_ERROR_TYPE, "errorCode": "INVALID_ARGUMENT"}]}}, {}
+            return (
+                400,
+                {
+                    "error": {
+                        "code": 400,
+                        "status": "INVALID_ARGUMENT",
+                        "message": "Exactly one of token, topic or condition is required.",
+                        "details": [{"@type": FCM_ERROR_TYPE, "errorCode": "INVALID_ARGUMENT"}],
+                    }
+                },
+                {},
+            )
         token = message.get("token", "")
         forced = self._forced_error()
         code = forced[0] if forced else next((c for prefix, c in TOKEN_MODES.items() if token.startswith(prefix)), None)
@@ -237,8 +283,11 @@ class FcmStub:
         try:
             body = json.loads(raw or b"null")
         except ValueError:
-            return 400, {"error": {"code": 400, "status": "INVALID_ARGUMENT",
-                                   "message": "Invalid JSON payload received."}}, {}
+            return (
+                400,
+                {"error": {"code": 400, "status": "INVALID_ARGUMENT", "message": "Invalid JSON payload received."}},
+                {},
+            )
         return self._send(project, authorization, body)
 
     def _handler(self):
@@ -274,20 +323,38 @@ class FcmStub:
 
 
 def _credentials_file(directory: Path, *, key, project_id: str, client_email: str, token_uri: str) -> Path:
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption()).decode()
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
     path = Path(directory) / "service-account.json"
-    path.write_text(json.dumps({
-        "type": "service_account", "project_id": project_id, "private_key_id": "stub-key-1",
-        "private_key": pem, "client_email": client_email, "client_id": "1", "token_uri": token_uri,
-    }))
+    path.write_text(
+        json.dumps(
+            {
+                "type": "service_account",
+                "project_id": project_id,
+                "private_key_id": "stub-key-1",
+                "private_key": pem,
+                "client_email": client_email,
+                "client_id": "1",
+                "token_uri": token_uri,
+            }
+        )
+    )
     return path
 
 
 # --- The same stub in a process of its own (benchmarks) -------------------------------------------
 
-REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
-           429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable"}
+REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
 
 
 class _LeanProtocol(asyncio.Protocol):
@@ -326,16 +393,17 @@ class _LeanProtocol(asyncio.Protocol):
         length = int(headers.get("content-length") or 0)
         if len(self.buffer) < end + 4 + length:
             return
-        raw = self.buffer[end + 4:end + 4 + length]
-        self.buffer = self.buffer[end + 4 + length:]
+        raw = self.buffer[end + 4 : end + 4 + length]
+        self.buffer = self.buffer[end + 4 + length :]
         method, target, _ = head[0].split(" ", 2)
         path = urllib.parse.urlsplit(target).path
         self.busy = True
         if method != "POST":
             self._answer(404, {"error": {"code": 404, "status": "NOT_FOUND", "message": "Not found."}}, {})
         elif self.stub.latency and self.stub._send_project(path):
-            asyncio.get_running_loop().call_later(self.stub.latency, self._reply, path,
-                                                  headers.get("authorization", ""), raw)
+            asyncio.get_running_loop().call_later(
+                self.stub.latency, self._reply, path, headers.get("authorization", ""), raw
+            )
         else:
             self._reply(path, headers.get("authorization", ""), raw)
 
@@ -350,9 +418,12 @@ class _LeanProtocol(asyncio.Protocol):
         data = json.dumps(payload).encode()
         extra = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
         if self.transport is not None and not self.transport.is_closing():
-            self.transport.write(f"HTTP/1.1 {status} {REASONS.get(status, 'Error')}\r\n"
-                                 f"Content-Type: application/json; charset=UTF-8\r\nContent-Length: {len(data)}\r\n"
-                                 f"{extra}\r\n".encode("latin-1") + data)
+            self.transport.write(
+                f"HTTP/1.1 {status} {REASONS.get(status, 'Error')}\r\n"
+                f"Content-Type: application/json; charset=UTF-8\r\nContent-Length: {len(data)}\r\n"
+                f"{extra}\r\n".encode("latin-1")
+                + data
+            )
         self.busy = False
         self._next()
 
@@ -360,14 +431,16 @@ class _LeanProtocol(asyncio.Protocol):
         self.transport = None
 
 
-def _lean_serve(listener: socket.socket, key_pem: bytes, base_url: str, latency: float, project_id: str,
-                counters) -> None:
+def _lean_serve(
+    listener: socket.socket, key_pem: bytes, base_url: str, latency: float, project_id: str, counters
+) -> None:
     stub = FcmStub(latency=latency, project_id=project_id, record=False, key_pem=key_pem, base_url=base_url)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 
     async def serve() -> None:
-        server = await asyncio.get_running_loop().create_server(lambda: _LeanProtocol(stub, counters),
-                                                                sock=listener, backlog=4096)
+        server = await asyncio.get_running_loop().create_server(
+            lambda: _LeanProtocol(stub, counters), sock=listener, backlog=4096
+        )
         async with server:
             await server.serve_forever()
 
@@ -396,10 +469,14 @@ class FcmStubProcess:
         self.token_uri = f"{self.base_url}/token"
         context = multiprocessing.get_context("fork")  # the listening socket is inherited
         self._counters = context.RawArray("q", 2)
-        pem = self._key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                      serialization.NoEncryption())
-        self._process = context.Process(target=_lean_serve, daemon=True, args=(
-            self._listener, pem, self.base_url, latency, project_id, self._counters))
+        pem = self._key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        self._process = context.Process(
+            target=_lean_serve,
+            daemon=True,
+            args=(self._listener, pem, self.base_url, latency, project_id, self._counters),
+        )
 
     def __enter__(self) -> Self:
         self._process.start()
@@ -423,5 +500,10 @@ class FcmStubProcess:
         return self._counters[1]
 
     def credentials_file(self, directory: Path) -> Path:
-        return _credentials_file(directory, key=self._key, project_id=self.project_id,
-                                 client_email=self.client_email, token_uri=self.token_uri)
+        return _credentials_file(
+            directory,
+            key=self._key,
+            project_id=self.project_id,
+            client_email=self.client_email,
+            token_uri=self.token_uri,
+        )

@@ -33,8 +33,9 @@ _MODEL_PATH = re.compile(r"^/(?P<api_version>[^/]+)/models/(?P<model>[^/:?]+)$")
 # Models the stub knows (models.get answers them, generateContent accepts them); others are 404.
 # Google's catalogue as the stub plays it: settings.GEMINI_MODEL's default must be one of them
 # (verses/tests/test_deploy_checks.py runs `check --deploy` with it against the stub).
-DEFAULT_MODELS = frozenset({"gemini-3.8-flash", "gemini-3.7-flash", "gemini-3.5-flash", "gemini-3.5-flash-lite",
-                            "gemini-stub-model"})
+DEFAULT_MODELS = frozenset(
+    {"gemini-3.8-flash", "gemini-3.7-flash", "gemini-3.5-flash", "gemini-3.5-flash-lite", "gemini-stub-model"}
+)
 RETRY_INFO = "type.googleapis.com/google.rpc.RetryInfo"
 ERROR_INFO = "type.googleapis.com/google.rpc.ErrorInfo"
 QUOTA_FAILURE = "type.googleapis.com/google.rpc.QuotaFailure"
@@ -81,8 +82,9 @@ class StubReply:
     headers: tuple[tuple[str, str], ...] = ()
 
     @classmethod
-    def text(cls, raw: str, *, finish_reason: str = "STOP", delay: float = 0.0,
-             usage: tuple[int, int, int] | None = None) -> StubReply:
+    def text(
+        cls, raw: str, *, finish_reason: str = "STOP", delay: float = 0.0, usage: tuple[int, int, int] | None = None
+    ) -> StubReply:
         """A well-formed GenerateContentResponse whose single part text is ``raw``.
 
         ``usage``: (promptTokenCount, candidatesTokenCount, thoughtsTokenCount); default a rough count."""
@@ -108,7 +110,8 @@ class StubReply:
         candidate = {"content": content, "finishReason": finish_reason, "index": 0}
         if finish_reason == "SAFETY":
             candidate["safetyRatings"] = [
-                {"category": "HARM_CATEGORY_DANGEROUS_CONTENT", "probability": "HIGH", "blocked": True}]
+                {"category": "HARM_CATEGORY_DANGEROUS_CONTENT", "probability": "HIGH", "blocked": True}
+            ]
         return cls(payload={"candidates": [candidate], "usageMetadata": usage_metadata(text, usage)})
 
     @classmethod
@@ -120,8 +123,9 @@ class StubReply:
         return cls(payload=payload, delay=delay)
 
     @classmethod
-    def error(cls, status: int, message: str = "", *, details: list[JsonDict] | None = None,
-              delay: float = 0.0) -> StubReply:
+    def error(
+        cls, status: int, message: str = "", *, details: list[JsonDict] | None = None, delay: float = 0.0
+    ) -> StubReply:
         """A Google-style error: ``{"error": {"code", "message", "status", "details"}}``."""
         status_name = _ERROR_STATUS.get(status, "UNKNOWN")
         error: JsonDict = {"code": status, "message": message or f"Stub error {status}.", "status": status_name}
@@ -130,46 +134,79 @@ class StubReply:
         return cls(status=status, payload={"error": error}, delay=delay)
 
     @classmethod
-    def rate_limited(cls, retry_delay: str | None = "30s", *, daily: bool = False, model: str = "gemini-stub-model",
-                     delay: float = 0.0) -> StubReply:
+    def rate_limited(
+        cls,
+        retry_delay: str | None = "30s",
+        *,
+        daily: bool = False,
+        model: str = "gemini-stub-model",
+        delay: float = 0.0,
+    ) -> StubReply:
         """429 RESOURCE_EXHAUSTED as the Gemini API sends it: a QuotaFailure naming the quota (per
         minute, or per day with ``daily``), a Help link and, when given, a RetryInfo delay."""
         period = "Day" if daily else "Minute"
         details: list[JsonDict] = [
-            {"@type": QUOTA_FAILURE, "violations": [{
-                "quotaMetric": "generativelanguage.googleapis.com/generate_content_free_tier_requests",
-                "quotaId": f"GenerateRequestsPer{period}PerProjectPerModel-FreeTier",
-                "quotaDimensions": {"location": "global", "model": model},
-                "quotaValue": "250" if daily else "10",
-            }]},
-            {"@type": HELP, "links": [{"description": "Learn more about Gemini API quotas",
-                                       "url": "https://ai.google.dev/gemini-api/docs/rate-limits"}]},
+            {
+                "@type": QUOTA_FAILURE,
+                "violations": [
+                    {
+                        "quotaMetric": "generativelanguage.googleapis.com/generate_content_free_tier_requests",
+                        "quotaId": f"GenerateRequestsPer{period}PerProjectPerModel-FreeTier",
+                        "quotaDimensions": {"location": "global", "model": model},
+                        "quotaValue": "250" if daily else "10",
+                    }
+                ],
+            },
+            {
+                "@type": HELP,
+                "links": [
+                    {
+                        "description": "Learn more about Gemini API quotas",
+                        "url": "https://ai.google.dev/gemini-api/docs/rate-limits",
+                    }
+                ],
+            },
         ]
         if retry_delay is not None:
             details.append({"@type": RETRY_INFO, "retryDelay": retry_delay})
-        message = ("You exceeded your current quota, please check your plan and billing details. For more "
-                   "information on this error, head to: https://ai.google.dev/gemini-api/docs/rate-limits.")
+        message = (
+            "You exceeded your current quota, please check your plan and billing details. For more "
+            "information on this error, head to: https://ai.google.dev/gemini-api/docs/rate-limits."
+        )
         return cls.error(429, message, details=details, delay=delay)
 
     @classmethod
     def invalid_key(cls) -> StubReply:
         """What the API answers a wrong key: 400 INVALID_ARGUMENT with ErrorInfo API_KEY_INVALID."""
-        return cls.error(400, "API key not valid. Please pass a valid API key.", details=[
-            {"@type": ERROR_INFO, "reason": "API_KEY_INVALID", "domain": "googleapis.com",
-             "metadata": {"service": "generativelanguage.googleapis.com"}},
-        ])
+        return cls.error(
+            400,
+            "API key not valid. Please pass a valid API key.",
+            details=[
+                {
+                    "@type": ERROR_INFO,
+                    "reason": "API_KEY_INVALID",
+                    "domain": "googleapis.com",
+                    "metadata": {"service": "generativelanguage.googleapis.com"},
+                },
+            ],
+        )
 
     @classmethod
     def model_not_found(cls, model: str, api_version: str = "v1beta") -> StubReply:
-        return cls.error(404, f"models/{model} is not found for API version {api_version}, or is not supported "
-                              "for generateContent. Call ListModels to see the list of available models and their "
-                              "supported methods.")
+        return cls.error(
+            404,
+            f"models/{model} is not found for API version {api_version}, or is not supported "
+            "for generateContent. Call ListModels to see the list of available models and their "
+            "supported methods.",
+        )
 
     @classmethod
     def html(cls, status: int = 502) -> StubReply:
         """An HTML error page, as a proxy or Google's front end sends for a 502."""
-        page = (f"<!DOCTYPE html><html lang=en><title>Error {status} (Server Error)!!1</title>"
-                f"<p><b>{status}.</b> <ins>That's an error.</ins><p>The server encountered a temporary error.</html>")
+        page = (
+            f"<!DOCTYPE html><html lang=en><title>Error {status} (Server Error)!!1</title>"
+            f"<p><b>{status}.</b> <ins>That's an error.</ins><p>The server encountered a temporary error.</html>"
+        )
         return cls(status=status, raw=page.encode(), content_type="text/html; charset=UTF-8")
 
     @classmethod
@@ -216,8 +253,11 @@ Responder = Callable[[JsonDict], StubReply]
 def usage_metadata(text: str, usage: tuple[int, int, int] | None = None) -> JsonDict:
     """usageMetadata as the API sends it; default counts: 50 prompt tokens, a token per 4 characters."""
     prompt, candidates, thoughts = usage if usage is not None else (50, max(1, len(text) // 4) if text else 0, 0)
-    metadata: JsonDict = {"promptTokenCount": prompt, "totalTokenCount": prompt + candidates + thoughts,
-                          "promptTokensDetails": [{"modality": "TEXT", "tokenCount": prompt}]}
+    metadata: JsonDict = {
+        "promptTokenCount": prompt,
+        "totalTokenCount": prompt + candidates + thoughts,
+        "promptTokensDetails": [{"modality": "TEXT", "tokenCount": prompt}],
+    }
     if candidates:
         metadata["candidatesTokenCount"] = candidates
     if thoughts:
@@ -232,8 +272,9 @@ def _default_responder(body: JsonDict) -> StubReply:
 class GeminiStub:
     """Threaded local Gemini stub; program it with ``respond`` and ``enqueue``."""
 
-    def __init__(self, *, latency: float = 0.0, api_key: str | None = None,
-                 models: frozenset[str] | set[str] = DEFAULT_MODELS) -> None:
+    def __init__(
+        self, *, latency: float = 0.0, api_key: str | None = None, models: frozenset[str] | set[str] = DEFAULT_MODELS
+    ) -> None:
         self.latency = latency  # seconds added to every reply, on top of the reply's own delay
         self.api_key = api_key  # the only key accepted; None: any non-empty key
         self.models = set(models)
@@ -352,8 +393,11 @@ class GeminiStub:
         """The API's answer to a missing or wrong key or an unknown model, else None."""
         key = headers.get("x-goog-api-key", "")
         if not key:
-            return StubReply.error(403, "Method doesn't allow unregistered callers (callers without established "
-                                        "identity). Please use API Key or other form of API consumer identity.")
+            return StubReply.error(
+                403,
+                "Method doesn't allow unregistered callers (callers without established "
+                "identity). Please use API Key or other form of API consumer identity.",
+            )
         if self.api_key is not None and key != self.api_key:
             return StubReply.invalid_key()
         if model not in self.models:
@@ -410,12 +454,22 @@ def _handler_class(stub: GeminiStub) -> type[BaseHTTPRequestHandler]:
             headers = {name.lower(): value for name, value in self.headers.items()}
             stub._record_probe(StubRequest(path=self.path, headers=headers, body={}))
             model = match["model"]
-            reply = stub._refusal(headers, model) or StubReply(payload={
-                "name": f"models/{model}", "version": "001", "displayName": model,
-                "description": "A stub of a Gemini model.", "inputTokenLimit": 1048576, "outputTokenLimit": 65536,
-                "supportedGenerationMethods": ["generateContent", "countTokens"],
-                "temperature": 1, "topP": 0.95, "topK": 64, "maxTemperature": 2, "thinking": True,
-            })
+            reply = stub._refusal(headers, model) or StubReply(
+                payload={
+                    "name": f"models/{model}",
+                    "version": "001",
+                    "displayName": model,
+                    "description": "A stub of a Gemini model.",
+                    "inputTokenLimit": 1048576,
+                    "outputTokenLimit": 65536,
+                    "supportedGenerationMethods": ["generateContent", "countTokens"],
+                    "temperature": 1,
+                    "topP": 0.95,
+                    "topK": 64,
+                    "maxTemperature": 2,
+                    "thinking": True,
+                }
+            )
             stub._wait(stub.latency)
             self._send(reply, model=model, generated=False)
 
@@ -470,15 +524,24 @@ def _handler_class(stub: GeminiStub) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-
 # Valid answers for each language (Philippians 4:6-7, a curated passage: no Bible import needed).
 GOOD_ANSWERS: dict[str, JsonDict] = {
-    "fr": {"book": "PHP", "chapter": 4, "verse_start": 6, "verse_end": 7,
-           "opening_words": "Ne vous inquiétez de rien; mais en toute chose",
-           "reflection": "Dépose tes soucis devant Dieu aujourd'hui : il prend soin de toi et sa paix garde ton cœur."},
-    "en": {"book": "PHP", "chapter": 4, "verse_start": 6, "verse_end": 7,
-           "opening_words": "In nothing be anxious, but in everything",
-           "reflection": "Bring your worries to God today: he cares for you and his peace will guard your heart."},
+    "fr": {
+        "book": "PHP",
+        "chapter": 4,
+        "verse_start": 6,
+        "verse_end": 7,
+        "opening_words": "Ne vous inquiétez de rien; mais en toute chose",
+        "reflection": "Dépose tes soucis devant Dieu aujourd'hui : il prend soin de toi et sa paix garde ton cœur.",
+    },
+    "en": {
+        "book": "PHP",
+        "chapter": 4,
+        "verse_start": 6,
+        "verse_end": 7,
+        "opening_words": "In nothing be anxious, but in everything",
+        "reflection": "Bring your worries to God today: he cares for you and his peace will guard your heart.",
+    },
 }
 
 

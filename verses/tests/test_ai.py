@@ -100,9 +100,7 @@ def test_good_answer_gives_a_proposal(gemini_stub: GeminiStub, make_provider: Pr
     assert gemini_stub.request_count == 1
 
 
-def test_request_carries_model_key_schema_and_prompt(
-    gemini_stub: GeminiStub, make_provider: ProviderFactory
-) -> None:
+def test_request_carries_model_key_schema_and_prompt(gemini_stub: GeminiStub, make_provider: ProviderFactory) -> None:
     gemini_stub.enqueue(StubReply.json_text(GOOD_FR))
 
     _propose(make_provider())
@@ -121,9 +119,7 @@ def test_request_carries_model_key_schema_and_prompt(
     assert "PSA 23:1-3" in prompt and "JHN 14:27" in prompt
 
 
-def test_english_prompt_names_the_world_english_bible(
-    gemini_stub: GeminiStub, make_provider: ProviderFactory
-) -> None:
+def test_english_prompt_names_the_world_english_bible(gemini_stub: GeminiStub, make_provider: ProviderFactory) -> None:
     _propose(make_provider(), language="en")
 
     prompt = gemini_stub.calls[0].prompt_text()
@@ -266,8 +262,12 @@ _NOT_JSON = "Psaume 23 : l'Éternel est mon berger."
     [
         pytest.param(StubReply.text(_NOT_JSON), "bad_json", 2, id="not-json"),
         pytest.param(StubReply.text("```json\n" + json.dumps(GOOD_FR) + "\n```"), "bad_json", 2, id="fenced-json"),
-        pytest.param(StubReply.json_text({k: v for k, v in GOOD_FR.items() if k != "reflection"}), "bad_json", 2,
-                     id="missing-field"),
+        pytest.param(
+            StubReply.json_text({k: v for k, v in GOOD_FR.items() if k != "reflection"}),
+            "bad_json",
+            2,
+            id="missing-field",
+        ),
         pytest.param(StubReply.json_text({**GOOD_FR, "chapter": "twenty-three"}), "bad_json", 2, id="wrong-type"),
         pytest.param(StubReply.json_text({**GOOD_FR, "verse_start": 0}), "bad_json", 2, id="verse-zero"),
         pytest.param(StubReply.json_text([GOOD_FR]), "bad_json", 2, id="json-list"),
@@ -278,8 +278,7 @@ _NOT_JSON = "Psaume 23 : l'Éternel est mon berger."
         pytest.param(StubReply.no_candidates(block_reason="OTHER"), "blocked_prompt", 1, id="prompt-blocked-other"),
         pytest.param(StubReply.finished("SAFETY"), "safety", 1, id="answer-blocked"),
         pytest.param(StubReply.finished("PROHIBITED_CONTENT"), "safety", 1, id="prohibited-content"),
-        pytest.param(StubReply.finished("RECITATION", text='{"book": "PSA", "chap'), "recitation", 2,
-                     id="recitation"),
+        pytest.param(StubReply.finished("RECITATION", text='{"book": "PSA", "chap'), "recitation", 2, id="recitation"),
         pytest.param(StubReply.finished("MAX_TOKENS", text='{"book": "PSA"'), "max_tokens", 2, id="max-tokens"),
         pytest.param(StubReply.finished("LANGUAGE"), "finish_other", 1, id="finish-language"),
     ],
@@ -427,8 +426,7 @@ def test_usage_metadata_is_counted_for_every_answer_even_an_unusable_one(
 
     _propose(make_provider(), run=run)
 
-    assert run.counts() == {"ai_calls": 2, "ai_prompt_tokens": 376, "ai_output_tokens": 87,
-                            "ai_thinking_tokens": 2446}
+    assert run.counts() == {"ai_calls": 2, "ai_prompt_tokens": 376, "ai_output_tokens": 87, "ai_thinking_tokens": 2446}
 
 
 def test_thinking_and_temperature_settings_reach_the_request(
@@ -466,9 +464,7 @@ def test_stub_queue_falls_back_to_respond(gemini_stub: GeminiStub, make_provider
     assert len(gemini_stub.requests) == 3
 
 
-def test_stub_latency_applies_to_concurrent_requests(
-    gemini_stub: GeminiStub, make_provider: ProviderFactory
-) -> None:
+def test_stub_latency_applies_to_concurrent_requests(gemini_stub: GeminiStub, make_provider: ProviderFactory) -> None:
     gemini_stub.latency = 0.3
     provider = make_provider()
 
@@ -493,8 +489,13 @@ def test_provider_get_without_key_is_none_and_warns_once(settings, caplog: pytes
 
     warnings = [record.getMessage() for record in caplog.records if record.name == "verses.ai"]
     assert warnings == ["event=ai_disabled reason=no_api_key"]
-    assert provider_state() == {"enabled": False, "model": settings.GEMINI_MODEL, "base_url_overridden": False,
-                                "status": "disabled", "reason": None}
+    assert provider_state() == {
+        "enabled": False,
+        "model": settings.GEMINI_MODEL,
+        "base_url_overridden": False,
+        "status": "disabled",
+        "reason": None,
+    }
 
 
 def test_provider_get_with_key_aims_at_the_configured_server(settings, db, gemini_stub: GeminiStub) -> None:

@@ -64,10 +64,14 @@ def test_without_the_ai_a_missing_french_edition_is_not_degraded(viewer_client, 
     assert body["checks"]["editions"]["fr"]["status"] == "missing"
 
 
-@pytest.mark.parametrize(("stub_key", "model", "reason"), [
-    ("the-right-key", None, "auth"),  # the default model (settings.GEMINI_MODEL)
-    (None, "gemini-2.5-flash", "model_not_found"),
-], ids=["invalid-key", "retired-model"])
+@pytest.mark.parametrize(
+    ("stub_key", "model", "reason"),
+    [
+        ("the-right-key", None, "auth"),  # the default model (settings.GEMINI_MODEL)
+        (None, "gemini-2.5-flash", "model_not_found"),
+    ],
+    ids=["invalid-key", "retired-model"],
+)
 def test_a_wrong_key_or_model_is_misconfigured_in_health_and_status(
     viewer_client, staff_client, settings, schedules, live_cluster, ai_on, lsg_row, stub_key, model, reason
 ):
@@ -79,8 +83,13 @@ def test_a_wrong_key_or_model_is_misconfigured_in_health_and_status(
 
     assert health["status"] == "degraded"
     assert health["checks"]["ai"] == {"status": "misconfigured", "model": model, "reason": reason}
-    assert status["ai"] == {"enabled": True, "model": model, "base_url_overridden": True,
-                            "status": "misconfigured", "reason": reason}
+    assert status["ai"] == {
+        "enabled": True,
+        "model": model,
+        "base_url_overridden": True,
+        "status": "misconfigured",
+        "reason": reason,
+    }
     assert status["editions"]["fr"]["verses"] == 1
     assert len(ai_on.probes) == 1  # the lookup is cached: one request for both answers
     assert ai_on.request_count == 0
@@ -89,8 +98,10 @@ def test_a_wrong_key_or_model_is_misconfigured_in_health_and_status(
 
 # --- Switched off on purpose (AI_ENABLED / PUSH_ENABLED false) ---------------------------------
 
-def test_the_ai_switched_off_asks_gemini_nothing_and_health_says_off_not_a_fault(viewer_client, schedules,
-                                                                                   live_cluster, ai_on, settings):
+
+def test_the_ai_switched_off_asks_gemini_nothing_and_health_says_off_not_a_fault(
+    viewer_client, schedules, live_cluster, ai_on, settings
+):
     settings.AI_ENABLED = False  # the key and the stub are there: off is a choice
     provider_get.cache_clear()
 
@@ -100,13 +111,19 @@ def test_the_ai_switched_off_asks_gemini_nothing_and_health_says_off_not_a_fault
     assert provider_get() is None
     assert health["status"] == "ok"  # off, and so no edition is needed to check its answers
     assert health["checks"]["ai"] == {"status": "off", "model": settings.GEMINI_MODEL, "reason": None}
-    assert status["ai"] == {"enabled": False, "model": settings.GEMINI_MODEL, "base_url_overridden": True,
-                            "status": "off", "reason": None}
+    assert status["ai"] == {
+        "enabled": False,
+        "model": settings.GEMINI_MODEL,
+        "base_url_overridden": True,
+        "status": "off",
+        "reason": None,
+    }
     assert (ai_on.calls, ai_on.probes) == ([], [])
 
 
-def test_push_switched_off_sends_nothing_and_health_says_off_not_a_fault(viewer_client, schedules, live_cluster,
-                                                                         fcm_stub, no_ai, settings):
+def test_push_switched_off_sends_nothing_and_health_says_off_not_a_fault(
+    viewer_client, schedules, live_cluster, fcm_stub, no_ai, settings
+):
     from scheduler.models import JobRun
     from scheduler.tests.runs import job_run_through_tasks
     from users.tests.factories import UserFactory

@@ -29,9 +29,16 @@ def test_today_returns_the_morning_verse(django_assert_max_num_queries):
     response = client_for(user).get("/api/v1/verses/today")
     assert response.status_code == 200
     body = response.json()
-    assert body == {"day": timezone.localdate().isoformat(), "reference": verse.reference, "text": verse.text,
-                    "reflection": verse.reflection, "mood": "grateful", "language": "en",
-                    "source": "fallback", "created_at": body["created_at"]}
+    assert body == {
+        "day": timezone.localdate().isoformat(),
+        "reference": verse.reference,
+        "text": verse.text,
+        "reflection": verse.reflection,
+        "mood": "grateful",
+        "language": "en",
+        "source": "fallback",
+        "created_at": body["created_at"],
+    }
 
 
 def test_today_makes_the_verse_on_demand_once():

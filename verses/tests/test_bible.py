@@ -107,9 +107,7 @@ def test_passage_text_after_the_import_uses_the_louis_segond_numbering(django_as
     with django_assert_num_queries(1):
         psalm = passage_text(language="fr", book=19, chapter=34, verse_start=20, verse_end=20)
     assert psalm.startswith("Le malheur atteint souvent le juste")
-    assert not passage_text(language="fr", book=19, chapter=34, verse_start=19, verse_end=19).startswith(
-        "Le malheur"
-    )
+    assert not passage_text(language="fr", book=19, chapter=34, verse_start=19, verse_end=19).startswith("Le malheur")
     assert passage_text(language="fr", book=65, chapter=1, verse_start=2, verse_end=2) == (
         "que la miséricorde, la paix et la charité vous soient multipliées!"
     )
@@ -179,11 +177,15 @@ def test_import_bible_takes_the_format_from_the_option(tmp_path):
 
 
 MALFORMED_TSV = [
-    pytest.param("book\tchapter\tverse\ttext\n1\t1\t1\tAu commencement.\n1\tx\t2\tLa terre.\n", 3, "bad chapter", id="chapter"),
+    pytest.param(
+        "book\tchapter\tverse\ttext\n1\t1\t1\tAu commencement.\n1\tx\t2\tLa terre.\n", 3, "bad chapter", id="chapter"
+    ),
     pytest.param("1\t1\t1\tAu commencement.\n67\t1\t1\tAmen.\n", 2, "bad book number '67'", id="book"),
     pytest.param("1\t1\t1\tAu commencement.\n1\t1\t2\n", 2, "expected 4 tab-separated columns", id="no-text-column"),
     pytest.param("1\t1\t1\tAu commencement.\n1\t1\t2\t  \n", 2, "has no text", id="empty-text"),
-    pytest.param("1\t1\t1\tA.\n1\t1\t2\tB.\n1\t1\t1\tC.\n", 3, "duplicate verse 1 1:1 (first at line 1)", id="duplicate"),
+    pytest.param(
+        "1\t1\t1\tA.\n1\t1\t2\tB.\n1\t1\t1\tC.\n", 3, "duplicate verse 1 1:1 (first at line 1)", id="duplicate"
+    ),
 ]
 
 
@@ -267,6 +269,8 @@ def test_import_bible_reads_a_usfm_directory(tmp_path):
 @pytest.mark.django_db
 def test_import_bible_rejects_a_malformed_usfm_and_imports_nothing(tmp_path):
     path = _write(tmp_path / "PSA.SFM", PSALMS_USFM + "\\v 2 Encore le verset 2.\n")
-    with pytest.raises(CommandError, match=rf"^{re.escape(str(path))}:16: duplicate verse 19 2:2 \(first at line 15\)$"):
+    with pytest.raises(
+        CommandError, match=rf"^{re.escape(str(path))}:16: duplicate verse 19 2:2 \(first at line 15\)$"
+    ):
         _import(path)
     assert not BibleVerse.objects.exists()

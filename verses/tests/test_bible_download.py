@@ -64,10 +64,17 @@ def usfm_zip(verses: Verses) -> bytes:
     books: dict[int, list[str]] = {}
     chapter_seen: set[tuple[int, int]] = set()
     for (book, chapter, verse), text in sorted(verses.items()):
-        lines = books.setdefault(book, [
-            f"\\id {CODES[book]} Louis Segond 1910", "\\usfm 3.0", "\\ide UTF-8", f"\\h {CODES[book]}",
-            f"\\toc1 {CODES[book]}", f"\\mt1 {CODES[book]}",
-        ])
+        lines = books.setdefault(
+            book,
+            [
+                f"\\id {CODES[book]} Louis Segond 1910",
+                "\\usfm 3.0",
+                "\\ide UTF-8",
+                f"\\h {CODES[book]}",
+                f"\\toc1 {CODES[book]}",
+                f"\\mt1 {CODES[book]}",
+            ],
+        )
         if (book, chapter) not in chapter_seen:
             chapter_seen.add((book, chapter))
             lines += [f"\\c {chapter}", "\\q1" if book == 19 else "\\p"]
@@ -186,8 +193,10 @@ def test_download_imports_the_whole_louis_segond_checked(zip_server, lsg_verses)
 
     output = _download(*zip_server.pinned())
 
-    assert output == (f"French edition: lsg1910 imported from {zip_server.url}: {LSG_VERSES} verses, "
-                      f"{LSG_VERSES} created, 0 updated, 0 unchanged")
+    assert output == (
+        f"French edition: lsg1910 imported from {zip_server.url}: {LSG_VERSES} verses, "
+        f"{LSG_VERSES} created, 0 updated, 0 unchanged"
+    )
     assert BibleVerse.objects.filter(edition=LSG1910).count() == LSG_VERSES
     assert passage_text(language="fr", book=1, chapter=1, verse_start=1, verse_end=1) == lsg_verses[(1, 1, 1)]
     assert passage_text(language="fr", book=19, chapter=51, verse_start=3, verse_end=3) == lsg_verses[(19, 51, 3)]
@@ -241,10 +250,13 @@ def test_a_malformed_book_names_its_file_and_line(zip_server, lsg_verses):
     assert f"{zip_server.url}!99-XXAfraLSG.usfm:2: verse 1 before the first chapter" in message
 
 
-@pytest.mark.parametrize(("body", "problem"), [
-    (b"<html>Not a zip</html>", "not a usable zip"),
-    (None, "no .usfm file in the zip"),
-])
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        (b"<html>Not a zip</html>", "not a usable zip"),
+        (None, "no .usfm file in the zip"),
+    ],
+)
 def test_a_body_that_is_not_the_usfm_zip_is_refused(zip_server, body, problem):
     if body is None:
         buffer = io.BytesIO()
@@ -265,17 +277,21 @@ def test_a_404_and_an_unreachable_host_are_one_line_and_import_nothing(zip_serve
         closed_port = probe.getsockname()[1]
     offline = _fails("--url", f"https://127.0.0.1:{closed_port}/fraLSG_usfm.zip", "--sha256", "0" * 64)
     assert "cannot download:" in offline and "Connection refused" in offline
-    assert offline.endswith("French verses come from the curated set until `manage.py import_bible --download` "
-                            "succeeds")
+    assert offline.endswith(
+        "French verses come from the curated set until `manage.py import_bible --download` succeeds"
+    )
 
 
-@pytest.mark.parametrize(("args", "problem"), [
-    ([], "give either a PATH or --download"),
-    (["some.tsv", "--download"], "give either a PATH or --download"),
-    (["some.tsv", "--url", "https://127.0.0.1:9/x.zip"], "--url and --sha256 go with --download"),
-    (["some.tsv", "--sha256", "0" * 64], "--url and --sha256 go with --download"),
-    (["--download", "--sha256", "abc"], r"--sha256: 64 hexadecimal digits"),
-])
+@pytest.mark.parametrize(
+    ("args", "problem"),
+    [
+        ([], "give either a PATH or --download"),
+        (["some.tsv", "--download"], "give either a PATH or --download"),
+        (["some.tsv", "--url", "https://127.0.0.1:9/x.zip"], "--url and --sha256 go with --download"),
+        (["some.tsv", "--sha256", "0" * 64], "--url and --sha256 go with --download"),
+        (["--download", "--sha256", "abc"], r"--sha256: 64 hexadecimal digits"),
+    ],
+)
 def test_bad_arguments_are_one_line(args, problem):
     with pytest.raises(CommandError, match=problem):
         call_command("import_bible", *args)
@@ -291,19 +307,28 @@ def test_offline_the_command_prints_one_line_and_exits_non_zero(tmp_path):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         closed_port = probe.getsockname()[1]
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "soulverse.settings_test",
-           "BIBLE_LSG_DOWNLOAD_URL": f"https://127.0.0.1:{closed_port}/fraLSG_usfm.zip"}
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "soulverse.settings_test",
+        "BIBLE_LSG_DOWNLOAD_URL": f"https://127.0.0.1:{closed_port}/fraLSG_usfm.zip",
+    }
     database = django_settings.DATABASES["default"]
     if database["ENGINE"].endswith("sqlite3"):
         env["DATABASE_URL"] = f"sqlite:///{database['NAME']}"
     else:  # the test database, not the one DATABASE_URL names
         password = f":{database['PASSWORD']}" if database.get("PASSWORD") else ""
-        env["DATABASE_URL"] = (f"postgres://{database['USER']}{password}@{database['HOST']}:{database['PORT']}/"
-                               f"{database['NAME']}")
+        env["DATABASE_URL"] = (
+            f"postgres://{database['USER']}{password}@{database['HOST']}:{database['PORT']}/{database['NAME']}"
+        )
 
-    result = subprocess.run([sys.executable, "manage.py", "import_bible", "--download", "--if-missing"],
-                            cwd=Path(__file__).resolve().parents[2], env=env, capture_output=True, text=True,
-                            timeout=60)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "import_bible", "--download", "--if-missing"],
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
     assert result.returncode == 1
     assert result.stdout == ""
@@ -313,8 +338,10 @@ def test_offline_the_command_prints_one_line_and_exits_non_zero(tmp_path):
 
 # --- Issue 21, finding 8: https only, no redirect elsewhere, the archive pinned ---------------------
 
-@pytest.mark.parametrize("url", ["http://127.0.0.1:9/fraLSG_usfm.zip", "file:///etc/passwd",
-                                 "ftp://127.0.0.1/fraLSG_usfm.zip"])
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:9/fraLSG_usfm.zip", "file:///etc/passwd", "ftp://127.0.0.1/fraLSG_usfm.zip"]
+)
 def test_only_https_urls_are_downloaded(url):
     message = _fails("--url", url, "--sha256", "0" * 64)
     assert f"{url}: only https:// URLs are downloaded" in message
@@ -347,8 +374,9 @@ def test_a_redirect_to_another_host_or_to_http_is_refused(zip_server, tls, lsg_v
 def test_a_redirect_on_the_same_host_is_followed(zip_server, lsg_verses):
     zip_server.body = usfm_zip(lsg_verses)
     zip_server.redirects = {"/Scriptures/latest.zip": "/fraLSG_usfm.zip"}
-    output = _download("--url", f"{zip_server.origin}/Scriptures/latest.zip",
-                       "--sha256", hashlib.sha256(zip_server.body).hexdigest())
+    output = _download(
+        "--url", f"{zip_server.origin}/Scriptures/latest.zip", "--sha256", hashlib.sha256(zip_server.body).hexdigest()
+    )
     assert output.endswith(f"{LSG_VERSES} verses, {LSG_VERSES} created, 0 updated, 0 unchanged")
     assert zip_server.requests == ["/Scriptures/latest.zip", "/fraLSG_usfm.zip"]
 
@@ -359,8 +387,9 @@ def test_an_archive_that_is_not_the_pinned_one_is_refused(zip_server, lsg_verses
     zip_server.body = usfm_zip(lsg_verses)
     digest = hashlib.sha256(zip_server.body).hexdigest()
     message = _fails("--url", zip_server.url, "--sha256", "ab" * 32)
-    assert message.startswith(f"French edition not imported: {zip_server.url}: SHA-256 {digest} is not the "
-                              f"expected {'ab' * 32};")
+    assert message.startswith(
+        f"French edition not imported: {zip_server.url}: SHA-256 {digest} is not the expected {'ab' * 32};"
+    )
 
 
 def test_the_default_archive_is_checked_against_the_pin(zip_server, lsg_verses, settings):
@@ -376,8 +405,10 @@ def test_the_default_archive_is_checked_against_the_pin(zip_server, lsg_verses, 
 def test_another_url_needs_its_digest(zip_server, lsg_verses):
     zip_server.body = usfm_zip(lsg_verses)
     message = _fails("--url", zip_server.url)
-    assert message == (f"French edition not imported: no SHA-256 to check {zip_server.url} against; download it, "
-                       "check it, and pass its digest with --sha256")
+    assert message == (
+        f"French edition not imported: no SHA-256 to check {zip_server.url} against; download it, "
+        "check it, and pass its digest with --sha256"
+    )
     assert zip_server.requests == []
 
 

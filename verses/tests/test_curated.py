@@ -71,8 +71,7 @@ def test_key_and_reference() -> None:
 def test_text_fr_matches_lsg(mood: str, verse: CuratedVerse) -> None:
     lsg = _lsg()
     expected = " ".join(
-        lsg[(verse.book, verse.fr_chapter, number)]
-        for number in range(verse.fr_verse_start, verse.fr_verse_end + 1)
+        lsg[(verse.book, verse.fr_chapter, number)] for number in range(verse.fr_verse_start, verse.fr_verse_end + 1)
     )
     assert verse.text_fr == expected, f"{mood}: {verse.reference('fr')} differs from the LSG text"
 

@@ -19,15 +19,27 @@ _CLEARED = ("DJANGO_", "PYTEST", "GEMINI_", "FCM_", "PUSH_", "AI_", "SENTRY_", "
 
 def production_env(**extra: str) -> dict:
     env = {key: value for key, value in os.environ.items() if not key.startswith(_CLEARED)}
-    env.update({"DJANGO_SETTINGS_MODULE": "soulverse.settings", "DJANGO_DEBUG": "false",
-                "DJANGO_SECRET_KEY": SECRET, "DJANGO_ALLOWED_HOSTS": "soulverse.example.org"})
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "soulverse.settings",
+            "DJANGO_DEBUG": "false",
+            "DJANGO_SECRET_KEY": SECRET,
+            "DJANGO_ALLOWED_HOSTS": "soulverse.example.org",
+        }
+    )
     env.update(extra)
     return {key: value for key, value in env.items() if value is not None}
 
 
 def check_deploy(*options: str, **extra: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "manage.py", "check", "--deploy", *options], cwd=settings.BASE_DIR,
-                          env=production_env(**extra), capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", *options],
+        cwd=settings.BASE_DIR,
+        env=production_env(**extra),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def issue_lines(result: subprocess.CompletedProcess) -> list[str]:
@@ -52,17 +64,30 @@ def test_push_on_without_credentials_fails_with_one_clear_line():
     assert result.returncode != 0
     assert issue_lines(result) == [
         "?: (soulverse.E001) Push is on but FCM_CREDENTIALS_FILE is not set (no push would be sent): point it at the "
-        "Firebase service-account JSON, or set PUSH_ENABLED=false to run without push on purpose."]
+        "Firebase service-account JSON, or set PUSH_ENABLED=false to run without push on purpose."
+    ]
 
 
-@pytest.mark.parametrize(("content", "reason"), [
-    (None, "cannot read it (No such file or directory)"),
-    ("{not json", "not a Firebase service-account JSON ("),
-    (json.dumps({"type": "authorized_user", "client_id": "x"}), "not a Firebase service-account JSON ("),
-    (json.dumps({"type": "service_account", "project_id": "p", "client_email": "a@p.iam.gserviceaccount.com",
-                 "private_key": "not a key", "token_uri": "https://oauth2.googleapis.com/token"}),
-     "not a Firebase service-account JSON ("),
-])
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (None, "cannot read it (No such file or directory)"),
+        ("{not json", "not a Firebase service-account JSON ("),
+        (json.dumps({"type": "authorized_user", "client_id": "x"}), "not a Firebase service-account JSON ("),
+        (
+            json.dumps(
+                {
+                    "type": "service_account",
+                    "project_id": "p",
+                    "client_email": "a@p.iam.gserviceaccount.com",
+                    "private_key": "not a key",
+                    "token_uri": "https://oauth2.googleapis.com/token",
+                }
+            ),
+            "not a Firebase service-account JSON (",
+        ),
+    ],
+)
 def test_push_on_with_an_unusable_credentials_file_fails(tmp_path, content, reason):
     path = tmp_path / "fcm.json"
     if content is not None:
@@ -82,7 +107,8 @@ def test_ai_on_without_a_key_fails_with_one_clear_line(fcm_credentials):
     assert result.returncode != 0
     assert issue_lines(result) == [
         "?: (soulverse.E003) The AI is on but GEMINI_API_KEY (or GEMINI_API_KEY_FILE) is not set (every verse "
-        "would be a curated fallback): set the key, or set AI_ENABLED=false to run without the AI on purpose."]
+        "would be a curated fallback): set the key, or set AI_ENABLED=false to run without the AI on purpose."
+    ]
 
 
 def test_switched_off_on_purpose_passes_without_any_warning():
@@ -97,31 +123,44 @@ def test_working_credentials_and_a_known_model_pass(fcm_credentials, gemini, tmp
     key_file = tmp_path / "gemini_api_key"
     key_file.write_text("the-production-key\n")  # as `echo key > file` writes it
 
-    result = check_deploy("--fail-level", "WARNING", FCM_CREDENTIALS_FILE=fcm_credentials,
-                          GEMINI_API_KEY_FILE=str(key_file), GEMINI_BASE_URL=gemini.base_url)
+    result = check_deploy(
+        "--fail-level",
+        "WARNING",
+        FCM_CREDENTIALS_FILE=fcm_credentials,
+        GEMINI_API_KEY_FILE=str(key_file),
+        GEMINI_BASE_URL=gemini.base_url,
+    )
 
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "System check identified no issues (1 silenced)." in result.stdout  # security.W021: no HSTS preload, by choice
+    assert (
+        "System check identified no issues (1 silenced)." in result.stdout
+    )  # security.W021: no HSTS preload, by choice
     [probe] = gemini.probes
     assert probe.model == settings.GEMINI_MODEL
     assert probe.headers.get("x-goog-api-key") == "the-production-key"  # newline stripped
 
 
 def test_a_model_gemini_does_not_know_fails(fcm_credentials, gemini):
-    result = check_deploy(FCM_CREDENTIALS_FILE=fcm_credentials, GEMINI_API_KEY="k", GEMINI_BASE_URL=gemini.base_url,
-                          GEMINI_MODEL="gemini-2.5-flash")
+    result = check_deploy(
+        FCM_CREDENTIALS_FILE=fcm_credentials,
+        GEMINI_API_KEY="k",
+        GEMINI_BASE_URL=gemini.base_url,
+        GEMINI_MODEL="gemini-2.5-flash",
+    )
 
     assert result.returncode != 0
     [line] = issue_lines(result)
-    assert line.startswith("?: (soulverse.E004) GEMINI_MODEL=gemini-2.5-flash: Gemini does not know this model "
-                           "(Gemini HTTP 404 NOT_FOUND")
+    assert line.startswith(
+        "?: (soulverse.E004) GEMINI_MODEL=gemini-2.5-flash: Gemini does not know this model (Gemini HTTP 404 NOT_FOUND"
+    )
     assert line.endswith("set a current model, or set AI_ENABLED=false to run without the AI on purpose.")
 
 
 def test_a_key_gemini_refuses_fails(fcm_credentials):
     with GeminiStub(api_key="the-right-key") as gemini:
-        result = check_deploy(FCM_CREDENTIALS_FILE=fcm_credentials, GEMINI_API_KEY="a-wrong-key",
-                              GEMINI_BASE_URL=gemini.base_url)
+        result = check_deploy(
+            FCM_CREDENTIALS_FILE=fcm_credentials, GEMINI_API_KEY="a-wrong-key", GEMINI_BASE_URL=gemini.base_url
+        )
 
     assert result.returncode != 0
     [line] = issue_lines(result)

@@ -66,7 +66,10 @@ def test_a_good_answer_gives_an_ai_verse_with_the_editions_text(ai):
     # The stub's usageMetadata: 50 prompt tokens and a token per 4 characters of the answer.
     expected_output = sum(len(json.dumps(GOOD[lang], ensure_ascii=False)) // 4 for lang in ("fr", "en"))
     assert (report["ai_prompt_tokens"], report["ai_output_tokens"], report["ai_thinking_tokens"]) == (
-        100, expected_output, 0)
+        100,
+        expected_output,
+        0,
+    )
     for user, reference in ((french, "Philippiens 4:6-7"), (english, "Philippians 4:6-7")):
         verse = DailyVerse.objects.select_related("verse").get(user=user).verse
         assert (verse.source, verse.reference, verse.ai_failure) == ("ai", reference, "")
@@ -88,8 +91,11 @@ FAILURES = [
     (StubReply.finished("STOP"), "empty", 2),
     (StubReply.finished("SAFETY"), "safety", 1),
     (StubReply.no_candidates(block_reason="SAFETY"), "blocked_prompt", 1),
-    (StubReply.json_text({**GOOD["fr"], "book": "JUD", "chapter": 2, "verse_start": 1, "verse_end": 1}),
-     "unknown_reference", 1),
+    (
+        StubReply.json_text({**GOOD["fr"], "book": "JUD", "chapter": 2, "verse_start": 1, "verse_end": 1}),
+        "unknown_reference",
+        1,
+    ),
     (StubReply.json_text({**GOOD["fr"], "verse_start": 1, "verse_end": 7}), "too_long", 1),
     (StubReply.json_text({**GOOD["fr"], "opening_words": "Au commencement Dieu créa les cieux"}), "text_mismatch", 1),
     (StubReply.json_text({**GOOD["fr"], "reflection": "Courage."}), "reflection_length", 1),
@@ -97,10 +103,29 @@ FAILURES = [
 ]
 
 
-@pytest.mark.parametrize(("reply", "kind", "fr_calls"), FAILURES, ids=[
-    "429", "500", "503", "html-502", "timeout", "broken-body", "non-json", "recitation", "max-tokens",
-    "stop-without-parts", "safety", "blocked-prompt", "jude-2-1", "seven-verses", "other-verse-words",
-    "short-reflection", "english-reflection-for-french"])
+@pytest.mark.parametrize(
+    ("reply", "kind", "fr_calls"),
+    FAILURES,
+    ids=[
+        "429",
+        "500",
+        "503",
+        "html-502",
+        "timeout",
+        "broken-body",
+        "non-json",
+        "recitation",
+        "max-tokens",
+        "stop-without-parts",
+        "safety",
+        "blocked-prompt",
+        "jude-2-1",
+        "seven-verses",
+        "other-verse-words",
+        "short-reflection",
+        "english-reflection-for-french",
+    ],
+)
 def test_a_failure_falls_back_for_that_pair_only_and_is_counted_by_kind(ai, reply, kind, fr_calls):
     french = UserFactory(mood="sad", language="fr")
     english = UserFactory(mood="sad", language="en")
@@ -118,17 +143,23 @@ def test_a_failure_falls_back_for_that_pair_only_and_is_counted_by_kind(ai, repl
 
 
 def test_5000_users_over_8_moods_and_2_languages_cost_16_ai_calls_and_a_rerun_none(ai):
-    User.objects.bulk_create([
-        User(email=f"u{n}@example.org", fcm_token=f"t{n}", mood=MOODS[n % 8], language="fr" if n % 3 else "en")
-        for n in range(5000)
-    ])
+    User.objects.bulk_create(
+        [
+            User(email=f"u{n}@example.org", fcm_token=f"t{n}", mood=MOODS[n % 8], language="fr" if n % 3 else "en")
+            for n in range(5000)
+        ]
+    )
 
     report = daily_run(day=DAY)
 
     assert ai.request_count == 16
     assert {mood_of(call.body) for call in ai.calls} == set(MOODS)
     assert (report["pairs"], report["ai_calls"], report["users_processed"], report["verses_created"]) == (
-        16, 16, 5000, 5000)
+        16,
+        16,
+        5000,
+        5000,
+    )
     assert DailyVerse.objects.filter(day=DAY).count() == 5000
 
     rerun = daily_run(day=DAY)
@@ -141,9 +172,14 @@ def test_5000_users_over_8_moods_and_2_languages_cost_16_ai_calls_and_a_rerun_no
 
 def test_opening_words_of_the_neighbouring_verse_are_rejected(ai, lsg):
     # WEB Psalm 34:19 is Louis Segond's Psaumes 34:20: quoting it at 34:19 is a versification slip.
-    slip = {"book": "PSA", "chapter": 34, "verse_start": 19, "verse_end": 19,
-            "opening_words": "Le malheur atteint souvent le juste",
-            "reflection": "Même dans l'épreuve, Dieu te garde et te délivre : confie-lui ta journée."}
+    slip = {
+        "book": "PSA",
+        "chapter": 34,
+        "verse_start": 19,
+        "verse_end": 19,
+        "opening_words": "Le malheur atteint souvent le juste",
+        "reflection": "Même dans l'épreuve, Dieu te garde et te délivre : confie-lui ta journée.",
+    }
     ai.enqueue(StubReply.json_text(slip))
     UserFactory(mood="sad", language="fr")
     report = daily_run(day=DAY)
@@ -158,8 +194,11 @@ def test_opening_words_of_the_neighbouring_verse_are_rejected(ai, lsg):
 
 
 def test_every_verse_shown_is_the_editions_text_for_ai_and_fallback_alike(ai, lsg):
-    ai.respond(lambda body: StubReply.json_text(GOOD[language_of(body)]) if mood_of(body) in MOODS[:4]
-               else StubReply.error(503))
+    ai.respond(
+        lambda body: (
+            StubReply.json_text(GOOD[language_of(body)]) if mood_of(body) in MOODS[:4] else StubReply.error(503)
+        )
+    )
     for mood in MOODS:
         for language in ("fr", "en"):
             UserFactory(mood=mood, language=language)
@@ -169,8 +208,13 @@ def test_every_verse_shown_is_the_editions_text_for_ai_and_fallback_alike(ai, ls
     verses = list(VerseOfTheDay.objects.all())
     assert {v.source for v in verses} == {"ai", "fallback"} and len(verses) == 16
     for verse in verses:
-        edition_text = passage_text(language=verse.language, book=verse.book, chapter=verse.chapter,
-                                    verse_start=verse.verse_start, verse_end=verse.verse_end)
+        edition_text = passage_text(
+            language=verse.language,
+            book=verse.book,
+            chapter=verse.chapter,
+            verse_start=verse.verse_start,
+            verse_end=verse.verse_end,
+        )
         assert verse.text == edition_text, verse.reference
     for daily in DailyVerse.objects.select_related("user", "verse"):
         assert daily.verse.language == daily.user.language and daily.verse.mood == daily.user.mood
@@ -194,8 +238,9 @@ def test_a_30s_retry_delay_is_honoured_for_every_pair_of_the_run(ai, settings, f
     _two_moods_two_languages()
 
     # The service itself (the job's AI phase), to hand it a clock: no test waits 30 s for real.
-    report, _chunks = daily_verses_prepare(day=DAY, ai_run=AIRun(budget_seconds=120, clock=fake_clock,
-                                                                 sleep=fake_clock.sleep))
+    report, _chunks = daily_verses_prepare(
+        day=DAY, ai_run=AIRun(budget_seconds=120, clock=fake_clock, sleep=fake_clock.sleep)
+    )
 
     assert (report["ai_failures"], report["fallbacks"], report["ai_calls"]) == ({}, 0, 7)
     # The run's first call goes alone and meets the 429; the 3 others wait for its 30 s, too.
@@ -211,8 +256,9 @@ def test_a_retry_delay_beyond_the_budget_falls_back_at_once(ai, settings, fake_c
     _two_moods_two_languages()
 
     # The service itself (the job's AI phase), to hand it a clock: no test waits 30 s for real.
-    report, _chunks = daily_verses_prepare(day=DAY, ai_run=AIRun(budget_seconds=120, clock=fake_clock,
-                                                                 sleep=fake_clock.sleep))
+    report, _chunks = daily_verses_prepare(
+        day=DAY, ai_run=AIRun(budget_seconds=120, clock=fake_clock, sleep=fake_clock.sleep)
+    )
 
     assert (report["ai_calls"], report["ai_failures"], report["fallbacks"]) == (1, {"rate_limit": 4}, 4)
     assert ai.request_count == 1 and fake_clock.sleeps == []
@@ -227,14 +273,22 @@ def test_a_daily_quota_429_costs_one_call_then_every_pair_falls_back(ai, setting
 
     assert ai.request_count == 1
     assert (report["ai_calls"], report["ai_failures"], report["fallbacks"], report["verses_created"]) == (
-        1, {"quota_exhausted": 4}, 4, 4)
+        1,
+        {"quota_exhausted": 4},
+        4,
+        4,
+    )
     assert set(VerseOfTheDay.objects.values_list("source", "ai_failure")) == {("fallback", "quota_exhausted")}
 
 
-@pytest.mark.parametrize(("stub_key", "model", "kind"), [
-    ("another-key", None, "auth"),
-    (None, "gemini-2.5-flash", "model_not_found"),
-], ids=["wrong-key", "retired-model"])
+@pytest.mark.parametrize(
+    ("stub_key", "model", "kind"),
+    [
+        ("another-key", None, "auth"),
+        (None, "gemini-2.5-flash", "model_not_found"),
+    ],
+    ids=["wrong-key", "retired-model"],
+)
 def test_a_misconfigured_ai_is_skipped_without_a_single_generate_call(ai, settings, stub_key, model, kind):
     ai.api_key = stub_key
     if model:
@@ -269,8 +323,7 @@ def test_over_real_http_a_2s_retry_delay_spaces_the_runs_calls(ai, settings):
     first, *others = ai.call_times
     assert len(others) == 4  # the 429'd pair again, then the 3 others
     assert all(at - first >= 2.0 for at in others)  # none went out during the delay
-    assert (report["ai_calls"], report["ai_failures"], report["fallbacks"], report["verses_created"]) == (
-        5, {}, 0, 4)
+    assert (report["ai_calls"], report["ai_failures"], report["fallbacks"], report["verses_created"]) == (5, {}, 0, 4)
 
 
 def test_a_job_that_meets_another_asking_the_ai_for_the_day_waits_and_asks_nothing_twice(ai, monkeypatch):

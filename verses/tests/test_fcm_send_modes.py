@@ -14,8 +14,16 @@ MODES = ["pool", "threads"]
 
 
 def _push(key: int, token: str) -> fcm.Push:
-    return fcm.Push(key=key, token=token, language="fr", day=AT.date(), reference="Jean 3:16",
-                    text="Car Dieu a tant aimé le monde", verse_id=7, expires_at=AT + datetime.timedelta(days=1))
+    return fcm.Push(
+        key=key,
+        token=token,
+        language="fr",
+        day=AT.date(),
+        reference="Jean 3:16",
+        text="Car Dieu a tant aimé le monde",
+        verse_id=7,
+        expires_at=AT + datetime.timedelta(days=1),
+    )
 
 
 @pytest.fixture(params=MODES)
@@ -35,8 +43,13 @@ def test_both_modes_send_the_same_request(fcm_stub, settings):
         results, _ = fcm.pushes_send([_push(n, f"token-{n}") for n in range(3)], now=AT)
         assert [r.outcome for r in results] == [fcm.Outcome.SENT] * 3
         headers = fcm_stub.send_headers[0]
-        sent[name] = (sorted(fcm_stub.delivered), {name: headers.get(name) for name in (
-            "x-goog-api-format-version", "x-firebase-client", "x-goog-api-client")})
+        sent[name] = (
+            sorted(fcm_stub.delivered),
+            {
+                name: headers.get(name)
+                for name in ("x-goog-api-format-version", "x-firebase-client", "x-goog-api-client")
+            },
+        )
         assert headers["authorization"].startswith("Bearer ya29.stub-")
         assert headers["content-type"].startswith("application/json")
 
@@ -120,8 +133,9 @@ def test_an_unexpected_error_is_that_messages_verdict_and_the_batch_completes(fc
     monkeypatch.setattr(fcm._PooledSender, "_send_or_raise", send_but_fail_one)
     results, _ = fcm.pushes_send([_push(n, f"token-{n}") for n in range(5)], now=AT)
 
-    assert [(r.outcome, r.error) for r in results] == [(fcm.Outcome.SENT, "")] * 2 + [(fcm.Outcome.RETRY, "UNKNOWN")] \
-        + [(fcm.Outcome.SENT, "")] * 2
+    assert [(r.outcome, r.error) for r in results] == [(fcm.Outcome.SENT, "")] * 2 + [
+        (fcm.Outcome.RETRY, "UNKNOWN")
+    ] + [(fcm.Outcome.SENT, "")] * 2
     assert fcm_stub.delivered_tokens() == {f"token-{n}": 1 for n in (0, 1, 3, 4)}
 
 

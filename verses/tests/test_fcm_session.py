@@ -13,12 +13,21 @@ AT = datetime.datetime(2026, 1, 10, 6, 0, tzinfo=datetime.UTC)
 
 
 def _push(key: int, token: str) -> fcm.Push:
-    return fcm.Push(key=key, token=token, language="fr", day=AT.date(), reference="Jean 3:16",
-                    text="Car Dieu a tant aimé le monde", verse_id=7, expires_at=AT + datetime.timedelta(days=1))
+    return fcm.Push(
+        key=key,
+        token=token,
+        language="fr",
+        day=AT.date(),
+        reference="Jean 3:16",
+        text="Car Dieu a tant aimé le monde",
+        verse_id=7,
+        expires_at=AT + datetime.timedelta(days=1),
+    )
 
 
-def test_the_session_keeps_a_batch_of_connections_and_reads_the_environment_once(fcm_stub, monkeypatch, tmp_path,
-                                                                                 settings):
+def test_the_session_keeps_a_batch_of_connections_and_reads_the_environment_once(
+    fcm_stub, monkeypatch, tmp_path, settings
+):
     settings.FCM_SEND_MODE = "threads"  # firebase-admin's own send_each, on its requests session
     netrc = tmp_path / "netrc"
     netrc.write_text("machine 127.0.0.1 login someone password secret\n")
@@ -49,21 +58,34 @@ def stub_process(settings, tmp_path):
 
 
 def test_the_stub_process_speaks_the_same_protocol(stub_process):
-    pushes = [_push(1, "token-ok"), _push(2, "unregistered-1"), _push(3, "invalid-1"), _push(4, "mismatch-1"),
-              _push(5, "token-ok-2")]
+    pushes = [
+        _push(1, "token-ok"),
+        _push(2, "unregistered-1"),
+        _push(3, "invalid-1"),
+        _push(4, "mismatch-1"),
+        _push(5, "token-ok-2"),
+    ]
 
     results, _ = fcm.pushes_send(pushes, now=AT)
 
     assert [(r.key, r.outcome) for r in results] == [
-        (1, fcm.Outcome.SENT), (2, fcm.Outcome.INVALID_TOKEN), (3, fcm.Outcome.INVALID_TOKEN),
-        (4, fcm.Outcome.INVALID_TOKEN), (5, fcm.Outcome.SENT)]
+        (1, fcm.Outcome.SENT),
+        (2, fcm.Outcome.INVALID_TOKEN),
+        (3, fcm.Outcome.INVALID_TOKEN),
+        (4, fcm.Outcome.INVALID_TOKEN),
+        (5, fcm.Outcome.SENT),
+    ]
     assert results[0].message_id.startswith(f"projects/{stub_process.project_id}/messages/0:")
     assert results[1].error == "UNREGISTERED (HTTP 404)"
     assert stub_process.accepted == 2
     assert stub_process.requests == 5
     # Without the OAuth token the stub issued, a send is refused.
-    answer = requests.post(f"{stub_process.base_url}/v1/projects/{stub_process.project_id}/messages:send",
-                           json={"message": {"token": "t"}}, headers={"Authorization": "Bearer forged"}, timeout=5)
+    answer = requests.post(
+        f"{stub_process.base_url}/v1/projects/{stub_process.project_id}/messages:send",
+        json={"message": {"token": "t"}},
+        headers={"Authorization": "Bearer forged"},
+        timeout=5,
+    )
     assert answer.status_code == 401
     assert answer.json()["error"]["status"] == "UNAUTHENTICATED"
     assert stub_process.accepted == 2

@@ -18,8 +18,11 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_ai")]
 def snapshot():
     return (
         sorted(DailyVerse.objects.values_list("user_id", "day", "verse_id", "created_at")),
-        sorted(VerseOfTheDay.objects.values_list(
-            "id", "day", "mood", "language", "reference", "text", "reflection", "source")),
+        sorted(
+            VerseOfTheDay.objects.values_list(
+                "id", "day", "mood", "language", "reference", "text", "reflection", "source"
+            )
+        ),
     )
 
 
@@ -33,7 +36,12 @@ def test_every_active_user_gets_one_verse_of_their_mood_in_their_language():
     report = daily_run(day=DAY)
 
     assert {k: report[k] for k in ("users_processed", "verses_created", "pairs", "fallbacks", "ai_calls")} == {
-        "users_processed": 3, "verses_created": 3, "pairs": 3, "fallbacks": 3, "ai_calls": 0}
+        "users_processed": 3,
+        "verses_created": 3,
+        "pairs": 3,
+        "fallbacks": 3,
+        "ai_calls": 0,
+    }
     given = {d.user_id: d.verse for d in DailyVerse.objects.select_related("verse")}
     assert set(given) == {french.pk, english.pk, no_mood.pk}
     for user in (french, english, no_mood):
@@ -132,7 +140,6 @@ def test_a_cache_entry_that_outlived_its_row_is_not_trusted():
 
     assert (report["cache_hits"], report["fallbacks"], report["verses_created"]) == (0, 1, 3)
     assert verse_cache_get_many(DAY, [("sad", "fr")]) == {("sad", "fr"): VerseOfTheDay.objects.get().pk}
-
 
 
 def test_only_the_daily_run_s_chunk_commits_asynchronously_never_a_push_chunk_s_records():

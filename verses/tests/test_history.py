@@ -155,7 +155,9 @@ def test_admin_lists_and_shows_daily_verses_read_only(client):
 
     assert listing.status_code == 200
     assert [(r.user_id, r.day) for r in listing.context["cl"].result_list] == [
-        (member.pk, TODAY), (member.pk, datetime.date(2026, 10, 31))]
+        (member.pk, TODAY),
+        (member.pk, datetime.date(2026, 10, 31)),
+    ]
     user_part, _, day_part = record.pk.rpartition("/")
     assert (uuid.UUID(user_part), day_part) == (member.pk, "2026-11-28")
     assert detail.status_code == 200

@@ -20,12 +20,17 @@ def test_the_logs_of_a_whole_run_hold_no_token_email_key_or_full_user_id(caplog,
     provider_get.cache_clear()
     answers = iter([StubReply.error(429, "quota for key secret-api-key-5f3c9")])
     gemini_stub.respond(lambda body: next(answers, None) or good_answer(body))
-    users = [UserFactory(mood=mood, language=language, fcm_token=f"fcm-{mood}-{language}-token")
-             for mood in ("sad", "joyful") for language in ("fr", "en")]
+    users = [
+        UserFactory(mood=mood, language=language, fcm_token=f"fcm-{mood}-{language}-token")
+        for mood in ("sad", "joyful")
+        for language in ("fr", "en")
+    ]
     caplog.set_level(logging.DEBUG)
 
-    with mock.patch.object(Conf, "SYNC", True), mock.patch("scheduler.services.transaction.on_commit",
-                                                            lambda func, using=None: func()):
+    with (
+        mock.patch.object(Conf, "SYNC", True),
+        mock.patch("scheduler.services.transaction.on_commit", lambda func, using=None: func()),
+    ):
         job_run("daily_verses_generation")
         job_run("user_stats_update")
         job_run("cache_cleanup")

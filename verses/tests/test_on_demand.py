@@ -54,7 +54,8 @@ def test_no_request_waits_on_the_ai_and_one_task_per_pair_asks_it(slow_ai, djang
     assert len({a.content.split(b'"created_at"')[0] for a in answers}) == 1  # the same verse for the pair
     tasks = queued_tasks()
     assert [(t["func"], t["kwargs"]) for t in tasks] == [
-        ("verses.jobs.verse_of_the_day_make", {"day": answers[0].json()["day"], "mood": "anxious", "language": "fr"})]
+        ("verses.jobs.verse_of_the_day_make", {"day": answers[0].json()["day"], "mood": "anxious", "language": "fr"})
+    ]
     assert VerseOfTheDay.objects.count() == 0  # the pair's verse is still to be made (by the AI)
     provisional = VerseOfTheDay.all_objects.get()
     assert (provisional.provisional, provisional.source) == (True, "fallback")
@@ -94,8 +95,9 @@ def test_a_rerun_of_the_task_or_the_morning_run_changes_no_users_verse(slow_ai, 
     assert DailyVerse.objects.filter(user=user).count() == 1
 
 
-def test_with_the_ai_off_the_fallback_is_the_pairs_verse_and_nothing_is_queued(no_ai,
-                                                                                django_capture_on_commit_callbacks):
+def test_with_the_ai_off_the_fallback_is_the_pairs_verse_and_nothing_is_queued(
+    no_ai, django_capture_on_commit_callbacks
+):
     users = [UserFactory(mood="lonely", language="fr") for _ in range(2)]
     with django_capture_on_commit_callbacks(execute=True):
         bodies = [client_for(user).get(TODAY).json() for user in users]

@@ -46,8 +46,11 @@ def test_the_message_is_localized_collapses_and_expires_with_the_local_day(push_
         assert message["android"] == {"collapse_key": f"verse-{day}", "priority": "normal", "ttl": "64800s"}
         end_of_day = datetime.datetime.combine(at.date() + datetime.timedelta(days=1), datetime.time.min, tzinfo=UTC)
         assert message["apns"] == {
-            "headers": {"apns-collapse-id": f"verse-{day}", "apns-expiration": str(int(end_of_day.timestamp())),
-                        "apns-priority": "5"},
+            "headers": {
+                "apns-collapse-id": f"verse-{day}",
+                "apns-expiration": str(int(end_of_day.timestamp())),
+                "apns-priority": "5",
+            },
             "payload": {"aps": {"thread-id": "daily-verse"}},
         }
     assert fcm_stub.token_requests == 1  # one OAuth token for the whole tick, from the file's token_uri
@@ -63,8 +66,11 @@ def test_a_dead_token_is_cleared_and_counted_and_the_history_stays(push_tick, fc
     assert dead.fcm_token == ""
     assert list(users_active()) == [alive]
     assert User.objects.get(pk=alive.pk).fcm_token == alive.fcm_token
-    code = {"unregistered": "UNREGISTERED (HTTP 404)", "mismatch": "SENDER_ID_MISMATCH (HTTP 403)",
-            "invalid": "INVALID_ARGUMENT (HTTP 400)"}[prefix]
+    code = {
+        "unregistered": "UNREGISTERED (HTTP 404)",
+        "mismatch": "SENDER_ID_MISMATCH (HTTP 403)",
+        "invalid": "INVALID_ARGUMENT (HTTP 400)",
+    }[prefix]
     assert deliveries() == [("alive@example.org", "sent", 1, ""), ("dead@example.org", "invalid_token", 1, code)]
     assert DailyVerse.objects.filter(user=dead).count() == 1  # their verse stays
     # The next tick does not try them again (no token), and sends nobody twice.
@@ -182,10 +188,13 @@ def test_the_command_is_idempotent_and_prints_its_counts(push_tick, fcm_stub):
     ]
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--at", "tomorrow"], "--at: not an ISO-8601 instant: 'tomorrow'"),
-    (["--at", "2026-01-10T06:00:00"], "--at: the instant needs an offset (Z or +HH:MM): '2026-01-10T06:00:00'"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--at", "tomorrow"], "--at: not an ISO-8601 instant: 'tomorrow'"),
+        (["--at", "2026-01-10T06:00:00"], "--at: the instant needs an offset (Z or +HH:MM): '2026-01-10T06:00:00'"),
+    ],
+)
 def test_the_command_refuses_a_bad_instant_and_changes_nothing(fcm_stub, args, message):
     UserFactory()
     with pytest.raises(CommandError) as error:
@@ -229,12 +238,26 @@ def test_health_and_status_show_push_and_the_last_tick(push_tick, fcm_stub, view
     push_tick(AT)
     run = JobRun.objects.get(job_id="deliver_verses")
     push = viewer_client.get("/api/v1/scheduler/health").json()["checks"]["push"]
-    assert push == {"status": "enabled", "dry_run": False, "last_tick": {
-        "run_id": str(run.pk), "status": "succeeded", "started_at": run.started_at.isoformat(),
-        "finished_at": run.finished_at.isoformat(), "push_due": 2, "push_sent": 1, "push_invalid_tokens": 1,
-        "push_failed": 0, "push_retried": 0}}
-    assert viewer_client.get("/api/v1/scheduler/status").json()["push"] == {"enabled": True, "status": "enabled",
-                                                                            "dry_run": False}
+    assert push == {
+        "status": "enabled",
+        "dry_run": False,
+        "last_tick": {
+            "run_id": str(run.pk),
+            "status": "succeeded",
+            "started_at": run.started_at.isoformat(),
+            "finished_at": run.finished_at.isoformat(),
+            "push_due": 2,
+            "push_sent": 1,
+            "push_invalid_tokens": 1,
+            "push_failed": 0,
+            "push_retried": 0,
+        },
+    }
+    assert viewer_client.get("/api/v1/scheduler/status").json()["push"] == {
+        "enabled": True,
+        "status": "enabled",
+        "dry_run": False,
+    }
 
 
 def test_the_admin_lists_deliveries_with_filters(push_tick, fcm_stub, admin_client):

@@ -32,14 +32,14 @@ def stub(tmp_path):
 
 
 def users_create(count: int) -> set[str]:
-    User.objects.bulk_create([User(email=f"u{n}@example.org", fcm_token=f"tok{n}:APA91b", mood=["sad", ""][n % 2])
-                              for n in range(count)])
+    User.objects.bulk_create(
+        [User(email=f"u{n}@example.org", fcm_token=f"tok{n}:APA91b", mood=["sad", ""][n % 2]) for n in range(count)]
+    )
     return {f"tok{n}:APA91b" for n in range(count)}
 
 
 def push_cluster(stub, log, **overrides):
-    return cluster_start(log, TEST_FCM_BASE_URL=stub.base_url, TEST_FCM_CREDENTIALS_FILE=stub.credentials,
-                         **overrides)
+    return cluster_start(log, TEST_FCM_BASE_URL=stub.base_url, TEST_FCM_CREDENTIALS_FILE=stub.credentials, **overrides)
 
 
 def tick(at: datetime.datetime) -> JobRun:
@@ -69,8 +69,11 @@ def test_sigkill_mid_send_then_restart_sends_each_user_once_but_what_was_in_flig
     try:
         tick(AT)
         target = random.Random(trial).randrange(300, 1300)
-        wait_until(lambda: len(stub.delivered) >= target and Delivery.objects.filter(state="sending").exists(), 120,
-                   f"{target} pushes and a chunk mid-send")
+        wait_until(
+            lambda: len(stub.delivered) >= target and Delivery.objects.filter(state="sending").exists(),
+            120,
+            f"{target} pushes and a chunk mid-send",
+        )
     finally:
         cluster_kill(cluster)
     time.sleep(1)  # requests already on the wire still reach FCM
@@ -81,16 +84,21 @@ def test_sigkill_mid_send_then_restart_sends_each_user_once_but_what_was_in_flig
 
     cluster = push_cluster(stub, log, **overrides)
     try:
-        wait_until(lambda: runs_done() and Delivery.objects.filter(state="sent").count() == len(tokens), 180,
-                   "the tick to recover")
+        wait_until(
+            lambda: runs_done() and Delivery.objects.filter(state="sent").count() == len(tokens),
+            180,
+            "the tick to recover",
+        )
     finally:
         cluster_stop(cluster)
         log.close()
     received = stub.delivered_tokens()
     duplicates = sum(n - 1 for n in received.values())
-    print(f"trial {trial}: killed after {len(accepted_at_kill)} of {len(tokens)} pushes; {len(claimed_at_kill)} "
-          f"claimed by the killed chunks, {len(in_flight)} of them accepted by FCM (in flight); "
-          f"{duplicates} sent twice")
+    print(
+        f"trial {trial}: killed after {len(accepted_at_kill)} of {len(tokens)} pushes; {len(claimed_at_kill)} "
+        f"claimed by the killed chunks, {len(in_flight)} of them accepted by FCM (in flight); "
+        f"{duplicates} sent twice"
+    )
     assert claimed_at_kill, "the kill met no chunk between its claim and its record: nothing was tested"
     assert set(received) == tokens, "a user was not sent their verse"
     assert set(received.values()) <= {1, 2}
@@ -103,8 +111,9 @@ def test_fcm_503_for_a_minute_late_pushes_go_with_the_next_tick_once(stub, tmp_p
     tokens = users_create(1000)
     log = open(tmp_path / "qcluster.log", "ab")
     # Chunks that wait out firebase-admin's own retries and ours: a longer task timeout.
-    cluster = push_cluster(stub, log, PUSH_CHUNK_SIZE="250", FCM_RETRIES="1", FCM_RETRY_BUDGET_SECONDS="5",
-                           Q_TIMEOUT="120", Q_RETRY="130")
+    cluster = push_cluster(
+        stub, log, PUSH_CHUNK_SIZE="250", FCM_RETRIES="1", FCM_RETRY_BUDGET_SECONDS="5", Q_TIMEOUT="120", Q_RETRY="130"
+    )
     started = time.monotonic()
     stub.outage(status=503, seconds=60, retry_after=1)
     try:
@@ -118,9 +127,11 @@ def test_fcm_503_for_a_minute_late_pushes_go_with_the_next_tick_once(stub, tmp_p
         log.close()
     first.refresh_from_db()
     second.refresh_from_db()
-    print(f"first tick: {first.counts['push_sent']} sent, {first.counts['push_failed']} failed, "
-          f"{first.counts['push_retried']} retried, FCM errors {dict(stub.errors)}; "
-          f"next tick: {second.counts['push_sent']} sent")
+    print(
+        f"first tick: {first.counts['push_sent']} sent, {first.counts['push_failed']} failed, "
+        f"{first.counts['push_retried']} retried, FCM errors {dict(stub.errors)}; "
+        f"next tick: {second.counts['push_sent']} sent"
+    )
     assert stub.errors["UNAVAILABLE"] > 0
     assert first.counts["push_failed"] > 0, "the outage ended before any chunk gave up: nothing was tested"
     assert first.counts["push_sent"] + second.counts["push_sent"] == len(tokens)
@@ -129,8 +140,7 @@ def test_fcm_503_for_a_minute_late_pushes_go_with_the_next_tick_once(stub, tmp_p
     assert_each_user_recorded_sent_once(tokens)
 
 
-def test_postgres_down_mid_send_the_chunks_record_what_they_sent_and_send_nothing_twice(
-        local_postgres, stub, tmp_path):  # noqa: F811
+def test_postgres_down_mid_send_the_chunks_record_what_they_sent_and_send_nothing_twice(local_postgres, stub, tmp_path):  # noqa: F811
     tokens = users_create(6000)
     stub.latency = 0.5  # every chunk spends half a second in its send: the outage meets chunks mid-send
     log = open(tmp_path / "qcluster.log", "ab")
@@ -145,9 +155,11 @@ def test_postgres_down_mid_send_the_chunks_record_what_they_sent_and_send_nothin
         cluster_stop(cluster)
         log.close()
     logged = (tmp_path / "qcluster.log").read_text(errors="replace")
-    print(f"{at_outage} of {len(tokens)} pushes accepted when PostgreSQL stopped; "
-          f"{logged.count('event=chunk_db_retry')} chunk retries, {logged.count('event=push_record_retry')} "
-          f"verdict-recording retries logged")
+    print(
+        f"{at_outage} of {len(tokens)} pushes accepted when PostgreSQL stopped; "
+        f"{logged.count('event=chunk_db_retry')} chunk retries, {logged.count('event=push_record_retry')} "
+        f"verdict-recording retries logged"
+    )
     assert at_outage < len(tokens), "the tick had finished before the outage: nothing was tested"
     # Chunks met the outage at their claim (retried whole: nothing sent yet) or at their record
     # (only the record retried: what they had sent is not sent again).

@@ -19,12 +19,24 @@ STEP = datetime.timedelta(minutes=15)
 # (zone, notify_at): half- and quarter-hour zones, both sides of the date line, and times that a
 # DST change skips (02:30 in spring) or repeats (01:30 / 02:15 in autumn).
 USERS = [
-    ("Africa/Lome", "06:00"), ("Africa/Kinshasa", "06:00"), ("Europe/Paris", "06:00"),
-    ("Europe/Paris", "02:30"), ("Europe/Paris", "02:15"), ("America/Toronto", "06:00"),
-    ("America/Toronto", "02:30"), ("America/Toronto", "01:30"), ("America/Montreal", "06:00"),
-    ("Asia/Kolkata", "06:00"), ("Asia/Kathmandu", "06:00"), ("Asia/Kathmandu", "00:00"),
-    ("Pacific/Kiritimati", "06:00"), ("Pacific/Kiritimati", "23:45"), ("Pacific/Pago_Pago", "06:00"),
-    ("Pacific/Pago_Pago", "00:00"), ("America/St_Johns", "06:00"), ("Australia/Lord_Howe", "21:30"),
+    ("Africa/Lome", "06:00"),
+    ("Africa/Kinshasa", "06:00"),
+    ("Europe/Paris", "06:00"),
+    ("Europe/Paris", "02:30"),
+    ("Europe/Paris", "02:15"),
+    ("America/Toronto", "06:00"),
+    ("America/Toronto", "02:30"),
+    ("America/Toronto", "01:30"),
+    ("America/Montreal", "06:00"),
+    ("Asia/Kolkata", "06:00"),
+    ("Asia/Kathmandu", "06:00"),
+    ("Asia/Kathmandu", "00:00"),
+    ("Pacific/Kiritimati", "06:00"),
+    ("Pacific/Kiritimati", "23:45"),
+    ("Pacific/Pago_Pago", "06:00"),
+    ("Pacific/Pago_Pago", "00:00"),
+    ("America/St_Johns", "06:00"),
+    ("Australia/Lord_Howe", "21:30"),
 ]
 
 
@@ -39,15 +51,21 @@ def first_tick(ticks: list[datetime.datetime], zone: str, notify_at: datetime.ti
     return firsts
 
 
-@pytest.mark.parametrize("start", [
-    datetime.datetime(2026, 3, 7, 12, 0, tzinfo=UTC),   # America/Toronto springs forward on 03-08
-    datetime.datetime(2026, 3, 28, 12, 0, tzinfo=UTC),  # Europe/Paris springs forward on 03-29
-    datetime.datetime(2026, 10, 24, 12, 0, tzinfo=UTC),  # Europe/Paris falls back on 10-25
-    datetime.datetime(2026, 10, 31, 12, 0, tzinfo=UTC),  # America/Toronto falls back on 11-01
-], ids=["toronto-spring", "paris-spring", "paris-autumn", "toronto-autumn"])
+@pytest.mark.parametrize(
+    "start",
+    [
+        datetime.datetime(2026, 3, 7, 12, 0, tzinfo=UTC),  # America/Toronto springs forward on 03-08
+        datetime.datetime(2026, 3, 28, 12, 0, tzinfo=UTC),  # Europe/Paris springs forward on 03-29
+        datetime.datetime(2026, 10, 24, 12, 0, tzinfo=UTC),  # Europe/Paris falls back on 10-25
+        datetime.datetime(2026, 10, 31, 12, 0, tzinfo=UTC),  # America/Toronto falls back on 11-01
+    ],
+    ids=["toronto-spring", "paris-spring", "paris-autumn", "toronto-autumn"],
+)
 def test_every_user_is_sent_once_per_local_date_at_the_first_tick_after_notify_at(push_tick, fcm_stub, start):
-    users = {UserFactory(timezone=zone, notify_at=datetime.time.fromisoformat(at), mood="", language="fr"): (zone, at)
-             for zone, at in USERS}
+    users = {
+        UserFactory(timezone=zone, notify_at=datetime.time.fromisoformat(at), mood="", language="fr"): (zone, at)
+        for zone, at in USERS
+    }
     UserFactory(timezone="Europe/Paris", notifications_enabled=False)  # never sent
     UserFactory(timezone="Africa/Lome", fcm_token="")  # not active: never sent
     ticks = [start + STEP * i for i in range(48 * 4)]
@@ -69,10 +87,14 @@ def test_every_user_is_sent_once_per_local_date_at_the_first_tick_after_notify_a
     for user in users:
         for delivery in Delivery.objects.filter(user=user):
             shown = daily_verse_for_user(user=user, day=delivery.day)
-            token_messages = [m for t, m in fcm_stub.delivered if t == user.fcm_token
-                              and m["data"]["day"] == delivery.day.isoformat()]
-            assert token_messages[0]["data"] == {"day": delivery.day.isoformat(), "reference": shown.verse.reference,
-                                                 "verse_id": str(shown.verse_id)}
+            token_messages = [
+                m for t, m in fcm_stub.delivered if t == user.fcm_token and m["data"]["day"] == delivery.day.isoformat()
+            ]
+            assert token_messages[0]["data"] == {
+                "day": delivery.day.isoformat(),
+                "reference": shown.verse.reference,
+                "verse_id": str(shown.verse_id),
+            }
             assert delivery.verse_id == shown.verse_id
     assert DailyVerse.objects.count() == Delivery.objects.count()
     assert Counter(d.attempts for d in Delivery.objects.all()) == Counter({1: len(expected)})

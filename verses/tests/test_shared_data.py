@@ -11,8 +11,10 @@ def _project_sources() -> list[Path]:
 
 
 def test_only_the_helper_locates_the_shared_folder():
-    locating = [str(path.relative_to(REPO)) for path in _project_sources()
-                if path.name != "test_shared_data.py"
-                and any(name in path.read_text(encoding="utf-8") for name in ("SOULVERSE_SHARED_DIR", "data/bible/"))]
+    locating = [
+        str(path.relative_to(REPO))
+        for path in _project_sources()
+        if path.name != "test_shared_data.py"
+        and any(name in path.read_text(encoding="utf-8") for name in ("SOULVERSE_SHARED_DIR", "data/bible/"))
+    ]
     assert locating == ["verses/tests/shared_data.py"]
-

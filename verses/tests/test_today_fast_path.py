@@ -37,12 +37,18 @@ def three_days() -> None:
 
 
 def answer(response) -> tuple:
-    return (response.status_code, response.content, response["Content-Type"], response.get("Vary"),
-            response.get("Allow"))
+    return (
+        response.status_code,
+        response.content,
+        response["Content-Type"],
+        response.get("Vary"),
+        response.get("Allow"),
+    )
 
 
-@pytest.mark.parametrize(("zone", "language"), [("Africa/Lome", "fr"), ("Pacific/Kiritimati", "en"),
-                                                ("Pacific/Pago_Pago", "fr")])
+@pytest.mark.parametrize(
+    ("zone", "language"), [("Africa/Lome", "fr"), ("Pacific/Kiritimati", "en"), ("Pacific/Pago_Pago", "fr")]
+)
 def test_same_bytes_as_the_drf_view_for_the_users_local_date(zone, language, django_assert_num_queries, settings):
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {}}  # no throttle queries here
     user = UserFactory(timezone=zone, language=language, mood="anxious")
@@ -138,8 +144,10 @@ def test_works_with_and_without_prepared_statements_and_after_a_reconnection(pre
 def test_valid_tokens_are_throttled_on_the_one_query_path_too(settings):
     """The one-query path skipped DRF's throttles: a valid token was never refused. Same rate and
     same counter as the DRF path (here users/me spends the budget too)."""
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {
-        **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "user": "2/minute"}}
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "user": "2/minute"},
+    }
     client, _ = token_client(UserFactory())
     other, _ = token_client(UserFactory())
     three_days()

@@ -7,7 +7,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -16,81 +15,125 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='WebhookMessage',
+            name="WebhookMessage",
             fields=[
-                ('id', models.CharField(editable=False, max_length=40, primary_key=True, serialize=False)),
-                ('event', models.CharField(max_length=40)),
-                ('body', models.TextField(help_text='The JSON payload sent (and signed) at every attempt.')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ("id", models.CharField(editable=False, max_length=40, primary_key=True, serialize=False)),
+                ("event", models.CharField(max_length=40)),
+                ("body", models.TextField(help_text="The JSON payload sent (and signed) at every attempt.")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'verbose_name': 'événement webhook',
-                'ordering': ['-created_at'],
+                "verbose_name": "événement webhook",
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='WebhookEndpoint',
+            name="WebhookEndpoint",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('url', models.URLField(max_length=2000)),
-                ('description', models.CharField(blank=True, max_length=200)),
-                ('events', models.JSONField(default=list, help_text='Event types sent to this endpoint.')),
-                ('secret', models.CharField(editable=False, max_length=100)),
-                ('is_active', models.BooleanField(default=True, verbose_name='actif')),
-                ('failure_streak', models.PositiveIntegerField(default=0, verbose_name='échecs consécutifs')),
-                ('disabled_at', models.DateTimeField(blank=True, null=True, verbose_name='désactivé le')),
-                ('disabled_reason', models.CharField(blank=True, max_length=200, verbose_name='raison de la désactivation')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ("url", models.URLField(max_length=2000)),
+                ("description", models.CharField(blank=True, max_length=200)),
+                ("events", models.JSONField(default=list, help_text="Event types sent to this endpoint.")),
+                ("secret", models.CharField(editable=False, max_length=100)),
+                ("is_active", models.BooleanField(default=True, verbose_name="actif")),
+                ("failure_streak", models.PositiveIntegerField(default=0, verbose_name="échecs consécutifs")),
+                ("disabled_at", models.DateTimeField(blank=True, null=True, verbose_name="désactivé le")),
+                (
+                    "disabled_reason",
+                    models.CharField(blank=True, max_length=200, verbose_name="raison de la désactivation"),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'point de terminaison webhook',
-                'verbose_name_plural': 'points de terminaison webhook',
-                'ordering': ['created_at'],
+                "verbose_name": "point de terminaison webhook",
+                "verbose_name_plural": "points de terminaison webhook",
+                "ordering": ["created_at"],
             },
         ),
         migrations.CreateModel(
-            name='WebhookDelivery',
+            name="WebhookDelivery",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('pending', 'En attente'), ('succeeded', 'Livrée'), ('failed', 'Échouée')], default='pending', max_length=16)),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('next_attempt_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('completed_at', models.DateTimeField(blank=True, null=True)),
-                ('endpoint', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='deliveries', to='webhooks.webhookendpoint')),
-                ('message', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='deliveries', to='webhooks.webhookmessage')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("pending", "En attente"), ("succeeded", "Livrée"), ("failed", "Échouée")],
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                ("next_attempt_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("completed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "endpoint",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="deliveries",
+                        to="webhooks.webhookendpoint",
+                    ),
+                ),
+                (
+                    "message",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="deliveries",
+                        to="webhooks.webhookmessage",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'livraison webhook',
-                'ordering': ['-created_at'],
+                "verbose_name": "livraison webhook",
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='WebhookAttempt',
+            name="WebhookAttempt",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveSmallIntegerField()),
-                ('attempted_at', models.DateTimeField()),
-                ('status_code', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('duration_ms', models.PositiveIntegerField()),
-                ('succeeded', models.BooleanField()),
-                ('error', models.TextField(blank=True)),
-                ('delivery', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='attempt_log', to='webhooks.webhookdelivery')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("number", models.PositiveSmallIntegerField()),
+                ("attempted_at", models.DateTimeField()),
+                ("status_code", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("duration_ms", models.PositiveIntegerField()),
+                ("succeeded", models.BooleanField()),
+                ("error", models.TextField(blank=True)),
+                (
+                    "delivery",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="attempt_log",
+                        to="webhooks.webhookdelivery",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'tentative webhook',
-                'ordering': ['delivery', 'number'],
-                'constraints': [models.UniqueConstraint(fields=('delivery', 'number'), name='one_attempt_per_delivery_number')],
+                "verbose_name": "tentative webhook",
+                "ordering": ["delivery", "number"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("delivery", "number"), name="one_attempt_per_delivery_number")
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='webhookdelivery',
-            index=models.Index(fields=['status', 'next_attempt_at'], name='webhookdelivery_due_idx'),
+            model_name="webhookdelivery",
+            index=models.Index(fields=["status", "next_attempt_at"], name="webhookdelivery_due_idx"),
         ),
         migrations.AddConstraint(
-            model_name='webhookdelivery',
-            constraint=models.UniqueConstraint(fields=('endpoint', 'message'), name='one_delivery_per_endpoint_message'),
+            model_name="webhookdelivery",
+            constraint=models.UniqueConstraint(
+                fields=("endpoint", "message"), name="one_delivery_per_endpoint_message"
+            ),
         ),
     ]

@@ -17,12 +17,29 @@ REFUSED = [
     "2002:a9fe:a9fe::1",  # 6to4 wrapping 169.254.169.254 (cloud metadata)
     "2002:808:808::1",  # 6to4 even around a public IPv4: reached through a relay
     "2001:0:4136:e378:8000:63bf:3fff:fdd2",  # Teredo
-    "64:ff9b::7f00:1", "64:ff9b::a9fe:a9fe", "64:ff9b:1::a00:1",  # NAT64
+    "64:ff9b::7f00:1",
+    "64:ff9b::a9fe:a9fe",
+    "64:ff9b:1::a00:1",  # NAT64
     "fec0::1",  # site-local
-    "::7f00:1", "::a9fe:a9fe",  # IPv4-compatible
-    "::ffff:127.0.0.1", "::ffff:10.0.0.1",  # IPv4-mapped private
-    "fd00::1", "fe80::1", "ff02::1", "::1", "::", "100::1", "2001:db8::1", "3fff::1",
-    "127.0.0.1", "10.0.0.1", "169.254.169.254", "100.64.0.1", "192.0.0.8", "198.18.0.1", "240.0.0.1",
+    "::7f00:1",
+    "::a9fe:a9fe",  # IPv4-compatible
+    "::ffff:127.0.0.1",
+    "::ffff:10.0.0.1",  # IPv4-mapped private
+    "fd00::1",
+    "fe80::1",
+    "ff02::1",
+    "::1",
+    "::",
+    "100::1",
+    "2001:db8::1",
+    "3fff::1",
+    "127.0.0.1",
+    "10.0.0.1",
+    "169.254.169.254",
+    "100.64.0.1",
+    "192.0.0.8",
+    "198.18.0.1",
+    "240.0.0.1",
 ]
 
 
@@ -36,8 +53,9 @@ def test_the_api_refuses_addresses_that_reach_inside(staff_client, address):
     assert WebhookEndpoint.objects.count() == 0
 
 
-@pytest.mark.parametrize("address", ["8.8.8.8", "1.1.1.1", "2606:4700:4700::1111", "2a00:1450:4007:80e::200e",
-                                     "::ffff:8.8.8.8"])
+@pytest.mark.parametrize(
+    "address", ["8.8.8.8", "1.1.1.1", "2606:4700:4700::1111", "2a00:1450:4007:80e::200e", "::ffff:8.8.8.8"]
+)
 def test_global_addresses_stay_allowed(address):
     assert not address_refused(_ip(address))
 

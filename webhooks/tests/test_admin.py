@@ -15,12 +15,23 @@ def test_an_operator_creates_an_endpoint_and_sees_its_secret_once(client, staff_
     from django.contrib.sessions.models import Session
 
     client.force_login(staff_user)
-    response = client.post(ADD, {"url": "http://127.0.0.1:9/hook", "description": "ops",
-                                 "events": ["run.failed", "schedule.updated"], "is_active": "on"})
+    response = client.post(
+        ADD,
+        {
+            "url": "http://127.0.0.1:9/hook",
+            "description": "ops",
+            "events": ["run.failed", "schedule.updated"],
+            "is_active": "on",
+        },
+    )
     assert response.status_code == 200
     endpoint = WebhookEndpoint.objects.get()
     assert (endpoint.url, endpoint.events, endpoint.is_active, endpoint.created_by) == (
-        "http://127.0.0.1:9/hook", ["run.failed", "schedule.updated"], True, staff_user)
+        "http://127.0.0.1:9/hook",
+        ["run.failed", "schedule.updated"],
+        True,
+        staff_user,
+    )
     assert f'<code id="webhook-secret">{endpoint.secret}</code>' in response.content.decode()
     assert "no-store" in response["Cache-Control"]
     assert all(endpoint.secret not in morsel.value for morsel in response.cookies.values())

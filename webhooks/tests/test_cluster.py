@@ -20,14 +20,20 @@ def test_the_cluster_delivers_signed_events_and_retries_after_500(tmp_path, live
     api.credentials(HTTP_AUTHORIZATION=f"Token {token_key_for(staff_user)}")
     env = {"WEBHOOKS_ALLOWED_PRIVATE_HOSTS": "127.0.0.1", "WEBHOOKS_RETRY_DELAYS": "1,1"}
     with WebhookReceiver() as receiver, qcluster_running(tmp_path, env):
-        created = api.post("/api/v1/scheduler/webhooks", {"url": receiver.url, "events": [
-            "run.started", "run.succeeded", "scheduler.stopped"]}, format="json")
+        created = api.post(
+            "/api/v1/scheduler/webhooks",
+            {"url": receiver.url, "events": ["run.started", "run.succeeded", "scheduler.stopped"]},
+            format="json",
+        )
         assert created.status_code == 400  # this process does not allow loopback: refused
         from django.test import override_settings
 
         with override_settings(WEBHOOKS_ALLOWED_PRIVATE_HOSTS=["127.0.0.1"]):
-            created = api.post("/api/v1/scheduler/webhooks", {"url": receiver.url, "events": [
-                "run.started", "run.succeeded", "scheduler.stopped"]}, format="json")
+            created = api.post(
+                "/api/v1/scheduler/webhooks",
+                {"url": receiver.url, "events": ["run.started", "run.succeeded", "scheduler.stopped"]},
+                format="json",
+            )
         assert created.status_code == 201
         receiver.secret = created.json()["secret"]
         receiver.answer(500)  # the first request fails: run.started is retried
@@ -44,8 +50,15 @@ def test_the_cluster_delivers_signed_events_and_retries_after_500(tmp_path, live
     assert all(r.verified for r in got), [r.error for r in got]
     first, retry = (r for r in got if r.payload["type"] == "run.started")
     assert first.headers["webhook-id"] == retry.headers["webhook-id"]
-    assert sorted(r.payload["type"] for r in got) == ["run.started", "run.started", "run.succeeded",
-                                                     "scheduler.stopped"]
+    assert sorted(r.payload["type"] for r in got) == [
+        "run.started",
+        "run.started",
+        "run.succeeded",
+        "scheduler.stopped",
+    ]
     assert {r.payload["data"]["run"]["id"] for r in got if r.payload["type"].startswith("run.")} == {str(run.pk)}
     assert sorted(WebhookDelivery.objects.values_list("message__event", "status", "attempts")) == [
-        ("run.started", "succeeded", 2), ("run.succeeded", "succeeded", 1), ("scheduler.stopped", "succeeded", 1)]
+        ("run.started", "succeeded", 2),
+        ("run.succeeded", "succeeded", 1),
+        ("scheduler.stopped", "succeeded", 1),
+    ]

@@ -43,10 +43,16 @@ def test_a_run_sends_run_started_then_run_succeeded_signed(receiver, endpoint_fo
     assert started["data"]["run"]["id"] == succeeded["data"]["run"]["id"] == str(run.pk)
     assert started["data"]["run"]["status"] == "running"
     assert succeeded["data"]["run"] | {"duration_seconds": None} == {
-        "id": str(run.pk), "job_id": "daily_verses_generation", "trigger": "manual", "status": "succeeded",
+        "id": str(run.pk),
+        "job_id": "daily_verses_generation",
+        "trigger": "manual",
+        "status": "succeeded",
         "started_at": run.started_at.astimezone(datetime.UTC).isoformat(),
         "finished_at": run.finished_at.astimezone(datetime.UTC).isoformat(),
-        "duration_seconds": None, "counts": run.counts, "error": ""}
+        "duration_seconds": None,
+        "counts": run.counts,
+        "error": "",
+    }
     assert succeeded["data"]["run"]["counts"]["verses_created"] == 3
     # Standard Webhooks headers; the id is the message's.
     message = WebhookMessage.objects.get(event="run.succeeded")
@@ -112,16 +118,27 @@ def test_retries_after_500_until_it_succeeds_with_the_same_id(receiver, endpoint
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts) == ("succeeded", 3)
     assert list(delivery.attempt_log.values_list("number", "status_code", "succeeded", "error")) == [
-        (1, 500, False, "HTTP 500"), (2, 503, False, "HTTP 503"), (3, 200, True, "")]
+        (1, 500, False, "HTTP 500"),
+        (2, 503, False, "HTTP 503"),
+        (3, 200, True, ""),
+    ]
     assert WebhookEndpoint.objects.get().failure_streak == 0
     # The attempt log through the API.
     listed = staff_client.get(f"/api/v1/scheduler/webhooks/{delivery.endpoint_id}/deliveries").json()
     assert listed["count"] == 1
     shown = listed["results"][0]
     assert (shown["id"], shown["message_id"], shown["event"], shown["status"], shown["next_attempt_at"]) == (
-        delivery.pk, delivery.message_id, "run.failed", "succeeded", None)
+        delivery.pk,
+        delivery.message_id,
+        "run.failed",
+        "succeeded",
+        None,
+    )
     assert [(a["number"], a["status_code"], a["succeeded"], a["error"]) for a in shown["attempts"]] == [
-        (1, 500, False, "HTTP 500"), (2, 503, False, "HTTP 503"), (3, 200, True, "")]
+        (1, 500, False, "HTTP 500"),
+        (2, 503, False, "HTTP 503"),
+        (3, 200, True, ""),
+    ]
     assert all(a["duration_ms"] >= 0 and a["attempted_at"].endswith("+00:00") for a in shown["attempts"])
 
 
@@ -176,7 +193,10 @@ def test_a_redirect_is_not_followed(receiver, endpoint_for, tasks_here):
     assert [r.path for r in receiver.received] == ["/hooks/soulverse"]
     attempt = WebhookAttempt.objects.get()
     assert (attempt.status_code, attempt.succeeded, attempt.error) == (
-        302, False, "redirect to http://127.0.0.1:1/elsewhere not followed")
+        302,
+        False,
+        "redirect to http://127.0.0.1:1/elsewhere not followed",
+    )
 
 
 def test_a_slow_receiver_times_out(receiver, endpoint_for, tasks_here, settings):
@@ -217,8 +237,11 @@ def test_the_body_is_the_payload_as_json(receiver, endpoint_for, tasks_here):
     endpoint_for(receiver, events=["schedule.updated"])
     message = webhook_event_emit(event="schedule.updated", data={"job_id": "cache_cleanup", "note": "é"})
     payload = json.loads(receiver.wait_for(1)[0].body)
-    assert payload == {"type": "schedule.updated", "timestamp": payload["timestamp"],
-                       "data": {"job_id": "cache_cleanup", "note": "é"}}
+    assert payload == {
+        "type": "schedule.updated",
+        "timestamp": payload["timestamp"],
+        "data": {"job_id": "cache_cleanup", "note": "é"},
+    }
     sent_at = datetime.datetime.fromisoformat(payload["timestamp"])
     assert sent_at.utcoffset() == datetime.timedelta(0)
     assert abs((sent_at - message.created_at).total_seconds()) < 1

@@ -29,7 +29,11 @@ def test_a_dripping_receiver_is_cut_at_the_deadline(receiver, endpoint_for, task
     webhook_event_emit(event="run.failed", data={})
     attempt = WebhookAttempt.objects.get()
     assert (attempt.number, attempt.status_code, attempt.succeeded, attempt.error) == (
-        1, None, False, f"timeout after {DEADLINE} s")
+        1,
+        None,
+        False,
+        f"timeout after {DEADLINE} s",
+    )
     # Cut at the deadline, from connecting to the last byte (the receiver had sent the status line
     # and more by then), not a second per byte later; the slack is for a loaded machine.
     assert DEADLINE * 1000 <= attempt.duration_ms < (DEADLINE + 1.5) * 1000
@@ -42,11 +46,18 @@ def test_a_dripping_receiver_is_cut_at_the_deadline(receiver, endpoint_for, task
 def _attempt_in_a_process(delivery_id: int) -> subprocess.Popen:
     """webhook_delivery_attempt in a process of its own, as a qcluster worker runs it, with a deadline
     far beyond the test's patience (as if its worker would be killed first)."""
-    env = {**os.environ, "DATABASE_URL": database_url(), "DJANGO_SETTINGS_MODULE": "soulverse.settings_test",
-           "WEBHOOKS_TIMEOUT_SECONDS": "600", "WEBHOOKS_ALLOWED_PRIVATE_HOSTS": "127.0.0.1",
-           "WEBHOOKS_DISABLE_AFTER_FAILURES": str(DISABLE_AFTER)}
-    code = ("import django; django.setup(); from webhooks.services import webhook_delivery_attempt; "
-            f"webhook_delivery_attempt(delivery_id={delivery_id})")
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "DJANGO_SETTINGS_MODULE": "soulverse.settings_test",
+        "WEBHOOKS_TIMEOUT_SECONDS": "600",
+        "WEBHOOKS_ALLOWED_PRIVATE_HOSTS": "127.0.0.1",
+        "WEBHOOKS_DISABLE_AFTER_FAILURES": str(DISABLE_AFTER),
+    }
+    code = (
+        "import django; django.setup(); from webhooks.services import webhook_delivery_attempt; "
+        f"webhook_delivery_attempt(delivery_id={delivery_id})"
+    )
     return subprocess.Popen([sys.executable, "-c", code], cwd=settings.BASE_DIR, env=env, start_new_session=True)
 
 

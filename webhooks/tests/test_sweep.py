@@ -40,7 +40,8 @@ def time_passes(seconds: float) -> None:
     """Move the pending deliveries' due times `seconds` into the past."""
     for delivery in WebhookDelivery.objects.filter(status="pending"):
         WebhookDelivery.objects.filter(pk=delivery.pk).update(
-            next_attempt_at=delivery.next_attempt_at - datetime.timedelta(seconds=seconds))
+            next_attempt_at=delivery.next_attempt_at - datetime.timedelta(seconds=seconds)
+        )
 
 
 def test_the_watchdog_pass_sends_a_delivery_whose_task_was_lost(receiver, endpoint_for):
@@ -81,7 +82,9 @@ def test_a_retry_never_scheduled_is_sent_with_the_same_webhook_id(receiver, endp
     delivery = WebhookDelivery.objects.get()
     assert (delivery.status, delivery.attempts) == ("succeeded", 2)
     assert list(delivery.attempt_log.values_list("number", "status_code", "succeeded")) == [
-        (1, 500, False), (2, 200, True)]
+        (1, 500, False),
+        (2, 200, True),
+    ]
 
 
 def test_several_sweeps_hand_a_delivery_out_once(receiver, endpoint_for):
@@ -124,14 +127,17 @@ def test_two_clusters_send_a_stranded_delivery_once(tmp_path, receiver, endpoint
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     with qcluster_running(tmp_path / "a", env), qcluster_running(tmp_path / "b", env):
-        wait_until(lambda: WebhookDelivery.objects.filter(status="succeeded").exists(), 60, "the delivery",
-                   tmp_path / "a")
-        wait_until(lambda: get_broker().queue_size() == 0 and Task.objects.exists(), 30, "the task's result",
-                   tmp_path / "a")
+        wait_until(
+            lambda: WebhookDelivery.objects.filter(status="succeeded").exists(), 60, "the delivery", tmp_path / "a"
+        )
+        wait_until(
+            lambda: get_broker().queue_size() == 0 and Task.objects.exists(), 30, "the task's result", tmp_path / "a"
+        )
     got = receiver.received
     assert [(r.verified, r.headers["webhook-id"]) for r in got] == [(True, message.pk)]
     attempts = Task.objects.filter(func=ATTEMPT_TASK_FUNC)
     assert [(task.success, task.result) for task in attempts] == [
-        (True, {"attempt": 1, "status_code": 200, "succeeded": True})]
+        (True, {"attempt": 1, "status_code": 200, "succeeded": True})
+    ]
     logs = (tmp_path / "a" / "qcluster.log").read_text() + (tmp_path / "b" / "qcluster.log").read_text()
     assert logs.count("event=webhook_delivery_requeued") == 1

@@ -7,8 +7,19 @@ from scheduler.registry import DAILY_VERSES_JOB_ID
 from scheduler.services import job_run_claim, job_run_here
 from soulverse.management import Command as ProjectCommand
 
-SUMMARY_ORDER = ["day", "users_processed", "verses_created", "pairs", "ai_calls", "ai_failures", "fallbacks",
-                 "cache_hits", "chunks", "db_queries", "duration_seconds"]
+SUMMARY_ORDER = [
+    "day",
+    "users_processed",
+    "verses_created",
+    "pairs",
+    "ai_calls",
+    "ai_failures",
+    "fallbacks",
+    "cache_hits",
+    "chunks",
+    "db_queries",
+    "duration_seconds",
+]
 
 
 class Command(ProjectCommand):

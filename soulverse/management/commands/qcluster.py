@@ -39,8 +39,10 @@ class Command(QClusterCommand):
         try:
             database_wait(timeout=timeout)
         except (OperationalError, InterfaceError) as exc:
-            raise CommandError(f"the database is still unreachable after {timeout:g} s; the cluster did not start: "
-                               f"{str(exc).strip().splitlines()[0]}") from None
+            raise CommandError(
+                f"the database is still unreachable after {timeout:g} s; the cluster did not start: "
+                f"{str(exc).strip().splitlines()[0]}"
+            ) from None
         metrics_dir_clean()  # the files of this host's dead processes (a previous cluster's)
         statement_timeout_apply(seconds=settings.DATABASE_STATEMENT_TIMEOUT_SECONDS)  # inherited by the workers
         settings.SECRET_KEY  # noqa: B018  (as django-q2's command: fail early without one)

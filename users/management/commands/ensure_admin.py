@@ -25,8 +25,11 @@ class Command(ProjectCommand):
         parser.add_argument("--email", default=os.environ.get("SOULVERSE_ADMIN_EMAIL", "admin@soulverse.local"))
         # Containers keep their output in `docker compose logs`: no key printed there. The admin
         # gets a token by logging in (POST /api/v1/auth/login) or with `api_token create`.
-        parser.add_argument("--no-token", action="store_true",
-                            help="create no API token (unless SOULVERSE_ADMIN_TOKEN[_FILE] gives one)")
+        parser.add_argument(
+            "--no-token",
+            action="store_true",
+            help="create no API token (unless SOULVERSE_ADMIN_TOKEN[_FILE] gives one)",
+        )
 
     def handle(self, *args, email, no_token, **options):
         try:  # read (and refused) before anything else, so that a wrong setup is seen at every run
@@ -44,8 +47,9 @@ class Command(ProjectCommand):
             try:
                 validate_password(env_password, User(email=email))
             except ValidationError as exc:
-                raise CommandError(f"SOULVERSE_ADMIN_PASSWORD: too weak ({' '.join(exc.messages)}); "
-                                   "nothing changed.") from None
+                raise CommandError(
+                    f"SOULVERSE_ADMIN_PASSWORD: too weak ({' '.join(exc.messages)}); nothing changed."
+                ) from None
         if token_key and (problem := api_token_key_problem(token_key)):
             raise CommandError(f"SOULVERSE_ADMIN_TOKEN: too weak ({problem}); nothing changed.")
         password = env_password or secrets.token_urlsafe(18)

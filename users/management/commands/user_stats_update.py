@@ -15,8 +15,10 @@ def _date(value: str) -> datetime.date:
 
 
 class Command(ProjectCommand):
-    help = ("Compute (or recompute) the daily statistics of a day, as the 00:00 job does for the day "
-            "that just ended; a recomputed day gives the same figures.")
+    help = (
+        "Compute (or recompute) the daily statistics of a day, as the 00:00 job does for the day "
+        "that just ended; a recomputed day gives the same figures."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--day", help="YYYY-MM-DD (default: yesterday in the scheduler's time zone)")
@@ -33,4 +35,5 @@ class Command(ProjectCommand):
             self.stdout.write(
                 f"{stats.day.isoformat()} dau={stats.daily_active_users} wau={stats.weekly_active_users} "
                 f"mau={stats.monthly_active_users} new={stats.new_users} verses={stats.verses_generated} "
-                f"pushes_sent={stats.pushes_sent} pushes_opened={stats.pushes_opened}")
+                f"pushes_sent={stats.pushes_sent} pushes_opened={stats.pushes_opened}"
+            )

@@ -9,13 +9,28 @@ from scheduler.services import job_run_claim, job_run_here
 from soulverse.management import Command as ProjectCommand
 from verses.fcm import fcm_app
 
-SUMMARY_ORDER = ["at", "push_due", "push_sent", "push_invalid_tokens", "push_failed", "push_retried", "push_gave_up",
-                 "push_validated", "push_groups", "push_chunks", "chunks", "db_queries", "duration_seconds"]
+SUMMARY_ORDER = [
+    "at",
+    "push_due",
+    "push_sent",
+    "push_invalid_tokens",
+    "push_failed",
+    "push_retried",
+    "push_gave_up",
+    "push_validated",
+    "push_groups",
+    "push_chunks",
+    "chunks",
+    "db_queries",
+    "duration_seconds",
+]
 
 
 class Command(ProjectCommand):
-    help = ("Run one push tick now, or as if the clock read --at (catching up by hand, tests), through the "
-            "delivery job's path; idempotent: a user is sent one verse per local date.")
+    help = (
+        "Run one push tick now, or as if the clock read --at (catching up by hand, tests), through the "
+        "delivery job's path; idempotent: a user is sent one verse per local date."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--at", help="an ISO-8601 instant with its offset, e.g. 2026-03-29T05:00:00+00:00")
@@ -37,8 +52,10 @@ class Command(ProjectCommand):
             raise CommandError("Push is disabled: set FCM_CREDENTIALS_FILE (or application-default credentials).")
         run, created = job_run_claim(job_id=DELIVER_VERSES_JOB_ID, trigger=JobRun.Trigger.COMMAND, params=params)
         if not created:
-            raise CommandError(f"A tick of {DELIVER_VERSES_JOB_ID} is already in progress (run {run.pk}, "
-                               f"started {run.started_at.isoformat()}); nothing started.")
+            raise CommandError(
+                f"A tick of {DELIVER_VERSES_JOB_ID} is already in progress (run {run.pk}, "
+                f"started {run.started_at.isoformat()}); nothing started."
+            )
         try:
             run = job_run_here(run=run)
         except Exception as exc:

@@ -17,18 +17,24 @@ class Command(ProjectCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("path", type=Path, nargs="?",
-                            help="a .tsv or .tsv.gz file, a .usfm/.sfm file or a directory of them")
+        parser.add_argument(
+            "path", type=Path, nargs="?", help="a .tsv or .tsv.gz file, a .usfm/.sfm file or a directory of them"
+        )
         parser.add_argument("--format", choices=FORMATS, help="default: from the file name")
         parser.add_argument("--edition", default=LSG1910, help=f"edition id (default: {LSG1910})")
-        parser.add_argument("--download", action="store_true",
-                            help="download Louis Segond 1910 (eBible.org's fraLSG USFM zip), check it, import it")
+        parser.add_argument(
+            "--download",
+            action="store_true",
+            help="download Louis Segond 1910 (eBible.org's fraLSG USFM zip), check it, import it",
+        )
         parser.add_argument("--url", help="with --download: where from, https only (default: BIBLE_LSG_DOWNLOAD_URL)")
-        parser.add_argument("--sha256", help="with --download: the archive's SHA-256 (default: "
-                                             "BIBLE_LSG_DOWNLOAD_SHA256 for BIBLE_LSG_DOWNLOAD_URL; required for "
-                                             "another --url)")
-        parser.add_argument("--if-missing", action="store_true",
-                            help="do nothing when the edition already has verses")
+        parser.add_argument(
+            "--sha256",
+            help="with --download: the archive's SHA-256 (default: "
+            "BIBLE_LSG_DOWNLOAD_SHA256 for BIBLE_LSG_DOWNLOAD_URL; required for "
+            "another --url)",
+        )
+        parser.add_argument("--if-missing", action="store_true", help="do nothing when the edition already has verses")
 
     def handle(self, *args, **options):
         path: Path | None = options["path"]
@@ -48,8 +54,10 @@ class Command(ProjectCommand):
             if sha256 is None and url == settings.BIBLE_LSG_DOWNLOAD_URL:
                 sha256 = settings.BIBLE_LSG_DOWNLOAD_SHA256
             if not sha256:
-                raise CommandError(f"French edition not imported: no SHA-256 to check {url} against; download it, "
-                                   "check it, and pass its digest with --sha256")
+                raise CommandError(
+                    f"French edition not imported: no SHA-256 to check {url} against; download it, "
+                    "check it, and pass its digest with --sha256"
+                )
             try:
                 counts = bible_download(url=url, sha256=sha256, edition=edition)
             except BibleImportError as exc:
