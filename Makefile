@@ -10,7 +10,7 @@ MANAGE := $(BIN)/python manage.py
 # and matched 6 with less CPU.
 TEST_WORKERS ?= 4
 
-.PHONY: run test faults install setup clean
+.PHONY: run test faults lint install setup clean
 
 # The runtime set and the tests' (both pinned with hashes: scripts/compile_requirements.sh).
 $(BIN)/.installed: requirements.txt requirements-dev.txt
@@ -37,6 +37,11 @@ run: setup
 
 test: install
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist load --maxschedchunk 1
+
+# ruff: lint and format check (ruff.toml); `.venv/bin/ruff format .` formats.
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 # Fault tests (minutes): a qcluster killed with SIGKILL mid-run, then restarted.
 faults: install
