@@ -283,7 +283,7 @@ def naive_run(count: int, stub: GeminiStub) -> float:
     from django.db import connection
 
     from users.selectors import users_active
-    from verses.ai import GeminiProvider
+    from verses.ai.gemini import GeminiProvider
     from verses.validation import proposal_check
 
     provider = GeminiProvider(

@@ -27,7 +27,7 @@ from soulverse.db import rows_delete_before, tables_analyze_if_stale
 from users.models import User
 from users.selectors import users_active
 from verses import partitions
-from verses.ai import AIError, AIRun, provider_get, provider_probe
+from verses.ai.gemini import AIError, AIRun, provider_get, provider_probe
 from verses.bible import passage_key
 from verses.cache import verse_cache_get_many, verse_cache_set_many
 from verses.curated import CuratedVerse, curated_pool

@@ -18,7 +18,7 @@ def gemini_stub() -> Iterator[GeminiStub]:
 @pytest.fixture
 def no_ai(settings):
     """The AI off (no API key), whatever the environment says."""
-    from verses.ai import provider_get
+    from verses.ai.gemini import provider_get
 
     settings.GEMINI_API_KEY = ""
     provider_get.cache_clear()

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from verses.ai import (
+from verses.ai.gemini import (
     FAILURE_KINDS,
     AIError,
     AIProposal,
@@ -482,12 +482,12 @@ def test_stub_latency_applies_to_concurrent_requests(gemini_stub: GeminiStub, ma
 
 def test_provider_get_without_key_is_none_and_warns_once(settings, caplog: pytest.LogCaptureFixture) -> None:
     settings.GEMINI_API_KEY = ""
-    caplog.set_level(logging.WARNING, logger="verses.ai")
+    caplog.set_level(logging.WARNING, logger="verses.ai.gemini")
 
     assert provider_get() is None
     assert provider_get() is None
 
-    warnings = [record.getMessage() for record in caplog.records if record.name == "verses.ai"]
+    warnings = [record.getMessage() for record in caplog.records if record.name == "verses.ai.gemini"]
     assert warnings == ["event=ai_disabled reason=no_api_key"]
     assert provider_state() == {
         "enabled": False,
@@ -553,7 +553,7 @@ def test_a_slow_probe_gives_up_after_its_own_short_timeout(
     settings.GEMINI_API_KEY = API_KEY
     settings.GEMINI_BASE_URL = gemini_stub.base_url
     settings.GEMINI_TIMEOUT_SECONDS = 20.0  # generateContent's; health must not wait that long
-    monkeypatch.setattr("verses.ai.PROBE_TIMEOUT_SECONDS", 0.5)
+    monkeypatch.setattr("verses.ai.gemini.PROBE_TIMEOUT_SECONDS", 0.5)
     gemini_stub.latency = 3.0
 
     started = time.monotonic()

@@ -6,7 +6,7 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from verses.ai import provider_get
+from verses.ai.gemini import provider_get
 from verses.models import BibleVerse
 
 BASE = "/api/v1/scheduler/"

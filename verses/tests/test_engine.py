@@ -10,7 +10,7 @@ from django.core.cache import cache
 from scheduler.tests.runs import daily_run
 from users.models import Mood, User
 from users.tests.factories import UserFactory
-from verses.ai import FAILURE_KINDS, AIRun, provider_get
+from verses.ai.gemini import FAILURE_KINDS, AIRun, provider_get
 from verses.bible import passage_text
 from verses.bible_import import bible_import
 from verses.curated import curated_pool
