@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.db import models
 
-from verses.bible import passage_key
+from verses.bible.references import passage_key
 
 
 class BibleVerse(models.Model):

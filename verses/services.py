@@ -28,9 +28,9 @@ from users.models import User
 from users.selectors import users_active
 from verses import partitions
 from verses.ai.gemini import AIError, AIRun, provider_get, provider_probe
-from verses.bible import passage_key
+from verses.bible.curated import CuratedVerse, curated_pool
+from verses.bible.references import passage_key
 from verses.cache import verse_cache_get_many, verse_cache_set_many
-from verses.curated import CuratedVerse, curated_pool
 from verses.models import DailyVerse, Delivery, VerseOfTheDay, VerseOpen
 from verses.reflections import fallback_reflection
 from verses.selectors import local_date

@@ -7,7 +7,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from verses.bible import book_number, passage_text, reference_display
+from verses.bible.editions import passage_text
+from verses.bible.references import book_number, reference_display
 
 MAX_PASSAGE_VERSES = 4
 MAX_REFLECTION_CHARS = 600

@@ -8,8 +8,8 @@ from functools import cache
 
 import pytest
 
-from verses.bible import BOOK_NAMES_EN, BOOK_NAMES_FR, reference_display, web_text
-from verses.curated import CURATED_VERSES, DEFAULT_MOOD, MOODS, CuratedVerse, curated_pool
+from verses.bible.curated import CURATED_VERSES, DEFAULT_MOOD, MOODS, CuratedVerse, curated_pool
+from verses.bible.references import BOOK_NAMES_EN, BOOK_NAMES_FR, reference_display, web_text
 from verses.tests.shared_data import LSG_PATH, needs_lsg
 
 ALL_POOLS = (*MOODS, DEFAULT_MOOD)

@@ -11,9 +11,9 @@ from scheduler.tests.runs import daily_run
 from users.models import Mood, User
 from users.tests.factories import UserFactory
 from verses.ai.gemini import FAILURE_KINDS, AIRun, provider_get
-from verses.bible import passage_text
-from verses.bible_import import bible_import
-from verses.curated import curated_pool
+from verses.bible.curated import curated_pool
+from verses.bible.editions import passage_text
+from verses.bible.importer import bible_import
 from verses.models import DailyVerse, VerseOfTheDay
 from verses.services import daily_verses_prepare
 from verses.tests.gemini_stub import GOOD_ANSWERS, StubReply, good_answer, request_language

@@ -6,8 +6,8 @@ from django.db import IntegrityError, transaction
 
 from scheduler.tests.runs import daily_run
 from users.tests.factories import UserFactory
+from verses.bible.curated import curated_pool
 from verses.cache import verse_cache_get_many
-from verses.curated import curated_pool
 from verses.models import DailyVerse, VerseOfTheDay
 from verses.services import curated_verse_pick, daily_verse_for_user
 

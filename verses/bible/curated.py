@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from verses.bible import passage_key, reference_display
+from verses.bible.references import passage_key, reference_display
 
 MOODS: tuple[str, ...] = ("joyful", "sad", "anxious", "grateful", "lonely", "stressed", "angry", "hopeful")
 DEFAULT_MOOD = "default"
