@@ -51,6 +51,8 @@ def test_the_build_context_leaves_out_secrets_databases_virtualenvs_and_history(
         "soulverse/settings.py",
         "users/migrations/0001_initial.py",
         "verses/bible/curated.py",
+        "verses/bible/data/curated_verses.json",
+        "verses/bible/data/books.tsv",
     ):
         assert not ignored(path, patterns), path
 

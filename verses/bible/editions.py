@@ -6,7 +6,7 @@ import functools
 
 import pythonbible
 
-from verses.bible.curated import CURATED_VERSES
+from verses.bible.curated import curated_verses
 from verses.bible.references import web_text
 from verses.models import BibleVerse
 
@@ -87,6 +87,6 @@ def _curated_fr_texts() -> dict[tuple[int, int, int, int], str]:
     """The curated French texts keyed by their Louis Segond (book, chapter, verse_start, verse_end)."""
     return {
         (verse.book, verse.fr_chapter, verse.fr_verse_start, verse.fr_verse_end): verse.text_fr
-        for pool in CURATED_VERSES.values()
+        for pool in curated_verses().values()
         for verse in pool
     }

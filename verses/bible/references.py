@@ -5,8 +5,11 @@ Book numbers are 1-66 in Protestant canon order, as pythonbible's ``Book`` enum 
 
 from __future__ import annotations
 
+import csv
+import functools
 import re
 import unicodedata
+from pathlib import Path
 
 import pythonbible
 from pythonbible.bible.errors import (
@@ -17,143 +20,20 @@ from pythonbible.bible.errors import (
 
 PSALMS = 19
 
-BOOK_NAMES_FR: dict[int, str] = {
-    1: "Genèse",
-    2: "Exode",
-    3: "Lévitique",
-    4: "Nombres",
-    5: "Deutéronome",
-    6: "Josué",
-    7: "Juges",
-    8: "Ruth",
-    9: "1 Samuel",
-    10: "2 Samuel",
-    11: "1 Rois",
-    12: "2 Rois",
-    13: "1 Chroniques",
-    14: "2 Chroniques",
-    15: "Esdras",
-    16: "Néhémie",
-    17: "Esther",
-    18: "Job",
-    19: "Psaumes",
-    20: "Proverbes",
-    21: "Ecclésiaste",
-    22: "Cantique des Cantiques",
-    23: "Ésaïe",
-    24: "Jérémie",
-    25: "Lamentations",
-    26: "Ézéchiel",
-    27: "Daniel",
-    28: "Osée",
-    29: "Joël",
-    30: "Amos",
-    31: "Abdias",
-    32: "Jonas",
-    33: "Michée",
-    34: "Nahum",
-    35: "Habacuc",
-    36: "Sophonie",
-    37: "Aggée",
-    38: "Zacharie",
-    39: "Malachie",
-    40: "Matthieu",
-    41: "Marc",
-    42: "Luc",
-    43: "Jean",
-    44: "Actes",
-    45: "Romains",
-    46: "1 Corinthiens",
-    47: "2 Corinthiens",
-    48: "Galates",
-    49: "Éphésiens",
-    50: "Philippiens",
-    51: "Colossiens",
-    52: "1 Thessaloniciens",
-    53: "2 Thessaloniciens",
-    54: "1 Timothée",
-    55: "2 Timothée",
-    56: "Tite",
-    57: "Philémon",
-    58: "Hébreux",
-    59: "Jacques",
-    60: "1 Pierre",
-    61: "2 Pierre",
-    62: "1 Jean",
-    63: "2 Jean",
-    64: "3 Jean",
-    65: "Jude",
-    66: "Apocalypse",
-}
+DATA_DIR = Path(__file__).parent / "data"
 
-BOOK_NAMES_EN: dict[int, str] = {
-    1: "Genesis",
-    2: "Exodus",
-    3: "Leviticus",
-    4: "Numbers",
-    5: "Deuteronomy",
-    6: "Joshua",
-    7: "Judges",
-    8: "Ruth",
-    9: "1 Samuel",
-    10: "2 Samuel",
-    11: "1 Kings",
-    12: "2 Kings",
-    13: "1 Chronicles",
-    14: "2 Chronicles",
-    15: "Ezra",
-    16: "Nehemiah",
-    17: "Esther",
-    18: "Job",
-    19: "Psalms",
-    20: "Proverbs",
-    21: "Ecclesiastes",
-    22: "Song of Solomon",
-    23: "Isaiah",
-    24: "Jeremiah",
-    25: "Lamentations",
-    26: "Ezekiel",
-    27: "Daniel",
-    28: "Hosea",
-    29: "Joel",
-    30: "Amos",
-    31: "Obadiah",
-    32: "Jonah",
-    33: "Micah",
-    34: "Nahum",
-    35: "Habakkuk",
-    36: "Zephaniah",
-    37: "Haggai",
-    38: "Zechariah",
-    39: "Malachi",
-    40: "Matthew",
-    41: "Mark",
-    42: "Luke",
-    43: "John",
-    44: "Acts",
-    45: "Romans",
-    46: "1 Corinthians",
-    47: "2 Corinthians",
-    48: "Galatians",
-    49: "Ephesians",
-    50: "Philippians",
-    51: "Colossians",
-    52: "1 Thessalonians",
-    53: "2 Thessalonians",
-    54: "1 Timothy",
-    55: "2 Timothy",
-    56: "Titus",
-    57: "Philemon",
-    58: "Hebrews",
-    59: "James",
-    60: "1 Peter",
-    61: "2 Peter",
-    62: "1 John",
-    63: "2 John",
-    64: "3 John",
-    65: "Jude",
-    66: "Revelation",
-}
+
+@functools.cache
+def _books() -> tuple[tuple[int, str, str, str], ...]:
+    """(number, USFM code, English name, French name) of the 66 books, read once from ``data/books.tsv``."""
+    with (DATA_DIR / "books.tsv").open(encoding="utf-8", newline="") as data:
+        return tuple(
+            (int(row["number"]), row["usfm"], row["en"], row["fr"]) for row in csv.DictReader(data, delimiter="\t")
+        )
+
+
+BOOK_NAMES_FR: dict[int, str] = {number: fr for number, _code, _en, fr in _books()}
+BOOK_NAMES_EN: dict[int, str] = {number: en for number, _code, en, _fr in _books()}
 
 # Name of a single psalm, used in references ("Psaume 23:1", "Psalm 23:1").
 _PSALM_SINGULAR: dict[str, str] = {"fr": "Psaume", "en": "Psalm"}
@@ -213,79 +93,15 @@ def web_text(*, book: int, chapter: int, verse_start: int, verse_end: int) -> st
     return " ".join(parts).strip()
 
 
-# USFM/Paratext book codes in canon order: GEN is 1, REV is 66.
-_USFM_CODES: tuple[str, ...] = (
-    "GEN",
-    "EXO",
-    "LEV",
-    "NUM",
-    "DEU",
-    "JOS",
-    "JDG",
-    "RUT",
-    "1SA",
-    "2SA",
-    "1KI",
-    "2KI",
-    "1CH",
-    "2CH",
-    "EZR",
-    "NEH",
-    "EST",
-    "JOB",
-    "PSA",
-    "PRO",
-    "ECC",
-    "SNG",
-    "ISA",
-    "JER",
-    "LAM",
-    "EZK",
-    "DAN",
-    "HOS",
-    "JOL",
-    "AMO",
-    "OBA",
-    "JON",
-    "MIC",
-    "NAM",
-    "HAB",
-    "ZEP",
-    "HAG",
-    "ZEC",
-    "MAL",
-    "MAT",
-    "MRK",
-    "LUK",
-    "JHN",
-    "ACT",
-    "ROM",
-    "1CO",
-    "2CO",
-    "GAL",
-    "EPH",
-    "PHP",
-    "COL",
-    "1TH",
-    "2TH",
-    "1TI",
-    "2TI",
-    "TIT",
-    "PHM",
-    "HEB",
-    "JAS",
-    "1PE",
-    "2PE",
-    "1JN",
-    "2JN",
-    "3JN",
-    "JUD",
-    "REV",
-)
-USFM_BOOK_CODES: dict[str, int] = {code: number for number, code in enumerate(_USFM_CODES, start=1)}
+# USFM/Paratext book codes: GEN is 1, REV is 66.
+USFM_BOOK_CODES: dict[str, int] = {code: number for number, code, _en, _fr in _books()}
 
-# Common names beyond the display tables above.
-_EXTRA_BOOK_NAMES: dict[str, int] = {"Psalm": 19, "Psaume": 19, "Song of Songs": 22, "Isaïe": 23}
+
+@functools.cache
+def _extra_book_names() -> dict[str, int]:
+    """Common names beyond the display names (``data/book_aliases.tsv``: "Psalm", "Song of Songs", ...)."""
+    with (DATA_DIR / "book_aliases.tsv").open(encoding="utf-8", newline="") as data:
+        return {row["name"]: int(row["number"]) for row in csv.DictReader(data, delimiter="\t")}
 
 
 def _name_key(value: str) -> str:
@@ -298,7 +114,7 @@ _BOOK_KEYS: dict[str, int] = {
     _name_key(name): number
     for names in (USFM_BOOK_CODES, {v: k for k, v in BOOK_NAMES_EN.items()}, {v: k for k, v in BOOK_NAMES_FR.items()})
     for name, number in names.items()
-} | {_name_key(name): number for name, number in _EXTRA_BOOK_NAMES.items()}
+} | {_name_key(name): number for name, number in _extra_book_names().items()}
 
 
 def book_number(value: int | str) -> int | None:
