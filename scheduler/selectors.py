@@ -21,7 +21,7 @@ from scheduler.models import JobRun, ScheduleChange
 from scheduler.registry import DAILY_VERSES_JOB_ID, DELIVER_VERSES_JOB_ID, JOBS, cron_trigger_label, job_get
 from verses.ai.gemini import provider_state
 from verses.bible.editions import editions_state
-from verses.fcm import push_state
+from verses.push.fcm import push_state
 
 logger = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ import uuid
 from django.utils import timezone
 
 from scheduler.plan import FanOut, own_transactions
-from verses.push import push_chunk_deliver, push_tick_prepare
+from verses.push.delivery import push_chunk_deliver, push_tick_prepare
 from verses.services import daily_verses_assign_chunk, daily_verses_prepare, daily_verses_table_analyze
 from verses.services import verse_of_the_day_make as verse_of_the_day_make_service
 
@@ -45,7 +45,7 @@ def deliver_verses(at: str | None = None, dry_run: bool = False) -> FanOut:
     return FanOut(func="verses.jobs.deliver_verses_chunk", chunks=chunks, counts=counts)
 
 
-@own_transactions  # a push is claimed, sent, then recorded: each step committed (verses/push.py)
+@own_transactions  # a push is claimed, sent, then recorded: each step committed (verses/push/delivery.py)
 def deliver_verses_chunk(
     *,
     chunk_id: int,

@@ -338,7 +338,7 @@ def daily_verses_assign_chunk(*, day: datetime.date, after: uuid.UUID | None, up
         # crash loses the mark with the rows, and the chunk is simply done again. Not waiting for
         # the WAL flush takes the commit off the chunk's time. Durable commits that come later (the
         # run's close) flush this one too: WAL is written in order. Only here: a push chunk's
-        # transaction records sends, which must survive a crash (verses/push.py).
+        # transaction records sends, which must survive a crash (verses/push/delivery.py).
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL synchronous_commit = off")
     return daily_verses_assign(day=day, users=users)

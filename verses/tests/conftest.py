@@ -55,7 +55,7 @@ def fake_clock() -> FakeClock:
 def fcm_stub(settings, tmp_path) -> Iterator[FcmStub]:
     """A local FCM stub that firebase-admin reaches through a service-account file (whose
     token_uri is the stub) and FCM_BASE_URL; quick back-off for the retries."""
-    from verses.fcm import fcm_reset
+    from verses.push.fcm import fcm_reset
 
     with FcmStub() as stub:
         settings.FCM_CREDENTIALS_FILE = str(stub.credentials_file(tmp_path))

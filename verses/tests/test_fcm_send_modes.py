@@ -7,7 +7,7 @@ import socket
 
 import pytest
 
-from verses import fcm
+from verses.push import fcm
 
 AT = datetime.datetime(2026, 1, 10, 6, 0, tzinfo=datetime.UTC)
 MODES = ["pool", "threads"]

@@ -1,4 +1,4 @@
-"""firebase-admin's session as verses.fcm tunes it, and the stub served in a process of its own
+"""firebase-admin's session as verses.push.fcm tunes it, and the stub served in a process of its own
 (the benchmark's), both through real firebase-admin code over real HTTP."""
 
 import datetime
@@ -6,7 +6,7 @@ import datetime
 import pytest
 import requests
 
-from verses import fcm
+from verses.push import fcm
 from verses.tests.fcm_stub import FcmStubProcess
 
 AT = datetime.datetime(2026, 1, 10, 6, 0, tzinfo=datetime.UTC)

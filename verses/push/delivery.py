@@ -29,8 +29,8 @@ from django.utils import timezone
 
 from soulverse.db import db_retry
 from users.models import User
-from verses import fcm
 from verses.models import DailyVerse, Delivery
+from verses.push import fcm
 from verses.selectors import push_due_groups, users_push_due
 from verses.services import _pair_verses_ensure, daily_verses_assign, users_chunk_bounds
 
