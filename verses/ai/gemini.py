@@ -1,7 +1,7 @@
 """The AI provider: asks Gemini (google-genai) for a Bible reference and a short reflection.
 
 The model only proposes a reference and writes the reflection; the verse text shown to users
-always comes from a real edition (see verses.validation). Every failure surfaces as ``AIError``
+always comes from a real edition (see verses.generation.validation). Every failure surfaces as ``AIError``
 with a ``kind`` the operator can act on (``FAILURE_KINDS``). Retries are ours, not the SDK's:
 a 429's RetryInfo delay is honoured within the run's budget (``AIRun``), an answer that is
 empty, cut off, recited or not JSON gets one more attempt, and a daily quota, a bad key or an
@@ -32,7 +32,7 @@ from google.genai import types
 logger = logging.getLogger(__name__)
 
 # Every kind an AI failure is counted as (run counts, VerseOfTheDay.ai_failure), with its cause.
-# The validation's kinds (verses.validation.REJECTION_KINDS) complete the list.
+# The validation's kinds (verses.generation.validation.REJECTION_KINDS) complete the list.
 FAILURE_KINDS: dict[str, str] = {
     "safety": "the answer was blocked (finishReason SAFETY, BLOCKLIST, PROHIBITED_CONTENT, SPII)",
     "recitation": "the answer was stopped for quoting a source (finishReason RECITATION); retried once",

@@ -25,8 +25,8 @@ from django.db import transaction
 
 from verses.bible.editions import LSG1910
 from verses.bible.references import PSALMS, USFM_BOOK_CODES
+from verses.generation.validation import normalize_words
 from verses.models import BibleVerse
-from verses.validation import normalize_words
 
 logger = logging.getLogger(__name__)
 

@@ -577,7 +577,7 @@ def test_a_probe_that_cannot_reach_gemini_says_unverified(settings, db) -> None:
 def test_the_readmes_table_of_failure_kinds_matches_the_code() -> None:
     from pathlib import Path
 
-    from verses.validation import REJECTION_KINDS
+    from verses.generation.validation import REJECTION_KINDS
 
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     table = readme.split("| kind | cause |\n|---|---|\n", 1)[1].split("\n\n", 1)[0]
