@@ -24,8 +24,7 @@ from pathlib import Path, PurePosixPath
 from django.db import transaction
 
 from verses.bible.editions import LSG1910
-from verses.bible.references import PSALMS, USFM_BOOK_CODES
-from verses.generation.validation import normalize_words
+from verses.bible.references import PSALMS, USFM_BOOK_CODES, normalize_words
 from verses.models import BibleVerse
 
 logger = logging.getLogger(__name__)

@@ -129,3 +129,10 @@ def book_number(value: int | str) -> int | None:
     if text.isdecimal():
         return book_number(int(text))
     return _BOOK_KEYS.get(_name_key(text)) if text else None
+
+
+def normalize_words(text: str) -> list[str]:
+    """Lower-case words without accents or punctuation ("L'Éternel" -> ["l", "eternel"])."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+    return re.findall(r"[a-z0-9]+", bare)
