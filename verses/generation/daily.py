@@ -16,7 +16,7 @@ from django.utils import timezone
 from soulverse.db import tables_analyze_if_stale
 from users.models import User
 from users.selectors import users_active
-from verses.ai.gemini import AIRun
+from verses.ai.run import AIRun
 from verses.generation.pairs import pair_verses_ensure
 from verses.history import daily_verse_partitions_ensure
 from verses.models import DailyVerse, VerseOfTheDay

@@ -11,7 +11,8 @@ from itertools import islice
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from verses.ai.gemini import AIError, AIRun, provider_get, provider_probe
+from verses.ai.gemini import provider_get, provider_probe
+from verses.ai.run import AIError, AIRun
 from verses.bible.curated import CuratedVerse, curated_pool
 from verses.bible.references import passage_key
 from verses.generation.cache import verse_cache_get_many, verse_cache_set_many

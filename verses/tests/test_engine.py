@@ -10,7 +10,8 @@ from django.core.cache import cache
 from scheduler.tests.runs import daily_run
 from users.models import Mood, User
 from users.tests.factories import UserFactory
-from verses.ai.gemini import FAILURE_KINDS, AIRun, provider_get
+from verses.ai.gemini import provider_get
+from verses.ai.run import FAILURE_KINDS, AIRun
 from verses.bible.curated import curated_pool
 from verses.bible.editions import passage_text
 from verses.bible.importer import bible_import
