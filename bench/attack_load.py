@@ -68,7 +68,7 @@ from django.utils import timezone
 with connection.cursor() as cursor:  # its PostgreSQL backend is told apart in the CPU shares
     cursor.execute("SET application_name = '{application_name}'")
 from verses.models import DailyVerse
-from verses.services import daily_verses_assign_chunk, daily_verses_prepare
+from verses.generation.daily import daily_verses_assign_chunk, daily_verses_prepare
 day = timezone.localdate() + datetime.timedelta(days=30)  # a spare day: today's verses stay as they are
 deadline = time.monotonic() + {seconds}
 runs = []

@@ -283,8 +283,8 @@ def naive_run(count: int, stub: GeminiStub) -> float:
     from django.db import connection
 
     from users.selectors import users_active
-    from verses.ai import GeminiProvider
-    from verses.validation import proposal_check
+    from verses.ai.gemini import GeminiProvider
+    from verses.generation.validation import proposal_check
 
     provider = GeminiProvider(
         api_key="benchmark-key", model=settings.GEMINI_MODEL, base_url=stub.base_url, timeout_seconds=30, retries=0

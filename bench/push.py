@@ -203,7 +203,7 @@ def baseline(count: int, stub: FcmStubProcess, credentials: str) -> tuple[float,
     from firebase_admin import credentials as fb_credentials
 
     from users.models import User
-    from verses.fcm import Push, push_message
+    from verses.push.fcm import Push, push_message
 
     app = firebase_admin.initialize_app(fb_credentials.Certificate(credentials), name="bench-plain-send-each")
     service = messaging._get_messaging_service(app)

@@ -1,4 +1,4 @@
-"""CPU per push of `verses.fcm.pushes_send` alone: no cluster, no database work, one process.
+"""CPU per push of `verses.push.fcm.pushes_send` alone: no cluster, no database work, one process.
 
     flock /tmp/bench.lock .venv/bin/python bench/push_send.py --batches 10
     flock /tmp/bench.lock .venv/bin/python bench/push_send.py --batches 10 --send-mode async
@@ -50,7 +50,7 @@ def main() -> None:
         import django
 
         django.setup()
-        from verses import fcm
+        from verses.push import fcm
 
         text = "Car Dieu a tant aimé le monde qu'il a donné son Fils unique, afin que quiconque croit en lui"
         pushes = [

@@ -135,7 +135,7 @@ def layout(chart: Chart) -> Chart:
     return chart
 
 
-AI_FAILURE_LABELS = {  # every kind of verses.ai.FAILURE_KINDS and verses.validation.REJECTION_KINDS
+AI_FAILURE_LABELS = {  # every kind of verses.ai.gemini.FAILURE_KINDS and verses.generation.validation.REJECTION_KINDS
     "safety": "Bloquée (sécurité)",
     "recitation": "Citation bloquée",
     "max_tokens": "Réponse tronquée",

@@ -16,7 +16,7 @@ from scheduler.permissions import OPERATE_PERMISSION, VIEW_PERMISSION
 from scheduler.registry import DELIVER_VERSES_JOB_ID, JOBS_BY_ID
 from scheduler.selectors import dashboard_series, job_runs, scheduler_status
 from scheduler.services import job_run_enqueue, scheduler_start, scheduler_stop
-from verses.fcm import push_project_id
+from verses.push.fcm import push_project_id
 
 RECENT_RUNS = 10
 AI_STATUS_LABELS = {

@@ -12,14 +12,11 @@ from django_q.models import Failure, Success
 
 from scheduler.services import job_runs_purge, retention_cutoff
 from users.services import user_activity_purge
-from verses.cache import verse_cache_purge
+from verses.generation.cache import verse_cache_purge
+from verses.history import daily_verses_history_purge
 from verses.partitions import history_start
-from verses.services import (
-    daily_verses_history_purge,
-    deliveries_purge,
-    deliveries_unconfirmed_close,
-    verse_opens_purge,
-)
+from verses.push.cleanup import deliveries_purge, deliveries_unconfirmed_close
+from verses.services import verse_opens_purge
 
 logger = logging.getLogger(__name__)
 

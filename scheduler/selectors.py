@@ -19,9 +19,9 @@ from django_q.status import Stat
 
 from scheduler.models import JobRun, ScheduleChange
 from scheduler.registry import DAILY_VERSES_JOB_ID, DELIVER_VERSES_JOB_ID, JOBS, cron_trigger_label, job_get
-from verses.ai import provider_state
-from verses.bible import editions_state
-from verses.fcm import push_state
+from verses.ai.gemini import provider_state
+from verses.bible.editions import editions_state
+from verses.push.fcm import push_state
 
 logger = logging.getLogger(__name__)
 

@@ -10,9 +10,10 @@ from rest_framework.response import Response
 
 from soulverse.api import INVALID, NOT_FOUND
 from users.apis import ActivityRecordingMixin
+from verses.generation.on_demand import daily_verse_for_user, user_local_date
 from verses.models import DailyVerse
 from verses.serializers import DailyVerseSerializer, VerseOpenedSerializer, VerseOpenSerializer
-from verses.services import daily_verse_for_user, user_local_date, verse_open_record
+from verses.services import verse_open_record
 
 
 class VerseViewSet(ActivityRecordingMixin, viewsets.GenericViewSet):

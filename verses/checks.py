@@ -51,7 +51,7 @@ def push_credentials_check(app_configs=None, **kwargs) -> list[checks.CheckMessa
 @checks.register("soulverse", deploy=True)
 def ai_check(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
     """The key is set, and Gemini knows the model and takes the key (one models.get request)."""
-    from verses.ai import provider_get
+    from verses.ai.gemini import provider_get
 
     if settings.DEBUG or not settings.AI_ENABLED:
         return []

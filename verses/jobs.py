@@ -6,9 +6,10 @@ import uuid
 from django.utils import timezone
 
 from scheduler.plan import FanOut, own_transactions
-from verses.push import push_chunk_deliver, push_tick_prepare
-from verses.services import daily_verses_assign_chunk, daily_verses_prepare, daily_verses_table_analyze
-from verses.services import verse_of_the_day_make as verse_of_the_day_make_service
+from verses.generation.daily import daily_verses_assign_chunk, daily_verses_prepare
+from verses.generation.on_demand import verse_of_the_day_make as verse_of_the_day_make_service
+from verses.history import daily_verses_table_analyze
+from verses.push.delivery import push_chunk_deliver, push_tick_prepare
 
 
 def daily_verses_generation(day: str | None = None) -> FanOut:
@@ -33,7 +34,7 @@ def daily_verses_finished(counts: dict) -> None:
 
 def verse_of_the_day_make(*, day: str, mood: str, language: str) -> dict:
     """The on-demand task of one (day, mood, language) pair: its verse, the AI asked once
-    (enqueued by verses.services.daily_verse_for_user, never run in a request)."""
+    (enqueued by verses.generation.on_demand.daily_verse_for_user, never run in a request)."""
     return verse_of_the_day_make_service(day=datetime.date.fromisoformat(day), mood=mood, language=language)
 
 
@@ -45,7 +46,7 @@ def deliver_verses(at: str | None = None, dry_run: bool = False) -> FanOut:
     return FanOut(func="verses.jobs.deliver_verses_chunk", chunks=chunks, counts=counts)
 
 
-@own_transactions  # a push is claimed, sent, then recorded: each step committed (verses/push.py)
+@own_transactions  # a push is claimed, sent, then recorded: each step committed (verses/push/delivery.py)
 def deliver_verses_chunk(
     *,
     chunk_id: int,

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.db import models
 
-from verses.bible import passage_key
+from verses.bible.references import passage_key
 
 
 class BibleVerse(models.Model):
@@ -35,7 +35,7 @@ class VerseOfTheDay(models.Model):
     """The verse shared by every user with one mood and language on one day.
 
     A *provisional* row is the curated fallback served to the users who asked for their verse
-    before the pair's verse was made, while a worker asks the AI (verses.services
+    before the pair's verse was made, while a worker asks the AI (verses.generation.on_demand
     daily_verse_for_user): those users keep it for the day; everyone else gets the pair's verse.
     `objects` hides provisional rows; `all_objects` has every row."""
 

@@ -16,8 +16,8 @@ from scheduler.models import JobRun, ScheduleChange
 from scheduler.registry import JOBS
 from scheduler.selectors import dashboard_series
 from users.tests.factories import UserFactory
-from verses.fcm import push_project_id
 from verses.models import DailyVerse
+from verses.push.fcm import push_project_id
 
 DASHBOARD = "/admin/dashboard/"
 

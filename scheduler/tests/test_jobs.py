@@ -14,7 +14,7 @@ from scheduler.tasks import job_run
 from soulverse.db import rows_delete_before
 from users.models import UserActivity
 from users.tests.factories import UserFactory
-from verses.cache import verse_cache_get_many, verse_cache_set_many
+from verses.generation.cache import verse_cache_get_many, verse_cache_set_many
 from verses.models import Delivery, VerseOfTheDay, VerseOpen
 from verses.partitions import history_start
 

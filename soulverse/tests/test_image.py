@@ -50,7 +50,9 @@ def test_the_build_context_leaves_out_secrets_databases_virtualenvs_and_history(
         "gunicorn.conf.py",
         "soulverse/settings.py",
         "users/migrations/0001_initial.py",
-        "verses/curated.py",
+        "verses/bible/curated.py",
+        "verses/bible/data/curated_verses.json",
+        "verses/bible/data/books.tsv",
     ):
         assert not ignored(path, patterns), path
 

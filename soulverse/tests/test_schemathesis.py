@@ -29,7 +29,7 @@ from scheduler.permissions import OPERATORS_GROUP, scheduler_groups_ensure
 from users.serializers import TIME_ZONE_FORMAT
 from users.services import demo_users_seed
 from users.tests.factories import UserFactory, token_key_for
-from verses.services import daily_verse_for_user
+from verses.generation.on_demand import daily_verse_for_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -18,7 +18,7 @@ def gemini_stub() -> Iterator[GeminiStub]:
 @pytest.fixture
 def no_ai(settings):
     """The AI off (no API key), whatever the environment says."""
-    from verses.ai import provider_get
+    from verses.ai.gemini import provider_get
 
     settings.GEMINI_API_KEY = ""
     provider_get.cache_clear()
@@ -55,7 +55,7 @@ def fake_clock() -> FakeClock:
 def fcm_stub(settings, tmp_path) -> Iterator[FcmStub]:
     """A local FCM stub that firebase-admin reaches through a service-account file (whose
     token_uri is the stub) and FCM_BASE_URL; quick back-off for the retries."""
-    from verses.fcm import fcm_reset
+    from verses.push.fcm import fcm_reset
 
     with FcmStub() as stub:
         settings.FCM_CREDENTIALS_FILE = str(stub.credentials_file(tmp_path))

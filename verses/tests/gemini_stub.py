@@ -55,7 +55,7 @@ _ERROR_STATUS: dict[int, str] = {
     504: "DEADLINE_EXCEEDED",
 }
 
-# A proposal that verses.ai accepts (Psalm 23:1-3); the default answer when nothing is programmed.
+# A proposal that verses.ai.gemini accepts (Psalm 23:1-3); the default answer when nothing is programmed.
 DEFAULT_PROPOSAL: JsonDict = {
     "book": "PSA",
     "chapter": 23,

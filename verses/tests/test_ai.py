@@ -12,17 +12,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from verses.ai import (
-    FAILURE_KINDS,
-    AIError,
-    AIProposal,
-    AIRun,
-    GeminiProvider,
-    ProbeResult,
-    provider_get,
-    provider_probe,
-    provider_state,
-)
+from verses.ai.gemini import GeminiProvider, ProbeResult, provider_get, provider_probe, provider_state
+from verses.ai.proposal import AIProposal
+from verses.ai.run import FAILURE_KINDS, AIError, AIRun
 from verses.tests.gemini_stub import RETRY_INFO, GeminiStub, StubReply
 
 API_KEY = "test-key-AIzaSyStub0123456789"
@@ -482,12 +474,12 @@ def test_stub_latency_applies_to_concurrent_requests(gemini_stub: GeminiStub, ma
 
 def test_provider_get_without_key_is_none_and_warns_once(settings, caplog: pytest.LogCaptureFixture) -> None:
     settings.GEMINI_API_KEY = ""
-    caplog.set_level(logging.WARNING, logger="verses.ai")
+    caplog.set_level(logging.WARNING, logger="verses.ai.gemini")
 
     assert provider_get() is None
     assert provider_get() is None
 
-    warnings = [record.getMessage() for record in caplog.records if record.name == "verses.ai"]
+    warnings = [record.getMessage() for record in caplog.records if record.name == "verses.ai.gemini"]
     assert warnings == ["event=ai_disabled reason=no_api_key"]
     assert provider_state() == {
         "enabled": False,
@@ -553,7 +545,7 @@ def test_a_slow_probe_gives_up_after_its_own_short_timeout(
     settings.GEMINI_API_KEY = API_KEY
     settings.GEMINI_BASE_URL = gemini_stub.base_url
     settings.GEMINI_TIMEOUT_SECONDS = 20.0  # generateContent's; health must not wait that long
-    monkeypatch.setattr("verses.ai.PROBE_TIMEOUT_SECONDS", 0.5)
+    monkeypatch.setattr("verses.ai.gemini.PROBE_TIMEOUT_SECONDS", 0.5)
     gemini_stub.latency = 3.0
 
     started = time.monotonic()
@@ -577,7 +569,7 @@ def test_a_probe_that_cannot_reach_gemini_says_unverified(settings, db) -> None:
 def test_the_readmes_table_of_failure_kinds_matches_the_code() -> None:
     from pathlib import Path
 
-    from verses.validation import REJECTION_KINDS
+    from verses.generation.validation import REJECTION_KINDS
 
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     table = readme.split("| kind | cause |\n|---|---|\n", 1)[1].split("\n\n", 1)[0]

@@ -6,7 +6,7 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from verses.ai import provider_get
+from verses.ai.gemini import provider_get
 from verses.models import BibleVerse
 
 BASE = "/api/v1/scheduler/"
@@ -127,7 +127,7 @@ def test_push_switched_off_sends_nothing_and_health_says_off_not_a_fault(
     from scheduler.models import JobRun
     from scheduler.tests.runs import job_run_through_tasks
     from users.tests.factories import UserFactory
-    from verses.fcm import fcm_reset
+    from verses.push.fcm import fcm_reset
 
     settings.PUSH_ENABLED = False  # the credentials and the stub are there: off is a choice
     fcm_reset()

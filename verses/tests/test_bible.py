@@ -11,19 +11,14 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from verses.bible import (
-    LSG1910,
-    USFM_BOOK_CODES,
-    book_number,
-    lsg_imported,
-    passage_text,
-)
-from verses.curated import CURATED_VERSES
+from verses.bible.curated import curated_verses
+from verses.bible.editions import LSG1910, lsg_imported, passage_text
+from verses.bible.references import USFM_BOOK_CODES, book_number
 from verses.models import BibleVerse
 from verses.tests.shared_data import LSG_PATH, LSG_VERSES, needs_lsg
 
 PHILIPPIANS_4_6_7 = next(
-    verse for verse in CURATED_VERSES["anxious"] if (verse.book, verse.chapter, verse.verse_start) == (50, 4, 6)
+    verse for verse in curated_verses()["anxious"] if (verse.book, verse.chapter, verse.verse_start) == (50, 4, 6)
 )
 
 

@@ -8,12 +8,12 @@ from functools import cache
 
 import pytest
 
-from verses.bible import BOOK_NAMES_EN, BOOK_NAMES_FR, reference_display, web_text
-from verses.curated import CURATED_VERSES, DEFAULT_MOOD, MOODS, CuratedVerse, curated_pool
+from verses.bible.curated import DEFAULT_MOOD, MOODS, CuratedVerse, curated_pool, curated_verses
+from verses.bible.references import BOOK_NAMES_EN, BOOK_NAMES_FR, reference_display, web_text
 from verses.tests.shared_data import LSG_PATH, needs_lsg
 
 ALL_POOLS = (*MOODS, DEFAULT_MOOD)
-ALL_VERSES = [(mood, verse) for mood in ALL_POOLS for verse in CURATED_VERSES[mood]]
+ALL_VERSES = [(mood, verse) for mood in ALL_POOLS for verse in curated_verses()[mood]]
 ALL_IDS = [f"{mood}-{verse.reference('en')}" for mood, verse in ALL_VERSES]
 
 
@@ -39,7 +39,7 @@ def test_book_names_cover_the_66_books() -> None:
 
 @pytest.mark.parametrize("mood", ALL_POOLS)
 def test_pool_size_and_unique_keys(mood: str) -> None:
-    pool = CURATED_VERSES[mood]
+    pool = curated_verses()[mood]
     assert len(pool) >= 8
     keys = [verse.key for verse in pool]
     assert len(keys) == len(set(keys)), f"duplicate keys in {mood}"
@@ -49,14 +49,14 @@ def test_pool_size_and_unique_keys(mood: str) -> None:
 
 
 def test_all_pools_present_and_total() -> None:
-    assert set(CURATED_VERSES) == set(ALL_POOLS)
-    assert sum(len(pool) for pool in CURATED_VERSES.values()) >= 72
+    assert set(curated_verses()) == set(ALL_POOLS)
+    assert sum(len(pool) for pool in curated_verses().values()) >= 72
 
 
 def test_curated_pool_fallback() -> None:
-    assert curated_pool("sad") is CURATED_VERSES["sad"]
-    assert curated_pool("") is CURATED_VERSES[DEFAULT_MOOD]
-    assert curated_pool("unknown-mood") is CURATED_VERSES[DEFAULT_MOOD]
+    assert curated_pool("sad") is curated_verses()["sad"]
+    assert curated_pool("") is curated_verses()[DEFAULT_MOOD]
+    assert curated_pool("unknown-mood") is curated_verses()[DEFAULT_MOOD]
 
 
 def test_key_and_reference() -> None:

@@ -10,15 +10,16 @@ from django.core.cache import cache
 from scheduler.tests.runs import daily_run
 from users.models import Mood, User
 from users.tests.factories import UserFactory
-from verses.ai import FAILURE_KINDS, AIRun, provider_get
-from verses.bible import passage_text
-from verses.bible_import import bible_import
-from verses.curated import curated_pool
+from verses.ai.gemini import provider_get
+from verses.ai.run import FAILURE_KINDS, AIRun
+from verses.bible.curated import curated_pool
+from verses.bible.editions import passage_text
+from verses.bible.importer import bible_import
+from verses.generation.daily import daily_verses_prepare
+from verses.generation.validation import REJECTION_KINDS
 from verses.models import DailyVerse, VerseOfTheDay
-from verses.services import daily_verses_prepare
 from verses.tests.gemini_stub import GOOD_ANSWERS, StubReply, good_answer, request_language
 from verses.tests.shared_data import LSG_PATH
-from verses.validation import REJECTION_KINDS
 
 DAY = datetime.date(2026, 5, 10)
 MOODS = list(Mood.values)
@@ -330,7 +331,8 @@ def test_a_job_that_meets_another_asking_the_ai_for_the_day_waits_and_asks_nothi
     """At 06:00 in Lomé the daily run and the push tick both need Lomé's pairs: one asks the AI."""
     from collections import Counter
 
-    from verses import services
+    from verses.generation import lease as ai_phase_lease
+    from verses.generation.pairs import pair_verses_ensure
 
     UserFactory(mood="anxious", language="fr")
     UserFactory(mood="anxious", language="en")
@@ -344,9 +346,9 @@ def test_a_job_that_meets_another_asking_the_ai_for_the_day_waits_and_asks_nothi
         waits.append(1)
         if len(waits) == 1:
             cache.delete(lease)
-            services._pair_verses_ensure(day=DAY, pairs=[("anxious", "fr"), ("anxious", "en")], report=other)
+            pair_verses_ensure(day=DAY, pairs=[("anxious", "fr"), ("anxious", "en")], report=other)
 
-    monkeypatch.setattr(services, "_ai_phase_wait", the_tick_finishes_meanwhile)
+    monkeypatch.setattr(ai_phase_lease, "_ai_phase_wait", the_tick_finishes_meanwhile)
     counts, _ = daily_verses_prepare(day=DAY)
 
     assert waits == [1]

@@ -7,7 +7,7 @@ import socket
 
 import pytest
 
-from verses import fcm
+from verses.push import fcm, fcm_sdk
 
 AT = datetime.datetime(2026, 1, 10, 6, 0, tzinfo=datetime.UTC)
 MODES = ["pool", "threads"]
@@ -116,21 +116,21 @@ def test_the_pool_keeps_its_connections_between_batches(fcm_stub, settings):
         assert [r.outcome for r in results] == [fcm.Outcome.SENT] * 300
 
     assert fcm_stub.delivered_tokens() == {f"token-{n}": 2 for n in range(300)}
-    assert fcm._pooled_sender(fcm.fcm_app())._pool.num_connections <= 20
+    assert fcm_sdk._pooled_sender(fcm.fcm_app())._pool.num_connections <= 20
 
 
 def test_an_unexpected_error_is_that_messages_verdict_and_the_batch_completes(fcm_stub, settings, monkeypatch):
     settings.FCM_SEND_MODE = "pool"
     settings.FCM_RETRIES = 0
     fcm.fcm_reset()
-    send = fcm._PooledSender._send_or_raise
+    send = fcm_sdk._PooledSender._send_or_raise
 
     def send_but_fail_one(self, body, headers):
         if b'"token-2"' in body:
             raise ValueError("an answer that is not JSON")
         return send(self, body, headers)
 
-    monkeypatch.setattr(fcm._PooledSender, "_send_or_raise", send_but_fail_one)
+    monkeypatch.setattr(fcm_sdk._PooledSender, "_send_or_raise", send_but_fail_one)
     results, _ = fcm.pushes_send([_push(n, f"token-{n}") for n in range(5)], now=AT)
 
     assert [(r.outcome, r.error) for r in results] == [(fcm.Outcome.SENT, "")] * 2 + [
@@ -147,6 +147,6 @@ def test_through_a_proxy_firebase_admins_own_send_each_is_used(fcm_stub, setting
         monkeypatch.setenv(name, "")
     results, _ = fcm.pushes_send([_push(1, "token-1")], now=AT)
 
-    assert fcm._pooled_sender(fcm.fcm_app()) is None
+    assert fcm_sdk._pooled_sender(fcm.fcm_app()) is None
     assert results[0].outcome == fcm.Outcome.SENT
     assert fcm_stub.delivered_tokens() == {"token-1": 1}

@@ -1,4 +1,4 @@
-"""firebase-admin's session as verses.fcm tunes it, and the stub served in a process of its own
+"""firebase-admin's session as verses.push.fcm tunes it, and the stub served in a process of its own
 (the benchmark's), both through real firebase-admin code over real HTTP."""
 
 import datetime
@@ -6,7 +6,7 @@ import datetime
 import pytest
 import requests
 
-from verses import fcm
+from verses.push import fcm, fcm_sdk
 from verses.tests.fcm_stub import FcmStubProcess
 
 AT = datetime.datetime(2026, 1, 10, 6, 0, tzinfo=datetime.UTC)
@@ -33,7 +33,7 @@ def test_the_session_keeps_a_batch_of_connections_and_reads_the_environment_once
     netrc.write_text("machine 127.0.0.1 login someone password secret\n")
     monkeypatch.setenv("NETRC", str(netrc))  # would replace the Bearer token with Basic auth per request
     app = fcm.fcm_app()
-    session = fcm.messaging._get_messaging_service(app)._client.session
+    session = fcm_sdk.service_session(fcm_sdk.messaging_service(app))
     adapter = session.get_adapter(f"{fcm_stub.base_url}/v1/projects/x/messages:send")
 
     assert session.trust_env is False

@@ -6,10 +6,11 @@ from django.db import IntegrityError, transaction
 
 from scheduler.tests.runs import daily_run
 from users.tests.factories import UserFactory
-from verses.cache import verse_cache_get_many
-from verses.curated import curated_pool
+from verses.bible.curated import curated_pool
+from verses.generation.cache import verse_cache_get_many
+from verses.generation.on_demand import daily_verse_for_user
+from verses.generation.pairs import curated_verse_pick
 from verses.models import DailyVerse, VerseOfTheDay
-from verses.services import curated_verse_pick, daily_verse_for_user
 
 DAY = datetime.date(2026, 3, 1)
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_ai")]
@@ -146,7 +147,7 @@ def test_only_the_daily_run_s_chunk_commits_asynchronously_never_a_push_chunk_s_
     from django.db import connection
 
     from users.selectors import users_active
-    from verses.services import daily_verses_assign, daily_verses_assign_chunk
+    from verses.generation.daily import daily_verses_assign, daily_verses_assign_chunk
 
     if connection.vendor != "postgresql":
         pytest.skip("synchronous_commit is PostgreSQL's")

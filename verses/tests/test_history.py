@@ -14,8 +14,9 @@ from scheduler.tests.runs import daily_run, job_run_through_tasks
 from users.models import User
 from users.tests.factories import UserFactory, token_key_for
 from verses import partitions
+from verses.generation.on_demand import daily_verse_for_user
+from verses.history import daily_verses_history_purge
 from verses.models import DailyVerse, DailyVerseRecord
-from verses.services import daily_verse_for_user, daily_verses_history_purge
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_ai")]
 TODAY = datetime.date(2026, 11, 28)

@@ -7,8 +7,8 @@ from django_q.conf import Conf
 from scheduler.tasks import job_run
 from users.models import User
 from users.tests.factories import UserFactory
-from verses.ai import provider_get
-from verses.services import daily_verse_for_user
+from verses.ai.gemini import provider_get
+from verses.generation.on_demand import daily_verse_for_user
 from verses.tests.gemini_stub import StubReply, good_answer
 
 

@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 
 from users.tests.factories import UserFactory, token_key_for
 from verses import jobs
-from verses.ai import provider_get
+from verses.ai.gemini import provider_get
 from verses.models import DailyVerse, VerseOfTheDay
 from verses.tests.gemini_stub import good_answer
 

@@ -204,8 +204,8 @@ def test_the_command_refuses_a_bad_instant_and_changes_nothing(fcm_stub, args, m
 
 
 def test_without_credentials_push_is_disabled_and_the_tick_does_nothing(settings, no_ai):
-    from verses.fcm import fcm_reset
     from verses.jobs import deliver_verses
+    from verses.push.fcm import fcm_reset
 
     settings.FCM_CREDENTIALS_FILE = ""
     fcm_reset()

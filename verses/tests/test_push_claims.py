@@ -12,8 +12,8 @@ from django.utils import timezone
 from scheduler.models import JobRun
 from scheduler.services import job_chunk_execute, job_run_claim, job_run_execute
 from users.tests.factories import UserFactory
-from verses import push
 from verses.models import Delivery
+from verses.push import delivery as push
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -43,7 +43,7 @@ def test_a_chunk_rerun_sends_what_its_dead_worker_had_claimed(fcm_stub, no_ai, m
     def die(*args, **kwargs):
         raise WorkerDied
 
-    monkeypatch.setattr("verses.fcm.pushes_send", die)
+    monkeypatch.setattr("verses.push.fcm.pushes_send", die)
     with pytest.raises(WorkerDied):
         job_chunk_execute(chunk_id=chunk.pk)
     monkeypatch.undo()
@@ -67,7 +67,7 @@ def test_a_claim_left_by_a_failed_chunk_keeps_later_ticks_out_until_it_expires(f
     def fail(*args, **kwargs):
         raise RuntimeError("the worker lost its way after the claim")
 
-    monkeypatch.setattr("verses.fcm.pushes_send", fail)
+    monkeypatch.setattr("verses.push.fcm.pushes_send", fail)
     job_chunk_execute(chunk_id=first.chunks.get().pk)
     monkeypatch.undo()
     first.refresh_from_db()

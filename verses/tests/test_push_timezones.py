@@ -9,8 +9,8 @@ from collections import Counter
 import pytest
 
 from users.tests.factories import UserFactory
+from verses.generation.on_demand import daily_verse_for_user
 from verses.models import DailyVerse, Delivery
-from verses.services import daily_verse_for_user
 
 pytestmark = pytest.mark.django_db
 

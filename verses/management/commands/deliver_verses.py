@@ -7,7 +7,7 @@ from scheduler.models import JobRun
 from scheduler.registry import DELIVER_VERSES_JOB_ID
 from scheduler.services import job_run_claim, job_run_here
 from soulverse.management import Command as ProjectCommand
-from verses.fcm import fcm_app
+from verses.push.fcm import fcm_app
 
 SUMMARY_ORDER = [
     "at",

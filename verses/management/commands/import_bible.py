@@ -5,8 +5,8 @@ from django.conf import settings
 from django.core.management.base import CommandError
 
 from soulverse.management import Command as ProjectCommand
-from verses.bible import LSG1910, edition_verse_count
-from verses.bible_import import FORMATS, BibleImportError, bible_download, bible_import
+from verses.bible.editions import LSG1910, edition_verse_count
+from verses.bible.importer import FORMATS, BibleImportError, bible_download, bible_import
 
 
 class Command(ProjectCommand):

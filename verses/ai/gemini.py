@@ -1,7 +1,7 @@
 """The AI provider: asks Gemini (google-genai) for a Bible reference and a short reflection.
 
 The model only proposes a reference and writes the reflection; the verse text shown to users
-always comes from a real edition (see verses.validation). Every failure surfaces as ``AIError``
+always comes from a real edition (see verses.generation.validation). Every failure surfaces as ``AIError``
 with a ``kind`` the operator can act on (``FAILURE_KINDS``). Retries are ours, not the SDK's:
 a 429's RetryInfo delay is honoured within the run's budget (``AIRun``), an answer that is
 empty, cut off, recited or not JSON gets one more attempt, and a daily quota, a bad key or an
@@ -16,7 +16,6 @@ import json
 import logging
 import random
 import re
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,38 +28,12 @@ from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types
 
+from verses.ai.proposal import RETRY_HINTS, AIProposal, ProposalSchema, proposal_parse, proposal_prompt
+from verses.ai.run import CIRCUIT_BREAKER_KINDS, RETRY_ONCE_KINDS, TRANSIENT_KINDS, AIError, AIRun
+
 logger = logging.getLogger(__name__)
 
-# Every kind an AI failure is counted as (run counts, VerseOfTheDay.ai_failure), with its cause.
-# The validation's kinds (verses.validation.REJECTION_KINDS) complete the list.
-FAILURE_KINDS: dict[str, str] = {
-    "safety": "the answer was blocked (finishReason SAFETY, BLOCKLIST, PROHIBITED_CONTENT, SPII)",
-    "recitation": "the answer was stopped for quoting a source (finishReason RECITATION); retried once",
-    "max_tokens": "the answer was cut off at the output limit, thinking included (MAX_TOKENS); retried once",
-    "empty": "a 200 answer without text (STOP with no parts, no candidates without a block reason); retried once",
-    "finish_other": "the answer stopped for another finishReason (OTHER, LANGUAGE, ...), logged with it",
-    "blocked_prompt": "the prompt was blocked (no candidates, promptFeedback.blockReason)",
-    "bad_json": "the text is not the JSON object asked for (fenced, broken, missing fields); retried once",
-    "model_not_found": "404: the model does not exist or was shut down (GEMINI_MODEL); stops the run's AI calls",
-    "auth": "400 API_KEY_INVALID, 401 or 403: the key is wrong or not allowed; stops the run's AI calls",
-    "bad_request": "another 4xx: the request was refused (e.g. a setting the model does not accept); "
-    "stops the run's AI calls",
-    "rate_limit": "429 with a retry delay: waited for (RetryInfo) within VERSES_AI_BUDGET_SECONDS, then counted",
-    "quota_exhausted": "429 for a daily quota (QuotaFailure ...PerDay...): stops the run's AI calls",
-    "server_error": "5xx or a malformed HTTP answer (an HTML 502, an undecodable body); retried",
-    "timeout": "no answer within GEMINI_TIMEOUT_SECONDS (or 408/504); retried",
-    "connection": "the connection failed or broke mid-answer (refused, reset, protocol error); retried",
-}
-AIErrorKind = str
 
-# One more attempt, with the reason in the prompt: these often succeed on a second try.
-RETRY_ONCE_KINDS = frozenset({"empty", "recitation", "max_tokens", "bad_json"})
-# Retried up to GEMINI_RETRIES times with exponential back-off (rate_limit: after its RetryInfo delay).
-TRANSIENT_KINDS = frozenset({"server_error", "timeout", "connection", "rate_limit"})
-# Every further call would fail the same way: no more calls in this run.
-CIRCUIT_BREAKER_KINDS = frozenset({"quota_exhausted", "auth", "model_not_found", "bad_request"})
-
-MAX_AVOIDED_REFERENCES = 50
 PROBE_CACHE_SECONDS = 3600
 PROBE_RETRY_CACHE_SECONDS = 60  # a probe that could not tell (Gemini down) is asked again sooner
 PROBE_TIMEOUT_SECONDS = 5.0  # health and status wait at most this for the lookup
@@ -95,188 +68,6 @@ def _http_error_types() -> tuple[tuple[type[Exception], ...], ...]:
 
 
 _TIMEOUT_ERRORS, _TRANSPORT_ERRORS, _REQUEST_ERRORS = _http_error_types()
-
-
-@dataclass(frozen=True)
-class AIProposal:
-    """A passage proposed by the model; ``book`` as given (USFM code like "PSA", or "19")."""
-
-    book: str
-    chapter: int
-    verse_start: int
-    verse_end: int
-    opening_words: str
-    reflection: str
-
-
-class AIError(Exception):
-    """A failed AI call; ``kind`` says why, the message is short and never holds the API key."""
-
-    def __init__(self, kind: AIErrorKind, message: str = "", *, retry_after: float | None = None) -> None:
-        super().__init__(f"{kind}: {message}" if message else kind)
-        self.kind: AIErrorKind = kind
-        self.message = message
-        self.retry_after = retry_after  # seconds, from a 429's RetryInfo
-
-    def __reduce__(self):
-        return (_ai_error_rebuild, (self.kind, self.message, self.retry_after))  # django-q pickles it
-
-
-def _ai_error_rebuild(kind: str, message: str, retry_after: float | None) -> AIError:
-    return AIError(kind, message, retry_after=retry_after)
-
-
-class AIRun:
-    """One run's shared AI state: the wait budget, the 429 gate, the circuit breaker and the cost.
-
-    Thread-safe: the run's calls go out concurrently, except the first, which goes alone: a
-    daily quota already spent is then seen after one call, not after a whole batch of them.
-    ``clock``/``sleep`` are injectable so that tests can honour a 30 s RetryInfo without waiting.
-    """
-
-    def __init__(
-        self,
-        *,
-        budget_seconds: float,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self.clock = clock
-        self.sleep = sleep
-        self.deadline = clock() + max(0.0, budget_seconds)
-        self._lock = threading.Lock()
-        self._not_before = 0.0
-        self._first_taken = False
-        self._first_done = threading.Event()
-        self.tripped: AIError | None = None
-        self.calls = 0
-        self.prompt_tokens = 0
-        self.output_tokens = 0
-        self.thinking_tokens = 0
-
-    def trip(self, error: AIError) -> None:
-        """Open the circuit breaker: every later call of the run fails at once with this kind."""
-        with self._lock:
-            if self.tripped is None:
-                self.tripped = error
-                logger.warning("event=ai_circuit_open kind=%s", error.kind)
-
-    def defer(self, seconds: float) -> None:
-        """No call before ``seconds`` from now (a 429's RetryInfo holds for every call of the run)."""
-        with self._lock:
-            self._not_before = max(self._not_before, self.clock() + max(0.0, seconds))
-
-    def before_call(self) -> None:
-        """Wait for the 429 gate within the budget; raise when the breaker is open or the wait too long."""
-        with self._lock:
-            first, self._first_taken = not self._first_taken, True
-        if not first:
-            self._first_done.wait()
-        while True:
-            with self._lock:
-                tripped, not_before = self.tripped, self._not_before
-            if tripped is not None:
-                raise AIError(tripped.kind, f"no call: an earlier call of this run failed ({tripped.kind})")
-            delay = not_before - self.clock()
-            if delay <= 0:
-                return
-            if not_before > self.deadline:
-                raise AIError("rate_limit", f"Gemini asks to wait {delay:.0f}s, beyond this run's AI budget")
-            self.sleep(delay)
-
-    def call_finished(self) -> None:
-        self._first_done.set()
-
-    def record(self, usage: types.GenerateContentResponseUsageMetadata | None) -> None:
-        """Count one request sent and, when the answer carries usageMetadata, its tokens."""
-        with self._lock:
-            self.calls += 1
-            if usage is not None:
-                self.prompt_tokens += usage.prompt_token_count or 0
-                self.output_tokens += usage.candidates_token_count or 0
-                self.thinking_tokens += usage.thoughts_token_count or 0
-
-    def counts(self) -> dict[str, int]:
-        with self._lock:
-            return {
-                "ai_calls": self.calls,
-                "ai_prompt_tokens": self.prompt_tokens,
-                "ai_output_tokens": self.output_tokens,
-                "ai_thinking_tokens": self.thinking_tokens,
-            }
-
-
-class ProposalSchema(pydantic.BaseModel):
-    """The JSON the model must answer with (sent as ``response_schema``)."""
-
-    model_config = pydantic.ConfigDict(coerce_numbers_to_str=True, str_strip_whitespace=True)
-
-    book: str = pydantic.Field(
-        min_length=1, description='Book as its USFM code, e.g. "GEN", "PSA", "ISA", "MAT", "JHN", "ROM", "1CO".'
-    )
-    chapter: int = pydantic.Field(ge=1, description="Chapter number in the user's edition.")
-    verse_start: int = pydantic.Field(ge=1, description="First verse number in the user's edition.")
-    verse_end: int = pydantic.Field(ge=1, description="Last verse number (equal to verse_start for one verse).")
-    opening_words: str = pydantic.Field(
-        min_length=1, description="The first five to eight words of the passage, as worded in the user's edition."
-    )
-    reflection: str = pydantic.Field(
-        min_length=1, description="A warm, pastoral reflection of 1 to 3 sentences in the user's language."
-    )
-
-
-_EDITIONS: dict[str, tuple[str, str]] = {
-    "fr": ("French", "Louis Segond 1910"),
-    "en": ("English", "World English Bible"),
-}
-
-# What the second attempt is told about the first one.
-_RETRY_HINTS: dict[str, str] = {
-    "empty": "Your previous answer was empty. Answer with the JSON object.",
-    "recitation": (
-        "Your previous answer was stopped for reciting a source. Quote only the first five to "
-        "eight words of the passage and write the reflection in your own words."
-    ),
-    "max_tokens": "Your previous answer was cut off. Keep the reflection short and answer at once.",
-    "bad_json": "Your previous answer was not the JSON object asked for ({detail}). Answer with that JSON object only, "
-    "without code fences.",
-}
-
-
-def _edition(language: str) -> tuple[str, str]:
-    """(language name, Bible edition) for a user language; anything but "fr" reads English."""
-    return _EDITIONS.get(language, _EDITIONS["en"])
-
-
-def proposal_prompt(*, mood: str, language: str, avoid: list[str]) -> str:
-    """The English instruction asking for one short passage and a reflection."""
-    language_name, edition = _edition(language)
-    if mood and mood != "default":
-        situation = f"The reader's mood today is: {mood}."
-        purpose = "that speaks to this mood"
-    else:
-        situation = "The reader shares no particular mood today."
-        purpose = "that encourages the reader in daily life"
-    address = ' Address the reader as "tu".' if language == "fr" else ""
-    lines = [
-        "You help a Christian app offer one Bible passage of the day to a reader.",
-        situation,
-        f"Choose ONE passage of 1 to 3 consecutive verses from the Protestant canon (66 books) {purpose}.",
-        (
-            f"Give the reference in the verse numbering of the {edition} edition (book as its USFM code, "
-            "chapter, first and last verse)."
-        ),
-        f"Quote the first five to eight words of the passage exactly as they appear in the {edition}.",
-        (
-            f"Write a short reflection in {language_name}: 1 to 3 sentences, at most 400 characters, "
-            f"warm and pastoral, speaking to the reader directly.{address}"
-        ),
-    ]
-    avoided = [reference for reference in avoid if reference][-MAX_AVOIDED_REFERENCES:]
-    if avoided:
-        lines.append("Do not choose any of these passages, recently shown: " + "; ".join(avoided) + ".")
-    lines.append("Answer with the JSON object only.")
-    return "\n".join(lines)
 
 
 def _redact(text: str, secret: str) -> str:
@@ -359,17 +150,6 @@ def _response_text(response: types.GenerateContentResponse) -> str:
     if not text.strip():
         raise AIError("empty", "STOP without text")
     return text
-
-
-def proposal_parse(text: str) -> AIProposal:
-    """Validate the model's JSON text; raises AIError("bad_json")."""
-    try:
-        parsed = ProposalSchema.model_validate_json(text)
-    except pydantic.ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "answer"
-        raise AIError("bad_json", f"{where}: {first['msg']}") from None
-    return AIProposal(**parsed.model_dump())
 
 
 @dataclass(frozen=True)
@@ -513,7 +293,7 @@ class GeminiProvider:
                 if error.kind not in RETRY_ONCE_KINDS or second_chance:
                     raise
                 second_chance = 1
-                prompt = base_prompt + "\n" + _RETRY_HINTS[error.kind].format(detail=error.message)
+                prompt = base_prompt + "\n" + RETRY_HINTS[error.kind].format(detail=error.message)
                 logger.info("event=ai_retry kind=%s attempt=2", error.kind)
                 continue
             logger.debug(

@@ -3,11 +3,10 @@ opening words the model remembers must match the edition's text there, and the r
 non-empty, short and in the user's language. The text shown is always the edition's."""
 
 import difflib
-import re
-import unicodedata
 from dataclasses import dataclass
 
-from verses.bible import book_number, passage_text, reference_display
+from verses.bible.editions import passage_text
+from verses.bible.references import book_number, normalize_words, reference_display
 
 MAX_PASSAGE_VERSES = 4
 MAX_REFLECTION_CHARS = 600
@@ -57,13 +56,6 @@ class CheckedPassage:
     reference: str
     text: str
     reflection: str
-
-
-def normalize_words(text: str) -> list[str]:
-    """Lower-case words without accents or punctuation ("L'Éternel" -> ["l", "eternel"])."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
-    return re.findall(r"[a-z0-9]+", bare)
 
 
 def opening_words_match(opening: str, text: str) -> bool:

@@ -29,10 +29,11 @@ from django.utils import timezone
 
 from soulverse.db import db_retry
 from users.models import User
-from verses import fcm
+from verses.generation.daily import daily_verses_assign, users_chunk_bounds
+from verses.generation.pairs import pair_verses_ensure
 from verses.models import DailyVerse, Delivery
+from verses.push import fcm
 from verses.selectors import push_due_groups, users_push_due
-from verses.services import _pair_verses_ensure, daily_verses_assign, users_chunk_bounds
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +71,7 @@ def push_tick_prepare(*, at: datetime.datetime, dry_run: bool = False) -> tuple[
         if not pairs:
             continue
         counts["push_groups"] += 1
-        _pair_verses_ensure(day=group.day, pairs=pairs, report=report)
+        pair_verses_ensure(day=group.day, pairs=pairs, report=report)
         for after, upto in users_chunk_bounds(due, chunk_size=settings.PUSH_CHUNK_SIZE):
             chunks.append(
                 {

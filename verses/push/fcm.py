@@ -7,35 +7,33 @@ and INTERNAL (500) are retried with exponential back-off and jitter, honouring R
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import datetime
 import email.utils
 import functools
-import itertools
 import json
 import logging
 import os
 import random
 import threading
 import time
-import urllib.parse
 import warnings
 from dataclasses import dataclass
 
 import firebase_admin
-import google.auth.transport.requests
-import requests.adapters
-import requests.certs
-import requests.structures
-import urllib3
 from django.conf import settings
 from django.core.cache import cache
-from firebase_admin import (
-    _http_client,  # firebase-admin's own retry policy, reused for FCM_BASE_URL
-    credentials,
-    exceptions,
-    messaging,
+from firebase_admin import credentials, exceptions, messaging
+
+from verses.push.fcm_sdk import (
+    BATCH_MAX,
+    fcm_send_each,
+    fcm_session_tune,
+    fcm_token_refresh,
+    messaging_service,
+    pooled_senders_close,
+    service_session,
+    service_url,
+    service_url_set,
 )
 
 logger = logging.getLogger(__name__)
@@ -43,7 +41,6 @@ logger = logging.getLogger(__name__)
 warnings.filterwarnings("ignore", message="Message.token is deprecated", category=DeprecationWarning)
 
 APP_NAME = "soulverse-push"
-BATCH_MAX = 500  # firebase-admin's send_each limit
 TITLES = {"fr": "Ton verset du jour", "en": "Your verse of the day"}
 BODY_WORDS = 12
 
@@ -107,33 +104,14 @@ def fcm_app() -> firebase_admin.App | None:
         if settings.FCM_PROJECT_ID:
             options["projectId"] = settings.FCM_PROJECT_ID
         app = firebase_admin.initialize_app(credential, options=options, name=APP_NAME)
-    service = messaging._get_messaging_service(app)
+    service = messaging_service(app)
     if settings.FCM_BASE_URL:  # a loopback stub; firebase-admin has no public option for the endpoint
-        service._fcm_url = f"{settings.FCM_BASE_URL.rstrip('/')}/v1/projects/{app.project_id}/messages:send"
-    _session_tune(service._client.session, service._fcm_url)
+        service_url_set(service, f"{settings.FCM_BASE_URL.rstrip('/')}/v1/projects/{app.project_id}/messages:send")
+    fcm_session_tune(service_session(service), service_url(service))
     logger.info(
         "event=push_enabled project=%s base_url=%s", app.project_id, settings.FCM_BASE_URL or "fcm.googleapis.com"
     )
     return app
-
-
-def _session_tune(session: requests.Session, fcm_url: str) -> None:
-    """Make firebase-admin's requests session cheap per message (bench/push.py measures it).
-
-    - A connection pool as large as a batch: send_each runs a thread per message, and with
-      firebase-admin's 100 the other 400 connections (TLS handshakes on fcm.googleapis.com) were
-      opened and thrown away at every batch. Same retry policy as firebase-admin's own adapter.
-    - The environment (proxies, CA bundle, .netrc) read once here rather than on every request
-      (requests' trust_env scans os.environ and stats ~/.netrc per call: a fifth of the CPU)."""
-    base = "{0.scheme}://{0.netloc}".format(urllib.parse.urlsplit(fcm_url))
-    adapter = requests.adapters.HTTPAdapter(
-        pool_connections=1, pool_maxsize=BATCH_MAX, max_retries=_http_client.DEFAULT_RETRY_CONFIG
-    )
-    session.mount(base, adapter)
-    environment = session.merge_environment_settings(fcm_url, {}, None, None, None)
-    session.proxies.update(environment["proxies"])
-    session.verify = environment["verify"]
-    session.trust_env = False
 
 
 def push_credentials_configured() -> bool:
@@ -155,7 +133,7 @@ def push_state() -> dict:
 def fcm_reset() -> None:
     """Forget the app (tests change settings between cases)."""
     fcm_app.cache_clear()
-    _pooled_senders_close()
+    pooled_senders_close()
     try:
         firebase_admin.delete_app(firebase_admin.get_app(APP_NAME))
     except ValueError:
@@ -317,185 +295,6 @@ def _local_window(window: int, count: int) -> int:
 # --- Sending ---------------------------------------------------------------------------------
 
 
-class _PooledSender:
-    """`messages:send` as firebase-admin's send_each makes it, at a fraction of its CPU.
-
-    firebase-admin still does everything that is FCM: the message's JSON (`_message_data`), the
-    endpoint and its headers, the OAuth credential, the retry policy of 500/503 (its urllib3
-    `Retry`) and the reading of an error answer into its exception classes (`_handle_fcm_error`).
-    Only the transport differs: urllib3's connection pool, kept for the process, and a fixed set
-    of threads that take the batch's messages in turn, instead of requests + google-auth's session
-    and a new thread per message, which cost about half of the client's CPU per push
-    (bench/push_send.py: FCM_SEND_MODE=threads against pool)."""
-
-    def __init__(self, app: firebase_admin.App) -> None:
-        service = messaging._get_messaging_service(app)
-        self._service = service
-        self._credential = app.credential.get_credential()
-        self._url = service._fcm_url
-        self._fcm_headers = {
-            **service._fcm_headers,
-            **_http_client.METRICS_HEADERS,
-            "Content-Type": "application/json; charset=utf-8",
-        }
-        timeout = app.options.get("httpTimeout", _http_client.DEFAULT_TIMEOUT_SECONDS)
-        self._timeout = urllib3.Timeout(connect=timeout, read=timeout)
-        self._threads = settings.FCM_CONCURRENCY
-        # The CA bundle as requests would read it from the environment (once). Through a proxy,
-        # firebase-admin's own send_each is used instead (_send_each): requests selects it and
-        # authenticates to it.
-        verify = fcm_environment(self._url)["verify"]  # True (certifi's bundle), a path, or False
-        if verify is False:
-            tls = {"cert_reqs": "CERT_NONE"}
-        elif isinstance(verify, str) and os.path.isdir(verify):
-            tls = {"ca_cert_dir": verify}
-        else:
-            tls = {"ca_certs": verify if isinstance(verify, str) else requests.certs.where()}
-        self._pool = urllib3.PoolManager(maxsize=self._threads, **tls).connection_from_url(self._url)
-        self._path = urllib.parse.urlsplit(self._url).path
-        self._auth_request = google.auth.transport.requests.Request()  # for token refreshes
-        self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=self._threads, thread_name_prefix="fcm-send")
-
-    def close(self) -> None:
-        self._executor.shutdown(wait=False)
-        self._pool.close()
-
-    def send_each(self, messages: list[messaging.Message], *, dry_run: bool) -> messaging.BatchResponse:
-        bodies = [
-            json.dumps(self._service._message_data(message, dry_run), allow_nan=False).encode() for message in messages
-        ]
-        headers = self._headers()
-        responses: list[messaging.SendResponse | None] = [None] * len(bodies)
-        turns = itertools.count()  # each thread takes the next message (next() is atomic)
-
-        def work() -> None:
-            while (index := next(turns)) < len(bodies):
-                responses[index] = self._send_one(bodies[index], headers)
-
-        for future in [self._executor.submit(work) for _ in range(min(self._threads, len(bodies)))]:
-            future.result()
-        return messaging.BatchResponse(responses)
-
-    def _headers(self) -> dict[str, str]:
-        """firebase-admin's FCM headers, and what google-auth adds to each request (the Bearer
-        token, refreshed first if it has expired, and the credential type in x-goog-api-client)."""
-        headers = dict(self._fcm_headers)
-        self._credential.before_request(self._auth_request, "POST", self._url, headers)
-        return headers
-
-    def _send_one(self, body: bytes, headers: dict[str, str]) -> messaging.SendResponse:
-        try:
-            return self._send_or_raise(body, headers)
-        except Exception as exc:  # as send_each: the message's verdict, never an abandoned batch
-            error = exceptions.UnknownError(f"Unknown error while sending: {exc}", cause=exc)
-            return messaging.SendResponse(None, error)
-
-    def _send_or_raise(self, body: bytes, headers: dict[str, str]) -> messaging.SendResponse:
-        for attempt in range(2):  # a 401: the OAuth token is refreshed (once for all) and the send tried again
-            try:
-                answer = self._pool.urlopen(
-                    "POST",
-                    self._path,
-                    body=body,
-                    headers=headers,
-                    timeout=self._timeout,
-                    retries=_http_client.DEFAULT_RETRY_CONFIG.new(),
-                    redirect=False,
-                )
-            except urllib3.exceptions.HTTPError as exc:
-                return messaging.SendResponse(None, self._service._handle_fcm_error(_requests_error(exc)))
-            if answer.status == 401 and attempt == 0:
-                _token_refresh(self._credential, stale=headers["authorization"].removeprefix("Bearer "))
-                headers = self._headers()
-                continue
-            break
-        if 200 <= answer.status < 300:
-            return messaging.SendResponse(json.loads(answer.data), None)
-        return messaging.SendResponse(None, self._service._handle_fcm_error(_requests_http_error(self._url, answer)))
-
-
-def _requests_http_error(url: str, answer: urllib3.BaseHTTPResponse) -> requests.exceptions.HTTPError:
-    """An error answer as the requests error firebase-admin reads FCM's error body from."""
-    response = requests.Response()
-    response.status_code, response.url, response.reason = answer.status, url, answer.reason
-    response.headers = requests.structures.CaseInsensitiveDict(answer.headers)
-    response._content = answer.data
-    return requests.exceptions.HTTPError(f"{answer.status} error from FCM", response=response)
-
-
-def _requests_error(exc: urllib3.exceptions.HTTPError) -> requests.exceptions.RequestException:
-    """A transport error as requests names it (firebase-admin: timeout → DEADLINE_EXCEEDED,
-    connection → UNAVAILABLE, else UNKNOWN)."""
-    reason = getattr(exc, "reason", None) or exc
-    # urllib3 2 makes NewConnectionError a ConnectTimeoutError: tell it apart first, as requests does.
-    if isinstance(
-        reason,
-        urllib3.exceptions.NewConnectionError
-        | urllib3.exceptions.ProtocolError
-        | urllib3.exceptions.SSLError
-        | ConnectionError,
-    ):
-        return requests.exceptions.ConnectionError(str(exc))
-    if isinstance(reason, urllib3.exceptions.TimeoutError):
-        return requests.exceptions.Timeout(str(exc))
-    return requests.exceptions.RequestException(str(exc))
-
-
-def fcm_environment(url: str) -> dict:
-    """The proxies and CA bundle that requests would use for `url`, from the environment."""
-    return requests.Session().merge_environment_settings(url, {}, None, None, None)
-
-
-_senders: dict[tuple[str, int], _PooledSender] = {}
-_senders_lock = threading.Lock()
-
-
-def _pooled_sender(app: firebase_admin.App) -> _PooledSender | None:
-    """The app's sender in this process (a forked worker makes its own: its parent's threads and
-    connections are not its), or None when the FCM endpoint is reached through a proxy."""
-    key = (app.name, os.getpid())
-    with _senders_lock:
-        if key not in _senders:
-            url = messaging._get_messaging_service(app)._fcm_url
-            _senders[key] = None if fcm_environment(url)["proxies"] else _PooledSender(app)
-        return _senders[key]
-
-
-def _pooled_senders_close() -> None:
-    with _senders_lock:
-        for key, sender in list(_senders.items()):
-            if sender is not None and key[1] == os.getpid():
-                sender.close()
-        _senders.clear()
-
-
-_loop_local = threading.local()
-
-
-def _send_each(messages: list[messaging.Message], *, app, dry_run: bool) -> messaging.BatchResponse:
-    sender = _pooled_sender(app) if settings.FCM_SEND_MODE == "pool" else None
-    if sender is not None:
-        return sender.send_each(messages, dry_run=dry_run)
-    if settings.FCM_SEND_MODE == "async":
-        # firebase-admin's httpx client keeps connections bound to one event loop: reuse it.
-        loop = getattr(_loop_local, "loop", None)
-        if loop is None:
-            loop = _loop_local.loop = asyncio.new_event_loop()
-        return loop.run_until_complete(messaging.send_each_async(messages, dry_run=dry_run, app=app))
-    return messaging.send_each(messages, dry_run=dry_run, app=app)
-
-
-_refresh_lock = threading.Lock()
-
-
-def _token_refresh(credential, *, stale: str | None = None) -> None:
-    """Get the OAuth access token once before a batch (otherwise each of the batch's threads
-    finds it missing and asks the token endpoint itself), or after FCM refused `stale` (401)."""
-    with _refresh_lock:
-        if not credential.valid or (stale is not None and credential.token == stale):
-            credential.refresh(google.auth.transport.requests.Request())
-
-
 def _backoff(attempt: int) -> float:
     """Exponential back-off with full jitter: uniform in [0, base * 2^attempt], capped."""
     return random.uniform(0, min(settings.FCM_BACKOFF_MAX_SECONDS, settings.FCM_BACKOFF_SECONDS * 2**attempt))
@@ -509,7 +308,7 @@ def pushes_send(
     app = fcm_app()
     if app is None:
         raise RuntimeError("push is disabled: no FCM credentials")
-    _token_refresh(app.credential.get_credential())
+    fcm_token_refresh(app.credential.get_credential())
     now = now or datetime.datetime.now(datetime.UTC)
     results: dict[int, PushResult] = {}
     retried = 0
@@ -524,7 +323,7 @@ def pushes_send(
         for start in range(0, len(pending), batch_size):
             batch = pending[start : start + batch_size]
             _rate_acquire(len(batch))
-            response = _send_each([push_message(push, now=now) for push in batch], app=app, dry_run=dry_run)
+            response = fcm_send_each([push_message(push, now=now) for push in batch], app=app, dry_run=dry_run)
             for push, answer in zip(batch, response.responses):
                 if answer.success:
                     results[push.key] = PushResult(push.key, Outcome.SENT, message_id=answer.message_id)

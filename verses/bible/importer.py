@@ -23,9 +23,9 @@ from pathlib import Path, PurePosixPath
 
 from django.db import transaction
 
-from verses.bible import LSG1910, PSALMS, USFM_BOOK_CODES
+from verses.bible.editions import LSG1910
+from verses.bible.references import PSALMS, USFM_BOOK_CODES, normalize_words
 from verses.models import BibleVerse
-from verses.validation import normalize_words
 
 logger = logging.getLogger(__name__)
 

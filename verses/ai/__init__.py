@@ -1,0 +1,1 @@
+"""The AI that proposes a verse and writes its reflection (Gemini)."""

@@ -1,0 +1,1 @@
+"""Bible editions, references, the USFM/TSV import and the curated fallback verses."""

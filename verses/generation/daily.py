@@ -1,0 +1,123 @@
+"""The daily run: make every pair's verse, then give users their pair's verse set-based, chunk by
+chunk (INSERT … SELECT that skips existing (user, day))."""
+
+import datetime
+import logging
+import time
+import uuid
+from collections import Counter
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import Count, F, Window
+from django.db.models.functions import Mod, RowNumber
+from django.utils import timezone
+
+from soulverse.db import tables_analyze_if_stale
+from users.models import User
+from users.selectors import users_active
+from verses.ai.run import AIRun
+from verses.generation.pairs import pair_verses_ensure
+from verses.history import daily_verse_partitions_ensure
+from verses.models import DailyVerse, VerseOfTheDay
+
+logger = logging.getLogger(__name__)
+
+
+def users_chunk_bounds(users, *, chunk_size: int) -> list[tuple[uuid.UUID | None, uuid.UUID | None]]:
+    """Keyset ranges (after, upto] of `chunk_size` of `users` each, covering them all (one query)."""
+    ends = list(
+        users.annotate(position=Window(RowNumber(), order_by=F("id").asc()))
+        .annotate(remainder=Mod(F("position"), chunk_size))
+        .filter(remainder=0)
+        .values_list("id", flat=True)
+    )
+    starts = [None, *ends]
+    return list(zip(starts, [*ends, None]))
+
+
+def daily_verses_chunk_bounds(*, chunk_size: int) -> list[tuple[uuid.UUID | None, uuid.UUID | None]]:
+    """Keyset ranges (after, upto] of `chunk_size` active users each, covering them all (one query)."""
+    return users_chunk_bounds(users_active(), chunk_size=chunk_size)
+
+
+def daily_verses_assign_chunk(*, day: datetime.date, after: uuid.UUID | None, upto: uuid.UUID | None) -> dict:
+    """Give the active users with after < id <= upto the verse of their pair, in one statement.
+
+    Idempotent: existing (user, day) rows are skipped, so a repeated chunk creates nothing."""
+    users = users_active()
+    if after is not None:
+        users = users.filter(id__gt=after)
+    if upto is not None:
+        users = users.filter(id__lte=upto)
+    if connection.vendor == "postgresql" and connection.in_atomic_block:
+        # The chunk is idempotent and marked done in this same transaction: a commit lost in a
+        # crash loses the mark with the rows, and the chunk is simply done again. Not waiting for
+        # the WAL flush takes the commit off the chunk's time. Durable commits that come later (the
+        # run's close) flush this one too: WAL is written in order. Only here: a push chunk's
+        # transaction records sends, which must survive a crash (verses/push/delivery.py).
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit = off")
+    return daily_verses_assign(day=day, users=users)
+
+
+def daily_verses_assign(*, day: datetime.date, users) -> dict:
+    """Give `users` (a queryset) the verse of their pair for `day` in one INSERT … SELECT that
+    skips existing (user, day) rows; the pairs' verses must exist."""
+    user_sql, user_params = users.values("id", "mood", "language").query.sql_with_params()
+    verse_table = connection.ops.quote_name(VerseOfTheDay._meta.db_table)
+    daily_table = connection.ops.quote_name(DailyVerse._meta.db_table)
+    day_value = connection.ops.adapt_datefield_value(day)
+    # "WHERE 1=1" lets SQLite tell the upsert clause from the join's ON.
+    sql = (
+        f"INSERT INTO {daily_table} (user_id, day, verse_id, created_at) "
+        f"SELECT u.id, %s, v.id, %s FROM ({user_sql}) u "
+        f"JOIN {verse_table} v ON v.day = %s AND v.mood = u.mood AND v.language = u.language "
+        f"AND NOT v.provisional "
+        f"WHERE 1=1 ON CONFLICT (user_id, day) DO NOTHING"
+    )
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql, [day_value, connection.ops.adapt_datetimefield_value(timezone.now()), *user_params, day_value]
+        )
+        created = max(cursor.rowcount, 0)
+    return {"verses_created": created, "assign_seconds": round(time.perf_counter() - started, 4)}
+
+
+def daily_verses_prepare(*, day: datetime.date, ai_run: AIRun | None = None) -> tuple[dict, list[dict]]:
+    """Make the day's verse of every (mood, language) pair of the active users, and split the
+    users into chunks for `daily_verses_assign_chunk`: (counts, chunks' keyword arguments)."""
+    started = time.monotonic()
+    report = Counter(
+        users_processed=0,
+        verses_created=0,
+        ai_calls=0,
+        ai_prompt_tokens=0,
+        ai_output_tokens=0,
+        ai_thinking_tokens=0,
+        fallbacks=0,
+        cache_hits=0,
+    )
+    report["ai_failures"] = Counter()
+    daily_verse_partitions_ensure(today=day)  # the clean-up job makes them too; a missed one costs nothing here
+    tables_analyze_if_stale(User._meta.db_table, VerseOfTheDay._meta.db_table)
+    # One pass over the active users: their (mood, language) pairs and how many they are.
+    groups = list(users_active().order_by().values_list("mood", "language").annotate(users=Count("id")))
+    pairs = [(mood, language) for mood, language, _ in groups]
+    pair_verses_ensure(day=day, pairs=pairs, report=report, ai_run=ai_run)
+    report["users_processed"] = sum(users for _, _, users in groups)
+    counts = {"day": day.isoformat(), "pairs": len(pairs), **report, "ai_failures": dict(report["ai_failures"])}
+    _log_report(counts)
+    bounds = daily_verses_chunk_bounds(chunk_size=settings.VERSES_ASSIGN_CHUNK_SIZE)
+    chunks = [
+        {"day": day.isoformat(), "after": after and str(after), "upto": upto and str(upto)} for after, upto in bounds
+    ]
+    counts["prepare_seconds"] = round(time.monotonic() - started, 3)
+    return counts, chunks
+
+
+def _log_report(result: dict) -> None:
+    fields = " ".join(f"{key}={value}" for key, value in result.items() if key != "ai_failures")
+    failures = "".join(f" ai_failure_{kind}={n}" for kind, n in result["ai_failures"].items())
+    logger.info("event=daily_verses_prepared %s%s", fields, failures)

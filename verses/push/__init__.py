@@ -1,0 +1,1 @@
+"""Push delivery: the ticks that find who is due, the deliveries and their claims, the FCM transport."""

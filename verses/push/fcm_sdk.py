@@ -1,0 +1,276 @@
+"""firebase-admin as the FCM transport uses it. Every private name of the SDK the transport relies
+on is reached here and only here, through the accessors below; verses/tests/test_fcm_sdk_contract.py
+pins each of them, so an upgrade of firebase-admin that changes one fails that test, not a morning
+push. Below the accessors: the transport built on them (the pooled sender, the session tuning,
+the OAuth token refresh)."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import itertools
+import json
+import os
+import threading
+import urllib.parse
+
+import firebase_admin
+import google.auth.transport.requests
+import requests.adapters
+import requests.certs
+import requests.structures
+import urllib3
+from django.conf import settings
+from firebase_admin import (
+    _http_client,  # firebase-admin's own retry policy, timeout and metrics headers
+    exceptions,
+    messaging,
+)
+
+BATCH_MAX = 500  # firebase-admin's send_each limit
+
+# --- firebase-admin's private names (pinned by the contract test) -------------------------------
+
+RETRY_CONFIG = _http_client.DEFAULT_RETRY_CONFIG  # a urllib3 Retry: 500/503 retried with back-off
+METRICS_HEADERS = _http_client.METRICS_HEADERS
+DEFAULT_TIMEOUT_SECONDS = _http_client.DEFAULT_TIMEOUT_SECONDS
+
+
+def messaging_service(app: firebase_admin.App):
+    """The app's FCM service (firebase-admin's _MessagingService)."""
+    return messaging._get_messaging_service(app)
+
+
+def service_url(service) -> str:
+    """The `messages:send` URL the service posts to."""
+    return service._fcm_url
+
+
+def service_url_set(service, url: str) -> None:
+    """Point the service at another endpoint (a loopback stub): firebase-admin has no public option."""
+    service._fcm_url = url
+
+
+def service_session(service) -> requests.Session:
+    """The requests session of the service's HTTP client."""
+    return service._client.session
+
+
+def service_headers(service) -> dict[str, str]:
+    """The headers firebase-admin sends with each message (API format, client version, metrics)."""
+    return {**service._fcm_headers, **METRICS_HEADERS}
+
+
+def message_payload(service, message: messaging.Message, *, dry_run: bool) -> dict:
+    """The JSON body firebase-admin posts for `message` (validate_only when `dry_run`)."""
+    return service._message_data(message, dry_run)
+
+
+def fcm_error(service, error: requests.exceptions.RequestException) -> exceptions.FirebaseError:
+    """A requests error (an FCM error answer or a transport error) read into firebase-admin's
+    exception classes (UnregisteredError, QuotaExceededError, ...)."""
+    return service._handle_fcm_error(error)
+
+
+def send_response(answer: dict | None, exception: exceptions.FirebaseError | None) -> messaging.SendResponse:
+    return messaging.SendResponse(answer, exception)
+
+
+def batch_response(responses: list[messaging.SendResponse]) -> messaging.BatchResponse:
+    return messaging.BatchResponse(responses)
+
+
+# --- The transport ------------------------------------------------------------------------------
+def fcm_session_tune(session: requests.Session, fcm_url: str) -> None:
+    """Make firebase-admin's requests session cheap per message (bench/push.py measures it).
+
+    - A connection pool as large as a batch: send_each runs a thread per message, and with
+      firebase-admin's 100 the other 400 connections (TLS handshakes on fcm.googleapis.com) were
+      opened and thrown away at every batch. Same retry policy as firebase-admin's own adapter.
+    - The environment (proxies, CA bundle, .netrc) read once here rather than on every request
+      (requests' trust_env scans os.environ and stats ~/.netrc per call: a fifth of the CPU)."""
+    base = "{0.scheme}://{0.netloc}".format(urllib.parse.urlsplit(fcm_url))
+    adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=BATCH_MAX, max_retries=RETRY_CONFIG)
+    session.mount(base, adapter)
+    environment = session.merge_environment_settings(fcm_url, {}, None, None, None)
+    session.proxies.update(environment["proxies"])
+    session.verify = environment["verify"]
+    session.trust_env = False
+
+
+class _PooledSender:
+    """`messages:send` as firebase-admin's send_each makes it, at a fraction of its CPU.
+
+    firebase-admin still does everything that is FCM: the message's JSON (`_message_data`), the
+    endpoint and its headers, the OAuth credential, the retry policy of 500/503 (its urllib3
+    `Retry`) and the reading of an error answer into its exception classes (`_handle_fcm_error`).
+    Only the transport differs: urllib3's connection pool, kept for the process, and a fixed set
+    of threads that take the batch's messages in turn, instead of requests + google-auth's session
+    and a new thread per message, which cost about half of the client's CPU per push
+    (bench/push_send.py: FCM_SEND_MODE=threads against pool)."""
+
+    def __init__(self, app: firebase_admin.App) -> None:
+        service = messaging_service(app)
+        self._service = service
+        self._credential = app.credential.get_credential()
+        self._url = service_url(service)
+        self._fcm_headers = {**service_headers(service), "Content-Type": "application/json; charset=utf-8"}
+        timeout = app.options.get("httpTimeout", DEFAULT_TIMEOUT_SECONDS)
+        self._timeout = urllib3.Timeout(connect=timeout, read=timeout)
+        self._threads = settings.FCM_CONCURRENCY
+        # The CA bundle as requests would read it from the environment (once). Through a proxy,
+        # firebase-admin's own send_each is used instead (fcm_send_each): requests selects it and
+        # authenticates to it.
+        verify = fcm_environment(self._url)["verify"]  # True (certifi's bundle), a path, or False
+        if verify is False:
+            tls = {"cert_reqs": "CERT_NONE"}
+        elif isinstance(verify, str) and os.path.isdir(verify):
+            tls = {"ca_cert_dir": verify}
+        else:
+            tls = {"ca_certs": verify if isinstance(verify, str) else requests.certs.where()}
+        self._pool = urllib3.PoolManager(maxsize=self._threads, **tls).connection_from_url(self._url)
+        self._path = urllib.parse.urlsplit(self._url).path
+        self._auth_request = google.auth.transport.requests.Request()  # for token refreshes
+        self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=self._threads, thread_name_prefix="fcm-send")
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False)
+        self._pool.close()
+
+    def send_each(self, messages: list[messaging.Message], *, dry_run: bool) -> messaging.BatchResponse:
+        bodies = [
+            json.dumps(message_payload(self._service, message, dry_run=dry_run), allow_nan=False).encode()
+            for message in messages
+        ]
+        headers = self._headers()
+        responses: list[messaging.SendResponse | None] = [None] * len(bodies)
+        turns = itertools.count()  # each thread takes the next message (next() is atomic)
+
+        def work() -> None:
+            while (index := next(turns)) < len(bodies):
+                responses[index] = self._send_one(bodies[index], headers)
+
+        for future in [self._executor.submit(work) for _ in range(min(self._threads, len(bodies)))]:
+            future.result()
+        return batch_response(responses)
+
+    def _headers(self) -> dict[str, str]:
+        """firebase-admin's FCM headers, and what google-auth adds to each request (the Bearer
+        token, refreshed first if it has expired, and the credential type in x-goog-api-client)."""
+        headers = dict(self._fcm_headers)
+        self._credential.before_request(self._auth_request, "POST", self._url, headers)
+        return headers
+
+    def _send_one(self, body: bytes, headers: dict[str, str]) -> messaging.SendResponse:
+        try:
+            return self._send_or_raise(body, headers)
+        except Exception as exc:  # as send_each: the message's verdict, never an abandoned batch
+            error = exceptions.UnknownError(f"Unknown error while sending: {exc}", cause=exc)
+            return send_response(None, error)
+
+    def _send_or_raise(self, body: bytes, headers: dict[str, str]) -> messaging.SendResponse:
+        for attempt in range(2):  # a 401: the OAuth token is refreshed (once for all) and the send tried again
+            try:
+                answer = self._pool.urlopen(
+                    "POST",
+                    self._path,
+                    body=body,
+                    headers=headers,
+                    timeout=self._timeout,
+                    retries=RETRY_CONFIG.new(),
+                    redirect=False,
+                )
+            except urllib3.exceptions.HTTPError as exc:
+                return send_response(None, fcm_error(self._service, _requests_error(exc)))
+            if answer.status == 401 and attempt == 0:
+                fcm_token_refresh(self._credential, stale=headers["authorization"].removeprefix("Bearer "))
+                headers = self._headers()
+                continue
+            break
+        if 200 <= answer.status < 300:
+            return send_response(json.loads(answer.data), None)
+        return send_response(None, fcm_error(self._service, _requests_http_error(self._url, answer)))
+
+
+def _requests_http_error(url: str, answer: urllib3.BaseHTTPResponse) -> requests.exceptions.HTTPError:
+    """An error answer as the requests error firebase-admin reads FCM's error body from."""
+    response = requests.Response()
+    response.status_code, response.url, response.reason = answer.status, url, answer.reason
+    response.headers = requests.structures.CaseInsensitiveDict(answer.headers)
+    response._content = answer.data
+    return requests.exceptions.HTTPError(f"{answer.status} error from FCM", response=response)
+
+
+def _requests_error(exc: urllib3.exceptions.HTTPError) -> requests.exceptions.RequestException:
+    """A transport error as requests names it (firebase-admin: timeout → DEADLINE_EXCEEDED,
+    connection → UNAVAILABLE, else UNKNOWN)."""
+    reason = getattr(exc, "reason", None) or exc
+    # urllib3 2 makes NewConnectionError a ConnectTimeoutError: tell it apart first, as requests does.
+    if isinstance(
+        reason,
+        urllib3.exceptions.NewConnectionError
+        | urllib3.exceptions.ProtocolError
+        | urllib3.exceptions.SSLError
+        | ConnectionError,
+    ):
+        return requests.exceptions.ConnectionError(str(exc))
+    if isinstance(reason, urllib3.exceptions.TimeoutError):
+        return requests.exceptions.Timeout(str(exc))
+    return requests.exceptions.RequestException(str(exc))
+
+
+def fcm_environment(url: str) -> dict:
+    """The proxies and CA bundle that requests would use for `url`, from the environment."""
+    return requests.Session().merge_environment_settings(url, {}, None, None, None)
+
+
+_senders: dict[tuple[str, int], _PooledSender] = {}
+
+
+_senders_lock = threading.Lock()
+
+
+def _pooled_sender(app: firebase_admin.App) -> _PooledSender | None:
+    """The app's sender in this process (a forked worker makes its own: its parent's threads and
+    connections are not its), or None when the FCM endpoint is reached through a proxy."""
+    key = (app.name, os.getpid())
+    with _senders_lock:
+        if key not in _senders:
+            url = service_url(messaging_service(app))
+            _senders[key] = None if fcm_environment(url)["proxies"] else _PooledSender(app)
+        return _senders[key]
+
+
+def pooled_senders_close() -> None:
+    with _senders_lock:
+        for key, sender in list(_senders.items()):
+            if sender is not None and key[1] == os.getpid():
+                sender.close()
+        _senders.clear()
+
+
+_loop_local = threading.local()
+
+
+def fcm_send_each(messages: list[messaging.Message], *, app, dry_run: bool) -> messaging.BatchResponse:
+    sender = _pooled_sender(app) if settings.FCM_SEND_MODE == "pool" else None
+    if sender is not None:
+        return sender.send_each(messages, dry_run=dry_run)
+    if settings.FCM_SEND_MODE == "async":
+        # firebase-admin's httpx client keeps connections bound to one event loop: reuse it.
+        loop = getattr(_loop_local, "loop", None)
+        if loop is None:
+            loop = _loop_local.loop = asyncio.new_event_loop()
+        return loop.run_until_complete(messaging.send_each_async(messages, dry_run=dry_run, app=app))
+    return messaging.send_each(messages, dry_run=dry_run, app=app)
+
+
+_refresh_lock = threading.Lock()
+
+
+def fcm_token_refresh(credential, *, stale: str | None = None) -> None:
+    """Get the OAuth access token once before a batch (otherwise each of the batch's threads
+    finds it missing and asks the token endpoint itself), or after FCM refused `stale` (401)."""
+    with _refresh_lock:
+        if not credential.valid or (stale is not None and credential.token == stale):
+            credential.refresh(google.auth.transport.requests.Request())
