@@ -334,7 +334,7 @@ GEMINI_THINKING_BUDGET = env.int("GEMINI_THINKING_BUDGET", default=None)
 VERSES_AI_BUDGET_SECONDS = env.float("VERSES_AI_BUDGET_SECONDS", default=120.0)
 # Where `import_bible --download` fetches Louis Segond 1910 (eBible.org's USFM zip).
 BIBLE_LSG_DOWNLOAD_URL = env.str("BIBLE_LSG_DOWNLOAD_URL", default="https://ebible.org/Scriptures/fraLSG_usfm.zip")
-# The SHA-256 that archive must have (verses.bible_import.LSG_DOWNLOAD_SHA256); another archive
+# The SHA-256 that archive must have (verses.bible.importer.LSG_DOWNLOAD_SHA256); another archive
 # needs its own digest (`import_bible --download --sha256`, or this setting with the URL).
 BIBLE_LSG_DOWNLOAD_SHA256 = env.str(
     "BIBLE_LSG_DOWNLOAD_SHA256", default="3a0615e992ffd412b1afcaed50d146bba5ec8ae2378f04ca71459a4cd2d7cc33"
