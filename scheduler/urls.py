@@ -3,10 +3,8 @@ from django.urls import re_path
 from scheduler.apis import JobViewSet, SchedulerViewSet
 from scheduler.views import health
 from soulverse.routers import OptionalSlashRouter
-from webhooks.apis import WebhookEndpointViewSet
 
 router = OptionalSlashRouter()
-router.register("webhooks", WebhookEndpointViewSet, basename="webhook")
 router.register("jobs", JobViewSet, basename="job")
 router.register("", SchedulerViewSet, basename="scheduler")
 

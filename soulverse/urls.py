@@ -18,6 +18,7 @@ urlpatterns = [
     path("favicon.ico", RedirectView.as_view(url=static("soulverse/favicon.svg"), permanent=True)),
     path("admin/dashboard/", include("scheduler.dashboard")),
     path("admin/", admin.site.urls),
+    path("api/v1/scheduler/", include("webhooks.urls")),
     path("api/v1/scheduler/", include("scheduler.urls")),
     path("api/v1/verses/", include("verses.urls")),
     path("api/v1/users/", include("users.urls")),
