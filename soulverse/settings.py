@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "users",
     "verses",
     "webhooks",
+    "console",  # the top floor: may import every app listed before it
 ]
 
 MIDDLEWARE = [

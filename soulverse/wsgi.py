@@ -9,8 +9,8 @@ application = get_wsgi_application()
 # The paths anonymous clients can hammer, each with the function (by dotted path: the apps stay
 # above this configuration) that computes a request's variant for soulverse.replay.
 REPLAYED_ROUTES = {
-    "/api/v1/scheduler/health": "scheduler.views.health_replay_variant",
-    "/api/v1/scheduler/health/": "scheduler.views.health_replay_variant",
+    "/api/v1/scheduler/health": "console.views.health_replay_variant",
+    "/api/v1/scheduler/health/": "console.views.health_replay_variant",
     "/api/schema/": "soulverse.views.schema_replay_variant",
     "/api/v1/verses/today": "verses.views.verse_today_replay_variant",
     "/api/v1/verses/today/": "verses.views.verse_today_replay_variant",
