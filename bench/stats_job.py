@@ -14,7 +14,7 @@ kept between runs with the same arguments. Then `VACUUM ANALYZE` of the loaded t
 machine's PostgreSQL runs with autovacuum off, and a bulk load leaves no statistics nor visibility
 map (in production autovacuum does this after a day's writes).
 
-Then it runs the job function as the cluster calls it (users.jobs.user_stats_update, for
+Then it runs the job function as the cluster calls it (console.jobs.user_stats_update, for
 yesterday) `--repeats` times, deleting yesterday's DailyStats row before each run so that each is
 the nightly first computation, and prints each run's time, its parts, and the figures it stored.
 """
@@ -198,7 +198,7 @@ def run_job(args: argparse.Namespace, yesterday) -> None:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from users.jobs import user_stats_update
+    from console.jobs import user_stats_update
     from users.models import DailyStats
     from users.selectors import user_activity_counts
     from verses.selectors import daily_verse_counts, verse_push_counts

@@ -10,9 +10,6 @@ from scheduler.registry import JOBS_BY_ID
 from scheduler.serializers import CronField
 from scheduler.services import job_run_enqueue, job_schedule_change_record, schedule_next_run_refresh
 
-# The admin's home leads to the scheduler's dashboard (scheduler/dashboard.py) first.
-admin.site.index_template = "admin/scheduler/index.html"
-
 
 @admin.register(JobRun)
 class JobRunAdmin(admin.ModelAdmin):

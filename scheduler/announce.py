@@ -1,6 +1,6 @@
 """What the run lifecycle tells the outside world: one call when a run opens, one when it closes.
 
-Metrics, webhooks and heartbeats hang off these two calls only, so that every path that opens or
+Metrics, heartbeats and the listeners of scheduler.signals (webhooks) hang off these two calls only, so that every path that opens or
 closes a run (scheduled, manual, command, fanned out or not) is counted and announced exactly once.
 Neither may break the run: a failure here is logged, not raised."""
 
@@ -10,9 +10,7 @@ import logging
 from scheduler.heartbeat import job_run_heartbeat
 from scheduler.metrics import job_run_observe
 from scheduler.models import JobRun
-from scheduler.registry import JOBS_BY_ID
-from webhooks import events
-from webhooks.services import webhook_event_emit
+from scheduler.signals import run_closed, run_started
 
 logger = logging.getLogger(__name__)
 
@@ -22,7 +20,7 @@ def _iso(value: datetime.datetime | None) -> str | None:
 
 
 def job_run_payload(run: JobRun) -> dict:
-    """The run as webhooks carry it (the fields of the API's run)."""
+    """The run as listeners carry it outside (webhooks: the fields of the API's run)."""
     return {
         "id": str(run.pk),
         "job_id": run.job_id,
@@ -39,7 +37,7 @@ def job_run_payload(run: JobRun) -> dict:
 def job_run_started_announce(*, run: JobRun) -> None:
     """A run was opened (call once, by whoever created it)."""
     job_run_heartbeat(run=run, event="start")
-    webhook_event_emit(event=events.RUN_STARTED, data={"run": job_run_payload(run)})
+    run_started.send(sender=JobRun, run=run)
 
 
 def job_run_closed_announce(*, run: JobRun) -> None:
@@ -50,8 +48,4 @@ def job_run_closed_announce(*, run: JobRun) -> None:
         logger.exception("event=job_run_metrics_failed job=%s run=%s", run.job_id, run.pk.hex[:8])
     succeeded = run.status == JobRun.Status.SUCCEEDED
     job_run_heartbeat(run=run, event="success" if succeeded else "fail")
-    payload = {"run": job_run_payload(run)}
-    webhook_event_emit(event=events.RUN_SUCCEEDED if succeeded else events.RUN_FAILED, data=payload)
-    job = JOBS_BY_ID.get(run.job_id)
-    if job is not None and job.closed_event:
-        webhook_event_emit(event=job.closed_event, data=payload)
+    run_closed.send(sender=JobRun, run=run)

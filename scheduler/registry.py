@@ -21,8 +21,8 @@ JOBS: tuple[Job, ...] = (
         "verses.jobs.daily_verses_generation",
         on_success="verses.jobs.daily_verses_finished",
     ),
-    Job("cache_cleanup", "Nettoyage cache", "0 2 * * *", "scheduler.jobs.cache_cleanup"),
-    Job("user_stats_update", "Statistiques utilisateurs", "0 0 * * *", "users.jobs.user_stats_update"),
+    Job("cache_cleanup", "Nettoyage cache", "0 2 * * *", "console.jobs.cache_cleanup"),
+    Job("user_stats_update", "Statistiques utilisateurs", "0 0 * * *", "console.jobs.user_stats_update"),
     # Every quarter hour: the users whose local clock has reached their notify_at get their push.
     Job(
         "deliver_verses",

@@ -19,10 +19,9 @@ from scheduler.guards import TASK_FUNC, schedule_registry_fields
 from scheduler.models import JobChunk, JobRun, ScheduleChange
 from scheduler.plan import FanOut
 from scheduler.registry import JOBS, job_get
+from scheduler.signals import schedule_updated, scheduler_switched
 from soulverse.db import db_retry
 from soulverse.logs import log_context, log_context_update
-from webhooks import events
-from webhooks.services import webhook_event_emit
 
 logger = logging.getLogger(__name__)
 
@@ -104,16 +103,14 @@ def job_schedule_change_record(*, job_id: str, changed_by, source: str, before: 
         job_id=job_id, changed_by=changed_by, source=source, before=before, after=after
     )
     logger.info("event=schedule_updated job=%s source=%s fields=%s", job_id, source, ",".join(change.changed_fields))
-    webhook_event_emit(
-        event=events.SCHEDULE_UPDATED,
-        data={
-            "job_id": job_id,
-            "before": before,
-            "after": after,
-            "source": source,
-            "changed_by": str(changed_by.pk) if changed_by else None,
-            "changed_at": change.changed_at.astimezone(datetime.UTC).isoformat(),
-        },
+    schedule_updated.send(
+        sender=ScheduleChange,
+        job_id=job_id,
+        before=before,
+        after=after,
+        source=source,
+        changed_by=changed_by,
+        changed_at=change.changed_at,
     )
     return change
 
@@ -147,7 +144,7 @@ def scheduler_stop(*, changed_by, source: str) -> int:
     count, changed = _job_schedules_switch(enabled=False, changed_by=changed_by, source=source)
     logger.info("event=scheduler_stopped schedules=%s changed=%s source=%s", count, changed, source)
     if changed:
-        webhook_event_emit(event=events.SCHEDULER_STOPPED, data={"schedules": count})
+        scheduler_switched.send(sender=Schedule, enabled=False, schedules=count)
     return count
 
 
@@ -158,7 +155,7 @@ def scheduler_start(*, changed_by, source: str) -> int:
     count, changed = _job_schedules_switch(enabled=True, changed_by=changed_by, source=source)
     logger.info("event=scheduler_started schedules=%s changed=%s source=%s", count, changed, source)
     if changed:
-        webhook_event_emit(event=events.SCHEDULER_STARTED, data={"schedules": count})
+        scheduler_switched.send(sender=Schedule, enabled=True, schedules=count)
     return count
 
 

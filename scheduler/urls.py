@@ -1,14 +1,7 @@
-from django.urls import re_path
-
-from scheduler.apis import JobViewSet, SchedulerViewSet
-from scheduler.views import health
+from scheduler.apis import JobViewSet
 from soulverse.routers import OptionalSlashRouter
-from webhooks.apis import WebhookEndpointViewSet
 
 router = OptionalSlashRouter()
-router.register("webhooks", WebhookEndpointViewSet, basename="webhook")
 router.register("jobs", JobViewSet, basename="job")
-router.register("", SchedulerViewSet, basename="scheduler")
 
-# Before the router's own `health/` route, which stays for the API schema (scheduler/views.py).
-urlpatterns = [re_path(r"^health/?$", health, name="scheduler-health-fast"), *router.urls]
+urlpatterns = router.urls

@@ -2,7 +2,7 @@
 
 A task that starts a run's job or one of its chunks takes a lease on it: its holder ("<cluster
 id>:<host>:<worker pid>", read from django-q2's cluster heartbeat) and a deadline (the task
-timeout). Every SCHEDULER_WATCHDOG_SECONDS each `qcluster` (soulverse's command) looks at the
+timeout). Every SCHEDULER_WATCHDOG_SECONDS each `qcluster` (scheduler's command) looks at the
 running runs and hands out again what no live worker holds:
 
 - a leased chunk whose holder is gone from every cluster's heartbeat (`Stat.get_all()`), or whose
@@ -18,8 +18,8 @@ Handing out twice is harmless (a done chunk is skipped; a task finds a chunk who
 lease has not expired and leaves it; a chunk's row lock lets one worker at a time do it); each hand-out is claimed with a conditional UPDATE, so several clusters' watchdogs
 never hand the same thing out twice.
 
-The same pass hands out again the webhook deliveries left pending without a task
-(`webhooks.services.webhook_deliveries_sweep`, claimed the same way).
+Then the pass sends `scheduler.signals.watchdog_passed`: its listeners do their own sweep there
+(webhooks hands out again the deliveries left pending without a task, claimed the same way).
 """
 
 import datetime
@@ -38,7 +38,7 @@ from django_q.tasks import async_task
 
 from scheduler.models import JobChunk, JobRun
 from scheduler.services import CHUNK_TASK_FUNC, TASK_FUNC, job_run_complete_if_done
-from webhooks.services import webhook_deliveries_sweep
+from scheduler.signals import watchdog_passed
 
 logger = logging.getLogger(__name__)
 OUTSIDE_A_CLUSTER = "-"
@@ -184,9 +184,9 @@ def jobs_watchdog(*, own_cluster_id: str | None = None) -> dict:
 
 
 def watchdog_pass(*, own_cluster_id: str | None = None) -> None:
-    """One watchdog pass from a cluster's main process: the runs' work, then the webhook
-    deliveries whose task was lost. Never raises (a database outage is logged; the next pass
-    tries again)."""
+    """One watchdog pass from a cluster's main process: the runs' work, then the listeners of
+    `watchdog_passed` (webhooks: the deliveries whose task was lost). Never raises (a database
+    outage is logged; the next pass tries again)."""
     try:
         close_old_connections()
         jobs_watchdog(own_cluster_id=own_cluster_id)
@@ -194,8 +194,12 @@ def watchdog_pass(*, own_cluster_id: str | None = None) -> None:
         logger.exception("event=watchdog_failed")
     try:
         close_old_connections()
-        webhook_deliveries_sweep()
-    except Exception:
-        logger.exception("event=webhook_sweep_failed")
+        for receiver, result in watchdog_passed.send_robust(sender=JobRun):
+            if isinstance(result, Exception):
+                logger.error(
+                    "event=watchdog_listener_failed listener=%s",
+                    getattr(receiver, "__qualname__", receiver),
+                    exc_info=(type(result), result, result.__traceback__),
+                )
     finally:
         close_old_connections()

@@ -50,12 +50,13 @@ INSTALLED_APPS = [
     "axes",  # login lockout (admin and the token login)
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI assets served locally, no CDN
-    "soulverse",  # before django_q: its `qcluster` command waits for the database first
+    "soulverse",
+    "scheduler",  # before django_q: its `qcluster` command waits for the database first, then runs the watchdog
     "django_q",
     "users",
     "verses",
-    "scheduler",
     "webhooks",
+    "console",  # the top floor: may import every app listed before it
 ]
 
 MIDDLEWARE = [

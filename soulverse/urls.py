@@ -16,9 +16,11 @@ urlpatterns = [
     path("metrics", metrics_view, name="metrics"),
     # Browsers ask for /favicon.ico on every site; answer rather than log a 404 each time.
     path("favicon.ico", RedirectView.as_view(url=static("soulverse/favicon.svg"), permanent=True)),
-    path("admin/dashboard/", include("scheduler.dashboard")),
+    path("admin/dashboard/", include("console.dashboard")),
     path("admin/", admin.site.urls),
+    path("api/v1/scheduler/", include("webhooks.urls")),
     path("api/v1/scheduler/", include("scheduler.urls")),
+    path("api/v1/scheduler/", include("console.urls")),
     path("api/v1/verses/", include("verses.urls")),
     path("api/v1/users/", include("users.urls")),
     path("api/v1/auth/", include("users.auth_urls")),

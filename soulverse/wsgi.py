@@ -6,23 +6,25 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "soulverse.settings")
 
 application = get_wsgi_application()
 
+# The paths anonymous clients can hammer, each with the function (by dotted path: the apps stay
+# above this configuration) that computes a request's variant for soulverse.replay.
+REPLAYED_ROUTES = {
+    "/api/v1/scheduler/health": "console.views.health_replay_variant",
+    "/api/v1/scheduler/health/": "console.views.health_replay_variant",
+    "/api/schema/": "soulverse.views.schema_replay_variant",
+    "/api/v1/verses/today": "verses.views.verse_today_replay_variant",
+    "/api/v1/verses/today/": "verses.views.verse_today_replay_variant",
+}
+
 
 def _answers_replayed(django_application):
-    """Django's application behind soulverse.replay, for the paths anonymous clients can hammer."""
-    from scheduler.views import health_replay_variant
+    """Django's application behind soulverse.replay, for REPLAYED_ROUTES."""
+    from django.utils.module_loading import import_string
+
     from soulverse.replay import AnswerReplay
-    from soulverse.views import schema_replay_variant
-    from verses.views import verse_today_replay_variant
 
     return AnswerReplay(
-        django_application,
-        routes={
-            "/api/v1/scheduler/health": health_replay_variant,
-            "/api/v1/scheduler/health/": health_replay_variant,
-            "/api/schema/": schema_replay_variant,
-            "/api/v1/verses/today": verse_today_replay_variant,
-            "/api/v1/verses/today/": verse_today_replay_variant,
-        },
+        django_application, routes={path: import_string(dotted) for path, dotted in REPLAYED_ROUTES.items()}
     )
 
 

@@ -18,7 +18,6 @@ from soulverse.db import rows_delete_before
 from soulverse.secret_rules import secret_problem
 from users.models import DailyStats, Language, Mood, User, UserActivity
 from users.selectors import user_activity_counts, users_active
-from verses.selectors import daily_verse_counts, verse_push_counts
 
 logger = logging.getLogger(__name__)
 
@@ -30,26 +29,26 @@ def _day_bounds(day: datetime.date) -> tuple[datetime.datetime, datetime.datetim
 
 
 @transaction.atomic
-def daily_stats_update(*, day: datetime.date | None = None) -> DailyStats:
-    """Compute (or recompute) the figures of `day`; default: the day that just ended.
+def daily_stats_record(
+    *, day: datetime.date, verses_generated: int, fallbacks_used: int, pushes_sent: int, pushes_opened: int
+) -> DailyStats:
+    """Store the figures of `day`: the users' own, counted here, with those of the verses and
+    pushes given by the caller (console.stats.daily_stats_update counts them).
 
     Every figure but `active_users` is recounted from rows kept per user and day, so a recomputed
     day gives the same numbers; `active_users` is a snapshot of the first computation (who is
     active is not kept per day) and a recomputation keeps it."""
-    day = day or timezone.localdate() - datetime.timedelta(days=1)
     start, end = _day_bounds(day)
     activity = user_activity_counts(day=day)
-    verses = daily_verse_counts(day=day)
-    pushes = verse_push_counts(day=day)
     figures = {
         "daily_active_users": activity["daily"],
         "weekly_active_users": activity["weekly"],
         "monthly_active_users": activity["monthly"],
         "new_users": User.objects.filter(date_joined__gte=start, date_joined__lt=end).count(),
-        "verses_generated": verses["generated"],
-        "fallbacks_used": verses["fallbacks"],
-        "pushes_sent": pushes["sent"],
-        "pushes_opened": pushes["opened"],
+        "verses_generated": verses_generated,
+        "fallbacks_used": fallbacks_used,
+        "pushes_sent": pushes_sent,
+        "pushes_opened": pushes_opened,
     }
     stats, _ = DailyStats.objects.update_or_create(
         day=day,

@@ -10,11 +10,11 @@ from django.test import Client
 from django.utils import timezone
 from django_q.models import Schedule
 
-from scheduler.charts import Chart, Series, layout
-from scheduler.dashboard import push_overview
+from console.charts import Chart, Series, layout
+from console.dashboard import push_overview
+from console.selectors import dashboard_series
 from scheduler.models import JobRun, ScheduleChange
 from scheduler.registry import JOBS
-from scheduler.selectors import dashboard_series
 from users.tests.factories import UserFactory
 from verses.models import DailyVerse
 from verses.push.fcm import push_project_id

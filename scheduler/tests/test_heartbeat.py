@@ -46,7 +46,7 @@ def test_a_run_that_fails_pings_fail_with_its_error(monitor, monkeypatch):
     def broken(**kwargs):
         raise RuntimeError("the statistics query exploded")
 
-    monkeypatch.setattr("users.jobs.user_stats_update", broken)
+    monkeypatch.setattr("console.jobs.user_stats_update", broken)
     with pytest.raises(RuntimeError):
         job_run_through_tasks(JOB)
 

@@ -7,7 +7,7 @@ from django.core.management import call_command
 from django.utils import timezone
 from django_q.models import Schedule, Success
 
-from scheduler.jobs import cache_cleanup
+from console.jobs import cache_cleanup
 from scheduler.models import JobRun
 from scheduler.services import job_run_claim, job_run_execute, scheduler_stop, schedules_setup
 from scheduler.tasks import job_run

@@ -16,7 +16,7 @@ from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 from rest_framework.throttling import AnonRateThrottle
 
-from scheduler.apis import SchedulerViewSet
+from console.apis import SchedulerViewSet
 from scheduler.models import JobRun
 from scheduler.tests.conftest import qcluster_running, wait_until
 from users.tests.factories import UserFactory
@@ -128,7 +128,7 @@ def test_a_failed_run_is_counted_as_failed(client, metrics_token, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("scheduler.jobs.cache_cleanup", broken)
+    monkeypatch.setattr("console.jobs.cache_cleanup", broken)
     before = scrape(client)
     run, _ = job_run_claim(job_id="cache_cleanup", trigger=JobRun.Trigger.COMMAND)
     with pytest.raises(RuntimeError):

@@ -11,7 +11,7 @@ from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 
-from scheduler import selectors
+from console import selectors
 from soulverse.wsgi import _answers_replayed
 from users.tests.factories import UserFactory, token_key_for
 
@@ -100,7 +100,7 @@ _REQUEST_IDS_SEEN: set[str] = set()
 
 @pytest.fixture
 def health_state():
-    """Set the public health memo (scheduler.selectors.health_public) to a state for a minute."""
+    """Set the public health memo (console.selectors.health_public) to a state for a minute."""
 
     def set_state(healthy: bool, state: str) -> None:
         selectors._public_health = (time.monotonic() + 60, healthy, state)

@@ -254,7 +254,7 @@ def test_an_error_body_does_not_echo_a_large_body(member_client):
 def test_health_writes_nothing_and_logs_state_changes_only(client, schedules, caplog):
     from django.core.cache import caches
 
-    from scheduler import selectors
+    from console import selectors
 
     def cache_keys():
         cache = caches["default"]
@@ -277,7 +277,7 @@ def test_health_writes_nothing_and_logs_state_changes_only(client, schedules, ca
 
 
 def test_the_public_health_answer_is_memoised_per_process(client, schedules, settings, django_assert_num_queries):
-    from scheduler import selectors
+    from console import selectors
 
     settings.HEALTH_PUBLIC_CACHE_SECONDS = 60
     selectors._public_health = None
@@ -433,7 +433,7 @@ def test_the_throttles_count_on_redis_again_once_it_answers(settings, member_cli
 
 
 def test_anonymous_health_gets_the_drf_bytes_without_drf(client, schedules, settings, django_assert_num_queries):
-    from scheduler import selectors
+    from console import selectors
 
     settings.HEALTH_PUBLIC_CACHE_SECONDS = 60
     selectors._public_health = None

@@ -1,7 +1,7 @@
 import pytest
 
+from console.stats import daily_stats_update
 from users.models import DailyStats
-from users.services import daily_stats_update
 from users.tests.factories import UserFactory
 
 

@@ -4,11 +4,12 @@ import pytest
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from console.jobs import user_stats_update
+from console.stats import daily_stats_update
 from scheduler.tests.runs import daily_run
-from users.jobs import user_stats_update
 from users.models import DailyStats, User, UserActivity
 from users.selectors import users_active
-from users.services import daily_stats_update, demo_users_seed, user_activity_record
+from users.services import demo_users_seed, user_activity_record
 from users.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

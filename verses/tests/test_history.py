@@ -9,7 +9,7 @@ from django.test import override_settings
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from scheduler.jobs import cache_cleanup
+from console.jobs import cache_cleanup
 from scheduler.tests.runs import daily_run, job_run_through_tasks
 from users.models import User
 from users.tests.factories import UserFactory, token_key_for

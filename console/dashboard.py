@@ -10,11 +10,12 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from scheduler.charts import dashboard_charts
+from console.charts import dashboard_charts
+from console.selectors import dashboard_series, scheduler_status
 from scheduler.models import JobRun, ScheduleChange
 from scheduler.permissions import OPERATE_PERMISSION, VIEW_PERMISSION
 from scheduler.registry import DELIVER_VERSES_JOB_ID, JOBS_BY_ID
-from scheduler.selectors import dashboard_series, job_runs, scheduler_status
+from scheduler.selectors import job_runs
 from scheduler.services import job_run_enqueue, scheduler_start, scheduler_stop
 from verses.push.fcm import push_project_id
 

@@ -1,4 +1,5 @@
-"""The maintenance job of the scheduler app (see registry.py)."""
+"""The console's jobs, run by the scheduler (scheduler/registry.py names them by dotted path):
+the nightly clean-up over every app and the daily statistics."""
 
 import datetime
 import logging
@@ -10,6 +11,7 @@ from django.db import connection
 from django.utils import timezone
 from django_q.models import Failure, Success
 
+from console.stats import daily_stats_update
 from scheduler.services import job_runs_purge, retention_cutoff
 from users.services import user_activity_purge
 from verses.generation.cache import verse_cache_purge
@@ -59,3 +61,21 @@ def cache_cleanup() -> dict:
     )
     logger.info("event=cache_cleanup %s", " ".join(f"{k}={v}" for k, v in report.items()))
     return report
+
+
+def user_stats_update(*, day: str | None = None) -> dict:
+    """The figures of `day` (ISO date; default: the day that just ended)."""
+    stats = daily_stats_update(day=datetime.date.fromisoformat(day) if day else None)
+    report = {
+        "day": stats.day.isoformat(),
+        "active_users": stats.active_users,
+        "daily_active_users": stats.daily_active_users,
+        "weekly_active_users": stats.weekly_active_users,
+        "monthly_active_users": stats.monthly_active_users,
+        "new_users": stats.new_users,
+        "verses_generated": stats.verses_generated,
+        "fallbacks_used": stats.fallbacks_used,
+        "pushes_sent": stats.pushes_sent,
+        "pushes_opened": stats.pushes_opened,
+    }
+    return {name: value for name, value in report.items() if value is not None}  # counts only

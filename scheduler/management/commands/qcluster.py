@@ -21,6 +21,7 @@ from django.db import InterfaceError, OperationalError, connection
 from django_q.cluster import Cluster
 from django_q.management.commands.qcluster import Command as QClusterCommand
 
+from scheduler.watchdog import watchdog_pass
 from soulverse.db import db_retry, statement_timeout_apply
 from soulverse.metrics import metrics_dir_clean
 
@@ -58,8 +59,6 @@ class Command(QClusterCommand):
 
 def watchdog_loop(cluster: Cluster) -> None:
     """Watchdog passes until the cluster stops (SIGTERM/SIGINT stop it through its handler)."""
-    from scheduler.watchdog import watchdog_pass
-
     interval = settings.SCHEDULER_WATCHDOG_SECONDS
     logger.info("event=watchdog_started cluster=%s interval=%s", str(cluster.cluster_id)[:8], interval)
     next_pass = time.monotonic() + interval

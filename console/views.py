@@ -6,8 +6,8 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework.renderers import JSONRenderer
 
-from scheduler.apis import SchedulerViewSet
-from scheduler.selectors import health_public, health_public_memoised
+from console.apis import SchedulerViewSet
+from console.selectors import health_public, health_public_memoised
 from soulverse.api import JSON_ACCEPTS, request_anonymous
 
 # As the router builds it: with the action's own permission (AllowAny) and throttles (none).
@@ -16,7 +16,7 @@ health_api = SchedulerViewSet.as_view({"get": "health"}, detail=False, **Schedul
 
 @csrf_exempt  # as the DRF view it hands over to
 def health(request):
-    """An anonymous plain GET/HEAD gets the memoised public answer (scheduler.selectors.health_public:
+    """An anonymous plain GET/HEAD gets the memoised public answer (console.selectors.health_public:
     no I/O between two computations) with the bytes the DRF view would send; anything else
     (credentials, which may see the details; other methods; content negotiation) goes to the DRF
     view, SchedulerViewSet.health, which the API schema documents."""

@@ -3,8 +3,8 @@ import datetime
 from django.core.management.base import CommandError
 from django.utils import timezone
 
+from console.stats import daily_stats_update
 from soulverse.management import Command as ProjectCommand
-from users.services import daily_stats_update
 
 
 def _date(value: str) -> datetime.date:

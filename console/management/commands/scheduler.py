@@ -2,8 +2,8 @@ import json
 
 from django.core.management.base import CommandError
 
+from console.selectors import scheduler_status
 from scheduler.models import ScheduleChange
-from scheduler.selectors import scheduler_status
 from scheduler.serializers import SchedulerStatusSerializer
 from scheduler.services import scheduler_start, scheduler_stop
 from soulverse.management import Command as ProjectCommand

@@ -161,7 +161,7 @@ AI_FAILURE_LABELS = {  # every kind of verses.ai.gemini.FAILURE_KINDS and verses
 
 
 def dashboard_charts(series: dict) -> list[Chart]:
-    """The four charts of the dashboard from `scheduler.selectors.dashboard_series`."""
+    """The four charts of the dashboard from `console.selectors.dashboard_series`."""
     days = series["days"]
     users, verses, pushes = series["users"], series["verses"], series["pushes"]
     charts = [
