@@ -20,8 +20,8 @@ from scheduler.selectors import cluster_state, jobs_running, scheduler_jobs
 from users.selectors import daily_stats_series
 from verses.ai.gemini import provider_state
 from verses.bible.editions import editions_state
-from verses.push.fcm import push_state
 from verses.models import VerseOfTheDay
+from verses.push.fcm import push_state
 
 logger = logging.getLogger(__name__)
 
