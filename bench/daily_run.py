@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from verses.tests.gemini_stub import GeminiStub, good_answer  # noqa: E402  (no Django needed)
+from soulverse.testing.gemini_stub import GeminiStub, good_answer  # noqa: E402  (no Django needed)
 
 
 def parse_args() -> argparse.Namespace:

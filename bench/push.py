@@ -40,7 +40,7 @@ from bench.daily_run import (  # noqa: E402 (after the sys.path line above)
     peak_rss_mb,
     process_tree,  # noqa: E402
 )
-from verses.tests.fcm_stub import FcmStubProcess  # noqa: E402
+from soulverse.testing.fcm_stub import FcmStubProcess  # noqa: E402
 
 AT = datetime.datetime(2026, 1, 10, 6, 0, tzinfo=datetime.UTC)  # 06:00 in Lomé
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.push import cpu_seconds  # noqa: E402
-from verses.tests.fcm_stub import FcmStubProcess  # noqa: E402
+from soulverse.testing.fcm_stub import FcmStubProcess  # noqa: E402
 
 AT = datetime.datetime(2026, 1, 10, 6, 0, tzinfo=datetime.UTC)
 

@@ -1,5 +1,5 @@
-"""The FCM and Gemini stand-ins (verses/tests/fcm_stub.py, gemini_stub.py) as processes of their
-own, for scripts/smoke_production.sh:
+"""The FCM and Gemini stand-ins (soulverse/testing/fcm_stub.py, gemini_stub.py) as processes of
+their own, for scripts/smoke_production.sh:
 
     python scripts/stand_in.py fcm --port 22010 --credentials FILE --status FILE
     python scripts/stand_in.py gemini --port 22011 --status FILE
@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from verses.tests import fcm_stub, gemini_stub  # noqa: E402
+from soulverse.testing import fcm_stub, gemini_stub  # noqa: E402
 
 
 def fcm_serve(port: int, credentials: Path) -> tuple[ThreadingHTTPServer, callable]:

@@ -336,8 +336,8 @@ def test_postgres_down_mid_run_the_run_retries_and_completes(local_postgres, tmp
 
 
 def test_postgres_down_during_the_ai_phase_the_job_retries_and_completes(local_postgres, tmp_path):
+    from soulverse.testing.gemini_stub import GeminiStub, good_answer
     from verses.models import VerseOfTheDay
-    from verses.tests.gemini_stub import GeminiStub, good_answer
 
     User.objects.bulk_create(
         [User(email=f"u{n}@example.org", fcm_token=f"t{n}", mood=["sad", "joyful", ""][n % 3]) for n in range(3000)]

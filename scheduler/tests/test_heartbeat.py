@@ -10,7 +10,7 @@ from django.core import checks
 from scheduler.heartbeat import heartbeat_url
 from scheduler.models import JobRun
 from scheduler.tests.runs import job_run_through_tasks
-from soulverse.tests.http_recorder import HttpRecorder
+from soulverse.testing.http_recorder import HttpRecorder
 
 pytestmark = pytest.mark.django_db
 JOB = "user_stats_update"

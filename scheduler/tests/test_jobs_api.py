@@ -10,7 +10,7 @@ from django_q.models import Schedule
 
 from scheduler.models import JobRun, ScheduleChange
 from scheduler.services import schedules_setup
-from webhooks.tests.receiver import WebhookReceiver
+from soulverse.testing.webhook_receiver import WebhookReceiver
 
 URL = "/api/v1/scheduler/jobs"
 pytestmark = pytest.mark.django_db

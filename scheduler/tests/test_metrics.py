@@ -19,9 +19,9 @@ from rest_framework.throttling import AnonRateThrottle
 from console.apis import SchedulerViewSet
 from scheduler.models import JobRun
 from scheduler.tests.conftest import qcluster_running, wait_until
+from soulverse.testing.gemini_stub import GeminiStub, good_answer
 from users.tests.factories import UserFactory
 from verses.models import DailyVerse
-from verses.tests.gemini_stub import GeminiStub, good_answer
 
 TOKEN = "metrics-test-token-0123456789"
 DAILY = "daily_verses_generation"

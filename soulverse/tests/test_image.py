@@ -42,6 +42,7 @@ def test_the_build_context_leaves_out_secrets_databases_virtualenvs_and_history(
         ".git/config",
         "users/__pycache__/models.cpython-311.pyc",
         "scheduler/tests/test_api.py",
+        "soulverse/testing/fcm_stub.py",
     ):
         assert ignored(path, patterns), path
     for path in (

@@ -15,7 +15,7 @@ import pytest
 from django.conf import settings
 
 from soulverse.logs import ContextFilter
-from soulverse.tests.http_recorder import HttpRecorder
+from soulverse.testing.http_recorder import HttpRecorder
 from soulverse.tests.test_gunicorn import free_port, request
 
 REQUEST_ID = "0123456789abcdef0123456789abcdef"  # as nginx's $request_id looks

@@ -17,7 +17,7 @@ from pathlib import Path
 from django.conf import settings
 
 ROOT = Path(settings.BASE_DIR)
-TEST_PARTS = {"tests", "bench"}  # directories whose modules are tests or benchmarks
+TEST_PARTS = {"tests", "testing", "bench"}  # directories of tests, their stand-ins, benchmarks
 # The package soulverse/tests/test_openapi_client.py generates from the schema and then imports.
 GENERATED = {"soul_verse_scheduler_api_client"}
 SKIPPED_DIRS = {".venv", "venv", ".git", "var", "node_modules", "staticfiles", "__pycache__"}

@@ -4,8 +4,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from verses.tests.fcm_stub import FcmStub
-from verses.tests.gemini_stub import GeminiStub
+from soulverse.testing.fcm_stub import FcmStub
+from soulverse.testing.gemini_stub import GeminiStub
 
 
 @pytest.fixture

@@ -12,10 +12,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from soulverse.testing.gemini_stub import RETRY_INFO, GeminiStub, StubReply
 from verses.ai.gemini import GeminiProvider, ProbeResult, provider_get, provider_probe, provider_state
 from verses.ai.proposal import AIProposal
 from verses.ai.run import FAILURE_KINDS, AIError, AIRun
-from verses.tests.gemini_stub import RETRY_INFO, GeminiStub, StubReply
 
 API_KEY = "test-key-AIzaSyStub0123456789"
 MODEL = "gemini-stub-model"

@@ -28,12 +28,12 @@ from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from soulverse.testing.tls import local_tls
 from verses.bible.editions import LSG1910, passage_text
 from verses.bible.importer import LSG_DOWNLOAD_SHA256, LSG_DOWNLOAD_URL
 from verses.bible.references import USFM_BOOK_CODES
 from verses.models import BibleVerse
 from verses.tests.shared_data import LSG_PATH, LSG_VERSES, needs_lsg
-from verses.tests.tls import local_tls
 
 CODES = {number: code for code, number in USFM_BOOK_CODES.items()}
 

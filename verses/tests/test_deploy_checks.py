@@ -9,8 +9,8 @@ import sys
 import pytest
 from django.conf import settings
 
-from verses.tests.fcm_stub import FcmStub
-from verses.tests.gemini_stub import GeminiStub
+from soulverse.testing.fcm_stub import FcmStub
+from soulverse.testing.gemini_stub import GeminiStub
 
 SECRET = "a-long-random-production-secret-" + "x7Q9" * 10
 # What the test settings or a developer's shell may have set, never seen by the checked process.

@@ -8,6 +8,7 @@ import pytest
 from django.core.cache import cache
 
 from scheduler.tests.runs import daily_run
+from soulverse.testing.gemini_stub import GOOD_ANSWERS, StubReply, good_answer, request_language
 from users.models import Mood, User
 from users.tests.factories import UserFactory
 from verses.ai.gemini import provider_get
@@ -18,7 +19,6 @@ from verses.bible.importer import bible_import
 from verses.generation.daily import daily_verses_prepare
 from verses.generation.validation import REJECTION_KINDS
 from verses.models import DailyVerse, VerseOfTheDay
-from verses.tests.gemini_stub import GOOD_ANSWERS, StubReply, good_answer, request_language
 from verses.tests.shared_data import LSG_PATH
 
 DAY = datetime.date(2026, 5, 10)

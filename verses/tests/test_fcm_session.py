@@ -6,8 +6,8 @@ import datetime
 import pytest
 import requests
 
+from soulverse.testing.fcm_stub import FcmStubProcess
 from verses.push import fcm, fcm_sdk
-from verses.tests.fcm_stub import FcmStubProcess
 
 AT = datetime.datetime(2026, 1, 10, 6, 0, tzinfo=datetime.UTC)
 

@@ -5,11 +5,11 @@ import pytest
 from django_q.conf import Conf
 
 from scheduler.tasks import job_run
+from soulverse.testing.gemini_stub import StubReply, good_answer
 from users.models import User
 from users.tests.factories import UserFactory
 from verses.ai.gemini import provider_get
 from verses.generation.on_demand import daily_verse_for_user
-from verses.tests.gemini_stub import StubReply, good_answer
 
 
 @pytest.mark.django_db

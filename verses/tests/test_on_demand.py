@@ -7,11 +7,11 @@ from django_q.models import OrmQ
 from django_q.signing import SignedPackage
 from rest_framework.test import APIClient
 
+from soulverse.testing.gemini_stub import good_answer
 from users.tests.factories import UserFactory, token_key_for
 from verses import jobs
 from verses.ai.gemini import provider_get
 from verses.models import DailyVerse, VerseOfTheDay
-from verses.tests.gemini_stub import good_answer
 
 pytestmark = pytest.mark.django_db
 TODAY = "/api/v1/verses/today"

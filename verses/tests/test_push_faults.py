@@ -15,9 +15,9 @@ from scheduler.models import JobRun
 from scheduler.services import job_run_enqueue
 from scheduler.tests.test_cluster import wait_until
 from scheduler.tests.test_faults import cluster_kill, cluster_start, cluster_stop, local_postgres, outage  # noqa: F401
+from soulverse.testing.fcm_stub import FcmStub
 from users.models import User
 from verses.models import Delivery
-from verses.tests.fcm_stub import FcmStub
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
 

@@ -1,6 +1,6 @@
 import pytest
 
-from webhooks.tests.receiver import WebhookReceiver
+from soulverse.testing.webhook_receiver import WebhookReceiver
 
 
 @pytest.fixture

@@ -5,9 +5,9 @@ import pytest
 
 from scheduler.models import JobRun
 from scheduler.tests.conftest import qcluster_running, wait_until
+from soulverse.testing.webhook_receiver import WebhookReceiver
 from users.tests.factories import UserFactory, token_key_for
 from webhooks.models import WebhookDelivery
-from webhooks.tests.receiver import WebhookReceiver
 
 pytestmark = [pytest.mark.cluster, pytest.mark.django_db(transaction=True)]
 
