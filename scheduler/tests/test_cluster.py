@@ -11,7 +11,7 @@ from django_q.models import Schedule
 
 from scheduler.models import JobRun
 from scheduler.services import scheduler_start, scheduler_stop, schedules_setup
-from scheduler.tests.conftest import scheduler_pass, wait_until
+from scheduler.tests.clusters import scheduler_pass, wait_until
 from users.tests.factories import UserFactory, token_key_for
 from verses.models import DailyVerse
 

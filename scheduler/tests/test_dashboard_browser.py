@@ -17,7 +17,7 @@ from django_q.models import Schedule
 from scheduler.models import JobRun
 from scheduler.registry import JOBS
 from scheduler.services import schedules_setup
-from scheduler.tests.conftest import wait_until
+from scheduler.tests.clusters import wait_until
 from users.models import User
 from users.tests.factories import UserFactory
 from verses.models import DailyVerse

@@ -6,7 +6,6 @@ is down waits for it; a manual trigger during a scheduled run starts nothing."""
 import datetime
 import os
 import random
-import signal
 import subprocess
 import sys
 import time
@@ -20,49 +19,12 @@ from django.db.models import Count
 from scheduler.models import JobRun
 from scheduler.selectors import cluster_state
 from scheduler.services import job_run_enqueue
-from scheduler.tests.conftest import database_url, wait_until
+from scheduler.tests.clusters import cluster_kill, cluster_start, cluster_stop, database_url, wait_until
 from users.models import User
 from users.selectors import users_active
 from verses.models import DailyVerse
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
-
-FAST_RECOVERY = {"Q_TIMEOUT": "8", "Q_RETRY": "12", "VERSES_ASSIGN_CHUNK_SIZE": "25", "Q_WORKERS": "2"}
-
-
-def cluster_start(log, *, wait: bool = True, **overrides: str) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        **FAST_RECOVERY,
-        **overrides,
-        "DATABASE_URL": database_url(),
-        "DJANGO_SETTINGS_MODULE": "soulverse.settings_test",
-    }
-    # Its own process group: SIGKILL reaches the sentinel and every worker, as in a crash.
-    process = subprocess.Popen(
-        [sys.executable, "manage.py", "qcluster"],
-        cwd=settings.BASE_DIR,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    if wait:
-        wait_until(lambda: cluster_state()["alive"], 60, "the cluster heartbeat")
-    return process
-
-
-def cluster_kill(process: subprocess.Popen) -> None:
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
-
-
-def cluster_stop(process: subprocess.Popen) -> None:
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        cluster_kill(process)
 
 
 @pytest.mark.parametrize("trial", range(6))
@@ -111,7 +73,7 @@ def test_three_clusters_on_one_database_fire_each_due_schedule_once(tmp_path):
     from django_q.models import Schedule, Success
 
     from scheduler.services import schedules_setup
-    from scheduler.tests.conftest import scheduler_pass
+    from scheduler.tests.clusters import scheduler_pass
 
     if connection.vendor != "postgresql":
         pytest.skip("several clusters need PostgreSQL's row locks (SELECT ... FOR UPDATE)")

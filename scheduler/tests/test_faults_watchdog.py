@@ -16,8 +16,7 @@ from django.db.models import Count, Max
 from django.utils import timezone
 
 from scheduler.models import JobChunk, JobRun
-from scheduler.tests.conftest import database_url, wait_until
-from scheduler.tests.test_faults import cluster_kill, cluster_stop
+from scheduler.tests.clusters import cluster_kill, cluster_stop, database_url, wait_until
 from users.models import User
 from users.selectors import users_active
 from verses.models import DailyVerse

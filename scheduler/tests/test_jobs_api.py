@@ -281,7 +281,7 @@ def test_the_admin_records_its_changes_and_lists_the_trail(admin_client, schedul
 @pytest.mark.cluster
 @pytest.mark.django_db(transaction=True)
 def test_a_patch_through_the_api_changes_what_the_cluster_fires(tmp_path, staff_client, schedules):
-    from scheduler.tests.conftest import qcluster_running, scheduler_pass, wait_until
+    from scheduler.tests.clusters import qcluster_running, scheduler_pass, wait_until
 
     # The other schedules out of the way (the push tick fires every quarter hour).
     Schedule.objects.exclude(name__in=["cache_cleanup", "user_stats_update"]).update(

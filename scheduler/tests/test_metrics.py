@@ -18,7 +18,7 @@ from rest_framework.throttling import AnonRateThrottle
 
 from console.apis import SchedulerViewSet
 from scheduler.models import JobRun
-from scheduler.tests.conftest import qcluster_running, wait_until
+from scheduler.tests.clusters import qcluster_running, wait_until
 from soulverse.testing.gemini_stub import GeminiStub, good_answer
 from users.tests.factories import UserFactory
 from verses.models import DailyVerse

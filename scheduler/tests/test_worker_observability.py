@@ -9,7 +9,7 @@ from django_q.tasks import async_task
 
 from scheduler.models import JobRun
 from scheduler.services import TASK_FUNC, job_run_claim
-from scheduler.tests.conftest import qcluster_running, wait_until
+from scheduler.tests.clusters import qcluster_running, wait_until
 from soulverse.testing.http_recorder import HttpRecorder
 from users.tests.factories import UserFactory
 

@@ -16,24 +16,16 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection
 
 from scheduler.models import JobRun
 from scheduler.permissions import OPERATORS_GROUP, scheduler_groups_ensure
 from scheduler.services import schedules_setup
+from scheduler.tests.clusters import database_url
 from users.models import User
 from users.tests.factories import UserFactory, token_key_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 WEB_TIMEOUT = 3  # seconds: the trigger's wait is capped at 2
-
-
-def database_url() -> str:
-    db = connection.settings_dict
-    if db["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{db['NAME']}"
-    credentials = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    return f"postgres://{credentials}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 def free_port() -> int:

@@ -100,7 +100,7 @@ def test_check_deploy_with_production_settings_gives_no_warnings():
 @pytest.mark.django_db(transaction=True)
 def test_an_init_process_bootstraps_the_admin_from_its_secret_files_once(tmp_path, settings):
     """As the deployment's `init` one-off runs it: a new process, secrets as compose mounts them."""
-    from scheduler.tests.conftest import database_url
+    from scheduler.tests.clusters import database_url
 
     # The production settings hash with PBKDF2 (the test settings only with MD5).
     settings.PASSWORD_HASHERS = [*settings.PASSWORD_HASHERS, "django.contrib.auth.hashers.PBKDF2PasswordHasher"]

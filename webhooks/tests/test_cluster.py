@@ -4,7 +4,7 @@ waits), and a 500 is retried by the cluster's own scheduler."""
 import pytest
 
 from scheduler.models import JobRun
-from scheduler.tests.conftest import qcluster_running, wait_until
+from scheduler.tests.clusters import qcluster_running, wait_until
 from soulverse.testing.webhook_receiver import WebhookReceiver
 from users.tests.factories import UserFactory, token_key_for
 from webhooks.models import WebhookDelivery

@@ -13,7 +13,7 @@ import time
 import pytest
 from django.conf import settings
 
-from soulverse.tests.test_gunicorn import database_url
+from scheduler.tests.clusters import database_url
 from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from webhooks.services import ATTEMPT_UNFINISHED, webhook_event_emit
 

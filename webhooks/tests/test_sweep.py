@@ -10,7 +10,7 @@ from django.conf import settings
 from django_q.brokers import get_broker
 from django_q.models import Schedule, Task
 
-from scheduler.tests.conftest import qcluster_running, wait_until
+from scheduler.tests.clusters import qcluster_running, wait_until
 from scheduler.tests.runs import tasks_in_process
 from scheduler.watchdog import watchdog_pass
 from webhooks.models import WebhookDelivery
