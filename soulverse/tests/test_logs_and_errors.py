@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from scheduler.tests.clusters import wait_until
 from soulverse.logs import ContextFilter
 from soulverse.testing.http_recorder import HttpRecorder
 from soulverse.tests.test_gunicorn import free_port, request
@@ -147,13 +148,19 @@ def test_an_error_in_a_view_is_logged_as_json_with_its_request_id_and_reaches_se
         ("ERROR", "Internal Server Error: /api/v1/auth/login", made_up),
     ]
     assert all("OperationalError: unable to open database file" in line["exc_info"] for line in errors)
-    # gunicorn's own lines are JSON too, its access lines with the request id of the answer.
+
+    # gunicorn's own lines are JSON too, its access lines with the request id of the answer. The
+    # worker writes an access line after the answer has left, so the client may read the log first.
+    def access_lines() -> list[tuple[str, str]]:
+        return [
+            (line["request_id"], line["message"].split('"')[1])
+            for line in json_lines(log_path)
+            if line["logger"] == "gunicorn.access" and line["message"].split('"')[1] != "GET /livez HTTP/1.1"
+        ]
+
+    wait_until(lambda: len(access_lines()) >= 2, 30, "gunicorn's two access lines")
+    access = access_lines()
     lines = json_lines(log_path)
-    access = [
-        (line["request_id"], line["message"].split('"')[1])
-        for line in lines
-        if line["logger"] == "gunicorn.access" and line["message"].split('"')[1] != "GET /livez HTTP/1.1"
-    ]
     assert access == [
         (REQUEST_ID, "GET /api/v1/scheduler/status HTTP/1.1"),
         (made_up, "POST /api/v1/auth/login HTTP/1.1"),
