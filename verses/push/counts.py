@@ -22,5 +22,5 @@ PUSH_CHUNK_COUNTS = (PUSH_DUE, PUSH_SENT, PUSH_INVALID_TOKENS, PUSH_FAILED, PUSH
 PUSH_HEALTH_COUNTS = (PUSH_DUE, PUSH_SENT, PUSH_INVALID_TOKENS, PUSH_FAILED, PUSH_RETRIED)
 # The outcomes the dashboard and its chart show.
 PUSH_OUTCOME_COUNTS = (PUSH_SENT, PUSH_INVALID_TOKENS, PUSH_FAILED)
-# Every count of the tick's run, in the order the deliver_verses summary prints them.
-DELIVER_VERSES_COUNTS = (*PUSH_CHUNK_COUNTS, PUSH_GROUPS, PUSH_CHUNKS, AI_CALLS, FALLBACKS)
+# Every count of the tick's run (its plan's first, then what its chunks add up).
+DELIVER_VERSES_COUNTS = (PUSH_GROUPS, PUSH_CHUNKS, AI_CALLS, FALLBACKS, *PUSH_CHUNK_COUNTS)
