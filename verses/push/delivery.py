@@ -29,7 +29,7 @@ from django.utils import timezone
 
 from soulverse.db import db_retry
 from users.models import User
-from verses.ai.counts import AI_CALLS
+from verses.ai.counts import AI_CALLS, AI_FAILURES
 from verses.generation.counts import FALLBACKS
 from verses.generation.daily import daily_verses_assign, users_chunk_bounds
 from verses.generation.pairs import pair_verses_ensure
@@ -69,7 +69,7 @@ def push_tick_prepare(*, at: datetime.datetime, dry_run: bool = False) -> tuple[
     if fcm.fcm_app() is None:
         return {"at": at.isoformat(), "push_enabled": 0, **counts}, []
     report = Counter(ai_calls=0, fallbacks=0, cache_hits=0)
-    report["ai_failures"] = Counter()
+    report[AI_FAILURES.name] = Counter()
     for group in push_due_groups(at=at):
         due = users_push_due(day=group.day, zones=group.zones, local_time=group.local_time)
         pairs = list(due.order_by().values_list("mood", "language").distinct())
