@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 from django.utils.formats import number_format
 
+from verses.push.counts import PUSH_OUTCOME_COUNTS
+
 WIDTH, HEIGHT = 480, 200
 LEFT, RIGHT, TOP, BOTTOM = 44, 8, 10, 24
 PLOT_W, PLOT_H = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
@@ -200,11 +202,7 @@ def dashboard_charts(series: dict) -> list[Chart]:
             "Notifications push",
             "bars",
             days,
-            [
-                Series("push_sent", "Envoyées", pushes["push_sent"]),
-                Series("push_invalid_tokens", "Jetons invalides", pushes["push_invalid_tokens"]),
-                Series("push_failed", "Échouées", pushes["push_failed"]),
-            ],
+            [Series(count.name, count.label, pushes[count.name]) for count in PUSH_OUTCOME_COUNTS],
         ),
     ]
     return [layout(chart) for chart in charts]

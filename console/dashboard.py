@@ -17,6 +17,7 @@ from scheduler.permissions import OPERATE_PERMISSION, VIEW_PERMISSION
 from scheduler.registry import DELIVER_VERSES_JOB_ID, JOBS_BY_ID
 from scheduler.selectors import job_runs
 from scheduler.services import job_run_enqueue, scheduler_start, scheduler_stop
+from verses.push.counts import PUSH_OUTCOME_COUNTS
 from verses.push.fcm import push_project_id
 
 RECENT_RUNS = 10
@@ -84,9 +85,7 @@ def push_overview(push: dict, jobs: list[dict]) -> dict:
         "dry_run": push["dry_run"],
         "project_id": push_project_id(),
         "tick": tick,
-        "tick_counts": {key: tick.counts.get(key, 0) for key in ("push_sent", "push_invalid_tokens", "push_failed")}
-        if tick
-        else {},
+        "tick_counts": {count.name: tick.counts.get(count.name, 0) for count in PUSH_OUTCOME_COUNTS} if tick else {},
     }
 
 

@@ -21,6 +21,7 @@ from users.selectors import daily_stats_series
 from verses.ai.gemini import provider_state
 from verses.bible.editions import editions_state
 from verses.models import VerseOfTheDay
+from verses.push.counts import PUSH_HEALTH_COUNTS, PUSH_OUTCOME_COUNTS
 from verses.push.fcm import push_state
 
 logger = logging.getLogger(__name__)
@@ -81,9 +82,6 @@ def _check_daily_run() -> dict:
     return {"status": "stale" if stale else "ok", "last_success_at": last.finished_at, "age_seconds": round(age)}
 
 
-PUSH_TICK_COUNTS = ("push_due", "push_sent", "push_invalid_tokens", "push_failed", "push_retried")
-
-
 def _last_push_tick() -> dict | None:
     run = JobRun.objects.filter(job_id=DELIVER_VERSES_JOB_ID).order_by("-started_at").first()
     if run is None:
@@ -93,7 +91,7 @@ def _last_push_tick() -> dict | None:
         "status": run.status,
         "started_at": run.started_at,
         "finished_at": run.finished_at,
-        **{key: run.counts.get(key, 0) for key in PUSH_TICK_COUNTS},
+        **{count.name: run.counts.get(count.name, 0) for count in PUSH_HEALTH_COUNTS},
     }
 
 
@@ -193,7 +191,7 @@ def health_public_memoised() -> str | None:
 
 # --- The admin dashboard --------------------------------------------------------------------
 
-PUSH_COUNT_KEYS = ("push_sent", "push_invalid_tokens", "push_failed")
+PUSH_COUNT_KEYS = tuple(count.name for count in PUSH_OUTCOME_COUNTS)
 
 
 USER_SERIES = ("active_users", "daily_active_users", "weekly_active_users", "monthly_active_users")
@@ -204,7 +202,7 @@ def dashboard_series(*, days: int = 30, today: datetime.date | None = None) -> d
 
     Users and verses by source come from the daily statistics (users.selectors.daily_stats_series;
     None on a day without them), AI failure kinds from the day's verses (one per mood and language),
-    pushes from the runs' counts (`push_sent`, `push_invalid_tokens`, `push_failed`; absent: 0).
+    pushes from the runs' counts (verses.push.counts.PUSH_OUTCOME_COUNTS; absent: 0).
     """
     today = today or timezone.localdate()
     first = today - datetime.timedelta(days=days - 1)

@@ -13,6 +13,7 @@ from django_q.brokers import get_broker
 from prometheus_client import Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 
+from scheduler.counts import counts_declared
 from scheduler.models import JobRun
 
 logger = logging.getLogger(__name__)
@@ -24,32 +25,33 @@ RUN_DURATION = Histogram(
     ["job_id", "status"],
     buckets=(1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200),
 )
-USERS_PROCESSED = Counter("soulverse_users_processed_total", "Users processed by job runs.", ["job_id"])
-VERSES_CREATED = Counter("soulverse_verses_created_total", "Daily verses created by job runs.", ["job_id"])
-AI_CALLS = Counter("soulverse_ai_calls_total", "AI (Gemini) calls made by job runs.", ["job_id"])
-AI_FAILURES = Counter(
-    "soulverse_ai_failures_total", "AI calls that failed or were rejected, by kind.", ["job_id", "kind"]
-)
-AI_TOKENS = Counter("soulverse_ai_tokens_total", "AI tokens used by job runs, by type.", ["job_id", "type"])
-PUSH_SENT = Counter("soulverse_push_sent_total", "Push notifications sent.", ["job_id"])
-PUSH_INVALID_TOKENS = Counter("soulverse_push_invalid_tokens_total", "Push tokens FCM reported invalid.", ["job_id"])
-PUSH_FAILED = Counter("soulverse_push_failed_total", "Push notifications that failed.", ["job_id"])
-PUSH_RETRIED = Counter("soulverse_push_retried_total", "Push notification retries.", ["job_id"])
-# Any other integer count of a run's report (pairs, fallbacks, chunks, db_queries, ...).
+
+
+def _counters() -> tuple[dict[str, Counter], dict[str, Counter]]:
+    """The counters of the counts the registered jobs declare (scheduler.counts): one per metric,
+    by count name; the second dict holds those labelled by job_id alone."""
+    by_metric: dict[str, Counter] = {}
+    by_name: dict[str, Counter] = {}
+    for count in counts_declared().values():
+        if not count.metric:
+            continue
+        if count.metric not in by_metric:
+            extra = count.by or (count.metric_label[0] if count.metric_label else "")
+            by_metric[count.metric] = Counter(count.metric, count.help, ["job_id", extra] if extra else ["job_id"])
+        by_name[count.name] = by_metric[count.metric]
+    plain = {
+        count.name: by_name[count.name]
+        for count in counts_declared().values()
+        if count.metric and not count.by and not count.metric_label
+    }
+    return by_name, plain
+
+
+COUNTERS, JOB_COUNTERS = _counters()
+# Any integer count of a run's report without a counter of its own (pairs, fallbacks, chunks, ...).
 RUN_COUNTS = Counter(
     "soulverse_job_run_count_total", "Other integer counts of job run reports, by name.", ["job_id", "name"]
 )
-
-NAMED_COUNTS = {
-    "users_processed": USERS_PROCESSED,
-    "verses_created": VERSES_CREATED,
-    "ai_calls": AI_CALLS,
-    "push_sent": PUSH_SENT,
-    "push_invalid_tokens": PUSH_INVALID_TOKENS,
-    "push_failed": PUSH_FAILED,
-    "push_retried": PUSH_RETRIED,
-}
-TOKEN_COUNTS = {"ai_prompt_tokens": "prompt", "ai_output_tokens": "output", "ai_thinking_tokens": "thinking"}
 
 
 def _series_init() -> None:
@@ -60,7 +62,7 @@ def _series_init() -> None:
     for job in JOBS:
         for status in (JobRun.Status.SUCCEEDED, JobRun.Status.FAILED):
             RUNS.labels(job.id, status)
-        for counter in NAMED_COUNTS.values():
+        for counter in JOB_COUNTERS.values():
             counter.labels(job.id)
 
 
@@ -74,25 +76,28 @@ def job_run_observe(run: JobRun) -> None:
     RUNS.labels(job, run.status).inc()
     if run.duration_seconds is not None:
         RUN_DURATION.labels(job, run.status).observe(run.duration_seconds)
+    declared = counts_declared()
     for name, value in (run.counts or {}).items():
-        if name == "ai_failures" and isinstance(value, dict):
-            for kind, failures in value.items():
-                if _is_count(failures):
-                    AI_FAILURES.labels(job, kind).inc(failures)
+        count = declared.get(name)
+        if count is not None and count.by and isinstance(value, dict):
+            for key, n in value.items():
+                if _is_count(n):
+                    COUNTERS[name].labels(job, key).inc(n)
         elif not _is_count(value):
             continue
-        elif name in NAMED_COUNTS:
-            NAMED_COUNTS[name].labels(job).inc(value)
-        elif name in TOKEN_COUNTS:
-            AI_TOKENS.labels(job, TOKEN_COUNTS[name]).inc(value)
+        elif name in COUNTERS:
+            labels = (job, count.metric_label[1]) if count.metric_label else (job,)
+            COUNTERS[name].labels(*labels).inc(value)
         else:
             RUN_COUNTS.labels(job, name).inc(value)
 
 
 def _flat_counts(counts: dict) -> dict[str, int]:
+    """The integer counts, a dict count (declared with `by`) summed."""
     flat = {name: value for name, value in counts.items() if _is_count(value)}
-    if isinstance(counts.get("ai_failures"), dict):
-        flat["ai_failures"] = sum(value for value in counts["ai_failures"].values() if _is_count(value))
+    for count in counts_declared().values():
+        if count.by and isinstance(counts.get(count.name), dict):
+            flat[count.name] = sum(value for value in counts[count.name].values() if _is_count(value))
     return flat
 
 

@@ -11,6 +11,7 @@ class Job:
     func: str  # dotted path of a function (**run.params) -> counts dict, or a scheduler.plan.FanOut
     on_success: str = ""  # dotted path of a function (counts) called once the run has succeeded
     closed_event: str = ""  # a webhook event (webhooks.events) sent, with the run, whenever a run closes
+    counts: str = ""  # dotted path of the tuple of scheduler.counts.Count its runs report
 
 
 JOBS: tuple[Job, ...] = (
@@ -20,6 +21,7 @@ JOBS: tuple[Job, ...] = (
         "0 6 * * *",
         "verses.jobs.daily_verses_generation",
         on_success="verses.jobs.daily_verses_finished",
+        counts="verses.generation.counts.DAILY_VERSES_COUNTS",
     ),
     Job("cache_cleanup", "Nettoyage cache", "0 2 * * *", "console.jobs.cache_cleanup"),
     Job("user_stats_update", "Statistiques utilisateurs", "0 0 * * *", "console.jobs.user_stats_update"),
@@ -30,6 +32,7 @@ JOBS: tuple[Job, ...] = (
         "*/15 * * * *",
         "verses.jobs.deliver_verses",
         closed_event="delivery.completed",
+        counts="verses.push.counts.DELIVER_VERSES_COUNTS",
     ),
 )
 JOBS_BY_ID: dict[str, Job] = {job.id: job for job in JOBS}

@@ -10,6 +10,8 @@ from collections.abc import Callable
 
 from google.genai import types
 
+from verses.ai.counts import AI_CALLS, AI_OUTPUT_TOKENS, AI_PROMPT_TOKENS, AI_THINKING_TOKENS
+
 logger = logging.getLogger(__name__)
 
 
@@ -140,8 +142,8 @@ class AIRun:
     def counts(self) -> dict[str, int]:
         with self._lock:
             return {
-                "ai_calls": self.calls,
-                "ai_prompt_tokens": self.prompt_tokens,
-                "ai_output_tokens": self.output_tokens,
-                "ai_thinking_tokens": self.thinking_tokens,
+                AI_CALLS.name: self.calls,
+                AI_PROMPT_TOKENS.name: self.prompt_tokens,
+                AI_OUTPUT_TOKENS.name: self.output_tokens,
+                AI_THINKING_TOKENS.name: self.thinking_tokens,
             }

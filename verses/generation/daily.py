@@ -16,7 +16,9 @@ from django.utils import timezone
 from soulverse.db import tables_analyze_if_stale
 from users.models import User
 from users.selectors import users_active
+from verses.ai.counts import AI_CALLS, AI_FAILURES, AI_TOKEN_COUNTS
 from verses.ai.run import AIRun
+from verses.generation.counts import CACHE_HITS, FALLBACKS, PAIRS, USERS_PROCESSED, VERSES_CREATED
 from verses.generation.pairs import pair_verses_ensure
 from verses.history import daily_verse_partitions_ensure
 from verses.models import DailyVerse, VerseOfTheDay
@@ -82,7 +84,7 @@ def daily_verses_assign(*, day: datetime.date, users) -> dict:
             sql, [day_value, connection.ops.adapt_datetimefield_value(timezone.now()), *user_params, day_value]
         )
         created = max(cursor.rowcount, 0)
-    return {"verses_created": created, "assign_seconds": round(time.perf_counter() - started, 4)}
+    return {VERSES_CREATED.name: created, "assign_seconds": round(time.perf_counter() - started, 4)}
 
 
 def daily_verses_prepare(*, day: datetime.date, ai_run: AIRun | None = None) -> tuple[dict, list[dict]]:
@@ -90,24 +92,25 @@ def daily_verses_prepare(*, day: datetime.date, ai_run: AIRun | None = None) -> 
     users into chunks for `daily_verses_assign_chunk`: (counts, chunks' keyword arguments)."""
     started = time.monotonic()
     report = Counter(
-        users_processed=0,
-        verses_created=0,
-        ai_calls=0,
-        ai_prompt_tokens=0,
-        ai_output_tokens=0,
-        ai_thinking_tokens=0,
-        fallbacks=0,
-        cache_hits=0,
+        {
+            count.name: 0
+            for count in (USERS_PROCESSED, VERSES_CREATED, AI_CALLS, *AI_TOKEN_COUNTS, FALLBACKS, CACHE_HITS)
+        }
     )
-    report["ai_failures"] = Counter()
+    report[AI_FAILURES.name] = Counter()
     daily_verse_partitions_ensure(today=day)  # the clean-up job makes them too; a missed one costs nothing here
     tables_analyze_if_stale(User._meta.db_table, VerseOfTheDay._meta.db_table)
     # One pass over the active users: their (mood, language) pairs and how many they are.
     groups = list(users_active().order_by().values_list("mood", "language").annotate(users=Count("id")))
     pairs = [(mood, language) for mood, language, _ in groups]
     pair_verses_ensure(day=day, pairs=pairs, report=report, ai_run=ai_run)
-    report["users_processed"] = sum(users for _, _, users in groups)
-    counts = {"day": day.isoformat(), "pairs": len(pairs), **report, "ai_failures": dict(report["ai_failures"])}
+    report[USERS_PROCESSED.name] = sum(users for _, _, users in groups)
+    counts = {
+        "day": day.isoformat(),
+        PAIRS.name: len(pairs),
+        **report,
+        AI_FAILURES.name: dict(report[AI_FAILURES.name]),
+    }
     _log_report(counts)
     bounds = daily_verses_chunk_bounds(chunk_size=settings.VERSES_ASSIGN_CHUNK_SIZE)
     chunks = [
@@ -118,6 +121,6 @@ def daily_verses_prepare(*, day: datetime.date, ai_run: AIRun | None = None) -> 
 
 
 def _log_report(result: dict) -> None:
-    fields = " ".join(f"{key}={value}" for key, value in result.items() if key != "ai_failures")
-    failures = "".join(f" ai_failure_{kind}={n}" for kind, n in result["ai_failures"].items())
+    fields = " ".join(f"{key}={value}" for key, value in result.items() if key != AI_FAILURES.name)
+    failures = "".join(f" ai_failure_{kind}={n}" for kind, n in result[AI_FAILURES.name].items())
     logger.info("event=daily_verses_prepared %s%s", fields, failures)

@@ -11,11 +11,13 @@ from itertools import islice
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
+from verses.ai.counts import AI_FAILURES
 from verses.ai.gemini import provider_get, provider_probe
 from verses.ai.run import AIError, AIRun
 from verses.bible.curated import CuratedVerse, curated_pool
 from verses.bible.references import passage_key
 from verses.generation.cache import verse_cache_get_many, verse_cache_set_many
+from verses.generation.counts import CACHE_HITS, FALLBACKS
 from verses.generation.lease import ai_phase_single_flight
 from verses.generation.reflections import fallback_reflection
 from verses.generation.validation import ProposalRejected, proposal_check
@@ -123,7 +125,7 @@ def _verse_of_the_day_make(
             fields = _ai_fields(proposal=propose(), language=language, avoid_key=avoid_key)
         except (AIError, ProposalRejected) as exc:
             failure = exc.kind
-            _count(report, "ai_failures", exc.kind)
+            _count(report, AI_FAILURES.name, exc.kind)
             logger.warning(
                 "event=ai_failed mood=%s language=%s kind=%s detail=%s",
                 mood or "default",
@@ -133,7 +135,7 @@ def _verse_of_the_day_make(
             )
     if fields is None:
         fields = _fallback_fields(day=day, mood=mood, language=language, avoid_key=avoid_key)
-        _count(report, "fallbacks")
+        _count(report, FALLBACKS.name)
     try:
         with transaction.atomic():
             return VerseOfTheDay.objects.create(day=day, mood=mood, language=language, ai_failure=failure, **fields)
@@ -180,7 +182,7 @@ def pair_verses_ensure(
     # The database is the truth (a cache can outlive a row); the cache only confirms it.
     stored = _pair_verses_stored(day)
     cached = verse_cache_get_many(day, pairs)
-    report["cache_hits"] += sum(1 for pair, pk in cached.items() if stored.get(pair) == pk)
+    report[CACHE_HITS.name] += sum(1 for pair, pk in cached.items() if stored.get(pair) == pk)
     pending = [pair for pair in pairs if cached.get(pair) is None or cached[pair] != stored.get(pair)]
     if not pending:
         return

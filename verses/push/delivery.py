@@ -29,23 +29,28 @@ from django.utils import timezone
 
 from soulverse.db import db_retry
 from users.models import User
+from verses.ai.counts import AI_CALLS, AI_FAILURES
+from verses.generation.counts import FALLBACKS
 from verses.generation.daily import daily_verses_assign, users_chunk_bounds
 from verses.generation.pairs import pair_verses_ensure
 from verses.models import DailyVerse, Delivery
 from verses.push import fcm
+from verses.push.counts import (
+    DELIVER_VERSES_COUNTS,
+    PUSH_CHUNK_COUNTS,
+    PUSH_CHUNKS,
+    PUSH_DUE,
+    PUSH_FAILED,
+    PUSH_GAVE_UP,
+    PUSH_GROUPS,
+    PUSH_INVALID_TOKENS,
+    PUSH_RETRIED,
+    PUSH_SENT,
+    PUSH_VALIDATED,
+)
 from verses.selectors import push_due_groups, users_push_due
 
 logger = logging.getLogger(__name__)
-
-PUSH_COUNTS = (
-    "push_due",
-    "push_sent",
-    "push_invalid_tokens",
-    "push_failed",
-    "push_retried",
-    "push_gave_up",
-    "push_validated",
-)  # push_validated: accepted by FCM in a dry run (validate_only), not sent
 
 
 class VerdictsUnrecorded(RuntimeError):
@@ -59,18 +64,18 @@ def push_tick_prepare(*, at: datetime.datetime, dry_run: bool = False) -> tuple[
     Queries: one for the zones, then per group of zones sharing a local date and time, one for
     the due users' pairs and one for the chunk bounds; never one per user."""
     # Every push count is in the run's counts, 0 when no chunk adds to it (flat ints, exported as metrics).
-    counts = Counter({key: 0 for key in ("push_groups", "push_chunks", "ai_calls", "fallbacks", *PUSH_COUNTS)})
+    counts = Counter({count.name: 0 for count in DELIVER_VERSES_COUNTS})
     chunks: list[dict] = []
     if fcm.fcm_app() is None:
         return {"at": at.isoformat(), "push_enabled": 0, **counts}, []
     report = Counter(ai_calls=0, fallbacks=0, cache_hits=0)
-    report["ai_failures"] = Counter()
+    report[AI_FAILURES.name] = Counter()
     for group in push_due_groups(at=at):
         due = users_push_due(day=group.day, zones=group.zones, local_time=group.local_time)
         pairs = list(due.order_by().values_list("mood", "language").distinct())
         if not pairs:
             continue
-        counts["push_groups"] += 1
+        counts[PUSH_GROUPS.name] += 1
         pair_verses_ensure(day=group.day, pairs=pairs, report=report)
         for after, upto in users_chunk_bounds(due, chunk_size=settings.PUSH_CHUNK_SIZE):
             chunks.append(
@@ -84,11 +89,13 @@ def push_tick_prepare(*, at: datetime.datetime, dry_run: bool = False) -> tuple[
                     "dry_run": dry_run,
                 }
             )
-    counts.update(ai_calls=report["ai_calls"], fallbacks=report["fallbacks"], push_chunks=len(chunks))
+    counts.update(
+        {AI_CALLS.name: report[AI_CALLS.name], FALLBACKS.name: report[FALLBACKS.name], PUSH_CHUNKS.name: len(chunks)}
+    )
     logger.info(
         "event=push_tick_planned at=%s groups=%s chunks=%s dry_run=%s",
         at.isoformat(),
-        counts["push_groups"],
+        counts[PUSH_GROUPS.name],
         len(chunks),
         dry_run,
     )
@@ -164,17 +171,17 @@ def _results_record(*, rows: list[dict], results: dict, claim: str, counts: Coun
         result = results[row["user_id"]]
         if result.outcome == fcm.Outcome.SENT:
             state = Delivery.State.SENT
-            counts["push_sent"] += 1
+            counts[PUSH_SENT.name] += 1
         elif result.outcome == fcm.Outcome.INVALID_TOKEN:
             state = Delivery.State.INVALID_TOKEN
             dead_users.append(row["user_id"])
             dead_tokens.append(row["user__fcm_token"])
-            counts["push_invalid_tokens"] += 1
+            counts[PUSH_INVALID_TOKENS.name] += 1
         else:
             state = Delivery.State.FAILED
-            counts["push_failed"] += 1
+            counts[PUSH_FAILED.name] += 1
             if row["attempts"] >= settings.PUSH_MAX_TICKS:
-                counts["push_gave_up"] += 1
+                counts[PUSH_GAVE_UP.name] += 1
                 logger.warning(
                     "event=push_gave_up user=%s day=%s error=%s",
                     row["user_id"].hex[:8],
@@ -230,7 +237,7 @@ def push_chunk_deliver(
 ) -> dict:
     """Send the due users with after < id <= upto their verse of `day`: claim, send, record (see
     the module's docstring); idempotent (a user sent already is no longer due)."""
-    counts = Counter({key: 0 for key in PUSH_COUNTS})
+    counts = Counter({count.name: 0 for count in PUSH_CHUNK_COUNTS})
     dry_run = dry_run or settings.FCM_DRY_RUN
     users = users_push_due(day=day, zones=zones, local_time=local_time)
     if after is not None:
@@ -253,21 +260,21 @@ def push_chunk_deliver(
             else:
                 _deliveries_create(day=day, users=chunk_users)
                 rows = _deliveries_claim(day=day, user_ids=user_ids, claim=claim)
-    counts["push_due"] = len(rows)
+    counts[PUSH_DUE.name] = len(rows)
     results = {}
     if rows:
-        sent, counts["push_retried"] = fcm.pushes_send(
+        sent, counts[PUSH_RETRIED.name] = fcm.pushes_send(
             _pushes(rows, day=day), dry_run=dry_run, now=max(at, timezone.now())
         )
         results = {result.key: result for result in sent}
     if dry_run:
         for result in results.values():
             counts[
-                "push_validated"
+                PUSH_VALIDATED.name
                 if result.outcome == fcm.Outcome.SENT
-                else "push_invalid_tokens"
+                else PUSH_INVALID_TOKENS.name
                 if result.outcome == fcm.Outcome.INVALID_TOKEN
-                else "push_failed"
+                else PUSH_FAILED.name
             ] += 1
     else:
         try:
@@ -281,11 +288,11 @@ def push_chunk_deliver(
         "event=push_chunk day=%s zones=%s due=%s sent=%s invalid_tokens=%s failed=%s retried=%s dry_run=%s",
         day.isoformat(),
         len(zones),
-        counts["push_due"],
-        counts["push_sent"],
-        counts["push_invalid_tokens"],
-        counts["push_failed"],
-        counts["push_retried"],
+        counts[PUSH_DUE.name],
+        counts[PUSH_SENT.name],
+        counts[PUSH_INVALID_TOKENS.name],
+        counts[PUSH_FAILED.name],
+        counts[PUSH_RETRIED.name],
         dry_run,
     )
     return dict(counts)

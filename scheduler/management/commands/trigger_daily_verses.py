@@ -2,20 +2,16 @@ import sys
 
 from django.core.management.base import CommandError
 
+from scheduler.counts import job_counts
 from scheduler.models import JobRun
 from scheduler.registry import DAILY_VERSES_JOB_ID
 from scheduler.services import job_run_claim, job_run_here
 from soulverse.management import Command as ProjectCommand
 
+# The job's declared counts (scheduler.counts) in their order, around what the engine adds.
 SUMMARY_ORDER = [
     "day",
-    "users_processed",
-    "verses_created",
-    "pairs",
-    "ai_calls",
-    "ai_failures",
-    "fallbacks",
-    "cache_hits",
+    *(count.name for count in job_counts(DAILY_VERSES_JOB_ID) if count.summary),
     "chunks",
     "db_queries",
     "duration_seconds",

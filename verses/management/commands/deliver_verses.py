@@ -7,19 +7,12 @@ from scheduler.models import JobRun
 from scheduler.registry import DELIVER_VERSES_JOB_ID
 from scheduler.services import job_run_claim, job_run_here
 from soulverse.management import Command as ProjectCommand
+from verses.push.counts import PUSH_CHUNK_COUNTS, PUSH_CHUNKS, PUSH_GROUPS
 from verses.push.fcm import fcm_app
 
 SUMMARY_ORDER = [
     "at",
-    "push_due",
-    "push_sent",
-    "push_invalid_tokens",
-    "push_failed",
-    "push_retried",
-    "push_gave_up",
-    "push_validated",
-    "push_groups",
-    "push_chunks",
+    *(count.name for count in (*PUSH_CHUNK_COUNTS, PUSH_GROUPS, PUSH_CHUNKS)),
     "chunks",
     "db_queries",
     "duration_seconds",

@@ -1,0 +1,50 @@
+"""The counts a run reports, each declared once by the domain module that produces it.
+
+A job function returns its counts as a plain dict (stored in JobRun.counts); a `Count` names one
+key of that dict, its Prometheus counter and its French label. A job's registry entry points at
+its tuple of counts by dotted path (the engine imports no domain app); metrics, health, charts
+and stats all read the same declarations.
+"""
+
+from dataclasses import dataclass
+from functools import cache
+
+from django.utils.module_loading import import_string
+
+
+@dataclass(frozen=True)
+class Count:
+    name: str  # the key in JobRun.counts
+    # Its own Prometheus counter, `<metric>_total` labelled by job_id (plus metric_label or `by`);
+    # "" -> soulverse_job_run_count_total{job_id, name} like any undeclared integer count.
+    metric: str = ""
+    help: str = ""  # the counter's help text (the same for every count that shares a counter)
+    label: str = ""  # shown to operators (French)
+    metric_label: tuple[str, str] | None = None  # (label, value): several counts share one counter
+    by: str = ""  # the count is a dict {key: n}; the counter's label that carries the key
+    summary: bool = True  # in the commands' one-line summary, in declaration order
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@cache
+def job_counts(job_id: str) -> tuple[Count, ...]:
+    """The counts a job's runs report, from its registry entry (none for an unknown job)."""
+    from scheduler.registry import JOBS_BY_ID
+
+    job = JOBS_BY_ID.get(job_id)
+    return tuple(import_string(job.counts)) if job is not None and job.counts else ()
+
+
+@cache
+def counts_declared() -> dict[str, Count]:
+    """Every registered job's counts by name, in registry then declaration order."""
+    from scheduler.registry import JOBS
+
+    declared: dict[str, Count] = {}
+    for job in JOBS:
+        for count in job_counts(job.id):
+            if declared.setdefault(count.name, count) != count:
+                raise ValueError(f"count {count.name!r} is declared twice, differently")
+    return declared
