@@ -4,20 +4,14 @@ through gunicorn in a new process."""
 
 import json
 import logging
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 
 from scheduler.tests.clusters import wait_until
 from soulverse.logs import ContextFilter
 from soulverse.testing.http_recorder import HttpRecorder
-from soulverse.tests.test_gunicorn import free_port, request
+from soulverse.tests.test_gunicorn import gunicorn_serving
 
 REQUEST_ID = "0123456789abcdef0123456789abcdef"  # as nginx's $request_id looks
 
@@ -49,45 +43,17 @@ def sentry_events(sentry: HttpRecorder) -> list[dict]:
 @pytest.fixture
 def gunicorn_broken_database(tmp_path, sentry):
     """gunicorn with JSON logs and Sentry, on a database it cannot open: every view that reads it fails."""
-    port = free_port()
     dsn = sentry.url.replace("http://", "http://public-key@") + "/1"
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "soulverse.settings_test",
-        "GUNICORN_BIND": f"127.0.0.1:{port}",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'no-such-directory' / 'db.sqlite3'}",
-        "WEB_CONCURRENCY": "1",
-        "GUNICORN_ACCESS_LOG": "-",
-        "LOG_FORMAT": "json",
-        "TEST_SENTRY_DSN": dsn,
-        "SENTRY_ENVIRONMENT": "staging",
-        "SENTRY_RELEASE": "soulverse@1.2.3",
-    }
-    log_path = tmp_path / "gunicorn.log"
-    log = open(log_path, "wb")
-    process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py", "soulverse.wsgi:application"],
-        cwd=settings.BASE_DIR,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if request(port, "GET", "/livez")[0] == 200:
-                    break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    pytest.fail(log_path.read_text()[-3000:])
-                time.sleep(0.2)
-        yield port, log_path
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
-        log.close()
+    with gunicorn_serving(
+        tmp_path,
+        DATABASE_URL=f"sqlite:///{tmp_path / 'no-such-directory' / 'db.sqlite3'}",
+        GUNICORN_ACCESS_LOG="-",
+        LOG_FORMAT="json",
+        TEST_SENTRY_DSN=dsn,
+        SENTRY_ENVIRONMENT="staging",
+        SENTRY_RELEASE="soulverse@1.2.3",
+    ) as served:
+        yield served
 
 
 def _call(port: int, method: str, path: str, headers: dict, body: bytes | None = None) -> tuple[int, dict]:
