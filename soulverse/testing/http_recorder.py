@@ -14,7 +14,9 @@ import threading
 import time
 import urllib.parse
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from soulverse.testing.loopback import LoopbackServer
 
 
 @dataclass(frozen=True)
@@ -36,28 +38,17 @@ class Recorded:
         return [item for item in items if isinstance(item, dict)]
 
 
-class HttpRecorder:
+class HttpRecorder(LoopbackServer):
     def __init__(self) -> None:
         self.received: list[Recorded] = []
         self.status = 200
         self.delay = 0.0  # seconds before answering
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self._server.daemon_threads = True
-        self._server.block_on_close = False
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def __enter__(self) -> HttpRecorder:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__(_handler(self))
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return self.base_url
 
     def requests(self) -> list[Recorded]:
         with self._lock:

@@ -15,9 +15,11 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 from standardwebhooks import Webhook, WebhookVerificationError
+
+from soulverse.testing.loopback import LoopbackServer
 
 
 @dataclass(frozen=True)
@@ -30,7 +32,7 @@ class Received:
     error: str
 
 
-class WebhookReceiver:
+class WebhookReceiver(LoopbackServer):
     def __init__(self, secret: str = "") -> None:
         self.secret = secret
         self.received: list[Received] = []
@@ -40,21 +42,11 @@ class WebhookReceiver:
         self.drip = 0.0
         self.held: list[float] = []
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def __enter__(self) -> WebhookReceiver:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__(_handler(self))
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/hooks/soulverse"
+        return f"{self.base_url}/hooks/soulverse"
 
     def answer(self, *statuses: int | tuple[int, dict]) -> None:
         """The next answers (a status, or a status with headers); afterwards `default_status`."""
