@@ -140,6 +140,24 @@ def member_client(db):
 
 
 @pytest.fixture
+def qcluster(tmp_path):
+    """A real qcluster for the test; yields the folder of its log."""
+    from scheduler.tests.clusters import qcluster_running
+
+    with qcluster_running(tmp_path):
+        yield tmp_path
+
+
+@pytest.fixture
+def local_postgres():
+    """The fault tests that stop PostgreSQL: skipped unless it is the machine's own (127.0.0.1:5432)."""
+    from scheduler.tests.outages import local_postgres_restored
+
+    with local_postgres_restored():
+        yield
+
+
+@pytest.fixture
 def schedules(db):
     from scheduler.services import schedules_setup
 

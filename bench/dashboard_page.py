@@ -11,7 +11,7 @@ per day (some AI failures), three job runs a day and a delivery run every 15 min
 counts. Then GET /admin/dashboard/ through Django's test client as a superuser (in this process:
 what the server spends, without the network), and prints the median and worst render time, the
 queries per request and the HTML size. The browser's view (page weight with its CSS and scripts,
-load time) is measured by scheduler/tests/test_dashboard_browser.py, in var/screenshots/.
+load time) is measured by console/tests/test_dashboard_browser.py, in var/screenshots/.
 """
 
 import argparse

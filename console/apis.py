@@ -17,12 +17,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
 from console.selectors import health_check, health_public, scheduler_status
-from scheduler.apis import STAFF_ONLY
-from scheduler.models import JobRun, ScheduleChange
-from scheduler.permissions import CanViewScheduler, SchedulerPermission
-from scheduler.registry import DAILY_VERSES_JOB_ID
-from scheduler.selectors import job_run_get, job_runs
-from scheduler.serializers import (
+from console.serializers import (
     HealthSerializer,
     RunSerializer,
     RunsQuerySerializer,
@@ -35,6 +30,11 @@ from scheduler.serializers import (
     TriggerSerializer,
     UsersCountSerializer,
 )
+from scheduler.apis import STAFF_ONLY
+from scheduler.models import JobRun, ScheduleChange
+from scheduler.permissions import CanViewScheduler, SchedulerPermission
+from scheduler.registry import DAILY_VERSES_JOB_ID
+from scheduler.selectors import job_run_get, job_runs
 from scheduler.services import job_run_enqueue, job_run_wait, scheduler_start, scheduler_stop
 from soulverse.api import INVALID, NOT_FOUND, NOT_JSON, StrictJSONParser
 from users.selectors import daily_stats_series, users_count_summary

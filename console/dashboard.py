@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from console.charts import dashboard_charts
 from console.selectors import dashboard_series, scheduler_status
+from scheduler.counts import counts_phrase
 from scheduler.models import JobRun, ScheduleChange
 from scheduler.permissions import OPERATE_PERMISSION, VIEW_PERMISSION
 from scheduler.registry import DELIVER_VERSES_JOB_ID, JOBS_BY_ID
@@ -85,7 +86,7 @@ def push_overview(push: dict, jobs: list[dict]) -> dict:
         "dry_run": push["dry_run"],
         "project_id": push_project_id(),
         "tick": tick,
-        "tick_counts": {count.name: tick.counts.get(count.name, 0) for count in PUSH_OUTCOME_COUNTS} if tick else {},
+        "tick_summary": counts_phrase(tick.counts, PUSH_OUTCOME_COUNTS) if tick else "",
     }
 
 

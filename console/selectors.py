@@ -1,5 +1,5 @@
 """Reads of the console: the status and health over every app (engine, AI, editions, push),
-and the dashboard's chart data, as plain data that scheduler/serializers.py's output serializers
+and the dashboard's chart data, as plain data that console/serializers.py's output serializers
 render."""
 
 import datetime

@@ -27,8 +27,6 @@ from scheduler.serializers import (
     JobSerializer,
     JobUpdateSerializer,
     ScheduleChangeSerializer,
-    SchedulerChangeSerializer,
-    SchedulerStatusSerializer,
 )
 from scheduler.services import (
     ScheduleMissing,
@@ -39,8 +37,6 @@ from soulverse.api import DETAIL_SCHEMA, FORBIDDEN, INVALID, NOT_FOUND, NOT_JSON
 
 # 401 (no valid credentials) is documented for every such operation by soulverse.api.schema_authentication_errors.
 STAFF_ONLY = {403: FORBIDDEN}
-STATUS = OpenApiResponse(SchedulerStatusSerializer, description="The scheduler's status (see the README).")
-CHANGED = OpenApiResponse(SchedulerChangeSerializer, description="The scheduler's new status.")
 
 
 JOB_ID = OpenApiParameter("id", OpenApiTypes.STR, OpenApiParameter.PATH, enum=[job.id for job in JOBS])

@@ -23,9 +23,22 @@ class Count:
     metric_label: tuple[str, str] | None = None  # (label, value): several counts share one counter
     by: str = ""  # the count is a dict {key: n}; the counter's label that carries the key
     summary: bool = True  # in the commands' one-line summary, in declaration order
+    # (singular, plural), lower case, for a sentence such as "7 envoyées, 2 échouées" (French)
+    noun: tuple[str, str] = ()
 
     def __str__(self) -> str:
         return self.name
+
+
+def counts_phrase(counts: dict, declared: tuple[Count, ...]) -> str:
+    """`counts` as a French phrase: the first declared count always, the others when not zero."""
+    parts = []
+    for index, count in enumerate(declared):
+        n = counts.get(count.name, 0)
+        if n or index == 0:
+            singular, plural = count.noun or (count.label.lower(), count.label.lower())
+            parts.append(f"{n} {singular if abs(n) < 2 else plural}")
+    return ", ".join(parts)
 
 
 @cache

@@ -1,6 +1,7 @@
 """Reads of the engine: runs, jobs and their schedules, clusters, as plain data (datetimes,
 JobRun rows) that the output serializers of scheduler/serializers.py render. The status and
-health over every app, and the dashboard's chart data, are the console's (console/selectors.py)."""
+health over every app, and the dashboard's chart data, are the console's (console/selectors.py
+and console/serializers.py)."""
 
 import logging
 

@@ -13,13 +13,14 @@ import time
 import psycopg2
 import pytest
 from django.conf import settings
-from django.db import OperationalError, connection
+from django.db import connection
 from django.db.models import Count
 
 from scheduler.models import JobRun
 from scheduler.selectors import cluster_state
 from scheduler.services import job_run_enqueue
 from scheduler.tests.clusters import cluster_kill, cluster_start, cluster_stop, database_url, wait_until
+from scheduler.tests.outages import OUTAGE_SECONDS, OUTAGE_TIMEOUTS, outage, postgres_ctl, postgres_wait
 from users.models import User
 from users.selectors import users_active
 from verses.models import DailyVerse
@@ -182,63 +183,6 @@ def test_redis_stopped_mid_run_the_run_completes_and_caching_resumes(tmp_path):
 
 
 # --- PostgreSQL going away --------------------------------------------------------------------
-# The machine's own server, stopped and started with the env notes' command. While it is down a
-# chunk waits in its tenacity back-off (scheduler.services.job_chunk_execute), so the task
-# timeout must be longer than the outage; the defaults (300 s) are, the fast ones above are not.
-OUTAGE_SECONDS = 20
-OUTAGE_TIMEOUTS = {"Q_TIMEOUT": "90", "Q_RETRY": "100"}
-
-
-def postgres_ctl(action: str) -> None:
-    version = sorted(os.listdir("/etc/postgresql"))[-1]
-    command = ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", action]
-    subprocess.run(command + (["-m", "fast"] if action == "stop" else []), check=True, timeout=60)
-
-
-def postgres_wait() -> None:
-
-    def reachable() -> bool:
-        try:
-            connection.close()
-            connection.ensure_connection()
-            return True
-        except OperationalError:
-            return False
-
-    wait_until(reachable, 60, "PostgreSQL back")
-
-
-@pytest.fixture
-def local_postgres():
-
-    db = connection.settings_dict
-    if (
-        connection.vendor != "postgresql"
-        or str(db["PORT"] or 5432) != "5432"
-        or db["HOST"] not in ("127.0.0.1", "localhost")
-        or not os.path.isdir("/etc/postgresql")
-    ):
-        pytest.skip("needs the machine's PostgreSQL on 127.0.0.1:5432 (DATABASE_URL) and pg_ctlcluster")
-    yield
-    try:  # whatever happened, leave the server running for the next tests
-        subprocess.run(["pg_isready", "-h", "127.0.0.1", "-p", "5432"], check=True, timeout=10, capture_output=True)
-    except subprocess.CalledProcessError:
-        postgres_ctl("start")
-    postgres_wait()
-
-
-def outage() -> None:
-    """Stop PostgreSQL for OUTAGE_SECONDS, then start it again."""
-
-    connection.close()
-    postgres_ctl("stop")
-    try:
-        time.sleep(OUTAGE_SECONDS)
-    finally:
-        postgres_ctl("start")
-    postgres_wait()
-
-
 def assert_one_verse_per_active_user(active: set) -> None:
     per_user = DailyVerse.objects.values("user").annotate(n=Count("pk"))
     assert {row["user"] for row in per_user} == active, "a user lost their verse"

@@ -14,7 +14,7 @@ from django.db.models import Count
 from scheduler.models import JobRun
 from scheduler.services import job_run_enqueue
 from scheduler.tests.clusters import cluster_kill, cluster_start, cluster_stop, wait_until
-from scheduler.tests.test_faults import local_postgres, outage  # noqa: F401 (local_postgres: a fixture)
+from scheduler.tests.outages import outage
 from soulverse.testing.fcm_stub import FcmStub
 from users.models import User
 from verses.models import Delivery

@@ -3,8 +3,8 @@ import json
 from django.core.management.base import CommandError
 
 from console.selectors import scheduler_status
+from console.serializers import SchedulerStatusSerializer
 from scheduler.models import ScheduleChange
-from scheduler.serializers import SchedulerStatusSerializer
 from scheduler.services import scheduler_start, scheduler_stop
 from soulverse.management import Command as ProjectCommand
 

@@ -1,4 +1,4 @@
-"""Fixtures for the scheduler tests: the dashboard's data, and real qcluster processes."""
+"""Fixtures for the console tests: the dashboard's data."""
 
 import datetime
 from dataclasses import dataclass
@@ -7,7 +7,6 @@ import pytest
 from django.utils import timezone
 
 from scheduler.models import JobRun
-from scheduler.tests.clusters import qcluster_running
 from users.models import DailyStats
 from verses.models import VerseOfTheDay
 
@@ -104,10 +103,3 @@ def dashboard_data(db) -> DashboardData:
         error="OperationalError: could not connect to server",
     )
     return DashboardData(today=today, failed_run=failed)
-
-
-@pytest.fixture
-def qcluster(tmp_path):
-    """A real qcluster for the test; yields the folder of its log."""
-    with qcluster_running(tmp_path):
-        yield tmp_path

@@ -336,7 +336,7 @@ def test_push_switched_off_on_purpose_is_said_so(settings, monkeypatch):
         "dry_run": False,
         "project_id": "",
         "tick": None,
-        "tick_counts": {},
+        "tick_summary": "",
     }
 
 
