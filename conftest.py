@@ -38,29 +38,14 @@ def _isolated_cache(request):
 
 
 @pytest.fixture(autouse=True)
-def _activity_memo_cleared():
-    """Each test starts with no activity remembered by this process (its rows were rolled back)."""
-    from users.services import _activity_recorded
+def _memos_reset():
+    """Each test starts and ends with this process's memos empty (soulverse.memos): no activity,
+    wrong token, schema, health state or throttle count remembered, and Redis taken as up."""
+    from soulverse.memos import memos_reset
 
-    _activity_recorded.clear()
-
-
-@pytest.fixture(autouse=True)
-def _request_memos_cleared():
-    """Each test starts and ends with this process's throttle counts (kept while Redis is down), its
-    remembered wrong tokens and schema refusals forgotten, and Redis taken as up."""
-    from soulverse import throttles, views
-    from verses import views as verses_views
-
-    def clear():
-        throttles._local.clear()
-        throttles._store.update(down=False, down_until=0.0, script=None)
-        verses_views._invalid_keys.clear()
-        views._anonymous_refusals.clear()
-
-    clear()
+    memos_reset()
     yield
-    clear()
+    memos_reset()
 
 
 def _transactional(request) -> bool:

@@ -37,6 +37,7 @@ from scheduler.registry import DAILY_VERSES_JOB_ID
 from scheduler.selectors import job_run_get, job_runs
 from scheduler.services import job_run_enqueue, job_run_wait, scheduler_start, scheduler_stop
 from soulverse.api import INVALID, NOT_FOUND, NOT_JSON, StrictJSONParser
+from soulverse.hotpath import answer_expected
 from users.selectors import daily_stats_series, users_count_summary
 
 STATUS = OpenApiResponse(SchedulerStatusSerializer, description="The scheduler's status (see the README).")
@@ -97,8 +98,7 @@ class SchedulerViewSet(viewsets.ViewSet):
         )
         # A 503 here is an answer, not a server error: health logs state changes itself, so
         # keep django.request from logging an ERROR line per probe.
-        response._has_been_logged = True
-        return response
+        return answer_expected(response)
 
     @extend_schema(
         request=TriggerSerializer,

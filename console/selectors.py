@@ -4,7 +4,6 @@ render."""
 
 import datetime
 import logging
-import time
 
 from django.conf import settings
 from django.core.cache import cache
@@ -17,6 +16,7 @@ from django.utils import timezone
 from scheduler.models import JobRun
 from scheduler.registry import DAILY_VERSES_JOB_ID, DELIVER_VERSES_JOB_ID, JOBS
 from scheduler.selectors import cluster_state, jobs_running, scheduler_jobs
+from soulverse.memos import Memo
 from users.selectors import daily_stats_series
 from verses.ai.gemini import provider_state
 from verses.bible.editions import editions_state
@@ -144,15 +144,15 @@ def health_check() -> tuple[bool, dict]:
 
 
 # This process's last health state: a line is logged when it changes, not at every call.
-_last_health_state: str | None = None
-# The public answer (status only), computed at most once per HEALTH_PUBLIC_CACHE_SECONDS per
+health_logged_state = Memo("health.logged_state")
+# The public answer (healthy, status), computed at most once per HEALTH_PUBLIC_CACHE_SECONDS per
 # process: a probe hammered by anonymous callers costs about what /livez does.
-_public_health: tuple[float, bool, str] | None = None
+health_public_memo = Memo("health.public")
 
 
 def _health_state_log(status: str, checks: dict) -> None:
-    global _last_health_state
-    if status == _last_health_state:
+    last = health_logged_state.get("state")
+    if status == last:
         return
     failing = ",".join(
         sorted(
@@ -163,30 +163,24 @@ def _health_state_log(status: str, checks: dict) -> None:
         )
     )
     level = logging.INFO if status == "ok" else logging.WARNING
-    logger.log(
-        level,
-        "event=health_state_changed from=%s to=%s failing=%s",
-        _last_health_state or "unknown",
-        status,
-        failing or "-",
-    )
-    _last_health_state = status
+    logger.log(level, "event=health_state_changed from=%s to=%s failing=%s", last or "unknown", status, failing or "-")
+    health_logged_state.set("state", status)
 
 
 def health_public() -> tuple[bool, str]:
     """(healthy, "ok" | "degraded" | "down"), memoised for HEALTH_PUBLIC_CACHE_SECONDS in this process."""
-    global _public_health
-    now = time.monotonic()
-    if _public_health is None or _public_health[0] <= now:
+    memo = health_public_memo.get("answer")
+    if memo is None:
         healthy, report = health_check()
-        _public_health = (now + settings.HEALTH_PUBLIC_CACHE_SECONDS, healthy, report["status"])
-    return _public_health[1], _public_health[2]
+        memo = (healthy, report["status"])
+        health_public_memo.set("answer", memo, ttl=settings.HEALTH_PUBLIC_CACHE_SECONDS)
+    return memo
 
 
 def health_public_memoised() -> str | None:
     """health_public's state while its memo holds, else None; never checks anything itself."""
-    memo = _public_health
-    return memo[2] if memo is not None and memo[0] > time.monotonic() else None
+    memo = health_public_memo.get("answer")
+    return memo[1] if memo is not None else None
 
 
 # --- The admin dashboard --------------------------------------------------------------------

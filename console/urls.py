@@ -1,13 +1,11 @@
 """The console's routes under /api/v1/scheduler/ (soulverse/urls.py), after the engine's jobs."""
 
-from django.urls import re_path
-
 from console.apis import SchedulerViewSet
-from console.views import health
 from soulverse.routers import OptionalSlashRouter
 
 router = OptionalSlashRouter()
 router.register("", SchedulerViewSet, basename="scheduler")
 
-# Before the router's own `health/` route, which stays for the API schema (console/views.py).
-urlpatterns = [re_path(r"^health/?$", health, name="scheduler-health-fast"), *router.urls]
+# The router's `health/` route is for the API schema: the fast view (console/views.py) comes first,
+# as soulverse.hotpath routes it.
+urlpatterns = router.urls

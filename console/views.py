@@ -9,6 +9,7 @@ from rest_framework.renderers import JSONRenderer
 from console.apis import SchedulerViewSet
 from console.selectors import health_public, health_public_memoised
 from soulverse.api import JSON_ACCEPTS, request_anonymous
+from soulverse.hotpath import answer_expected, replayable
 
 # As the router builds it: with the action's own permission (AllowAny) and throttles (none).
 health_api = SchedulerViewSet.as_view({"get": "health"}, detail=False, **SchedulerViewSet.health.kwargs)
@@ -35,9 +36,8 @@ def health(request):
     if len(SchedulerViewSet.renderer_classes) > 1:  # DRF's own rule (the browsable API when debugging)
         response["Vary"] = "Accept"
     patch_vary_headers(response, ["Cookie"])  # a session of a user with the view permission sees the details
-    response._has_been_logged = True  # a 503 here is an answer, not a server error (see the DRF view)
-    response.replay_variant = state  # soulverse.replay: the same request again gets these bytes
-    return response
+    # A 503 here is an answer, not a server error (see the DRF view).
+    return replayable(answer_expected(response), state)
 
 
 def health_replay_variant(environ: dict) -> str | None:

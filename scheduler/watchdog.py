@@ -39,17 +39,19 @@ from django_q.tasks import async_task
 from scheduler.models import JobChunk, JobRun
 from scheduler.services import CHUNK_TASK_FUNC, TASK_FUNC, job_run_complete_if_done
 from scheduler.signals import watchdog_passed
+from soulverse.memos import Memo
 
 logger = logging.getLogger(__name__)
 OUTSIDE_A_CLUSTER = "-"
-_owners: dict[int, str] = {}  # pid -> lease owner (a reincarnated worker has a new pid)
+_owners = Memo("watchdog.owners")  # pid -> lease owner (a reincarnated worker has a new pid)
 
 
 def lease_owner() -> str:
     """This process as a lease holder: its cluster (from the heartbeat), host and pid."""
     pid = os.getpid()
-    if pid in _owners:
-        return _owners[pid]
+    owner = _owners.get(pid)
+    if owner is not None:
+        return owner
     host = socket.gethostname()
     cluster_id = OUTSIDE_A_CLUSTER
     try:
@@ -60,7 +62,7 @@ def lease_owner() -> str:
         logger.warning("event=lease_owner_unknown", exc_info=True)
     owner = f"{cluster_id}:{host}:{pid}"
     if cluster_id != OUTSIDE_A_CLUSTER:
-        _owners[pid] = owner
+        _owners.set(pid, owner)
     return owner
 
 

@@ -13,6 +13,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from soulverse.hotpath import answer_expected
 from soulverse.metrics import THROTTLED_REQUESTS
 
 # An error body names at most this many fields, each message cut to this length: a 400 must not
@@ -38,7 +39,7 @@ def exception_handler(exc, context):
             # Expected refusals (no or bad credentials, over a rate): gunicorn's access log has each
             # one and 429s are counted; a WARNING line from django.request per refused request would
             # let anyone flood the logs.
-            response._has_been_logged = True
+            answer_expected(response)
     return response
 
 

@@ -13,15 +13,18 @@ same headers (all of them but those listed in IGNORED_HEADERS, which nothing on 
 reads), with no query string, no body and no cookie; and the same variant, which the path's own
 function computes from the request at each request (the health state now; "invalid key" only while
 the view's memo of that key says so). An answer is kept only when the view marked its response as
-replayable for that variant (`response.replay_variant`), so a refusal for another reason (a
+replayable for that variant (soulverse.hotpath.replayable), so a refusal for another reason (a
 disallowed host: 400; plain HTTP under SECURE_SSL_REDIRECT: 301; an inactive user) is never kept.
-At most MAX_ANSWERS are kept per process (the oldest is dropped for a new one), and only for
-requests whose headers add up to at most MAX_KEY_BYTES: junk headers cannot fill the memory.
+The answers are a process memo ("replay.answers" in soulverse.memos.SIZES: the oldest is dropped
+for a new one), kept only for requests whose headers add up to at most MAX_KEY_BYTES: junk
+headers cannot fill the memory.
 """
 
 from collections.abc import Callable
 
+from soulverse.hotpath import replay_variant
 from soulverse.logs import request_id_from
+from soulverse.memos import Memo
 
 # Request headers that no middleware or view reads on the replayed paths (client identification,
 # connection handling, the per-request ids and trace contexts proxies and load balancers add) or
@@ -43,7 +46,6 @@ IGNORED_HEADERS = frozenset(
         "HTTP_X_CLOUD_TRACE_CONTEXT",
     }
 )
-MAX_ANSWERS = 256
 MAX_KEY_BYTES = 4096
 
 
@@ -62,7 +64,7 @@ class AnswerReplay:
     def __init__(self, application, routes: dict[str, Callable[[dict], str | None]]):
         self.application = application
         self.routes = routes
-        self.answers: dict[tuple, tuple[str, list, bytes]] = {}
+        self.answers = Memo("replay.answers")  # key -> (status, headers, body)
 
     def __call__(self, environ, start_response):
         variant_of = self.routes.get(environ.get("PATH_INFO"))
@@ -108,7 +110,7 @@ class AnswerReplay:
 
         response = self.application(environ, start_response_noted)
         if (
-            getattr(response, "replay_variant", None) != variant
+            replay_variant(response) != variant
             or getattr(response, "streaming", True)
             or any(name.lower() == "set-cookie" for name, _ in started[-1][1])
         ):
@@ -117,7 +119,5 @@ class AnswerReplay:
             body = b"".join(response)
         finally:
             response.close()  # Django's request_finished, as the WSGI server would have called it
-        while len(self.answers) >= MAX_ANSWERS:
-            self.answers.pop(next(iter(self.answers)), None)  # the oldest (dicts keep insertion order)
-        self.answers[key] = (started[-1][0], started[-1][1], body)
+        self.answers.set(key, (started[-1][0], started[-1][1], body))
         return [body]

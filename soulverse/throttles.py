@@ -30,6 +30,7 @@ from django.utils import timezone
 from rest_framework import throttling
 from rest_framework.settings import api_settings
 
+from soulverse.memos import Memo
 from soulverse.middleware import client_ip
 
 logger = logging.getLogger(__name__)
@@ -46,9 +47,10 @@ return '0'
 """
 
 _local_lock = threading.Lock()
-_local: dict[str, float] = {}  # key -> theoretical arrival time, while Redis is unreachable
-_LOCAL_MAX_KEYS = 100_000
-_store = {"down_until": 0.0, "down": False, "script": None}
+local_counts = Memo("throttles.local")  # key -> theoretical arrival time, while Redis is unreachable
+# The Redis store: "script" (the Lua script, registered once), "down" (found unreachable, until it
+# answers again: logged once each way), "retry_later" (kept THROTTLE_STORE_RETRY_SECONDS: not tried).
+redis_store = Memo("throttles.redis")
 
 
 def rate_hit(*, key: str, limit: int, period: float, now: float | None = None) -> float | None:
@@ -84,7 +86,7 @@ def _tat_checked(tat: float, now: float, period: float) -> float:
 def _redis_client():
     if not hasattr(cache, "client") or not hasattr(cache.client, "get_client"):
         return None  # not django-redis
-    if _store["down"] and time.monotonic() < _store["down_until"]:
+    if "retry_later" in redis_store:
         return None
     return cache.client.get_client(write=True)
 
@@ -93,29 +95,29 @@ def _redis_hit(client, key: str, now: float, interval: float, tolerance: float):
     from redis.exceptions import RedisError
 
     try:
-        if _store["script"] is None:
-            _store["script"] = client.register_script(_GCRA_LUA)
-        wait = float(_store["script"](keys=[key], args=[repr(now), repr(interval), repr(tolerance)], client=client))
+        script = redis_store.get("script")
+        if script is None:
+            script = client.register_script(_GCRA_LUA)
+            redis_store.set("script", script)
+        wait = float(script(keys=[key], args=[repr(now), repr(interval), repr(tolerance)], client=client))
     except (RedisError, OSError) as exc:
-        _store["down_until"] = time.monotonic() + settings.THROTTLE_STORE_RETRY_SECONDS
-        if not _store["down"]:
-            _store["down"] = True
+        redis_store.set("retry_later", True, ttl=settings.THROTTLE_STORE_RETRY_SECONDS)
+        if "down" not in redis_store:
+            redis_store.set("down", True)
             logger.warning("event=throttle_store_unavailable error=%s fallback=per_process", type(exc).__name__)
         return _UNAVAILABLE
-    if _store["down"]:
-        _store["down"] = False
+    if "down" in redis_store:
+        redis_store.pop("down")
         logger.info("event=throttle_store_restored")
     return wait or None
 
 
 def _local_hit(key: str, now: float, interval: float, tolerance: float) -> float | None:
     with _local_lock:
-        tat = _tat_checked(_local.get(key, now), now, interval + tolerance)
+        tat = _tat_checked(local_counts.get(key, now), now, interval + tolerance)
         if tat - now > tolerance:
             return tat - now - tolerance
-        if len(_local) >= _LOCAL_MAX_KEYS:
-            _local.clear()
-        _local[key] = tat + interval
+        local_counts.set(key, tat + interval)
         return None
 
 

@@ -11,6 +11,8 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from soulverse.api import request_anonymous
+from soulverse.hotpath import answer_expected, replayable
+from soulverse.memos import Memo
 
 
 @require_safe
@@ -28,7 +30,7 @@ class SchemaView(SpectacularAPIView):
     anonymous clients starve the server). The API has one version: a `version` parameter is a 400,
     and `lang` must be one of LANGUAGES, so that no caller can make the process keep more schemas."""
 
-    _generated: dict = {}
+    generated = Memo("schema.generated")  # language -> the schema
 
     def get(self, request, *args, **kwargs):
         if "version" in request.GET:
@@ -40,20 +42,21 @@ class SchemaView(SpectacularAPIView):
 
     def _get_schema_response(self, request):
         language = translation.get_language()
-        if language not in self._generated:
+        generated = self.generated.get(language)
+        if generated is None:
             generator = self.generator_class(urlconf=self.urlconf, api_version=None, patterns=self.patterns)
-            self._generated[language] = generator.get_schema(request=request, public=self.serve_public)
+            generated = generator.get_schema(request=request, public=self.serve_public)
+            self.generated.set(language, generated)
         return Response(
-            data=self._generated[language],
+            data=generated,
             headers={"Content-Disposition": f'inline; filename="{self._get_filename(request, None)}"'},
         )
 
 
 schema_api = SchemaView.as_view()
 # The schema view's refusal of a caller without credentials, per Accept header (it negotiates YAML
-# or JSON): (status, body, headers). Bounded: odd Accept headers go to the view each time.
-_anonymous_refusals: dict[str, tuple[int, bytes, dict]] = {}
-_ANONYMOUS_REFUSALS_MAX = 64
+# or JSON): (status, body, headers).
+anonymous_refusals = Memo("schema.refusals")
 _REFUSAL_HEADERS = ("Content-Type", "WWW-Authenticate", "Vary", "Allow")
 
 
@@ -65,26 +68,27 @@ def schema(request):
     about what /livez does."""
     anonymous = request_anonymous(request) and request.method in ("GET", "HEAD") and not request.GET
     accept = request.headers.get("Accept", "")
-    refusal = _anonymous_refusals.get(accept) if anonymous else None
+    refusal = anonymous_refusals.get(accept) if anonymous else None
     if refusal is None:
         response = schema_api(request)
-        if anonymous and response.status_code == 401 and len(_anonymous_refusals) < _ANONYMOUS_REFUSALS_MAX:
+        if anonymous and response.status_code == 401:
             response.render()
-            _anonymous_refusals[accept] = (
-                response.status_code,
-                response.content,
-                {name: response[name] for name in _REFUSAL_HEADERS if name in response},
+            anonymous_refusals.set(
+                accept,
+                (
+                    response.status_code,
+                    response.content,
+                    {name: response[name] for name in _REFUSAL_HEADERS if name in response},
+                ),
             )
-            response.replay_variant = SCHEMA_ANONYMOUS
+            replayable(response, SCHEMA_ANONYMOUS)
         return response
     status, body, headers = refusal
     response = HttpResponse(body, status=status)
     for name, value in headers.items():
         response[name] = value
     patch_vary_headers(response, ["Cookie"])  # as SessionAuthentication's look at the session made it
-    response._has_been_logged = True  # an expected refusal: no WARNING line per request
-    response.replay_variant = SCHEMA_ANONYMOUS  # soulverse.replay: the same request again gets these bytes
-    return response
+    return replayable(answer_expected(response), SCHEMA_ANONYMOUS)
 
 
 SCHEMA_ANONYMOUS = "anonymous"

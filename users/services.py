@@ -15,6 +15,7 @@ from knox.models import AuthToken
 from knox.settings import CONSTANTS
 
 from soulverse.db import rows_delete_before
+from soulverse.memos import Memo
 from soulverse.secret_rules import secret_problem
 from users.models import DailyStats, Language, Mood, User, UserActivity
 from users.selectors import user_activity_counts, users_active
@@ -58,10 +59,9 @@ def daily_stats_record(
     return stats
 
 
-# Users whose activity of the day this process has written (or found written): later requests of
-# theirs that day skip the INSERT. Bounded; cleared when full.
-_activity_recorded: dict[uuid.UUID, datetime.date] = {}
-_ACTIVITY_RECORDED_MAX = 100_000
+# Users whose activity of the day this process has written (or found written), with the day: later
+# requests of theirs that day skip the INSERT.
+_activity_recorded = Memo("users.activity_recorded")
 
 
 def user_activity_record(*, user_id: uuid.UUID, day: datetime.date | None = None, known_missing: bool = False) -> bool:
@@ -80,9 +80,7 @@ def user_activity_record(*, user_id: uuid.UUID, day: datetime.date | None = None
             [User._meta.pk.get_db_prep_value(user_id, connection), connection.ops.adapt_datefield_value(day)],
         )
         created = cursor.rowcount == 1
-    if len(_activity_recorded) >= _ACTIVITY_RECORDED_MAX:
-        _activity_recorded.clear()
-    _activity_recorded[user_id] = day
+    _activity_recorded.set(user_id, day)
     return created
 
 

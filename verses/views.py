@@ -1,7 +1,5 @@
 """GET /api/v1/verses/today without DRF's machinery for the request every app makes each morning."""
 
-import time
-
 from django.conf import settings
 from django.http import HttpResponse
 from django.utils import timezone
@@ -12,6 +10,8 @@ from rest_framework.authentication import get_authorization_header
 from rest_framework.renderers import JSONRenderer
 
 from soulverse.api import JSON_ACCEPTS
+from soulverse.hotpath import answer_expected, replayable
+from soulverse.memos import Memo
 from soulverse.throttles import user_throttle_wait
 from users.services import user_activity_record
 from verses.apis import VerseViewSet
@@ -19,11 +19,10 @@ from verses.selectors import daily_verse_today_by_token
 
 verse_today_api = VerseViewSet.as_view({"get": "today"}, detail=False, **VerseViewSet.today.kwargs)
 
-# Digests of keys that no live token had, with when this process stops believing it: the same
-# wrong key again is refused without a query. Keys are random (a new token cannot have a key tried
-# before, short of an operator choosing one); a revoked or expired token never becomes valid again.
-_invalid_keys: dict[str, float] = {}
-_INVALID_KEYS_MAX = 10_000
+# Digests of keys that no live token had, for API_TOKEN_INVALID_MEMO_SECONDS: the same wrong key
+# again is refused without a query. Keys are random (a new token cannot have a key tried before,
+# short of an operator choosing one); a revoked or expired token never becomes valid again.
+invalid_keys = Memo("verses.invalid_keys")
 
 
 @csrf_exempt  # as the DRF view it hands over to (which enforces CSRF for session users itself)
@@ -40,12 +39,12 @@ def verse_today(request):
     if key is None:
         return verse_today_api(request)
     digest = hash_token(key)
-    if _invalid_keys.get(digest, 0) > time.monotonic():
+    if digest in invalid_keys:
         return _invalid_key_refused()
     activity_day = timezone.localdate()
     found = daily_verse_today_by_token(key=key, activity_day=activity_day)
     if found.user_id is None:
-        _invalid_key_remember(digest)
+        invalid_keys.set(digest, True, ttl=settings.API_TOKEN_INVALID_MEMO_SECONDS)
         return _invalid_key_refused()
     if not found.active:
         return _refused(gettext("User inactive or deleted."))
@@ -60,17 +59,14 @@ def _refused(detail: str) -> HttpResponse:
     """DRF's 401 for these credentials (knox's messages), as VerseViewSet.today would send it."""
     response = _json({"detail": detail}, status=401)
     response["WWW-Authenticate"] = "Token"
-    response._has_been_logged = True  # as the DRF path (soulverse.api.exception_handler)
-    return response
+    return answer_expected(response)  # as the DRF path (soulverse.api.exception_handler)
 
 
 INVALID_KEY = "invalid key"
 
 
 def _invalid_key_refused() -> HttpResponse:
-    response = _refused(gettext("Invalid token."))
-    response.replay_variant = INVALID_KEY  # soulverse.replay: the same request again gets these bytes
-    return response
+    return replayable(_refused(gettext("Invalid token.")), INVALID_KEY)
 
 
 def verse_today_replay_variant(environ: dict) -> str | None:
@@ -87,7 +83,7 @@ def verse_today_replay_variant(environ: dict) -> str | None:
         return None
     if key is None:
         return None
-    return INVALID_KEY if _invalid_keys.get(hash_token(key), 0) > time.monotonic() else None
+    return INVALID_KEY if hash_token(key) in invalid_keys else None
 
 
 def _json(data: dict, *, status: int) -> HttpResponse:
@@ -96,12 +92,6 @@ def _json(data: dict, *, status: int) -> HttpResponse:
     if len(VerseViewSet.renderer_classes) > 1:  # DRF's own rule (the browsable API when debugging)
         response["Vary"] = "Accept"
     return response
-
-
-def _invalid_key_remember(digest: str) -> None:
-    if len(_invalid_keys) >= _INVALID_KEYS_MAX:
-        _invalid_keys.clear()
-    _invalid_keys[digest] = time.monotonic() + settings.API_TOKEN_INVALID_MEMO_SECONDS
 
 
 def _plain_json_get(request) -> bool:

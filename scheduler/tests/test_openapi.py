@@ -96,9 +96,6 @@ def test_the_schema_and_docs_are_for_scheduler_viewers_only(client, member_clien
 def test_the_schema_is_generated_once_per_process(viewer_client, monkeypatch):
     from drf_spectacular.generators import SchemaGenerator
 
-    from soulverse.views import SchemaView
-
-    monkeypatch.setattr(SchemaView, "_generated", {})
     calls = []
     original = SchemaGenerator.get_schema
     monkeypatch.setattr(SchemaGenerator, "get_schema", lambda self, *a, **k: calls.append(1) or original(self, *a, **k))

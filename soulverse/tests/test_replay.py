@@ -4,7 +4,6 @@ the bytes Django sent (every middleware's headers included); anything else still
 Django. Each test failed before the replay (every request entered Django)."""
 
 import io
-import time
 
 import pytest
 from django.core.signals import request_finished, request_started
@@ -103,10 +102,9 @@ def health_state():
     """Set the public health memo (console.selectors.health_public) to a state for a minute."""
 
     def set_state(healthy: bool, state: str) -> None:
-        selectors._public_health = (time.monotonic() + 60, healthy, state)
+        selectors.health_public_memo.set("answer", (healthy, state), ttl=60)
 
-    yield set_state
-    selectors._public_health = None
+    return set_state
 
 
 @pytest.mark.parametrize(
@@ -159,7 +157,8 @@ def test_the_ids_traces_and_addresses_a_proxy_adds_do_not_stop_the_replay(app, h
     assert entered == [HEALTH, HEALTH]
 
 
-def test_the_health_answer_follows_the_state(app, health_state):
+def test_the_health_answer_follows_the_state(app, health_state, settings):
+    settings.HEALTH_PUBLIC_CACHE_SECONDS = 60
     application, entered = app
     health_state(True, "ok")
     first = call(application, HEALTH)
@@ -170,9 +169,9 @@ def test_the_health_answer_follows_the_state(app, health_state):
     assert (first[0], first[2]) == (again[0], again[2]) == ("200 OK", b'{"status":"ok"}')
     assert (down[0], down[2]) == ("503 Service Unavailable", b'{"status":"down"}')
     assert entered == [HEALTH, HEALTH]  # one per state
-    selectors._public_health = None  # the memo expired: the view checks the state, inside Django
+    selectors.health_public_memo.clear()  # the memo expired: the view checks the state, inside Django
     call(application, HEALTH)
-    assert entered == [HEALTH] * 3 and selectors._public_health is not None
+    assert entered == [HEALTH] * 3 and selectors.health_public_memoised() is not None
 
 
 def test_a_wrong_key_is_replayed_while_the_view_remembers_it(app, settings):
@@ -185,7 +184,7 @@ def test_a_wrong_key_is_replayed_while_the_view_remembers_it(app, settings):
     assert answers[0] == answers[1] == answers[2] == answers[3]
     assert answers[0][0] == "401 Unauthorized" and answers[0][1]["WWW-Authenticate"] == "Token"
     assert SECURITY_HEADERS.items() <= answers[0][1].items()
-    views._invalid_keys.clear()  # the memo expired: the key is checked again
+    views.invalid_keys.clear()  # the memo expired: the key is checked again
     assert call(application, TODAY, HTTP_AUTHORIZATION=WRONG_KEY) == answers[0]
     assert entered == [TODAY] * 3
 
@@ -207,7 +206,7 @@ def test_valid_keys_and_other_requests_still_go_through_django(app, health_state
     for path, headers in requests * 2:
         call(application, path, **headers)
     assert len(entered) == 2 * len(requests)
-    assert application.answers == {}
+    assert len(application.answers) == 0
 
 
 def test_a_refusal_for_another_reason_is_never_replayed(app, health_state, settings):
@@ -236,14 +235,14 @@ def test_plain_http_is_still_redirected_and_https_gets_hsts(settings, health_sta
 
 
 def test_junk_headers_neither_fill_the_memory_nor_push_out_the_answers(app, monkeypatch):
-    from soulverse import replay
+    from soulverse import memos, replay
 
-    monkeypatch.setattr(replay, "MAX_ANSWERS", 3)
+    monkeypatch.setitem(memos.SIZES, "replay.answers", 3)
     application, entered = app
     big = call(application, "/api/schema/", HTTP_X_JUNK="x" * (replay.MAX_KEY_BYTES + 1))
     assert call(application, "/api/schema/", HTTP_X_JUNK="x" * (replay.MAX_KEY_BYTES + 1)) == big
     assert entered == ["/api/schema/"] * 2  # too large to be kept: through Django each time
-    assert application.answers == {}
+    assert len(application.answers) == 0
 
     for n in range(5):  # five variants of headers for three places: the oldest make room
         call(application, "/api/schema/", HTTP_X_JUNK=str(n))
