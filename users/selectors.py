@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db.models import Count, Max, Q, QuerySet
 from django.utils import timezone
 
-from users.models import ACTIVE_USER_Q, DailyStats, Language, Mood, User, UserActivity
+from users.models import DailyStats, Device, Language, Mood, User, UserActivity, active_user_q
 
 WEEK_DAYS = 7
 MONTH_DAYS = 30
@@ -13,8 +13,8 @@ MONTH_DAYS = 30
 def users_active(
     *, mood: str | None = None, language: str | None = None, timezone: str | None = None
 ) -> QuerySet[User]:
-    """Users who get a daily verse: `is_active` and a non-empty FCM token."""
-    qs = User.objects.filter(ACTIVE_USER_Q)
+    """Users who get a daily verse: `is_active` and at least one device."""
+    qs = User.objects.filter(active_user_q())
     if mood is not None:
         qs = qs.filter(mood=mood)
     if language is not None:
@@ -30,19 +30,27 @@ def users_push_eligible() -> QuerySet[User]:
 
 
 def users_count_summary() -> dict:
-    """Total and active users, active ones by mood and by language, in one query."""
-    aggregates = {"total": Count("pk"), "active": Count("pk", filter=ACTIVE_USER_Q)}
-    for value in [*Mood.values, ""]:
-        aggregates[f"mood_{value or 'none'}"] = Count("pk", filter=ACTIVE_USER_Q & Q(mood=value))
-    for value in Language.values:
-        aggregates[f"language_{value}"] = Count("pk", filter=ACTIVE_USER_Q & Q(language=value))
-    row = User.objects.aggregate(**aggregates)
-    return {
-        "active_users": row["active"],
-        "total_users": row["total"],
-        "by_mood": {value or "none": row[f"mood_{value or 'none'}"] for value in [*Mood.values, ""]},
-        "by_language": {value: row[f"language_{value}"] for value in Language.values},
-    }
+    """Total and active users, active ones by mood and by language, in one query: users grouped
+    by (mood, language), the active ones counted with one EXISTS per user (not one per figure)."""
+    groups = User.objects.values("mood", "language").annotate(
+        total=Count("pk"), active=Count("pk", filter=active_user_q())
+    )
+    by_mood = dict.fromkeys([value or "none" for value in [*Mood.values, ""]], 0)
+    by_language = dict.fromkeys(Language.values, 0)
+    total = active = 0
+    for group in groups.order_by():
+        total += group["total"]
+        active += group["active"]
+        if (mood := group["mood"] or "none") in by_mood:
+            by_mood[mood] += group["active"]
+        if group["language"] in by_language:
+            by_language[group["language"]] += group["active"]
+    return {"active_users": active, "total_users": total, "by_mood": by_mood, "by_language": by_language}
+
+
+def devices_of_user(*, user: User) -> QuerySet[Device]:
+    """The user's devices, most recently seen first."""
+    return Device.objects.filter(user=user).order_by("-last_seen_at", "-id")
 
 
 def user_activity_counts(*, day: datetime.date) -> dict:
