@@ -16,7 +16,8 @@ token, deprecated by FCM), ``topic`` or ``condition``.
 
 Modes: a target (FID or token) starting with ``unregistered``, ``mismatch`` or ``invalid`` is
 answered 404 UNREGISTERED, 403 SENDER_ID_MISMATCH or 400 INVALID_ARGUMENT (about ``message.fid``
-or ``message.token``). FCM has no error of its own for an FID sent where the app has not opted in
+or ``message.token``); one starting with ``unavailable`` always 503 UNAVAILABLE (a device FCM
+cannot reach for now). FCM has no error of its own for an FID sent where the app has not opted in
 to FID registration: it answers UNREGISTERED, as ``fids_unregistered`` makes the stub answer
 every FID (an app that registers tokens only);
 ``outage(status, seconds)`` answers every send with 429 QUOTA_EXCEEDED / 500 INTERNAL /
@@ -67,7 +68,12 @@ ERRORS: dict[str, tuple[int, str, str]] = {
     "INTERNAL": (500, "INTERNAL", "Internal error encountered."),
 }
 STATUS_TO_CODE = {429: "QUOTA_EXCEEDED", 500: "INTERNAL", 503: "UNAVAILABLE"}
-TOKEN_MODES = {"unregistered": "UNREGISTERED", "mismatch": "SENDER_ID_MISMATCH", "invalid": "INVALID_ARGUMENT"}
+TOKEN_MODES = {
+    "unregistered": "UNREGISTERED",
+    "mismatch": "SENDER_ID_MISMATCH",
+    "invalid": "INVALID_ARGUMENT",
+    "unavailable": "UNAVAILABLE",
+}
 
 
 def error_body(code: str, target: str = "token") -> dict:

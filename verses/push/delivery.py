@@ -11,10 +11,11 @@ PUSH_CHUNK_SIZE (one FCM batch). A chunk works in three steps, each committed be
 2. send, outside any transaction (no row lock is held while FCM answers);
 3. record FCM's verdicts (retried in place through a database outage: never sent again for it).
 
-A user's verse goes to each of their devices (one message per device, `fid` or `token`); the
-delivery is sent when any device accepted it, and records which did (`sent_devices`): a delivery
-taken up again is sent only to the devices not yet accepted. FCM's verdict on one device acts on
-that device only (a dead one is removed, the user's others keep it).
+A user's verse goes to each of their devices (one message per device, `fid` or `token`); the user
+is sent it (`sent_at`, counted once) when a first device accepted it, and the delivery records
+which did (`sent_devices`): a delivery taken up again (a device FCM could not reach this tick,
+a chunk re-run) is sent only to the devices not yet accepted. FCM's verdict on one device acts
+on that device only (a dead one is removed, the user's others keep it).
 
 A push is sent twice only if its worker dies between 1 and 3 with the push handed to FCM (in
 flight): the chunk's re-run resends what it had claimed (to each device of it); a claim left by
@@ -236,27 +237,33 @@ class _Verdicts:
 
 
 def _delivery_outcome(row: dict, verdicts: _Verdicts, counts: Counter) -> tuple:
-    """The row's new (id, state, message id, error, sent devices), its counts added up. Sent when
-    any device accepted it; invalid when every device it was for is dead; failed otherwise."""
+    """The row's new (id, state, message id, error, sent devices), its counts added up.
+
+    The user is sent the verse (counted once, `sent_at` set) when a first device accepts it. The
+    delivery is `sent` once no device is left to try, `failed` while one is (a later tick sends
+    to it, and only to it: FCM answered 5xx/429 past the tick's retries), `invalid_token` when
+    every device it was for is dead."""
     user_id = row["user_id"]
-    accepted, dead, unsent = verdicts.accepted[user_id], verdicts.dead[user_id], verdicts.unsent[user_id]
-    sent_devices = [*(row.get("sent_devices") or ()), *(device_id for device_id, _ in accepted)]
+    accepted, unsent = verdicts.accepted[user_id], verdicts.unsent[user_id]
+    before = list(row.get("sent_devices") or ())
+    sent_devices = [*before, *(device_id for device_id, _ in accepted)]
     errors = "; ".join(dict.fromkeys(verdicts.errors[user_id]))
-    if sent_devices:
-        state = Delivery.State.SENT
+    if sent_devices and not before:
         counts[PUSH_SENT.name] += 1
-    elif dead and not unsent:
-        state = Delivery.State.INVALID_TOKEN
-    else:
+    if unsent:
         state = Delivery.State.FAILED
-        counts[PUSH_FAILED.name] += 1
-        if row["attempts"] >= settings.PUSH_MAX_TICKS:
-            counts[PUSH_GAVE_UP.name] += 1
-            logger.warning(
-                "event=push_gave_up user=%s day=%s error=%s", user_id.hex[:8], row["day"].isoformat(), errors
-            )
-    if not accepted and not dead and not unsent and not sent_devices:
-        errors = "no device"  # the user's devices were all removed since the claim
+        if not sent_devices:  # nobody reached yet
+            counts[PUSH_FAILED.name] += 1
+            if row["attempts"] >= settings.PUSH_MAX_TICKS:
+                counts[PUSH_GAVE_UP.name] += 1
+                logger.warning(
+                    "event=push_gave_up user=%s day=%s error=%s", user_id.hex[:8], row["day"].isoformat(), errors
+                )
+    elif sent_devices:
+        state = Delivery.State.SENT
+    else:
+        state = Delivery.State.INVALID_TOKEN
+        errors = errors or "no device"  # the user's devices were all removed since the claim
     message_id = accepted[0][1] if accepted else ""
     return row["id"], state, message_id[:200], errors[:200], json.dumps(sent_devices)
 
@@ -288,10 +295,9 @@ def _results_record(*, rows: list[dict], verdicts: _Verdicts, claim: str, counts
             f"WITH v(id, state, message_id, error, sent_devices) AS (VALUES {rows_sql}) "
             f"UPDATE {table} SET state = v.state, message_id = v.message_id, error = v.error, "
             f"sent_devices = {sent_devices}, claim = '', claimed_until = NULL, updated_at = %s, "
-            f"sent_at = CASE WHEN v.state = %s THEN COALESCE({table}.sent_at, %s) ELSE {table}.sent_at END "
+            f"sent_at = CASE WHEN v.sent_devices <> %s THEN COALESCE({table}.sent_at, %s) ELSE {table}.sent_at END "
             f"FROM v WHERE {table}.id = v.id AND {table}.state = %s AND {table}.claim = %s",
-            [value for row in values for value in row]
-            + [now_value, Delivery.State.SENT, now_value, Delivery.State.SENDING, claim],
+            [value for row in values for value in row] + [now_value, "[]", now_value, Delivery.State.SENDING, claim],
         )
         if dead:
             Device.objects.filter(id__in=dead).delete()
