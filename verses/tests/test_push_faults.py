@@ -34,9 +34,7 @@ def stub(tmp_path):
 
 def users_create(count: int) -> set[str]:
     """`count` users with a token device each, and an FID too for every third: their identifiers."""
-    users = User.objects.bulk_create(
-        [User(email=f"u{n}@example.org", mood=["sad", ""][n % 2]) for n in range(count)]
-    )
+    users = User.objects.bulk_create([User(email=f"u{n}@example.org", mood=["sad", ""][n % 2]) for n in range(count)])
     devices = [Device(user=user, kind="token", identifier=f"tok{n}:APA91b") for n, user in enumerate(users)]
     devices += [Device(user=user, kind="fid", identifier=f"f{n:021d}") for n, user in enumerate(users) if n % 3 == 0]
     Device.objects.bulk_create(devices, batch_size=5000)
