@@ -178,9 +178,9 @@ class PushTickSerializer(serializers.Serializer):
     started_at = UTCDateTimeField()
     finished_at = UTCDateTimeField(allow_null=True)
     push_due = serializers.IntegerField()
-    push_sent = serializers.IntegerField(help_text="Users reached (one delivery per user and local date).")
+    push_sent = serializers.IntegerField()
     push_devices_sent = serializers.IntegerField(help_text="Messages FCM accepted, one per device.")
-    push_invalid_tokens = serializers.IntegerField(help_text="Devices FCM reported dead: removed.")
+    push_invalid_tokens = serializers.IntegerField()
     push_fid_not_registered = serializers.IntegerField(
         help_text="FIDs FCM never routed (the app has not opted in to FID registration): removed."
     )

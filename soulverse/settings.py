@@ -231,6 +231,8 @@ SPECTACULAR_SETTINGS = {
     ],
     # Choice lists shared by several "status" fields get a name of their own.
     "ENUM_NAME_OVERRIDES": {
+        "DeviceKindEnum": "users.models.Device.Kind",
+        "DevicePlatformEnum": "users.models.Device.Platform",
         "RunStatusEnum": "scheduler.models.JobRun.Status",
         "RunTriggerEnum": "scheduler.models.JobRun.Trigger",
         "HealthStatusEnum": "scheduler.serializers.HEALTH_STATUSES",

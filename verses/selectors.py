@@ -154,13 +154,23 @@ def push_due_groups(*, at: datetime.datetime) -> list[DueGroup]:
 
 
 def users_push_due(
-    *, day: datetime.date, zones: list[str] | tuple[str, ...], local_time: datetime.time
+    *,
+    day: datetime.date,
+    zones: list[str] | tuple[str, ...],
+    local_time: datetime.time,
+    after: uuid.UUID | None = None,
+    upto: uuid.UUID | None = None,
 ) -> QuerySet[User]:
     """Eligible users of `zones` whose `notify_at` has come on local date `day` and who have not
-    been sent that day's verse (nor given up on after PUSH_MAX_TICKS ticks)."""
+    been sent that day's verse (nor given up on after PUSH_MAX_TICKS ticks); after < id <= upto
+    when given (a chunk's range)."""
     # A push still `sending` after its last allowed tick is not given up on: it was claimed and
     # its verdict never recorded (its worker died), and the claim's re-run must find it.
     done = Delivery.objects.filter(user=OuterRef("pk"), day=day).filter(
         Q(state=Delivery.State.SENT) | Q(attempts__gte=settings.PUSH_MAX_TICKS) & ~Q(state=Delivery.State.SENDING)
     )
-    return users_push_eligible().filter(timezone__in=zones, notify_at__lte=local_time).exclude(Exists(done))
+    return (
+        users_push_eligible(after=after, upto=upto)
+        .filter(timezone__in=zones, notify_at__lte=local_time)
+        .exclude(Exists(done))
+    )

@@ -62,6 +62,7 @@ def test_series_cover_thirty_days_from_the_stats_verses_and_run_counts(dashboard
         "push_sent": {28: 105, 29: 7},
         "push_invalid_tokens": {28: 3},
         "push_failed": {28: 1, 29: 2},
+        "push_fid_not_registered": {},
     }
 
 
@@ -76,7 +77,12 @@ def test_series_are_zero_without_data(db):
     }
     assert series["verses"] == {"ai": [None] * 7, "fallback": [None] * 7}
     assert series["ai_failures"] == {}
-    assert series["pushes"] == {"push_sent": [0] * 7, "push_invalid_tokens": [0] * 7, "push_failed": [0] * 7}
+    assert series["pushes"] == {
+        "push_sent": [0] * 7,
+        "push_invalid_tokens": [0] * 7,
+        "push_failed": [0] * 7,
+        "push_fid_not_registered": [0] * 7,
+    }
 
 
 def test_stacked_bars_scale_to_a_round_top():

@@ -17,7 +17,7 @@ PUSH_INVALID_TOKENS = Count(
     "push_invalid_tokens",
     "soulverse_push_invalid_tokens",
     "Devices FCM reported dead (UNREGISTERED, SENDER_ID_MISMATCH, invalid): removed.",
-    "Appareils invalides",
+    "Jetons invalides",
 )
 # An FID FCM does not route (the app has not opted in to FID registration): per device, removed.
 PUSH_FID_NOT_REGISTERED = Count(
@@ -56,6 +56,6 @@ PUSH_HEALTH_COUNTS = (
     PUSH_RETRIED,
 )
 # The outcomes the dashboard and its chart show.
-PUSH_OUTCOME_COUNTS = (PUSH_SENT, PUSH_INVALID_TOKENS, PUSH_FID_NOT_REGISTERED, PUSH_FAILED)
+PUSH_OUTCOME_COUNTS = (PUSH_SENT, PUSH_INVALID_TOKENS, PUSH_FAILED, PUSH_FID_NOT_REGISTERED)
 # Every count of the tick's run (its plan's first, then what its chunks add up).
 DELIVER_VERSES_COUNTS = (PUSH_GROUPS, PUSH_CHUNKS, AI_CALLS, FALLBACKS, *PUSH_CHUNK_COUNTS)

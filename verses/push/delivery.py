@@ -310,11 +310,7 @@ def _chunk_user_ids(*, day, zones, local_time, after, upto) -> list:
     query joins the deliveries, and a plan made for it while that table was still small (early in
     a tick, before any ANALYZE) rescanned it for each user as the tick filled it: a 1,000,000-user
     tick stalled for 40 minutes on one chunk's claim (bench/push.py)."""
-    users = users_push_due(day=day, zones=zones, local_time=local_time)
-    if after is not None:
-        users = users.filter(id__gt=after)
-    if upto is not None:
-        users = users.filter(id__lte=upto)
+    users = users_push_due(day=day, zones=zones, local_time=local_time, after=after, upto=upto)
     return list(users.values_list("id", flat=True))
 
 
