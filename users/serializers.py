@@ -5,7 +5,14 @@ from django.db import models
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from rest_framework import serializers
 
-from soulverse.api import NO_NUL_PATTERN, StrictBooleanField, StrictCharField, StrictSerializer, UTCDateTimeField
+from soulverse.api import (
+    NO_NUL_PATTERN,
+    StrictBooleanField,
+    StrictCharField,
+    StrictSerializer,
+    StrictSerializerSchema,
+    UTCDateTimeField,
+)
 from users.models import Device, User, validate_quarter_hour
 
 QUARTER_HOUR_PATTERN = r"^([01][0-9]|2[0-3]):(00|15|30|45)$"
@@ -167,3 +174,30 @@ class DeviceRegisterSerializer(StrictSerializer):
                 else {"id": "Jeton invalide : caractères attendus A-Z, a-z, 0-9, -, _, : et ."}
             )
         return attrs
+
+
+class DeviceRegisterSchema(StrictSerializerSchema):
+    """The schema says what the serializer enforces: the identifier's form depends on `kind` (one
+    object shape per kind), no other fields, no NUL."""
+
+    target_class = DeviceRegisterSerializer
+    match_subclasses = False
+    priority = 1  # over StrictSerializerSchema
+
+    def map_serializer(self, auto_schema, direction):
+        schema = super().map_serializer(auto_schema, direction)
+        if direction != "request":
+            return schema
+        shapes = []
+        for kind, pattern, description in (
+            ("fid", FID_PATTERN, "A Firebase Installation ID: 22 characters, the first c, d, e or f."),
+            ("token", TOKEN_PATTERN, "An FCM registration token, whole."),
+        ):
+            properties = {
+                **schema["properties"],
+                # A pattern, not a one-value enum (drf-spectacular would merge the two into one component).
+                "kind": {"type": "string", "pattern": f"^{kind}$", "description": f"`{kind}`"},
+                "id": {**schema["properties"]["id"], "pattern": pattern, "minLength": 1, "description": description},
+            }
+            shapes.append({**schema, "properties": properties, "additionalProperties": False})
+        return {"oneOf": shapes, "description": schema.get("description", "")}

@@ -233,6 +233,7 @@ def test_dashboard_shows_state_jobs_runs_and_charts(admin_client, schedules, das
         "Échecs de l&#x27;IA par type",
         "Notifications push",
         "Jetons invalides",
+        "FID non enregistrées",
         "Délai dépassé",
         "Texte non conforme",
     ):
@@ -241,7 +242,7 @@ def test_dashboard_shows_state_jobs_runs_and_charts(admin_client, schedules, das
     assert (
         'aria-label="'
         + (dashboard_data.today - datetime.timedelta(days=1)).strftime("%d/%m/%Y")
-        + ' : Envoyées 105, Jetons invalides 3, Échouées 1"'
+        + ' : Envoyées 105, Jetons invalides 3, Échouées 1, FID non enregistrées 0"'
         in html
     )
     # SVG coordinates are numbers, never the French "176,0".
