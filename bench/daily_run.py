@@ -27,6 +27,9 @@ sys.path.insert(0, str(ROOT))
 
 from soulverse.testing.gemini_stub import GeminiStub, good_answer  # noqa: E402  (no Django needed)
 
+# An active user in SQL (users.models.active_user_q): is_active and at least one device.
+ACTIVE_SQL = "is_active AND EXISTS (SELECT 1 FROM users_device d WHERE d.user_id = users_user.id)"
+
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -140,15 +143,12 @@ def floor_measure(users: int) -> tuple[float, float, float]:
 
     with connection.cursor() as cursor:
         started = time.monotonic()
-        cursor.execute("SELECT count(*), max(mood), max(language) FROM users_user WHERE is_active AND fcm_token <> ''")
+        cursor.execute(f"SELECT count(*), max(mood), max(language) FROM users_user WHERE {ACTIVE_SQL}")
         scan = time.monotonic() - started
         cursor.execute("DROP TABLE IF EXISTS bench_floor")
         cursor.execute("CREATE TABLE bench_floor (user_id uuid, day date, verse_id bigint, created_at timestamptz)")
         started = time.monotonic()
-        cursor.execute(
-            "INSERT INTO bench_floor SELECT id, current_date, 1, now() FROM users_user "
-            "WHERE is_active AND fcm_token <> ''"
-        )
+        cursor.execute(f"INSERT INTO bench_floor SELECT id, current_date, 1, now() FROM users_user WHERE {ACTIVE_SQL}")
         write = time.monotonic() - started
         assert cursor.rowcount == users
         cursor.execute("DROP TABLE bench_floor")
@@ -158,10 +158,7 @@ def floor_measure(users: int) -> tuple[float, float, float]:
             "PRIMARY KEY (user_id, day))"
         )
         started = time.monotonic()
-        cursor.execute(
-            "INSERT INTO bench_floor SELECT id, current_date, 1, now() FROM users_user "
-            "WHERE is_active AND fcm_token <> ''"
-        )
+        cursor.execute(f"INSERT INTO bench_floor SELECT id, current_date, 1, now() FROM users_user WHERE {ACTIVE_SQL}")
         keyed = time.monotonic() - started
         cursor.execute("DROP TABLE bench_floor")
     return scan, write, keyed

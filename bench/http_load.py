@@ -150,7 +150,7 @@ from django.db.models import Case, IntegerField, Value, When
 from django.utils import timezone
 from knox.crypto import hash_token
 from knox.models import AuthToken
-from users.models import ACTIVE_USER_Q, User, UserActivity
+from users.models import User, UserActivity, active_user_q
 from users.services import api_token_create
 from verses.models import DailyVerse, VerseOfTheDay
 from verses.selectors import TODAY_BY_TOKEN_SQL
@@ -158,7 +158,7 @@ if ANALYZE:  # what autovacuum does in production (it may be off on a developmen
     with connection.cursor() as cursor:
         for model in (User, AuthToken, UserActivity, DailyVerse, VerseOfTheDay):
             cursor.execute("ANALYZE " + connection.ops.quote_name(model._meta.db_table))
-user = (User.objects.filter(ACTIVE_USER_Q, is_staff=False)
+user = (User.objects.filter(active_user_q(), is_staff=False)
         .annotate(lome=Case(When(timezone="Africa/Lome", then=Value(0)), default=Value(1),
                             output_field=IntegerField()))
         .order_by("lome", "email").first())

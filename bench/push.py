@@ -5,12 +5,13 @@
 
 On PostgreSQL + Redis (DATABASE_URL, default postgres://postgres@127.0.0.1:5432/soulverse_bench_push,
 created if missing; REDIS_URL, default redis://127.0.0.1:6379/4, a Redis database the benchmark
-flushes). It seeds N active users due at 06:00 in Lomé (kept between runs when the count
+flushes). It seeds N active users due at 06:00 in Lomé, with 1 to 3 devices each (1.3 on
+average, FIDs and registration tokens: seed_demo_users; kept between runs when the count
 matches; VACUUM ANALYZE after the load), starts the local FCM stub in a process of its own
 (FcmStubProcess: the test stub's protocol code on asyncio, OAuth token endpoint + messages:send)
 with `--latency` seconds per request, starts `--clusters` `manage.py qcluster` processes of
 `--workers` workers, enqueues one tick (`at` = 06:00 Lomé) as the schedule does and waits for its
-run to close. It prints messages/s, wall time, and CPU seconds and peak RSS per kind of process:
+run to close. It prints messages/s (one message per device) and users/s, wall time, and CPU seconds and peak RSS per kind of process:
 the cluster processes (the client: in production the only part on our machines besides the
 database), the stub (FCM is remote in production) and the PostgreSQL backends of the benchmark's
 database. Then, in the same run, it sends `--baseline-users` of the same users' messages with
@@ -92,7 +93,7 @@ def prepare_data(users: int, env: dict) -> None:
     from users.selectors import users_push_eligible
 
     if users_push_eligible().filter(timezone="Africa/Lome").count() != users:
-        print(f"seeding {users:,} active users ...", flush=True)
+        print(f"seeding {users:,} active users (1.3 devices each) ...", flush=True)
         with connection.cursor() as cursor:
             cursor.execute("TRUNCATE users_user CASCADE")
         started = time.monotonic()
@@ -202,7 +203,7 @@ def baseline(count: int, stub: FcmStubProcess, credentials: str) -> tuple[float,
     from firebase_admin import _http_client, messaging
     from firebase_admin import credentials as fb_credentials
 
-    from users.models import User
+    from users.models import Device
     from verses.push.fcm import Push, push_message
 
     app = firebase_admin.initialize_app(fb_credentials.Certificate(credentials), name="bench-plain-send-each")
@@ -214,13 +215,14 @@ def baseline(count: int, stub: FcmStubProcess, credentials: str) -> tuple[float,
             pool_connections=100, pool_maxsize=100, max_retries=_http_client.DEFAULT_RETRY_CONFIG
         ),
     )
-    users = list(User.objects.order_by("id").values_list("fcm_token", "language")[:count])
+    devices = list(Device.objects.order_by("id").values_list("kind", "identifier", "user__language")[:count])
     end = AT + datetime.timedelta(days=1)
     messages = [
         push_message(
             Push(
                 key=n,
-                token=token,
+                kind=kind,
+                target=identifier,
                 language=language,
                 day=AT.date(),
                 reference="Jean 3:16",
@@ -230,7 +232,7 @@ def baseline(count: int, stub: FcmStubProcess, credentials: str) -> tuple[float,
             ),
             now=AT,
         )
-        for n, (token, language) in enumerate(users)
+        for n, (kind, identifier, language) in enumerate(devices)
     ]
     # It discards the connections beyond its pool of 100 (that is what is measured): not a warning here.
     logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
@@ -273,7 +275,8 @@ def main() -> None:
         accepted = stub.accepted
         baseline_result = baseline(args.baseline_users, stub, credentials) if args.baseline_users else None
 
-    sent = counts["push_sent"]
+    users_sent = counts["push_sent"]
+    sent = counts["push_devices_sent"]  # messages: one per device
     rate = sent / wall
     print(
         f"\npush tick: {args.users:,} due users, {args.clusters} cluster(s) x {args.workers} worker(s), "
@@ -281,10 +284,12 @@ def main() -> None:
         f"broker {args.broker}, {os.cpu_count()} CPUs"
     )
     print(f"  wall time (enqueue -> run closed) {wall:10.2f} s")
-    print(f"  messages/s                        {rate:10,.0f}")
+    print(f"  messages/s (one per device)       {rate:10,.0f}")
+    print(f"  users/s                           {users_sent / wall:10,.0f}")
     print(
-        f"  pushes sent (run / stub)          {sent:,} / {accepted:,}   "
-        f"failed {counts['push_failed']}, retried {counts['push_retried']}"
+        f"  messages sent (run / stub)        {sent:,} / {accepted:,}   to {users_sent:,} users "
+        f"({sent / max(1, users_sent):.2f} devices each), failed {counts['push_failed']}, "
+        f"retried {counts['push_retried']}"
     )
     print(f"  chunks                            {counts.get('push_chunks', 0):10,d}")
     print(f"  database queries / 1,000 pushes   {counts.get('db_queries', 0) * 1000 / max(1, sent):10.2f}")

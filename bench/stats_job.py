@@ -122,12 +122,16 @@ def load(args: argparse.Namespace, yesterday) -> None:
         started = time.monotonic()
         cursor.execute(
             """
-            INSERT INTO users_user (id, email, password, is_active, is_staff, is_superuser, fcm_token, mood,
+            INSERT INTO users_user (id, email, password, is_active, is_staff, is_superuser, mood,
                                     language, timezone, date_joined)
             SELECT gen_random_uuid(), 'bench-' || g || '@example.invalid', '!', true, false, false,
-                   'bench-token-' || g, 'joyful', 'fr', 'Africa/Lome', %s::timestamptz - (g %% 400) * interval '1 day'
+                   'joyful', 'fr', 'Africa/Lome', %s::timestamptz - (g %% 400) * interval '1 day'
             FROM generate_series(1, %s) g""",
             [f"{yesterday.isoformat()} 12:00+00", args.users],
+        )
+        cursor.execute(  # one token device each: every user active
+            "INSERT INTO users_device (user_id, kind, identifier, platform, app_version, created_at, last_seen_at) "
+            "SELECT id, 'token', 'bench-token-' || id, '', '', now(), now() FROM users_user"
         )
         print(f"  users: {time.monotonic() - started:.1f} s", flush=True)
         sample = "" if args.active_share >= 1 else f"WHERE random() < {args.active_share}"

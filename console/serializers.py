@@ -156,7 +156,7 @@ class _PushTickFields(serializers.Serializer):
 PushTickSerializer = type(
     "PushTickSerializer",
     (_PushTickFields,),
-    {count.name: serializers.IntegerField() for count in PUSH_HEALTH_COUNTS},
+    {count.name: serializers.IntegerField(help_text=count.doc or None) for count in PUSH_HEALTH_COUNTS},
 )
 
 

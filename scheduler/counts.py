@@ -25,6 +25,7 @@ class Count:
     summary: bool = True  # in the commands' one-line summary, in declaration order
     # (singular, plural), lower case, for a sentence such as "7 envoyées, 2 échouées" (French)
     noun: tuple[str, str] = ()
+    doc: str = ""  # its description in the API schema, where a response carries it as a field
 
     def __str__(self) -> str:
         return self.name

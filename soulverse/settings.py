@@ -231,6 +231,8 @@ SPECTACULAR_SETTINGS = {
     ],
     # Choice lists shared by several "status" fields get a name of their own.
     "ENUM_NAME_OVERRIDES": {
+        "DeviceKindEnum": "users.models.Device.Kind",
+        "DevicePlatformEnum": "users.models.Device.Platform",
         "RunStatusEnum": "scheduler.models.JobRun.Status",
         "RunTriggerEnum": "scheduler.models.JobRun.Trigger",
         "HealthStatusEnum": "console.serializers.HEALTH_STATUSES",
@@ -372,11 +374,16 @@ FCM_BACKOFF_MAX_SECONDS = env.float("FCM_BACKOFF_MAX_SECONDS", default=30.0)
 FCM_RETRY_BUDGET_SECONDS = env.float("FCM_RETRY_BUDGET_SECONDS", default=30.0)  # waiting per chunk
 PUSH_RATE_PER_MINUTE = env.int("PUSH_RATE_PER_MINUTE", default=600_000)  # FCM's default project quota
 PUSH_CHUNK_SIZE = env.int("PUSH_CHUNK_SIZE", default=500)  # users per chunk task (one FCM batch)
-# A chunk records its verdicts in one statement of 4 parameters per push: SQLite takes at most
+# A chunk records its verdicts in one statement of 5 parameters per push: SQLite takes at most
 # 32,766 parameters, and a larger chunk leaves more pushes in flight when its worker is killed.
 PUSH_CHUNK_SIZE_MAX = 5000
 if not 1 <= PUSH_CHUNK_SIZE <= PUSH_CHUNK_SIZE_MAX:
     raise ImproperlyConfigured(f"PUSH_CHUNK_SIZE must be between 1 and {PUSH_CHUNK_SIZE_MAX}.")
+# Devices push reaches per user (phones, tablets, browsers); registering one more drops the least
+# recently seen.
+DEVICES_PER_USER = env.int("DEVICES_PER_USER", default=10)
+if DEVICES_PER_USER < 1:
+    raise ImproperlyConfigured("DEVICES_PER_USER must be 1 or more.")
 PUSH_MAX_TICKS = env.int("PUSH_MAX_TICKS", default=4)  # ticks that try a user's push before giving up for the day
 # How long a chunk's claim on the pushes it sends holds against other ticks: past the task timeout
 # its worker is gone (a re-run of the same chunk takes its claims over at once).

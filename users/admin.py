@@ -5,7 +5,7 @@ from django.contrib.auth.forms import UserCreationForm as BaseUserCreationForm
 from django.db.models import OuterRef, Subquery
 from knox.models import AuthToken
 
-from users.models import DailyStats, User, UserActivity
+from users.models import DailyStats, Device, User, UserActivity, identifier_short
 
 
 class UserCreationForm(BaseUserCreationForm):
@@ -20,9 +20,28 @@ class UserChangeForm(BaseUserChangeForm):
         fields = "__all__"
 
 
+class DeviceInline(admin.TabularInline):
+    """The user's devices, identifiers shortened (as in the logs); staff may remove one."""
+
+    model = Device
+    extra = 0
+    fields = ("kind", "identifier_shown", "platform", "app_version", "created_at", "last_seen_at", "confirmed_at")
+    readonly_fields = fields
+    ordering = ("-last_seen_at",)
+    verbose_name_plural = "appareils (push)"
+
+    @admin.display(description="identifiant")
+    def identifier_shown(self, device):
+        return identifier_short(device.identifier)
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
     form = UserChangeForm
+    inlines = [DeviceInline]
     add_form = UserCreationForm
     ordering = ("-date_joined",)
     list_display = ("email", "is_active", "is_staff", "mood", "language", "timezone", "last_active_day")
@@ -31,7 +50,7 @@ class UserAdmin(BaseUserAdmin):
     readonly_fields = ("id", "date_joined", "last_login", "last_active_day")
     fieldsets = (
         (None, {"fields": ("id", "email", "password")}),
-        ("Profil", {"fields": ("mood", "language", "timezone", "fcm_token")}),
+        ("Profil", {"fields": ("mood", "language", "timezone")}),
         ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
         ("Dates", {"fields": ("date_joined", "last_login", "last_active_day")}),
     )

@@ -1,9 +1,10 @@
-"""The signed-in user: profile (GET / PATCH /api/v1/users/me) and API tokens (/api/v1/auth/)."""
+"""The signed-in user: profile (GET / PATCH /api/v1/users/me), devices (/api/v1/users/me/devices)
+and API tokens (/api/v1/auth/)."""
 
 from axes.exceptions import AxesBackendPermissionDenied
 from django.conf import settings
 from django.contrib.auth import authenticate
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
@@ -12,11 +13,21 @@ from rest_framework.views import APIView
 from soulverse.api import DETAIL_SCHEMA, FORBIDDEN, INVALID, NOT_JSON, UNAUTHENTICATED, StrictJSONParser
 from soulverse.authentication import TokenAuthentication
 from soulverse.middleware import lockout_response
-from users.serializers import LoginResultSerializer, LoginSerializer, MeSerializer, TokenSerializer
+from users.selectors import devices_of_user
+from users.serializers import (
+    DeviceRegisterSerializer,
+    DeviceSerializer,
+    LoginResultSerializer,
+    LoginSerializer,
+    MeSerializer,
+    TokenSerializer,
+)
 from users.services import (
     TooManyDevices,
     api_token_device_create,
     api_tokens_revoke,
+    device_register,
+    device_remove,
     user_activity_record,
     user_profile_update,
 )
@@ -49,6 +60,56 @@ class MeView(ActivityRecordingMixin, APIView):
         serializer.is_valid(raise_exception=True)
         user = user_profile_update(user=request.user, **serializer.validated_data)
         return Response(MeSerializer(user).data)
+
+
+NOT_FOUND = OpenApiResponse(DETAIL_SCHEMA, description="No such device of yours.")
+
+
+class DevicesView(ActivityRecordingMixin, APIView):
+    """The phones, tablets and browsers push reaches (GET); POST registers this one, or refreshes
+    it: idempotent on its identifier (201 when new, 200 when known)."""
+
+    permission_classes = [IsAuthenticated]
+    parser_classes = [StrictJSONParser]
+
+    @extend_schema(responses=DeviceSerializer(many=True))
+    def get(self, request):
+        return Response(DeviceSerializer(devices_of_user(user=request.user), many=True).data)
+
+    @extend_schema(
+        request=DeviceRegisterSerializer,
+        responses={200: DeviceSerializer, 201: DeviceSerializer, 400: INVALID, 415: NOT_JSON},
+    )
+    def post(self, request):
+        body = DeviceRegisterSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        device, created = device_register(
+            user=request.user,
+            kind=data["kind"],
+            identifier=data["id"],
+            platform=data["platform"],
+            app_version=data["app_version"],
+            replaces=data["replaces"],
+        )
+        return Response(
+            DeviceSerializer(device).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
+
+
+class DeviceView(ActivityRecordingMixin, APIView):
+    """DELETE: push no longer reaches this device (its FID or registration token, URL-encoded)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("id", str, OpenApiParameter.PATH, description="The FID or the token.")],
+        responses={204: None, 404: NOT_FOUND},
+    )
+    def delete(self, request, id: str):
+        if not device_remove(user=request.user, identifier=id):
+            return Response({"detail": "Appareil introuvable."}, status=status.HTTP_404_NOT_FOUND)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class LoginView(APIView):

@@ -5,7 +5,7 @@ import zoneinfo
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone as django_timezone
 
 
@@ -52,16 +52,11 @@ class UserManager(BaseUserManager):
         return self.create_user(email, password, **fields)
 
 
-# The filter behind "active user"; also the condition of the partial index below.
-ACTIVE_USER_Q = Q(is_active=True) & ~Q(fcm_token="")
-
-
 class User(AbstractBaseUser, PermissionsMixin):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     email = models.EmailField(unique=True)
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
-    fcm_token = models.CharField("FCM token", max_length=512, blank=True, default="")
     mood = models.CharField(max_length=16, choices=Mood.choices, blank=True, default="")
     language = models.CharField(max_length=2, choices=Language.choices, default=Language.FRENCH)
     timezone = models.CharField(max_length=64, default="Africa/Lome", validators=[validate_timezone])
@@ -82,18 +77,19 @@ class User(AbstractBaseUser, PermissionsMixin):
         verbose_name = "utilisateur"
         indexes = [
             # Daily generation walks active users in id order, chunk by chunk; with their mood and
-            # language in the index, a chunk reads the index only (no heap page per user).
+            # language in the index, a chunk reads the index only (no heap page per user), and
+            # probes the devices' user index for each (active_user_q's EXISTS).
             models.Index(
                 fields=["id"],
                 include=["mood", "language"],
                 name="users_active_id_mood_lang_idx",
-                condition=ACTIVE_USER_Q,
+                condition=Q(is_active=True),
             ),
             # The push tick looks up due users by zone and local time.
             models.Index(
                 fields=["timezone", "notify_at"],
                 name="users_push_due_idx",
-                condition=ACTIVE_USER_Q & Q(notifications_enabled=True),
+                condition=Q(is_active=True, notifications_enabled=True),
             ),
         ]
 
@@ -104,6 +100,54 @@ class User(AbstractBaseUser, PermissionsMixin):
     def short_id(self) -> str:
         """The id as logged: first 8 hex digits only."""
         return self.id.hex[:8]
+
+
+def identifier_short(identifier: str) -> str:
+    """A device identifier as logged and shown to staff: its first 8 characters only."""
+    return f"{identifier[:8]}…" if len(identifier) > 8 else identifier
+
+
+class Device(models.Model):
+    """One app installation that push reaches: an FCM registration token (the old way) or a
+    Firebase Installation ID (FID, what FCM asks for now). A user has up to DEVICES_PER_USER."""
+
+    class Kind(models.TextChoices):
+        FID = "fid", "Firebase Installation ID"
+        TOKEN = "token", "Jeton FCM (ancien)"
+
+    class Platform(models.TextChoices):
+        ANDROID = "android", "Android"
+        IOS = "ios", "iOS"
+        WEB = "web", "Web"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="devices", db_index=False)
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    identifier = models.CharField(max_length=512, unique=True)
+    # "" for devices registered without one (PATCH users/me fcm_token, the migrated tokens).
+    platform = models.CharField(max_length=8, choices=Platform.choices, blank=True, default="")
+    app_version = models.CharField(max_length=32, blank=True, default="")
+    created_at = models.DateTimeField(default=django_timezone.now)
+    last_seen_at = models.DateTimeField(default=django_timezone.now)
+    # When FCM first accepted a message for it (null: never yet): an FID that FCM calls
+    # UNREGISTERED before it ever accepted one was never registered for messaging (the app has
+    # not opted in to FID registration), a failure of its own kind.
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "appareil"
+        indexes = [
+            # A user's devices (push, the API) and the EXISTS behind "active user" (index only).
+            models.Index(fields=["user", "created_at"], name="users_device_user_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {identifier_short(self.identifier)}"
+
+
+def active_user_q() -> Q:
+    """The filter behind "active user": `is_active` and at least one device (the original
+    service's "non-empty FCM token"); one EXISTS probe of the devices' user index per user."""
+    return Q(is_active=True) & Q(Exists(Device.objects.filter(user_id=OuterRef("pk"))))
 
 
 class UserActivity(models.Model):

@@ -1,20 +1,38 @@
 import datetime
+import uuid
 
 from django.conf import settings
-from django.db.models import Count, Max, Q, QuerySet
+from django.db import connection
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from users.models import ACTIVE_USER_Q, DailyStats, Language, Mood, User, UserActivity
+from users.models import DailyStats, Device, Language, Mood, User, UserActivity, active_user_q
 
 WEEK_DAYS = 7
 MONTH_DAYS = 30
 
 
 def users_active(
-    *, mood: str | None = None, language: str | None = None, timezone: str | None = None
+    *,
+    mood: str | None = None,
+    language: str | None = None,
+    timezone: str | None = None,
+    after: uuid.UUID | None = None,
+    upto: uuid.UUID | None = None,
 ) -> QuerySet[User]:
-    """Users who get a daily verse: `is_active` and a non-empty FCM token."""
-    qs = User.objects.filter(ACTIVE_USER_Q)
+    """Users who get a daily verse: `is_active` and at least one device; with after < id <= upto
+    when given (a chunk's keyset range)."""
+    if after is None and upto is None:
+        qs = User.objects.filter(active_user_q())
+    else:
+        # The range bounds the devices probed too: PostgreSQL then merges the two index ranges
+        # (a hundred pages a chunk) instead of probing the devices' index once per user.
+        users, devices = User.objects.filter(is_active=True), Device.objects.filter(user_id=OuterRef("pk"))
+        if after is not None:
+            users, devices = users.filter(id__gt=after), devices.filter(user_id__gt=after)
+        if upto is not None:
+            users, devices = users.filter(id__lte=upto), devices.filter(user_id__lte=upto)
+        qs = users.filter(Exists(devices))
     if mood is not None:
         qs = qs.filter(mood=mood)
     if language is not None:
@@ -24,25 +42,40 @@ def users_active(
     return qs
 
 
-def users_push_eligible() -> QuerySet[User]:
-    """Active users who have not turned the daily push off."""
-    return users_active().filter(notifications_enabled=True)
+def users_push_eligible(*, after: uuid.UUID | None = None, upto: uuid.UUID | None = None) -> QuerySet[User]:
+    """Active users who have not turned the daily push off (after < id <= upto when given)."""
+    return users_active(after=after, upto=upto).filter(notifications_enabled=True)
 
 
 def users_count_summary() -> dict:
-    """Total and active users, active ones by mood and by language, in one query."""
-    aggregates = {"total": Count("pk"), "active": Count("pk", filter=ACTIVE_USER_Q)}
-    for value in [*Mood.values, ""]:
-        aggregates[f"mood_{value or 'none'}"] = Count("pk", filter=ACTIVE_USER_Q & Q(mood=value))
-    for value in Language.values:
-        aggregates[f"language_{value}"] = Count("pk", filter=ACTIVE_USER_Q & Q(language=value))
-    row = User.objects.aggregate(**aggregates)
-    return {
-        "active_users": row["active"],
-        "total_users": row["total"],
-        "by_mood": {value or "none": row[f"mood_{value or 'none'}"] for value in [*Mood.values, ""]},
-        "by_language": {value: row[f"language_{value}"] for value in Language.values},
-    }
+    """Total and active users, active ones by mood and by language, in one query: users grouped by
+    (mood, language), joined to the set of users with a device (one hash join; an EXISTS inside
+    the count would be a probe per user)."""
+    users, devices = User._meta.db_table, Device._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT u.mood, u.language, COUNT(*), "
+            f"SUM(CASE WHEN u.is_active AND d.user_id IS NOT NULL THEN 1 ELSE 0 END) "
+            f"FROM {users} u LEFT JOIN (SELECT DISTINCT user_id FROM {devices}) d ON d.user_id = u.id "
+            f"GROUP BY u.mood, u.language"
+        )
+        groups = cursor.fetchall()
+    by_mood = dict.fromkeys([value or "none" for value in [*Mood.values, ""]], 0)
+    by_language = dict.fromkeys(Language.values, 0)
+    total = active = 0
+    for mood, language, group_total, group_active in groups:
+        total += group_total
+        active += group_active
+        if (mood := mood or "none") in by_mood:
+            by_mood[mood] += group_active
+        if language in by_language:
+            by_language[language] += group_active
+    return {"active_users": active, "total_users": total, "by_mood": by_mood, "by_language": by_language}
+
+
+def devices_of_user(*, user: User) -> QuerySet[Device]:
+    """The user's devices, most recently seen first."""
+    return Device.objects.filter(user=user).order_by("-last_seen_at", "-id")
 
 
 def user_activity_counts(*, day: datetime.date) -> dict:

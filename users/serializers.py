@@ -5,8 +5,15 @@ from django.db import models
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from rest_framework import serializers
 
-from soulverse.api import NO_NUL_PATTERN, StrictBooleanField, StrictCharField, StrictSerializer
-from users.models import User, validate_quarter_hour
+from soulverse.api import (
+    NO_NUL_PATTERN,
+    StrictBooleanField,
+    StrictCharField,
+    StrictSerializer,
+    StrictSerializerSchema,
+    UTCDateTimeField,
+)
+from users.models import Device, User, validate_quarter_hour
 
 QUARTER_HOUR_PATTERN = r"^([01][0-9]|2[0-3]):(00|15|30|45)$"
 # The schema's format for a time zone name (not one of OpenAPI's registered formats: a hint for
@@ -38,6 +45,10 @@ class MeSerializer(serializers.ModelSerializer):
     }
     notify_at = QuarterHourField(required=False)
     notifications_enabled = StrictBooleanField(required=False)
+    # The old way of registering a phone (one FCM registration token): it becomes a token device
+    # (POST users/me/devices is the new way). Write-only: GET shows no token; "" removes the
+    # user's token devices.
+    fcm_token = StrictCharField(max_length=512, allow_blank=True, required=False, write_only=True)
 
     class Meta:
         model = User
@@ -53,7 +64,6 @@ class MeSerializer(serializers.ModelSerializer):
             "date_joined",
         ]
         read_only_fields = ["id", "email", "date_joined"]
-        extra_kwargs = {"fcm_token": {"write_only": True}}
 
     def validate(self, attrs):
         StrictSerializer.unknown_fields_refuse(self)
@@ -115,3 +125,79 @@ class TokenSerializer(serializers.Serializer):
 
     def get_current(self, token) -> bool:
         return token.pk == getattr(self.context["request"].auth, "pk", None)
+
+
+# A Firebase Installation ID: 22 URL-safe base64 characters, the first of c, d, e or f (its four
+# high bits are 0111).
+FID_PATTERN = r"^[cdef][A-Za-z0-9_-]{21}$"
+# An FCM registration token: URL-safe base64 and ':' (no spaces, no control characters).
+TOKEN_PATTERN = r"^[A-Za-z0-9_:.-]+$"
+
+
+class DeviceSerializer(serializers.Serializer):
+    """One of the user's devices (what push reaches)."""
+
+    kind = serializers.ChoiceField(choices=Device.Kind.choices)
+    id = serializers.CharField(source="identifier", help_text="The FID or the FCM registration token.")
+    platform = serializers.CharField(help_text="android, ios, web; empty when registered without one.")
+    app_version = serializers.CharField()
+    created_at = UTCDateTimeField()
+    last_seen_at = UTCDateTimeField()
+
+
+class DeviceRegisterSerializer(StrictSerializer):
+    """Body of POST /api/v1/users/me/devices."""
+
+    kind = serializers.ChoiceField(
+        choices=Device.Kind.choices,
+        help_text="`fid`: a Firebase Installation ID (apps registered for FID-based messaging); "
+        "`token`: an FCM registration token (the old way).",
+    )
+    id = StrictCharField(max_length=512, help_text="The FID or the registration token, whole.")
+    platform = serializers.ChoiceField(choices=Device.Platform.choices)
+    app_version = StrictCharField(max_length=32, required=False, allow_blank=True, default="")
+    replaces = StrictCharField(
+        max_length=512,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="The registration token this FID supersedes on the same phone: that device is removed.",
+    )
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        pattern = FID_PATTERN if attrs["kind"] == Device.Kind.FID else TOKEN_PATTERN
+        if not re.fullmatch(pattern, attrs["id"]):
+            raise serializers.ValidationError(
+                {"id": "Identifiant invalide : une FID fait 22 caractères (A-Z, a-z, 0-9, - et _)."}
+                if attrs["kind"] == Device.Kind.FID
+                else {"id": "Jeton invalide : caractères attendus A-Z, a-z, 0-9, -, _, : et ."}
+            )
+        return attrs
+
+
+class DeviceRegisterSchema(StrictSerializerSchema):
+    """The schema says what the serializer enforces: the identifier's form depends on `kind` (one
+    object shape per kind), no other fields, no NUL."""
+
+    target_class = DeviceRegisterSerializer
+    match_subclasses = False
+    priority = 1  # over StrictSerializerSchema
+
+    def map_serializer(self, auto_schema, direction):
+        schema = super().map_serializer(auto_schema, direction)
+        if direction != "request":
+            return schema
+        shapes = []
+        for kind, pattern, description in (
+            ("fid", FID_PATTERN, "A Firebase Installation ID: 22 characters, the first c, d, e or f."),
+            ("token", TOKEN_PATTERN, "An FCM registration token, whole."),
+        ):
+            properties = {
+                **schema["properties"],
+                # A pattern, not a one-value enum (drf-spectacular would merge the two into one component).
+                "kind": {"type": "string", "pattern": f"^{kind}$", "description": f"`{kind}`"},
+                "id": {**schema["properties"]["id"], "pattern": pattern, "minLength": 1, "description": description},
+            }
+            shapes.append({**schema, "properties": properties, "additionalProperties": False})
+        return {"oneOf": shapes, "description": schema.get("description", "")}

@@ -17,8 +17,8 @@ from knox.settings import CONSTANTS
 from soulverse.db import rows_delete_before
 from soulverse.memos import Memo
 from soulverse.secret_rules import secret_problem
-from users.models import DailyStats, Language, Mood, User, UserActivity
-from users.selectors import user_activity_counts, users_active
+from users.models import DailyStats, Device, Language, Mood, User, UserActivity, identifier_short
+from users.selectors import devices_of_user, user_activity_counts, users_active
 
 logger = logging.getLogger(__name__)
 
@@ -116,7 +116,6 @@ _SEED_COLUMNS = (
     "is_active",
     "is_staff",
     "is_superuser",
-    "fcm_token",
     "mood",
     "language",
     "timezone",
@@ -124,8 +123,45 @@ _SEED_COLUMNS = (
 )
 
 
+_DEVICE_COLUMNS = ("user_id", "kind", "identifier", "platform", "app_version", "created_at", "last_seen_at")
+# Devices per user with at least one (mean 1.3), and the share of FIDs (apps updated since FCM
+# moved to installation IDs) among them.
+_DEVICE_COUNT_WEIGHTS = {1: 75, 2: 20, 3: 5}
+_FID_SHARE = 0.4
+_PLATFORM_WEIGHTS = {Device.Platform.ANDROID: 85, Device.Platform.IOS: 10, Device.Platform.WEB: 5}
+
+
+def demo_device_identifier(rng: random.Random, kind: str) -> str:
+    """A realistic identifier: an FID is 22 URL-safe base64 characters starting with c, d, e or f;
+    an FCM registration token looks like "<22 chars>:APA91b<130 chars>"."""
+    if kind == Device.Kind.FID:
+        return rng.choice("cdef") + secrets.token_urlsafe(16)[:21]
+    return f"{secrets.token_urlsafe(16)}:APA91b{secrets.token_urlsafe(98)}"
+
+
+def _demo_devices(rng: random.Random, user_id: uuid.UUID, joined: datetime.datetime) -> list[tuple]:
+    counts, count_weights = zip(*_DEVICE_COUNT_WEIGHTS.items())
+    platforms, platform_weights = zip(*_PLATFORM_WEIGHTS.items())
+    devices = []
+    for _ in range(rng.choices(counts, count_weights)[0]):
+        kind = Device.Kind.FID if rng.random() < _FID_SHARE else Device.Kind.TOKEN
+        devices.append(
+            (
+                user_id,
+                kind,
+                demo_device_identifier(rng, kind),
+                rng.choices(platforms, platform_weights)[0],
+                f"2.{rng.randrange(4)}.{rng.randrange(10)}",
+                joined,
+                joined,
+            )
+        )
+    return devices
+
+
 def _demo_user_rows(count: int, seed: int | None, all_active: bool = False):
-    """(user row in _SEED_COLUMNS order, a recent day of activity or None) per demo user."""
+    """(user row in _SEED_COLUMNS order, its device rows in _DEVICE_COLUMNS order, a recent day of
+    activity or None) per demo user."""
     rng = random.Random(seed)
     moods, mood_weights = zip(*_MOOD_WEIGHTS.items())
     zones, zone_weights = zip(*_TIMEZONE_WEIGHTS.items())
@@ -142,35 +178,36 @@ def _demo_user_rows(count: int, seed: int | None, all_active: bool = False):
             all_active or rng.random() < 0.97,
             False,
             False,
-            # FCM registration tokens look like "<22 chars>:APA91b<130 chars>".
-            ""
-            if not all_active and rng.random() < 0.05
-            else f"{secrets.token_urlsafe(16)}:APA91b{secrets.token_urlsafe(98)}",
             rng.choices(moods, mood_weights)[0],
             Language.FRENCH if rng.random() < 0.8 else Language.ENGLISH,
             rng.choices(zones, zone_weights)[0],
             joined,
         )
+        devices = [] if not all_active and rng.random() < 0.05 else _demo_devices(rng, user_id, joined)
         active_at = now - datetime.timedelta(seconds=rng.randrange(3 * 86400)) if active_recently else None
-        yield row, active_at and max(timezone.localdate(active_at), timezone.localdate(joined))
+        yield row, devices, active_at and max(timezone.localdate(active_at), timezone.localdate(joined))
 
 
 def demo_users_seed(*, count: int, seed: int | None = None, chunk_size: int = 50_000, all_active: bool = False) -> int:
-    """Create `count` realistic demo users (`all_active`: every one active), 60 % of them with a day
-    of activity in the last three days; COPY on PostgreSQL, bulk inserts elsewhere."""
+    """Create `count` realistic demo users (`all_active`: every one active), 95 % of them with 1 to
+    3 devices (1.3 on average, 40 % of them FIDs), 60 % with a day of activity in the last three
+    days; COPY on PostgreSQL, bulk inserts elsewhere."""
     if count < 0:
         raise ValueError("count must be zero or more")
     rows = _demo_user_rows(count, seed, all_active)
     created = 0
     while chunk := [row for _, row in zip(range(chunk_size), rows)]:
-        users = [user for user, _ in chunk]
-        activity = [(user[0], day) for user, day in chunk if day]
+        users = [user for user, _, _ in chunk]
+        devices = [device for _, user_devices, _ in chunk for device in user_devices]
+        activity = [(user[0], day) for user, _, day in chunk if day]
         with transaction.atomic():
             if connection.vendor == "postgresql":
                 _copy_rows(User, _SEED_COLUMNS, users)
+                _copy_rows(Device, _DEVICE_COLUMNS, devices)
                 _copy_rows(UserActivity, ("user_id", "day"), activity)
             else:
                 User.objects.bulk_create([User(**dict(zip(_SEED_COLUMNS, row))) for row in users])
+                Device.objects.bulk_create([Device(**dict(zip(_DEVICE_COLUMNS, row))) for row in devices])
                 UserActivity.objects.bulk_create([UserActivity(user_id=pk, day=day) for pk, day in activity])
         created += len(chunk)
     logger.info("event=demo_users_seeded count=%s", created)
@@ -192,12 +229,95 @@ def _copy_rows(model, columns: tuple[str, ...], chunk: list[tuple]) -> None:
         cursor.copy_expert(f"COPY {model._meta.db_table} ({', '.join(columns)}) FROM STDIN", buffer)
 
 
-def user_profile_update(*, user: User, **fields) -> User:
-    """Save the given profile fields (already validated) and nothing else."""
+@transaction.atomic
+def user_profile_update(*, user: User, fcm_token: str | None = None, **fields) -> User:
+    """Save the given profile fields (already validated) and nothing else. `fcm_token`, the old way
+    of registering a phone: a token device (see user_fcm_token_set)."""
     for name, value in fields.items():
         setattr(user, name, value)
-    user.save(update_fields=list(fields))
+    if fields:
+        user.save(update_fields=list(fields))
+    if fcm_token is not None:
+        user_fcm_token_set(user=user, token=fcm_token)
     return user
+
+
+def user_fcm_token_set(*, user: User, token: str) -> None:
+    """PATCH users/me {"fcm_token"} (the old way, kept for apps not updated): a token device, or,
+    with "", no token devices any more (the user's FIDs are kept)."""
+    if token:
+        device_register(user=user, kind=Device.Kind.TOKEN, identifier=token)
+        return
+    deleted, _ = Device.objects.filter(user=user, kind=Device.Kind.TOKEN).delete()
+    logger.info("event=device_tokens_cleared user=%s count=%s", user.short_id, deleted)
+
+
+@transaction.atomic
+def device_register(
+    *,
+    user: User,
+    kind: str,
+    identifier: str,
+    platform: str = "",
+    app_version: str = "",
+    replaces: str = "",
+    limit: int | None = None,
+) -> tuple[Device, bool]:
+    """Register the app installation `identifier` for `user`, or refresh it (last seen, platform,
+    app version): idempotent on the identifier. Returns (device, created).
+
+    - An identifier registered by another account moves to `user` (the phone signed in again).
+    - `replaces`: the token this FID supersedes on the same phone; that device of `user` goes.
+    - At most `limit` devices (DEVICES_PER_USER): the least recently seen beyond it are dropped.
+
+    The user's row is locked (SELECT … FOR UPDATE): registrations of one user take turns."""
+    limit = limit or settings.DEVICES_PER_USER
+    User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True).get()
+    now = timezone.now()
+    device = Device.objects.select_for_update().filter(identifier=identifier).first()
+    created = device is None
+    if created:
+        device = Device.objects.create(
+            user=user,
+            kind=kind,
+            identifier=identifier,
+            platform=platform,
+            app_version=app_version,
+            created_at=now,
+            last_seen_at=now,
+        )
+    else:
+        moved = device.user_id != user.pk
+        device.user, device.kind, device.last_seen_at = user, kind, now
+        device.platform = platform or device.platform
+        device.app_version = app_version or device.app_version
+        if moved:
+            device.created_at, device.confirmed_at = now, None
+        device.save()
+    replaced = 0
+    if replaces and replaces != identifier:
+        replaced, _ = Device.objects.filter(user=user, identifier=replaces).delete()
+    surplus = list(devices_of_user(user=user).values_list("id", flat=True)[limit:])
+    if surplus:
+        Device.objects.filter(id__in=surplus).delete()
+    logger.info(
+        "event=device_registered user=%s kind=%s device=%s created=%s replaced=%s dropped=%s",
+        user.short_id,
+        kind,
+        identifier_short(identifier),
+        created,
+        replaced,
+        len(surplus),
+    )
+    return device, created
+
+
+def device_remove(*, user: User, identifier: str) -> bool:
+    """Forget the device `identifier` of `user` (signed out, push turned off on that phone)."""
+    deleted, _ = Device.objects.filter(user=user, identifier=identifier).delete()
+    if deleted:
+        logger.info("event=device_removed user=%s device=%s", user.short_id, identifier_short(identifier))
+    return bool(deleted)
 
 
 def api_token_key_problem(key: str) -> str | None:

@@ -169,7 +169,7 @@ class Delivery(models.Model):
         PENDING = "pending", "En attente"
         SENDING = "sending", "En cours d'envoi"  # claimed by a chunk: handed to FCM, verdict not yet recorded
         SENT = "sent", "Envoyé"
-        INVALID_TOKEN = "invalid_token", "Jeton invalide"
+        INVALID_TOKEN = "invalid_token", "Jeton invalide"  # every device of the user was dead
         FAILED = "failed", "Échec"
 
     # No index of its own: the unique (user, day) index serves lookups by user.
@@ -189,6 +189,9 @@ class Delivery(models.Model):
     # worker died resends it) and until when (then any tick may take it over).
     claim = models.CharField(max_length=32, blank=True)
     claimed_until = models.DateTimeField(null=True, blank=True)
+    # The user's devices FCM has accepted the verse for (device ids): a delivery taken up again
+    # sends only to the others.
+    sent_devices = models.JSONField(default=list, blank=True)
 
     class Meta:
         verbose_name = "envoi push"

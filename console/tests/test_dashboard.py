@@ -62,6 +62,7 @@ def test_series_cover_thirty_days_from_the_stats_verses_and_run_counts(dashboard
         "push_sent": {28: 105, 29: 7},
         "push_invalid_tokens": {28: 3},
         "push_failed": {28: 1, 29: 2},
+        "push_fid_not_registered": {},
     }
 
 
@@ -76,7 +77,12 @@ def test_series_are_zero_without_data(db):
     }
     assert series["verses"] == {"ai": [None] * 7, "fallback": [None] * 7}
     assert series["ai_failures"] == {}
-    assert series["pushes"] == {"push_sent": [0] * 7, "push_invalid_tokens": [0] * 7, "push_failed": [0] * 7}
+    assert series["pushes"] == {
+        "push_sent": [0] * 7,
+        "push_invalid_tokens": [0] * 7,
+        "push_failed": [0] * 7,
+        "push_fid_not_registered": [0] * 7,
+    }
 
 
 def test_stacked_bars_scale_to_a_round_top():
@@ -227,6 +233,7 @@ def test_dashboard_shows_state_jobs_runs_and_charts(admin_client, schedules, das
         "Échecs de l&#x27;IA par type",
         "Notifications push",
         "Jetons invalides",
+        "FID non enregistrées",
         "Délai dépassé",
         "Texte non conforme",
     ):
@@ -235,7 +242,7 @@ def test_dashboard_shows_state_jobs_runs_and_charts(admin_client, schedules, das
     assert (
         'aria-label="'
         + (dashboard_data.today - datetime.timedelta(days=1)).strftime("%d/%m/%Y")
-        + ' : Envoyées 105, Jetons invalides 3, Échouées 1"'
+        + ' : Envoyées 105, Jetons invalides 3, Échouées 1, FID non enregistrées 0"'
         in html
     )
     # SVG coordinates are numbers, never the French "176,0".

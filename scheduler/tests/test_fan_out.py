@@ -7,6 +7,7 @@ from scheduler.models import JobChunk, JobRun
 from scheduler.services import job_chunk_execute, job_run_claim, job_run_execute
 from scheduler.tasks import job_chunk_run
 from users.models import User
+from users.tests.factories import devices_bulk_create
 from verses.models import DailyVerse
 
 pytestmark = pytest.mark.django_db
@@ -16,14 +17,12 @@ pytestmark = pytest.mark.django_db
 def users(settings):
     settings.VERSES_ASSIGN_CHUNK_SIZE = 7
     moods = ["joyful", "sad", "", "hopeful"]
-    User.objects.bulk_create(
-        [
-            User(email=f"u{n}@example.org", fcm_token=f"t{n}", mood=moods[n % 4], language="fr" if n % 3 else "en")
-            for n in range(50)
-        ]
+    active = User.objects.bulk_create(
+        [User(email=f"u{n}@example.org", mood=moods[n % 4], language="fr" if n % 3 else "en") for n in range(50)]
     )
-    User.objects.bulk_create([User(email=f"x{n}@example.org", fcm_token="") for n in range(5)])
-    return User.objects.exclude(fcm_token="")
+    devices_bulk_create(active)
+    User.objects.bulk_create([User(email=f"x{n}@example.org") for n in range(5)])  # no device: not active
+    return User.objects.filter(devices__isnull=False)
 
 
 def start_run() -> JobRun:

@@ -23,6 +23,7 @@ from scheduler.tests.clusters import cluster_kill, cluster_start, cluster_stop, 
 from scheduler.tests.outages import OUTAGE_SECONDS, OUTAGE_TIMEOUTS, outage, postgres_ctl, postgres_wait
 from users.models import User
 from users.selectors import users_active
+from users.tests.factories import devices_bulk_create
 from verses.models import DailyVerse
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
@@ -30,16 +31,17 @@ pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
 
 @pytest.mark.parametrize("trial", range(6))
 def test_sigkill_mid_run_then_restart_loses_and_duplicates_nothing(trial, tmp_path):
-    User.objects.bulk_create(
-        [
-            User(
-                email=f"u{n}@example.org",
-                fcm_token=f"t{n}",
-                mood=["sad", "joyful", ""][n % 3],
-                language="fr" if n % 4 else "en",
-            )
-            for n in range(3000)
-        ]
+    devices_bulk_create(
+        User.objects.bulk_create(
+            [
+                User(
+                    email=f"u{n}@example.org",
+                    mood=["sad", "joyful", ""][n % 3],
+                    language="fr" if n % 4 else "en",
+                )
+                for n in range(3000)
+            ]
+        )
     )
     active = set(users_active().values_list("pk", flat=True))
     log = open(tmp_path / "qcluster.log", "ab")
@@ -78,7 +80,7 @@ def test_three_clusters_on_one_database_fire_each_due_schedule_once(tmp_path):
 
     if connection.vendor != "postgresql":
         pytest.skip("several clusters need PostgreSQL's row locks (SELECT ... FOR UPDATE)")
-    User.objects.bulk_create([User(email=f"u{n}@example.org", fcm_token=f"t{n}") for n in range(300)])
+    devices_bulk_create(User.objects.bulk_create([User(email=f"u{n}@example.org") for n in range(300)]))
     schedules_setup()
     Schedule.objects.filter(name="daily_verses_generation").update(
         next_run=timezone.now() - datetime.timedelta(minutes=1)
@@ -140,8 +142,8 @@ def test_redis_stopped_mid_run_the_run_completes_and_caching_resumes(tmp_path):
 
     if not settings.REDIS_URL or ":6379" not in settings.REDIS_URL:
         pytest.skip("needs the machine's Redis on 127.0.0.1:6379 (REDIS_URL)")
-    User.objects.bulk_create(
-        [User(email=f"u{n}@example.org", fcm_token=f"t{n}", mood=["sad", ""][n % 2]) for n in range(3000)]
+    devices_bulk_create(
+        User.objects.bulk_create([User(email=f"u{n}@example.org", mood=["sad", ""][n % 2]) for n in range(3000)])
     )
     reader = User.objects.first()
     from scheduler.permissions import VIEWERS_GROUP, scheduler_groups_ensure
@@ -197,8 +199,10 @@ def writers_waiting(table: str) -> int:
 
 
 def test_postgres_down_mid_run_the_run_retries_and_completes(local_postgres, tmp_path):
-    User.objects.bulk_create(
-        [User(email=f"u{n}@example.org", fcm_token=f"t{n}", mood=["sad", "joyful", ""][n % 3]) for n in range(20000)]
+    devices_bulk_create(
+        User.objects.bulk_create(
+            [User(email=f"u{n}@example.org", mood=["sad", "joyful", ""][n % 3]) for n in range(20000)]
+        )
     )
     active = set(users_active().values_list("pk", flat=True))
     table = DailyVerse._meta.db_table
@@ -245,8 +249,10 @@ def test_postgres_down_during_the_ai_phase_the_job_retries_and_completes(local_p
     from soulverse.testing.gemini_stub import GeminiStub, good_answer
     from verses.models import VerseOfTheDay
 
-    User.objects.bulk_create(
-        [User(email=f"u{n}@example.org", fcm_token=f"t{n}", mood=["sad", "joyful", ""][n % 3]) for n in range(3000)]
+    devices_bulk_create(
+        User.objects.bulk_create(
+            [User(email=f"u{n}@example.org", mood=["sad", "joyful", ""][n % 3]) for n in range(3000)]
+        )
     )
     active = set(users_active().values_list("pk", flat=True))
     log = open(tmp_path / "qcluster.log", "ab")
@@ -271,7 +277,7 @@ def test_postgres_down_during_the_ai_phase_the_job_retries_and_completes(local_p
 
 
 def test_qcluster_started_while_postgres_is_down_waits_and_recovers(local_postgres, tmp_path):
-    User.objects.bulk_create([User(email=f"u{n}@example.org", fcm_token=f"t{n}") for n in range(3000)])
+    devices_bulk_create(User.objects.bulk_create([User(email=f"u{n}@example.org") for n in range(3000)]))
     active = set(users_active().values_list("pk", flat=True))
     run, _ = job_run_enqueue(job_id="daily_verses_generation", trigger="schedule")  # waiting in the queue
     connection.close()
@@ -295,8 +301,8 @@ def test_qcluster_started_while_postgres_is_down_waits_and_recovers(local_postgr
 
 
 def test_manual_trigger_during_a_scheduled_run_starts_nothing(staff_client, tmp_path):
-    User.objects.bulk_create(
-        [User(email=f"u{n}@example.org", fcm_token=f"t{n}", mood=["sad", ""][n % 2]) for n in range(20000)]
+    devices_bulk_create(
+        User.objects.bulk_create([User(email=f"u{n}@example.org", mood=["sad", ""][n % 2]) for n in range(20000)])
     )
     active = set(users_active().values_list("pk", flat=True))
     log = open(tmp_path / "qcluster.log", "ab")

@@ -19,6 +19,7 @@ from scheduler.models import JobChunk, JobRun
 from scheduler.tests.clusters import cluster_kill, cluster_stop, database_url, wait_until
 from users.models import User
 from users.selectors import users_active
+from users.tests.factories import devices_bulk_create
 from verses.models import DailyVerse
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
@@ -66,11 +67,10 @@ def test_sigkill_one_of_two_clusters_mid_run_the_watchdog_hands_its_chunks_out_a
         pytest.skip("holds the chunks with PostgreSQL's LOCK TABLE (DATABASE_URL)")
     if broker == "redis" and not os.environ.get("REDIS_URL"):
         pytest.skip("the Redis broker needs REDIS_URL")
-    User.objects.bulk_create(
+    users = User.objects.bulk_create(
         [
             User(
                 email=f"u{n}@example.org",
-                fcm_token=f"t{n}",
                 mood=["sad", "joyful", ""][n % 3],
                 language="fr" if n % 4 else "en",
             )
@@ -78,6 +78,7 @@ def test_sigkill_one_of_two_clusters_mid_run_the_watchdog_hands_its_chunks_out_a
         ],
         batch_size=5000,
     )
+    devices_bulk_create(users)
     active = set(users_active().values_list("pk", flat=True))
     env = cluster_env(broker, f"watchdog-{uuid.uuid4().hex[:8]}")
     doomed = cluster_start(env, tmp_path / "doomed.log")

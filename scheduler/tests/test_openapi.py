@@ -32,6 +32,9 @@ OPERATIONS = {
     ("/api/v1/scheduler/jobs/{id}/", "patch"),
     ("/api/v1/scheduler/jobs/{id}/run/", "post"),
     ("/api/v1/scheduler/jobs/{id}/changes/", "get"),
+    ("/api/v1/users/me/devices/", "get"),
+    ("/api/v1/users/me/devices/", "post"),
+    ("/api/v1/users/me/devices/{id}/", "delete"),
 }
 
 

@@ -27,7 +27,7 @@ from rest_framework.test import APIClient
 from scheduler.models import JobRun
 from scheduler.registry import JOBS
 from scheduler.tests.runs import daily_run
-from users.models import Language, Mood, User
+from users.models import Device, Language, Mood, User
 from users.tests.factories import UserFactory, token_key_for
 from verses.models import DailyVerse
 
@@ -83,18 +83,20 @@ def _token_client(user: User) -> APIClient:
 def _add_users(count: int, *, start: int) -> None:
     """`count` users, most active, spread over every (mood, language) pair."""
     moods = [*Mood.values, ""]
-    User.objects.bulk_create(
+    users = User.objects.bulk_create(
         [
             User(
                 email=f"bulk{n}@example.org",
                 password="!",
                 is_active=n % 10 != 0,
-                fcm_token="" if n % 7 == 0 else f"bulk-token-{n}",
                 mood=moods[n % len(moods)],
                 language=Language.values[n % len(Language.values)],
             )
             for n in range(start, start + count)
         ]
+    )
+    Device.objects.bulk_create(  # a seventh of them without a device
+        [Device(user=user, kind="token", identifier=f"bulk-token-{n}") for n, user in enumerate(users, start) if n % 7]
     )
 
 

@@ -11,15 +11,22 @@ Built from the public specification, for firebase-admin's own code to talk to ov
   or a ``google.rpc.Status`` error body whose ``details`` hold a
   ``type.googleapis.com/google.firebase.fcm.v1.FcmError`` with its ``errorCode``.
 
-Modes: a registration token starting with ``unregistered``, ``mismatch`` or ``invalid`` is answered
-404 UNREGISTERED, 403 SENDER_ID_MISMATCH or 400 INVALID_ARGUMENT (about ``message.token``);
+A message targets exactly one of ``fid`` (a Firebase Installation ID), ``token`` (a registration
+token, deprecated by FCM), ``topic`` or ``condition``.
+
+Modes: a target (FID or token) starting with ``unregistered``, ``mismatch`` or ``invalid`` is
+answered 404 UNREGISTERED, 403 SENDER_ID_MISMATCH or 400 INVALID_ARGUMENT (about ``message.fid``
+or ``message.token``); one starting with ``unavailable`` always 503 UNAVAILABLE (a device FCM
+cannot reach for now). FCM has no error of its own for an FID sent where the app has not opted in
+to FID registration: it answers UNREGISTERED, as ``fids_unregistered`` makes the stub answer
+every FID (an app that registers tokens only);
 ``outage(status, seconds)`` answers every send with 429 QUOTA_EXCEEDED / 500 INTERNAL /
 503 UNAVAILABLE for a while (with ``Retry-After``); ``fail_next(n, status)`` does it n times.
 
     with FcmStub(latency=0.05) as stub:
         path = stub.credentials_file(tmp_path)   # a service account whose token_uri is the stub
         ...
-        stub.delivered  # [(token, message dict)] of accepted, non-validate-only sends
+        stub.delivered  # [(fid or token, message dict)] of accepted, non-validate-only sends
 """
 
 from __future__ import annotations
@@ -61,19 +68,24 @@ ERRORS: dict[str, tuple[int, str, str]] = {
     "INTERNAL": (500, "INTERNAL", "Internal error encountered."),
 }
 STATUS_TO_CODE = {429: "QUOTA_EXCEEDED", 500: "INTERNAL", 503: "UNAVAILABLE"}
-TOKEN_MODES = {"unregistered": "UNREGISTERED", "mismatch": "SENDER_ID_MISMATCH", "invalid": "INVALID_ARGUMENT"}
+TOKEN_MODES = {
+    "unregistered": "UNREGISTERED",
+    "mismatch": "SENDER_ID_MISMATCH",
+    "invalid": "INVALID_ARGUMENT",
+    "unavailable": "UNAVAILABLE",
+}
 
 
-def error_body(code: str) -> dict:
+def error_body(code: str, target: str = "token") -> dict:
     status, rpc_status, message = ERRORS[code]
     details: list[dict] = [{"@type": FCM_ERROR_TYPE, "errorCode": code}]
     if code == "INVALID_ARGUMENT":
+        description = "Invalid installation ID" if target == "fid" else "Invalid registration token"
         details.append(
-            {
-                "@type": BAD_REQUEST_TYPE,
-                "fieldViolations": [{"field": "message.token", "description": "Invalid registration token"}],
-            }
+            {"@type": BAD_REQUEST_TYPE, "fieldViolations": [{"field": f"message.{target}", "description": description}]}
         )
+        if target == "fid":
+            message = "The installation ID is not a valid Firebase installation ID"
     return {"error": {"code": status, "message": message, "status": rpc_status, "details": details}}
 
 
@@ -100,6 +112,7 @@ class FcmStub:
         no server of its own."""
         self.latency = latency
         self.record = record  # False (benchmarks): count accepted sends without keeping them
+        self.fids_unregistered = False  # True: every FID is answered UNREGISTERED (app not opted in)
         self.accepted = 0
         self.project_id = project_id
         self.token_ttl = token_ttl
@@ -234,7 +247,9 @@ class FcmStub:
                 {},
             )
         message = body.get("message") if isinstance(body, dict) else None
-        targets = [key for key in ("token", "topic", "condition") if isinstance(message, dict) and message.get(key)]
+        targets = [
+            key for key in ("fid", "token", "topic", "condition") if isinstance(message, dict) and message.get(key)
+        ]
         if len(targets) != 1:
             return (
                 400,
@@ -242,20 +257,23 @@ class FcmStub:
                     "error": {
                         "code": 400,
                         "status": "INVALID_ARGUMENT",
-                        "message": "Exactly one of token, topic or condition is required.",
+                        "message": "Exactly one of fid, token, topic or condition is required.",
                         "details": [{"@type": FCM_ERROR_TYPE, "errorCode": "INVALID_ARGUMENT"}],
                     }
                 },
                 {},
             )
-        token = message.get("token", "")
+        kind = targets[0]
+        token = message.get(kind, "")  # the FID or the token (or the topic, the condition)
         forced = self._forced_error()
         code = forced[0] if forced else next((c for prefix, c in TOKEN_MODES.items() if token.startswith(prefix)), None)
+        if code is None and kind == "fid" and self.fids_unregistered:
+            code = "UNREGISTERED"
         if code:
             with self._lock:
                 self.errors[code] += 1
             headers = {"Retry-After": str(math.ceil(forced[1]))} if forced and forced[1] is not None else {}
-            return ERRORS[code][0], error_body(code), headers
+            return ERRORS[code][0], error_body(code, "fid" if kind == "fid" else "token"), headers
         message_id = f"0:{int(time.time() * 1000)}%{next(self._ids):08x}"
         with self._lock:
             self.accepted += 1

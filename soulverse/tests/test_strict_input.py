@@ -5,7 +5,7 @@ from django_q.models import Schedule
 from rest_framework.test import APIClient
 
 from scheduler.models import JobRun
-from users.models import User
+from users.models import Device, User
 from users.tests.factories import UserFactory, token_key_for
 
 pytestmark = pytest.mark.django_db
@@ -27,7 +27,8 @@ def api(user):
 
 
 def profile(user) -> tuple:
-    return User.objects.filter(pk=user.pk).values_list("mood", "language", "timezone", "fcm_token").get()
+    devices = tuple(Device.objects.filter(user=user).values_list("identifier", flat=True))
+    return (*User.objects.filter(pk=user.pk).values_list("mood", "language", "timezone").get(), devices)
 
 
 @pytest.mark.parametrize(

@@ -47,11 +47,7 @@ def daily_verses_assign_chunk(*, day: datetime.date, after: uuid.UUID | None, up
     """Give the active users with after < id <= upto the verse of their pair, in one statement.
 
     Idempotent: existing (user, day) rows are skipped, so a repeated chunk creates nothing."""
-    users = users_active()
-    if after is not None:
-        users = users.filter(id__gt=after)
-    if upto is not None:
-        users = users.filter(id__lte=upto)
+    users = users_active(after=after, upto=upto)
     if connection.vendor == "postgresql" and connection.in_atomic_block:
         # The chunk is idempotent and marked done in this same transaction: a commit lost in a
         # crash loses the mark with the rows, and the chunk is simply done again. Not waiting for

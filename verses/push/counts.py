@@ -4,16 +4,37 @@ from scheduler.counts import Count
 from verses.ai.counts import AI_CALLS
 from verses.generation.counts import FALLBACKS
 
+# Per user (one delivery per user and local date) unless said per device.
 PUSH_DUE = Count("push_due", label="Dues")
 PUSH_SENT = Count(
-    "push_sent", "soulverse_push_sent", "Push notifications sent.", "Envoyées", noun=("envoyée", "envoyées")
+    "push_sent",
+    "soulverse_push_sent",
+    "Push notifications sent (users reached).",
+    "Envoyées",
+    noun=("envoyée", "envoyées"),
+)
+PUSH_DEVICES_SENT = Count(
+    "push_devices_sent",
+    "soulverse_push_devices_sent",
+    "Push messages FCM accepted, one per device.",
+    "Appareils atteints",
+    doc="Messages FCM accepted, one per device.",
 )
 PUSH_INVALID_TOKENS = Count(
     "push_invalid_tokens",
     "soulverse_push_invalid_tokens",
-    "Push tokens FCM reported invalid.",
+    "Devices FCM reported dead (UNREGISTERED, SENDER_ID_MISMATCH, invalid): removed.",
     "Jetons invalides",
     noun=("jeton invalide", "jetons invalides"),
+)
+# An FID FCM does not route (the app has not opted in to FID registration): per device, removed.
+PUSH_FID_NOT_REGISTERED = Count(
+    "push_fid_not_registered",
+    "soulverse_push_fid_not_registered",
+    "FIDs FCM never accepted (app not opted in to FID registration): removed.",
+    "FID non enregistrées",
+    noun=("FID non enregistrée (application sans l'option FID)", "FID non enregistrées (application sans l'option FID)"),
+    doc="FIDs FCM never routed (the app has not opted in to FID registration): removed.",
 )
 PUSH_FAILED = Count(
     "push_failed", "soulverse_push_failed", "Push notifications that failed.", "Échouées", noun=("échouée", "échouées")
@@ -25,10 +46,28 @@ PUSH_GROUPS = Count("push_groups", label="Groupes de fuseaux")
 PUSH_CHUNKS = Count("push_chunks", label="Lots")
 
 # What a chunk adds up (every one present, 0 when nothing happened).
-PUSH_CHUNK_COUNTS = (PUSH_DUE, PUSH_SENT, PUSH_INVALID_TOKENS, PUSH_FAILED, PUSH_RETRIED, PUSH_GAVE_UP, PUSH_VALIDATED)
+PUSH_CHUNK_COUNTS = (
+    PUSH_DUE,
+    PUSH_SENT,
+    PUSH_INVALID_TOKENS,
+    PUSH_FAILED,
+    PUSH_RETRIED,
+    PUSH_GAVE_UP,
+    PUSH_VALIDATED,
+    PUSH_DEVICES_SENT,
+    PUSH_FID_NOT_REGISTERED,
+)
 # The last tick as health and status show it.
-PUSH_HEALTH_COUNTS = (PUSH_DUE, PUSH_SENT, PUSH_INVALID_TOKENS, PUSH_FAILED, PUSH_RETRIED)
+PUSH_HEALTH_COUNTS = (
+    PUSH_DUE,
+    PUSH_SENT,
+    PUSH_DEVICES_SENT,
+    PUSH_INVALID_TOKENS,
+    PUSH_FID_NOT_REGISTERED,
+    PUSH_FAILED,
+    PUSH_RETRIED,
+)
 # The outcomes the dashboard (its sentence: "sent" always, the others when not zero) and its chart show.
-PUSH_OUTCOME_COUNTS = (PUSH_SENT, PUSH_INVALID_TOKENS, PUSH_FAILED)
+PUSH_OUTCOME_COUNTS = (PUSH_SENT, PUSH_INVALID_TOKENS, PUSH_FAILED, PUSH_FID_NOT_REGISTERED)
 # Every count of the tick's run (its plan's first, then what its chunks add up).
 DELIVER_VERSES_COUNTS = (PUSH_GROUPS, PUSH_CHUNKS, AI_CALLS, FALLBACKS, *PUSH_CHUNK_COUNTS)

@@ -11,16 +11,24 @@ PUSH_CHUNK_SIZE (one FCM batch). A chunk works in three steps, each committed be
 2. send, outside any transaction (no row lock is held while FCM answers);
 3. record FCM's verdicts (retried in place through a database outage: never sent again for it).
 
+A user's verse goes to each of their devices (one message per device, `fid` or `token`); the user
+is sent it (`sent_at`, counted once) when a first device accepted it, and the delivery records
+which did (`sent_devices`): a delivery taken up again (a device FCM could not reach this tick,
+a chunk re-run) is sent only to the devices not yet accepted. FCM's verdict on one device acts
+on that device only (a dead one is removed, the user's others keep it).
+
 A push is sent twice only if its worker dies between 1 and 3 with the push handed to FCM (in
-flight): the chunk's re-run resends what it had claimed; a claim left by a chunk that ended
-otherwise is taken over by a later tick once `claimed_until` has passed.
+flight): the chunk's re-run resends what it had claimed (to each device of it); a claim left by
+a chunk that ended otherwise is taken over by a later tick once `claimed_until` has passed.
 """
 
 import datetime
+import json
 import logging
 import uuid
 import zoneinfo
-from collections import Counter
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
@@ -28,7 +36,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from soulverse.db import db_retry
-from users.models import User
+from users.models import Device, User, identifier_short
 from verses.ai.counts import AI_CALLS, AI_FAILURES
 from verses.generation.counts import FALLBACKS
 from verses.generation.daily import daily_verses_assign, users_chunk_bounds
@@ -39,8 +47,10 @@ from verses.push.counts import (
     DELIVER_VERSES_COUNTS,
     PUSH_CHUNK_COUNTS,
     PUSH_CHUNKS,
+    PUSH_DEVICES_SENT,
     PUSH_DUE,
     PUSH_FAILED,
+    PUSH_FID_NOT_REGISTERED,
     PUSH_GAVE_UP,
     PUSH_GROUPS,
     PUSH_INVALID_TOKENS,
@@ -116,20 +126,20 @@ def _deliveries_create(*, day: datetime.date, users) -> None:
     day_value = connection.ops.adapt_datefield_value(day)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (user_id, day, verse_id, state, attempts, message_id, error, claim, created_at, "
-            f"updated_at) SELECT u.id, %s, dv.verse_id, %s, 0, '', '', '', %s, %s FROM ({user_sql}) u "
+            f"INSERT INTO {table} (user_id, day, verse_id, state, attempts, message_id, error, claim, sent_devices, "
+            f"created_at, updated_at) SELECT u.id, %s, dv.verse_id, %s, 0, '', '', '', %s, %s, %s FROM ({user_sql}) u "
             f"JOIN {daily} dv ON dv.user_id = u.id AND dv.day = %s "
             f"WHERE 1=1 ON CONFLICT (user_id, day) DO NOTHING",
-            [day_value, Delivery.State.PENDING, now, now, *user_params, day_value],
+            [day_value, Delivery.State.PENDING, "[]", now, now, *user_params, day_value],
         )
 
 
 def _deliveries_claim(*, day: datetime.date, user_ids: list, claim: str) -> list[dict]:
     """Mark the chunk's sendable deliveries `sending`, claimed by `claim`; their rows to send.
 
-    Sendable: pending, failed on an earlier tick, refused for a token the user has replaced
-    since (a user with no token is not due), or sending under this same claim (a re-run of the
-    chunk after its worker died) or under a claim that has expired."""
+    Sendable: pending, failed on an earlier tick, refused for devices all dead that the user has
+    replaced since (a user with no device is not due), or sending under this same claim (a re-run
+    of the chunk after its worker died) or under a claim that has expired."""
     now = timezone.now()
     claimable = Q(state__in=[Delivery.State.PENDING, Delivery.State.FAILED, Delivery.State.INVALID_TOKEN]) | Q(
         state=Delivery.State.SENDING
@@ -149,12 +159,11 @@ def _deliveries_claim(*, day: datetime.date, user_ids: list, claim: str) -> list
         updated_at=now,
         claimed_until=now + datetime.timedelta(seconds=settings.PUSH_CLAIM_SECONDS),
     )
-    return list(Delivery.objects.filter(id__in=ids).values("id", "attempts", "day", *_ROW_FIELDS))
+    return list(Delivery.objects.filter(id__in=ids).values("id", "attempts", "day", "sent_devices", *_ROW_FIELDS))
 
 
 _ROW_FIELDS = (
     "user_id",
-    "user__fcm_token",
     "user__language",
     "user__timezone",
     "verse_id",
@@ -163,65 +172,170 @@ _ROW_FIELDS = (
 )
 
 
-def _results_record(*, rows: list[dict], results: dict, claim: str, counts: Counter) -> None:
-    """Record FCM's verdicts in one UPDATE (Django's bulk_update costs seconds for 500 rows),
-    and clear the tokens FCM refused; only rows still under the chunk's claim."""
-    values, dead_users, dead_tokens = [], [], []
+def _pushes(rows: list[dict], *, day: datetime.date) -> dict[uuid.UUID, list[fcm.Push]]:
+    """By user, one push per device of theirs that FCM has not accepted the verse for yet (one
+    query for the chunk's devices)."""
+    devices = defaultdict(list)
+    for device in (
+        Device.objects.filter(user_id__in=[row["user_id"] for row in rows])
+        .order_by("user_id", "id")
+        .values_list("id", "user_id", "kind", "identifier", "confirmed_at")
+    ):
+        devices[device[1]].append(device)
+    pushes = {}
     for row in rows:
-        result = results[row["user_id"]]
-        if result.outcome == fcm.Outcome.SENT:
-            state = Delivery.State.SENT
-            counts[PUSH_SENT.name] += 1
-        elif result.outcome == fcm.Outcome.INVALID_TOKEN:
-            state = Delivery.State.INVALID_TOKEN
-            dead_users.append(row["user_id"])
-            dead_tokens.append(row["user__fcm_token"])
-            counts[PUSH_INVALID_TOKENS.name] += 1
-        else:
-            state = Delivery.State.FAILED
+        expires_at = _end_of_local_day(day, row["user__timezone"])
+        sent = set(row.get("sent_devices") or ())
+        user_pushes = pushes[row["user_id"]] = []
+        for device_id, _, kind, identifier, confirmed_at in devices[row["user_id"]]:
+            if device_id in sent:
+                continue
+            user_pushes.append(
+                fcm.Push(
+                    key=device_id,
+                    kind=kind,
+                    target=identifier,
+                    language=row["user__language"],
+                    day=day,
+                    reference=row["verse__reference"],
+                    text=row["verse__text"],
+                    verse_id=row["verse_id"],
+                    expires_at=expires_at,
+                    confirmed=confirmed_at is not None,
+                )
+            )
+    return pushes
+
+
+@dataclass
+class _Verdicts:
+    """What FCM said for each user's devices in a chunk."""
+
+    accepted: dict = field(default_factory=lambda: defaultdict(list))  # user id -> [(device id, message id)]
+    dead: dict = field(default_factory=lambda: defaultdict(list))  # user id -> [device id] (removed)
+    unsent: dict = field(default_factory=lambda: defaultdict(list))  # user id -> [error] (retryable or failed)
+    errors: dict = field(default_factory=lambda: defaultdict(list))  # user id -> [error] of every device not sent
+    fid_not_registered: list = field(default_factory=list)  # (user id, device) of FIDs FCM never routed
+
+    @classmethod
+    def read(cls, pushes_by_user: dict, results: dict) -> "_Verdicts":
+        verdicts = cls()
+        for user_id, pushes in pushes_by_user.items():
+            for push in pushes:
+                result = results[push.key]
+                if result.outcome == fcm.Outcome.SENT:
+                    verdicts.accepted[user_id].append((push.key, result.message_id))
+                    continue
+                verdicts.errors[user_id].append(result.error)
+                if result.outcome in (fcm.Outcome.INVALID_TOKEN, fcm.Outcome.FID_NOT_REGISTERED):
+                    verdicts.dead[user_id].append(push.key)
+                    if result.outcome == fcm.Outcome.FID_NOT_REGISTERED:
+                        verdicts.fid_not_registered.append((user_id, push))
+                else:
+                    verdicts.unsent[user_id].append(result.error)
+        return verdicts
+
+
+def _delivery_outcome(row: dict, verdicts: _Verdicts, counts: Counter) -> tuple:
+    """The row's new (id, state, message id, error, sent devices), its counts added up.
+
+    The user is sent the verse (counted once, `sent_at` set) when a first device accepts it. The
+    delivery is `sent` once no device is left to try, `failed` while one is (a later tick sends
+    to it, and only to it: FCM answered 5xx/429 past the tick's retries), `invalid_token` when
+    every device it was for is dead."""
+    user_id = row["user_id"]
+    accepted, unsent = verdicts.accepted[user_id], verdicts.unsent[user_id]
+    before = list(row.get("sent_devices") or ())
+    sent_devices = [*before, *(device_id for device_id, _ in accepted)]
+    errors = "; ".join(dict.fromkeys(verdicts.errors[user_id]))
+    if sent_devices and not before:
+        counts[PUSH_SENT.name] += 1
+    if unsent:
+        state = Delivery.State.FAILED
+        if not sent_devices:  # nobody reached yet
             counts[PUSH_FAILED.name] += 1
             if row["attempts"] >= settings.PUSH_MAX_TICKS:
                 counts[PUSH_GAVE_UP.name] += 1
                 logger.warning(
-                    "event=push_gave_up user=%s day=%s error=%s",
-                    row["user_id"].hex[:8],
-                    row["day"].isoformat(),
-                    result.error,
+                    "event=push_gave_up user=%s day=%s error=%s", user_id.hex[:8], row["day"].isoformat(), errors
                 )
-        values.append((row["id"], state, result.message_id[:200], result.error[:200]))
+    elif sent_devices:
+        state = Delivery.State.SENT
+    else:
+        state = Delivery.State.INVALID_TOKEN
+        errors = errors or "no device"  # the user's devices were all removed since the claim
+    message_id = accepted[0][1] if accepted else ""
+    return row["id"], state, message_id[:200], errors[:200], json.dumps(sent_devices)
+
+
+def _results_record(*, rows: list[dict], verdicts: _Verdicts, claim: str, counts: Counter) -> None:
+    """Record FCM's verdicts in one UPDATE (Django's bulk_update costs seconds for 500 rows), only
+    on rows still under the chunk's claim; remove the devices FCM called dead and mark those it
+    accepted for the first time (both by primary key)."""
+    values = [_delivery_outcome(row, verdicts, counts) for row in rows]
+    dead = [device_id for device_ids in verdicts.dead.values() for device_id in device_ids]
+    accepted = [device_id for user_accepted in verdicts.accepted.values() for device_id, _ in user_accepted]
+    counts[PUSH_DEVICES_SENT.name] += len(accepted)
+    counts[PUSH_FID_NOT_REGISTERED.name] += len(verdicts.fid_not_registered)
+    counts[PUSH_INVALID_TOKENS.name] += len(dead) - len(verdicts.fid_not_registered)
+    for user_id, push in verdicts.fid_not_registered:
+        # Not the identifier: its first characters only.
+        logger.warning(
+            "event=push_fid_not_registered user=%s device=%s", user_id.hex[:8], identifier_short(push.target)
+        )
     if not values:
         return
     table = connection.ops.quote_name(Delivery._meta.db_table)
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
-    rows_sql = ", ".join(["(%s, %s, %s, %s)"] * len(values))
+    now = timezone.now()
+    now_value = connection.ops.adapt_datetimefield_value(now)
+    rows_sql = ", ".join(["(%s, %s, %s, %s, %s)"] * len(values))
+    sent_devices = "CAST(v.sent_devices AS jsonb)" if connection.vendor == "postgresql" else "v.sent_devices"
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
-            f"WITH v(id, state, message_id, error) AS (VALUES {rows_sql}) "
+            f"WITH v(id, state, message_id, error, sent_devices) AS (VALUES {rows_sql}) "
             f"UPDATE {table} SET state = v.state, message_id = v.message_id, error = v.error, "
-            f"claim = '', claimed_until = NULL, updated_at = %s, "
-            f"sent_at = CASE WHEN v.state = %s THEN %s ELSE {table}.sent_at END "
+            f"sent_devices = {sent_devices}, claim = '', claimed_until = NULL, updated_at = %s, "
+            f"sent_at = CASE WHEN v.sent_devices <> %s THEN COALESCE({table}.sent_at, %s) ELSE {table}.sent_at END "
             f"FROM v WHERE {table}.id = v.id AND {table}.state = %s AND {table}.claim = %s",
-            [value for row in values for value in row] + [now, Delivery.State.SENT, now, Delivery.State.SENDING, claim],
+            [value for row in values for value in row] + [now_value, "[]", now_value, Delivery.State.SENDING, claim],
         )
-        if dead_users:
-            # Only the token FCM refused: a user who registered a new one since keeps it.
-            User.objects.filter(pk__in=dead_users, fcm_token__in=dead_tokens).update(fcm_token="")
+        if dead:
+            Device.objects.filter(id__in=dead).delete()
+        if accepted:  # the first time only (an FID confirmed is no longer suspected of FID_NOT_REGISTERED)
+            Device.objects.filter(id__in=accepted, confirmed_at__isnull=True).update(confirmed_at=now)
 
 
-def _pushes(rows: list[dict], *, day: datetime.date) -> list[fcm.Push]:
-    return [
-        fcm.Push(
-            key=row["user_id"],
-            token=row["user__fcm_token"],
-            language=row["user__language"],
-            day=day,
-            reference=row["verse__reference"],
-            text=row["verse__text"],
-            verse_id=row["verse_id"],
-            expires_at=_end_of_local_day(day, row["user__timezone"]),
-        )
-        for row in rows
-    ]
+def _chunk_user_ids(*, day, zones, local_time, after, upto) -> list:
+    """The chunk's due users (after < id <= upto), read once and then named by key: the due-users
+    query joins the deliveries, and a plan made for it while that table was still small (early in
+    a tick, before any ANALYZE) rescanned it for each user as the tick filled it: a 1,000,000-user
+    tick stalled for 40 minutes on one chunk's claim (bench/push.py)."""
+    users = users_push_due(day=day, zones=zones, local_time=local_time, after=after, upto=upto)
+    return list(users.values_list("id", flat=True))
+
+
+def _chunk_claim(*, day: datetime.date, user_ids: list, claim: str, dry_run: bool) -> list[dict]:
+    """Step 1 (one transaction): the users' verses of `day`, their deliveries, the claim."""
+    if not user_ids:
+        return []
+    with transaction.atomic():
+        chunk_users = User.objects.filter(id__in=user_ids)
+        daily_verses_assign(day=day, users=chunk_users)
+        if dry_run:  # validate_only: nothing is recorded
+            return list(DailyVerse.objects.filter(day=day, user_id__in=user_ids).values("day", *_ROW_FIELDS))
+        _deliveries_create(day=day, users=chunk_users)
+        return _deliveries_claim(day=day, user_ids=user_ids, claim=claim)
+
+
+def _dry_run_count(verdicts: _Verdicts, rows: list[dict], counts: Counter) -> None:
+    for row in rows:
+        user_id = row["user_id"]
+        if verdicts.accepted[user_id]:
+            counts[PUSH_VALIDATED.name] += 1
+        elif verdicts.unsent[user_id] or not verdicts.dead[user_id]:
+            counts[PUSH_FAILED.name] += 1
+    counts[PUSH_FID_NOT_REGISTERED.name] += len(verdicts.fid_not_registered)
+    counts[PUSH_INVALID_TOKENS.name] += sum(map(len, verdicts.dead.values())) - len(verdicts.fid_not_registered)
 
 
 def push_chunk_deliver(
@@ -235,62 +349,42 @@ def push_chunk_deliver(
     upto: uuid.UUID | None,
     dry_run: bool = False,
 ) -> dict:
-    """Send the due users with after < id <= upto their verse of `day`: claim, send, record (see
-    the module's docstring); idempotent (a user sent already is no longer due)."""
+    """Send the due users with after < id <= upto their verse of `day`, to each of their devices:
+    claim, send, record (see the module's docstring); idempotent (a user sent already is no
+    longer due, a device FCM accepted the verse for is not sent it again)."""
     counts = Counter({count.name: 0 for count in PUSH_CHUNK_COUNTS})
     dry_run = dry_run or settings.FCM_DRY_RUN
-    users = users_push_due(day=day, zones=zones, local_time=local_time)
-    if after is not None:
-        users = users.filter(id__gt=after)
-    if upto is not None:
-        users = users.filter(id__lte=upto)
     claim = f"chunk:{chunk_id}"
-    with transaction.atomic():
-        # The chunk's due users, read once and then named by key: the due-users query joins the
-        # deliveries, and a plan made for it while that table was still small (early in a tick,
-        # before any ANALYZE) rescanned it for each user as the tick filled it: a 1,000,000-user
-        # tick stalled for 40 minutes on one chunk's claim (bench/push.py).
-        user_ids = list(users.values_list("id", flat=True))
-        rows = []
-        if user_ids:
-            chunk_users = User.objects.filter(id__in=user_ids)
-            daily_verses_assign(day=day, users=chunk_users)
-            if dry_run:  # validate_only: nothing is recorded
-                rows = list(DailyVerse.objects.filter(day=day, user_id__in=user_ids).values("day", *_ROW_FIELDS))
-            else:
-                _deliveries_create(day=day, users=chunk_users)
-                rows = _deliveries_claim(day=day, user_ids=user_ids, claim=claim)
+    user_ids = _chunk_user_ids(day=day, zones=zones, local_time=local_time, after=after, upto=upto)
+    rows = _chunk_claim(day=day, user_ids=user_ids, claim=claim, dry_run=dry_run)
     counts[PUSH_DUE.name] = len(rows)
+    pushes_by_user = _pushes(rows, day=day) if rows else {}
+    pushes = [push for user_pushes in pushes_by_user.values() for push in user_pushes]
     results = {}
-    if rows:
-        sent, counts[PUSH_RETRIED.name] = fcm.pushes_send(
-            _pushes(rows, day=day), dry_run=dry_run, now=max(at, timezone.now())
-        )
+    if pushes:  # step 2: no transaction open while FCM answers
+        sent, counts[PUSH_RETRIED.name] = fcm.pushes_send(pushes, dry_run=dry_run, now=max(at, timezone.now()))
         results = {result.key: result for result in sent}
+    verdicts = _Verdicts.read(pushes_by_user, results)
     if dry_run:
-        for result in results.values():
-            counts[
-                PUSH_VALIDATED.name
-                if result.outcome == fcm.Outcome.SENT
-                else PUSH_INVALID_TOKENS.name
-                if result.outcome == fcm.Outcome.INVALID_TOKEN
-                else PUSH_FAILED.name
-            ] += 1
+        _dry_run_count(verdicts, rows, counts)
     else:
-        try:
-            db_retry("push_record_retry")(_results_record)(rows=rows, results=results, claim=claim, counts=counts)
+        try:  # step 3
+            db_retry("push_record_retry")(_results_record)(rows=rows, verdicts=verdicts, claim=claim, counts=counts)
         except (OperationalError, InterfaceError) as exc:
             logger.error(
-                "event=push_verdicts_unrecorded chunk=%s day=%s pushes=%s", chunk_id, day.isoformat(), len(rows)
+                "event=push_verdicts_unrecorded chunk=%s day=%s pushes=%s", chunk_id, day.isoformat(), len(pushes)
             )
-            raise VerdictsUnrecorded(f"{len(rows)} verdicts unrecorded: {exc}") from exc
+            raise VerdictsUnrecorded(f"{len(pushes)} verdicts unrecorded: {exc}") from exc
     logger.info(
-        "event=push_chunk day=%s zones=%s due=%s sent=%s invalid_tokens=%s failed=%s retried=%s dry_run=%s",
+        "event=push_chunk day=%s zones=%s due=%s sent=%s devices_sent=%s invalid_devices=%s fid_not_registered=%s "
+        "failed=%s retried=%s dry_run=%s",
         day.isoformat(),
         len(zones),
         counts[PUSH_DUE.name],
         counts[PUSH_SENT.name],
+        counts[PUSH_DEVICES_SENT.name],
         counts[PUSH_INVALID_TOKENS.name],
+        counts[PUSH_FID_NOT_REGISTERED.name],
         counts[PUSH_FAILED.name],
         counts[PUSH_RETRIED.name],
         dry_run,

@@ -1,8 +1,19 @@
 """Push through FCM HTTP v1 with firebase-admin: the app, the message, a batch sent with retries.
 
+A push goes to one device: a Firebase Installation ID (`fid` in the v1 message) or an FCM
+registration token (`token`, deprecated by FCM but still what apps not updated register).
+
 FCM's verdicts are acted on as FCM documents them: UNREGISTERED, SENDER_ID_MISMATCH and an
-INVALID_ARGUMENT about the token mean the token is dead; QUOTA_EXCEEDED (429), UNAVAILABLE (503)
+INVALID_ARGUMENT about the target mean the device is dead; QUOTA_EXCEEDED (429), UNAVAILABLE (503)
 and INTERNAL (500) are retried with exponential back-off and jitter, honouring Retry-After.
+
+FCM has no error code of its own for an FID sent where the app has not opted in to FID
+registration: it answers UNREGISTERED (404), as for an app instance that is gone (firebase-admin
+7.7 documents UnregisteredError for "the registration token or installation ID"; the Node SDK
+names it installation-id-not-registered). An FID that FCM calls UNREGISTERED before it ever
+accepted a message for it is that case (the app sends FIDs that FCM does not route), reported
+as its own outcome (FID_NOT_REGISTERED); so is an FCM error code naming FIDs or installations
+that this module does not know yet.
 """
 
 from __future__ import annotations
@@ -37,7 +48,8 @@ from verses.push.fcm_sdk import (
 )
 
 logger = logging.getLogger(__name__)
-# firebase-admin 7 prefers `fid` (installation ids); the apps register tokens today (README).
+# firebase-admin 7.5+ deprecates `token` for `fid`: devices registered with a token (apps not
+# updated, PATCH users/me) are still sent one, on purpose.
 warnings.filterwarnings("ignore", message="Message.token is deprecated", category=DeprecationWarning)
 
 APP_NAME = "soulverse-push"
@@ -47,23 +59,34 @@ BODY_WORDS = 12
 
 class Outcome:
     SENT = "sent"
-    INVALID_TOKEN = "invalid_token"
+    INVALID_TOKEN = "invalid_token"  # the device is dead (UNREGISTERED, SENDER_ID_MISMATCH, a bad target)
+    FID_NOT_REGISTERED = "fid_not_registered"  # an FID FCM never routed: the app has not opted in
     RETRY = "retry"  # still failing after the tick's retries: left for the next tick
     FAILED = "failed"  # an error that retrying will not fix (authentication, payload)
 
 
+class Kind:
+    """How a device is addressed (users.models.Device.Kind's values)."""
+
+    FID = "fid"
+    TOKEN = "token"
+
+
 @dataclass(frozen=True)
 class Push:
-    """One user's verse to send; `key` identifies it for the caller (the delivery id)."""
+    """One user's verse to send to one of their devices; `key` identifies it for the caller (the
+    device id). `confirmed`: FCM has accepted a message for this device before."""
 
     key: int
-    token: str
+    kind: str
+    target: str  # the FID or the registration token
     language: str
     day: datetime.date
     reference: str
     text: str
     verse_id: int
     expires_at: datetime.datetime  # end of the user's local day
+    confirmed: bool = True
 
 
 @dataclass(frozen=True)
@@ -171,8 +194,9 @@ def push_message(push: Push, *, now: datetime.datetime) -> messaging.Message:
     (Android collapse key, APNs collapse id and thread id); it expires with the local day."""
     collapse = f"verse-{push.day.isoformat()}"
     ttl_seconds = max(0, int((push.expires_at - now).total_seconds()))
+    target = {"fid": push.target} if push.kind == Kind.FID else {"token": push.target}
     return messaging.Message(
-        token=push.token,
+        **target,
         notification=messaging.Notification(
             title=TITLES.get(push.language, TITLES["fr"]),
             body=f"{push.reference} — {_first_words(push.text)}",
@@ -204,41 +228,64 @@ _RETRYABLE = (
 )
 
 
-def _about_token(exc: exceptions.InvalidArgumentError) -> bool:
-    """An INVALID_ARGUMENT names the token (google.rpc.BadRequest field `message.token`, or FCM's
-    "not a valid FCM registration token"), as opposed to a fault in our payload."""
+# FcmError.errorCode values of the v1 API's ErrorCode reference.
+_KNOWN_FCM_CODES = {
+    "UNSPECIFIED_ERROR",
+    "INVALID_ARGUMENT",
+    "UNREGISTERED",
+    "SENDER_ID_MISMATCH",
+    "QUOTA_EXCEEDED",
+    "UNAVAILABLE",
+    "INTERNAL",
+    "THIRD_PARTY_AUTH_ERROR",
+}
+_TARGET_FIELDS = {"message.token", "message.fid"}
+
+
+def _error_details(exc: exceptions.FirebaseError) -> list[dict]:
     response = exc.http_response
     try:
         details = response.json()["error"].get("details", []) if response is not None else []
     except (ValueError, KeyError, TypeError, AttributeError):
         details = []
-    for detail in details:
-        for violation in detail.get("fieldViolations", []) if isinstance(detail, dict) else []:
-            if violation.get("field") == "message.token":
+    return [detail for detail in details if isinstance(detail, dict)] if isinstance(details, list) else []
+
+
+def _fcm_code(exc: exceptions.FirebaseError) -> str:
+    """FCM's own error code (the FcmError detail's `errorCode`), or ""."""
+    return next((str(d["errorCode"]) for d in _error_details(exc) if d.get("errorCode")), "")
+
+
+def _about_target(exc: exceptions.InvalidArgumentError) -> bool:
+    """An INVALID_ARGUMENT names the target (google.rpc.BadRequest field `message.token` or
+    `message.fid`, or FCM's "not a valid FCM registration token"), as opposed to a fault in our
+    payload."""
+    for detail in _error_details(exc):
+        for violation in detail.get("fieldViolations", []) or []:
+            if isinstance(violation, dict) and violation.get("field") in _TARGET_FIELDS:
                 return True
-    return "registration token" in str(exc).lower()
+    text = str(exc).lower()
+    return "registration token" in text or "installation id" in text
 
 
-def _verdict(exc: exceptions.FirebaseError) -> str:
-    if isinstance(exc, messaging.UnregisteredError | messaging.SenderIdMismatchError):
+def _verdict(exc: exceptions.FirebaseError, push: Push) -> str:
+    code = _fcm_code(exc)
+    if code and code not in _KNOWN_FCM_CODES and ("FID" in code or "INSTALLATION" in code):
+        return Outcome.FID_NOT_REGISTERED  # a code FCM may add for it: not a dead device
+    if isinstance(exc, messaging.UnregisteredError):
+        return Outcome.FID_NOT_REGISTERED if push.kind == Kind.FID and not push.confirmed else Outcome.INVALID_TOKEN
+    if isinstance(exc, messaging.SenderIdMismatchError):
         return Outcome.INVALID_TOKEN
     if isinstance(exc, exceptions.InvalidArgumentError):
-        return Outcome.INVALID_TOKEN if _about_token(exc) else Outcome.FAILED
+        return Outcome.INVALID_TOKEN if _about_target(exc) else Outcome.FAILED
     if isinstance(exc, _RETRYABLE):
         return Outcome.RETRY
     return Outcome.FAILED
 
 
 def _error_name(exc: exceptions.FirebaseError) -> str:
-    response = exc.http_response
-    status = getattr(response, "status_code", None)
-    fcm_code = ""
-    try:
-        for detail in response.json()["error"].get("details", []):
-            fcm_code = detail.get("errorCode", "") or fcm_code
-    except Exception:  # no body, or not JSON: the exception's class says enough
-        pass
-    return f"{fcm_code or exc.code}" + (f" (HTTP {status})" if status else "")
+    status = getattr(exc.http_response, "status_code", None)
+    return f"{_fcm_code(exc) or exc.code}" + (f" (HTTP {status})" if status else "")
 
 
 def _retry_after(exc: exceptions.FirebaseError) -> float | None:
@@ -303,8 +350,9 @@ def _backoff(attempt: int) -> float:
 def pushes_send(
     pushes: list[Push], *, dry_run: bool = False, now: datetime.datetime | None = None
 ) -> tuple[list[PushResult], int]:
-    """Send `pushes` (batches of up to 500, concurrently); retry the retryable ones within
-    FCM_RETRIES attempts and FCM_RETRY_BUDGET_SECONDS of waiting. Returns (results, retried)."""
+    """Send `pushes` (one per device; batches of up to 500, concurrently); retry the retryable
+    ones within FCM_RETRIES attempts and FCM_RETRY_BUDGET_SECONDS of waiting. Returns (results,
+    retried)."""
     app = fcm_app()
     if app is None:
         raise RuntimeError("push is disabled: no FCM credentials")
@@ -328,7 +376,7 @@ def pushes_send(
                 if answer.success:
                     results[push.key] = PushResult(push.key, Outcome.SENT, message_id=answer.message_id)
                     continue
-                verdict = _verdict(answer.exception)
+                verdict = _verdict(answer.exception, push)
                 results[push.key] = PushResult(push.key, verdict, error=_error_name(answer.exception))
                 if verdict == Outcome.RETRY:
                     retry.append(push)

@@ -53,7 +53,9 @@ def test_the_metric_names_stay_those_the_alerts_and_dashboards_use():
         "ai_output_tokens": ("soulverse_ai_tokens", ("type", "output"), ""),
         "ai_thinking_tokens": ("soulverse_ai_tokens", ("type", "thinking"), ""),
         "push_sent": ("soulverse_push_sent", None, ""),
+        "push_devices_sent": ("soulverse_push_devices_sent", None, ""),
         "push_invalid_tokens": ("soulverse_push_invalid_tokens", None, ""),
+        "push_fid_not_registered": ("soulverse_push_fid_not_registered", None, ""),
         "push_failed": ("soulverse_push_failed", None, ""),
         "push_retried": ("soulverse_push_retried", None, ""),
     }

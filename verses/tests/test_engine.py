@@ -10,7 +10,7 @@ from django.core.cache import cache
 from scheduler.tests.runs import daily_run
 from soulverse.testing.gemini_stub import GOOD_ANSWERS, StubReply, good_answer, request_language
 from users.models import Mood, User
-from users.tests.factories import UserFactory
+from users.tests.factories import UserFactory, devices_bulk_create
 from verses.ai.gemini import provider_get
 from verses.ai.run import FAILURE_KINDS, AIRun
 from verses.bible.curated import curated_pool
@@ -144,12 +144,10 @@ def test_a_failure_falls_back_for_that_pair_only_and_is_counted_by_kind(ai, repl
 
 
 def test_5000_users_over_8_moods_and_2_languages_cost_16_ai_calls_and_a_rerun_none(ai):
-    User.objects.bulk_create(
-        [
-            User(email=f"u{n}@example.org", fcm_token=f"t{n}", mood=MOODS[n % 8], language="fr" if n % 3 else "en")
-            for n in range(5000)
-        ]
+    users = User.objects.bulk_create(
+        [User(email=f"u{n}@example.org", mood=MOODS[n % 8], language="fr" if n % 3 else "en") for n in range(5000)]
     )
+    devices_bulk_create(users)
 
     report = daily_run(day=DAY)
 

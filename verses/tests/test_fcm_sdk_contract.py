@@ -8,6 +8,7 @@ calls it), so upgrading firebase-admin past a change fails this module instead o
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import inspect
 import json
@@ -178,7 +179,8 @@ def test_no_other_module_reaches_a_private_firebase_admin_name():
 def test_a_push_message_goes_through_the_pinned_payload(fcm_stub):
     push = fcm.Push(
         key=1,
-        token="token-1",
+        kind="token",
+        target="token-1",
         language="fr",
         day=datetime.date(2026, 12, 7),
         reference="Jean 3:16",
@@ -189,6 +191,14 @@ def test_a_push_message_goes_through_the_pinned_payload(fcm_stub):
     message = fcm.push_message(push, now=datetime.datetime(2026, 12, 7, 6, tzinfo=datetime.UTC))
     payload = fcm_sdk.message_payload(fcm_sdk.messaging_service(fcm.fcm_app()), message, dry_run=False)["message"]
 
-    assert payload["token"] == "token-1"
+    assert payload["token"] == "token-1" and "fid" not in payload
+    # A Firebase Installation ID goes in the v1 message's `fid` (firebase-admin 7.5+), not `token`.
+    fid = fcm.push_message(
+        dataclasses.replace(push, kind="fid", target="fAbCdEfGhIjKlMnOpQrStU"),
+        now=datetime.datetime(2026, 12, 7, 6, tzinfo=datetime.UTC),
+    )
+    fid_payload = fcm_sdk.message_payload(fcm_sdk.messaging_service(fcm.fcm_app()), fid, dry_run=False)["message"]
+    assert fid_payload["fid"] == "fAbCdEfGhIjKlMnOpQrStU" and "token" not in fid_payload
+    assert {k: v for k, v in fid_payload.items() if k != "fid"} == {k: v for k, v in payload.items() if k != "token"}
     assert payload["android"] == {"collapse_key": "verse-2026-12-07", "ttl": "64800s", "priority": "normal"}
     assert payload["data"] == {"day": "2026-12-07", "reference": "Jean 3:16", "verse_id": "7"}

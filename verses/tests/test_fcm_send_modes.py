@@ -13,10 +13,12 @@ AT = datetime.datetime(2026, 1, 10, 6, 0, tzinfo=datetime.UTC)
 MODES = ["pool", "threads"]
 
 
-def _push(key: int, token: str) -> fcm.Push:
+def _push(key: int, target: str, *, kind: str = "token", confirmed: bool = True) -> fcm.Push:
     return fcm.Push(
         key=key,
-        token=token,
+        kind=kind,
+        target=target,
+        confirmed=confirmed,
         language="fr",
         day=AT.date(),
         reference="Jean 3:16",
@@ -68,6 +70,28 @@ def test_fcm_verdicts_are_read_the_same_way(mode, fcm_stub):
         (fcm.Outcome.INVALID_TOKEN, "INVALID_ARGUMENT (HTTP 400)"),
     ]
     assert results[0].message_id.startswith("projects/soulverse-test/messages/")
+
+
+def test_fid_verdicts_are_read_the_same_way(mode, fcm_stub):
+    """An FID FCM calls UNREGISTERED is a dead device once FCM has accepted a message for it; before
+    that, an FID FCM never routed (the app has not opted in to FID registration): its own outcome."""
+    pushes = [
+        _push(0, "fid-ok", kind="fid"),
+        _push(1, "unregistered-fid-seen", kind="fid"),
+        _push(2, "unregistered-fid-never", kind="fid", confirmed=False),
+        _push(3, "unregistered-token-never", confirmed=False),
+        _push(4, "invalid-fid", kind="fid"),
+    ]
+    results, _ = fcm.pushes_send(pushes, now=AT)
+
+    assert [(r.outcome, r.error) for r in results] == [
+        (fcm.Outcome.SENT, ""),
+        (fcm.Outcome.INVALID_TOKEN, "UNREGISTERED (HTTP 404)"),
+        (fcm.Outcome.FID_NOT_REGISTERED, "UNREGISTERED (HTTP 404)"),
+        (fcm.Outcome.INVALID_TOKEN, "UNREGISTERED (HTTP 404)"),
+        (fcm.Outcome.INVALID_TOKEN, "INVALID_ARGUMENT (HTTP 400)"),
+    ]
+    assert [target for target, message in fcm_stub.delivered if "fid" in message] == ["fid-ok"]
 
 
 def test_firebase_admins_retry_policy_applies_to_500_and_503(mode, fcm_stub):

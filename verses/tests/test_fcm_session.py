@@ -15,7 +15,8 @@ AT = datetime.datetime(2026, 1, 10, 6, 0, tzinfo=datetime.UTC)
 def _push(key: int, token: str) -> fcm.Push:
     return fcm.Push(
         key=key,
-        token=token,
+        kind="token",
+        target=token,
         language="fr",
         day=AT.date(),
         reference="Jean 3:16",

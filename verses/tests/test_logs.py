@@ -6,7 +6,7 @@ from django_q.conf import Conf
 
 from scheduler.tasks import job_run
 from soulverse.testing.gemini_stub import StubReply, good_answer
-from users.models import User
+from users.models import Device, User
 from users.tests.factories import UserFactory
 from verses.ai.gemini import provider_get
 from verses.generation.on_demand import daily_verse_for_user
@@ -42,6 +42,7 @@ def test_the_logs_of_a_whole_run_hold_no_token_email_key_or_full_user_id(caplog,
     for user in [*users, *User.objects.all()]:
         assert user.email not in text
         assert user.id.hex not in text and str(user.id) not in text
-        assert not user.fcm_token or user.fcm_token not in text
+    for identifier in Device.objects.values_list("identifier", flat=True):  # FCM tokens, FIDs
+        assert identifier not in text
     assert "secret-api-key-5f3c9" not in text
     assert "event=verse_on_demand user=" in text  # ids appear truncated

@@ -10,8 +10,9 @@ from django.utils import timezone
 
 from scheduler.models import JobRun
 from soulverse.tests.settings_process import django_setup_run
-from users.models import User
+from users.models import Device
 from users.selectors import users_active
+from users.services import device_register
 from users.tests.factories import UserFactory
 from verses.models import DailyVerse, Delivery
 
@@ -62,10 +63,9 @@ def test_a_dead_token_is_cleared_and_counted_and_the_history_stays(push_tick, fc
     alive = UserFactory(email="alive@example.org")
     counts = push_tick(AT)
     assert (counts["push_sent"], counts["push_invalid_tokens"], counts["push_failed"]) == (1, 1, 0)
-    dead.refresh_from_db()
-    assert dead.fcm_token == ""
+    assert list(Device.objects.filter(user=dead)) == []
     assert list(users_active()) == [alive]
-    assert User.objects.get(pk=alive.pk).fcm_token == alive.fcm_token
+    assert list(Device.objects.filter(user=alive).values_list("identifier", flat=True)) == [alive.fcm_token]
     code = {
         "unregistered": "UNREGISTERED (HTTP 404)",
         "mismatch": "SENDER_ID_MISMATCH (HTTP 403)",
@@ -81,7 +81,7 @@ def test_a_dead_token_is_cleared_and_counted_and_the_history_stays(push_tick, fc
 def test_a_user_who_registers_a_new_token_the_same_day_is_sent_then(push_tick, fcm_stub):
     user = UserFactory(fcm_token="unregistered-old")
     push_tick(AT)
-    User.objects.filter(pk=user.pk).update(fcm_token="new-token:APA91bnew")
+    device_register(user=user, kind="token", identifier="new-token:APA91bnew")
     counts = push_tick(AT + datetime.timedelta(minutes=15))
     assert counts["push_sent"] == 1
     assert [token for token, _ in fcm_stub.delivered] == ["new-token:APA91bnew"]
@@ -153,7 +153,7 @@ def test_dry_run_validates_only_and_records_nothing(push_tick, fcm_stub):
     assert (counts["push_validated"], counts["push_sent"], counts["push_invalid_tokens"]) == (1, 0, 1)
     assert (len(fcm_stub.validated), fcm_stub.delivered) == (1, [])
     assert Delivery.objects.count() == 0
-    assert User.objects.filter(fcm_token="unregistered-1").count() == 1
+    assert Device.objects.filter(identifier="unregistered-1").count() == 1
 
 
 def test_fcm_dry_run_setting_validates_only(push_tick, fcm_stub, settings):
@@ -248,7 +248,9 @@ def test_health_and_status_show_push_and_the_last_tick(push_tick, fcm_stub, view
             "finished_at": run.finished_at.isoformat(),
             "push_due": 2,
             "push_sent": 1,
+            "push_devices_sent": 1,
             "push_invalid_tokens": 1,
+            "push_fid_not_registered": 0,
             "push_failed": 0,
             "push_retried": 0,
         },

@@ -1,7 +1,8 @@
 """Push faults on purpose (`make faults`; about 6 minutes): a qcluster killed with SIGKILL
 mid-send then restarted, FCM answering 503 for a minute, PostgreSQL stopped for 20 s mid-send.
-Each ends with every due user sent their verse exactly once, except messages in flight at the
-instant of a kill (counted and printed)."""
+Each ends with every due user sent their verse exactly once on each of their devices (a token
+each, an FID too for a third of them), except messages in flight at the instant of a kill
+(counted and printed)."""
 
 import datetime
 import random
@@ -16,7 +17,7 @@ from scheduler.services import job_run_enqueue
 from scheduler.tests.clusters import cluster_kill, cluster_start, cluster_stop, wait_until
 from scheduler.tests.outages import outage
 from soulverse.testing.fcm_stub import FcmStub
-from users.models import User
+from users.models import Device, User
 from verses.models import Delivery
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
@@ -32,10 +33,12 @@ def stub(tmp_path):
 
 
 def users_create(count: int) -> set[str]:
-    User.objects.bulk_create(
-        [User(email=f"u{n}@example.org", fcm_token=f"tok{n}:APA91b", mood=["sad", ""][n % 2]) for n in range(count)]
-    )
-    return {f"tok{n}:APA91b" for n in range(count)}
+    """`count` users with a token device each, and an FID too for every third: their identifiers."""
+    users = User.objects.bulk_create([User(email=f"u{n}@example.org", mood=["sad", ""][n % 2]) for n in range(count)])
+    devices = [Device(user=user, kind="token", identifier=f"tok{n}:APA91b") for n, user in enumerate(users)]
+    devices += [Device(user=user, kind="fid", identifier=f"f{n:021d}") for n, user in enumerate(users) if n % 3 == 0]
+    Device.objects.bulk_create(devices, batch_size=5000)
+    return {device.identifier for device in devices}
 
 
 def push_cluster(stub, log, **overrides):
@@ -52,10 +55,15 @@ def runs_done() -> bool:
     return not JobRun.objects.filter(status="running").exists()
 
 
-def assert_each_user_recorded_sent_once(tokens: set[str]) -> None:
+def assert_each_user_recorded_sent_once(users: int) -> None:
     per_user = Delivery.objects.values("user").annotate(n=Count("pk"))
-    assert len(per_user) == len(tokens) and {row["n"] for row in per_user} == {1}
+    assert len(per_user) == users and {row["n"] for row in per_user} == {1}
     assert set(Delivery.objects.values_list("state", flat=True)) == {"sent"}
+    # Each delivery records every device of its user as accepted.
+    devices = {user: set() for user in User.objects.values_list("pk", flat=True)}
+    for user, device in Device.objects.values_list("user", "pk"):
+        devices[user].add(device)
+    assert {user: set(sent) for user, sent in Delivery.objects.values_list("user", "sent_devices")} == devices
 
 
 @pytest.mark.parametrize("trial", range(2))
@@ -78,14 +86,15 @@ def test_sigkill_mid_send_then_restart_sends_each_user_once_but_what_was_in_flig
         cluster_kill(cluster)
     time.sleep(1)  # requests already on the wire still reach FCM
     accepted_at_kill = set(stub.delivered_tokens())
-    claimed_at_kill = set(Delivery.objects.filter(state="sending").values_list("user__fcm_token", flat=True))
-    # In flight: handed to FCM by a chunk that was killed before it recorded FCM's answer.
+    sending = Delivery.objects.filter(state="sending").values("user")
+    claimed_at_kill = set(Device.objects.filter(user__in=sending).values_list("identifier", flat=True))
+    # In flight (per device): handed to FCM by a chunk that was killed before it recorded FCM's answer.
     in_flight = accepted_at_kill & claimed_at_kill
 
     cluster = push_cluster(stub, log, **overrides)
     try:
         wait_until(
-            lambda: runs_done() and Delivery.objects.filter(state="sent").count() == len(tokens),
+            lambda: runs_done() and Delivery.objects.filter(state="sent").count() == 2000,
             180,
             "the tick to recover",
         )
@@ -103,7 +112,7 @@ def test_sigkill_mid_send_then_restart_sends_each_user_once_but_what_was_in_flig
     assert set(received) == tokens, "a user was not sent their verse"
     assert set(received.values()) <= {1, 2}
     assert {token for token, n in received.items() if n > 1} <= in_flight, "a push not in flight was sent again"
-    assert_each_user_recorded_sent_once(tokens)
+    assert_each_user_recorded_sent_once(2000)
     assert JobRun.objects.get().status == "succeeded"
 
 
@@ -134,10 +143,10 @@ def test_fcm_503_for_a_minute_late_pushes_go_with_the_next_tick_once(stub, tmp_p
     )
     assert stub.errors["UNAVAILABLE"] > 0
     assert first.counts["push_failed"] > 0, "the outage ended before any chunk gave up: nothing was tested"
-    assert first.counts["push_sent"] + second.counts["push_sent"] == len(tokens)
+    assert first.counts["push_sent"] + second.counts["push_sent"] == 1000
     assert second.counts["push_sent"] == first.counts["push_failed"]  # what failed went with the next tick
     assert stub.delivered_tokens() == Counter(dict.fromkeys(tokens, 1))
-    assert_each_user_recorded_sent_once(tokens)
+    assert_each_user_recorded_sent_once(1000)
 
 
 def test_postgres_down_mid_send_the_chunks_record_what_they_sent_and_send_nothing_twice(local_postgres, stub, tmp_path):  # noqa: F811

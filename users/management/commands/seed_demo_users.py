@@ -8,7 +8,7 @@ from users.services import demo_users_seed
 
 
 class Command(ProjectCommand):
-    help = "Create realistic demo users (moods, languages, FCM tokens); COPY on PostgreSQL."
+    help = "Create realistic demo users (moods, languages, 1 to 3 devices: FIDs and FCM tokens); COPY on PostgreSQL."
 
     def add_arguments(self, parser):
         parser.add_argument("--count", type=int, default=200)
