@@ -48,6 +48,7 @@ from verses.push.counts import (
     PUSH_SENT,
     PUSH_VALIDATED,
 )
+from verses.push.hold import users_push_unheld
 from verses.selectors import push_due_groups, users_push_due
 
 logger = logging.getLogger(__name__)
@@ -239,7 +240,7 @@ def push_chunk_deliver(
     the module's docstring); idempotent (a user sent already is no longer due)."""
     counts = Counter({count.name: 0 for count in PUSH_CHUNK_COUNTS})
     dry_run = dry_run or settings.FCM_DRY_RUN
-    users = users_push_due(day=day, zones=zones, local_time=local_time)
+    users = users_push_unheld(users_push_due(day=day, zones=zones, local_time=local_time), day=day)
     if after is not None:
         users = users.filter(id__gt=after)
     if upto is not None:
