@@ -9,7 +9,7 @@ from verses.editorial.feasts import feasts
 from verses.models import VerseOfTheDay, VerseReview
 
 LANGUAGE_ERRORS = {"invalid_choice": "Langue inconnue : « {input} » (fr ou en)."}
-MOOD_CHOICES = ["", *Mood.values]
+FEAST_STATES = ["default", "accepted", "changed", "off"]
 DATE_ERRORS = {"invalid": "Date invalide : le format attendu est AAAA-MM-JJ."}
 
 
@@ -21,9 +21,9 @@ class VersePlanCreateSerializer(StrictSerializer):
     """Body of POST verse-plans."""
 
     day = serializers.DateField(error_messages=DATE_ERRORS, help_text="The users' local date it is planned for.")
-    language = serializers.ChoiceField(choices=Language.values, error_messages=LANGUAGE_ERRORS)
+    language = serializers.ChoiceField(choices=Language.choices, error_messages=LANGUAGE_ERRORS)
     mood = serializers.ChoiceField(
-        choices=MOOD_CHOICES,
+        choices=Mood.choices,
         required=False,
         allow_null=True,
         allow_blank=True,
@@ -97,7 +97,7 @@ class VersePlansQuerySerializer(serializers.Serializer):
 
 class FeastLanguageSerializer(serializers.Serializer):
     state = serializers.ChoiceField(
-        choices=["default", "accepted", "changed", "off"],
+        choices=FEAST_STATES,
         help_text="`default`: nothing chosen yet (the default applies); `accepted`; `changed`; `off`.",
     )
     reference = serializers.CharField(help_text="The reference the feast day gets (unless `off`).")
@@ -114,7 +114,7 @@ class FeastSerializer(serializers.Serializer):
 class FeastUpdateSerializer(StrictSerializer):
     """Body of PATCH feasts/{key}."""
 
-    language = serializers.ChoiceField(choices=Language.values, error_messages=LANGUAGE_ERRORS)
+    language = serializers.ChoiceField(choices=Language.choices, error_messages=LANGUAGE_ERRORS)
     enabled = StrictBooleanField(help_text="false: the feast day goes as any other day in this language.")
     reference = StrictCharField(
         required=False, allow_blank=True, max_length=64, help_text="Empty or absent: the feast's default reference."

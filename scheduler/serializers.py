@@ -199,9 +199,13 @@ class ClusterCheckSerializer(ClusterSerializer):
     status = serializers.ChoiceField(choices=CLUSTER_STATUSES)
 
 
+EDITORIAL_CHECK_STATUSES = ["ok", "held"]
+
+
 class EditorialCheckSerializer(serializers.Serializer):
     status = serializers.ChoiceField(
-        choices=["ok", "held"], help_text="`held`: a due push waits for its verse's approval (degrades health)."
+        choices=EDITORIAL_CHECK_STATUSES,
+        help_text="`held`: a due push waits for its verse's approval (degrades health).",
     )
     approval_required = serializers.BooleanField(help_text="VERSES_REQUIRE_APPROVAL.")
     held = serializers.IntegerField(help_text="Users due now whose push waits for approval.")

@@ -32,6 +32,13 @@ OPERATIONS = {
     ("/api/v1/scheduler/jobs/{id}/", "patch"),
     ("/api/v1/scheduler/jobs/{id}/run/", "post"),
     ("/api/v1/scheduler/jobs/{id}/changes/", "get"),
+    ("/api/v1/scheduler/verse-plans/", "get"),
+    ("/api/v1/scheduler/verse-plans/", "post"),
+    ("/api/v1/scheduler/verse-plans/{id}/", "delete"),
+    ("/api/v1/scheduler/feasts/", "get"),
+    ("/api/v1/scheduler/feasts/{id}/", "patch"),
+    ("/api/v1/scheduler/verse-review/", "get"),
+    ("/api/v1/scheduler/verse-review/{id}/actions/", "post"),
 }
 
 
