@@ -5,6 +5,7 @@ and renders the result; GET needs scheduler.view_scheduler, any other method ope
 import datetime
 
 from django.utils import timezone
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status as http
@@ -187,9 +188,17 @@ class FeastViewSet(viewsets.ViewSet):
         return Response(FeastSerializer(feast).data)
 
 
+class OneObjectSchema(AutoSchema):
+    """`list` of VerseReviewViewSet answers one object (the day, its pairs, its reviews), not an array."""
+
+    def _is_list_view(self, serializer=None) -> bool:
+        return False
+
+
 class VerseReviewViewSet(viewsets.ViewSet):
     """A day's verses for review (default tomorrow: made the evening before) and the operators' actions."""
 
+    schema = OneObjectSchema()
     parser_classes = [StrictJSONParser]
     permission_classes = [SchedulerPermission]
     lookup_value_regex = "[^/]+"

@@ -38,7 +38,7 @@ class VersePlanCreateSerializer(StrictSerializer):
     reflection = StrictCharField(
         required=False,
         allow_blank=True,
-        max_length=2000,
+        max_length=600,
         help_text="20 to 600 characters; absent: the mood's curated reflection.",
     )
     replace = StrictBooleanField(
@@ -87,12 +87,9 @@ class VersePlansQuerySerializer(serializers.Serializer):
     start = serializers.DateField(
         required=False, error_messages=DATE_ERRORS, help_text="From this day (default today)."
     )
-    end = serializers.DateField(required=False, error_messages=DATE_ERRORS, help_text="Up to this day included.")
-
-    def validate(self, attrs):
-        if attrs.get("start") and attrs.get("end") and attrs["end"] < attrs["start"]:
-            raise serializers.ValidationError({"end": "La fin précède le début."})
-        return attrs
+    end = serializers.DateField(
+        required=False, error_messages=DATE_ERRORS, help_text="Up to this day included (before `start`: none)."
+    )
 
 
 class FeastLanguageSerializer(serializers.Serializer):
@@ -120,7 +117,7 @@ class FeastUpdateSerializer(StrictSerializer):
         required=False, allow_blank=True, max_length=64, help_text="Empty or absent: the feast's default reference."
     )
     reflection = StrictCharField(
-        required=False, allow_blank=True, max_length=2000, help_text="Empty or absent: the feast's default reflection."
+        required=False, allow_blank=True, max_length=600, help_text="Empty or absent: the feast's default reflection."
     )
 
 
@@ -180,7 +177,7 @@ class ReviewActionSerializer(StrictSerializer):
         help_text="`approve`; `edit` (with `reflection`); `replace` (with `reference`, optional `reflection`); "
         "`regenerate` (ask the AI again; the new verse awaits approval).",
     )
-    reflection = StrictCharField(required=False, allow_blank=True, max_length=2000)
+    reflection = StrictCharField(required=False, allow_blank=True, max_length=600)
     reference = StrictCharField(required=False, allow_blank=True, max_length=64)
 
     def validate(self, attrs):
