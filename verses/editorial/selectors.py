@@ -6,7 +6,8 @@ from django.conf import settings
 from django.db.models import QuerySet
 
 from verses.editorial.feasts import feasts_between
-from verses.models import FeastSetting, VerseOfTheDay, VersePlan, VerseReview
+from verses.editorial.plans import pair_filter, plan_covered_pairs
+from verses.models import DailyVerse, FeastSetting, VerseOfTheDay, VersePlan, VerseReview
 
 
 def verse_plans(*, start: datetime.date | None = None, end: datetime.date | None = None) -> QuerySet[VersePlan]:
@@ -66,3 +67,12 @@ def verse_reviews(*, day: datetime.date) -> QuerySet[VerseReview]:
 
 def approval_required() -> bool:
     return settings.VERSES_REQUIRE_APPROVAL
+
+
+def plan_received_count(*, day: datetime.date, language: str, mood: str | None) -> int:
+    """Users who have already received `day`'s verse of a pair a plan for `language` and `mood`
+    (None: every mood) covers."""
+    pairs = plan_covered_pairs(language=language, mood=mood)
+    return DailyVerse.objects.filter(
+        verse__in=VerseOfTheDay.all_objects.filter(day=day).filter(pair_filter(pairs))
+    ).count()

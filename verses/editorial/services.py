@@ -95,10 +95,6 @@ def _snapshot(verse: VerseOfTheDay) -> dict:
     }
 
 
-def _received_count(verses) -> int:
-    return DailyVerse.objects.filter(verse__in=verses).count()
-
-
 def _pair_verse_change(verse: VerseOfTheDay, fields: dict) -> VerseOfTheDay:
     """The pair's verse with `fields`: changed in place if nobody has received it, else the old row
     is superseded (its users keep it) and a new current row made. Call in a transaction."""
@@ -119,8 +115,9 @@ def _pair_verse_change(verse: VerseOfTheDay, fields: dict) -> VerseOfTheDay:
 
 def _planned_pairs_apply(*, day: datetime.date, pairs: list[tuple[str, str]], replace: bool) -> dict:
     """Give the made verses of `pairs` their planned content now; AlreadyReceived unless `replace`."""
-    every_row = VerseOfTheDay.all_objects.filter(day=day).filter(pair_filter(pairs))
-    received = _received_count(every_row)
+    received = DailyVerse.objects.filter(
+        verse__in=VerseOfTheDay.all_objects.filter(day=day).filter(pair_filter(pairs))
+    ).count()
     if received and not replace:
         raise AlreadyReceived(received)
     planned = planned_verses(day=day, pairs=pairs)

@@ -386,3 +386,57 @@ def test_a_held_pair_is_not_pushed_until_approved_then_pushed_once(settings, sta
     assert push_tick(now)["push_sent"] == 0
     assert Delivery.objects.get(user=held).state == "sent"
     assert fcm_stub.delivered_tokens() == {held.fcm_token: 1, planned.fcm_token: 1}
+
+
+# --- Admin and dashboard -------------------------------------------------------------------------
+
+
+def test_the_admin_adds_and_deletes_plans_through_the_services(admin_client, no_ai):
+    day = (timezone.localdate() + datetime.timedelta(days=2)).isoformat()
+    form = {"day": day, "language": "en", "mood": "*", "reference": "John 3:99", "reflection": ""}
+    response = admin_client.post("/admin/verses/verseplan/add/", form)
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == {
+        "reference": ["Le verset 99 n'existe pas dans John 3 (World English Bible)."]
+    }
+    assert VersePlan.objects.count() == 0
+
+    response = admin_client.post("/admin/verses/verseplan/add/", {**form, "reference": "JHN 3.16", "mood": "sad"})
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    plan = VersePlan.objects.get()
+    assert (plan.mood, plan.reference, plan.created_by.email) == ("sad", "John 3:16", "root@example.org")
+    assert admin_client.get("/admin/verses/verseplan/").status_code == 200
+    assert admin_client.post(f"/admin/verses/verseplan/{plan.pk}/delete/", {"post": "yes"}).status_code == 302
+    assert VersePlan.objects.count() == 0
+
+    response = admin_client.post(
+        "/admin/verses/feastsetting/add/", {"feast": "easter", "language": "en", "enabled": "", "reference": ""}
+    )
+    assert response.status_code == 302
+    assert FeastSetting.objects.get().enabled is False
+    assert admin_client.get("/admin/verses/versereview/").status_code == 200
+
+
+def test_the_editorial_dashboard_page_reviews_plans_and_feasts(admin_client, viewer_client, no_ai):
+    tomorrow = timezone.localdate() + datetime.timedelta(days=1)
+    prepare(tomorrow)
+    page = admin_client.get("/admin/dashboard/editorial/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert html.count('class="pair"') == 18 and "<strong>18</strong> à approuver" in html
+    verse = pairs_of(tomorrow)[("hopeful", "fr")]
+    response = admin_client.post(f"/admin/dashboard/editorial/verse/{verse.pk}/edit/", {"reflection": "court"})
+    assert response.status_code == 302
+    assert VerseOfTheDay.objects.get(pk=verse.pk).reflection == verse.reflection  # refused, nothing changed
+    assert VerseReview.objects.count() == 0
+    admin_client.post(f"/admin/dashboard/editorial/verse/{verse.pk}/approve/")
+    assert VerseOfTheDay.objects.get(pk=verse.pk).approved_at is not None
+    assert "<strong>17</strong> à approuver" in admin_client.get("/admin/dashboard/editorial/").content.decode()
+    assert admin_client.get("/admin/dashboard/editorial/?day=demain").status_code == 404
+
+    plan = {"day": tomorrow.isoformat(), "language": "en", "mood": "*", "reference": "Psalm 23:1"}
+    admin_client.post("/admin/dashboard/editorial/plans/", plan)
+    assert VersePlan.objects.get().reference == "Psalm 23:1"
+    assert {v.reference for v in pairs_of(tomorrow).values() if v.language == "en"} == {"Psalm 23:1"}
+    admin_client.post("/admin/dashboard/editorial/feasts/christmas/en/", {"choice": "off"})
+    assert FeastSetting.objects.get(feast="christmas", language="en").enabled is False
