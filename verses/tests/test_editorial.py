@@ -440,3 +440,11 @@ def test_the_editorial_dashboard_page_reviews_plans_and_feasts(admin_client, vie
     assert {v.reference for v in pairs_of(tomorrow).values() if v.language == "en"} == {"Psalm 23:1"}
     admin_client.post("/admin/dashboard/editorial/feasts/christmas/en/", {"choice": "off"})
     assert FeastSetting.objects.get(feast="christmas", language="en").enabled is False
+
+
+def test_trigger_daily_verses_day_refuses_a_bad_date_and_starts_nothing(no_ai):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="not a date YYYY-MM-DD: '2026-02-30'"):
+        call_command("trigger_daily_verses", "--day", "2026-02-30", stdout=io.StringIO())
+    assert not JobRun.objects.exists() and not VerseOfTheDay.all_objects.exists()
