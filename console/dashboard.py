@@ -7,7 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import include, path, reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from console.charts import dashboard_charts
@@ -173,4 +173,5 @@ urlpatterns = [
     path("stop/", admin.site.admin_view(scheduler_switch_view), {"action": "stop"}, name="scheduler-dashboard-stop"),
     path("start/", admin.site.admin_view(scheduler_switch_view), {"action": "start"}, name="scheduler-dashboard-start"),
     path("run/<str:job_id>/", admin.site.admin_view(job_run_now_view), name="scheduler-dashboard-run"),
+    path("editorial/", include("console.editorial_dashboard")),
 ]

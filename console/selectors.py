@@ -23,6 +23,7 @@ from verses.bible.editions import editions_state
 from verses.models import VerseOfTheDay
 from verses.push.counts import PUSH_HEALTH_COUNTS, PUSH_OUTCOME_COUNTS
 from verses.push.fcm import push_state
+from verses.push.hold import pushes_held_count
 
 logger = logging.getLogger(__name__)
 
@@ -124,6 +125,14 @@ def health_check() -> tuple[bool, dict]:
         "dry_run": push["dry_run"],
         "last_tick": _last_push_tick() if database["status"] == "ok" else None,
     }
+    if database["status"] == "ok":
+        # VERSES_REQUIRE_APPROVAL: a due push waiting for an operator's approval degrades the service.
+        held = pushes_held_count(at=timezone.now())
+        checks["editorial"] = {
+            "status": "held" if held else "ok",
+            "approval_required": settings.VERSES_REQUIRE_APPROVAL,
+            "held": held,
+        }
     cluster = cluster_state()
     checks["cluster"] = {"status": "ok" if cluster["alive"] else "down", **cluster}
     healthy = (
@@ -137,6 +146,7 @@ def health_check() -> tuple[bool, dict]:
         or ai_status == "misconfigured"
         or editions_missing
         or checks.get("scheduler", {}).get("status") == "partial"
+        or checks.get("editorial", {}).get("status") == "held"
     )
     status = "down" if not healthy else "degraded" if degraded else "ok"
     _health_state_log(status, checks)

@@ -175,6 +175,18 @@ class ClusterCheckSerializer(ClusterSerializer):
     status = serializers.ChoiceField(choices=CLUSTER_STATUSES)
 
 
+EDITORIAL_CHECK_STATUSES = ["ok", "held"]
+
+
+class EditorialCheckSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(
+        choices=EDITORIAL_CHECK_STATUSES,
+        help_text="`held`: a due push waits for its verse's approval (degrades health).",
+    )
+    approval_required = serializers.BooleanField(help_text="VERSES_REQUIRE_APPROVAL.")
+    held = serializers.IntegerField(help_text="Users due now whose push waits for approval.")
+
+
 class HealthChecksSerializer(serializers.Serializer):
     database = DatabaseCheckSerializer()
     scheduler = SchedulerCheckSerializer(required=False, help_text="Absent when the database is down.")
@@ -184,6 +196,7 @@ class HealthChecksSerializer(serializers.Serializer):
     editions = EditionsCheckSerializer(required=False, help_text="Absent when the database is down.")
     push = PushCheckSerializer()
     cluster = ClusterCheckSerializer()
+    editorial = EditorialCheckSerializer(required=False, help_text="Absent when the database is down.")
 
 
 class HealthSerializer(serializers.Serializer):

@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass
 
+from django.conf import settings
+
 
 @dataclass(frozen=True)
 class Job:
@@ -34,9 +36,18 @@ JOBS: tuple[Job, ...] = (
         closed_event="delivery.completed",
         counts="verses.push.counts.DELIVER_VERSES_COUNTS",
     ),
+    # The evening before: tomorrow's verse of every pair, for the operators' review (verses/editorial).
+    Job(
+        "daily_verses_review",
+        "Préparation des versets du lendemain (relecture)",
+        settings.VERSES_REVIEW_PREPARE_CRON,
+        "verses.jobs.daily_verses_review_prepare",
+        counts="verses.editorial.counts.REVIEW_PREPARE_COUNTS",
+    ),
 )
 JOBS_BY_ID: dict[str, Job] = {job.id: job for job in JOBS}
 DAILY_VERSES_JOB_ID = "daily_verses_generation"
+DAILY_VERSES_REVIEW_JOB_ID = "daily_verses_review"
 DELIVER_VERSES_JOB_ID = "deliver_verses"
 
 

@@ -245,6 +245,11 @@ SPECTACULAR_SETTINGS = {
         "AiCheckStatusEnum": "console.serializers.AI_STATUSES",
         "AiStateStatusEnum": "console.serializers.AI_PROBE_STATUSES",
         "EditionStatusEnum": "console.serializers.EDITION_STATUSES",
+        "SourceEnum": "scheduler.models.ScheduleChange.Source",
+        "VerseSourceEnum": "verses.models.VerseOfTheDay.Source",
+        "VerseReviewActionEnum": "verses.models.VerseReview.Action",
+        "FeastStateEnum": "console.editorial_serializers.FEAST_STATES",
+        "EditorialCheckStatusEnum": "console.serializers.EDITORIAL_CHECK_STATUSES",
         "WebhookEventEnum": "webhooks.events.EVENTS",
         "WebhookDeliveryStatusEnum": "webhooks.models.WebhookDelivery.Status",
     },
@@ -317,6 +322,18 @@ VERSES_ASSIGN_CHUNK_SIZE = env.int("VERSES_ASSIGN_CHUNK_SIZE", default=5000)
 # Days of per-user verse history kept (at least: whole months are dropped once all their days
 # are older).
 VERSES_HISTORY_DAYS = env.int("VERSES_HISTORY_DAYS", default=400)
+# The editorial day (verses/editorial): tomorrow's verses are made at this local time (HH:MM, in
+# SCHEDULER_TIMEZONE) for the operators' review; with VERSES_REQUIRE_APPROVAL a pair's push waits
+# for its approval.
+VERSES_REVIEW_PREPARE_AT = env.str("VERSES_REVIEW_PREPARE_AT", default="18:00")
+try:
+    _review_at = datetime.time.fromisoformat(VERSES_REVIEW_PREPARE_AT)
+except ValueError:
+    raise ImproperlyConfigured(
+        f"VERSES_REVIEW_PREPARE_AT must be a time HH:MM, not {VERSES_REVIEW_PREPARE_AT!r}."
+    ) from None
+VERSES_REVIEW_PREPARE_CRON = f"{_review_at.minute} {_review_at.hour} * * *"
+VERSES_REQUIRE_APPROVAL = env.bool("VERSES_REQUIRE_APPROVAL", default=False)
 # Gemini (google-genai). AI_ENABLED=false: curated verses only, on purpose. On but without an API
 # key it is off too, and `check --deploy` refuses it in production (verses/checks.py).
 AI_ENABLED = env.bool("AI_ENABLED", default=True)

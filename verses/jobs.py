@@ -6,6 +6,7 @@ import uuid
 from django.utils import timezone
 
 from scheduler.plan import FanOut, own_transactions
+from verses.editorial.services import review_day_prepare
 from verses.generation.daily import daily_verses_assign_chunk, daily_verses_prepare
 from verses.generation.on_demand import verse_of_the_day_make as verse_of_the_day_make_service
 from verses.history import daily_verses_table_analyze
@@ -16,6 +17,13 @@ def daily_verses_generation(day: str | None = None) -> FanOut:
     """Make the pairs' verses, then give the users theirs in chunk tasks (`day`: ISO date, default today)."""
     counts, chunks = daily_verses_prepare(day=datetime.date.fromisoformat(day) if day else timezone.localdate())
     return FanOut(func="verses.jobs.daily_verses_chunk", chunks=chunks, counts=counts)
+
+
+def daily_verses_review_prepare(day: str | None = None) -> dict:
+    """The verse of every pair of `day` (ISO date, default tomorrow), made the evening before for
+    the operators' review."""
+    target = datetime.date.fromisoformat(day) if day else timezone.localdate() + datetime.timedelta(days=1)
+    return review_day_prepare(day=target)
 
 
 def daily_verses_chunk(*, day: str, after: str | None, upto: str | None) -> dict:

@@ -25,10 +25,11 @@ class BibleVerse(models.Model):
 
 
 class PairVerseManager(models.Manager):
-    """The pairs' verses: without the provisional fallbacks a few early users were given."""
+    """The pairs' current verses: without the provisional fallbacks a few early users were given,
+    nor the verses an operator replaced after some users had received them."""
 
     def get_queryset(self):
-        return super().get_queryset().filter(provisional=False)
+        return super().get_queryset().filter(provisional=False, superseded_at__isnull=True)
 
 
 class VerseOfTheDay(models.Model):
@@ -37,11 +38,14 @@ class VerseOfTheDay(models.Model):
     A *provisional* row is the curated fallback served to the users who asked for their verse
     before the pair's verse was made, while a worker asks the AI (verses.generation.on_demand
     daily_verse_for_user): those users keep it for the day; everyone else gets the pair's verse.
-    `objects` hides provisional rows; `all_objects` has every row."""
+    A *superseded* row is a pair's verse an operator changed (verses/editorial) after some users
+    had received it: they keep it; the pair's new row serves everyone else.
+    `objects` hides provisional and superseded rows; `all_objects` has every row."""
 
     class Source(models.TextChoices):
         AI = "ai", "IA"
         FALLBACK = "fallback", "Verset de secours"
+        PLAN = "plan", "Plan éditorial"
 
     day = models.DateField()
     mood = models.CharField(max_length=16, blank=True, help_text="empty: users without a mood")
@@ -58,6 +62,13 @@ class VerseOfTheDay(models.Model):
     ai_failure = models.CharField(max_length=32, blank=True, help_text="why the AI answer was not used")
     provisional = models.BooleanField(default=False, help_text="a fallback served while the AI was asked")
     created_at = models.DateTimeField(auto_now_add=True)
+    approved_at = models.DateTimeField(null=True, blank=True, help_text="reviewed by an operator (or planned)")
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    superseded_at = models.DateTimeField(
+        null=True, blank=True, help_text="replaced by an operator; kept for the users who had received it"
+    )
 
     objects = PairVerseManager()
     all_objects = models.Manager()  # noqa: DJ012
@@ -69,8 +80,8 @@ class VerseOfTheDay(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["day", "mood", "language"],
-                condition=models.Q(provisional=False),
-                name="one_verse_per_day_mood_language",
+                condition=models.Q(provisional=False, superseded_at__isnull=True),
+                name="one_current_verse_per_day_mood_language",
             ),
             # Its insert is the single-flight lock of the pair's on-demand AI task.
             models.UniqueConstraint(
@@ -203,3 +214,95 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day.isoformat()} {self.state}"
+
+
+class VersePlan(models.Model):
+    """An operator's choice of the verse of a day for one language and one mood (or every mood):
+    those pairs get it (source `plan`) and the AI is not asked for them (verses/editorial)."""
+
+    day = models.DateField()
+    language = models.CharField(max_length=2)
+    # NULL and "" differ here: every mood, or the users without a mood.
+    mood = models.CharField(max_length=16, null=True, blank=True, help_text="null: every mood; empty: no mood")  # noqa: DJ001
+    book = models.PositiveSmallIntegerField()
+    chapter = models.PositiveSmallIntegerField()
+    verse_start = models.PositiveSmallIntegerField()
+    verse_end = models.PositiveSmallIntegerField()
+    reference = models.CharField(max_length=64, help_text="as the language's edition shows it")
+    reflection = models.TextField(blank=True, help_text="empty: the mood's curated reflection")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "verset planifié"
+        verbose_name_plural = "versets planifiés"
+        ordering = ["day", "language", "mood"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "language", "mood"], condition=models.Q(mood__isnull=False), name="one_plan_per_pair"
+            ),
+            models.UniqueConstraint(
+                fields=["day", "language"], condition=models.Q(mood__isnull=True), name="one_all_moods_plan_per_day"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        mood = "toutes humeurs" if self.mood is None else self.mood or "sans humeur"
+        return f"{self.day.isoformat()} {self.language} ({mood}) {self.reference}"
+
+
+class FeastSetting(models.Model):
+    """An operator's choice for a feast of the calendar (verses/editorial/feasts.py) in one
+    language: its default reference accepted, another one, or switched off."""
+
+    feast = models.CharField(max_length=32)
+    language = models.CharField(max_length=2)
+    enabled = models.BooleanField(default=True)
+    # Empty: the feast's default reference (verses/editorial/data/feasts.tsv).
+    reference = models.CharField(max_length=64, blank=True)
+    reflection = models.TextField(blank=True, help_text="empty: the feast's default reflection")
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "fête (choix)"
+        verbose_name_plural = "fêtes (choix)"
+        constraints = [models.UniqueConstraint(fields=["feast", "language"], name="one_setting_per_feast_language")]
+
+    def __str__(self) -> str:
+        return f"{self.feast} {self.language}"
+
+
+class VerseReview(models.Model):
+    """One editorial action on a pair's verse (approve, edit, replace, ask the AI again): who,
+    when, before and after."""
+
+    class Action(models.TextChoices):
+        APPROVE = "approve", "Approuvé"
+        EDIT = "edit", "Réflexion modifiée"
+        REPLACE = "replace", "Référence remplacée"
+        REGENERATE = "regenerate", "IA redemandée"
+
+    verse = models.ForeignKey(VerseOfTheDay, on_delete=models.PROTECT, related_name="reviews")
+    day = models.DateField()
+    mood = models.CharField(max_length=16, blank=True)
+    language = models.CharField(max_length=2)
+    action = models.CharField(max_length=16, choices=Action.choices)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(auto_now_add=True)
+    before = models.JSONField(default=dict)
+    after = models.JSONField(default=dict)
+
+    class Meta:
+        verbose_name = "relecture de verset"
+        verbose_name_plural = "relectures de versets"
+        indexes = [models.Index(fields=["day", "reviewed_at"], name="versereview_day_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.day.isoformat()} {self.mood or 'default'}/{self.language} {self.action}"

@@ -7,6 +7,7 @@ SCHEDULER_STOPPED = "scheduler.stopped"
 SCHEDULER_STARTED = "scheduler.started"
 SCHEDULE_UPDATED = "schedule.updated"
 DELIVERY_COMPLETED = "delivery.completed"
+VERSE_REVIEWED = "verse.reviewed"
 
 EVENTS: tuple[str, ...] = (
     RUN_STARTED,
@@ -16,4 +17,5 @@ EVENTS: tuple[str, ...] = (
     SCHEDULER_STARTED,
     SCHEDULE_UPDATED,
     DELIVERY_COMPLETED,
+    VERSE_REVIEWED,
 )

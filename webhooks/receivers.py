@@ -1,6 +1,7 @@
-"""Webhooks listen to the engine (scheduler.signals), connected in WebhooksConfig.ready(): each
-run, schedule and start/stop event becomes a webhook event, and each watchdog pass sweeps the
-deliveries whose task was lost."""
+"""Webhooks listen to the engine (scheduler.signals) and the editorial room
+(verses.editorial.signals), connected in WebhooksConfig.ready(): each run, schedule, start/stop
+and review event becomes a webhook event, and each watchdog pass sweeps the deliveries whose task
+was lost."""
 
 import datetime
 import logging
@@ -46,6 +47,25 @@ def on_scheduler_switched(*, enabled: bool, schedules: int, **kwargs) -> None:
     webhook_event_emit(event=event, data={"schedules": schedules})
 
 
+def on_verse_reviewed(*, review, **kwargs) -> None:
+    webhook_event_emit(
+        event=events.VERSE_REVIEWED,
+        data={
+            "review": {
+                "id": review.pk,
+                "day": review.day.isoformat(),
+                "mood": review.mood,
+                "language": review.language,
+                "action": review.action,
+                "reviewed_by": str(review.reviewed_by_id) if review.reviewed_by_id else None,
+                "reviewed_at": review.reviewed_at.astimezone(datetime.UTC).isoformat(),
+                "before": review.before,
+                "after": review.after,
+            }
+        },
+    )
+
+
 def on_watchdog_passed(**kwargs) -> None:
     try:
         webhook_deliveries_sweep()
@@ -55,9 +75,11 @@ def on_watchdog_passed(**kwargs) -> None:
 
 def receivers_connect() -> None:
     from scheduler import signals
+    from verses.editorial.signals import verse_reviewed
 
     signals.run_started.connect(on_run_started, dispatch_uid="webhooks.run_started")
     signals.run_closed.connect(on_run_closed, dispatch_uid="webhooks.run_closed")
     signals.schedule_updated.connect(on_schedule_updated, dispatch_uid="webhooks.schedule_updated")
     signals.scheduler_switched.connect(on_scheduler_switched, dispatch_uid="webhooks.scheduler_switched")
     signals.watchdog_passed.connect(on_watchdog_passed, dispatch_uid="webhooks.watchdog_passed")
+    verse_reviewed.connect(on_verse_reviewed, dispatch_uid="webhooks.verse_reviewed")

@@ -35,6 +35,13 @@ OPERATIONS = {
     ("/api/v1/users/me/devices/", "get"),
     ("/api/v1/users/me/devices/", "post"),
     ("/api/v1/users/me/devices/{id}/", "delete"),
+    ("/api/v1/scheduler/verse-plans/", "get"),
+    ("/api/v1/scheduler/verse-plans/", "post"),
+    ("/api/v1/scheduler/verse-plans/{id}/", "delete"),
+    ("/api/v1/scheduler/feasts/", "get"),
+    ("/api/v1/scheduler/feasts/{id}/", "patch"),
+    ("/api/v1/scheduler/verse-review/", "get"),
+    ("/api/v1/scheduler/verse-review/{id}/actions/", "post"),
 }
 
 

@@ -23,7 +23,7 @@ from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiJsonRenderer
 from hypothesis import HealthCheck, settings, strategies
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import ignored_auth
+from schemathesis.specs.openapi.checks import ignored_auth, positive_data_acceptance
 
 from scheduler.permissions import OPERATORS_GROUP, scheduler_groups_ensure
 from users.serializers import TIME_ZONE_FORMAT
@@ -48,6 +48,15 @@ HISTORY_DAYS = 22  # more than a page of history (PAGE_SIZE 20)
 # request without credentials and with bad ones). Schemathesis' own runner confirms it once per
 # operation and run; its pytest integration would do it for every case, three requests each.
 AUTH_CONFIRMED: set[str] = set()
+
+# Bodies naming a Bible reference: whether the book, chapter and verses exist in the language's
+# edition (or the edition is imported) is no schema's to say, so schema-valid bodies may be refused
+# (400 naming `reference`); every other check still applies.
+REFERENCE_BODIES = {
+    "POST /api/v1/scheduler/verse-plans/",
+    "PATCH /api/v1/scheduler/feasts/{id}/",
+    "POST /api/v1/scheduler/verse-review/{id}/actions/",
+}
 
 
 def _cluster_heartbeat() -> None:
@@ -88,10 +97,11 @@ def test_every_operation_conforms_to_the_schema(case, server):
     if case.path == "/api/v1/scheduler/health/":
         _cluster_heartbeat()
     confirmed = case.operation.label in AUTH_CONFIRMED
+    excluded = [ignored_auth] if confirmed else []
+    if case.operation.label in REFERENCE_BODIES:
+        excluded.append(positive_data_acceptance)
     response = case.call_and_validate(
-        base_url=server["url"],
-        headers={"Authorization": f"Token {server[who]}"},
-        excluded_checks=[ignored_auth] if confirmed else [],
+        base_url=server["url"], headers={"Authorization": f"Token {server[who]}"}, excluded_checks=excluded
     )
     if not confirmed and 200 <= response.status_code < 300:
         AUTH_CONFIRMED.add(case.operation.label)

@@ -7,7 +7,7 @@ import functools
 import pythonbible
 
 from verses.bible.curated import curated_verses
-from verses.bible.references import web_text
+from verses.bible.references import ReferenceInvalid, book_name, web_text
 from verses.models import BibleVerse
 
 # Edition id of the French Louis Segond 1910 text imported with `manage.py import_bible`.
@@ -90,3 +90,40 @@ def _curated_fr_texts() -> dict[tuple[int, int, int, int], str]:
         for pool in curated_verses().values()
         for verse in pool
     }
+
+
+EDITION_NAMES = {"fr": "Louis Segond 1910", "en": "World English Bible"}
+
+
+def passage_verify(*, language: str, book: int, chapter: int, verse_start: int, verse_end: int) -> str:
+    """The passage's text in the language's edition; raises ReferenceInvalid naming what is
+    missing (the edition itself, the book, the chapter or a verse)."""
+    name = book_name(book, language)
+    edition = EDITION_NAMES["fr" if language == "fr" else "en"]
+    if language == "fr":
+        if not lsg_imported():
+            raise ReferenceInvalid(
+                "edition",
+                f"La {edition} n'est pas importée (manage.py import_bible) : référence impossible à vérifier.",
+            )
+        last = (
+            BibleVerse.objects.filter(edition=LSG1910, book=book, chapter=chapter)
+            .order_by("-verse")
+            .values_list("verse", flat=True)
+            .first()
+        )
+        if last is None:
+            raise ReferenceInvalid("chapter", f"Le chapitre {chapter} n'existe pas dans {name} ({edition}).")
+    else:
+        pb = pythonbible.Book(book)
+        if chapter > pythonbible.get_number_of_chapters(pb):
+            raise ReferenceInvalid("chapter", f"Le chapitre {chapter} n'existe pas dans {name} ({edition}).")
+        last = pythonbible.get_number_of_verses(pb, chapter)
+    if verse_end > last:
+        raise ReferenceInvalid("verse", f"Le verset {verse_end} n'existe pas dans {name} {chapter} ({edition}).")
+    text = passage_text(language=language, book=book, chapter=chapter, verse_start=verse_start, verse_end=verse_end)
+    if text is None:
+        raise ReferenceInvalid(
+            "verse", f"Versets absents de la {edition} : {name} {chapter}:{verse_start}-{verse_end}."
+        )
+    return text

@@ -136,3 +136,36 @@ def normalize_words(text: str) -> list[str]:
     decomposed = unicodedata.normalize("NFKD", text)
     bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
     return re.findall(r"[a-z0-9]+", bare)
+
+
+class ReferenceInvalid(ValueError):
+    """A reference that cannot be used: `part` is "format", "book", "chapter", "verse" or
+    "edition"; `message` is the French sentence shown to operators."""
+
+    def __init__(self, part: str, message: str):
+        super().__init__(message)
+        self.part = part
+        self.message = message
+
+
+# "Jean 3:16", "1 Pierre 5:7", "Psaume 23:1-4", "Ps 23.1–4", "JHN 3:16".
+_REFERENCE = re.compile(r"^(?P<book>.*?\S)\s*(?P<chapter>\d+)\s*[:.,]\s*(?P<start>\d+)(?:\s*[-–]\s*(?P<end>\d+))?$")
+
+
+def passage_parse(text: str) -> tuple[int, int, int, int]:
+    """(book, chapter, verse_start, verse_end) of a written reference; raises ReferenceInvalid."""
+    match = _REFERENCE.match(" ".join(str(text).split()))
+    if match is None:
+        raise ReferenceInvalid(
+            "format", f"Référence illisible : « {text} » (attendu : Livre chapitre:verset, ex. Jean 3:16)."
+        )
+    book = book_number(match["book"])
+    if book is None:
+        raise ReferenceInvalid("book", f"Livre inconnu : « {match['book']} ».")
+    chapter, start = int(match["chapter"]), int(match["start"])
+    end = int(match["end"]) if match["end"] else start
+    if chapter < 1:
+        raise ReferenceInvalid("chapter", f"Chapitre inexistant : {chapter}.")
+    if start < 1 or end < start:
+        raise ReferenceInvalid("verse", f"Versets invalides : {start}-{end}.")
+    return book, chapter, start, end

@@ -71,7 +71,7 @@ def daily_verses_assign(*, day: datetime.date, users) -> dict:
         f"INSERT INTO {daily_table} (user_id, day, verse_id, created_at) "
         f"SELECT u.id, %s, v.id, %s FROM ({user_sql}) u "
         f"JOIN {verse_table} v ON v.day = %s AND v.mood = u.mood AND v.language = u.language "
-        f"AND NOT v.provisional "
+        f"AND NOT v.provisional AND v.superseded_at IS NULL "
         f"WHERE 1=1 ON CONFLICT (user_id, day) DO NOTHING"
     )
     started = time.perf_counter()

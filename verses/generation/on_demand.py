@@ -7,6 +7,7 @@ from django.db import IntegrityError, transaction
 
 from users.models import User
 from verses.ai.gemini import provider_get
+from verses.editorial.plans import planned_verses
 from verses.generation.pairs import provisional_verse_ensure, verse_of_the_day_ensure
 from verses.models import DailyVerse, VerseOfTheDay
 from verses.selectors import local_date
@@ -23,6 +24,7 @@ def daily_verse_for_user(*, user: User, day: datetime.date | None = None) -> Dai
 
     - The user's DailyVerse exists: it (a user's verse never changes once given).
     - Their pair's verse exists: given to them now.
+    - Neither, the pair planned (verses/editorial): the planned verse is made and given.
     - Neither, AI off: the pair's curated fallback is made (as the daily run would) and given.
     - Neither, AI on: the user gets the pair's *provisional* verse (the curated fallback the run
       would fall back to; one row per pair and day, made by the first such request), kept for the
@@ -35,7 +37,7 @@ def daily_verse_for_user(*, user: User, day: datetime.date | None = None) -> Dai
         return daily
     verse = VerseOfTheDay.objects.filter(day=day, mood=user.mood, language=user.language).first()
     if verse is None:
-        if provider_get() is None:
+        if provider_get() is None or planned_verses(day=day, pairs=[(user.mood, user.language)]):
             verse = verse_of_the_day_ensure(day=day, mood=user.mood, language=user.language)
         else:
             verse = provisional_verse_ensure(day=day, mood=user.mood, language=user.language)

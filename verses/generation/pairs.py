@@ -16,6 +16,7 @@ from verses.ai.gemini import provider_get, provider_probe
 from verses.ai.run import AIError, AIRun
 from verses.bible.curated import CuratedVerse, curated_pool
 from verses.bible.references import passage_key
+from verses.editorial.plans import planned_verses
 from verses.generation.cache import verse_cache_get_many, verse_cache_set_many
 from verses.generation.counts import CACHE_HITS, FALLBACKS
 from verses.generation.lease import ai_phase_single_flight
@@ -150,6 +151,9 @@ def verse_of_the_day_ensure(
     existing = VerseOfTheDay.objects.filter(day=day, mood=mood, language=language).first()
     if existing is not None:
         return existing
+    planned = planned_verses(day=day, pairs=[(mood, language)])
+    if planned:
+        return _planned_verse_make(day=day, mood=mood, language=language, fields=planned[(mood, language)])
     recent = _recent_verses(day=day, mood=mood, language=language)
     propose = None
     if provider is not None:
@@ -160,6 +164,15 @@ def verse_of_the_day_ensure(
             return _ai_propose(provider, mood=mood, language=language, recent=recent, run=run)
 
     return _verse_of_the_day_make(day=day, mood=mood, language=language, recent=recent, propose=propose, report=report)
+
+
+def _planned_verse_make(*, day: datetime.date, mood: str, language: str, fields: dict) -> VerseOfTheDay:
+    """Store the pair's planned verse (verses/editorial): no AI call."""
+    try:
+        with transaction.atomic():
+            return VerseOfTheDay.objects.create(day=day, mood=mood, language=language, **fields)
+    except IntegrityError:  # made concurrently by another run: keep theirs
+        return VerseOfTheDay.objects.get(day=day, mood=mood, language=language)
 
 
 def _count(report: dict | None, key: str, kind: str | None = None) -> None:
@@ -220,7 +233,12 @@ def _pair_verses_stored(day: datetime.date) -> dict[tuple[str, str], int]:
 def _pair_verses_make(
     *, day: datetime.date, pairs: list[tuple[str, str]], provider, stored: dict, report: dict, ai_run: AIRun | None
 ) -> None:
-    """Make the `pairs`' verses (asking the AI when there is a provider) and add them to `stored`."""
+    """Make the `pairs`' verses (asking the AI when there is a provider) and add them to `stored`.
+    A pair with a planned verse (an operator's plan or the day's feast) gets it, without the AI."""
+    planned = planned_verses(day=day, pairs=pairs)
+    for (mood, language), fields in planned.items():
+        stored[(mood, language)] = _planned_verse_make(day=day, mood=mood, language=language, fields=fields).pk
+    pairs = [pair for pair in pairs if pair not in planned]
     run = (
         _ai_run_start(provider, budget_seconds=settings.VERSES_AI_BUDGET_SECONDS, run=ai_run)
         if provider and pairs
@@ -282,3 +300,18 @@ def _pair_verse_task_enqueue(*, day: datetime.date, mood: str, language: str) ->
     logger.info(
         "event=verse_pair_task_enqueued day=%s mood=%s language=%s", day.isoformat(), mood or "default", language
     )
+
+
+def pair_verse_ai_fields(*, day: datetime.date, mood: str, language: str, avoid_key: str | None) -> dict:
+    """The AI asked once more for the pair's verse (an operator's review): the fields of a checked
+    proposal other than the passage keyed `avoid_key`; raises AIError (also when the AI is off)
+    or ProposalRejected."""
+    provider = provider_get()
+    if provider is None:
+        raise AIError("disabled", "the AI is off")
+    run = _ai_run_start(provider, budget_seconds=0)
+    if run.tripped is not None:
+        raise run.tripped
+    recent = _recent_verses(day=day, mood=mood, language=language)
+    proposal = _ai_propose(provider, mood=mood, language=language, recent=recent, run=run)
+    return _ai_fields(proposal=proposal, language=language, avoid_key=avoid_key)

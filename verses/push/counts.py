@@ -33,7 +33,10 @@ PUSH_FID_NOT_REGISTERED = Count(
     "soulverse_push_fid_not_registered",
     "FIDs FCM never accepted (app not opted in to FID registration): removed.",
     "FID non enregistrées",
-    noun=("FID non enregistrée (application sans l'option FID)", "FID non enregistrées (application sans l'option FID)"),
+    noun=(
+        "FID non enregistrée (application sans l'option FID)",
+        "FID non enregistrées (application sans l'option FID)",
+    ),
     doc="FIDs FCM never routed (the app has not opted in to FID registration): removed.",
 )
 PUSH_FAILED = Count(

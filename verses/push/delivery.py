@@ -58,6 +58,7 @@ from verses.push.counts import (
     PUSH_SENT,
     PUSH_VALIDATED,
 )
+from verses.push.hold import users_push_unheld
 from verses.selectors import push_due_groups, users_push_due
 
 logger = logging.getLogger(__name__)
@@ -311,7 +312,7 @@ def _chunk_user_ids(*, day, zones, local_time, after, upto) -> list:
     a tick, before any ANALYZE) rescanned it for each user as the tick filled it: a 1,000,000-user
     tick stalled for 40 minutes on one chunk's claim (bench/push.py)."""
     users = users_push_due(day=day, zones=zones, local_time=local_time, after=after, upto=upto)
-    return list(users.values_list("id", flat=True))
+    return list(users_push_unheld(users, day=day).values_list("id", flat=True))
 
 
 def _chunk_claim(*, day: datetime.date, user_ids: list, claim: str, dry_run: bool) -> list[dict]:

@@ -1,10 +1,12 @@
+import argparse
+import datetime
 import sys
 
 from django.core.management.base import CommandError
 
 from scheduler.counts import job_counts
 from scheduler.models import JobRun
-from scheduler.registry import DAILY_VERSES_JOB_ID
+from scheduler.registry import DAILY_VERSES_JOB_ID, DAILY_VERSES_REVIEW_JOB_ID
 from scheduler.services import job_run_claim, job_run_here
 from soulverse.management import Command as ProjectCommand
 
@@ -18,14 +20,33 @@ SUMMARY_ORDER = [
 ]
 
 
-class Command(ProjectCommand):
-    help = "Generate today's verses now, in this process, through the scheduled job's path."
+def _day(value: str) -> str:
+    try:
+        return datetime.date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date YYYY-MM-DD: {value!r}") from None
 
-    def handle(self, *args, **options):
-        run, created = job_run_claim(job_id=DAILY_VERSES_JOB_ID, trigger=JobRun.Trigger.COMMAND)
+
+class Command(ProjectCommand):
+    help = (
+        "Generate today's verses now, in this process, through the scheduled job's path; with --day, "
+        "prepare that day's verse of every pair for review (as the evening run does)."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--day",
+            type=_day,
+            help="YYYY-MM-DD: make that day's verse of every (mood, language) pair now, for the "
+            "operators' review (the users get theirs at the morning run and their push)",
+        )
+
+    def handle(self, *args, day=None, **options):
+        job_id, params = (DAILY_VERSES_JOB_ID, None) if day is None else (DAILY_VERSES_REVIEW_JOB_ID, {"day": day})
+        run, created = job_run_claim(job_id=job_id, trigger=JobRun.Trigger.COMMAND, params=params)
         if not created:
             raise CommandError(
-                f"A run of {DAILY_VERSES_JOB_ID} is already in progress (run {run.pk}, "
+                f"A run of {job_id} is already in progress (run {run.pk}, "
                 f"started {run.started_at.isoformat()}); nothing started."
             )
         progress = self._progress if self.stdout.isatty() else None

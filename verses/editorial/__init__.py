@@ -1,0 +1,1 @@
+"""Editorial control: operators' verse plans, the feast calendar and the review of each pair's verse."""
