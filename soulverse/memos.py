@@ -42,7 +42,6 @@ SIZES = {
 }
 
 _registry: "weakref.WeakSet[Memo]" = weakref.WeakSet()
-_MISSING = object()
 
 
 class Memo:
@@ -92,7 +91,8 @@ class Memo:
         return sum(1 for _ in self.keys())
 
     def __contains__(self, key: Hashable) -> bool:
-        return self.get(key, _MISSING) is not _MISSING
+        entry = self._entries.get(key)  # as get(), inline: `key in memo` is on the hot path
+        return entry is not None and (entry[1] is None or entry[1] > time.monotonic())
 
     def __repr__(self) -> str:
         return f"<Memo {self.name}: {len(self)}/{SIZES[self.name]}>"
