@@ -88,7 +88,7 @@ def test_an_endpoint_gets_only_the_events_it_subscribed_to(receiver, endpoint_fo
     assert staff_client.post("/api/v1/scheduler/start").status_code == 200
     got = receiver.wait_for(1)
     assert receiver.events() == ["scheduler.stopped"]
-    assert got[0].verified and got[0].payload["data"] == {"schedules": 4}  # the four jobs
+    assert got[0].verified and got[0].payload["data"] == {"schedules": 5}  # the five jobs
     assert WebhookMessage.objects.count() == 1
 
 
