@@ -15,7 +15,7 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
-from console.serializers import (
+from console.editorial_serializers import (
     FEAST_KEYS,
     FeastSerializer,
     FeastUpdateSerializer,

@@ -246,7 +246,7 @@ SPECTACULAR_SETTINGS = {
         "SourceEnum": "scheduler.models.ScheduleChange.Source",
         "VerseSourceEnum": "verses.models.VerseOfTheDay.Source",
         "VerseReviewActionEnum": "verses.models.VerseReview.Action",
-        "FeastStateEnum": "console.serializers.FEAST_STATES",
+        "FeastStateEnum": "console.editorial_serializers.FEAST_STATES",
         "EditorialCheckStatusEnum": "scheduler.serializers.EDITORIAL_CHECK_STATUSES",
         "WebhookEventEnum": "webhooks.events.EVENTS",
         "WebhookDeliveryStatusEnum": "webhooks.models.WebhookDelivery.Status",
