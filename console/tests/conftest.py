@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import pytest
 from django.utils import timezone
 
+from console.tests.browser import chromium_driver
 from scheduler.models import JobRun
 from users.models import DailyStats
 from verses.models import VerseOfTheDay
@@ -103,3 +104,10 @@ def dashboard_data(db) -> DashboardData:
         error="OperationalError: could not connect to server",
     )
     return DashboardData(today=today, failed_run=failed)
+
+
+@pytest.fixture
+def browser():
+    """A headless Chromium (console.tests.browser), quit after the test."""
+    with chromium_driver() as driver:
+        yield driver

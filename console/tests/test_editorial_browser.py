@@ -9,19 +9,13 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from scheduler.tests.test_dashboard_browser import CHROMEDRIVER, CHROMIUM, DESKTOP, PHONE, Page, browser  # noqa: F401
+from console.tests.browser import BROWSER_MARKS, DESKTOP, PHONE, Page
 from users.models import User
 from verses.bible.importer import bible_import
 from verses.models import VerseOfTheDay, VersePlan, VerseReview
 from verses.tests.shared_data import LSG_PATH
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        not (CHROMIUM and CHROMEDRIVER), reason="no chromium/chromedriver: apt-get install -y chromium chromium-driver"
-    ),
-]
+pytestmark = BROWSER_MARKS
 
 
 def test_the_review_screen_approves_and_replaces_tomorrow_s_verses(browser, live_server):  # noqa: F811
