@@ -23,8 +23,9 @@ from collections.abc import Hashable, Iterator
 SIZES = {
     # soulverse.throttles: throttle counts (key -> theoretical arrival time) while Redis is down.
     "throttles.local": 100_000,
-    # soulverse.throttles: the Redis store's state (its Lua script, whether it was found down).
-    "throttles.redis": 4,
+    # soulverse.throttles: the Redis store's state (its Lua scripts: the throttle's, verses/today's
+    # two; whether it was found down, when to try it again).
+    "throttles.redis": 8,
     # soulverse.views: the schema per language (LANGUAGES: two) and its refusal per Accept header.
     "schema.generated": 8,
     "schema.refusals": 64,
