@@ -23,7 +23,7 @@ first of:
   without the ORM's signals (a raw or queryset UPDATE, DELETE) calls
   `verses_today_cache_invalidate`; rows added (the daily run, the push, on demand) change nothing
   kept: only a verse that was made is kept.
-Invalidations run once the writer's transaction commits. An entry is about 1 KB (the answer's
+Invalidations run at once and again when the writer's transaction commits. An entry is about 1 KB (the answer's
 bytes and 150 bytes of key); there is one per token used in the last VERSES_TODAY_CACHE_SECONDS.
 
 Not Redis (the embedded default's database cache), or Redis not answering: every function here
@@ -175,7 +175,10 @@ def _client():
     return cache.client.get_client(write=True)
 
 
-def _on_commit(action, *args) -> None:
+def _now_and_on_commit(action, *args) -> None:
+    """Run `action` now and, inside a transaction, again once it commits: a request that read the
+    rows before the commit may have kept their old answer in between."""
+
     def run():
         client = _client()
         if client is None:
@@ -187,19 +190,21 @@ def _on_commit(action, *args) -> None:
         except (RedisError, OSError) as exc:  # the entries end by their time to live
             logger.warning("event=verses_today_cache_invalidation_failed error=%s", type(exc).__name__)
 
-    transaction.on_commit(run)
+    run()
+    if transaction.get_connection().in_atomic_block:
+        transaction.on_commit(run)
 
 
 def verses_today_cache_forget(*, digests: list[str]) -> None:
-    """Forget the answers kept for these tokens (once the current transaction commits)."""
+    """Forget the answers kept for these tokens (now, and once the current transaction commits)."""
     if digests:
-        _on_commit(lambda client, keys: client.delete(*keys), [entry_key(digest) for digest in digests])
+        _now_and_on_commit(lambda client, keys: client.delete(*keys), [entry_key(digest) for digest in digests])
 
 
 def verses_today_cache_invalidate() -> None:
-    """Forget every kept answer (a new epoch, once the current transaction commits): for a writer
+    """Forget every kept answer (a new epoch, now and once the current transaction commits): for a writer
     that changes or deletes verses already given without the ORM's signals."""
-    _on_commit(lambda client: client.set(cache.make_key(EPOCH_KEY), secrets.token_hex(8)))
+    _now_and_on_commit(lambda client: client.set(cache.make_key(EPOCH_KEY), secrets.token_hex(8)))
 
 
 # --- What ends an entry (connected in VersesConfig.ready) ------------------------------------
