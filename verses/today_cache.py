@@ -114,7 +114,10 @@ def _throttle_arguments() -> tuple[float, float] | None:
 def verse_today_cached(*, digest: str, activity_day: str, now: float | None = None):
     """The cached answer to the token of `digest` for a request now, the request counted against its
     user's throttle (HIT); THROTTLED (nothing counted: the DRF view refuses it); MISS with the epoch
-    to keep the answer in; or STORE_UNAVAILABLE (not Redis, or Redis not answering)."""
+    to keep the answer in; or STORE_UNAVAILABLE (not Redis, Redis not answering, or the cache off:
+    VERSES_TODAY_CACHE_SECONDS = 0)."""
+    if settings.VERSES_TODAY_CACHE_SECONDS <= 0:
+        return STORE_UNAVAILABLE
     now = time.time() if now is None else now
     throttle = _throttle_arguments()
     result = store_script_run(

@@ -218,3 +218,13 @@ def test_redis_not_answering_the_answer_comes_from_postgresql_with_the_local_thr
     codes = [queries_of(client) for _ in range(3)]
     assert [(r.status_code, min(n, 1)) for r, n in codes] == [(200, 1), (200, 1), (429, 1)]
     assert cache.keys("verses_today:*") == [] and len(throttles.local_counts) == 1
+
+
+def test_with_the_cache_off_every_answer_comes_from_postgresql(settings):
+    settings.VERSES_TODAY_CACHE_SECONDS = 0
+    client, _ = token_client(UserFactory())
+    three_days()
+    client.get(TODAY)
+    answers = [queries_of(client) for _ in range(3)]
+    assert [(r.status_code, n) for r, n in answers] == [(200, 1)] * 3
+    assert cache.keys("verses_today*") == [] and len(cache.keys("throttle_user_*")) == 1
