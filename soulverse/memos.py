@@ -37,6 +37,10 @@ SIZES = {
     "users.activity_recorded": 100_000,
     # verses.views: digests of keys that no live token has (until API_TOKEN_INVALID_MEMO_SECONDS).
     "verses.invalid_keys": 10_000,
+    # verses.today_cache: digests of the tokens whose answer this process kept on Redis (for
+    # VERSES_TODAY_CACHE_SECONDS: a second's requests), and the verses' epoch it last read.
+    "verses.today_kept": 20_000,
+    "verses.today_epoch": 1,
     # console.selectors: the public health answer (HEALTH_PUBLIC_CACHE_SECONDS), the state last logged.
     "health.public": 1,
     "health.logged_state": 1,

@@ -1,12 +1,15 @@
 """verses/today's answers on Redis: the token's answer and the user's throttle in one round trip.
 
-Each plain request of verses/today (verses.views.verse_today) runs one Lua script, TODAY_HIT_LUA,
-with the digest of its token key. The script reads the token's entry (a hash: the user's id, the
-answer's bytes, until when they hold, the day of activity already recorded, the verses' epoch it
-was made in); when the entry holds for this request, it counts the request against the user's
-throttle (UserThrottle's counter and rate: the GCRA step of soulverse.throttles) and returns the
-bytes. Otherwise (a miss) the view reads PostgreSQL as before, and TODAY_STORE_LUA counts the
-request and keeps the answer, again in one round trip.
+A token whose answer this process kept in the last VERSES_TODAY_CACHE_SECONDS (the process memo
+`kept_tokens`) is answered by one Lua script, TODAY_HIT_LUA, called with the digest of its key: the
+script reads the token's entry (a hash: the user's id, the answer's bytes, until when they hold,
+the day of activity already recorded, the verses' epoch it was made in) and, when the entry holds
+for this request, counts the request against the user's throttle (UserThrottle's counter and rate:
+the GCRA step of soulverse.throttles) and returns the bytes. Any other request (a miss, or a token
+this process has not kept: a phone's first request after the push) is answered from PostgreSQL as
+before, and TODAY_STORE_LUA counts the request and keeps the answer, again in one round trip: a
+miss costs what the request cost without the cache, plus the hit script's round trip only when
+this process believed it had kept the answer.
 
 An entry is made only from what PostgreSQL has just said (a live token of an active user, the
 verse of their local date made, their activity of the day recorded or not) and holds until the
@@ -40,6 +43,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
+from soulverse.memos import Memo
 from soulverse.throttles import (
     GCRA_LUA_FUNCTION,
     STORE_UNAVAILABLE,
@@ -76,30 +80,47 @@ return {1, entry[5]}
 """
 )
 
-# KEYS[1]: the token's entry. ARGV: now, the user's throttle key ('' when users are not throttled),
-# emission interval, tolerance, then the entry (user id, valid until, day of activity recorded or
-# '', epoch, answer's bytes) and its time to live in milliseconds. Counts the request; keeps the
-# entry when the request is allowed. Returns '0' (allowed) or the seconds to wait.
+# KEYS[1]: the token's entry, KEYS[2]: the verses' epoch. ARGV: now, the user's throttle key (''
+# when users are not throttled), emission interval, tolerance, then the entry (user id, valid until,
+# day of activity recorded or '', the epoch read before PostgreSQL was, answer's bytes), its time to
+# live in milliseconds, an epoch to start with when there is none. Counts the request; keeps the
+# entry when the request is allowed and the epoch has not changed since. Returns {'0' (allowed) or
+# the seconds to wait, the epoch, 1 when kept else 0}.
 TODAY_STORE_LUA = (
     GCRA_LUA_FUNCTION
     + """
+local epoch = redis.call('GET', KEYS[2])
+if not epoch then
+  epoch = ARGV[11]
+  redis.call('SET', KEYS[2], epoch)
+end
 if ARGV[2] ~= '' then
   local wait = gcra(ARGV[2], tonumber(ARGV[1]), tonumber(ARGV[3]), tonumber(ARGV[4]))
-  if wait ~= '0' then return wait end
+  if wait ~= '0' then return {wait, epoch, 0} end
 end
+if ARGV[8] ~= epoch then return {'0', epoch, 0} end
 redis.call('HSET', KEYS[1], 'u', ARGV[5], 'v', ARGV[6], 'a', ARGV[7], 'e', ARGV[8], 'b', ARGV[9])
 redis.call('PEXPIRE', KEYS[1], ARGV[10])
-return '0'
+return {'0', epoch, 1}
 """
 )
 
 EPOCH_KEY = "verses_today_epoch"
 MISS, HIT, THROTTLED = 0, 1, 2
 
+# Tokens whose answer this process kept on Redis, for VERSES_TODAY_CACHE_SECONDS: only their
+# requests ask Redis first. Another token's request (a phone's first of the day, most of the
+# morning's) goes to PostgreSQL at once, its throttle counted by the script that keeps its answer:
+# one round trip to Redis, as without the cache.
+kept_tokens = Memo("verses.today_kept")
+# The verses' epoch last read by this process: an answer read from PostgreSQL is kept only if the
+# epoch has not changed since (one read before the query, never after).
+epoch_seen = Memo("verses.today_epoch")
+
 
 class Cached(NamedTuple):
     state: int  # MISS, HIT or THROTTLED
-    value: bytes  # MISS: the epoch to make the entry in; HIT: the answer's bytes; THROTTLED: the wait
+    value: bytes  # MISS: the epoch to keep the answer in; HIT: the answer's bytes; THROTTLED: the wait
 
 
 def entry_key(digest: str) -> str:
@@ -112,12 +133,15 @@ def _throttle_arguments() -> tuple[float, float] | None:
 
 
 def verse_today_cached(*, digest: str, activity_day: str, now: float | None = None):
-    """The cached answer to the token of `digest` for a request now, the request counted against its
+    """The kept answer to the token of `digest` for a request now, the request counted against its
     user's throttle (HIT); THROTTLED (nothing counted: the DRF view refuses it); MISS with the epoch
-    to keep the answer in; or STORE_UNAVAILABLE (not Redis, Redis not answering, or the cache off:
-    VERSES_TODAY_CACHE_SECONDS = 0)."""
-    if settings.VERSES_TODAY_CACHE_SECONDS <= 0:
+    to keep the answer in (without asking Redis when this process kept no answer for the token in
+    the last VERSES_TODAY_CACHE_SECONDS); or STORE_UNAVAILABLE (not Redis, Redis not answering, or
+    the cache off: VERSES_TODAY_CACHE_SECONDS = 0)."""
+    if settings.VERSES_TODAY_CACHE_SECONDS <= 0 or not hasattr(cache, "client"):
         return STORE_UNAVAILABLE
+    if digest not in kept_tokens:
+        return Cached(MISS, epoch_seen.get("epoch", b""))
     now = time.time() if now is None else now
     throttle = _throttle_arguments()
     result = store_script_run(
@@ -133,6 +157,8 @@ def verse_today_cached(*, digest: str, activity_day: str, now: float | None = No
     )
     if result is STORE_UNAVAILABLE:
         return STORE_UNAVAILABLE
+    if result[0] == MISS:
+        epoch_seen.set("epoch", result[1])
     return Cached(int(result[0]), result[1])
 
 
@@ -146,15 +172,16 @@ def verse_today_cache_store(
     epoch: bytes,
     now: float | None = None,
 ):
-    """Count the request of `user_id` against their throttle and, when it is allowed, keep `body`
-    as the answer to the token of `digest` (see the module). None: allowed; else the seconds to wait,
-    or STORE_UNAVAILABLE. `activity_day`: the day whose activity PostgreSQL has recorded, or ''."""
+    """Count the request of `user_id` against their throttle and, when it is allowed and the verses'
+    `epoch` (read before PostgreSQL was) is still the current one, keep `body` as the answer to the
+    token of `digest` (see the module). None: allowed; else the seconds to wait, or
+    STORE_UNAVAILABLE. `activity_day`: the day whose activity PostgreSQL has recorded, or ''."""
     now = time.time() if now is None else now
     throttle = _throttle_arguments()
-    ttl_ms = max(1, round(settings.VERSES_TODAY_CACHE_SECONDS * 1000))
+    ttl = settings.VERSES_TODAY_CACHE_SECONDS
     result = store_script_run(
         TODAY_STORE_LUA,
-        keys=[entry_key(digest)],
+        keys=[entry_key(digest), cache.make_key(EPOCH_KEY)],
         args=[
             repr(now),
             cache.make_key(user_throttle_key(user_id=user_id)) if throttle else "",
@@ -164,12 +191,17 @@ def verse_today_cache_store(
             activity_day,
             epoch,
             body,
-            ttl_ms,
+            max(1, round(ttl * 1000)),
+            secrets.token_hex(8),
         ],
     )
     if result is STORE_UNAVAILABLE:
         return STORE_UNAVAILABLE
-    return float(result) or None
+    wait, current, stored = result
+    epoch_seen.set("epoch", current)
+    if stored:
+        kept_tokens.set(digest, True, ttl=ttl)
+    return float(wait) or None
 
 
 def _client():

@@ -30,15 +30,16 @@ invalid_keys = Memo("verses.invalid_keys")
 def verse_today(request):
     """A plain GET with an API token is answered here: the verse of the day with the bytes the DRF
     view would send, or DRF's 401 for a key no live token has (unknown, revoked, expired) or a
-    deactivated user; the token is checked at every request. On Redis, one script call answers
-    from the token's kept answer and counts the request against the user's throttle
-    (verses.today_cache says what keeps an answer and what ends it); otherwise (a miss, the embedded
-    default's cache, Redis down) one prepared PostgreSQL query answers, and the request is counted
-    as on the DRF path (same rate, same counter). Anything else (session users, no token, a verse to
-    make on demand, a throttled user, other methods, content negotiation) goes to the DRF view,
-    VerseViewSet.today, which is also what the API schema documents. The query also says whether
-    the user's activity of the day is recorded: the first request of the day writes it (an answer is
-    kept for one day of activity only: the next day's first request is a miss)."""
+    deactivated user; the token is checked at every request. On Redis, a token whose answer this
+    process kept a moment ago is answered by one script call that also counts the request against
+    the user's throttle (verses.today_cache says what keeps an answer and what ends it). Otherwise
+    (a miss, the embedded default's cache, Redis down) one prepared PostgreSQL query answers, and
+    the request is counted as on the DRF path (same rate, same counter; on Redis by the script call
+    that keeps the answer). Anything else (session users, no token, a verse to make on demand, a
+    throttled user, other methods, content negotiation) goes to the DRF view, VerseViewSet.today,
+    which is also what the API schema documents. The query also says whether the user's activity
+    of the day is recorded: the first request of the day writes it (an answer is kept for one day
+    of activity only: the next day's first request is a miss)."""
     key = _token_key(request) if _plain_json_get(request) else None
     if key is None:
         return verse_today_api(request)

@@ -3,6 +3,7 @@
 the answer, is seen at the next request."""
 
 import datetime
+import time
 import zoneinfo
 
 import pytest
@@ -228,3 +229,25 @@ def test_with_the_cache_off_every_answer_comes_from_postgresql(settings):
     answers = [queries_of(client) for _ in range(3)]
     assert [(r.status_code, n) for r, n in answers] == [(200, 1)] * 3
     assert cache.keys("verses_today*") == [] and len(cache.keys("throttle_user_*")) == 1
+
+
+def test_an_answer_read_before_the_verses_changed_is_not_kept():
+    """The epoch is read before PostgreSQL is: an answer read, then a verse edited, is not kept."""
+    user = UserFactory()
+    client, key = token_client(user)
+    three_days()
+    kept(client)
+    read_before = today_cache.epoch_seen.get("epoch")
+    today_cache.verses_today_cache_invalidate()  # a verse edited while the request read PostgreSQL
+    cache.client.get_client().delete(today_cache.entry_key(hash_token(key)))
+    wait = today_cache.verse_today_cache_store(
+        digest=hash_token(key),
+        user_id=user.pk,
+        body=b"{}",
+        valid_until=time.time() + 60,
+        activity_day=timezone.localdate().isoformat(),
+        epoch=read_before,
+    )
+    assert wait is None  # counted and allowed, not kept
+    assert not cache.client.get_client().exists(today_cache.entry_key(hash_token(key)))
+    assert today_cache.epoch_seen.get("epoch") != read_before  # the next answer is kept in the new one
