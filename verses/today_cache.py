@@ -26,8 +26,9 @@ first of:
   without the ORM's signals (a raw or queryset UPDATE, DELETE) calls
   `verses_today_cache_invalidate`; rows added (the daily run, the push, on demand) change nothing
   kept: only a verse that was made is kept.
-Invalidations run at once and again when the writer's transaction commits. An entry is about 1 KB (the answer's
-bytes and 150 bytes of key); there is one per token used in the last VERSES_TODAY_CACHE_SECONDS.
+Invalidations run at once and again when the writer's transaction commits. An entry takes about
+0.7 KB of Redis plus the answer's bytes (MEMORY USAGE: 1,040 bytes for a 318-byte answer); there is
+one per token used in the last VERSES_TODAY_CACHE_SECONDS.
 
 Not Redis (the embedded default's database cache), or Redis not answering: every function here
 says so (STORE_UNAVAILABLE) and the view answers from PostgreSQL with the throttles' own fallback,
