@@ -23,8 +23,9 @@ from collections.abc import Hashable, Iterator
 SIZES = {
     # soulverse.throttles: throttle counts (key -> theoretical arrival time) while Redis is down.
     "throttles.local": 100_000,
-    # soulverse.throttles: the Redis store's state (its Lua script, whether it was found down).
-    "throttles.redis": 4,
+    # soulverse.throttles: the Redis store's state (its Lua scripts: the throttle's, verses/today's
+    # two; whether it was found down, when to try it again).
+    "throttles.redis": 8,
     # soulverse.views: the schema per language (LANGUAGES: two) and its refusal per Accept header.
     "schema.generated": 8,
     "schema.refusals": 64,
@@ -36,6 +37,10 @@ SIZES = {
     "users.activity_recorded": 100_000,
     # verses.views: digests of keys that no live token has (until API_TOKEN_INVALID_MEMO_SECONDS).
     "verses.invalid_keys": 10_000,
+    # verses.today_cache: digests of the tokens whose answer this process kept on Redis (for
+    # VERSES_TODAY_CACHE_SECONDS: a second's requests), and the verses' epoch it last read.
+    "verses.today_kept": 20_000,
+    "verses.today_epoch": 1,
     # console.selectors: the public health answer (HEALTH_PUBLIC_CACHE_SECONDS), the state last logged.
     "health.public": 1,
     "health.logged_state": 1,

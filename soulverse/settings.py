@@ -261,6 +261,10 @@ THROTTLE_STORE_RETRY_SECONDS = env.float("THROTTLE_STORE_RETRY_SECONDS", default
 # A wrong API token is remembered this long per process: the same wrong token again is refused
 # without a query (verses/views.py).
 API_TOKEN_INVALID_MEMO_SECONDS = env.float("API_TOKEN_INVALID_MEMO_SECONDS", default=10.0)
+# verses/today's answer kept on Redis per token (verses/today_cache.py), at most this long: the
+# guard for changes no signal announces (a token or a user ended by a raw UPDATE or DELETE).
+# 0: nothing kept (one PostgreSQL query and the throttle's round trip per request, as before).
+VERSES_TODAY_CACHE_SECONDS = env.float("VERSES_TODAY_CACHE_SECONDS", default=1.0)
 
 # --- Tokens (django-rest-knox) and login lockout (django-axes) -------------------------------
 API_TOKEN_TTL_DAYS = env.int("API_TOKEN_TTL_DAYS", default=90)

@@ -35,21 +35,26 @@ from soulverse.middleware import client_ip
 
 logger = logging.getLogger(__name__)
 
-# KEYS[1]: the key; ARGV: now, emission interval, burst tolerance (seconds). Returns 0 when the
-# request is allowed, else the seconds to wait (as a string: Lua numbers become integers).
-_GCRA_LUA = """
-local tat = tonumber(redis.call('GET', KEYS[1]) or ARGV[1])
-local now, interval, tolerance = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-if tat < now or tat > now + interval + tolerance then tat = now end
-if tat - now > tolerance then return tostring(tat - now - tolerance) end
-redis.call('SET', KEYS[1], tostring(tat + interval), 'PX', math.ceil((tat + interval - now) * 1000) + 1000)
-return '0'
+# The GCRA step as a Lua function, for the scripts that count a request with other work in the same
+# round trip (verses.today_cache): `gcra(key, now, interval, tolerance)` returns '0' when the request
+# is allowed (and counts it), else the seconds to wait (as a string: Lua numbers become integers).
+GCRA_LUA_FUNCTION = """
+local function gcra(key, now, interval, tolerance)
+  local tat = tonumber(redis.call('GET', key) or now)
+  if tat < now or tat > now + interval + tolerance then tat = now end
+  if tat - now > tolerance then return tostring(tat - now - tolerance) end
+  redis.call('SET', key, tostring(tat + interval), 'PX', math.ceil((tat + interval - now) * 1000) + 1000)
+  return '0'
+end
 """
+# KEYS[1]: the key; ARGV: now, emission interval, burst tolerance (seconds).
+_GCRA_LUA = GCRA_LUA_FUNCTION + "return gcra(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]))"
 
 _local_lock = threading.Lock()
 local_counts = Memo("throttles.local")  # key -> theoretical arrival time, while Redis is unreachable
-# The Redis store: "script" (the Lua script, registered once), "down" (found unreachable, until it
-# answers again: logged once each way), "retry_later" (kept THROTTLE_STORE_RETRY_SECONDS: not tried).
+# The Redis store: its Lua scripts (keyed by their source, registered once), "down" (found
+# unreachable, until it answers again: logged once each way), "retry_later" (kept
+# THROTTLE_STORE_RETRY_SECONDS: not tried).
 redis_store = Memo("throttles.redis")
 
 
@@ -57,12 +62,11 @@ def rate_hit(*, key: str, limit: int, period: float, now: float | None = None) -
     """Count one request against `key` (at most `limit` per `period` seconds). None when it is
     allowed, else how many seconds to wait before the next one is."""
     now = time.time() if now is None else now
-    interval = period / limit
-    tolerance = period - interval
+    interval, tolerance = gcra_arguments(limit=limit, period=period)
     client = _redis_client()
     if client is not None:
         wait = _redis_hit(client, cache.make_key(key), now, interval, tolerance)
-        if wait is not _UNAVAILABLE:
+        if wait is not STORE_UNAVAILABLE:
             return wait
         client = None
     if not hasattr(cache, "client"):  # not Redis: the cache's own get and set (the database cache)
@@ -74,7 +78,7 @@ def rate_hit(*, key: str, limit: int, period: float, now: float | None = None) -
     return _local_hit(key, now, interval, tolerance)
 
 
-_UNAVAILABLE = object()
+STORE_UNAVAILABLE = object()
 
 
 def _tat_checked(tat: float, now: float, period: float) -> float:
@@ -91,25 +95,42 @@ def _redis_client():
     return cache.client.get_client(write=True)
 
 
-def _redis_hit(client, key: str, now: float, interval: float, tolerance: float):
+def store_script_run(source: str, *, keys: list[str], args: list):
+    """Run the Lua script `source` on the throttles' Redis store: its result, or STORE_UNAVAILABLE
+    when the default cache is not Redis or Redis does not answer (then not tried again for
+    THROTTLE_STORE_RETRY_SECONDS, and the change of state logged once, as for the throttles)."""
+    client = _redis_client()
+    if client is None:
+        return STORE_UNAVAILABLE
+    return _redis_script_run(client, source, keys, args)
+
+
+def _redis_script_run(client, source: str, keys: list[str], args: list):
     from redis.exceptions import RedisError
 
     try:
-        script = redis_store.get("script")
+        script = redis_store.get(source)
         if script is None:
-            script = client.register_script(_GCRA_LUA)
-            redis_store.set("script", script)
-        wait = float(script(keys=[key], args=[repr(now), repr(interval), repr(tolerance)], client=client))
+            script = client.register_script(source)
+            redis_store.set(source, script)
+        result = script(keys=keys, args=args, client=client)
     except (RedisError, OSError) as exc:
         redis_store.set("retry_later", True, ttl=settings.THROTTLE_STORE_RETRY_SECONDS)
         if "down" not in redis_store:
             redis_store.set("down", True)
             logger.warning("event=throttle_store_unavailable error=%s fallback=per_process", type(exc).__name__)
-        return _UNAVAILABLE
+        return STORE_UNAVAILABLE
     if "down" in redis_store:
         redis_store.pop("down")
         logger.info("event=throttle_store_restored")
-    return wait or None
+    return result
+
+
+def _redis_hit(client, key: str, now: float, interval: float, tolerance: float):
+    result = _redis_script_run(client, _GCRA_LUA, [key], [repr(now), repr(interval), repr(tolerance)])
+    if result is STORE_UNAVAILABLE:
+        return STORE_UNAVAILABLE
+    return float(result) or None
 
 
 def _local_hit(key: str, now: float, interval: float, tolerance: float) -> float | None:
@@ -151,16 +172,31 @@ class UserThrottle(_GcraRate, throttling.UserRateThrottle):
     """Signed-in users, by user."""
 
 
+def user_throttle_rate() -> tuple[int, float] | None:
+    """UserThrottle's rate now (requests, period in seconds), or None when users are not throttled."""
+    rate = api_settings.DEFAULT_THROTTLE_RATES.get(UserThrottle.scope)
+    return None if rate is None else UserThrottle.parse_rate(None, rate)
+
+
+def user_throttle_key(*, user_id) -> str:
+    """UserThrottle's counter of `user_id` (its cache key, before the cache's prefix)."""
+    return UserThrottle.cache_format % {"scope": UserThrottle.scope, "ident": user_id}
+
+
+def gcra_arguments(*, limit: int, period: float) -> tuple[float, float]:
+    """The GCRA's emission interval and burst tolerance for `limit` requests per `period` seconds."""
+    interval = period / limit
+    return interval, period - interval
+
+
 def user_throttle_wait(*, user_id) -> float | None:
     """UserThrottle's verdict for a request of `user_id` outside DRF (verses/today's one-query path):
     the same rate and the same key, so both paths count against one budget. None: allowed."""
-    rate = api_settings.DEFAULT_THROTTLE_RATES.get(UserThrottle.scope)
+    rate = user_throttle_rate()
     if rate is None:
         return None
-    limit, period = UserThrottle.parse_rate(None, rate)
-    return rate_hit(
-        key=UserThrottle.cache_format % {"scope": UserThrottle.scope, "ident": user_id}, limit=limit, period=period
-    )
+    limit, period = rate
+    return rate_hit(key=user_throttle_key(user_id=user_id), limit=limit, period=period)
 
 
 class ScopedThrottle(_GcraRate, throttling.ScopedRateThrottle):

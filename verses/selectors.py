@@ -59,7 +59,7 @@ def local_date(timezone_name: str) -> datetime.date:
 # columns when none is made. The token is found by its digest (knox's primary key: the key itself
 # is not stored), and must not have expired.
 TODAY_BY_TOKEN_SQL = f"""
-    SELECT u.is_active, u.timezone, u.id, a.day, dv.day, dv.created_at,
+    SELECT u.is_active, u.timezone, u.id, a.day, t.expiry, dv.day, dv.created_at,
            v.reference, v.text, v.reflection, v.mood, v.language, v.source
     FROM {AuthToken._meta.db_table} t
     JOIN {User._meta.db_table} u ON u.id = t.user_id
@@ -75,6 +75,9 @@ class VerseToday(NamedTuple):
     active: bool  # the token's user is active
     data: dict | None  # DailyVerseSerializer's fields; None: the verse of the user's local date is not made yet
     activity_recorded: bool  # the user's activity of `activity_day` is already stored
+    # Until when (a Unix time) this answer holds: the end of the user's local date or the token's
+    # expiry, whichever comes first (verses.today_cache keeps the answer no longer).
+    valid_until: float = 0.0
 
 
 NO_TOKEN = VerseToday(None, False, None, False)
@@ -89,7 +92,7 @@ def daily_verse_today_by_token(*, key: str, activity_day: datetime.date) -> Vers
     with connection.cursor() as cursor:
         execute_prepared(
             cursor,
-            name="verses_today_by_knox_token_with_activity",
+            name="verses_today_by_knox_token_with_expiry",
             sql=TODAY_BY_TOKEN_SQL,
             params=[
                 activity_day,
@@ -102,9 +105,14 @@ def daily_verse_today_by_token(*, key: str, activity_day: datetime.date) -> Vers
         rows = cursor.fetchall()
     if not rows:
         return NO_TOKEN
-    active, zone, user_id, active_day = rows[0][:4]
+    active, zone, user_id, active_day, expiry = rows[0][:5]
     user_id = uuid.UUID(str(user_id))
     today = local_date(zone)
+    valid_until = _local_day_end(zone, today)
+    if expiry is not None:
+        if timezone.is_naive(expiry):  # SQLite keeps UTC without an offset
+            expiry = timezone.make_aware(expiry, datetime.UTC)
+        valid_until = min(valid_until, expiry.timestamp())
     for *_, day, created_at, reference, text, reflection, mood, language, source in rows:
         if day == today:
             if timezone.is_naive(created_at):  # SQLite keeps UTC without an offset
@@ -119,8 +127,17 @@ def daily_verse_today_by_token(*, key: str, activity_day: datetime.date) -> Vers
                 "source": source,
                 "created_at": _created_at.to_representation(created_at),
             }
-            return VerseToday(user_id, bool(active), data, active_day is not None)
-    return VerseToday(user_id, bool(active), None, active_day is not None)
+            return VerseToday(user_id, bool(active), data, active_day is not None, valid_until)
+    return VerseToday(user_id, bool(active), None, active_day is not None, valid_until)
+
+
+def _local_day_end(timezone_name: str, day: datetime.date) -> float:
+    """The Unix time at which `day` ends in `timezone_name` (as local_date reads the zone)."""
+    try:
+        zone = zoneinfo.ZoneInfo(timezone_name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        zone = timezone.get_current_timezone()
+    return datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time.min, tzinfo=zone).timestamp()
 
 
 # --- Push: who is due at a tick ---------------------------------------------------------------

@@ -12,10 +12,11 @@ from rest_framework.renderers import JSONRenderer
 from soulverse.api import JSON_ACCEPTS
 from soulverse.hotpath import answer_expected, replayable
 from soulverse.memos import Memo
-from soulverse.throttles import user_throttle_wait
+from soulverse.throttles import STORE_UNAVAILABLE, user_throttle_wait
 from users.services import user_activity_record
 from verses.apis import VerseViewSet
 from verses.selectors import daily_verse_today_by_token
+from verses.today_cache import HIT, THROTTLED, verse_today_cache_store, verse_today_cached
 
 verse_today_api = VerseViewSet.as_view({"get": "today"}, detail=False, **VerseViewSet.today.kwargs)
 
@@ -27,14 +28,18 @@ invalid_keys = Memo("verses.invalid_keys")
 
 @csrf_exempt  # as the DRF view it hands over to (which enforces CSRF for session users itself)
 def verse_today(request):
-    """A plain GET with an API token is answered here, from one prepared query: the verse of the
-    day with the bytes the DRF view would send, or DRF's 401 for a key no live token has (unknown,
-    revoked, expired) or a deactivated user; the token is checked at every request. The user's
-    requests are throttled as on the DRF path (same rate, same counter). Anything else (session
-    users, no token, a verse to make on demand, a throttled user, other methods, content
-    negotiation) goes to the DRF view, VerseViewSet.today, which is also what the API schema
-    documents. The same query says whether the user's activity of the day is recorded: the first
-    request of the day writes it."""
+    """A plain GET with an API token is answered here: the verse of the day with the bytes the DRF
+    view would send, or DRF's 401 for a key no live token has (unknown, revoked, expired) or a
+    deactivated user; the token is checked at every request. On Redis, a token whose answer this
+    process kept a moment ago is answered by one script call that also counts the request against
+    the user's throttle (verses.today_cache says what keeps an answer and what ends it). Otherwise
+    (a miss, the embedded default's cache, Redis down) one prepared PostgreSQL query answers, and
+    the request is counted as on the DRF path (same rate, same counter; on Redis by the script call
+    that keeps the answer). Anything else (session users, no token, a verse to make on demand, a
+    throttled user, other methods, content negotiation) goes to the DRF view, VerseViewSet.today,
+    which is also what the API schema documents. The query also says whether the user's activity
+    of the day is recorded: the first request of the day writes it (an answer is kept for one day
+    of activity only: the next day's first request is a miss)."""
     key = _token_key(request) if _plain_json_get(request) else None
     if key is None:
         return verse_today_api(request)
@@ -42,17 +47,38 @@ def verse_today(request):
     if digest in invalid_keys:
         return _invalid_key_refused()
     activity_day = timezone.localdate()
+    cached = verse_today_cached(digest=digest, activity_day=activity_day.isoformat())
+    if cached is not STORE_UNAVAILABLE:
+        if cached.state == HIT:
+            return _json_body(cached.value, status=200)
+        if cached.state == THROTTLED:
+            return verse_today_api(request)  # DRF's 429 (the throttle refuses it again)
     found = daily_verse_today_by_token(key=key, activity_day=activity_day)
     if found.user_id is None:
         invalid_keys.set(digest, True, ttl=settings.API_TOKEN_INVALID_MEMO_SECONDS)
         return _invalid_key_refused()
     if not found.active:
         return _refused(gettext("User inactive or deleted."))
-    if found.data is None or user_throttle_wait(user_id=found.user_id) is not None:
-        return verse_today_api(request)  # made on demand, or DRF's 429 (the throttle refuses it again)
+    if found.data is None:
+        return verse_today_api(request)  # made on demand
+    body = JSONRenderer().render(found.data)
+    wait = STORE_UNAVAILABLE
+    if cached is not STORE_UNAVAILABLE:
+        wait = verse_today_cache_store(
+            digest=digest,
+            user_id=found.user_id,
+            body=body,
+            valid_until=found.valid_until,
+            activity_day=activity_day.isoformat() if found.activity_recorded else "",
+            epoch=cached.value,
+        )
+    if wait is STORE_UNAVAILABLE:
+        wait = user_throttle_wait(user_id=found.user_id)
+    if wait is not None:
+        return verse_today_api(request)  # DRF's 429 (the throttle refuses it again)
     if not found.activity_recorded:
         user_activity_record(user_id=found.user_id, day=activity_day, known_missing=True)
-    return _json(found.data, status=200)
+    return _json_body(body, status=200)
 
 
 def _refused(detail: str) -> HttpResponse:
@@ -87,7 +113,11 @@ def verse_today_replay_variant(environ: dict) -> str | None:
 
 
 def _json(data: dict, *, status: int) -> HttpResponse:
-    response = HttpResponse(JSONRenderer().render(data), content_type="application/json", status=status)
+    return _json_body(JSONRenderer().render(data), status=status)
+
+
+def _json_body(body: bytes, *, status: int) -> HttpResponse:
+    response = HttpResponse(body, content_type="application/json", status=status)
     response["Allow"] = "GET, HEAD, OPTIONS"
     if len(VerseViewSet.renderer_classes) > 1:  # DRF's own rule (the browsable API when debugging)
         response["Vary"] = "Accept"
