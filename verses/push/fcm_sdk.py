@@ -1,8 +1,8 @@
 """firebase-admin as the FCM transport uses it. Every private name of the SDK the transport relies
 on is reached here and only here, through the accessors below; verses/tests/test_fcm_sdk_contract.py
 pins each of them, so an upgrade of firebase-admin that changes one fails that test, not a morning
-push. Below the accessors: the transport built on them (the pooled sender, the session tuning,
-the OAuth token refresh)."""
+push. Below the accessors: the transport built on them (the pooled sender, the HTTP/2 sender, the
+session tuning, the trust of FCM_CA_BUNDLE, the OAuth token refresh)."""
 
 from __future__ import annotations
 
@@ -11,11 +11,14 @@ import concurrent.futures
 import itertools
 import json
 import os
+import ssl
 import threading
 import urllib.parse
+import weakref
 
 import firebase_admin
 import google.auth.transport.requests
+import httpx
 import requests.adapters
 import requests.certs
 import requests.structures
@@ -23,6 +26,7 @@ import urllib3
 from django.conf import settings
 from firebase_admin import (
     _http_client,  # firebase-admin's own retry policy, timeout and metrics headers
+    _retry,  # its retry policy as an httpx transport (send_each_async's)
     exceptions,
     messaging,
 )
@@ -34,6 +38,18 @@ BATCH_MAX = 500  # firebase-admin's send_each limit
 RETRY_CONFIG = _http_client.DEFAULT_RETRY_CONFIG  # a urllib3 Retry: 500/503 retried with back-off
 METRICS_HEADERS = _http_client.METRICS_HEADERS
 DEFAULT_TIMEOUT_SECONDS = _http_client.DEFAULT_TIMEOUT_SECONDS
+HTTPX_RETRY_CONFIG = _http_client.DEFAULT_HTTPX_RETRY_CONFIG  # an HttpxRetry: 500/503 with back-off
+
+
+def httpx_retry_transport(**transport_options) -> httpx.AsyncBaseTransport:
+    """firebase-admin's retrying httpx transport (HTTP/2 on), as send_each_async's client mounts it;
+    `transport_options` go to the httpx.AsyncHTTPTransport it wraps (verify, limits)."""
+    return _retry.HttpxRetryTransport(retry=HTTPX_RETRY_CONFIG, **transport_options)
+
+
+def httpx_credential_auth(credential) -> httpx.Auth:
+    """firebase-admin's httpx auth flow: the Bearer token, refreshed on a 401."""
+    return _http_client.GoogleAuthCredentialFlow(credential)
 
 
 def messaging_service(app: firebase_admin.App):
@@ -72,6 +88,27 @@ def fcm_error(service, error: requests.exceptions.RequestException) -> exception
     return service._handle_fcm_error(error)
 
 
+def fcm_httpx_error(service, error: httpx.HTTPError) -> exceptions.FirebaseError:
+    """The same for an httpx error (HTTPStatusError, ConnectError, TimeoutException, ...)."""
+    return service._handle_fcm_httpx_error(error)
+
+
+def service_httpx_client(service):
+    """firebase-admin's HttpxAsyncClient of the service (send_each_async's)."""
+    return service._async_client
+
+
+def service_httpx_client_set(service, client: httpx.AsyncClient) -> None:
+    """Replace the httpx.AsyncClient inside it (firebase-admin has no option for its CA bundle)."""
+    service._async_client._async_client = client
+
+
+def authorized_session_token_session(session) -> requests.Session | None:
+    """The plain requests session google-auth's AuthorizedSession refreshes its token with
+    (None when it was given a request of its own)."""
+    return session._auth_request_session
+
+
 def send_response(answer: dict | None, exception: exceptions.FirebaseError | None) -> messaging.SendResponse:
     return messaging.SendResponse(answer, exception)
 
@@ -88,14 +125,49 @@ def fcm_session_tune(session: requests.Session, fcm_url: str) -> None:
       firebase-admin's 100 the other 400 connections (TLS handshakes on fcm.googleapis.com) were
       opened and thrown away at every batch. Same retry policy as firebase-admin's own adapter.
     - The environment (proxies, CA bundle, .netrc) read once here rather than on every request
-      (requests' trust_env scans os.environ and stats ~/.netrc per call: a fifth of the CPU)."""
+      (requests' trust_env scans os.environ and stats ~/.netrc per call: a fifth of the CPU).
+    - FCM_CA_BUNDLE, when set, trusted for FCM and for the token endpoint."""
     base = "{0.scheme}://{0.netloc}".format(urllib.parse.urlsplit(fcm_url))
     adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=BATCH_MAX, max_retries=RETRY_CONFIG)
     session.mount(base, adapter)
     environment = session.merge_environment_settings(fcm_url, {}, None, None, None)
     session.proxies.update(environment["proxies"])
-    session.verify = environment["verify"]
+    session.verify = settings.FCM_CA_BUNDLE or environment["verify"]
     session.trust_env = False
+    token_session = authorized_session_token_session(session)
+    if token_session is not None and settings.FCM_CA_BUNDLE:
+        token_session.mount("https://", _TrustingAdapter(settings.FCM_CA_BUNDLE, max_retries=RETRY_CONFIG))
+
+
+class _TrustingAdapter(requests.adapters.HTTPAdapter):
+    """Verifies with `ca_bundle` whatever the environment says: requests lets REQUESTS_CA_BUNDLE
+    and CURL_CA_BUNDLE override a session's `verify` when it reads the environment (proxies)."""
+
+    def __init__(self, ca_bundle: str, **options) -> None:
+        super().__init__(**options)
+        self.ca_bundle = ca_bundle
+
+    def send(self, request, **options):
+        options["verify"] = self.ca_bundle
+        return super().send(request, **options)
+
+
+def fcm_auth_request() -> google.auth.transport.requests.Request:
+    """What google-auth refreshes the OAuth token with: a requests session trusting FCM_CA_BUNDLE."""
+    session = requests.Session()
+    if settings.FCM_CA_BUNDLE:
+        session.mount("https://", _TrustingAdapter(settings.FCM_CA_BUNDLE))
+    return google.auth.transport.requests.Request(session)
+
+
+def fcm_ssl_context(url: str) -> ssl.SSLContext:
+    """The TLS client context for FCM: FCM_CA_BUNDLE, else the CA bundle requests would use."""
+    verify = settings.FCM_CA_BUNDLE or fcm_environment(url)["verify"]
+    if verify is False:
+        return httpx.create_ssl_context(verify=False)
+    if isinstance(verify, str) and os.path.isdir(verify):
+        return ssl.create_default_context(capath=verify)
+    return ssl.create_default_context(cafile=verify if isinstance(verify, str) else requests.certs.where())
 
 
 class _PooledSender:
@@ -118,10 +190,10 @@ class _PooledSender:
         timeout = app.options.get("httpTimeout", DEFAULT_TIMEOUT_SECONDS)
         self._timeout = urllib3.Timeout(connect=timeout, read=timeout)
         self._threads = settings.FCM_CONCURRENCY
-        # The CA bundle as requests would read it from the environment (once). Through a proxy,
-        # firebase-admin's own send_each is used instead (fcm_send_each): requests selects it and
-        # authenticates to it.
-        verify = fcm_environment(self._url)["verify"]  # True (certifi's bundle), a path, or False
+        # FCM_CA_BUNDLE, else the CA bundle as requests would read it from the environment (once).
+        # Through a proxy, firebase-admin's own send_each is used instead (fcm_send_each): requests
+        # selects it and authenticates to it.
+        verify = settings.FCM_CA_BUNDLE or fcm_environment(self._url)["verify"]  # True (certifi), a path, False
         if verify is False:
             tls = {"cert_reqs": "CERT_NONE"}
         elif isinstance(verify, str) and os.path.isdir(verify):
@@ -130,7 +202,7 @@ class _PooledSender:
             tls = {"ca_certs": verify if isinstance(verify, str) else requests.certs.where()}
         self._pool = urllib3.PoolManager(maxsize=self._threads, **tls).connection_from_url(self._url)
         self._path = urllib.parse.urlsplit(self._url).path
-        self._auth_request = google.auth.transport.requests.Request()  # for token refreshes
+        self._auth_request = fcm_auth_request()  # for token refreshes
         self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=self._threads, thread_name_prefix="fcm-send")
 
     def close(self) -> None:
@@ -192,6 +264,91 @@ class _PooledSender:
         return send_response(None, fcm_error(self._service, _requests_http_error(self._url, answer)))
 
 
+class _H2Sender:
+    """`messages:send` over one HTTP/2 connection (httpx + h2): FCM_CONCURRENCY streams in flight
+    on it, taken in turn by as many coroutines on an event loop of the sender's own.
+
+    As in the pooled sender, firebase-admin does everything that is FCM: the message's JSON, the
+    endpoint and its headers, the OAuth credential, and here its httpx retry policy (500/503 with
+    back-off, send_each_async's transport) and its reading of httpx errors. One TLS connection
+    instead of one per thread in flight; HPACK sends the repeated headers (the Bearer token, the
+    metrics) as table indices after the first request."""
+
+    def __init__(self, app: firebase_admin.App) -> None:
+        service = messaging_service(app)
+        self._service = service
+        self._credential = app.credential.get_credential()
+        self._url = service_url(service)
+        self._fcm_headers = {**service_headers(service), "Content-Type": "application/json; charset=utf-8"}
+        self._streams = settings.FCM_CONCURRENCY
+        self._auth_request = fcm_auth_request()
+        self._loop = asyncio.new_event_loop()  # httpx's connections belong to the loop that opened them
+        context = fcm_ssl_context(self._url)
+        self._client = httpx.AsyncClient(
+            http2=True,
+            timeout=app.options.get("httpTimeout", DEFAULT_TIMEOUT_SECONDS),
+            # One connection: httpcore queues the streams beyond the server's SETTINGS_MAX_CONCURRENT_STREAMS.
+            transport=httpx_retry_transport(verify=context, limits=httpx.Limits(max_connections=1)),
+            trust_env=False,  # the environment's proxies mean firebase-admin's send_each (fcm_send_each)
+        )
+
+    def close(self) -> None:
+        if not self._loop.is_closed():
+            self._loop.run_until_complete(self._client.aclose())
+            self._loop.close()
+
+    def send_each(self, messages: list[messaging.Message], *, dry_run: bool) -> messaging.BatchResponse:
+        bodies = [
+            json.dumps(message_payload(self._service, message, dry_run=dry_run), allow_nan=False).encode()
+            for message in messages
+        ]
+        return batch_response(self._loop.run_until_complete(self._send_all(bodies)))
+
+    async def _send_all(self, bodies: list[bytes]) -> list[messaging.SendResponse]:
+        headers = self._headers()
+        responses: list[messaging.SendResponse | None] = [None] * len(bodies)
+        turns = iter(range(len(bodies)))
+
+        async def work() -> None:
+            for index in turns:
+                responses[index] = await self._send_one(bodies[index], headers)
+
+        # A few coroutines taking turns rather than a task per message: httpx's pool scans every
+        # waiting request each time a stream ends.
+        await asyncio.gather(*(work() for _ in range(min(self._streams, len(bodies)))))
+        return responses
+
+    def _headers(self) -> dict[str, str]:
+        headers = dict(self._fcm_headers)
+        self._credential.before_request(self._auth_request, "POST", self._url, headers)
+        return headers
+
+    async def _send_one(self, body: bytes, headers: dict[str, str]) -> messaging.SendResponse:
+        try:
+            return await self._send_or_raise(body, headers)
+        except Exception as exc:  # as send_each: the message's verdict, never an abandoned batch
+            return send_response(None, exceptions.UnknownError(f"Unknown error while sending: {exc}", cause=exc))
+
+    async def _send_or_raise(self, body: bytes, headers: dict[str, str]) -> messaging.SendResponse:
+        for attempt in range(2):  # a 401: the OAuth token is refreshed (once for all) and the send tried again
+            try:
+                answer = await self._client.post(self._url, content=body, headers=headers)
+            except httpx.HTTPError as exc:
+                return send_response(None, fcm_httpx_error(self._service, exc))
+            if answer.status_code == 401 and attempt == 0:
+                fcm_token_refresh(self._credential, stale=headers["authorization"].removeprefix("Bearer "))
+                headers = self._headers()
+                continue
+            break
+        if answer.is_success:
+            return send_response(answer.json(), None)
+        try:
+            answer.raise_for_status()
+        except httpx.HTTPStatusError as exc:
+            return send_response(None, fcm_httpx_error(self._service, exc))
+        raise ValueError(f"HTTP {answer.status_code} from FCM is neither a success nor an error")
+
+
 def _requests_http_error(url: str, answer: urllib3.BaseHTTPResponse) -> requests.exceptions.HTTPError:
     """An error answer as the requests error firebase-admin reads FCM's error body from."""
     response = requests.Response()
@@ -224,9 +381,7 @@ def fcm_environment(url: str) -> dict:
     return requests.Session().merge_environment_settings(url, {}, None, None, None)
 
 
-_senders: dict[tuple[str, int], _PooledSender] = {}
-
-
+_senders: dict[tuple, _PooledSender | _H2Sender | None] = {}
 _senders_lock = threading.Lock()
 
 
@@ -241,6 +396,17 @@ def _pooled_sender(app: firebase_admin.App) -> _PooledSender | None:
         return _senders[key]
 
 
+def _h2_sender(app: firebase_admin.App) -> _H2Sender | None:
+    """The app's HTTP/2 sender in this process and thread (its event loop runs in the thread that
+    sends: one per worker process), or None through a proxy, as the pooled sender."""
+    key = (app.name, os.getpid(), "h2", threading.get_ident())
+    with _senders_lock:
+        if key not in _senders:
+            url = service_url(messaging_service(app))
+            _senders[key] = None if fcm_environment(url)["proxies"] else _H2Sender(app)
+        return _senders[key]
+
+
 def pooled_senders_close() -> None:
     with _senders_lock:
         for key, sender in list(_senders.items()):
@@ -250,13 +416,37 @@ def pooled_senders_close() -> None:
 
 
 _loop_local = threading.local()
+_trusted_async_clients: weakref.WeakSet = weakref.WeakSet()
+
+
+def _async_client_trust(app: firebase_admin.App) -> None:
+    """send_each_async's httpx client, rebuilt as firebase-admin builds it (HTTP/2, its retry
+    transport and auth flow, its timeout and metrics headers) but trusting FCM_CA_BUNDLE."""
+    service = messaging_service(app)
+    client = service_httpx_client(service)
+    if not settings.FCM_CA_BUNDLE or client in _trusted_async_clients:
+        return
+    context = fcm_ssl_context(service_url(service))
+    service_httpx_client_set(
+        service,
+        httpx.AsyncClient(
+            http2=True,
+            timeout=client.timeout,
+            headers=METRICS_HEADERS,
+            auth=httpx_credential_auth(app.credential.get_credential()),
+            mounts={"http://": httpx_retry_transport(), "https://": httpx_retry_transport(verify=context)},
+        ),
+    )
+    _trusted_async_clients.add(client)
 
 
 def fcm_send_each(messages: list[messaging.Message], *, app, dry_run: bool) -> messaging.BatchResponse:
-    sender = _pooled_sender(app) if settings.FCM_SEND_MODE == "pool" else None
+    mode = settings.FCM_SEND_MODE
+    sender = _pooled_sender(app) if mode == "pool" else _h2_sender(app) if mode == "h2" else None
     if sender is not None:
         return sender.send_each(messages, dry_run=dry_run)
-    if settings.FCM_SEND_MODE == "async":
+    if mode == "async":
+        _async_client_trust(app)
         # firebase-admin's httpx client keeps connections bound to one event loop: reuse it.
         loop = getattr(_loop_local, "loop", None)
         if loop is None:
@@ -273,4 +463,4 @@ def fcm_token_refresh(credential, *, stale: str | None = None) -> None:
     finds it missing and asks the token endpoint itself), or after FCM refused `stale` (401)."""
     with _refresh_lock:
         if not credential.valid or (stale is not None and credential.token == stale):
-            credential.refresh(google.auth.transport.requests.Request())
+            credential.refresh(fcm_auth_request())
