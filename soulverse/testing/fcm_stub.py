@@ -420,6 +420,7 @@ class _StubProtocol(asyncio.Protocol):
         self.busy = False
         self.h2: h2.connection.H2Connection | None = None
         self.streams: dict[int, tuple[dict[str, str], bytearray]] = {}
+        self.flush_scheduled = False
         self.transport: asyncio.Transport | None = None
 
     def connection_made(self, transport) -> None:
@@ -480,6 +481,7 @@ class _StubProtocol(asyncio.Protocol):
         self._h2_flush()
 
     def _h2_flush(self) -> None:
+        self.flush_scheduled = False
         data = self.h2.data_to_send()
         if data and self.transport is not None and not self.transport.is_closing():
             self.transport.write(data)
@@ -548,7 +550,9 @@ class _StubProtocol(asyncio.Protocol):
                 self.h2.send_data(stream_id, data, end_stream=True)  # far below the initial window
             except h2.exceptions.StreamClosedError:
                 pass  # the client reset the stream meanwhile
-            self._h2_flush()
+            if not self.flush_scheduled:  # the answers due in this turn of the loop leave in one write
+                self.flush_scheduled = True
+                asyncio.get_running_loop().call_soon(self._h2_flush)
             return
         extra = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
         self.transport.write(

@@ -18,12 +18,18 @@ import weakref
 
 import firebase_admin
 import google.auth.transport.requests
+import h2.config
+import h2.connection
+import h2.errors
+import h2.events
+import h2.exceptions
 import httpx
 import requests.adapters
 import requests.certs
 import requests.structures
 import urllib3
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from firebase_admin import (
     _http_client,  # firebase-admin's own retry policy, timeout and metrics headers
     _retry,  # its retry policy as an httpx transport (send_each_async's)
@@ -264,37 +270,178 @@ class _PooledSender:
         return send_response(None, fcm_error(self._service, _requests_http_error(self._url, answer)))
 
 
+class _H2Connection(asyncio.Protocol):
+    """One HTTP/2 connection on the h2 library's state machine: requests open streams, answers
+    settle their futures. The frames of every stream opened in one turn of the event loop leave
+    in one TLS write."""
+
+    def __init__(self) -> None:
+        self.h2 = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True, header_encoding=None))
+        self.transport: asyncio.Transport | None = None
+        self.failure: Exception | None = None  # set once the connection takes no new stream
+        self._answers: dict[int, list] = {}  # stream -> [future, status, headers, body, timer]
+        self._waiters: list[asyncio.Future] = []  # for a stream slot or flow-control window
+        self._flush_scheduled = False
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+        self.h2.initiate_connection()
+        self._flush()
+
+    def connection_lost(self, exc) -> None:
+        self._close(httpx.ReadError(f"the connection to FCM was lost: {exc or 'closed by the server'}"))
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            events = self.h2.receive_data(data)
+        except h2.exceptions.ProtocolError as exc:
+            self._close(httpx.RemoteProtocolError(f"HTTP/2 protocol error: {exc}"))
+            return
+        for event in events:
+            if isinstance(event, h2.events.ResponseReceived):
+                answer = self._answers.get(event.stream_id)
+                if answer is not None:
+                    answer[2] = event.headers
+            elif isinstance(event, h2.events.DataReceived):
+                answer = self._answers.get(event.stream_id)
+                if answer is not None:
+                    answer[3] += event.data
+                self.h2.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+            elif isinstance(event, h2.events.StreamEnded):
+                self._settle(event.stream_id, None)
+            elif isinstance(event, h2.events.StreamReset):
+                self._settle(event.stream_id, httpx.RemoteProtocolError(f"stream reset by FCM ({event.error_code!r})"))
+            elif isinstance(event, h2.events.ConnectionTerminated):  # GOAWAY: no new stream; later ones unseen
+                self.failure = httpx.ConnectError(f"FCM closed the connection (GOAWAY {event.error_code!r})")
+                for stream_id in [sid for sid in self._answers if sid > (event.last_stream_id or 0)]:
+                    self._settle(stream_id, self.failure)
+            elif isinstance(event, h2.events.WindowUpdated | h2.events.RemoteSettingsChanged):
+                self._wake()
+        self._flush()
+
+    async def exchange(self, headers: list[tuple[bytes, bytes]], body: bytes, timeout: float):
+        """(status, headers, body) of one request on a stream of its own."""
+        while self.failure is None and self.h2.open_outbound_streams >= self.h2.remote_settings.max_concurrent_streams:
+            await self._wait()
+        if self.failure is not None:
+            raise self.failure
+        try:
+            stream_id = self.h2.get_next_available_stream_id()
+        except h2.exceptions.NoAvailableStreamIDError:
+            self.failure = httpx.ConnectError("stream ids used up: a new connection")
+            raise self.failure from None
+        loop = asyncio.get_running_loop()
+        answer = [loop.create_future(), 0, [], bytearray(), loop.call_later(timeout, self._expire, stream_id)]
+        self._answers[stream_id] = answer
+        self.h2.send_headers(stream_id, headers)
+        sent = 0
+        while sent < len(body):  # a body larger than the window waits for the server's WINDOW_UPDATE
+            size = min(self.h2.local_flow_control_window(stream_id), self.h2.max_outbound_frame_size, len(body) - sent)
+            if size <= 0:
+                self._flush()
+                await self._wait()
+                if answer[0].done():
+                    break
+                continue
+            self.h2.send_data(stream_id, body[sent : sent + size])
+            sent += size
+        if not answer[0].done():
+            self.h2.end_stream(stream_id)
+            self._flush_soon()
+        await answer[0]
+        status = next(int(value) for name, value in answer[2] if name == b":status")
+        return status, answer[2], bytes(answer[3])
+
+    def _settle(self, stream_id: int, error: Exception | None) -> None:
+        answer = self._answers.pop(stream_id, None)
+        if answer is None:
+            return
+        answer[4].cancel()
+        if not answer[0].done():
+            answer[0].set_exception(error) if error is not None else answer[0].set_result(None)
+        self._wake()
+
+    def _expire(self, stream_id: int) -> None:
+        try:
+            self.h2.reset_stream(stream_id, h2.errors.ErrorCodes.CANCEL)
+        except h2.exceptions.H2Error:
+            pass
+        self._settle(stream_id, httpx.ReadTimeout("no answer from FCM within the timeout"))
+        self._flush()
+
+    def _close(self, error: Exception) -> None:
+        self.failure = self.failure or error
+        for stream_id in list(self._answers):
+            self._settle(stream_id, error)
+        self._wake()
+        if self.transport is not None:
+            self.transport.close()
+
+    async def _wait(self) -> None:
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        await waiter
+
+    def _wake(self) -> None:
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def _flush_soon(self) -> None:
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        data = self.h2.data_to_send()
+        if data and self.transport is not None and not self.transport.is_closing():
+            self.transport.write(data)
+
+
 class _H2Sender:
-    """`messages:send` over one HTTP/2 connection (httpx + h2): FCM_CONCURRENCY streams in flight
-    on it, taken in turn by as many coroutines on an event loop of the sender's own.
+    """`messages:send` over one HTTP/2 connection per process (the h2 library on asyncio, TLS with
+    ALPN): FCM_CONCURRENCY streams in flight, taken in turn by as many coroutines on an event loop
+    of the sender's own, within the server's SETTINGS_MAX_CONCURRENT_STREAMS.
 
     As in the pooled sender, firebase-admin does everything that is FCM: the message's JSON, the
-    endpoint and its headers, the OAuth credential, and here its httpx retry policy (500/503 with
-    back-off, send_each_async's transport) and its reading of httpx errors. One TLS connection
-    instead of one per thread in flight; HPACK sends the repeated headers (the Bearer token, the
-    metrics) as table indices after the first request."""
+    endpoint and its headers, the OAuth credential, its httpx retry policy (send_each_async's:
+    500/503 with back-off) and its reading of httpx errors. One TLS connection instead of one per
+    request in flight; HPACK sends the repeated headers (the Bearer token, the metrics) as table
+    indices; httpx's own HTTP/2 client costs three times the CPU of the pooled sender here
+    (docs/benchmarks.md)."""
 
     def __init__(self, app: firebase_admin.App) -> None:
         service = messaging_service(app)
         self._service = service
         self._credential = app.credential.get_credential()
         self._url = service_url(service)
+        parts = urllib.parse.urlsplit(self._url)
+        if parts.scheme != "https":
+            raise ImproperlyConfigured(f"FCM_SEND_MODE=h2 speaks HTTP/2 over TLS only, not to {self._url}")
+        self._host, self._port = parts.hostname, parts.port or 443
+        self._static = [
+            (b":method", b"POST"),
+            (b":scheme", b"https"),
+            (b":authority", parts.netloc.encode()),
+            (b":path", parts.path.encode()),
+        ]
         self._fcm_headers = {**service_headers(service), "Content-Type": "application/json; charset=utf-8"}
+        self._timeout = app.options.get("httpTimeout", DEFAULT_TIMEOUT_SECONDS)
         self._streams = settings.FCM_CONCURRENCY
         self._auth_request = fcm_auth_request()
-        self._loop = asyncio.new_event_loop()  # httpx's connections belong to the loop that opened them
-        context = fcm_ssl_context(self._url)
-        self._client = httpx.AsyncClient(
-            http2=True,
-            timeout=app.options.get("httpTimeout", DEFAULT_TIMEOUT_SECONDS),
-            # One connection: httpcore queues the streams beyond the server's SETTINGS_MAX_CONCURRENT_STREAMS.
-            transport=httpx_retry_transport(verify=context, limits=httpx.Limits(max_connections=1)),
-            trust_env=False,  # the environment's proxies mean firebase-admin's send_each (fcm_send_each)
-        )
+        self._context = fcm_ssl_context(self._url)
+        self._context.set_alpn_protocols(["h2"])
+        self._loop = asyncio.new_event_loop()
+        self._connection: _H2Connection | None = None
+        self._connecting: asyncio.Task | None = None
 
     def close(self) -> None:
+        if self._connection is not None and self._connection.transport is not None:
+            self._connection.transport.close()
         if not self._loop.is_closed():
-            self._loop.run_until_complete(self._client.aclose())
+            self._loop.run_until_complete(asyncio.sleep(0))  # let the transport close
             self._loop.close()
 
     def send_each(self, messages: list[messaging.Message], *, dry_run: bool) -> messaging.BatchResponse:
@@ -313,40 +460,96 @@ class _H2Sender:
             for index in turns:
                 responses[index] = await self._send_one(bodies[index], headers)
 
-        # A few coroutines taking turns rather than a task per message: httpx's pool scans every
-        # waiting request each time a stream ends.
         await asyncio.gather(*(work() for _ in range(min(self._streams, len(bodies)))))
         return responses
 
-    def _headers(self) -> dict[str, str]:
+    def _headers(self) -> list[tuple[bytes, bytes]]:
+        """firebase-admin's FCM headers and google-auth's (the Bearer token, refreshed first if
+        it has expired), lower-case as HTTP/2 wants them."""
         headers = dict(self._fcm_headers)
         self._credential.before_request(self._auth_request, "POST", self._url, headers)
-        return headers
+        return [*self._static, *((name.lower().encode(), value.encode()) for name, value in headers.items())]
 
-    async def _send_one(self, body: bytes, headers: dict[str, str]) -> messaging.SendResponse:
+    async def _connected(self) -> _H2Connection:
+        """The connection, opened by the first coroutine that finds none (the others wait for it)."""
+        if self._connection is None or self._connection.failure is not None:
+            if self._connecting is None or self._connecting.done():
+                self._connecting = self._loop.create_task(self._connect())
+            try:
+                self._connection = await asyncio.shield(self._connecting)
+            finally:
+                if self._connecting.done() and self._connecting.exception() is not None:
+                    self._connection = None
+        return self._connection
+
+    async def _connect(self) -> _H2Connection:
+        try:
+            _, connection = await asyncio.wait_for(
+                self._loop.create_connection(
+                    _H2Connection, self._host, self._port, ssl=self._context, server_hostname=self._host
+                ),
+                self._timeout,
+            )
+        except TimeoutError:
+            raise httpx.ConnectTimeout(f"no connection to {self._url} within the timeout") from None
+        except OSError as exc:  # refused, unreachable, a certificate not verified (ssl.SSLError)
+            raise httpx.ConnectError(f"{exc} ({self._url})") from exc
+        if connection.transport.get_extra_info("ssl_object").selected_alpn_protocol() != "h2":
+            connection.transport.close()
+            raise httpx.ConnectError(f"{self._url} did not agree to HTTP/2 (ALPN)")
+        return connection
+
+    async def _send_one(self, body: bytes, headers: list[tuple[bytes, bytes]]) -> messaging.SendResponse:
         try:
             return await self._send_or_raise(body, headers)
         except Exception as exc:  # as send_each: the message's verdict, never an abandoned batch
             return send_response(None, exceptions.UnknownError(f"Unknown error while sending: {exc}", cause=exc))
 
-    async def _send_or_raise(self, body: bytes, headers: dict[str, str]) -> messaging.SendResponse:
+    async def _send_or_raise(self, body: bytes, headers: list[tuple[bytes, bytes]]) -> messaging.SendResponse:
         for attempt in range(2):  # a 401: the OAuth token is refreshed (once for all) and the send tried again
             try:
-                answer = await self._client.post(self._url, content=body, headers=headers)
+                status, answer_headers, content = await self._exchange(body, headers)
             except httpx.HTTPError as exc:
                 return send_response(None, fcm_httpx_error(self._service, exc))
-            if answer.status_code == 401 and attempt == 0:
-                fcm_token_refresh(self._credential, stale=headers["authorization"].removeprefix("Bearer "))
+            if status == 401 and attempt == 0:
+                stale = dict(headers)[b"authorization"].decode().removeprefix("Bearer ")
+                fcm_token_refresh(self._credential, stale=stale)
                 headers = self._headers()
                 continue
             break
-        if answer.is_success:
-            return send_response(answer.json(), None)
-        try:
-            answer.raise_for_status()
-        except httpx.HTTPStatusError as exc:
-            return send_response(None, fcm_httpx_error(self._service, exc))
-        raise ValueError(f"HTTP {answer.status_code} from FCM is neither a success nor an error")
+        if 200 <= status < 300:
+            return send_response(json.loads(content), None)
+        response = self._response(status, answer_headers, content)
+        error = httpx.HTTPStatusError(f"{status} error from FCM", request=response.request, response=response)
+        return send_response(None, fcm_httpx_error(self._service, error))
+
+    async def _exchange(self, body: bytes, headers: list[tuple[bytes, bytes]]):
+        """One request with firebase-admin's httpx retry policy, as its HttpxRetryTransport
+        applies it: a retryable answer is sent again after the back-off; a transport error is not."""
+        retry = HTTPX_RETRY_CONFIG.copy()
+        request_headers = [*headers, (b"content-length", str(len(body)).encode())]
+        answer = None
+        while not retry.is_exhausted():
+            if answer is not None:
+                await retry.sleep(answer)
+            connection = await self._connected()
+            status, answer_headers, content = await connection.exchange(request_headers, body, self._timeout)
+            if 200 <= status < 300 and status not in (retry.status_forcelist or ()):
+                return status, answer_headers, content  # no 2xx is retried: no httpx.Response to build
+            answer = self._response(status, answer_headers, content)
+            if not retry.is_retryable_response(answer):
+                break
+            retry.increment(answer.request, answer, None)
+        return answer.status_code, answer_headers, answer.content
+
+    def _response(self, status: int, headers: list[tuple[bytes, bytes]], content: bytes) -> httpx.Response:
+        """An answer as the httpx response firebase-admin reads FCM's errors (and Retry-After) from."""
+        return httpx.Response(
+            status,
+            headers=[(name, value) for name, value in headers if not name.startswith(b":")],
+            content=content,
+            request=httpx.Request("POST", self._url),
+        )
 
 
 def _requests_http_error(url: str, answer: urllib3.BaseHTTPResponse) -> requests.exceptions.HTTPError:

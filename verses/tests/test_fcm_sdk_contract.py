@@ -80,7 +80,22 @@ def test_a_real_service_has_the_attributes_the_transport_reads_and_sets(fcm_stub
     assert isinstance(fcm_sdk.authorized_session_token_session(session), requests.Session)
 
 
-def test_the_httpx_pieces_are_built_as_the_h2_sender_uses_them(fcm_stub):
+def test_the_httpx_retry_policy_has_what_the_h2_sender_calls():
+    retry = fcm_sdk.HTTPX_RETRY_CONFIG.copy()
+    request = httpx.Request("POST", "https://fcm.googleapis.com/v1/projects/p/messages:send")
+    unavailable = httpx.Response(503, request=request)
+
+    assert (retry.is_exhausted(), retry.is_retryable_response(unavailable)) == (False, True)
+    assert retry.is_retryable_response(httpx.Response(429, request=request)) is False
+    assert retry.is_retryable_response(httpx.Response(200, request=request)) is False
+    assert inspect.iscoroutinefunction(retry.sleep) and _parameters(retry.sleep) == ["response"]
+    for _ in range(5):  # the first try and four retries
+        retry.increment(request, unavailable, None)
+    assert retry.is_exhausted()
+    assert fcm_sdk.HTTPX_RETRY_CONFIG.is_exhausted() is False  # copy() left the shared policy alone
+
+
+def test_the_httpx_pieces_are_built_as_send_each_async_builds_them(fcm_stub):
     transport = fcm_sdk.httpx_retry_transport(limits=httpx.Limits(max_connections=1))
     assert isinstance(transport, httpx.AsyncBaseTransport)
     assert transport._retry is _http_client.DEFAULT_HTTPX_RETRY_CONFIG

@@ -109,7 +109,7 @@ def test_an_access_token_fcm_no_longer_accepts_is_refreshed_once(mode, fcm_stub)
 def test_fcm_unreachable_is_left_for_a_retry(mode, fcm_stub, settings):
     with socket.socket() as probe:  # a loopback port with nothing listening
         probe.bind(("127.0.0.1", 0))
-        settings.FCM_BASE_URL = f"http://127.0.0.1:{probe.getsockname()[1]}"
+        settings.FCM_BASE_URL = f"https://127.0.0.1:{probe.getsockname()[1]}"
     fcm.fcm_reset()
     results, _ = fcm.pushes_send([_push(1, "token-1")], now=AT)
 
@@ -131,7 +131,7 @@ def test_the_pool_keeps_its_connections_between_batches(fcm_stub, settings):
 
 def test_h2_sends_every_batch_as_streams_of_one_connection(fcm_stub, settings):
     settings.FCM_SEND_MODE = "h2"
-    settings.FCM_CONCURRENCY = 150  # more than the stub's 100 streams: httpcore queues the rest
+    settings.FCM_CONCURRENCY = 150  # more than the stub's 100 streams: the rest wait for a stream to end
     fcm.fcm_reset()
     for _ in range(2):
         results, _ = fcm.pushes_send([_push(n, f"token-{n}") for n in range(300)], now=AT)
