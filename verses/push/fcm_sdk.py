@@ -321,7 +321,8 @@ class _H2Connection(asyncio.Protocol):
 
     async def exchange(self, headers: list[tuple[bytes, bytes]], body: bytes, timeout: float):
         """(status, headers, body) of one request on a stream of its own."""
-        while self.failure is None and self.h2.open_outbound_streams >= self.h2.remote_settings.max_concurrent_streams:
+        # Its own streams are all a client's: counted here rather than by h2's scan of every stream.
+        while self.failure is None and len(self._answers) >= self.h2.remote_settings.max_concurrent_streams:
             await self._wait()
         if self.failure is not None:
             raise self.failure
@@ -357,8 +358,12 @@ class _H2Connection(asyncio.Protocol):
         if answer is None:
             return
         answer[4].cancel()
-        if not answer[0].done():
-            answer[0].set_exception(error) if error is not None else answer[0].set_result(None)
+        if answer[0].done():
+            pass
+        elif error is not None:
+            answer[0].set_exception(error)
+        else:
+            answer[0].set_result(None)
         self._wake()
 
     def _expire(self, stream_id: int) -> None:
