@@ -282,6 +282,8 @@ class _H2Connection(asyncio.Protocol):
         self._answers: dict[int, list] = {}  # stream -> [future, status, headers, body, timer]
         self._waiters: list[asyncio.Future] = []  # for a stream slot or flow-control window
         self._flush_scheduled = False
+        # Settled by the server's first SETTINGS frame: until it comes, h2 knows no stream limit.
+        self.settings_received = asyncio.get_running_loop().create_future()
 
     def connection_made(self, transport) -> None:
         self.transport = transport
@@ -316,6 +318,8 @@ class _H2Connection(asyncio.Protocol):
                 for stream_id in [sid for sid in self._answers if sid > (event.last_stream_id or 0)]:
                     self._settle(stream_id, self.failure)
             elif isinstance(event, h2.events.WindowUpdated | h2.events.RemoteSettingsChanged):
+                if not self.settings_received.done():
+                    self.settings_received.set_result(None)
                 self._wake()
         self._flush()
 
@@ -376,6 +380,8 @@ class _H2Connection(asyncio.Protocol):
 
     def _close(self, error: Exception) -> None:
         self.failure = self.failure or error
+        if not self.settings_received.done():
+            self.settings_received.set_exception(self.failure)
         for stream_id in list(self._answers):
             self._settle(stream_id, error)
         self._wake()
@@ -489,19 +495,19 @@ class _H2Sender:
 
     async def _connect(self) -> _H2Connection:
         try:
-            _, connection = await asyncio.wait_for(
-                self._loop.create_connection(
+            async with asyncio.timeout(self._timeout):
+                _, connection = await self._loop.create_connection(
                     _H2Connection, self._host, self._port, ssl=self._context, server_hostname=self._host
-                ),
-                self._timeout,
-            )
+                )
+                if connection.transport.get_extra_info("ssl_object").selected_alpn_protocol() != "h2":
+                    connection.transport.close()
+                    raise httpx.ConnectError(f"{self._url} did not agree to HTTP/2 (ALPN)")
+                # Its streams wait for the server's limit on them (SETTINGS_MAX_CONCURRENT_STREAMS).
+                await connection.settings_received
         except TimeoutError:
             raise httpx.ConnectTimeout(f"no connection to {self._url} within the timeout") from None
         except OSError as exc:  # refused, unreachable, a certificate not verified (ssl.SSLError)
             raise httpx.ConnectError(f"{exc} ({self._url})") from exc
-        if connection.transport.get_extra_info("ssl_object").selected_alpn_protocol() != "h2":
-            connection.transport.close()
-            raise httpx.ConnectError(f"{self._url} did not agree to HTTP/2 (ALPN)")
         return connection
 
     async def _send_one(self, body: bytes, headers: list[tuple[bytes, bytes]]) -> messaging.SendResponse:
