@@ -8,8 +8,9 @@ created if missing; REDIS_URL, default redis://127.0.0.1:6379/4, a Redis databas
 flushes). It seeds N active users due at 06:00 in Lomé, with 1 to 3 devices each (1.3 on
 average, FIDs and registration tokens: seed_demo_users; kept between runs when the count
 matches; VACUUM ANALYZE after the load), starts the local FCM stub in a process of its own
-(FcmStubProcess: the test stub's protocol code on asyncio, OAuth token endpoint + messages:send)
-with `--latency` seconds per request, starts `--clusters` `manage.py qcluster` processes of
+(FcmStubProcess: the test stub's protocol code on asyncio, OAuth token endpoint + messages:send;
+over HTTPS with a test authority trusted through FCM_CA_BUNDLE, HTTP/2 or HTTP/1.1 by ALPN,
+unless `--no-tls`) with `--latency` seconds per request, starts `--clusters` `manage.py qcluster` processes of
 `--workers` workers, enqueues one tick (`at` = 06:00 Lomé) as the schedule does and waits for its
 run to close. It prints messages/s (one message per device) and users/s, wall time, and CPU seconds and peak RSS per kind of process:
 the cluster processes (the client: in production the only part on our machines besides the
@@ -56,7 +57,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=3, help="workers per cluster (Q_WORKERS)")
     parser.add_argument("--latency", type=float, default=0.05, help="seconds per FCM request at the stub")
     parser.add_argument("--chunk-size", type=int, default=2000, help="PUSH_CHUNK_SIZE")
-    parser.add_argument("--send-mode", choices=["pool", "threads", "async"], default="pool", help="FCM_SEND_MODE")
+    parser.add_argument("--send-mode", choices=["pool", "threads", "async", "h2"], default="pool", help="FCM_SEND_MODE")
+    parser.add_argument("--tls", action=argparse.BooleanOptionalAction, default=True, help="HTTPS (FCM is HTTPS only)")
     parser.add_argument("--baseline-users", type=int, default=5000, help="0 to skip plain send_each")
     parser.add_argument("--broker", choices=["orm", "redis"], default="orm")
     return parser.parse_args()
@@ -77,6 +79,7 @@ def configure_environment(args, stub: FcmStubProcess, credentials: str) -> dict:
         "FCM_CREDENTIALS_FILE": credentials,
         "FCM_BASE_URL": stub.base_url,
         "FCM_SEND_MODE": args.send_mode,
+        "FCM_CA_BUNDLE": str(stub.ca_file or ""),
         "PUSH_CHUNK_SIZE": str(args.chunk_size),
         # Connections kept for the whole run, so that every PostgreSQL backend's CPU is measured.
         "DATABASE_CONN_MAX_AGE": "3600",
@@ -206,6 +209,8 @@ def baseline(count: int, stub: FcmStubProcess, credentials: str) -> tuple[float,
     from users.models import Device
     from verses.push.fcm import Push, push_message
 
+    if stub.ca_file:  # firebase-admin's own sessions read the environment: trust the stub's authority there
+        os.environ["REQUESTS_CA_BUNDLE"] = str(stub.ca_file)
     app = firebase_admin.initialize_app(fb_credentials.Certificate(credentials), name="bench-plain-send-each")
     service = messaging._get_messaging_service(app)
     service._fcm_url = f"{stub.base_url}/v1/projects/{app.project_id}/messages:send"
@@ -251,7 +256,7 @@ def baseline(count: int, stub: FcmStubProcess, credentials: str) -> tuple[float,
 
 def main() -> None:
     args = parse_args()
-    with FcmStubProcess(latency=args.latency) as stub, tempfile.TemporaryDirectory() as directory:
+    with FcmStubProcess(latency=args.latency, tls=args.tls) as stub, tempfile.TemporaryDirectory() as directory:
         credentials = str(stub.credentials_file(Path(directory)))
         env = configure_environment(args, stub, credentials)
         database_create_if_missing(env["DATABASE_URL"])
@@ -272,7 +277,7 @@ def main() -> None:
             wall, counts = tick(meter)
         finally:
             clusters_stop(processes)
-        accepted = stub.accepted
+        accepted, connections = stub.accepted, stub.connections
         baseline_result = baseline(args.baseline_users, stub, credentials) if args.baseline_users else None
 
     users_sent = counts["push_sent"]
@@ -280,9 +285,10 @@ def main() -> None:
     rate = sent / wall
     print(
         f"\npush tick: {args.users:,} due users, {args.clusters} cluster(s) x {args.workers} worker(s), "
-        f"chunks of {args.chunk_size}, send mode {args.send_mode}, stub latency {args.latency * 1000:.0f} ms, "
-        f"broker {args.broker}, {os.cpu_count()} CPUs"
+        f"chunks of {args.chunk_size}, send mode {args.send_mode}, {'TLS' if args.tls else 'plain TCP'}, "
+        f"stub latency {args.latency * 1000:.0f} ms, broker {args.broker}, {os.cpu_count()} CPUs"
     )
+    print(f"  connections to the stub           {', '.join(f'{n} {name}' for name, n in connections.items() if n)}")
     print(f"  wall time (enqueue -> run closed) {wall:10.2f} s")
     print(f"  messages/s (one per device)       {rate:10,.0f}")
     print(f"  users/s                           {users_sent / wall:10,.0f}")

@@ -1,13 +1,14 @@
 """CPU per push of `verses.push.fcm.pushes_send` alone: no cluster, no database work, one process.
 
     flock /tmp/bench.lock .venv/bin/python bench/push_send.py --batches 10
-    flock /tmp/bench.lock .venv/bin/python bench/push_send.py --batches 10 --send-mode async
+    flock /tmp/bench.lock .venv/bin/python bench/push_send.py --batches 10 --send-mode h2
 
 Sends `--batches` chunks of 500 pushes (after one to warm up: OAuth token, connections) to the
-FCM stub in a process of its own (FcmStubProcess, `--latency` per request) and prints messages/s
-and the CPU of the client (user and system, all its threads) and of the stub, per push: where
-bench/push.py's cluster CPU goes, without the chunk's database work. The rate limit uses the
-cache: REDIS_URL (default redis://127.0.0.1:6379/4).
+FCM stub in a process of its own (FcmStubProcess, `--latency` per request; over HTTPS with a test
+authority trusted through FCM_CA_BUNDLE, HTTP/2 or HTTP/1.1 by ALPN, unless `--no-tls`) and prints
+messages/s, the CPU of the client (user and system, all its threads) and of the stub per push, and
+the connections the stub saw by protocol: where bench/push.py's cluster CPU goes, without the
+chunk's database work. The rate limit uses the cache: REDIS_URL (default redis://127.0.0.1:6379/4).
 """
 
 import argparse
@@ -31,9 +32,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--batches", type=int, default=10)
     parser.add_argument("--latency", type=float, default=0.05)
-    parser.add_argument("--send-mode", choices=["pool", "threads", "async"], default="pool")
+    parser.add_argument("--send-mode", choices=["pool", "threads", "async", "h2"], default="pool")
+    parser.add_argument("--tls", action=argparse.BooleanOptionalAction, default=True, help="HTTPS (FCM is HTTPS only)")
     args = parser.parse_args()
-    with FcmStubProcess(latency=args.latency) as stub, tempfile.TemporaryDirectory() as directory:
+    with FcmStubProcess(latency=args.latency, tls=args.tls) as stub, tempfile.TemporaryDirectory() as directory:
         os.environ.update(
             {
                 "DJANGO_SETTINGS_MODULE": "soulverse.settings",
@@ -45,6 +47,7 @@ def main() -> None:
                 "FCM_CREDENTIALS_FILE": str(stub.credentials_file(Path(directory))),
                 "FCM_BASE_URL": stub.base_url,
                 "FCM_SEND_MODE": args.send_mode,
+                "FCM_CA_BUNDLE": str(stub.ca_file or ""),
             }
         )
         import django
@@ -73,9 +76,11 @@ def main() -> None:
             assert all(result.outcome == fcm.Outcome.SENT for result in results)
         wall = time.monotonic() - started
         after, stub_after = os.times(), cpu_seconds(stub.pid)
+        connections = ", ".join(f"{number} {name}" for name, number in stub.connections.items() if number)
     count = 500 * args.batches
     print(
-        f"pushes_send, {args.send_mode}, {args.batches} x 500 pushes, stub latency {args.latency * 1000:.0f} ms: "
+        f"pushes_send, {args.send_mode}, {'TLS' if args.tls else 'plain TCP'}, {args.batches} x 500 pushes, "
+        f"stub latency {args.latency * 1000:.0f} ms, connections {connections}: "
         f"{count / wall:,.0f} messages/s; client CPU {(after.user - client.user) * 1000 / count:.3f} ms user + "
         f"{(after.system - client.system) * 1000 / count:.3f} ms system per push; "
         f"stub {(stub_after - stub_cpu) * 1000 / count:.3f} ms per push"

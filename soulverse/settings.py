@@ -377,16 +377,24 @@ if FCM_BASE_URL:
         _fcm_loopback = _fcm_host == "localhost"
     if not _fcm_loopback or urllib.parse.urlsplit(FCM_BASE_URL).scheme not in ("http", "https"):
         raise ImproperlyConfigured("FCM_BASE_URL accepts loopback URLs only (a local stub), e.g. http://127.0.0.1:9099")
+# A PEM file of the certificate authorities FCM's (and its OAuth token endpoint's) certificates are
+# checked against, in every send mode: a test authority for a local stand-in over HTTPS, or a
+# TLS-inspecting proxy's. Empty: each HTTP library's default (certifi's bundle, or the environment's
+# REQUESTS_CA_BUNDLE / SSL_CERT_FILE).
+FCM_CA_BUNDLE = env.str("FCM_CA_BUNDLE", default="")
+if FCM_CA_BUNDLE and not os.path.isfile(FCM_CA_BUNDLE):
+    raise ImproperlyConfigured(f"FCM_CA_BUNDLE names no file: {FCM_CA_BUNDLE}")
 FCM_DRY_RUN = env.bool("FCM_DRY_RUN", default=False)  # send with validate_only
 FCM_TIMEOUT_SECONDS = env.float("FCM_TIMEOUT_SECONDS", default=10.0)
 # "pool": firebase-admin's messages, credential, retry policy and errors over a kept urllib3 pool
 # and FCM_CONCURRENCY threads per process; "threads": messaging.send_each (requests, a thread per
-# message of the batch); "async": send_each_async (httpx). bench/push_send.py measures the three:
-# pool costs the least CPU per push here (docs/benchmarks.md).
+# message of the batch); "async": send_each_async (httpx); "h2": firebase-admin's messages,
+# credential, httpx retry policy and errors over one HTTP/2 connection per process (httpx + h2),
+# FCM_CONCURRENCY streams in flight on it. bench/push_send.py measures the four (docs/benchmarks.md).
 FCM_SEND_MODE = env.str("FCM_SEND_MODE", default="pool")
-if FCM_SEND_MODE not in ("pool", "threads", "async"):
-    raise ImproperlyConfigured("FCM_SEND_MODE must be 'pool', 'threads' or 'async'.")
-FCM_CONCURRENCY = env.int("FCM_CONCURRENCY", default=100)  # pool: requests in flight per process
+if FCM_SEND_MODE not in ("pool", "threads", "async", "h2"):
+    raise ImproperlyConfigured("FCM_SEND_MODE must be 'pool', 'threads', 'async' or 'h2'.")
+FCM_CONCURRENCY = env.int("FCM_CONCURRENCY", default=100)  # pool, h2: requests in flight per process
 if FCM_CONCURRENCY < 1:
     raise ImproperlyConfigured("FCM_CONCURRENCY must be at least 1.")
 FCM_RETRIES = env.int("FCM_RETRIES", default=3)  # rounds of retries of 429/500/503 within a tick

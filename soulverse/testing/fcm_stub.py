@@ -39,7 +39,9 @@ import multiprocessing
 import secrets
 import signal
 import socket
+import ssl
 import sys
+import tempfile
 import threading
 import time
 import urllib.parse
@@ -48,9 +50,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Self
 
+import h2.config
+import h2.connection
+import h2.events
+import h2.exceptions
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+
+from soulverse.testing.tls import local_tls
 
 FCM_ERROR_TYPE = "type.googleapis.com/google.firebase.fcm.v1.FcmError"
 BAD_REQUEST_TYPE = "type.googleapis.com/google.rpc.BadRequest"
@@ -107,10 +115,15 @@ class FcmStub:
         record: bool = True,
         key_pem: bytes | None = None,
         base_url: str | None = None,
+        tls: bool = False,
+        max_concurrent_streams: int = 100,
     ):
-        """`key_pem` and `base_url` are for a stub served elsewhere (FcmStubProcess): it then opens
-        no server of its own."""
+        """`tls`: HTTPS with a certificate of a test authority (`ca_file`, for the client to trust),
+        HTTP/2 or HTTP/1.1 as the client chooses by ALPN, on asyncio in a thread. `key_pem` and
+        `base_url` are for a stub served elsewhere (FcmStubProcess): it then opens no server of its
+        own."""
         self.latency = latency
+        self.max_concurrent_streams = max_concurrent_streams  # HTTP/2: streams in flight per connection
         self.record = record  # False (benchmarks): count accepted sends without keeping them
         self.fids_unregistered = False  # True: every FID is answered UNREGISTERED (app not opted in)
         self.accepted = 0
@@ -134,7 +147,17 @@ class FcmStub:
         self.errors: Counter[str] = Counter()
         self.received_at: list[float] = []  # wall-clock time of each accepted send
         self.send_headers: list[dict[str, str]] = []  # each send's request headers (lower-case names)
-        if base_url is None:
+        self.connections: Counter[str] = Counter()  # connections opened, by protocol ("h2", "http/1.1")
+        self.ca_file: Path | None = None
+        self.server = None
+        if base_url is None and tls:
+            self._tls_directory = tempfile.TemporaryDirectory()
+            self.ca_file, context = _server_tls(Path(self._tls_directory.name))
+            self._listener = socket.create_server(("127.0.0.1", 0), backlog=4096)
+            base_url = f"https://127.0.0.1:{self._listener.getsockname()[1]}"
+            self._loop = asyncio.new_event_loop()
+            self._thread = threading.Thread(target=self._loop_serve, args=(context,), daemon=True)
+        elif base_url is None:
             self.server = _Server(("127.0.0.1", 0), self._handler())
             base_url = f"http://127.0.0.1:{self.server.server_address[1]}"
             self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -146,8 +169,24 @@ class FcmStub:
         return self
 
     def __exit__(self, *exc) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+            return
+        self._loop.call_soon_threadsafe(self._serving.cancel)
+        self._thread.join(10)
+        self._tls_directory.cleanup()
+
+    def _loop_serve(self, context: ssl.SSLContext) -> None:
+        asyncio.set_event_loop(self._loop)
+        self._serving = self._loop.create_task(_serve(self, self._listener, context))
+        try:
+            self._loop.run_until_complete(self._serving)
+        except asyncio.CancelledError:
+            pass
+        finally:
+            self._listener.close()
+            self._loop.close()
 
     # --- what tests use -------------------------------------------------------------------
 
@@ -185,12 +224,23 @@ class FcmStub:
             self.delivered.clear()
             self.validated.clear()
             self.send_headers.clear()
+            self.connections.clear()
             self.errors.clear()
             self._forced.clear()
             self._fail_next.clear()
             self.requests = 0
 
     # --- server ---------------------------------------------------------------------------
+
+    def _connection_opened(self, protocol: str) -> None:
+        with self._lock:
+            self.connections[protocol] += 1
+
+    def _headers_record(self, headers: dict[str, str]) -> None:
+        """A send's request headers (lower-case names; HTTP/2's pseudo-headers left out)."""
+        if self.record:
+            with self._lock:
+                self.send_headers.append({name: value for name, value in headers.items() if name[:1] != ":"})
 
     def _issue_token(self, form: dict[str, list[str]]) -> tuple[int, dict]:
         if form.get("grant_type") != ["urn:ietf:params:oauth:grant-type:jwt-bearer"] or not form.get("assertion"):
@@ -330,9 +380,8 @@ class FcmStub:
             def do_POST(self):
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 path = urllib.parse.urlsplit(self.path).path
-                if stub.record and stub._send_project(path):
-                    with stub._lock:
-                        stub.send_headers.append({name.lower(): value for name, value in self.headers.items()})
+                if stub._send_project(path):
+                    stub._headers_record({name.lower(): value for name, value in self.headers.items()})
                 if stub.latency and stub._send_project(path):
                     time.sleep(stub.latency)
                 self._reply(*stub._post(path, self.headers.get("Authorization", ""), raw))
@@ -375,16 +424,21 @@ REASONS = {
 }
 
 
-class _LeanProtocol(asyncio.Protocol):
-    """HTTP/1.1 with keep-alive on asyncio: one request at a time per connection (firebase-admin's
-    clients do not pipeline), the latency waited with a timer instead of a sleeping thread, the
-    answer written in one send (no Nagle delay between its headers and its body)."""
+class _StubProtocol(asyncio.Protocol):
+    """The stub's protocol code on asyncio, over plain TCP or TLS: HTTP/2 when the client chose it
+    by ALPN (many concurrent streams on one connection, as FCM serves it), else HTTP/1.1 with
+    keep-alive (one request at a time per connection: firebase-admin's clients do not pipeline).
+    The latency is waited with a timer instead of a sleeping thread; an answer is written in one
+    send (no Nagle delay between its headers and its body)."""
 
-    def __init__(self, stub: FcmStub, counters):
+    def __init__(self, stub: FcmStub, counters=None):
         self.stub = stub
-        self.counters = counters  # shared with the parent: accepted sends, send requests
+        self.counters = counters  # shared with a parent process: accepted, requests, connections, HTTP/2 ones
         self.buffer = b""
         self.busy = False
+        self.h2: h2.connection.H2Connection | None = None
+        self.streams: dict[int, tuple[dict[str, str], bytearray]] = {}
+        self.flush_scheduled = False
         self.transport: asyncio.Transport | None = None
 
     def connection_made(self, transport) -> None:
@@ -392,10 +446,65 @@ class _LeanProtocol(asyncio.Protocol):
         sock = transport.get_extra_info("socket")
         if sock is not None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        tls = transport.get_extra_info("ssl_object")
+        protocol = (tls.selected_alpn_protocol() if tls is not None else None) or "http/1.1"
+        self.stub._connection_opened(protocol)
+        if self.counters is not None:
+            self.counters[2] += 1
+            self.counters[3] += protocol == "h2"
+        if protocol == "h2":
+            self.h2 = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False, header_encoding="utf-8"))
+            self.h2.local_settings.max_concurrent_streams = self.stub.max_concurrent_streams
+            self.h2.initiate_connection()
+            transport.write(self.h2.data_to_send())
 
     def data_received(self, data: bytes) -> None:
+        if self.h2 is not None:
+            self._h2_received(data)
+            return
         self.buffer += data
         self._next()
+
+    def connection_lost(self, exc) -> None:
+        self.transport = None
+
+    # --- HTTP/2 ---------------------------------------------------------------------------
+
+    def _h2_received(self, data: bytes) -> None:
+        try:
+            events = self.h2.receive_data(data)
+        except h2.exceptions.ProtocolError:
+            self._h2_flush()
+            if self.transport is not None:
+                self.transport.close()
+            return
+        for event in events:
+            if isinstance(event, h2.events.RequestReceived):
+                self.streams[event.stream_id] = (
+                    {name.lower(): value for name, value in event.headers},
+                    bytearray(),
+                )
+            elif isinstance(event, h2.events.DataReceived):
+                if event.stream_id in self.streams:
+                    self.streams[event.stream_id][1].extend(event.data)
+                self.h2.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+            elif isinstance(event, h2.events.StreamEnded) and event.stream_id in self.streams:
+                headers, raw = self.streams.pop(event.stream_id)
+                self._request(event.stream_id, headers[":method"], headers[":path"], headers, bytes(raw))
+            elif isinstance(event, h2.events.StreamReset):
+                self.streams.pop(event.stream_id, None)
+            elif isinstance(event, h2.events.ConnectionTerminated) and self.transport is not None:
+                self._h2_flush()
+                self.transport.close()
+        self._h2_flush()
+
+    def _h2_flush(self) -> None:
+        self.flush_scheduled = False
+        data = self.h2.data_to_send()
+        if data and self.transport is not None and not self.transport.is_closing():
+            self.transport.write(data)
+
+    # --- HTTP/1.1 -------------------------------------------------------------------------
 
     def _next(self) -> None:
         if self.busy:
@@ -414,86 +523,156 @@ class _LeanProtocol(asyncio.Protocol):
         raw = self.buffer[end + 4 : end + 4 + length]
         self.buffer = self.buffer[end + 4 + length :]
         method, target, _ = head[0].split(" ", 2)
-        path = urllib.parse.urlsplit(target).path
         self.busy = True
-        if method != "POST":
-            self._answer(404, {"error": {"code": 404, "status": "NOT_FOUND", "message": "Not found."}}, {})
-        elif self.stub.latency and self.stub._send_project(path):
-            asyncio.get_running_loop().call_later(
-                self.stub.latency, self._reply, path, headers.get("authorization", ""), raw
-            )
-        else:
-            self._reply(path, headers.get("authorization", ""), raw)
+        self._request(None, method, target, headers, raw)
 
-    def _reply(self, path: str, authorization: str, raw: bytes) -> None:
+    # --- either ---------------------------------------------------------------------------
+
+    def _request(self, stream_id: int | None, method: str, target: str, headers: dict, raw: bytes) -> None:
+        path = urllib.parse.urlsplit(target).path
+        if method != "POST":
+            self._answer(stream_id, 404, {"error": {"code": 404, "status": "NOT_FOUND", "message": "Not found."}}, {})
+            return
+        if self.stub._send_project(path):
+            self.stub._headers_record(headers)
+            if self.stub.latency:
+                asyncio.get_running_loop().call_later(
+                    self.stub.latency, self._reply, stream_id, path, headers.get("authorization", ""), raw
+                )
+                return
+        self._reply(stream_id, path, headers.get("authorization", ""), raw)
+
+    def _reply(self, stream_id: int | None, path: str, authorization: str, raw: bytes) -> None:
         accepted, requests = self.stub.accepted, self.stub.requests
         status, payload, headers = self.stub._post(path, authorization, raw)
-        self.counters[0] += self.stub.accepted - accepted
-        self.counters[1] += self.stub.requests - requests
-        self._answer(status, payload, headers)
+        if self.counters is not None:
+            self.counters[0] += self.stub.accepted - accepted
+            self.counters[1] += self.stub.requests - requests
+        self._answer(stream_id, status, payload, headers)
 
-    def _answer(self, status: int, payload: dict, headers: dict) -> None:
+    def _answer(self, stream_id: int | None, status: int, payload: dict, headers: dict) -> None:
         data = json.dumps(payload).encode()
+        if self.transport is None or self.transport.is_closing():
+            return
+        if stream_id is not None:
+            try:
+                self.h2.send_headers(
+                    stream_id,
+                    [
+                        (":status", str(status)),
+                        ("content-type", "application/json; charset=UTF-8"),
+                        ("content-length", str(len(data))),
+                        *((name.lower(), value) for name, value in headers.items()),
+                    ],
+                )
+                self.h2.send_data(stream_id, data, end_stream=True)  # far below the initial window
+            except h2.exceptions.StreamClosedError:
+                pass  # the client reset the stream meanwhile
+            if not self.flush_scheduled:  # the answers due in this turn of the loop leave in one write
+                self.flush_scheduled = True
+                asyncio.get_running_loop().call_soon(self._h2_flush)
+            return
         extra = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
-        if self.transport is not None and not self.transport.is_closing():
-            self.transport.write(
-                f"HTTP/1.1 {status} {REASONS.get(status, 'Error')}\r\n"
-                f"Content-Type: application/json; charset=UTF-8\r\nContent-Length: {len(data)}\r\n"
-                f"{extra}\r\n".encode("latin-1")
-                + data
-            )
+        self.transport.write(
+            f"HTTP/1.1 {status} {REASONS.get(status, 'Error')}\r\n"
+            f"Content-Type: application/json; charset=UTF-8\r\nContent-Length: {len(data)}\r\n"
+            f"{extra}\r\n".encode("latin-1")
+            + data
+        )
         self.busy = False
         self._next()
 
-    def connection_lost(self, exc) -> None:
-        self.transport = None
+
+def _server_tls(directory: Path) -> tuple[Path, ssl.SSLContext]:
+    """(the test authority's certificate, a server context offering HTTP/2 and HTTP/1.1 by ALPN)."""
+    ca_file, context = local_tls(directory)
+    context.set_alpn_protocols(["h2", "http/1.1"])
+    return ca_file, context
 
 
-def _lean_serve(
-    listener: socket.socket, key_pem: bytes, base_url: str, latency: float, project_id: str, counters
+async def _serve(stub: FcmStub, listener: socket.socket, tls: ssl.SSLContext | None, counters=None) -> None:
+    server = await asyncio.get_running_loop().create_server(
+        lambda: _StubProtocol(stub, counters), sock=listener, backlog=4096, ssl=tls
+    )
+    async with server:
+        await server.serve_forever()
+
+
+def _process_serve(
+    listener: socket.socket,
+    key_pem: bytes,
+    base_url: str,
+    latency: float,
+    project_id: str,
+    max_concurrent_streams: int,
+    counters,
+    tls_directory: str | None,
 ) -> None:
-    stub = FcmStub(latency=latency, project_id=project_id, record=False, key_pem=key_pem, base_url=base_url)
+    stub = FcmStub(
+        latency=latency,
+        project_id=project_id,
+        record=False,
+        key_pem=key_pem,
+        base_url=base_url,
+        max_concurrent_streams=max_concurrent_streams,
+    )
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-
-    async def serve() -> None:
-        server = await asyncio.get_running_loop().create_server(
-            lambda: _LeanProtocol(stub, counters), sock=listener, backlog=4096
-        )
-        async with server:
-            await server.serve_forever()
-
-    asyncio.run(serve())
+    tls = None
+    if tls_directory is not None:
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(Path(tls_directory) / "server.pem", Path(tls_directory) / "server.key")
+        tls.set_alpn_protocols(["h2", "http/1.1"])
+    asyncio.run(_serve(stub, listener, tls, counters))
 
 
 class FcmStubProcess:
     """The FCM stub (the same FcmStub protocol code) in a process of its own, on asyncio: its CPU
     is measured apart from the client's (in production FCM is remote) and it shares no GIL with
     the benchmark. Token modes only (no outage/fail_next); `accepted` counts accepted sends.
+    `tls`: HTTPS (HTTP/2 or HTTP/1.1 by ALPN) with a certificate of a test authority, `ca_file`,
+    which the client trusts through FCM_CA_BUNDLE.
 
-        with FcmStubProcess(latency=0.05) as stub:
+        with FcmStubProcess(latency=0.05, tls=True) as stub:
             path = stub.credentials_file(tmp_path)
-            stub.base_url, stub.pid, stub.accepted
+            stub.base_url, stub.ca_file, stub.pid, stub.accepted, stub.connections
     """
 
-    def __init__(self, *, latency: float = 0.0, project_id: str = "soulverse-test"):
+    def __init__(
+        self,
+        *,
+        latency: float = 0.0,
+        project_id: str = "soulverse-test",
+        tls: bool = False,
+        max_concurrent_streams: int = 100,
+    ):
         self.latency = latency
         self.project_id = project_id
         self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.client_email = f"firebase-adminsdk@{project_id}.iam.gserviceaccount.com"
-        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._listener.bind(("127.0.0.1", 0))
-        self._listener.listen(4096)
-        self.base_url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+        self._listener = socket.create_server(("127.0.0.1", 0), backlog=4096)
+        self._tls_directory = tempfile.TemporaryDirectory() if tls else None
+        self.ca_file = _server_tls(Path(self._tls_directory.name))[0] if tls else None
+        scheme = "https" if tls else "http"
+        self.base_url = f"{scheme}://127.0.0.1:{self._listener.getsockname()[1]}"
         self.token_uri = f"{self.base_url}/token"
         context = multiprocessing.get_context("fork")  # the listening socket is inherited
-        self._counters = context.RawArray("q", 2)
+        self._counters = context.RawArray("q", 4)
         pem = self._key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
         self._process = context.Process(
-            target=_lean_serve,
+            target=_process_serve,
             daemon=True,
-            args=(self._listener, pem, self.base_url, latency, project_id, self._counters),
+            args=(
+                self._listener,
+                pem,
+                self.base_url,
+                latency,
+                project_id,
+                max_concurrent_streams,
+                self._counters,
+                self._tls_directory.name if tls else None,
+            ),
         )
 
     def __enter__(self) -> Self:
@@ -504,6 +683,8 @@ class FcmStubProcess:
     def __exit__(self, *exc) -> None:
         self._process.terminate()
         self._process.join(10)
+        if self._tls_directory is not None:
+            self._tls_directory.cleanup()
 
     @property
     def pid(self) -> int:
@@ -516,6 +697,11 @@ class FcmStubProcess:
     @property
     def requests(self) -> int:
         return self._counters[1]
+
+    @property
+    def connections(self) -> Counter[str]:
+        """Connections opened, by protocol ("h2", "http/1.1")."""
+        return Counter({"h2": self._counters[3], "http/1.1": self._counters[2] - self._counters[3]})
 
     def credentials_file(self, directory: Path) -> Path:
         return _credentials_file(

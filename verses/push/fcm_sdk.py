@@ -1,8 +1,8 @@
 """firebase-admin as the FCM transport uses it. Every private name of the SDK the transport relies
 on is reached here and only here, through the accessors below; verses/tests/test_fcm_sdk_contract.py
 pins each of them, so an upgrade of firebase-admin that changes one fails that test, not a morning
-push. Below the accessors: the transport built on them (the pooled sender, the session tuning,
-the OAuth token refresh)."""
+push. Below the accessors: the transport built on them (the pooled sender, the HTTP/2 sender, the
+session tuning, the trust of FCM_CA_BUNDLE, the OAuth token refresh)."""
 
 from __future__ import annotations
 
@@ -11,18 +11,28 @@ import concurrent.futures
 import itertools
 import json
 import os
+import ssl
 import threading
 import urllib.parse
+import weakref
 
 import firebase_admin
 import google.auth.transport.requests
+import h2.config
+import h2.connection
+import h2.errors
+import h2.events
+import h2.exceptions
+import httpx
 import requests.adapters
 import requests.certs
 import requests.structures
 import urllib3
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from firebase_admin import (
     _http_client,  # firebase-admin's own retry policy, timeout and metrics headers
+    _retry,  # its retry policy as an httpx transport (send_each_async's)
     exceptions,
     messaging,
 )
@@ -34,6 +44,18 @@ BATCH_MAX = 500  # firebase-admin's send_each limit
 RETRY_CONFIG = _http_client.DEFAULT_RETRY_CONFIG  # a urllib3 Retry: 500/503 retried with back-off
 METRICS_HEADERS = _http_client.METRICS_HEADERS
 DEFAULT_TIMEOUT_SECONDS = _http_client.DEFAULT_TIMEOUT_SECONDS
+HTTPX_RETRY_CONFIG = _http_client.DEFAULT_HTTPX_RETRY_CONFIG  # an HttpxRetry: 500/503 with back-off
+
+
+def httpx_retry_transport(**transport_options) -> httpx.AsyncBaseTransport:
+    """firebase-admin's retrying httpx transport (HTTP/2 on), as send_each_async's client mounts it;
+    `transport_options` go to the httpx.AsyncHTTPTransport it wraps (verify, limits)."""
+    return _retry.HttpxRetryTransport(retry=HTTPX_RETRY_CONFIG, **transport_options)
+
+
+def httpx_credential_auth(credential) -> httpx.Auth:
+    """firebase-admin's httpx auth flow: the Bearer token, refreshed on a 401."""
+    return _http_client.GoogleAuthCredentialFlow(credential)
 
 
 def messaging_service(app: firebase_admin.App):
@@ -72,6 +94,27 @@ def fcm_error(service, error: requests.exceptions.RequestException) -> exception
     return service._handle_fcm_error(error)
 
 
+def fcm_httpx_error(service, error: httpx.HTTPError) -> exceptions.FirebaseError:
+    """The same for an httpx error (HTTPStatusError, ConnectError, TimeoutException, ...)."""
+    return service._handle_fcm_httpx_error(error)
+
+
+def service_httpx_client(service):
+    """firebase-admin's HttpxAsyncClient of the service (send_each_async's)."""
+    return service._async_client
+
+
+def service_httpx_client_set(service, client: httpx.AsyncClient) -> None:
+    """Replace the httpx.AsyncClient inside it (firebase-admin has no option for its CA bundle)."""
+    service._async_client._async_client = client
+
+
+def authorized_session_token_session(session) -> requests.Session | None:
+    """The plain requests session google-auth's AuthorizedSession refreshes its token with
+    (None when it was given a request of its own)."""
+    return session._auth_request_session
+
+
 def send_response(answer: dict | None, exception: exceptions.FirebaseError | None) -> messaging.SendResponse:
     return messaging.SendResponse(answer, exception)
 
@@ -88,14 +131,49 @@ def fcm_session_tune(session: requests.Session, fcm_url: str) -> None:
       firebase-admin's 100 the other 400 connections (TLS handshakes on fcm.googleapis.com) were
       opened and thrown away at every batch. Same retry policy as firebase-admin's own adapter.
     - The environment (proxies, CA bundle, .netrc) read once here rather than on every request
-      (requests' trust_env scans os.environ and stats ~/.netrc per call: a fifth of the CPU)."""
+      (requests' trust_env scans os.environ and stats ~/.netrc per call: a fifth of the CPU).
+    - FCM_CA_BUNDLE, when set, trusted for FCM and for the token endpoint."""
     base = "{0.scheme}://{0.netloc}".format(urllib.parse.urlsplit(fcm_url))
     adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=BATCH_MAX, max_retries=RETRY_CONFIG)
     session.mount(base, adapter)
     environment = session.merge_environment_settings(fcm_url, {}, None, None, None)
     session.proxies.update(environment["proxies"])
-    session.verify = environment["verify"]
+    session.verify = settings.FCM_CA_BUNDLE or environment["verify"]
     session.trust_env = False
+    token_session = authorized_session_token_session(session)
+    if token_session is not None and settings.FCM_CA_BUNDLE:
+        token_session.mount("https://", _TrustingAdapter(settings.FCM_CA_BUNDLE, max_retries=RETRY_CONFIG))
+
+
+class _TrustingAdapter(requests.adapters.HTTPAdapter):
+    """Verifies with `ca_bundle` whatever the environment says: requests lets REQUESTS_CA_BUNDLE
+    and CURL_CA_BUNDLE override a session's `verify` when it reads the environment (proxies)."""
+
+    def __init__(self, ca_bundle: str, **options) -> None:
+        super().__init__(**options)
+        self.ca_bundle = ca_bundle
+
+    def send(self, request, **options):
+        options["verify"] = self.ca_bundle
+        return super().send(request, **options)
+
+
+def fcm_auth_request() -> google.auth.transport.requests.Request:
+    """What google-auth refreshes the OAuth token with: a requests session trusting FCM_CA_BUNDLE."""
+    session = requests.Session()
+    if settings.FCM_CA_BUNDLE:
+        session.mount("https://", _TrustingAdapter(settings.FCM_CA_BUNDLE))
+    return google.auth.transport.requests.Request(session)
+
+
+def fcm_ssl_context(url: str) -> ssl.SSLContext:
+    """The TLS client context for FCM: FCM_CA_BUNDLE, else the CA bundle requests would use."""
+    verify = settings.FCM_CA_BUNDLE or fcm_environment(url)["verify"]
+    if verify is False:
+        return httpx.create_ssl_context(verify=False)
+    if isinstance(verify, str) and os.path.isdir(verify):
+        return ssl.create_default_context(capath=verify)
+    return ssl.create_default_context(cafile=verify if isinstance(verify, str) else requests.certs.where())
 
 
 class _PooledSender:
@@ -118,10 +196,10 @@ class _PooledSender:
         timeout = app.options.get("httpTimeout", DEFAULT_TIMEOUT_SECONDS)
         self._timeout = urllib3.Timeout(connect=timeout, read=timeout)
         self._threads = settings.FCM_CONCURRENCY
-        # The CA bundle as requests would read it from the environment (once). Through a proxy,
-        # firebase-admin's own send_each is used instead (fcm_send_each): requests selects it and
-        # authenticates to it.
-        verify = fcm_environment(self._url)["verify"]  # True (certifi's bundle), a path, or False
+        # FCM_CA_BUNDLE, else the CA bundle as requests would read it from the environment (once).
+        # Through a proxy, firebase-admin's own send_each is used instead (fcm_send_each): requests
+        # selects it and authenticates to it.
+        verify = settings.FCM_CA_BUNDLE or fcm_environment(self._url)["verify"]  # True (certifi), a path, False
         if verify is False:
             tls = {"cert_reqs": "CERT_NONE"}
         elif isinstance(verify, str) and os.path.isdir(verify):
@@ -130,7 +208,7 @@ class _PooledSender:
             tls = {"ca_certs": verify if isinstance(verify, str) else requests.certs.where()}
         self._pool = urllib3.PoolManager(maxsize=self._threads, **tls).connection_from_url(self._url)
         self._path = urllib.parse.urlsplit(self._url).path
-        self._auth_request = google.auth.transport.requests.Request()  # for token refreshes
+        self._auth_request = fcm_auth_request()  # for token refreshes
         self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=self._threads, thread_name_prefix="fcm-send")
 
     def close(self) -> None:
@@ -192,6 +270,299 @@ class _PooledSender:
         return send_response(None, fcm_error(self._service, _requests_http_error(self._url, answer)))
 
 
+class _H2Connection(asyncio.Protocol):
+    """One HTTP/2 connection on the h2 library's state machine: requests open streams, answers
+    settle their futures. The frames of every stream opened in one turn of the event loop leave
+    in one TLS write."""
+
+    def __init__(self) -> None:
+        self.h2 = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True, header_encoding=None))
+        self.transport: asyncio.Transport | None = None
+        self.failure: Exception | None = None  # set once the connection takes no new stream
+        self._answers: dict[int, list] = {}  # stream -> [future, status, headers, body, timer]
+        self._waiters: list[asyncio.Future] = []  # for a stream slot or flow-control window
+        self._flush_scheduled = False
+        # Settled by the server's first SETTINGS frame: until it comes, h2 knows no stream limit.
+        self.settings_received = asyncio.get_running_loop().create_future()
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+        self.h2.initiate_connection()
+        self._flush()
+
+    def connection_lost(self, exc) -> None:
+        self._close(httpx.ReadError(f"the connection to FCM was lost: {exc or 'closed by the server'}"))
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            events = self.h2.receive_data(data)
+        except h2.exceptions.ProtocolError as exc:
+            self._close(httpx.RemoteProtocolError(f"HTTP/2 protocol error: {exc}"))
+            return
+        for event in events:
+            if isinstance(event, h2.events.ResponseReceived):
+                answer = self._answers.get(event.stream_id)
+                if answer is not None:
+                    answer[2] = event.headers
+            elif isinstance(event, h2.events.DataReceived):
+                answer = self._answers.get(event.stream_id)
+                if answer is not None:
+                    answer[3] += event.data
+                self.h2.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+            elif isinstance(event, h2.events.StreamEnded):
+                self._settle(event.stream_id, None)
+            elif isinstance(event, h2.events.StreamReset):
+                self._settle(event.stream_id, httpx.RemoteProtocolError(f"stream reset by FCM ({event.error_code!r})"))
+            elif isinstance(event, h2.events.ConnectionTerminated):  # GOAWAY: no new stream; later ones unseen
+                self.failure = httpx.ConnectError(f"FCM closed the connection (GOAWAY {event.error_code!r})")
+                for stream_id in [sid for sid in self._answers if sid > (event.last_stream_id or 0)]:
+                    self._settle(stream_id, self.failure)
+            elif isinstance(event, h2.events.WindowUpdated | h2.events.RemoteSettingsChanged):
+                if not self.settings_received.done():
+                    self.settings_received.set_result(None)
+                self._wake()
+        self._flush()
+
+    async def exchange(self, headers: list[tuple[bytes, bytes]], body: bytes, timeout: float):
+        """(status, headers, body) of one request on a stream of its own."""
+        # Its own streams are all a client's: counted here rather than by h2's scan of every stream.
+        while self.failure is None and len(self._answers) >= self.h2.remote_settings.max_concurrent_streams:
+            await self._wait()
+        if self.failure is not None:
+            raise self.failure
+        try:
+            stream_id = self.h2.get_next_available_stream_id()
+        except h2.exceptions.NoAvailableStreamIDError:
+            self.failure = httpx.ConnectError("stream ids used up: a new connection")
+            raise self.failure from None
+        loop = asyncio.get_running_loop()
+        answer = [loop.create_future(), 0, [], bytearray(), loop.call_later(timeout, self._expire, stream_id)]
+        self._answers[stream_id] = answer
+        self.h2.send_headers(stream_id, headers)
+        sent = 0
+        while sent < len(body):  # a body larger than the window waits for the server's WINDOW_UPDATE
+            size = min(self.h2.local_flow_control_window(stream_id), self.h2.max_outbound_frame_size, len(body) - sent)
+            if size <= 0:
+                self._flush()
+                await self._wait()
+                if answer[0].done():
+                    break
+                continue
+            self.h2.send_data(stream_id, body[sent : sent + size])
+            sent += size
+        if not answer[0].done():
+            self.h2.end_stream(stream_id)
+            self._flush_soon()
+        await answer[0]
+        status = next(int(value) for name, value in answer[2] if name == b":status")
+        return status, answer[2], bytes(answer[3])
+
+    def _settle(self, stream_id: int, error: Exception | None) -> None:
+        answer = self._answers.pop(stream_id, None)
+        if answer is None:
+            return
+        answer[4].cancel()
+        if answer[0].done():
+            pass
+        elif error is not None:
+            answer[0].set_exception(error)
+        else:
+            answer[0].set_result(None)
+        self._wake()
+
+    def _expire(self, stream_id: int) -> None:
+        try:
+            self.h2.reset_stream(stream_id, h2.errors.ErrorCodes.CANCEL)
+        except h2.exceptions.H2Error:
+            pass
+        self._settle(stream_id, httpx.ReadTimeout("no answer from FCM within the timeout"))
+        self._flush()
+
+    def _close(self, error: Exception) -> None:
+        self.failure = self.failure or error
+        if not self.settings_received.done():
+            self.settings_received.set_exception(self.failure)
+        for stream_id in list(self._answers):
+            self._settle(stream_id, error)
+        self._wake()
+        if self.transport is not None:
+            self.transport.close()
+
+    async def _wait(self) -> None:
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        await waiter
+
+    def _wake(self) -> None:
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def _flush_soon(self) -> None:
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        data = self.h2.data_to_send()
+        if data and self.transport is not None and not self.transport.is_closing():
+            self.transport.write(data)
+
+
+class _H2Sender:
+    """`messages:send` over one HTTP/2 connection per process (the h2 library on asyncio, TLS with
+    ALPN): FCM_CONCURRENCY streams in flight, taken in turn by as many coroutines on an event loop
+    of the sender's own, within the server's SETTINGS_MAX_CONCURRENT_STREAMS.
+
+    As in the pooled sender, firebase-admin does everything that is FCM: the message's JSON, the
+    endpoint and its headers, the OAuth credential, its httpx retry policy (send_each_async's:
+    500/503 with back-off) and its reading of httpx errors. One TLS connection instead of one per
+    request in flight; HPACK sends the repeated headers (the Bearer token, the metrics) as table
+    indices; httpx's own HTTP/2 client costs three times the CPU of the pooled sender here
+    (docs/benchmarks.md)."""
+
+    def __init__(self, app: firebase_admin.App) -> None:
+        service = messaging_service(app)
+        self._service = service
+        self._credential = app.credential.get_credential()
+        self._url = service_url(service)
+        parts = urllib.parse.urlsplit(self._url)
+        if parts.scheme != "https":
+            raise ImproperlyConfigured(f"FCM_SEND_MODE=h2 speaks HTTP/2 over TLS only, not to {self._url}")
+        self._host, self._port = parts.hostname, parts.port or 443
+        self._static = [
+            (b":method", b"POST"),
+            (b":scheme", b"https"),
+            (b":authority", parts.netloc.encode()),
+            (b":path", parts.path.encode()),
+        ]
+        self._fcm_headers = {**service_headers(service), "Content-Type": "application/json; charset=utf-8"}
+        self._timeout = app.options.get("httpTimeout", DEFAULT_TIMEOUT_SECONDS)
+        self._streams = settings.FCM_CONCURRENCY
+        self._auth_request = fcm_auth_request()
+        self._context = fcm_ssl_context(self._url)
+        self._context.set_alpn_protocols(["h2"])
+        self._loop = asyncio.new_event_loop()
+        self._connection: _H2Connection | None = None
+        self._connecting: asyncio.Task | None = None
+
+    def close(self) -> None:
+        if self._connection is not None and self._connection.transport is not None:
+            self._connection.transport.close()
+        if not self._loop.is_closed():
+            self._loop.run_until_complete(asyncio.sleep(0))  # let the transport close
+            self._loop.close()
+
+    def send_each(self, messages: list[messaging.Message], *, dry_run: bool) -> messaging.BatchResponse:
+        bodies = [
+            json.dumps(message_payload(self._service, message, dry_run=dry_run), allow_nan=False).encode()
+            for message in messages
+        ]
+        return batch_response(self._loop.run_until_complete(self._send_all(bodies)))
+
+    async def _send_all(self, bodies: list[bytes]) -> list[messaging.SendResponse]:
+        headers = self._headers()
+        responses: list[messaging.SendResponse | None] = [None] * len(bodies)
+        turns = iter(range(len(bodies)))
+
+        async def work() -> None:
+            for index in turns:
+                responses[index] = await self._send_one(bodies[index], headers)
+
+        await asyncio.gather(*(work() for _ in range(min(self._streams, len(bodies)))))
+        return responses
+
+    def _headers(self) -> list[tuple[bytes, bytes]]:
+        """firebase-admin's FCM headers and google-auth's (the Bearer token, refreshed first if
+        it has expired), lower-case as HTTP/2 wants them."""
+        headers = dict(self._fcm_headers)
+        self._credential.before_request(self._auth_request, "POST", self._url, headers)
+        return [*self._static, *((name.lower().encode(), value.encode()) for name, value in headers.items())]
+
+    async def _connected(self) -> _H2Connection:
+        """The connection, opened by the first coroutine that finds none (the others wait for it)."""
+        if self._connection is None or self._connection.failure is not None:
+            if self._connecting is None or self._connecting.done():
+                self._connecting = self._loop.create_task(self._connect())
+            try:
+                self._connection = await asyncio.shield(self._connecting)
+            finally:
+                if self._connecting.done() and self._connecting.exception() is not None:
+                    self._connection = None
+        return self._connection
+
+    async def _connect(self) -> _H2Connection:
+        try:
+            async with asyncio.timeout(self._timeout):
+                _, connection = await self._loop.create_connection(
+                    _H2Connection, self._host, self._port, ssl=self._context, server_hostname=self._host
+                )
+                if connection.transport.get_extra_info("ssl_object").selected_alpn_protocol() != "h2":
+                    connection.transport.close()
+                    raise httpx.ConnectError(f"{self._url} did not agree to HTTP/2 (ALPN)")
+                # Its streams wait for the server's limit on them (SETTINGS_MAX_CONCURRENT_STREAMS).
+                await connection.settings_received
+        except TimeoutError:
+            raise httpx.ConnectTimeout(f"no connection to {self._url} within the timeout") from None
+        except OSError as exc:  # refused, unreachable, a certificate not verified (ssl.SSLError)
+            raise httpx.ConnectError(f"{exc} ({self._url})") from exc
+        return connection
+
+    async def _send_one(self, body: bytes, headers: list[tuple[bytes, bytes]]) -> messaging.SendResponse:
+        try:
+            return await self._send_or_raise(body, headers)
+        except Exception as exc:  # as send_each: the message's verdict, never an abandoned batch
+            return send_response(None, exceptions.UnknownError(f"Unknown error while sending: {exc}", cause=exc))
+
+    async def _send_or_raise(self, body: bytes, headers: list[tuple[bytes, bytes]]) -> messaging.SendResponse:
+        for attempt in range(2):  # a 401: the OAuth token is refreshed (once for all) and the send tried again
+            try:
+                status, answer_headers, content = await self._exchange(body, headers)
+            except httpx.HTTPError as exc:
+                return send_response(None, fcm_httpx_error(self._service, exc))
+            if status == 401 and attempt == 0:
+                stale = dict(headers)[b"authorization"].decode().removeprefix("Bearer ")
+                fcm_token_refresh(self._credential, stale=stale)
+                headers = self._headers()
+                continue
+            break
+        if 200 <= status < 300:
+            return send_response(json.loads(content), None)
+        response = self._response(status, answer_headers, content)
+        error = httpx.HTTPStatusError(f"{status} error from FCM", request=response.request, response=response)
+        return send_response(None, fcm_httpx_error(self._service, error))
+
+    async def _exchange(self, body: bytes, headers: list[tuple[bytes, bytes]]):
+        """One request with firebase-admin's httpx retry policy, as its HttpxRetryTransport
+        applies it: a retryable answer is sent again after the back-off; a transport error is not."""
+        retry = HTTPX_RETRY_CONFIG.copy()
+        request_headers = [*headers, (b"content-length", str(len(body)).encode())]
+        answer = None
+        while not retry.is_exhausted():
+            if answer is not None:
+                await retry.sleep(answer)
+            connection = await self._connected()
+            status, answer_headers, content = await connection.exchange(request_headers, body, self._timeout)
+            if 200 <= status < 300 and status not in (retry.status_forcelist or ()):
+                return status, answer_headers, content  # no 2xx is retried: no httpx.Response to build
+            answer = self._response(status, answer_headers, content)
+            if not retry.is_retryable_response(answer):
+                break
+            retry.increment(answer.request, answer, None)
+        return answer.status_code, answer_headers, answer.content
+
+    def _response(self, status: int, headers: list[tuple[bytes, bytes]], content: bytes) -> httpx.Response:
+        """An answer as the httpx response firebase-admin reads FCM's errors (and Retry-After) from."""
+        return httpx.Response(
+            status,
+            headers=[(name, value) for name, value in headers if not name.startswith(b":")],
+            content=content,
+            request=httpx.Request("POST", self._url),
+        )
+
+
 def _requests_http_error(url: str, answer: urllib3.BaseHTTPResponse) -> requests.exceptions.HTTPError:
     """An error answer as the requests error firebase-admin reads FCM's error body from."""
     response = requests.Response()
@@ -224,9 +595,7 @@ def fcm_environment(url: str) -> dict:
     return requests.Session().merge_environment_settings(url, {}, None, None, None)
 
 
-_senders: dict[tuple[str, int], _PooledSender] = {}
-
-
+_senders: dict[tuple, _PooledSender | _H2Sender | None] = {}
 _senders_lock = threading.Lock()
 
 
@@ -241,6 +610,17 @@ def _pooled_sender(app: firebase_admin.App) -> _PooledSender | None:
         return _senders[key]
 
 
+def _h2_sender(app: firebase_admin.App) -> _H2Sender | None:
+    """The app's HTTP/2 sender in this process and thread (its event loop runs in the thread that
+    sends: one per worker process), or None through a proxy, as the pooled sender."""
+    key = (app.name, os.getpid(), "h2", threading.get_ident())
+    with _senders_lock:
+        if key not in _senders:
+            url = service_url(messaging_service(app))
+            _senders[key] = None if fcm_environment(url)["proxies"] else _H2Sender(app)
+        return _senders[key]
+
+
 def pooled_senders_close() -> None:
     with _senders_lock:
         for key, sender in list(_senders.items()):
@@ -250,13 +630,37 @@ def pooled_senders_close() -> None:
 
 
 _loop_local = threading.local()
+_trusted_async_clients: weakref.WeakSet = weakref.WeakSet()
+
+
+def _async_client_trust(app: firebase_admin.App) -> None:
+    """send_each_async's httpx client, rebuilt as firebase-admin builds it (HTTP/2, its retry
+    transport and auth flow, its timeout and metrics headers) but trusting FCM_CA_BUNDLE."""
+    service = messaging_service(app)
+    client = service_httpx_client(service)
+    if not settings.FCM_CA_BUNDLE or client in _trusted_async_clients:
+        return
+    context = fcm_ssl_context(service_url(service))
+    service_httpx_client_set(
+        service,
+        httpx.AsyncClient(
+            http2=True,
+            timeout=client.timeout,
+            headers=METRICS_HEADERS,
+            auth=httpx_credential_auth(app.credential.get_credential()),
+            mounts={"http://": httpx_retry_transport(), "https://": httpx_retry_transport(verify=context)},
+        ),
+    )
+    _trusted_async_clients.add(client)
 
 
 def fcm_send_each(messages: list[messaging.Message], *, app, dry_run: bool) -> messaging.BatchResponse:
-    sender = _pooled_sender(app) if settings.FCM_SEND_MODE == "pool" else None
+    mode = settings.FCM_SEND_MODE
+    sender = _pooled_sender(app) if mode == "pool" else _h2_sender(app) if mode == "h2" else None
     if sender is not None:
         return sender.send_each(messages, dry_run=dry_run)
-    if settings.FCM_SEND_MODE == "async":
+    if mode == "async":
+        _async_client_trust(app)
         # firebase-admin's httpx client keeps connections bound to one event loop: reuse it.
         loop = getattr(_loop_local, "loop", None)
         if loop is None:
@@ -273,4 +677,4 @@ def fcm_token_refresh(credential, *, stale: str | None = None) -> None:
     finds it missing and asks the token endpoint itself), or after FCM refused `stale` (401)."""
     with _refresh_lock:
         if not credential.valid or (stale is not None and credential.token == stale):
-            credential.refresh(google.auth.transport.requests.Request())
+            credential.refresh(fcm_auth_request())

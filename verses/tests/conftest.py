@@ -68,6 +68,23 @@ def fcm_stub(settings, tmp_path) -> Iterator[FcmStub]:
 
 
 @pytest.fixture
+def fcm_stub_tls(settings, tmp_path) -> Iterator[FcmStub]:
+    """The same over HTTPS (HTTP/2 or HTTP/1.1 by ALPN), its test authority trusted through
+    FCM_CA_BUNDLE, as FCM is reached in production (HTTPS only)."""
+    from verses.push.fcm import fcm_reset
+
+    with FcmStub(tls=True) as stub:
+        settings.FCM_CREDENTIALS_FILE = str(stub.credentials_file(tmp_path))
+        settings.FCM_BASE_URL = stub.base_url
+        settings.FCM_CA_BUNDLE = str(stub.ca_file)
+        settings.FCM_BACKOFF_SECONDS = 0.01
+        settings.FCM_BACKOFF_MAX_SECONDS = 0.05
+        fcm_reset()
+        yield stub
+    fcm_reset()
+
+
+@pytest.fixture
 def push_tick(fcm_stub, no_ai):
     """Run `deliver_verses --at <instant>` (one tick as if the clock read it); returns the run's counts."""
     import io

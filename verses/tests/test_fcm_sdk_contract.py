@@ -15,10 +15,12 @@ import json
 import pathlib
 import re
 
+import google.auth.transport.requests
+import httpx
 import pytest
 import requests
 import urllib3
-from firebase_admin import _http_client, exceptions, messaging
+from firebase_admin import _http_client, _retry, exceptions, messaging
 
 from verses.push import fcm, fcm_sdk
 
@@ -37,12 +39,20 @@ def test_the_private_module_constants_are_there_with_their_types():
     assert isinstance(_http_client.DEFAULT_TIMEOUT_SECONDS, int | float)
     assert _http_client.DEFAULT_TIMEOUT_SECONDS > 0
     assert fcm_sdk.RETRY_CONFIG is _http_client.DEFAULT_RETRY_CONFIG
+    # send_each_async's retry policy, which the h2 sender mounts as send_each_async does.
+    assert isinstance(_http_client.DEFAULT_HTTPX_RETRY_CONFIG, _retry.HttpxRetry)
+    assert _http_client.DEFAULT_HTTPX_RETRY_CONFIG.status_forcelist == [500, 503]
+    assert isinstance(_http_client.DEFAULT_HTTPX_RETRY_CONFIG.copy(), _retry.HttpxRetry)
+    assert fcm_sdk.HTTPX_RETRY_CONFIG is _http_client.DEFAULT_HTTPX_RETRY_CONFIG
 
 
 def test_the_private_callables_take_the_parameters_the_transport_passes():
     assert _parameters(messaging._get_messaging_service) == ["app"]
     assert _parameters(messaging._MessagingService._message_data) == ["self", "message", "dry_run"]
     assert _parameters(messaging._MessagingService._handle_fcm_error) == ["self", "error"]
+    assert _parameters(messaging._MessagingService._handle_fcm_httpx_error) == ["self", "error"]
+    assert _parameters(_retry.HttpxRetryTransport.__init__) == ["self", "retry", "kwargs"]
+    assert _parameters(_http_client.GoogleAuthCredentialFlow.__init__) == ["self", "credential"]
     # Built by the pooled sender for each message's verdict and for the batch.
     assert _parameters(messaging.SendResponse.__init__) == ["self", "resp", "exception"]
     assert _parameters(messaging.BatchResponse.__init__) == ["self", "responses"]
@@ -60,6 +70,39 @@ def test_a_real_service_has_the_attributes_the_transport_reads_and_sets(fcm_stub
     headers = fcm_sdk.service_headers(service)
     assert headers["X-GOOG-API-FORMAT-VERSION"] == "2"
     assert headers["x-goog-api-client"] == _http_client.METRICS_HEADERS["x-goog-api-client"]
+    # send_each_async's client, whose httpx.AsyncClient FCM_CA_BUNDLE replaces.
+    httpx_client = fcm_sdk.service_httpx_client(service)
+    assert isinstance(httpx_client, _http_client.HttpxAsyncClient)
+    assert isinstance(httpx_client._async_client, httpx.AsyncClient)
+    assert httpx_client.async_client is httpx_client._async_client
+    # google-auth's session for token refreshes inside firebase-admin's AuthorizedSession.
+    session = fcm_sdk.service_session(service)
+    assert isinstance(session, google.auth.transport.requests.AuthorizedSession)
+    assert isinstance(fcm_sdk.authorized_session_token_session(session), requests.Session)
+
+
+def test_the_httpx_retry_policy_has_what_the_h2_sender_calls():
+    retry = fcm_sdk.HTTPX_RETRY_CONFIG.copy()
+    request = httpx.Request("POST", "https://fcm.googleapis.com/v1/projects/p/messages:send")
+    unavailable = httpx.Response(503, request=request)
+
+    assert (retry.is_exhausted(), retry.is_retryable_response(unavailable)) == (False, True)
+    assert retry.is_retryable_response(httpx.Response(429, request=request)) is False
+    assert retry.is_retryable_response(httpx.Response(200, request=request)) is False
+    assert inspect.iscoroutinefunction(retry.sleep) and _parameters(retry.sleep) == ["response"]
+    for _ in range(5):  # the first try and four retries
+        retry.increment(request, unavailable, None)
+    assert retry.is_exhausted()
+    assert fcm_sdk.HTTPX_RETRY_CONFIG.is_exhausted() is False  # copy() left the shared policy alone
+
+
+def test_the_httpx_pieces_are_built_as_send_each_async_builds_them(fcm_stub):
+    transport = fcm_sdk.httpx_retry_transport(limits=httpx.Limits(max_connections=1))
+    assert isinstance(transport, httpx.AsyncBaseTransport)
+    assert transport._retry is _http_client.DEFAULT_HTTPX_RETRY_CONFIG
+    assert isinstance(transport._wrapped_transport, httpx.AsyncHTTPTransport)
+    credential = fcm.fcm_app().credential.get_credential()
+    assert isinstance(fcm_sdk.httpx_credential_auth(credential), httpx.Auth)
 
 
 def test_a_message_payload_is_the_json_fcm_expects(fcm_stub):
@@ -138,6 +181,70 @@ def test_fcm_errors_are_read_into_firebase_admins_exception_classes(fcm_stub, er
     assert type(exception) is expected
 
 
+def _httpx_status_error(status: int, body: dict) -> httpx.HTTPStatusError:
+    request = httpx.Request("POST", "https://fcm.googleapis.com/v1/projects/p/messages:send")
+    response = httpx.Response(status, json=body, request=request)
+    return httpx.HTTPStatusError(f"{status}", request=request, response=response)
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (
+            _httpx_status_error(
+                404,
+                {
+                    "error": {
+                        "status": "NOT_FOUND",
+                        "message": "Requested entity was not found.",
+                        "details": [
+                            {
+                                "@type": "type.googleapis.com/google.firebase.fcm.v1.FcmError",
+                                "errorCode": "UNREGISTERED",
+                            }
+                        ],
+                    }
+                },
+            ),
+            messaging.UnregisteredError,
+        ),
+        (
+            _httpx_status_error(
+                429,
+                {
+                    "error": {
+                        "status": "RESOURCE_EXHAUSTED",
+                        "message": "quota",
+                        "details": [
+                            {
+                                "@type": "type.googleapis.com/google.firebase.fcm.v1.FcmError",
+                                "errorCode": "QUOTA_EXCEEDED",
+                            }
+                        ],
+                    }
+                },
+            ),
+            messaging.QuotaExceededError,
+        ),
+        (
+            _httpx_status_error(400, {"error": {"status": "INVALID_ARGUMENT", "message": "bad"}}),
+            exceptions.InvalidArgumentError,
+        ),
+        (httpx.ConnectError("refused"), exceptions.UnavailableError),
+        (httpx.ReadTimeout("slow"), exceptions.DeadlineExceededError),
+        (httpx.RemoteProtocolError("other"), exceptions.UnknownError),
+    ],
+)
+def test_httpx_errors_are_read_into_firebase_admins_exception_classes(fcm_stub, error, expected):
+    service = fcm_sdk.messaging_service(fcm.fcm_app())
+
+    exception = fcm_sdk.fcm_httpx_error(service, error)
+
+    assert type(exception) is expected
+    if isinstance(error, httpx.HTTPStatusError):  # what verses.push.fcm reads the verdict from
+        assert exception.http_response.status_code == error.response.status_code
+
+
 def test_the_responses_the_pooled_sender_builds_read_as_firebase_admins_own():
     error = exceptions.UnknownError("boom")
     sent = fcm_sdk.send_response({"name": "projects/x/messages/1"}, None)
@@ -151,7 +258,8 @@ def test_the_responses_the_pooled_sender_builds_read_as_firebase_admins_own():
 
 _PRIVATE = re.compile(
     r"_http_client|_get_messaging_service|_MessagingService|\._fcm_url|\._fcm_headers|\._client\b"
-    r"|_message_data|_handle_fcm_error|firebase_admin\._"
+    r"|_message_data|_handle_fcm_error|firebase_admin\._|_handle_fcm_httpx_error|\._async_client\b"
+    r"|GoogleAuthCredentialFlow|HttpxRetryTransport|DEFAULT_HTTPX_RETRY_CONFIG|_auth_request_session"
 )
 
 

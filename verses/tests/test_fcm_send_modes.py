@@ -1,16 +1,24 @@
 """FCM_SEND_MODE=pool (firebase-admin's messages, credential, retry policy and errors over a kept
-urllib3 pool) sends what firebase-admin's own send_each sends and reads FCM's answers the same
-way: each case runs in both modes against the local FCM stub, over real HTTP."""
+urllib3 pool) and FCM_SEND_MODE=h2 (the same over one HTTP/2 connection) send what firebase-admin's
+own send_each sends and read FCM's answers the same way: each case runs in each mode against the
+local FCM stub, over real HTTPS (HTTP/2 or HTTP/1.1 as the client asks by ALPN), its test
+authority trusted through FCM_CA_BUNDLE."""
 
 import datetime
 import socket
 
 import pytest
 
+from soulverse.testing.fcm_stub import FcmStub
 from verses.push import fcm, fcm_sdk
 
 AT = datetime.datetime(2026, 1, 10, 6, 0, tzinfo=datetime.UTC)
-MODES = ["pool", "threads"]
+MODES = ["pool", "threads", "h2"]
+
+
+@pytest.fixture
+def fcm_stub(fcm_stub_tls):
+    return fcm_stub_tls
 
 
 def _push(key: int, target: str, *, kind: str = "token", confirmed: bool = True) -> fcm.Push:
@@ -55,8 +63,9 @@ def test_both_modes_send_the_same_request(fcm_stub, settings):
         assert headers["authorization"].startswith("Bearer ya29.stub-")
         assert headers["content-type"].startswith("application/json")
 
-    assert sent["pool"] == sent["threads"]
+    assert sent["pool"] == sent["threads"] == sent["h2"]
     assert sent["pool"][1]["x-goog-api-format-version"] == "2"
+    assert fcm_stub.connections["h2"] == 1  # h2's batch; pool and threads speak HTTP/1.1
 
 
 def test_fcm_verdicts_are_read_the_same_way(mode, fcm_stub):
@@ -100,7 +109,7 @@ def test_firebase_admins_retry_policy_applies_to_500_and_503(mode, fcm_stub):
     results, _ = fcm.pushes_send([_push(1, "token-1")], now=AT)
 
     assert results[0].outcome == fcm.Outcome.SENT
-    assert fcm_stub.requests == 3  # urllib3's Retry(status=4, status_forcelist=[500, 503])
+    assert fcm_stub.requests == 3  # Retry(status=4, status_forcelist=[500, 503]): urllib3's, or httpx's for h2
 
 
 def test_a_429_without_retry_after_is_left_to_the_ticks_retries(mode, fcm_stub):
@@ -117,14 +126,14 @@ def test_an_access_token_fcm_no_longer_accepts_is_refreshed_once(mode, fcm_stub)
     results, _ = fcm.pushes_send([_push(n, f"token-{n}") for n in range(2, 12)], now=AT)
 
     assert [r.outcome for r in results] == [fcm.Outcome.SENT] * 10
-    if mode == "pool":  # one refresh for the batch (google-auth's session refreshes per refused request)
+    if mode in ("pool", "h2"):  # one refresh for the batch (google-auth's session refreshes per refused request)
         assert fcm_stub.token_requests == 2
 
 
 def test_fcm_unreachable_is_left_for_a_retry(mode, fcm_stub, settings):
     with socket.socket() as probe:  # a loopback port with nothing listening
         probe.bind(("127.0.0.1", 0))
-        settings.FCM_BASE_URL = f"http://127.0.0.1:{probe.getsockname()[1]}"
+        settings.FCM_BASE_URL = f"https://127.0.0.1:{probe.getsockname()[1]}"
     fcm.fcm_reset()
     results, _ = fcm.pushes_send([_push(1, "token-1")], now=AT)
 
@@ -141,20 +150,40 @@ def test_the_pool_keeps_its_connections_between_batches(fcm_stub, settings):
 
     assert fcm_stub.delivered_tokens() == {f"token-{n}": 2 for n in range(300)}
     assert fcm_sdk._pooled_sender(fcm.fcm_app())._pool.num_connections <= 20
+    assert fcm_stub.connections["h2"] == 0
 
 
-def test_an_unexpected_error_is_that_messages_verdict_and_the_batch_completes(fcm_stub, settings, monkeypatch):
-    settings.FCM_SEND_MODE = "pool"
+def test_h2_sends_every_batch_as_streams_of_one_connection(fcm_stub, settings):
+    settings.FCM_SEND_MODE = "h2"
+    settings.FCM_CONCURRENCY = 150  # more than the stub's 100 streams: the rest wait for a stream to end
+    fcm.fcm_reset()
+    for _ in range(2):
+        results, _ = fcm.pushes_send([_push(n, f"token-{n}") for n in range(300)], now=AT)
+        assert [r.outcome for r in results] == [fcm.Outcome.SENT] * 300
+
+    assert fcm_stub.delivered_tokens() == {f"token-{n}": 2 for n in range(300)}
+    assert fcm_stub.connections["h2"] == 1  # the token endpoint's HTTP/1.1 connection aside
+
+
+@pytest.mark.parametrize("sender", ["_PooledSender", "_H2Sender"])
+def test_an_unexpected_error_is_that_messages_verdict_and_the_batch_completes(fcm_stub, settings, monkeypatch, sender):
+    settings.FCM_SEND_MODE = {"_PooledSender": "pool", "_H2Sender": "h2"}[sender]
     settings.FCM_RETRIES = 0
     fcm.fcm_reset()
-    send = fcm_sdk._PooledSender._send_or_raise
+    cls = getattr(fcm_sdk, sender)
+    send = cls._send_or_raise
 
     def send_but_fail_one(self, body, headers):
         if b'"token-2"' in body:
             raise ValueError("an answer that is not JSON")
         return send(self, body, headers)
 
-    monkeypatch.setattr(fcm_sdk._PooledSender, "_send_or_raise", send_but_fail_one)
+    async def send_async_but_fail_one(self, body, headers):
+        if b'"token-2"' in body:
+            raise ValueError("an answer that is not JSON")
+        return await send(self, body, headers)
+
+    monkeypatch.setattr(cls, "_send_or_raise", send_async_but_fail_one if sender == "_H2Sender" else send_but_fail_one)
     results, _ = fcm.pushes_send([_push(n, f"token-{n}") for n in range(5)], now=AT)
 
     assert [(r.outcome, r.error) for r in results] == [(fcm.Outcome.SENT, "")] * 2 + [
@@ -163,14 +192,19 @@ def test_an_unexpected_error_is_that_messages_verdict_and_the_batch_completes(fc
     assert fcm_stub.delivered_tokens() == {f"token-{n}": 1 for n in (0, 1, 3, 4)}
 
 
-def test_through_a_proxy_firebase_admins_own_send_each_is_used(fcm_stub, settings, monkeypatch):
-    settings.FCM_SEND_MODE = "pool"
-    fcm.fcm_reset()
-    monkeypatch.setenv("HTTP_PROXY", fcm_stub.base_url)  # the stub: requests sends it the whole URL
-    for name in ("NO_PROXY", "no_proxy"):
-        monkeypatch.setenv(name, "")
-    results, _ = fcm.pushes_send([_push(1, "token-1")], now=AT)
+@pytest.mark.parametrize("mode", ["pool", "h2"])
+def test_through_a_proxy_firebase_admins_own_send_each_is_used(settings, tmp_path, monkeypatch, mode):
+    with FcmStub() as stub:  # plain HTTP: as a proxy it is sent the whole URL (no CONNECT)
+        settings.FCM_CREDENTIALS_FILE = str(stub.credentials_file(tmp_path))
+        settings.FCM_BASE_URL = stub.base_url
+        settings.FCM_SEND_MODE = mode
+        fcm.fcm_reset()
+        monkeypatch.setenv("HTTP_PROXY", stub.base_url)
+        for name in ("NO_PROXY", "no_proxy"):
+            monkeypatch.setenv(name, "")
+        results, _ = fcm.pushes_send([_push(1, "token-1")], now=AT)
 
-    assert fcm_sdk._pooled_sender(fcm.fcm_app()) is None
-    assert results[0].outcome == fcm.Outcome.SENT
-    assert fcm_stub.delivered_tokens() == {"token-1": 1}
+        assert (fcm_sdk._pooled_sender if mode == "pool" else fcm_sdk._h2_sender)(fcm.fcm_app()) is None
+        assert results[0].outcome == fcm.Outcome.SENT
+        assert stub.delivered_tokens() == {"token-1": 1}
+    fcm.fcm_reset()
