@@ -287,12 +287,11 @@ def device_register(
             last_seen_at=now,
         )
     else:
-        moved = device.user_id != user.pk
+        if device.user_id != user.pk:  # the same installation, another account: new to this user
+            device.created_at = now
         device.user, device.kind, device.last_seen_at = user, kind, now
         device.platform = platform or device.platform
         device.app_version = app_version or device.app_version
-        if moved:
-            device.created_at, device.confirmed_at = now, None
         device.save()
     replaced = 0
     if replaces and replaces != identifier:

@@ -56,6 +56,11 @@ def daily_verses_assign_chunk(*, day: datetime.date, after: uuid.UUID | None, up
         # transaction records sends, which must survive a crash (verses/push/delivery.py).
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL synchronous_commit = off")
+            # "Has a device" is an EXISTS over the devices of the chunk's range. PostgreSQL
+            # underestimates that semi-join (a few rows for 5,000) and probes the devices' index
+            # once per user, nested in a loop over the pairs' verses; without nested loops it
+            # merges the two index ranges (tens of pages) and hashes the verses (bench/daily_run.py).
+            cursor.execute("SET LOCAL enable_nestloop = off")
     return daily_verses_assign(day=day, users=users)
 
 
