@@ -200,4 +200,6 @@ class DeviceRegisterSchema(StrictSerializerSchema):
                 "id": {**schema["properties"]["id"], "pattern": pattern, "minLength": 1, "description": description},
             }
             shapes.append({**schema, "properties": properties, "additionalProperties": False})
-        return {"oneOf": shapes, "description": schema.get("description", "")}
+        # The shared `required` at the top as well: drf-spectacular reads it there to mark the request
+        # body itself required (an empty POST is a 400, not a valid request).
+        return {"oneOf": shapes, "required": schema["required"], "description": schema.get("description", "")}
