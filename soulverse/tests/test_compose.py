@@ -73,7 +73,18 @@ def test_the_application_environment_is_the_same():
     compose = environment("web")
     # Optional variables are passed on from .env without a value of their own; the others are set.
     passed_on = {key for key, value in compose.items() if value is None}
-    assert passed_on == {"GEMINI_MODEL", "SENTRY_DSN", "SENTRY_ENVIRONMENT", "SENTRY_RELEASE", "JOB_HEARTBEAT_URLS"}
+    assert passed_on == {
+        "GEMINI_MODEL",
+        "SENTRY_DSN",
+        "SENTRY_ENVIRONMENT",
+        "SENTRY_RELEASE",
+        "JOB_HEARTBEAT_URLS",
+        "VERSES_REQUIRE_APPROVAL",
+        "VERSES_REVIEW_PREPARE_AT",
+        "VERSES_TODAY_CACHE_SECONDS",
+        "DEVICES_PER_USER",
+        "FCM_SEND_MODE",
+    }
     compose = {key: value for key, value in compose.items() if key not in passed_on}
     assert set(smoke) == set(compose)
     for key, value in compose.items():
