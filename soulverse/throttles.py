@@ -43,7 +43,9 @@ local function gcra(key, now, interval, tolerance)
   local tat = tonumber(redis.call('GET', key) or now)
   if tat < now or tat > now + interval + tolerance then tat = now end
   if tat - now > tolerance then return tostring(tat - now - tolerance) end
-  redis.call('SET', key, tostring(tat + interval), 'PX', math.ceil((tat + interval - now) * 1000) + 1000)
+  -- %.17g: the time whole (tostring keeps 14 digits, a tenth of a millisecond at today's epoch, so a
+  -- burst's last request at the same instant could be refused by the rounding).
+  redis.call('SET', key, string.format('%.17g', tat + interval), 'PX', math.ceil((tat + interval - now) * 1000) + 1000)
   return '0'
 end
 """

@@ -464,3 +464,16 @@ def test_the_schema_still_serves_those_allowed(client, viewer_client):
     assert client.get("/api/schema/").status_code == 401
     response = viewer_client.get("/api/schema/", HTTP_ACCEPT="application/json")
     assert response.status_code == 200 and "paths" in response.json()
+
+
+def test_a_whole_burst_at_one_instant_is_let_through_then_the_next_waits_one_interval():
+    """GCRA: `limit` requests at the same instant pass, the next waits period/limit. On Redis the
+    theoretical arrival time is kept whole (it was rounded to 14 digits: the burst's last request
+    was refused by the rounding)."""
+    from soulverse.throttles import rate_hit
+
+    for n in range(50):  # instants whose last digits round either way
+        now = 1_765_115_137 + n * 0.012345678
+        waits = [rate_hit(key=f"burst-check-{n}", limit=3, period=3600, now=now) for _ in range(4)]
+        assert waits[:3] == [None, None, None], now
+        assert waits[3] == pytest.approx(1200)

@@ -18,7 +18,8 @@ MODES = ["pool", "threads", "async", "h2"]
 def _push(key: int, token: str) -> fcm.Push:
     return fcm.Push(
         key=key,
-        token=token,
+        kind="token",
+        target=token,
         language="fr",
         day=AT.date(),
         reference="Jean 3:16",
