@@ -259,10 +259,12 @@ users=5
 "${app[@]}" python manage.py shell -c "
 import datetime
 from users.models import User
+from users.services import device_register
 for n in range($users):
-    User.objects.create_user(f'smoke{n}@example.org', None, fcm_token=f'smoke-device-{n}',
-                             mood=['joyful', 'sad', 'anxious', 'grateful', 'hopeful'][n],
-                             language=['fr', 'en'][n % 2], notify_at=datetime.time(0, 0))
+    user = User.objects.create_user(f'smoke{n}@example.org', None,
+                                    mood=['joyful', 'sad', 'anxious', 'grateful', 'hopeful'][n],
+                                    language=['fr', 'en'][n % 2], notify_at=datetime.time(0, 0))
+    device_register(user=user, kind='token', identifier=f'smoke-device-{n}', platform='android')
 " > "$log/users.log" 2>&1 || die "creating the push users failed"
 run=$(curl_tls -X POST -H "Authorization: Token $token" "$https/api/v1/scheduler/jobs/deliver_verses/run")
 run_url=$(printf '%s' "$run" | "$python" -c 'import json, sys; print(json.load(sys.stdin)["status_url"])' 2> /dev/null)
@@ -330,7 +332,7 @@ figures() {
     for table in $tables; do
         printf '%s=%s ' "$table" "$(psql -X -tA "$pg/$1" -c "SELECT count(*) FROM $table")"
     done
-    printf 'users_md5=%s' "$(psql -X -tA "$pg/$1" -c "SELECT md5(string_agg(id::text || email || fcm_token, ',' ORDER BY id)) FROM users_user")"
+    printf 'users_md5=%s' "$(psql -X -tA "$pg/$1" -c "SELECT md5(string_agg(u.id::text || u.email || d.identifier, ',' ORDER BY u.id, d.identifier)) FROM users_user u JOIN users_device d ON d.user_id = u.id")"
 }
 source_figures=$(figures "$db")
 restored_figures=$(figures "$restored_db" 2>&1)
