@@ -4,36 +4,20 @@ own send_each sends and read FCM's answers the same way: each case runs in each 
 local FCM stub, over real HTTPS (HTTP/2 or HTTP/1.1 as the client asks by ALPN), its test
 authority trusted through FCM_CA_BUNDLE."""
 
-import datetime
 import socket
 
 import pytest
 
 from soulverse.testing.fcm_stub import FcmStub
 from verses.push import fcm, fcm_sdk
+from verses.tests.pushes import AT, push_to
 
-AT = datetime.datetime(2026, 1, 10, 6, 0, tzinfo=datetime.UTC)
 MODES = ["pool", "threads", "h2"]
 
 
 @pytest.fixture
 def fcm_stub(fcm_stub_tls):
     return fcm_stub_tls
-
-
-def _push(key: int, target: str, *, kind: str = "token", confirmed: bool = True) -> fcm.Push:
-    return fcm.Push(
-        key=key,
-        kind=kind,
-        target=target,
-        confirmed=confirmed,
-        language="fr",
-        day=AT.date(),
-        reference="Jean 3:16",
-        text="Car Dieu a tant aimé le monde",
-        verse_id=7,
-        expires_at=AT + datetime.timedelta(days=1),
-    )
 
 
 @pytest.fixture(params=MODES)
@@ -50,7 +34,7 @@ def test_both_modes_send_the_same_request(fcm_stub, settings):
         settings.FCM_SEND_MODE = name
         fcm.fcm_reset()
         fcm_stub.reset()
-        results, _ = fcm.pushes_send([_push(n, f"token-{n}") for n in range(3)], now=AT)
+        results, _ = fcm.pushes_send([push_to(n, f"token-{n}") for n in range(3)], now=AT)
         assert [r.outcome for r in results] == [fcm.Outcome.SENT] * 3
         headers = fcm_stub.send_headers[0]
         sent[name] = (
@@ -70,7 +54,7 @@ def test_both_modes_send_the_same_request(fcm_stub, settings):
 
 def test_fcm_verdicts_are_read_the_same_way(mode, fcm_stub):
     tokens = ["token-ok", "unregistered-1", "mismatch-1", "invalid-1"]
-    results, _ = fcm.pushes_send([_push(n, token) for n, token in enumerate(tokens)], now=AT)
+    results, _ = fcm.pushes_send([push_to(n, token) for n, token in enumerate(tokens)], now=AT)
 
     assert [(r.outcome, r.error) for r in results] == [
         (fcm.Outcome.SENT, ""),
@@ -85,11 +69,11 @@ def test_fid_verdicts_are_read_the_same_way(mode, fcm_stub):
     """An FID FCM calls UNREGISTERED is a dead device once FCM has accepted a message for it; before
     that, an FID FCM never routed (the app has not opted in to FID registration): its own outcome."""
     pushes = [
-        _push(0, "fid-ok", kind="fid"),
-        _push(1, "unregistered-fid-seen", kind="fid"),
-        _push(2, "unregistered-fid-never", kind="fid", confirmed=False),
-        _push(3, "unregistered-token-never", confirmed=False),
-        _push(4, "invalid-fid", kind="fid"),
+        push_to(0, "fid-ok", kind="fid"),
+        push_to(1, "unregistered-fid-seen", kind="fid"),
+        push_to(2, "unregistered-fid-never", kind="fid", confirmed=False),
+        push_to(3, "unregistered-token-never", confirmed=False),
+        push_to(4, "invalid-fid", kind="fid"),
     ]
     results, _ = fcm.pushes_send(pushes, now=AT)
 
@@ -106,7 +90,7 @@ def test_fid_verdicts_are_read_the_same_way(mode, fcm_stub):
 def test_firebase_admins_retry_policy_applies_to_500_and_503(mode, fcm_stub):
     fcm_stub.fail_next(1, status=500)
     fcm_stub.fail_next(1, status=503)
-    results, _ = fcm.pushes_send([_push(1, "token-1")], now=AT)
+    results, _ = fcm.pushes_send([push_to(1, "token-1")], now=AT)
 
     assert results[0].outcome == fcm.Outcome.SENT
     assert fcm_stub.requests == 3  # Retry(status=4, status_forcelist=[500, 503]): urllib3's, or httpx's for h2
@@ -114,16 +98,16 @@ def test_firebase_admins_retry_policy_applies_to_500_and_503(mode, fcm_stub):
 
 def test_a_429_without_retry_after_is_left_to_the_ticks_retries(mode, fcm_stub):
     fcm_stub.fail_next(1, status=429)  # with a Retry-After, urllib3's Retry waits and retries it itself
-    results, _ = fcm.pushes_send([_push(1, "token-1")], now=AT)
+    results, _ = fcm.pushes_send([push_to(1, "token-1")], now=AT)
 
     assert (results[0].outcome, results[0].error) == (fcm.Outcome.RETRY, "QUOTA_EXCEEDED (HTTP 429)")
     assert fcm_stub.requests == 1
 
 
 def test_an_access_token_fcm_no_longer_accepts_is_refreshed_once(mode, fcm_stub):
-    fcm.pushes_send([_push(1, "token-1")], now=AT)
+    fcm.pushes_send([push_to(1, "token-1")], now=AT)
     fcm_stub.revoke_access_tokens()  # as FCM answers a revoked token: 401 UNAUTHENTICATED
-    results, _ = fcm.pushes_send([_push(n, f"token-{n}") for n in range(2, 12)], now=AT)
+    results, _ = fcm.pushes_send([push_to(n, f"token-{n}") for n in range(2, 12)], now=AT)
 
     assert [r.outcome for r in results] == [fcm.Outcome.SENT] * 10
     if mode in ("pool", "h2"):  # one refresh for the batch (google-auth's session refreshes per refused request)
@@ -135,7 +119,7 @@ def test_fcm_unreachable_is_left_for_a_retry(mode, fcm_stub, settings):
         probe.bind(("127.0.0.1", 0))
         settings.FCM_BASE_URL = f"https://127.0.0.1:{probe.getsockname()[1]}"
     fcm.fcm_reset()
-    results, _ = fcm.pushes_send([_push(1, "token-1")], now=AT)
+    results, _ = fcm.pushes_send([push_to(1, "token-1")], now=AT)
 
     assert (results[0].outcome, results[0].error) == (fcm.Outcome.RETRY, "UNAVAILABLE")
 
@@ -145,7 +129,7 @@ def test_the_pool_keeps_its_connections_between_batches(fcm_stub, settings):
     settings.FCM_CONCURRENCY = 20
     fcm.fcm_reset()
     for _ in range(2):
-        results, _ = fcm.pushes_send([_push(n, f"token-{n}") for n in range(300)], now=AT)
+        results, _ = fcm.pushes_send([push_to(n, f"token-{n}") for n in range(300)], now=AT)
         assert [r.outcome for r in results] == [fcm.Outcome.SENT] * 300
 
     assert fcm_stub.delivered_tokens() == {f"token-{n}": 2 for n in range(300)}
@@ -158,7 +142,7 @@ def test_h2_sends_every_batch_as_streams_of_one_connection(fcm_stub, settings):
     settings.FCM_CONCURRENCY = 150  # more than the stub's 100 streams: the rest wait for a stream to end
     fcm.fcm_reset()
     for _ in range(2):
-        results, _ = fcm.pushes_send([_push(n, f"token-{n}") for n in range(300)], now=AT)
+        results, _ = fcm.pushes_send([push_to(n, f"token-{n}") for n in range(300)], now=AT)
         assert [r.outcome for r in results] == [fcm.Outcome.SENT] * 300
 
     assert fcm_stub.delivered_tokens() == {f"token-{n}": 2 for n in range(300)}
@@ -184,7 +168,7 @@ def test_an_unexpected_error_is_that_messages_verdict_and_the_batch_completes(fc
         return await send(self, body, headers)
 
     monkeypatch.setattr(cls, "_send_or_raise", send_async_but_fail_one if sender == "_H2Sender" else send_but_fail_one)
-    results, _ = fcm.pushes_send([_push(n, f"token-{n}") for n in range(5)], now=AT)
+    results, _ = fcm.pushes_send([push_to(n, f"token-{n}") for n in range(5)], now=AT)
 
     assert [(r.outcome, r.error) for r in results] == [(fcm.Outcome.SENT, "")] * 2 + [
         (fcm.Outcome.RETRY, "UNKNOWN")
@@ -202,7 +186,7 @@ def test_through_a_proxy_firebase_admins_own_send_each_is_used(settings, tmp_pat
         monkeypatch.setenv("HTTP_PROXY", stub.base_url)
         for name in ("NO_PROXY", "no_proxy"):
             monkeypatch.setenv(name, "")
-        results, _ = fcm.pushes_send([_push(1, "token-1")], now=AT)
+        results, _ = fcm.pushes_send([push_to(1, "token-1")], now=AT)
 
         assert (fcm_sdk._pooled_sender if mode == "pool" else fcm_sdk._h2_sender)(fcm.fcm_app()) is None
         assert results[0].outcome == fcm.Outcome.SENT

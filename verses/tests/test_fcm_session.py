@@ -1,29 +1,12 @@
 """firebase-admin's session as verses.push.fcm tunes it, and the stub served in a process of its own
 (the benchmark's), both through real firebase-admin code over real HTTP."""
 
-import datetime
-
 import pytest
 import requests
 
 from soulverse.testing.fcm_stub import FcmStubProcess
 from verses.push import fcm, fcm_sdk
-
-AT = datetime.datetime(2026, 1, 10, 6, 0, tzinfo=datetime.UTC)
-
-
-def _push(key: int, token: str) -> fcm.Push:
-    return fcm.Push(
-        key=key,
-        kind="token",
-        target=token,
-        language="fr",
-        day=AT.date(),
-        reference="Jean 3:16",
-        text="Car Dieu a tant aimé le monde",
-        verse_id=7,
-        expires_at=AT + datetime.timedelta(days=1),
-    )
+from verses.tests.pushes import AT, push_to
 
 
 def test_the_session_keeps_a_batch_of_connections_and_reads_the_environment_once(
@@ -39,7 +22,7 @@ def test_the_session_keeps_a_batch_of_connections_and_reads_the_environment_once
 
     assert session.trust_env is False
     assert adapter._pool_maxsize == fcm.BATCH_MAX
-    results, retried = fcm.pushes_send([_push(n, f"token-{n}") for n in range(600)], now=AT)
+    results, retried = fcm.pushes_send([push_to(n, f"token-{n}") for n in range(600)], now=AT)
 
     assert [r.outcome for r in results] == [fcm.Outcome.SENT] * 600
     assert retried == 0
@@ -60,11 +43,11 @@ def stub_process(settings, tmp_path):
 
 def test_the_stub_process_speaks_the_same_protocol(stub_process):
     pushes = [
-        _push(1, "token-ok"),
-        _push(2, "unregistered-1"),
-        _push(3, "invalid-1"),
-        _push(4, "mismatch-1"),
-        _push(5, "token-ok-2"),
+        push_to(1, "token-ok"),
+        push_to(2, "unregistered-1"),
+        push_to(3, "invalid-1"),
+        push_to(4, "mismatch-1"),
+        push_to(5, "token-ok-2"),
     ]
 
     results, _ = fcm.pushes_send(pushes, now=AT)

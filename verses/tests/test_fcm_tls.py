@@ -2,31 +2,15 @@
 certificate of a test authority (HTTP/2 or HTTP/1.1 by ALPN), which every send mode trusts through
 FCM_CA_BUNDLE, and none trusts without it."""
 
-import datetime
-
 import google.auth.exceptions
 import pytest
 
 from soulverse.testing.fcm_stub import FcmStubProcess
 from soulverse.tests.settings_process import django_setup_run
 from verses.push import fcm
+from verses.tests.pushes import AT, push_to
 
-AT = datetime.datetime(2026, 1, 10, 6, 0, tzinfo=datetime.UTC)
 MODES = ["pool", "threads", "async", "h2"]
-
-
-def _push(key: int, token: str) -> fcm.Push:
-    return fcm.Push(
-        key=key,
-        kind="token",
-        target=token,
-        language="fr",
-        day=AT.date(),
-        reference="Jean 3:16",
-        text="Car Dieu a tant aimé le monde",
-        verse_id=7,
-        expires_at=AT + datetime.timedelta(days=1),
-    )
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +35,7 @@ def test_a_push_goes_through_the_https_stand_in_trusted_through_the_setting(stan
     fcm.fcm_reset()
     accepted, connections = stand_in.accepted, stand_in.connections
 
-    results, _ = fcm.pushes_send([_push(1, "token-1"), _push(2, "unregistered-2")], now=AT)
+    results, _ = fcm.pushes_send([push_to(1, "token-1"), push_to(2, "unregistered-2")], now=AT)
 
     assert [(r.outcome, r.error) for r in results] == [
         (fcm.Outcome.SENT, ""),
@@ -73,7 +57,7 @@ def test_without_the_setting_the_stand_ins_certificate_is_refused(stand_in, sett
     accepted = stand_in.accepted
 
     with pytest.raises(google.auth.exceptions.TransportError) as error:
-        fcm.pushes_send([_push(1, "token-1")], now=AT)
+        fcm.pushes_send([push_to(1, "token-1")], now=AT)
 
     # The token endpoint, the first request of a batch, names the certificate it could not verify.
     assert "CERTIFICATE_VERIFY_FAILED" in str(error.value)
