@@ -9,12 +9,12 @@ from collections import Counter
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, F, Window
+from django.db.models import F, Window
 from django.db.models.functions import Mod, RowNumber
 from django.utils import timezone
 
 from soulverse.db import tables_analyze_if_stale
-from users.models import User
+from users.models import Device, User
 from users.selectors import users_active
 from verses.ai.counts import AI_CALLS, AI_FAILURES, AI_TOKEN_COUNTS
 from verses.ai.run import AIRun
@@ -34,13 +34,39 @@ def users_chunk_bounds(users, *, chunk_size: int) -> list[tuple[uuid.UUID | None
         .filter(remainder=0)
         .values_list("id", flat=True)
     )
+    return _bounds(ends)
+
+
+def _bounds(ends: list[uuid.UUID]) -> list[tuple[uuid.UUID | None, uuid.UUID | None]]:
     starts = [None, *ends]
     return list(zip(starts, [*ends, None]))
 
 
-def daily_verses_chunk_bounds(*, chunk_size: int) -> list[tuple[uuid.UUID | None, uuid.UUID | None]]:
-    """Keyset ranges (after, upto] of `chunk_size` active users each, covering them all (one query)."""
-    return users_chunk_bounds(users_active(), chunk_size=chunk_size)
+def users_groups_and_chunk_bounds(
+    users, *, chunk_size: int
+) -> tuple[list[tuple[str, str, int]], list[tuple[uuid.UUID | None, uuid.UUID | None]]]:
+    """`users`' (mood, language, count) groups and their keyset chunk ranges, from one pass.
+
+    An active user is a semi-join of the users and their devices, the dearest part of planning a
+    run (bench/daily_run.py): one scan numbers the users by id and groups them by (mood, language,
+    the id when it ends a chunk), a few hundred rows, instead of one scan for the groups and
+    another for the bounds."""
+    user_sql, user_params = users.order_by().values("id", "mood", "language").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT s.mood, s.language, s.chunk_end, COUNT(*) FROM ("
+            "SELECT a.mood, a.language, CASE WHEN ROW_NUMBER() OVER (ORDER BY a.id) %% %s = 0 THEN a.id END "
+            f"AS chunk_end FROM ({user_sql}) a) s GROUP BY s.mood, s.language, s.chunk_end",
+            [chunk_size, *user_params],
+        )
+        rows = cursor.fetchall()
+    groups = Counter()
+    ends = []
+    for mood, language, chunk_end, count in rows:
+        groups[mood, language] += count
+        if chunk_end is not None:
+            ends.append(chunk_end if isinstance(chunk_end, uuid.UUID) else uuid.UUID(chunk_end))
+    return [(mood, language, count) for (mood, language), count in sorted(groups.items())], _bounds(sorted(ends))
 
 
 def daily_verses_assign_chunk(*, day: datetime.date, after: uuid.UUID | None, upto: uuid.UUID | None) -> dict:
@@ -100,9 +126,9 @@ def daily_verses_prepare(*, day: datetime.date, ai_run: AIRun | None = None) -> 
     )
     report[AI_FAILURES.name] = Counter()
     daily_verse_partitions_ensure(today=day)  # the clean-up job makes them too; a missed one costs nothing here
-    tables_analyze_if_stale(User._meta.db_table, VerseOfTheDay._meta.db_table)
-    # One pass over the active users: their (mood, language) pairs and how many they are.
-    groups = list(users_active().order_by().values_list("mood", "language").annotate(users=Count("id")))
+    tables_analyze_if_stale(User._meta.db_table, Device._meta.db_table, VerseOfTheDay._meta.db_table)
+    # One pass over the active users: their (mood, language) pairs, how many they are, the chunks.
+    groups, bounds = users_groups_and_chunk_bounds(users_active(), chunk_size=settings.VERSES_ASSIGN_CHUNK_SIZE)
     pairs = [(mood, language) for mood, language, _ in groups]
     pair_verses_ensure(day=day, pairs=pairs, report=report, ai_run=ai_run)
     report[USERS_PROCESSED.name] = sum(users for _, _, users in groups)
@@ -113,7 +139,6 @@ def daily_verses_prepare(*, day: datetime.date, ai_run: AIRun | None = None) -> 
         AI_FAILURES.name: dict(report[AI_FAILURES.name]),
     }
     _log_report(counts)
-    bounds = daily_verses_chunk_bounds(chunk_size=settings.VERSES_ASSIGN_CHUNK_SIZE)
     chunks = [
         {"day": day.isoformat(), "after": after and str(after), "upto": upto and str(upto)} for after, upto in bounds
     ]

@@ -121,6 +121,43 @@ def test_chunks_cover_every_user(settings):
     assert report["chunks"] == 4
 
 
+@pytest.mark.parametrize("chunk_size", [1, 3, 4, 12, 100])
+def test_one_pass_gives_the_groups_and_chunks_of_two_queries(chunk_size):
+    from django.db.models import Count
+
+    from users.models import Device
+    from users.selectors import users_active
+    from verses.generation.daily import users_chunk_bounds, users_groups_and_chunk_bounds
+
+    for index, user in enumerate(
+        [
+            *UserFactory.create_batch(5, mood="sad"),
+            *UserFactory.create_batch(4, mood="angry", language="en"),
+            *UserFactory.create_batch(3, mood="grateful"),
+        ]
+    ):
+        if index % 2:  # several devices per user count once
+            Device.objects.create(user=user, kind=Device.Kind.FID, identifier=f"fid-{index}-{'f' * 20}")
+    UserFactory.create_batch(2, mood="sad", fcm_token="")  # no device: not active
+    UserFactory(mood="sad", is_active=False)
+
+    groups, bounds = users_groups_and_chunk_bounds(users_active(), chunk_size=chunk_size)
+
+    expected = sorted(users_active().order_by().values_list("mood", "language").annotate(users=Count("id")))
+    assert groups == expected
+    assert sum(count for _, _, count in groups) == 12
+    assert bounds == users_chunk_bounds(users_active(), chunk_size=chunk_size)
+    ranges = [users_active(after=after, upto=upto).count() for after, upto in bounds]
+    assert sum(ranges) == 12 and all(count <= chunk_size for count in ranges)
+
+
+def test_one_pass_over_no_user_gives_one_empty_chunk():
+    from users.selectors import users_active
+    from verses.generation.daily import users_groups_and_chunk_bounds
+
+    assert users_groups_and_chunk_bounds(users_active(), chunk_size=5) == ([], [(None, None)])
+
+
 def test_a_user_the_run_has_not_reached_gets_a_verse_on_demand():
     user = UserFactory(mood="stressed", language="en", timezone="Africa/Lome")
     daily_run(day=DAY)
