@@ -191,3 +191,19 @@ def users_push_due(
         .filter(timezone__in=zones, notify_at__lte=local_time)
         .exclude(Exists(done))
     )
+
+
+def users_push_next_slot(
+    *,
+    day: datetime.date,
+    zones: list[str] | tuple[str, ...],
+    local_time: datetime.time,
+    since: datetime.time | None,
+    after: uuid.UUID | None = None,
+    upto: uuid.UUID | None = None,
+) -> QuerySet[User]:
+    """The users a coming slot will find due (users_push_due at local date `day` and time
+    `local_time`) who are not due yet: their `notify_at` is after `since`, the time their zones
+    read now on that same date (None: that date has not begun there yet)."""
+    users = users_push_due(day=day, zones=zones, local_time=local_time, after=after, upto=upto)
+    return users if since is None else users.filter(notify_at__gt=since)
