@@ -204,3 +204,18 @@ def test_the_verdicts_statement_records_a_chunk_on_its_claim_only():
         rows[2].pk: ("invalid_token", "", 'UNREGISTERED "quoted" é', [], "", False),
         rows[3].pk: ("sending", "", "", [], "chunk:2", False),
     }
+
+
+def test_a_held_pair_is_not_prepared_and_goes_once_approved(push_tick, fcm_stub, settings):
+    """VERSES_REQUIRE_APPROVAL: preparation gives no verse before an operator approves it."""
+    from verses.models import VerseOfTheDay
+
+    settings.VERSES_REQUIRE_APPROVAL = True
+    user = UserFactory()
+    counts = push_tick(BEFORE)
+    assert counts["push_prepared"] == 0
+    assert not DailyVerse.objects.filter(user=user).exists() and not Delivery.objects.exists()
+    assert push_tick(SLOT)["push_sent"] == 0  # still held at the slot
+    VerseOfTheDay.objects.filter(day=DAY).update(approved_at=timezone.now())
+    assert push_tick(SLOT + datetime.timedelta(minutes=15))["push_sent"] == 1
+    assert [token for token, _ in fcm_stub.delivered] == [user.fcm_token]
