@@ -248,7 +248,7 @@ class PushBodies:
         message = push_message(replace(push, target=_TARGET_MARK), now=self._now)
         text = json.dumps(message_payload(self._service, message, dry_run=self._dry_run), allow_nan=False)
         before, mark, after = text.partition(f'"{_TARGET_MARK}"')
-        if not mark or _TARGET_MARK in after:  # the mark is the target's value, once
+        if not mark or text.count(_TARGET_MARK) != 1:  # the mark is the target's value, and nothing else
             raise RuntimeError("the message's target could not be located in its encoding")
         return (before + '"').encode(), ('"' + after).encode()
 
