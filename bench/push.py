@@ -19,6 +19,11 @@ database. Then, in the same run, it sends `--baseline-users` of the same users' 
 firebase-admin's plain `messaging.send_each` (an app as firebase-admin configures it, batches of
 500, one process, no database) and prints the ratio, and how far the rate is from FCM's default
 quota (600,000 messages a minute, 10,000/s).
+
+The stand-in records the wall-clock time of the first and the last send it accepted: the bench
+prints both from the slot (the tick's enqueue). `--prepared` first runs the tick before the slot
+(`at` = 05:45 Lomé), which prepares the slot's users (their verse of the day, the pairs' verses,
+pending deliveries), and prints its time and CPU apart; the slot's figures start at the slot.
 """
 
 import argparse
@@ -45,6 +50,7 @@ from bench.daily_run import (  # noqa: E402 (after the sys.path line above)
 from soulverse.testing.fcm_stub import FcmStubProcess  # noqa: E402
 
 AT = datetime.datetime(2026, 1, 10, 6, 0, tzinfo=datetime.UTC)  # 06:00 in Lomé
+PREPARE_AHEAD = datetime.timedelta(minutes=15)  # the tick before the slot (the schedule's */15)
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 FCM_QUOTA_PER_SECOND = 600_000 / 60  # FCM's default per-project quota
 
@@ -61,6 +67,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--tls", action=argparse.BooleanOptionalAction, default=True, help="HTTPS (FCM is HTTPS only)")
     parser.add_argument("--baseline-users", type=int, default=5000, help="0 to skip plain send_each")
     parser.add_argument("--broker", choices=["orm", "redis"], default="orm")
+    parser.add_argument(
+        "--prepared",
+        action="store_true",
+        help="run the tick before the slot first (it prepares the slot's users: verses, pending deliveries), "
+        "timed apart; the slot's figures then start at the slot's tick",
+    )
     return parser.parse_args()
 
 
@@ -173,15 +185,18 @@ class Meter:
         return result
 
 
-def tick(meter: Meter) -> tuple[float, dict]:
+def tick(meter: Meter, at: datetime.datetime = AT) -> tuple[float, dict, float]:
+    """One tick at instant `at`, enqueued as the schedule does: (wall seconds from the enqueue to
+    the run's close, the run's counts, the Unix time of the enqueue: the slot)."""
     from scheduler.models import JobRun
     from scheduler.registry import DELIVER_VERSES_JOB_ID
     from scheduler.services import job_run_enqueue
 
     meter.sample(first=True)
+    slot = time.time()
     started = time.monotonic()
     run, _ = job_run_enqueue(
-        job_id=DELIVER_VERSES_JOB_ID, trigger=JobRun.Trigger.SCHEDULE, params={"at": AT.isoformat()}
+        job_id=DELIVER_VERSES_JOB_ID, trigger=JobRun.Trigger.SCHEDULE, params={"at": at.isoformat()}
     )
     last_sample = started
     while run.status == JobRun.Status.RUNNING:
@@ -194,7 +209,7 @@ def tick(meter: Meter) -> tuple[float, dict]:
     meter.sample()
     if run.status != JobRun.Status.SUCCEEDED:
         raise SystemExit(f"the run failed: {run.error}")
-    return wall, run.counts
+    return wall, run.counts, slot
 
 
 def baseline(count: int, stub: FcmStubProcess, credentials: str) -> tuple[float, float, float]:
@@ -273,22 +288,39 @@ def main() -> None:
                 "PostgreSQL backends": postgres_backends,
             }
         )
+        prepared = None
         try:
-            wall, counts = tick(meter)
+            if args.prepared:  # the tick before the slot prepares it: timed and measured apart
+                before = Meter(meter.kinds)
+                prepare_wall, prepare_counts, _ = tick(before, AT - PREPARE_AHEAD)
+                prepared = (prepare_wall, prepare_counts, before.by_kind())
+            stub.accept_times_reset()
+            wall, counts, slot = tick(meter)
         finally:
             clusters_stop(processes)
         accepted, connections = stub.accepted, stub.connections
+        first_accept, last_accept = stub.first_accepted_at - slot, stub.last_accepted_at - slot
         baseline_result = baseline(args.baseline_users, stub, credentials) if args.baseline_users else None
 
     users_sent = counts["push_sent"]
     sent = counts["push_devices_sent"]  # messages: one per device
     rate = sent / wall
+    print(f"\nCPU per push is the slot's only{' (preparation apart, above)' if prepared else ''}.")
     print(
         f"\npush tick: {args.users:,} due users, {args.clusters} cluster(s) x {args.workers} worker(s), "
         f"chunks of {args.chunk_size}, send mode {args.send_mode}, {'TLS' if args.tls else 'plain TCP'}, "
         f"stub latency {args.latency * 1000:.0f} ms, broker {args.broker}, {os.cpu_count()} CPUs"
     )
     print(f"  connections to the stub           {', '.join(f'{n} {name}' for name, n in connections.items() if n)}")
+    if prepared:
+        prepare_wall, prepare_counts, prepare_cpu = prepared
+        print(
+            f"  preparation (the tick before)     {prepare_wall:10.2f} s, {prepare_counts.get('push_prepared', 0):,} "
+            f"users prepared (not counted below); CPU "
+            + ", ".join(f"{kind.split(' ')[0]} {cpu:.1f} s" for kind, (_, cpu, _, _) in prepare_cpu.items())
+        )
+    print(f"  slot -> first push accepted       {first_accept:10.2f} s")
+    print(f"  slot -> last push accepted        {last_accept:10.2f} s")
     print(f"  wall time (enqueue -> run closed) {wall:10.2f} s")
     print(f"  messages/s (one per device)       {rate:10,.0f}")
     print(f"  users/s                           {users_sent / wall:10,.0f}")

@@ -403,8 +403,8 @@ FCM_BACKOFF_MAX_SECONDS = env.float("FCM_BACKOFF_MAX_SECONDS", default=30.0)
 FCM_RETRY_BUDGET_SECONDS = env.float("FCM_RETRY_BUDGET_SECONDS", default=30.0)  # waiting per chunk
 PUSH_RATE_PER_MINUTE = env.int("PUSH_RATE_PER_MINUTE", default=600_000)  # FCM's default project quota
 PUSH_CHUNK_SIZE = env.int("PUSH_CHUNK_SIZE", default=500)  # users per chunk task (one FCM batch)
-# A chunk records its verdicts in one statement of 5 parameters per push: SQLite takes at most
-# 32,766 parameters, and a larger chunk leaves more pushes in flight when its worker is killed.
+# A chunk records its verdicts in one statement (on SQLite, 5 parameters per push: it takes at
+# most 32,766); a larger chunk leaves more pushes in flight when its worker is killed.
 PUSH_CHUNK_SIZE_MAX = 5000
 if not 1 <= PUSH_CHUNK_SIZE <= PUSH_CHUNK_SIZE_MAX:
     raise ImproperlyConfigured(f"PUSH_CHUNK_SIZE must be between 1 and {PUSH_CHUNK_SIZE_MAX}.")
@@ -413,6 +413,12 @@ if not 1 <= PUSH_CHUNK_SIZE <= PUSH_CHUNK_SIZE_MAX:
 DEVICES_PER_USER = env.int("DEVICES_PER_USER", default=10)
 if DEVICES_PER_USER < 1:
     raise ImproperlyConfigured("DEVICES_PER_USER must be 1 or more.")
+# Each tick also prepares the users due within the next PUSH_PREPARE_AHEAD_MINUTES (the next tick
+# of the */15 schedule): their verse of the day and a pending delivery, so that at their slot only
+# the claim, the send and the record remain. 0: each slot does it all (verses/push/delivery.py).
+PUSH_PREPARE_AHEAD_MINUTES = env.int("PUSH_PREPARE_AHEAD_MINUTES", default=15)
+if not 0 <= PUSH_PREPARE_AHEAD_MINUTES <= 60:
+    raise ImproperlyConfigured("PUSH_PREPARE_AHEAD_MINUTES must be between 0 and 60.")
 PUSH_MAX_TICKS = env.int("PUSH_MAX_TICKS", default=4)  # ticks that try a user's push before giving up for the day
 # How long a chunk's claim on the pushes it sends holds against other ticks: past the task timeout
 # its worker is gone (a re-run of the same chunk takes its claims over at once).

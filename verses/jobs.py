@@ -10,7 +10,7 @@ from verses.editorial.services import review_day_prepare
 from verses.generation.daily import daily_verses_assign_chunk, daily_verses_prepare
 from verses.generation.on_demand import verse_of_the_day_make as verse_of_the_day_make_service
 from verses.history import daily_verses_table_analyze
-from verses.push.delivery import push_chunk_deliver, push_tick_prepare
+from verses.push.delivery import push_chunk_deliver, push_chunk_prepare, push_tick_prepare
 
 
 def daily_verses_generation(day: str | None = None) -> FanOut:
@@ -65,8 +65,20 @@ def deliver_verses_chunk(
     after: str | None,
     upto: str | None,
     dry_run: bool = False,
+    prepare: bool = False,
+    since: str | None = None,
 ) -> dict:
-    """One chunk of a tick (at most one FCM batch of users)."""
+    """One chunk of a tick: at most one FCM batch of users sent their verse, or (`prepare`) users
+    of the next slot prepared for it."""
+    if prepare:
+        return push_chunk_prepare(
+            day=datetime.date.fromisoformat(day),
+            zones=zones,
+            local_time=datetime.time.fromisoformat(local_time),
+            since=datetime.time.fromisoformat(since) if since else None,
+            after=uuid.UUID(after) if after else None,
+            upto=uuid.UUID(upto) if upto else None,
+        )
     return push_chunk_deliver(
         chunk_id=chunk_id,
         at=datetime.datetime.fromisoformat(at),

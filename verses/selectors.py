@@ -183,11 +183,45 @@ def users_push_due(
     when given (a chunk's range)."""
     # A push still `sending` after its last allowed tick is not given up on: it was claimed and
     # its verdict never recorded (its worker died), and the claim's re-run must find it.
-    done = Delivery.objects.filter(user=OuterRef("pk"), day=day).filter(
-        Q(state=Delivery.State.SENT) | Q(attempts__gte=settings.PUSH_MAX_TICKS) & ~Q(state=Delivery.State.SENDING)
+    done = (
+        deliveries_in_range(day=day, after=after, upto=upto)
+        .filter(user=OuterRef("pk"))
+        .filter(
+            Q(state=Delivery.State.SENT) | Q(attempts__gte=settings.PUSH_MAX_TICKS) & ~Q(state=Delivery.State.SENDING)
+        )
     )
     return (
         users_push_eligible(after=after, upto=upto)
         .filter(timezone__in=zones, notify_at__lte=local_time)
         .exclude(Exists(done))
     )
+
+
+def deliveries_in_range(
+    *, day: datetime.date, after: uuid.UUID | None = None, upto: uuid.UUID | None = None
+) -> QuerySet[Delivery]:
+    """The deliveries of `day` of the users with after < id <= upto: a chunk's subqueries on the
+    deliveries carry its key range, so that PostgreSQL can merge them with the chunk's users along
+    the (user, day) index instead of reading the whole day's (see verses/push/delivery.py)."""
+    deliveries = Delivery.objects.filter(day=day)
+    if after is not None:
+        deliveries = deliveries.filter(user_id__gt=after)
+    if upto is not None:
+        deliveries = deliveries.filter(user_id__lte=upto)
+    return deliveries
+
+
+def users_push_next_slot(
+    *,
+    day: datetime.date,
+    zones: list[str] | tuple[str, ...],
+    local_time: datetime.time,
+    since: datetime.time | None,
+    after: uuid.UUID | None = None,
+    upto: uuid.UUID | None = None,
+) -> QuerySet[User]:
+    """The users a coming slot will find due (users_push_due at local date `day` and time
+    `local_time`) who are not due yet: their `notify_at` is after `since`, the time their zones
+    read now on that same date (None: that date has not begun there yet)."""
+    users = users_push_due(day=day, zones=zones, local_time=local_time, after=after, upto=upto)
+    return users if since is None else users.filter(notify_at__gt=since)

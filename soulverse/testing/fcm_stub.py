@@ -431,9 +431,10 @@ class _StubProtocol(asyncio.Protocol):
     The latency is waited with a timer instead of a sleeping thread; an answer is written in one
     send (no Nagle delay between its headers and its body)."""
 
-    def __init__(self, stub: FcmStub, counters=None):
+    def __init__(self, stub: FcmStub, counters=None, accept_times=None):
         self.stub = stub
         self.counters = counters  # shared with a parent process: accepted, requests, connections, HTTP/2 ones
+        self.accept_times = accept_times  # shared too: wall-clock time of the first and the last accepted send
         self.buffer = b""
         self.busy = False
         self.h2: h2.connection.H2Connection | None = None
@@ -548,6 +549,11 @@ class _StubProtocol(asyncio.Protocol):
         if self.counters is not None:
             self.counters[0] += self.stub.accepted - accepted
             self.counters[1] += self.stub.requests - requests
+        if self.accept_times is not None and self.stub.accepted != accepted:
+            now = time.time()
+            if not self.accept_times[0]:
+                self.accept_times[0] = now
+            self.accept_times[1] = now
         self._answer(stream_id, status, payload, headers)
 
     def _answer(self, stream_id: int | None, status: int, payload: dict, headers: dict) -> None:
@@ -590,9 +596,11 @@ def _server_tls(directory: Path) -> tuple[Path, ssl.SSLContext]:
     return ca_file, context
 
 
-async def _serve(stub: FcmStub, listener: socket.socket, tls: ssl.SSLContext | None, counters=None) -> None:
+async def _serve(
+    stub: FcmStub, listener: socket.socket, tls: ssl.SSLContext | None, counters=None, accept_times=None
+) -> None:
     server = await asyncio.get_running_loop().create_server(
-        lambda: _StubProtocol(stub, counters), sock=listener, backlog=4096, ssl=tls
+        lambda: _StubProtocol(stub, counters, accept_times), sock=listener, backlog=4096, ssl=tls
     )
     async with server:
         await server.serve_forever()
@@ -606,6 +614,7 @@ def _process_serve(
     project_id: str,
     max_concurrent_streams: int,
     counters,
+    accept_times,
     tls_directory: str | None,
 ) -> None:
     stub = FcmStub(
@@ -622,7 +631,7 @@ def _process_serve(
         tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         tls.load_cert_chain(Path(tls_directory) / "server.pem", Path(tls_directory) / "server.key")
         tls.set_alpn_protocols(["h2", "http/1.1"])
-    asyncio.run(_serve(stub, listener, tls, counters))
+    asyncio.run(_serve(stub, listener, tls, counters, accept_times))
 
 
 class FcmStubProcess:
@@ -657,6 +666,7 @@ class FcmStubProcess:
         self.token_uri = f"{self.base_url}/token"
         context = multiprocessing.get_context("fork")  # the listening socket is inherited
         self._counters = context.RawArray("q", 4)
+        self._accept_times = context.RawArray("d", 2)  # first, last accepted send (Unix time; 0: none yet)
         pem = self._key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
@@ -671,6 +681,7 @@ class FcmStubProcess:
                 project_id,
                 max_concurrent_streams,
                 self._counters,
+                self._accept_times,
                 self._tls_directory.name if tls else None,
             ),
         )
@@ -697,6 +708,18 @@ class FcmStubProcess:
     @property
     def requests(self) -> int:
         return self._counters[1]
+
+    @property
+    def first_accepted_at(self) -> float:
+        """Wall-clock (Unix) time of the first send accepted since the last `accept_times_reset`; 0: none."""
+        return self._accept_times[0]
+
+    @property
+    def last_accepted_at(self) -> float:
+        return self._accept_times[1]
+
+    def accept_times_reset(self) -> None:
+        self._accept_times[0] = self._accept_times[1] = 0.0
 
     @property
     def connections(self) -> Counter[str]:

@@ -47,6 +47,9 @@ PUSH_GAVE_UP = Count("push_gave_up", label="Abandonnées")
 PUSH_VALIDATED = Count("push_validated", label="Validées (essai)")  # accepted by FCM in a dry run, not sent
 PUSH_GROUPS = Count("push_groups", label="Groupes de fuseaux")
 PUSH_CHUNKS = Count("push_chunks", label="Lots")
+# Users of the next slot given their verse and a pending delivery ahead of it (PUSH_PREPARE_AHEAD_MINUTES).
+PUSH_PREPARED = Count("push_prepared", label="Préparés pour le créneau suivant")
+PUSH_PREPARE_CHUNKS = Count("push_prepare_chunks", label="Lots de préparation")
 
 # What a chunk adds up (every one present, 0 when nothing happened).
 PUSH_CHUNK_COUNTS = (
@@ -73,4 +76,12 @@ PUSH_HEALTH_COUNTS = (
 # The outcomes the dashboard (its sentence: "sent" always, the others when not zero) and its chart show.
 PUSH_OUTCOME_COUNTS = (PUSH_SENT, PUSH_INVALID_TOKENS, PUSH_FAILED, PUSH_FID_NOT_REGISTERED)
 # Every count of the tick's run (its plan's first, then what its chunks add up).
-DELIVER_VERSES_COUNTS = (PUSH_GROUPS, PUSH_CHUNKS, AI_CALLS, FALLBACKS, *PUSH_CHUNK_COUNTS)
+DELIVER_VERSES_COUNTS = (
+    PUSH_GROUPS,
+    PUSH_CHUNKS,
+    AI_CALLS,
+    FALLBACKS,
+    *PUSH_CHUNK_COUNTS,
+    PUSH_PREPARE_CHUNKS,
+    PUSH_PREPARED,
+)

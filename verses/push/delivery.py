@@ -20,6 +20,15 @@ on that device only (a dead one is removed, the user's others keep it).
 A push is sent twice only if its worker dies between 1 and 3 with the push handed to FCM (in
 flight): the chunk's re-run resends what it had claimed (to each device of it); a claim left by
 a chunk that ended otherwise is taken over by a later tick once `claimed_until` has passed.
+
+Prepare ahead, fire on time: a tick also prepares the users due by the next one
+(PUSH_PREPARE_AHEAD_MINUTES later): their pairs' verses, their verse of the day and a `pending`
+delivery, in chunk tasks after the tick's sending ones. At their slot a user who has a delivery
+already skips that part of step 1. Preparation claims nothing and sends nothing: who is due is
+decided again at the slot from the users as they are then (time zone, notify_at, active, devices,
+held), so a user who changed in between is not pushed by it; a delivery prepared for a user who
+is never due stays `pending`, which no count of pushes reads (sent, failed, given up: only rows a
+chunk has claimed).
 """
 
 import datetime
@@ -32,10 +41,10 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
-from soulverse.db import db_retry
+from soulverse.db import db_retry, tables_analyze_if_stale
 from users.models import Device, User, identifier_short
 from verses.ai.counts import AI_CALLS, AI_FAILURES
 from verses.generation.counts import FALLBACKS
@@ -54,12 +63,14 @@ from verses.push.counts import (
     PUSH_GAVE_UP,
     PUSH_GROUPS,
     PUSH_INVALID_TOKENS,
+    PUSH_PREPARE_CHUNKS,
+    PUSH_PREPARED,
     PUSH_RETRIED,
     PUSH_SENT,
     PUSH_VALIDATED,
 )
 from verses.push.hold import users_push_unheld
-from verses.selectors import push_due_groups, users_push_due
+from verses.selectors import DueGroup, deliveries_in_range, push_due_groups, users_push_due, users_push_next_slot
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +92,11 @@ def push_tick_prepare(*, at: datetime.datetime, dry_run: bool = False) -> tuple[
         return {"at": at.isoformat(), "push_enabled": 0, **counts}, []
     report = Counter(ai_calls=0, fallbacks=0, cache_hits=0)
     report[AI_FAILURES.name] = Counter()
+    # The previous tick may have prepared a million deliveries: without fresh statistics (no
+    # autovacuum, or not yet) the chunks' due-users query and claim scan the table instead of
+    # probing its (user, day) index, once per chunk (bench/push.py: 5x the slot's PostgreSQL CPU
+    # per push at 1,000,000 users).
+    tables_analyze_if_stale(Delivery._meta.db_table)
     for group in push_due_groups(at=at):
         due = users_push_due(day=group.day, zones=group.zones, local_time=group.local_time)
         pairs = list(due.order_by().values_list("mood", "language").distinct())
@@ -100,17 +116,91 @@ def push_tick_prepare(*, at: datetime.datetime, dry_run: bool = False) -> tuple[
                     "dry_run": dry_run,
                 }
             )
+    sending = len(chunks)
+    ahead = settings.PUSH_PREPARE_AHEAD_MINUTES
+    if ahead and not dry_run:  # the sending chunks first: workers take the chunks in order
+        chunks += _next_slot_plan(at=at, ahead=datetime.timedelta(minutes=ahead), report=report)
     counts.update(
-        {AI_CALLS.name: report[AI_CALLS.name], FALLBACKS.name: report[FALLBACKS.name], PUSH_CHUNKS.name: len(chunks)}
+        {
+            AI_CALLS.name: report[AI_CALLS.name],
+            FALLBACKS.name: report[FALLBACKS.name],
+            PUSH_CHUNKS.name: sending,
+            PUSH_PREPARE_CHUNKS.name: len(chunks) - sending,
+        }
     )
     logger.info(
-        "event=push_tick_planned at=%s groups=%s chunks=%s dry_run=%s",
+        "event=push_tick_planned at=%s groups=%s chunks=%s prepare_chunks=%s dry_run=%s",
         at.isoformat(),
         counts[PUSH_GROUPS.name],
-        len(chunks),
+        sending,
+        len(chunks) - sending,
         dry_run,
     )
     return {"at": at.isoformat(), "push_enabled": 1, **counts}, chunks
+
+
+def _next_slot_plan(*, at: datetime.datetime, ahead: datetime.timedelta, report: Counter) -> list[dict]:
+    """The chunks that prepare the users due at `at + ahead` but not at `at` (their pairs' verses
+    made here, as a tick makes its own)."""
+    now_by_zone = {zone: (group.day, group.local_time) for group in push_due_groups(at=at) for zone in group.zones}
+    chunks = []
+    for group in push_due_groups(at=at + ahead):
+        # Zones whose clocks read the same at `at` too (a DST change in between parts them).
+        by_now = defaultdict(list)
+        for zone in group.zones:
+            by_now[now_by_zone.get(zone)].append(zone)
+        for now, zones in by_now.items():
+            since = now[1] if now and now[0] == group.day else None  # a new local date: every user due by then
+            users = users_push_unheld(_next_slot_users(group, zones, since), day=group.day)
+            pairs = list(users.order_by().values_list("mood", "language").distinct())
+            if not pairs:
+                continue
+            pair_verses_ensure(day=group.day, pairs=pairs, report=report)
+            for after, upto in users_chunk_bounds(users, chunk_size=settings.VERSES_ASSIGN_CHUNK_SIZE):
+                chunks.append(
+                    {
+                        "prepare": True,
+                        "at": (at + ahead).isoformat(),
+                        "day": group.day.isoformat(),
+                        "zones": sorted(zones),
+                        "local_time": group.local_time.isoformat(),
+                        "since": since and since.isoformat(),
+                        "after": after and str(after),
+                        "upto": upto and str(upto),
+                    }
+                )
+    return chunks
+
+
+def _next_slot_users(group: DueGroup, zones: list[str], since: datetime.time | None, after=None, upto=None):
+    return users_push_next_slot(
+        day=group.day, zones=zones, local_time=group.local_time, since=since, after=after, upto=upto
+    )
+
+
+def push_chunk_prepare(
+    *,
+    day: datetime.date,
+    zones: list[str],
+    local_time: datetime.time,
+    since: datetime.time | None,
+    after: uuid.UUID | None,
+    upto: uuid.UUID | None,
+) -> dict:
+    """Prepare the next slot's users with after < id <= upto (due by `local_time` on local date
+    `day`, not yet at `since`): their verse of `day` and a pending delivery; nothing claimed, nothing
+    sent. Idempotent (existing rows are kept)."""
+    counts = Counter({PUSH_PREPARED.name: 0})
+    group = DueGroup(day=day, local_time=local_time, zones=tuple(zones))
+    users = users_push_unheld(_next_slot_users(group, zones, since, after, upto), day=day)
+    user_ids = [user_id for (user_id,) in _rows_merged(users, "id")]
+    if user_ids:
+        with transaction.atomic():
+            chunk_users = User.objects.filter(id__in=user_ids)
+            daily_verses_assign(day=day, users=chunk_users)
+            counts[PUSH_PREPARED.name] = _deliveries_create(day=day, users=chunk_users)
+    logger.info("event=push_prepared day=%s zones=%s users=%s", day.isoformat(), len(zones), len(user_ids))
+    return dict(counts)
 
 
 def _end_of_local_day(day: datetime.date, zone: str) -> datetime.datetime:
@@ -118,8 +208,9 @@ def _end_of_local_day(day: datetime.date, zone: str) -> datetime.datetime:
     return datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time.min, tzinfo=tz)
 
 
-def _deliveries_create(*, day: datetime.date, users) -> None:
-    """A pending delivery per due user, with their verse of `day`; existing rows are kept."""
+def _deliveries_create(*, day: datetime.date, users) -> int:
+    """A pending delivery per due user, with their verse of `day`; existing rows are kept. How
+    many it created."""
     user_sql, user_params = users.values("id").query.sql_with_params()
     table = connection.ops.quote_name(Delivery._meta.db_table)
     daily = connection.ops.quote_name(DailyVerse._meta.db_table)
@@ -133,6 +224,7 @@ def _deliveries_create(*, day: datetime.date, users) -> None:
             f"WHERE 1=1 ON CONFLICT (user_id, day) DO NOTHING",
             [day_value, Delivery.State.PENDING, "[]", now, now, *user_params, day_value],
         )
+        return max(cursor.rowcount, 0)
 
 
 def _deliveries_claim(*, day: datetime.date, user_ids: list, claim: str) -> list[dict]:
@@ -286,45 +378,82 @@ def _results_record(*, rows: list[dict], verdicts: _Verdicts, claim: str, counts
         )
     if not values:
         return
-    table = connection.ops.quote_name(Delivery._meta.db_table)
     now = timezone.now()
-    now_value = connection.ops.adapt_datetimefield_value(now)
-    rows_sql = ", ".join(["(%s, %s, %s, %s, %s)"] * len(values))
-    sent_devices = "CAST(v.sent_devices AS jsonb)" if connection.vendor == "postgresql" else "v.sent_devices"
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            f"WITH v(id, state, message_id, error, sent_devices) AS (VALUES {rows_sql}) "
-            f"UPDATE {table} SET state = v.state, message_id = v.message_id, error = v.error, "
-            f"sent_devices = {sent_devices}, claim = '', claimed_until = NULL, updated_at = %s, "
-            f"sent_at = CASE WHEN v.sent_devices <> %s THEN COALESCE({table}.sent_at, %s) ELSE {table}.sent_at END "
-            f"FROM v WHERE {table}.id = v.id AND {table}.state = %s AND {table}.claim = %s",
-            [value for row in values for value in row] + [now_value, "[]", now_value, Delivery.State.SENDING, claim],
-        )
+        cursor.execute(*_verdicts_statement(values, now=now, claim=claim))
         if dead:
             Device.objects.filter(id__in=dead).delete()
         if accepted:  # the first time only (an FID confirmed is no longer suspected of FID_NOT_REGISTERED)
             Device.objects.filter(id__in=accepted, confirmed_at__isnull=True).update(confirmed_at=now)
 
 
-def _chunk_user_ids(*, day, zones, local_time, after, upto) -> list:
-    """The chunk's due users (after < id <= upto), read once and then named by key: the due-users
+def _verdicts_statement(values: list[tuple], *, now: datetime.datetime, claim: str) -> tuple[str, list]:
+    """The UPDATE that records a chunk's (id, state, message id, error, sent devices) rows, on the
+    rows still under its claim. PostgreSQL: five bound arrays, unnested (one statement the same
+    whatever the chunk's size: 5 parameters, not 5 per row); SQLite: a VALUES list."""
+    table = connection.ops.quote_name(Delivery._meta.db_table)
+    now_value = connection.ops.adapt_datetimefield_value(now)
+    columns = "v(id, state, message_id, error, sent_devices)"
+    if connection.vendor == "postgresql":
+        prefix, prefix_params = "", []
+        source = f"unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::jsonb[]) AS {columns}"
+        source_params = [list(column) for column in zip(*values, strict=True)]
+        sent = "v.sent_devices <> '[]'::jsonb"
+    else:
+        prefix = f"WITH {columns} AS (VALUES {', '.join(['(%s, %s, %s, %s, %s)'] * len(values))}) "
+        prefix_params = [value for row in values for value in row]
+        source, source_params = "v", []
+        sent = "v.sent_devices <> '[]'"
+    sql = (
+        f"{prefix}UPDATE {table} SET state = v.state, message_id = v.message_id, error = v.error, "
+        f"sent_devices = v.sent_devices, claim = '', claimed_until = NULL, updated_at = %s, "
+        f"sent_at = CASE WHEN {sent} THEN COALESCE({table}.sent_at, %s) ELSE {table}.sent_at END "
+        f"FROM {source} WHERE {table}.id = v.id AND {table}.state = %s AND {table}.claim = %s"
+    )
+    return sql, [*prefix_params, now_value, now_value, *source_params, Delivery.State.SENDING, claim]
+
+
+def _chunk_user_ids(*, day, zones, local_time, after, upto) -> list[tuple[uuid.UUID, bool]]:
+    """The chunk's due users (after < id <= upto), each with whether a delivery of `day` is theirs
+    already (prepared ahead, or a later attempt), read once and then named by key: the due-users
     query joins the deliveries, and a plan made for it while that table was still small (early in
     a tick, before any ANALYZE) rescanned it for each user as the tick filled it: a 1,000,000-user
     tick stalled for 40 minutes on one chunk's claim (bench/push.py)."""
     users = users_push_due(day=day, zones=zones, local_time=local_time, after=after, upto=upto)
-    return list(users_push_unheld(users, day=day).values_list("id", flat=True))
+    has_delivery = Exists(deliveries_in_range(day=day, after=after, upto=upto).filter(user=OuterRef("pk")))
+    return _rows_merged(users_push_unheld(users, day=day).annotate(has_delivery=has_delivery), "id", "has_delivery")
 
 
-def _chunk_claim(*, day: datetime.date, user_ids: list, claim: str, dry_run: bool) -> list[dict]:
-    """Step 1 (one transaction): the users' verses of `day`, their deliveries, the claim."""
-    if not user_ids:
+def _rows_merged(users, *fields: str) -> list:
+    """A chunk's users query run without nested loops on PostgreSQL: PostgreSQL estimates its key
+    range at a row or so and probes the devices' and the deliveries' index ranges once per user
+    (0.8 s a chunk of 2,000 at 1,000,000 users); merged along the user key, with the range on
+    both subqueries (users_active, deliveries_in_range), it reads each range once (45 ms)."""
+    if connection.vendor != "postgresql":
+        return list(users.values_list(*fields))
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_nestloop = off")
+        try:
+            return list(users.values_list(*fields))
+        finally:  # within a caller's transaction, for this query only
+            cursor.execute("RESET enable_nestloop")
+
+
+def _chunk_claim(*, day: datetime.date, users: list[tuple[uuid.UUID, bool]], claim: str, dry_run: bool) -> list[dict]:
+    """Step 1 (one transaction): the verses of `day` and the deliveries of the users who have
+    none yet (none when the chunk was prepared ahead), then the claim."""
+    if not users:
         return []
+    user_ids = [user_id for user_id, _ in users]
+    unprepared = [user_id for user_id, has_delivery in users if not has_delivery]
     with transaction.atomic():
-        chunk_users = User.objects.filter(id__in=user_ids)
-        daily_verses_assign(day=day, users=chunk_users)
         if dry_run:  # validate_only: nothing is recorded
+            daily_verses_assign(day=day, users=User.objects.filter(id__in=user_ids))
             return list(DailyVerse.objects.filter(day=day, user_id__in=user_ids).values("day", *_ROW_FIELDS))
-        _deliveries_create(day=day, users=chunk_users)
+        if unprepared:
+            chunk_users = User.objects.filter(id__in=unprepared)
+            daily_verses_assign(day=day, users=chunk_users)
+            _deliveries_create(day=day, users=chunk_users)
         return _deliveries_claim(day=day, user_ids=user_ids, claim=claim)
 
 
@@ -356,8 +485,8 @@ def push_chunk_deliver(
     counts = Counter({count.name: 0 for count in PUSH_CHUNK_COUNTS})
     dry_run = dry_run or settings.FCM_DRY_RUN
     claim = f"chunk:{chunk_id}"
-    user_ids = _chunk_user_ids(day=day, zones=zones, local_time=local_time, after=after, upto=upto)
-    rows = _chunk_claim(day=day, user_ids=user_ids, claim=claim, dry_run=dry_run)
+    users = _chunk_user_ids(day=day, zones=zones, local_time=local_time, after=after, upto=upto)
+    rows = _chunk_claim(day=day, users=users, claim=claim, dry_run=dry_run)
     counts[PUSH_DUE.name] = len(rows)
     pushes_by_user = _pushes(rows, day=day) if rows else {}
     pushes = [push for user_pushes in pushes_by_user.values() for push in user_pushes]

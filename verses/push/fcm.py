@@ -28,7 +28,7 @@ import random
 import threading
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 
 import firebase_admin
 from django.conf import settings
@@ -37,9 +37,11 @@ from firebase_admin import credentials, exceptions, messaging
 
 from verses.push.fcm_sdk import (
     BATCH_MAX,
+    fcm_body_sender,
     fcm_send_each,
     fcm_session_tune,
     fcm_token_refresh,
+    message_payload,
     messaging_service,
     pooled_senders_close,
     service_session,
@@ -216,6 +218,41 @@ def push_message(push: Push, *, now: datetime.datetime) -> messaging.Message:
     )
 
 
+# Every field of a Push but the ones that name its device: what the message's body depends on
+# (read from the class, so that a field added to Push is part of it).
+_BODY_FIELDS = tuple(f.name for f in fields(Push) if f.name not in {"key", "kind", "target", "confirmed"})
+_TARGET_MARK = "soulverse-push-target-mark"  # stands for the target while a body is built; never a device
+
+
+class PushBodies:
+    """The JSON bodies `messages:send` posts, as bytes: firebase-admin encodes one message per
+    (kind of target, verse, language, local date, expiry, ...) with a mark in place of the target
+    (its own validation and encoding, `message_payload`), and each push's body is that text with
+    its target spliced in, JSON-escaped as json.dumps escapes it: the same bytes as encoding the
+    push's own message (verses/tests/test_fcm_sdk_contract.py compares them)."""
+
+    def __init__(self, app: firebase_admin.App, *, now: datetime.datetime, dry_run: bool) -> None:
+        self._service = messaging_service(app)
+        self._now = now
+        self._dry_run = dry_run
+        self._templates: dict[tuple, tuple[bytes, bytes]] = {}
+
+    def body(self, push: Push) -> bytes:
+        key = (push.kind, *(getattr(push, name) for name in _BODY_FIELDS))
+        template = self._templates.get(key)
+        if template is None:
+            template = self._templates[key] = self._template(push)
+        return template[0] + json.dumps(push.target)[1:-1].encode() + template[1]
+
+    def _template(self, push: Push) -> tuple[bytes, bytes]:
+        message = push_message(replace(push, target=_TARGET_MARK), now=self._now)
+        text = json.dumps(message_payload(self._service, message, dry_run=self._dry_run), allow_nan=False)
+        before, mark, after = text.partition(f'"{_TARGET_MARK}"')
+        if not mark or text.count(_TARGET_MARK) != 1:  # the mark is the target's value, and nothing else
+            raise RuntimeError("the message's target could not be located in its encoding")
+        return (before + '"').encode(), ('"' + after).encode()
+
+
 # --- Verdicts --------------------------------------------------------------------------------
 
 _RETRYABLE = (
@@ -365,13 +402,20 @@ def pushes_send(
     attempt = 0
     # A batch never takes more than a second's budget of the rate limit.
     batch_size = min(BATCH_MAX, max(1, settings.PUSH_RATE_PER_MINUTE // 60))
+    # The pooled and HTTP/2 senders post bodies built once per verse (PushBodies); firebase-admin's
+    # own send_each (FCM_SEND_MODE threads / async, a proxy) is given its Message objects.
+    sender = fcm_body_sender(app)
+    bodies = PushBodies(app, now=now, dry_run=dry_run) if sender is not None else None
     while pending:
         retry: list[Push] = []
         delays: list[float] = []
         for start in range(0, len(pending), batch_size):
             batch = pending[start : start + batch_size]
             _rate_acquire(len(batch))
-            response = fcm_send_each([push_message(push, now=now) for push in batch], app=app, dry_run=dry_run)
+            if sender is not None:
+                response = sender.send_bodies([bodies.body(push) for push in batch])
+            else:
+                response = fcm_send_each([push_message(push, now=now) for push in batch], app=app, dry_run=dry_run)
             for push, answer in zip(batch, response.responses):
                 if answer.success:
                     results[push.key] = PushResult(push.key, Outcome.SENT, message_id=answer.message_id)

@@ -123,6 +123,13 @@ def batch_response(responses: list[messaging.SendResponse]) -> messaging.BatchRe
     return messaging.BatchResponse(responses)
 
 
+def message_bodies(service, messages: list[messaging.Message], *, dry_run: bool) -> list[bytes]:
+    """The bytes firebase-admin's send_each would post for each message."""
+    return [
+        json.dumps(message_payload(service, message, dry_run=dry_run), allow_nan=False).encode() for message in messages
+    ]
+
+
 # --- The transport ------------------------------------------------------------------------------
 def fcm_session_tune(session: requests.Session, fcm_url: str) -> None:
     """Make firebase-admin's requests session cheap per message (bench/push.py measures it).
@@ -216,10 +223,10 @@ class _PooledSender:
         self._pool.close()
 
     def send_each(self, messages: list[messaging.Message], *, dry_run: bool) -> messaging.BatchResponse:
-        bodies = [
-            json.dumps(message_payload(self._service, message, dry_run=dry_run), allow_nan=False).encode()
-            for message in messages
-        ]
+        return self.send_bodies(message_bodies(self._service, messages, dry_run=dry_run))
+
+    def send_bodies(self, bodies: list[bytes]) -> messaging.BatchResponse:
+        """Post each JSON body (a `messages:send` request, as message_payload encodes it)."""
         headers = self._headers()
         responses: list[messaging.SendResponse | None] = [None] * len(bodies)
         turns = itertools.count()  # each thread takes the next message (next() is atomic)
@@ -456,10 +463,10 @@ class _H2Sender:
             self._loop.close()
 
     def send_each(self, messages: list[messaging.Message], *, dry_run: bool) -> messaging.BatchResponse:
-        bodies = [
-            json.dumps(message_payload(self._service, message, dry_run=dry_run), allow_nan=False).encode()
-            for message in messages
-        ]
+        return self.send_bodies(message_bodies(self._service, messages, dry_run=dry_run))
+
+    def send_bodies(self, bodies: list[bytes]) -> messaging.BatchResponse:
+        """Post each JSON body (a `messages:send` request, as message_payload encodes it)."""
         return batch_response(self._loop.run_until_complete(self._send_all(bodies)))
 
     async def _send_all(self, bodies: list[bytes]) -> list[messaging.SendResponse]:
@@ -654,9 +661,16 @@ def _async_client_trust(app: firebase_admin.App) -> None:
     _trusted_async_clients.add(client)
 
 
+def fcm_body_sender(app: firebase_admin.App) -> _PooledSender | _H2Sender | None:
+    """The sender of FCM_SEND_MODE `pool` or `h2` in this process (it posts prebuilt JSON bodies:
+    `send_bodies`), or None: firebase-admin's own send_each sends (`threads`, `async`, a proxy)."""
+    mode = settings.FCM_SEND_MODE
+    return _pooled_sender(app) if mode == "pool" else _h2_sender(app) if mode == "h2" else None
+
+
 def fcm_send_each(messages: list[messaging.Message], *, app, dry_run: bool) -> messaging.BatchResponse:
     mode = settings.FCM_SEND_MODE
-    sender = _pooled_sender(app) if mode == "pool" else _h2_sender(app) if mode == "h2" else None
+    sender = fcm_body_sender(app)
     if sender is not None:
         return sender.send_each(messages, dry_run=dry_run)
     if mode == "async":

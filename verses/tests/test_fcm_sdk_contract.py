@@ -310,3 +310,62 @@ def test_a_push_message_goes_through_the_pinned_payload(fcm_stub):
     assert {k: v for k, v in fid_payload.items() if k != "fid"} == {k: v for k, v in payload.items() if k != "token"}
     assert payload["android"] == {"collapse_key": "verse-2026-12-07", "ttl": "64800s", "priority": "normal"}
     assert payload["data"] == {"day": "2026-12-07", "reference": "Jean 3:16", "verse_id": "7"}
+
+
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_a_prebuilt_body_is_firebase_admins_own_encoding_of_the_pushs_message(fcm_stub, dry_run):
+    """The pooled and HTTP/2 senders post PushBodies' bytes: for each push, exactly what
+    firebase-admin encodes for its Message (json.dumps of `_message_data`), whatever the target
+    (a token, an FID, characters JSON escapes) and with one encoding per verse."""
+    app = fcm.fcm_app()
+    service = fcm_sdk.messaging_service(app)
+    now = datetime.datetime(2026, 12, 7, 6, tzinfo=datetime.UTC)
+    push = fcm.Push(
+        key=1,
+        kind="token",
+        target="token-1:APA91b",
+        language="fr",
+        day=datetime.date(2026, 12, 7),
+        reference="Jean 3:16",
+        text='Car Dieu a tant aimé le monde « tant » "cité"',
+        verse_id=7,
+        expires_at=datetime.datetime(2026, 12, 8, tzinfo=datetime.UTC),
+    )
+    pushes = [
+        push,
+        dataclasses.replace(push, key=2, target="token-2:APA91b"),
+        dataclasses.replace(push, key=3, kind="fid", target="fAbCdEfGhIjKlMnOpQrStU"),
+        dataclasses.replace(push, key=4, target='odd"target\\é\n'),
+        dataclasses.replace(push, key=5, language="en", verse_id=8, reference="John 3:16", text="For God so loved"),
+    ]
+    bodies = fcm.PushBodies(app, now=now, dry_run=dry_run)
+    for each in pushes:
+        expected = json.dumps(
+            fcm_sdk.message_payload(service, fcm.push_message(each, now=now), dry_run=dry_run), allow_nan=False
+        ).encode()
+        assert bodies.body(each) == expected
+        assert json.loads(bodies.body(each))["message"]["fid" if each.kind == "fid" else "token"] == each.target
+    assert len(bodies._templates) == 3  # token fr, fid fr, token en: one encoding each
+
+
+def test_a_body_is_posted_as_built(fcm_stub, settings):
+    """The pooled sender posts a prebuilt body as it is (the stand-in reads the message back)."""
+    settings.FCM_SEND_MODE = "pool"
+    fcm.fcm_reset()
+    push = fcm.Push(
+        key=1,
+        kind="token",
+        target="token-1:APA91b",
+        language="fr",
+        day=datetime.date(2026, 12, 7),
+        reference="Jean 3:16",
+        text="Car Dieu a tant aimé le monde",
+        verse_id=7,
+        expires_at=datetime.datetime(2026, 12, 8, tzinfo=datetime.UTC),
+    )
+    results, _ = fcm.pushes_send([push, dataclasses.replace(push, key=2, target="token-2:APA91b")])
+    assert [result.outcome for result in results] == [fcm.Outcome.SENT, fcm.Outcome.SENT]
+    assert sorted((token, message["data"]["verse_id"]) for token, message in fcm_stub.delivered) == [
+        ("token-1:APA91b", "7"),
+        ("token-2:APA91b", "7"),
+    ]
