@@ -48,7 +48,7 @@ from soulverse.db import db_retry, tables_analyze_if_stale
 from users.models import Device, User, identifier_short
 from verses.ai.counts import AI_CALLS, AI_FAILURES
 from verses.generation.counts import FALLBACKS
-from verses.generation.daily import daily_verses_assign, users_chunk_bounds
+from verses.generation.daily import daily_verses_assign, users_groups_and_chunk_bounds
 from verses.generation.pairs import pair_verses_ensure
 from verses.models import DailyVerse, Delivery
 from verses.push import fcm
@@ -99,12 +99,12 @@ def push_tick_prepare(*, at: datetime.datetime, dry_run: bool = False) -> tuple[
     tables_analyze_if_stale(Delivery._meta.db_table)
     for group in push_due_groups(at=at):
         due = users_push_due(day=group.day, zones=group.zones, local_time=group.local_time)
-        pairs = list(due.order_by().values_list("mood", "language").distinct())
+        pairs, bounds = _pairs_and_chunk_bounds(due, chunk_size=settings.PUSH_CHUNK_SIZE)
         if not pairs:
             continue
         counts[PUSH_GROUPS.name] += 1
         pair_verses_ensure(day=group.day, pairs=pairs, report=report)
-        for after, upto in users_chunk_bounds(due, chunk_size=settings.PUSH_CHUNK_SIZE):
+        for after, upto in bounds:
             chunks.append(
                 {
                     "at": at.isoformat(),
@@ -139,6 +139,12 @@ def push_tick_prepare(*, at: datetime.datetime, dry_run: bool = False) -> tuple[
     return {"at": at.isoformat(), "push_enabled": 1, **counts}, chunks
 
 
+def _pairs_and_chunk_bounds(users, *, chunk_size: int) -> tuple[list[tuple[str, str]], list]:
+    """`users`' (mood, language) pairs and keyset chunk ranges, from one pass over them."""
+    groups, bounds = users_groups_and_chunk_bounds(users, chunk_size=chunk_size)
+    return [(mood, language) for mood, language, _ in groups], bounds
+
+
 def _next_slot_plan(*, at: datetime.datetime, ahead: datetime.timedelta, report: Counter) -> list[dict]:
     """The chunks that prepare the users due at `at + ahead` but not at `at` (their pairs' verses
     made here, as a tick makes its own)."""
@@ -152,11 +158,11 @@ def _next_slot_plan(*, at: datetime.datetime, ahead: datetime.timedelta, report:
         for now, zones in by_now.items():
             since = now[1] if now and now[0] == group.day else None  # a new local date: every user due by then
             users = users_push_unheld(_next_slot_users(group, zones, since), day=group.day)
-            pairs = list(users.order_by().values_list("mood", "language").distinct())
+            pairs, bounds = _pairs_and_chunk_bounds(users, chunk_size=settings.VERSES_ASSIGN_CHUNK_SIZE)
             if not pairs:
                 continue
             pair_verses_ensure(day=group.day, pairs=pairs, report=report)
-            for after, upto in users_chunk_bounds(users, chunk_size=settings.VERSES_ASSIGN_CHUNK_SIZE):
+            for after, upto in bounds:
                 chunks.append(
                     {
                         "prepare": True,
