@@ -15,7 +15,14 @@ from scheduler.models import JobRun, ScheduleChange
 from users.tests.factories import UserFactory
 from verses.models import DailyVerse
 
-JOB_IDS = ["daily_verses_generation", "cache_cleanup", "user_stats_update", "deliver_verses", "daily_verses_review", "deliver_campaigns"]
+JOB_IDS = [
+    "daily_verses_generation",
+    "cache_cleanup",
+    "user_stats_update",
+    "deliver_verses",
+    "daily_verses_review",
+    "deliver_campaigns",
+]
 
 
 def run(*args, **options) -> tuple[str, str]:
