@@ -109,15 +109,16 @@ def campaign_tick_prepare(*, at: datetime.datetime, dry_run: bool = False) -> tu
     return {"at": at.isoformat(), "push_enabled": 1, **counts}, chunks
 
 
-def _campaign_push(campaign: Campaign, row: dict, **device) -> fcm.Push:
+def campaign_push(campaign: Campaign, *, language: str, ttl: datetime.timedelta = CAMPAIGN_TTL, **device) -> fcm.Push:
+    """The campaign's message to one device (`device`: key, kind, target, confirmed)."""
     return fcm.Push(
         **device,
-        language=row["user__language"],
+        language=language,
         day=timezone.localdate(),
         reference="",
         text="",
         verse_id=0,
-        expires_at=timezone.now() + CAMPAIGN_TTL,
+        expires_at=timezone.now() + ttl,
         label=campaign.label,
         title=campaign.title,
         body=campaign.body,
@@ -162,7 +163,11 @@ def campaign_chunk_deliver(
     counts[PUSH_DUE.name] = len(rows)
     reachable = [row for row in rows if row["user__is_active"] and row["user__notifications_enabled"]]
     pushes_by_user = {row["user_id"]: [] for row in rows}
-    pushes_by_user.update(device_pushes(reachable, lambda row, **device: _campaign_push(campaign, row, **device)))
+    pushes_by_user.update(
+        device_pushes(
+            reachable, lambda row, **device: campaign_push(campaign, language=row["user__language"], **device)
+        )
+    )
     pushes_send_record(
         rows=rows,
         pushes_by_user=pushes_by_user,

@@ -7,11 +7,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from users.models import Device, User
+from verses.campaigns.delivery import campaign_push
 from verses.campaigns.models import Campaign, CampaignDelivery
 from verses.push import fcm
 from verses.push.delivery import device_pushes
 
 logger = logging.getLogger(__name__)
+TEST_TTL = datetime.timedelta(hours=1)  # a test message not delivered within the hour is not wanted
 
 
 class CampaignNotCancellable(Exception):
@@ -76,18 +78,7 @@ def campaign_test_send(*, campaign: Campaign, user: User) -> list[dict]:
     now = timezone.now()
 
     def push_for(row: dict, **device) -> fcm.Push:
-        return fcm.Push(
-            **device,
-            language=user.language,
-            day=timezone.localdate(),
-            reference="",
-            text="",
-            verse_id=0,
-            expires_at=now + datetime.timedelta(hours=1),
-            label=campaign.label,
-            title=campaign.title,
-            body=campaign.body,
-        )
+        return campaign_push(campaign, language=user.language, ttl=TEST_TTL, **device)
 
     pushes = device_pushes([row], push_for)[user.pk]
     results, _ = fcm.pushes_send(pushes, now=now) if pushes else ([], 0)

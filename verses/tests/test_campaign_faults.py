@@ -7,16 +7,15 @@ import datetime
 import time
 
 import pytest
-from django.db.models import Count
 
 from scheduler.models import JobRun
 from scheduler.services import job_run_enqueue
 from scheduler.tests.clusters import cluster_kill, cluster_start, cluster_stop, wait_until
 from soulverse.testing.fcm_stub import FcmStub
-from users.models import Device, User
+from users.models import Device
 from verses.campaigns.models import Campaign, CampaignDelivery
 from verses.campaigns.services import campaign_create
-from verses.tests.test_push_faults import users_create
+from verses.tests.test_push_faults import assert_each_user_recorded_sent_once, users_create
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
 
@@ -81,12 +80,7 @@ def test_sigkill_mid_campaign_send_then_restart_sends_each_user_once_but_what_wa
     assert set(received) == targets, "a user was not sent the campaign"
     assert set(received.values()) <= {1, 2}
     assert {target for target, n in received.items() if n > 1} <= in_flight, "a push not in flight was sent again"
-    per_user = CampaignDelivery.objects.values("user").annotate(n=Count("pk"))
-    assert len(per_user) == 2000 and {row["n"] for row in per_user} == {1}
-    devices = {user: set() for user in User.objects.values_list("pk", flat=True)}
-    for user, device in Device.objects.values_list("user", "pk"):
-        devices[user].add(device)
-    assert {u: set(sent) for u, sent in CampaignDelivery.objects.values_list("user", "sent_devices")} == devices
+    assert_each_user_recorded_sent_once(2000, model=CampaignDelivery)
     assert {m["fcm_options"]["analytics_label"] for _, m in stub.delivered} == {campaign.label}
     assert JobRun.objects.get().status == "succeeded"
     assert Campaign.objects.get().state == "sent"
