@@ -6,7 +6,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status as http
 from rest_framework import viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
@@ -16,6 +16,7 @@ from console.campaign_serializers import (
     CampaignSerializer,
     CampaignTestDoneSerializer,
     CampaignTestSerializer,
+    errors_flat,
 )
 from console.editorial_apis import ID, STAFF_ONLY, _int_id
 from scheduler.permissions import SchedulerPermission
@@ -99,7 +100,8 @@ class CampaignViewSet(viewsets.ViewSet):
     def create(self, request):
         """Schedule a campaign (sent by the quarter-hour tick once due), or preview its audience."""
         body = CampaignCreateSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
+        if not body.is_valid():
+            raise ValidationError(errors_flat(body.errors))  # "segment.languages": the field named whole
         data = dict(body.validated_data)
         if data.pop("dry_run"):
             audience = campaign_audience(segment=data["segment"]).count()

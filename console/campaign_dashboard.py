@@ -12,7 +12,7 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from console.campaign_apis import not_cancellable_message
-from console.campaign_serializers import CampaignCreateSerializer
+from console.campaign_serializers import CampaignCreateSerializer, errors_flat
 from console.editorial_dashboard import LANGUAGE_LABELS, MOOD_LABELS
 from scheduler.permissions import OPERATE_PERMISSION, VIEW_PERMISSION
 from verses.campaigns.models import Campaign
@@ -95,18 +95,6 @@ def _form_data(post) -> tuple[dict, dict]:
     return form, data
 
 
-def _errors(errors, prefix: str = "") -> list[str]:
-    """DRF's nested errors as "« field » : message" lines."""
-    lines = []
-    for field, value in errors.items():
-        name = f"{prefix}{field}" if not str(field).isdigit() else prefix.rstrip(".")
-        if isinstance(value, dict):
-            lines += _errors(value, f"{name}.")
-        else:
-            lines += [f"« {name} » : {message}" for message in value]
-    return lines
-
-
 @require_POST
 def campaign_form_view(request):
     """Preview the audience (nothing stored), or create the campaign."""
@@ -114,8 +102,9 @@ def campaign_form_view(request):
     form, data = _form_data(request.POST)
     body = CampaignCreateSerializer(data=data)
     if not body.is_valid():
-        for line in _errors(body.errors):
-            messages.error(request, f"{line} — rien n'a été enregistré.")
+        for field, errors in errors_flat(body.errors).items():
+            for error in errors:
+                messages.error(request, f"« {field} » : {error} — rien n'a été enregistré.")
         return _page(request, form=form)  # shown again with what was typed, as Django's admin does
     values = dict(body.validated_data)
     values.pop("dry_run")

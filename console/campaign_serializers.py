@@ -56,8 +56,8 @@ def segment_normal(segment: dict) -> dict:
 
 
 class CampaignCreateSerializer(serializers.Serializer):
-    title = serializers.CharField(max_length=100)
-    body = serializers.CharField(max_length=500)
+    title = serializers.CharField(min_length=1, max_length=100)
+    body = serializers.CharField(min_length=1, max_length=500)
     segment = SegmentSerializer(required=False, help_text="Every filter optional: none, every push-eligible user.")
     send_at = serializers.DateTimeField(required=False, allow_null=True, help_text="An instant (with its offset).")
     local_time = serializers.TimeField(required=False, allow_null=True, help_text="On each user's own clock…")
@@ -84,6 +84,21 @@ class CampaignCreateSerializer(serializers.Serializer):
             raise serializers.ValidationError({"send_at": ["Cet instant est passé depuis plus d'une heure."]})
         data["segment"] = segment_normal(data.get("segment") or {})
         return data
+
+
+def errors_flat(errors, prefix: str = "") -> dict[str, list[str]]:
+    """DRF's nested errors as the API's flat 400 body: {"segment.languages": ["…"]} (a list item's
+    error under its list's name)."""
+    flat: dict[str, list[str]] = {}
+    for key, value in errors.items():
+        own = str(key).isdigit() or (key == "non_field_errors" and prefix)  # the parent's own error
+        name = prefix.rstrip(".") if own else f"{prefix}{key}"
+        if isinstance(value, dict):
+            for field, messages in errors_flat(value, f"{name}.").items():
+                flat.setdefault(field, []).extend(messages)
+        else:
+            flat.setdefault(name, []).extend(str(message) for message in value)
+    return flat
 
 
 class CampaignSerializer(serializers.Serializer):

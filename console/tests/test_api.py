@@ -132,7 +132,7 @@ def test_stop_then_start_pause_and_resume_without_touching_next_run(staff_client
             False,
             False,
         )
-        assert [job["enabled"] for job in body["jobs"]] == [False] * 5
+        assert [job["enabled"] for job in body["jobs"]] == [False] * 6
         assert Schedule.objects.filter(repeats=0).count() == 6
     assert dict(Schedule.objects.values_list("name", "next_run")) == before
     for _ in range(2):
