@@ -174,4 +174,5 @@ urlpatterns = [
     path("start/", admin.site.admin_view(scheduler_switch_view), {"action": "start"}, name="scheduler-dashboard-start"),
     path("run/<str:job_id>/", admin.site.admin_view(job_run_now_view), name="scheduler-dashboard-run"),
     path("editorial/", include("console.editorial_dashboard")),
+    path("campaigns/", include("console.campaign_dashboard")),
 ]

@@ -44,11 +44,21 @@ JOBS: tuple[Job, ...] = (
         "verses.jobs.daily_verses_review_prepare",
         counts="verses.editorial.counts.REVIEW_PREPARE_COUNTS",
     ),
+    # Every quarter hour: the operators' announcements due somewhere (verses/campaigns).
+    Job(
+        "deliver_campaigns",
+        "Envoi des campagnes (push)",
+        "*/15 * * * *",
+        "verses.jobs.deliver_campaigns",
+        on_success="verses.jobs.deliver_campaigns_finished",
+        counts="verses.campaigns.counts.DELIVER_CAMPAIGNS_COUNTS",
+    ),
 )
 JOBS_BY_ID: dict[str, Job] = {job.id: job for job in JOBS}
 DAILY_VERSES_JOB_ID = "daily_verses_generation"
 DAILY_VERSES_REVIEW_JOB_ID = "daily_verses_review"
 DELIVER_VERSES_JOB_ID = "deliver_verses"
+DELIVER_CAMPAIGNS_JOB_ID = "deliver_campaigns"
 
 
 class UnknownJob(KeyError):

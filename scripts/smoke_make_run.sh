@@ -25,7 +25,7 @@ if [ "$code" != 200 ]; then
 fi
 token=$(awk '/API token:/ {print $3}' "$work/run.log")
 [ -n "$token" ] || { echo "make run printed no API token"; tail -40 "$work/run.log"; exit 1; }
-curl -sf -H "Authorization: Token $token" "$base/status" | grep -q '"jobs_count":5' \
+curl -sf -H "Authorization: Token $token" "$base/status" | grep -q '"jobs_count":6' \
     || { echo "status with the printed token failed"; exit 1; }
 curl -sf -H "Authorization: Token $token" "$base/users-count" | grep -q '"active_users":' \
     || { echo "users-count with the printed token failed"; exit 1; }

@@ -252,6 +252,8 @@ SPECTACULAR_SETTINGS = {
         "EditorialCheckStatusEnum": "console.serializers.EDITORIAL_CHECK_STATUSES",
         "WebhookEventEnum": "webhooks.events.EVENTS",
         "WebhookDeliveryStatusEnum": "webhooks.models.WebhookDelivery.Status",
+        "LanguageEnum": "users.models.Language",
+        "MoodEnum": "users.models.Mood",
     },
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024  # the API takes small JSON bodies only

@@ -27,6 +27,7 @@ urlpatterns = [
     path("api/v1/scheduler/", include("scheduler.urls")),
     path("api/v1/scheduler/", include("console.urls")),
     path("api/v1/verses/", include("verses.urls")),
+    path("api/v1/campaigns/", include("verses.campaigns.urls")),
     path("api/v1/users/", include("users.urls")),
     path("api/v1/auth/", include("users.auth_urls")),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),

@@ -243,3 +243,6 @@ class VerseReviewAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+from verses.campaigns import admin as campaigns_admin  # noqa: E402, F401  (registers the campaigns' admin)

@@ -6,6 +6,7 @@ import uuid
 from django.utils import timezone
 
 from scheduler.plan import FanOut, own_transactions
+from verses.campaigns.delivery import campaign_chunk_deliver, campaign_tick_prepare, campaigns_finish
 from verses.editorial.services import review_day_prepare
 from verses.generation.daily import daily_verses_assign_chunk, daily_verses_prepare
 from verses.generation.on_demand import verse_of_the_day_make as verse_of_the_day_make_service
@@ -89,3 +90,39 @@ def deliver_verses_chunk(
         upto=uuid.UUID(upto) if upto else None,
         dry_run=dry_run,
     )
+
+
+def deliver_campaigns(at: str | None = None, dry_run: bool = False) -> FanOut:
+    """One campaigns tick: the due campaigns' users (an instant passed, or their local clock at the
+    campaign's time) are sent it, in chunk tasks (`at`: ISO instant, default now)."""
+    instant = datetime.datetime.fromisoformat(at) if at else timezone.now()
+    counts, chunks = campaign_tick_prepare(at=instant, dry_run=dry_run)
+    return FanOut(func="verses.jobs.deliver_campaigns_chunk", chunks=chunks, counts=counts)
+
+
+@own_transactions  # claimed, sent, then recorded, as the daily push (verses/push/delivery.py)
+def deliver_campaigns_chunk(
+    *,
+    chunk_id: int,
+    at: str,
+    campaign_id: int,
+    zones: list[str],
+    after: int | None,
+    upto: int | None,
+    dry_run: bool = False,
+) -> dict:
+    """One chunk of a campaigns tick (at most one FCM batch of users)."""
+    return campaign_chunk_deliver(
+        chunk_id=chunk_id,
+        at=datetime.datetime.fromisoformat(at),
+        campaign_id=campaign_id,
+        zones=zones,
+        after=after,
+        upto=upto,
+        dry_run=dry_run,
+    )
+
+
+def deliver_campaigns_finished(counts: dict) -> None:
+    """After a tick: the campaigns with nothing left to send are sent (announced `campaign.sent`)."""
+    campaigns_finish()

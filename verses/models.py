@@ -306,3 +306,6 @@ class VerseReview(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day.isoformat()} {self.mood or 'default'}/{self.language} {self.action}"
+
+
+from verses.campaigns.models import Campaign, CampaignDelivery  # noqa: E402, F401  (the app's models)

@@ -8,6 +8,7 @@ SCHEDULER_STARTED = "scheduler.started"
 SCHEDULE_UPDATED = "schedule.updated"
 DELIVERY_COMPLETED = "delivery.completed"
 VERSE_REVIEWED = "verse.reviewed"
+CAMPAIGN_SENT = "campaign.sent"
 
 EVENTS: tuple[str, ...] = (
     RUN_STARTED,
@@ -18,4 +19,5 @@ EVENTS: tuple[str, ...] = (
     SCHEDULE_UPDATED,
     DELIVERY_COMPLETED,
     VERSE_REVIEWED,
+    CAMPAIGN_SENT,
 )

@@ -1,7 +1,7 @@
-"""Webhooks listen to the engine (scheduler.signals) and the editorial room
-(verses.editorial.signals), connected in WebhooksConfig.ready(): each run, schedule, start/stop
-and review event becomes a webhook event, and each watchdog pass sweeps the deliveries whose task
-was lost."""
+"""Webhooks listen to the engine (scheduler.signals), the editorial room (verses.editorial.signals)
+and the campaigns room (verses.campaigns.signals), connected in WebhooksConfig.ready(): each run,
+schedule, start/stop, review and campaign-sent event becomes a webhook event, and each watchdog
+pass sweeps the deliveries whose task was lost."""
 
 import datetime
 import logging
@@ -66,6 +66,23 @@ def on_verse_reviewed(*, review, **kwargs) -> None:
     )
 
 
+def on_campaign_sent(*, campaign, figures: dict, **kwargs) -> None:
+    webhook_event_emit(
+        event=events.CAMPAIGN_SENT,
+        data={
+            "campaign": {
+                "id": campaign.pk,
+                "title": campaign.title,
+                "label": campaign.label,
+                "segment": campaign.segment,
+                "started_at": campaign.started_at.astimezone(datetime.UTC).isoformat() if campaign.started_at else None,
+                "finished_at": campaign.finished_at.astimezone(datetime.UTC).isoformat(),
+                **figures,
+            }
+        },
+    )
+
+
 def on_watchdog_passed(**kwargs) -> None:
     try:
         webhook_deliveries_sweep()
@@ -75,6 +92,7 @@ def on_watchdog_passed(**kwargs) -> None:
 
 def receivers_connect() -> None:
     from scheduler import signals
+    from verses.campaigns.signals import campaign_sent
     from verses.editorial.signals import verse_reviewed
 
     signals.run_started.connect(on_run_started, dispatch_uid="webhooks.run_started")
@@ -83,3 +101,4 @@ def receivers_connect() -> None:
     signals.scheduler_switched.connect(on_scheduler_switched, dispatch_uid="webhooks.scheduler_switched")
     signals.watchdog_passed.connect(on_watchdog_passed, dispatch_uid="webhooks.watchdog_passed")
     verse_reviewed.connect(on_verse_reviewed, dispatch_uid="webhooks.verse_reviewed")
+    campaign_sent.connect(on_campaign_sent, dispatch_uid="webhooks.campaign_sent")

@@ -55,13 +55,13 @@ def test_session_authentication_works_for_staff(client, staff_user, schedules):
     assert client.get(BASE + "status").status_code == 200
 
 
-def test_status_lists_the_five_jobs(staff_client, schedules):
+def test_status_lists_the_six_jobs(staff_client, schedules):
     response = staff_client.get(BASE + "status")
     assert response.status_code == 200
     body = response.json()
     assert body["running"] is False  # no cluster in this test
     assert body["enabled"] is True
-    assert body["jobs_count"] == 5
+    assert body["jobs_count"] == 6
     assert body["timezone"] == "Africa/Lome"
     assert body["cluster"] == {"alive": False, "count": 0, "last_heartbeat": None}
     assert body["ai"] == {
@@ -86,6 +86,7 @@ def test_status_lists_the_five_jobs(staff_client, schedules):
         "user_stats_update",
         "deliver_verses",
         "daily_verses_review",
+        "deliver_campaigns",
     ]
     expected = {
         "daily_verses_generation": ("Génération versets quotidiens", "cron[hour=6, minute=0]", "0 6 * * *", 6),
@@ -131,13 +132,13 @@ def test_stop_then_start_pause_and_resume_without_touching_next_run(staff_client
             False,
             False,
         )
-        assert [job["enabled"] for job in body["jobs"]] == [False] * 5
-        assert Schedule.objects.filter(repeats=0).count() == 5
+        assert [job["enabled"] for job in body["jobs"]] == [False] * 6
+        assert Schedule.objects.filter(repeats=0).count() == 6
     assert dict(Schedule.objects.values_list("name", "next_run")) == before
     for _ in range(2):
         body = staff_client.post(BASE + "start").json()
         assert (body["success"], body["message"], body["enabled"]) == (True, "Planificateur démarré", True)
-        assert Schedule.objects.filter(repeats=-1).count() == 5
+        assert Schedule.objects.filter(repeats=-1).count() == 6
     assert dict(Schedule.objects.values_list("name", "next_run")) == before
 
 

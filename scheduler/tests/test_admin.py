@@ -101,7 +101,7 @@ def test_changelists_load_with_rows(admin_client, superuser, schedules, url):
     assert (
         response.context["cl"].result_count
         == {
-            "/admin/django_q/schedule/": 5,
+            "/admin/django_q/schedule/": 6,
             "/admin/scheduler/jobrun/": 2,
             "/admin/django_q/success/": 1,
             "/admin/django_q/failure/": 1,
@@ -161,6 +161,7 @@ def test_editing_the_cron_saves_it_and_recomputes_next_run(admin_client, daily_s
         "user_stats_update": "0 0 * * *",
         "deliver_verses": "*/15 * * * *",
         "daily_verses_review": "0 18 * * *",
+        "deliver_campaigns": "*/15 * * * *",
     }
 
 
@@ -188,7 +189,7 @@ def test_an_invalid_cron_is_rejected_and_changes_nothing(admin_client, daily_sch
     assert list(form.errors) == ["cron"]
     assert len(form.errors["cron"]) == 1
     assert schedule_state(daily_schedule) == before
-    assert Schedule.objects.count() == 5
+    assert Schedule.objects.count() == 6
 
 
 def test_run_now_opens_one_manual_run_and_enqueues_one_task(
@@ -295,7 +296,7 @@ def test_no_add_no_delete_of_schedules_in_the_admin(admin_client, daily_schedule
     assert (
         admin_client.post(f"/admin/django_q/schedule/{daily_schedule.pk}/delete/", {"post": "yes"}).status_code == 403
     )
-    assert Schedule.objects.count() == 5
+    assert Schedule.objects.count() == 6
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,14 @@ from scheduler.models import JobRun, ScheduleChange
 from users.tests.factories import UserFactory
 from verses.models import DailyVerse
 
-JOB_IDS = ["daily_verses_generation", "cache_cleanup", "user_stats_update", "deliver_verses", "daily_verses_review"]
+JOB_IDS = [
+    "daily_verses_generation",
+    "cache_cleanup",
+    "user_stats_update",
+    "deliver_verses",
+    "daily_verses_review",
+    "deliver_campaigns",
+]
 
 
 def run(*args, **options) -> tuple[str, str]:
@@ -41,7 +48,7 @@ def test_setup_schedules_creates_then_reports_unchanged(db):
     out, err = run("setup_schedules")
 
     assert out == "".join(f"{job_id}: unchanged\n" for job_id in JOB_IDS)
-    assert Schedule.objects.count() == 5
+    assert Schedule.objects.count() == 6
     assert schedule_rows() == rows
     assert dict(Schedule.objects.values_list("name", "cron")) == {
         "daily_verses_generation": "0 6 * * *",
@@ -49,6 +56,7 @@ def test_setup_schedules_creates_then_reports_unchanged(db):
         "user_stats_update": "0 0 * * *",
         "deliver_verses": "*/15 * * * *",
         "daily_verses_review": "0 18 * * *",
+        "deliver_campaigns": "*/15 * * * *",
     }
 
 
@@ -57,7 +65,7 @@ def test_setup_schedules_repairs_a_drifted_cron(schedules):
     out, _ = run("setup_schedules")
     assert out == (
         "daily_verses_generation: unchanged\ncache_cleanup: updated\nuser_stats_update: unchanged\n"
-        "deliver_verses: unchanged\ndaily_verses_review: unchanged\n"
+        "deliver_verses: unchanged\ndaily_verses_review: unchanged\ndeliver_campaigns: unchanged\n"
     )
     assert Schedule.objects.get(name="cache_cleanup").cron == "0 2 * * *"
 
@@ -71,22 +79,22 @@ def test_scheduler_stop_start_and_status(schedules):
     out, _ = run("scheduler", "stop")
     lines = out.splitlines()
     assert lines[0] == "scheduler: stopped; clusters alive: 0; running: False"
-    assert len(lines) == 6
+    assert len(lines) == 7
     assert [line.split()[0] for line in lines[1:]] == JOB_IDS
     assert all("(paused) last run: never" in line for line in lines[1:])
-    assert list(Schedule.objects.values_list("repeats", flat=True)) == [0] * 5
+    assert list(Schedule.objects.values_list("repeats", flat=True)) == [0] * 6
 
     out, _ = run("scheduler", "status")
     assert out.splitlines()[0] == "scheduler: stopped; clusters alive: 0; running: False"
-    assert list(Schedule.objects.values_list("repeats", flat=True)) == [0] * 5
+    assert list(Schedule.objects.values_list("repeats", flat=True)) == [0] * 6
 
     out, _ = run("scheduler", "start")
     lines = out.splitlines()
     assert lines[0] == "scheduler: enabled; clusters alive: 0; running: False"
     assert not any("(paused)" in line for line in lines)
-    assert list(Schedule.objects.values_list("repeats", flat=True)) == [-1] * 5
+    assert list(Schedule.objects.values_list("repeats", flat=True)) == [-1] * 6
     assert [(c.changed_by, c.source, c.after["enabled"]) for c in ScheduleChange.objects.order_by("pk")] == (
-        [(None, "command", False)] * 5 + [(None, "command", True)] * 5
+        [(None, "command", False)] * 6 + [(None, "command", True)] * 6
     )
 
     out, _ = run("scheduler", "status")
@@ -108,14 +116,14 @@ def test_scheduler_status_shows_the_last_run(schedules):
 def test_scheduler_status_json(schedules):
     out, _ = run("scheduler", "status", "--json")
     body = json.loads(out)
-    assert body["jobs_count"] == 5
+    assert body["jobs_count"] == 6
     assert (body["enabled"], body["running"], body["timezone"]) == (True, False, "Africa/Lome")
     assert [job["id"] for job in body["jobs"]] == JOB_IDS
-    assert [job["enabled"] for job in body["jobs"]] == [True] * 5
+    assert [job["enabled"] for job in body["jobs"]] == [True] * 6
 
     run("scheduler", "stop")
     body = json.loads(run("scheduler", "status", "--json")[0])
-    assert (body["enabled"], body["jobs_count"]) == (False, 5)
+    assert (body["enabled"], body["jobs_count"]) == (False, 6)
 
 
 def test_scheduler_rejects_an_unknown_action_and_changes_nothing(schedules):
@@ -123,7 +131,7 @@ def test_scheduler_rejects_an_unknown_action_and_changes_nothing(schedules):
     with pytest.raises(CommandError, match="invalid choice: 'bogus'"):
         run("scheduler", "bogus")
     assert schedule_rows() == before
-    assert list(Schedule.objects.values_list("repeats", flat=True)) == [-1] * 5
+    assert list(Schedule.objects.values_list("repeats", flat=True)) == [-1] * 6
 
 
 def test_scheduler_bogus_on_the_command_line_exits_non_zero_with_a_short_message():

@@ -114,7 +114,7 @@ def test_a_heartbeat_for_no_job_or_no_http_url_is_refused(settings):
         (
             "soulverse.E010",
             "JOB_HEARTBEAT_URLS: 'daily_verse' is no job (known: daily_verses_generation, "
-            "cache_cleanup, user_stats_update, deliver_verses, daily_verses_review).",
+            "cache_cleanup, user_stats_update, deliver_verses, daily_verses_review, deliver_campaigns).",
         ),
         ("soulverse.E011", "JOB_HEARTBEAT_URLS: the URL of 'deliver_verses' is not an http(s) URL."),
     ]

@@ -28,9 +28,10 @@ def test_setup_schedules_is_idempotent_and_keeps_a_stopped_scheduler_stopped():
         ("user_stats_update", "created"),
         ("deliver_verses", "created"),
         ("daily_verses_review", "created"),
+        ("deliver_campaigns", "created"),
     ]
     rows = list(Schedule.objects.order_by("name").values("name", "func", "args", "cron", "repeats"))
-    assert rows[3] == {
+    assert rows[4] == {
         "name": "deliver_verses",
         "func": "scheduler.tasks.job_run",
         "args": "'deliver_verses'",
@@ -48,7 +49,7 @@ def test_setup_schedules_is_idempotent_and_keeps_a_stopped_scheduler_stopped():
     Schedule.objects.filter(name="cache_cleanup").update(cron="*/5 * * * *")  # drifted by hand
     assert dict(schedules_setup())["cache_cleanup"] == "updated"
     assert dict(schedules_setup()) == dict.fromkeys(dict(schedules_setup()), "unchanged")
-    assert Schedule.objects.count() == 5
+    assert Schedule.objects.count() == 6
     assert set(Schedule.objects.values_list("repeats", flat=True)) == {0}
     assert Schedule.objects.get(name="cache_cleanup").cron == "0 2 * * *"
 

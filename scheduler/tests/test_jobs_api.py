@@ -28,6 +28,7 @@ def test_list_and_get_show_each_job_with_its_schedule(staff_client, schedules):
         ("user_stats_update", "0 0 * * *", True, "cron[hour=0, minute=0]"),
         ("deliver_verses", "*/15 * * * *", True, "cron[minute=*/15]"),
         ("daily_verses_review", "0 18 * * *", True, "cron[hour=18, minute=0]"),
+        ("deliver_campaigns", "*/15 * * * *", True, "cron[minute=*/15]"),
     ]
     one = staff_client.get(f"{URL}/cache_cleanup").json()
     assert one == jobs[1]
@@ -144,17 +145,18 @@ def test_stop_announces_each_job_paused(staff_client, staff_user, schedules, set
         ).secret
         assert staff_client.patch(f"{URL}/cache_cleanup", {"enabled": False}, format="json").status_code == 200
         assert staff_client.post("/api/v1/scheduler/stop").status_code == 200
-        got = receiver.wait_for(6)
+        got = receiver.wait_for(7)
     assert all(r.verified for r in got)
     assert [(r.payload["type"], r.payload["data"].get("job_id")) for r in got] == [
         ("schedule.updated", "cache_cleanup"),
         ("schedule.updated", "daily_verses_generation"),
         ("schedule.updated", "daily_verses_review"),
+        ("schedule.updated", "deliver_campaigns"),
         ("schedule.updated", "deliver_verses"),
         ("schedule.updated", "user_stats_update"),
         ("scheduler.stopped", None),
     ]
-    assert {(r.payload["data"].get("source"), r.payload["data"].get("changed_by")) for r in got[1:5]} == {
+    assert {(r.payload["data"].get("source"), r.payload["data"].get("changed_by")) for r in got[1:6]} == {
         ("api", str(staff_user.pk))
     }
 

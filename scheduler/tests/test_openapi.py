@@ -42,6 +42,12 @@ OPERATIONS = {
     ("/api/v1/scheduler/feasts/{id}/", "patch"),
     ("/api/v1/scheduler/verse-review/", "get"),
     ("/api/v1/scheduler/verse-review/{id}/actions/", "post"),
+    ("/api/v1/scheduler/campaigns/", "get"),
+    ("/api/v1/scheduler/campaigns/", "post"),
+    ("/api/v1/scheduler/campaigns/{id}/", "get"),
+    ("/api/v1/scheduler/campaigns/{id}/cancel/", "post"),
+    ("/api/v1/scheduler/campaigns/{id}/test/", "post"),
+    ("/api/v1/campaigns/{id}/opened/", "post"),
 }
 
 

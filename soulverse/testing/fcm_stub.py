@@ -16,7 +16,8 @@ token, deprecated by FCM), ``topic`` or ``condition``.
 
 Modes: a target (FID or token) starting with ``unregistered``, ``mismatch`` or ``invalid`` is
 answered 404 UNREGISTERED, 403 SENDER_ID_MISMATCH or 400 INVALID_ARGUMENT (about ``message.fid``
-or ``message.token``); one starting with ``unavailable`` always 503 UNAVAILABLE (a device FCM
+or ``message.token``); a message whose ``fcm_options.analytics_label`` does not match FCM's
+pattern ``^[a-zA-Z0-9-_.~%]{1,50}$`` 400 INVALID_ARGUMENT (about that field); one starting with ``unavailable`` always 503 UNAVAILABLE (a device FCM
 cannot reach for now). FCM has no error of its own for an FID sent where the app has not opted in
 to FID registration: it answers UNREGISTERED, as ``fids_unregistered`` makes the stub answer
 every FID (an app that registers tokens only);
@@ -36,6 +37,7 @@ import itertools
 import json
 import math
 import multiprocessing
+import re
 import secrets
 import signal
 import socket
@@ -64,6 +66,8 @@ FCM_ERROR_TYPE = "type.googleapis.com/google.firebase.fcm.v1.FcmError"
 BAD_REQUEST_TYPE = "type.googleapis.com/google.rpc.BadRequest"
 # Google's token endpoint: the `aud` of a service-account assertion, whatever URI it is posted to.
 GOOGLE_TOKEN_AUDIENCE = "https://oauth2.googleapis.com/token"
+# Message.fcm_options.analytics_label (FCM v1 reference).
+ANALYTICS_LABEL = re.compile(r"^[a-zA-Z0-9-_.~%]{1,50}$")
 SCOPES = {"https://www.googleapis.com/auth/firebase.messaging", "https://www.googleapis.com/auth/cloud-platform"}
 
 # FCM v1 error codes (FcmError.errorCode) -> (HTTP status, google.rpc.Code name, message).
@@ -309,6 +313,26 @@ class FcmStub:
                         "status": "INVALID_ARGUMENT",
                         "message": "Exactly one of fid, token, topic or condition is required.",
                         "details": [{"@type": FCM_ERROR_TYPE, "errorCode": "INVALID_ARGUMENT"}],
+                    }
+                },
+                {},
+            )
+        label = (message.get("fcm_options") or {}).get("analytics_label")
+        if label is not None and not (isinstance(label, str) and ANALYTICS_LABEL.fullmatch(label)):
+            return (
+                400,
+                {
+                    "error": {
+                        "code": 400,
+                        "status": "INVALID_ARGUMENT",
+                        "message": "Invalid analytics_label.",
+                        "details": [
+                            {"@type": FCM_ERROR_TYPE, "errorCode": "INVALID_ARGUMENT"},
+                            {
+                                "@type": BAD_REQUEST_TYPE,
+                                "fieldViolations": [{"field": "message.fcm_options.analytics_label"}],
+                            },
+                        ],
                     }
                 },
                 {},

@@ -57,6 +57,10 @@ REFERENCE_BODIES = {
     "PATCH /api/v1/scheduler/feasts/{id}/",
     "POST /api/v1/scheduler/verse-review/{id}/actions/",
 }
+# A campaign's moment is `send_at` or `local_time` with `date`, never both, and not long past; its
+# title and body are not blank once trimmed: rules across fields and of the clock that the schema
+# does not express, so schema-valid bodies may be refused (400 naming the field).
+CROSS_FIELD_BODIES = {"POST /api/v1/scheduler/campaigns/"}
 
 
 def _cluster_heartbeat() -> None:
@@ -98,7 +102,7 @@ def test_every_operation_conforms_to_the_schema(case, server):
         _cluster_heartbeat()
     confirmed = case.operation.label in AUTH_CONFIRMED
     excluded = [ignored_auth] if confirmed else []
-    if case.operation.label in REFERENCE_BODIES:
+    if case.operation.label in REFERENCE_BODIES | CROSS_FIELD_BODIES:
         excluded.append(positive_data_acceptance)
     response = case.call_and_validate(
         base_url=server["url"], headers={"Authorization": f"Token {server[who]}"}, excluded_checks=excluded

@@ -70,12 +70,12 @@ def test_viewers_read_but_cannot_operate(viewer_client, schedules, path):
 
 def test_operators_and_superusers_operate(staff_client, schedules):
     assert staff_client.post(SCHEDULER + "stop").status_code == 200
-    assert Schedule.objects.filter(repeats=0).count() == 5
+    assert Schedule.objects.filter(repeats=0).count() == 6
     root = User.objects.create_superuser("root@example.org", "Un-mot-de-passe-solide-42")
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {token_key_for(root)}")
     assert client.post(SCHEDULER + "start").status_code == 200
-    assert Schedule.objects.filter(repeats=-1).count() == 5
+    assert Schedule.objects.filter(repeats=-1).count() == 6
 
 
 def test_the_groups_exist_with_their_permissions():

@@ -37,11 +37,12 @@ import logging
 import uuid
 import zoneinfo
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, Model, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from soulverse.db import db_retry, tables_analyze_if_stale
@@ -73,6 +74,16 @@ from verses.push.hold import users_push_unheld
 from verses.selectors import DueGroup, deliveries_in_range, push_due_groups, users_push_due, users_push_next_slot
 
 logger = logging.getLogger(__name__)
+
+
+_ROW_FIELDS = (
+    "user_id",
+    "user__language",
+    "user__timezone",
+    "verse_id",
+    "verse__reference",
+    "verse__text",
+)
 
 
 class VerdictsUnrecorded(RuntimeError):
@@ -233,8 +244,11 @@ def _deliveries_create(*, day: datetime.date, users) -> int:
         return max(cursor.rowcount, 0)
 
 
-def _deliveries_claim(*, day: datetime.date, user_ids: list, claim: str) -> list[dict]:
-    """Mark the chunk's sendable deliveries `sending`, claimed by `claim`; their rows to send.
+def deliveries_claim(
+    *, deliveries: QuerySet, user_ids: list, claim: str, fields: tuple[str, ...] = ("day", *_ROW_FIELDS)
+) -> list[dict]:
+    """Mark the sendable ones of `deliveries` (Delivery or CampaignDelivery rows) of the chunk's
+    users `sending`, claimed by `claim`; their rows to send (with `fields`).
 
     Sendable: pending, failed on an earlier tick, refused for devices all dead that the user has
     replaced since (a user with no device is not due), or sending under this same claim (a re-run
@@ -245,35 +259,43 @@ def _deliveries_claim(*, day: datetime.date, user_ids: list, claim: str) -> list
     ) & (Q(claim=claim) | Q(claimed_until__lt=now))
     # Rows another chunk is claiming are left to it (SKIP LOCKED); every statement finds its rows
     # by key, through the (user, day) unique index or the primary key.
+    model = deliveries.model
     ids = list(
-        Delivery.objects.select_for_update(skip_locked=True)
-        .filter(day=day, user_id__in=user_ids)
+        deliveries.select_for_update(skip_locked=True)
+        .filter(user_id__in=user_ids)
         .filter(claimable)
         .values_list("id", flat=True)
     )
-    Delivery.objects.filter(id__in=ids).update(
+    model.objects.filter(id__in=ids).update(
         state=Delivery.State.SENDING,
         claim=claim,
         attempts=F("attempts") + 1,
         updated_at=now,
         claimed_until=now + datetime.timedelta(seconds=settings.PUSH_CLAIM_SECONDS),
     )
-    return list(Delivery.objects.filter(id__in=ids).values("id", "attempts", "day", "sent_devices", *_ROW_FIELDS))
-
-
-_ROW_FIELDS = (
-    "user_id",
-    "user__language",
-    "user__timezone",
-    "verse_id",
-    "verse__reference",
-    "verse__text",
-)
+    return list(model.objects.filter(id__in=ids).values("id", "attempts", "sent_devices", *fields))
 
 
 def _pushes(rows: list[dict], *, day: datetime.date) -> dict[uuid.UUID, list[fcm.Push]]:
-    """By user, one push per device of theirs that FCM has not accepted the verse for yet (one
-    query for the chunk's devices)."""
+    """By user, one push of their verse per device of theirs that FCM has not accepted it for yet."""
+
+    def verse_push(row: dict, **device) -> fcm.Push:
+        return fcm.Push(
+            **device,
+            language=row["user__language"],
+            day=day,
+            reference=row["verse__reference"],
+            text=row["verse__text"],
+            verse_id=row["verse_id"],
+            expires_at=_end_of_local_day(day, row["user__timezone"]),
+        )
+
+    return device_pushes(rows, verse_push)
+
+
+def device_pushes(rows: list[dict], push_for: Callable[..., fcm.Push]) -> dict[uuid.UUID, list[fcm.Push]]:
+    """By user, `push_for(row, key=, kind=, target=, confirmed=)` for each device of theirs not in
+    the row's `sent_devices` (one query for the chunk's devices)."""
     devices = defaultdict(list)
     for device in (
         Device.objects.filter(user_id__in=[row["user_id"] for row in rows])
@@ -283,26 +305,12 @@ def _pushes(rows: list[dict], *, day: datetime.date) -> dict[uuid.UUID, list[fcm
         devices[device[1]].append(device)
     pushes = {}
     for row in rows:
-        expires_at = _end_of_local_day(day, row["user__timezone"])
         sent = set(row.get("sent_devices") or ())
-        user_pushes = pushes[row["user_id"]] = []
-        for device_id, _, kind, identifier, confirmed_at in devices[row["user_id"]]:
-            if device_id in sent:
-                continue
-            user_pushes.append(
-                fcm.Push(
-                    key=device_id,
-                    kind=kind,
-                    target=identifier,
-                    language=row["user__language"],
-                    day=day,
-                    reference=row["verse__reference"],
-                    text=row["verse__text"],
-                    verse_id=row["verse_id"],
-                    expires_at=expires_at,
-                    confirmed=confirmed_at is not None,
-                )
-            )
+        pushes[row["user_id"]] = [
+            push_for(row, key=device_id, kind=kind, target=identifier, confirmed=confirmed_at is not None)
+            for device_id, _, kind, identifier, confirmed_at in devices[row["user_id"]]
+            if device_id not in sent
+        ]
     return pushes
 
 
@@ -367,7 +375,9 @@ def _delivery_outcome(row: dict, verdicts: _Verdicts, counts: Counter) -> tuple:
     return row["id"], state, message_id[:200], errors[:200], json.dumps(sent_devices)
 
 
-def _results_record(*, rows: list[dict], verdicts: _Verdicts, claim: str, counts: Counter) -> None:
+def _results_record(
+    *, rows: list[dict], verdicts: _Verdicts, claim: str, counts: Counter, model: type[Model] = Delivery
+) -> None:
     """Record FCM's verdicts in one UPDATE (Django's bulk_update costs seconds for 500 rows), only
     on rows still under the chunk's claim; remove the devices FCM called dead and mark those it
     accepted for the first time (both by primary key)."""
@@ -386,18 +396,20 @@ def _results_record(*, rows: list[dict], verdicts: _Verdicts, claim: str, counts
         return
     now = timezone.now()
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(*_verdicts_statement(values, now=now, claim=claim))
+        cursor.execute(*_verdicts_statement(values, now=now, claim=claim, model=model))
         if dead:
             Device.objects.filter(id__in=dead).delete()
         if accepted:  # the first time only (an FID confirmed is no longer suspected of FID_NOT_REGISTERED)
             Device.objects.filter(id__in=accepted, confirmed_at__isnull=True).update(confirmed_at=now)
 
 
-def _verdicts_statement(values: list[tuple], *, now: datetime.datetime, claim: str) -> tuple[str, list]:
-    """The UPDATE that records a chunk's (id, state, message id, error, sent devices) rows, on the
-    rows still under its claim. PostgreSQL: five bound arrays, unnested (one statement the same
+def _verdicts_statement(
+    values: list[tuple], *, now: datetime.datetime, claim: str, model: type[Model] = Delivery
+) -> tuple[str, list]:
+    """The UPDATE that records a chunk's (id, state, message id, error, sent devices) rows of
+    `model` (Delivery or CampaignDelivery), on the rows still under its claim. PostgreSQL: five bound arrays, unnested (one statement the same
     whatever the chunk's size: 5 parameters, not 5 per row); SQLite: a VALUES list."""
-    table = connection.ops.quote_name(Delivery._meta.db_table)
+    table = connection.ops.quote_name(model._meta.db_table)
     now_value = connection.ops.adapt_datetimefield_value(now)
     columns = "v(id, state, message_id, error, sent_devices)"
     if connection.vendor == "postgresql":
@@ -460,7 +472,7 @@ def _chunk_claim(*, day: datetime.date, users: list[tuple[uuid.UUID, bool]], cla
             chunk_users = User.objects.filter(id__in=unprepared)
             daily_verses_assign(day=day, users=chunk_users)
             _deliveries_create(day=day, users=chunk_users)
-        return _deliveries_claim(day=day, user_ids=user_ids, claim=claim)
+        return deliveries_claim(deliveries=Delivery.objects.filter(day=day), user_ids=user_ids, claim=claim)
 
 
 def _dry_run_count(verdicts: _Verdicts, rows: list[dict], counts: Counter) -> None:
@@ -472,6 +484,37 @@ def _dry_run_count(verdicts: _Verdicts, rows: list[dict], counts: Counter) -> No
             counts[PUSH_FAILED.name] += 1
     counts[PUSH_FID_NOT_REGISTERED.name] += len(verdicts.fid_not_registered)
     counts[PUSH_INVALID_TOKENS.name] += sum(map(len, verdicts.dead.values())) - len(verdicts.fid_not_registered)
+
+
+def pushes_send_record(
+    *,
+    rows: list[dict],
+    pushes_by_user: dict,
+    claim: str,
+    counts: Counter,
+    at: datetime.datetime,
+    dry_run: bool,
+    model: type[Model] = Delivery,
+) -> None:
+    """Steps 2 and 3 of a chunk whose `rows` (of `model`) are claimed by `claim`: send the pushes
+    outside any transaction, then record FCM's verdicts (retried in place through a database
+    outage); in a dry run, only count them."""
+    pushes = [push for user_pushes in pushes_by_user.values() for push in user_pushes]
+    results = {}
+    if pushes:  # step 2: no transaction open while FCM answers
+        sent, counts[PUSH_RETRIED.name] = fcm.pushes_send(pushes, dry_run=dry_run, now=max(at, timezone.now()))
+        results = {result.key: result for result in sent}
+    verdicts = _Verdicts.read(pushes_by_user, results)
+    if dry_run:
+        _dry_run_count(verdicts, rows, counts)
+        return
+    try:  # step 3
+        db_retry("push_record_retry")(_results_record)(
+            rows=rows, verdicts=verdicts, claim=claim, counts=counts, model=model
+        )
+    except (OperationalError, InterfaceError) as exc:
+        logger.error("event=push_verdicts_unrecorded claim=%s pushes=%s", claim, len(pushes))
+        raise VerdictsUnrecorded(f"{len(pushes)} verdicts unrecorded: {exc}") from exc
 
 
 def push_chunk_deliver(
@@ -495,22 +538,7 @@ def push_chunk_deliver(
     rows = _chunk_claim(day=day, users=users, claim=claim, dry_run=dry_run)
     counts[PUSH_DUE.name] = len(rows)
     pushes_by_user = _pushes(rows, day=day) if rows else {}
-    pushes = [push for user_pushes in pushes_by_user.values() for push in user_pushes]
-    results = {}
-    if pushes:  # step 2: no transaction open while FCM answers
-        sent, counts[PUSH_RETRIED.name] = fcm.pushes_send(pushes, dry_run=dry_run, now=max(at, timezone.now()))
-        results = {result.key: result for result in sent}
-    verdicts = _Verdicts.read(pushes_by_user, results)
-    if dry_run:
-        _dry_run_count(verdicts, rows, counts)
-    else:
-        try:  # step 3
-            db_retry("push_record_retry")(_results_record)(rows=rows, verdicts=verdicts, claim=claim, counts=counts)
-        except (OperationalError, InterfaceError) as exc:
-            logger.error(
-                "event=push_verdicts_unrecorded chunk=%s day=%s pushes=%s", chunk_id, day.isoformat(), len(pushes)
-            )
-            raise VerdictsUnrecorded(f"{len(pushes)} verdicts unrecorded: {exc}") from exc
+    pushes_send_record(rows=rows, pushes_by_user=pushes_by_user, claim=claim, counts=counts, at=at, dry_run=dry_run)
     logger.info(
         "event=push_chunk day=%s zones=%s due=%s sent=%s devices_sent=%s invalid_devices=%s fid_not_registered=%s "
         "failed=%s retried=%s dry_run=%s",

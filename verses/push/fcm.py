@@ -57,6 +57,7 @@ warnings.filterwarnings("ignore", message="Message.token is deprecated", categor
 APP_NAME = "soulverse-push"
 TITLES = {"fr": "Ton verset du jour", "en": "Your verse of the day"}
 BODY_WORDS = 12
+DAILY_VERSE_LABEL = "daily-verse"
 
 
 class Outcome:
@@ -89,6 +90,10 @@ class Push:
     verse_id: int
     expires_at: datetime.datetime  # end of the user's local day
     confirmed: bool = True
+    label: str = DAILY_VERSE_LABEL  # Message.fcm_options.analytics_label: Firebase's reports split by it
+    # An announcement (verses/campaigns) instead of the verse: its own title and body.
+    title: str = ""
+    body: str = ""
 
 
 @dataclass(frozen=True)
@@ -194,16 +199,21 @@ def _first_words(text: str, count: int = BODY_WORDS) -> str:
 def push_message(push: Push, *, now: datetime.datetime) -> messaging.Message:
     """The notification in the user's language; a repeated send replaces rather than stacks
     (Android collapse key, APNs collapse id and thread id); it expires with the local day."""
-    collapse = f"verse-{push.day.isoformat()}"
+    collapse = push.label if push.title else f"verse-{push.day.isoformat()}"
     ttl_seconds = max(0, int((push.expires_at - now).total_seconds()))
     target = {"fid": push.target} if push.kind == Kind.FID else {"token": push.target}
+    if push.title:  # an announcement: its data names it (the app reports the open with its id)
+        data = {"campaign_id": push.label.removeprefix("campaign-")}
+    else:
+        data = {"day": push.day.isoformat(), "reference": push.reference, "verse_id": str(push.verse_id)}
     return messaging.Message(
         **target,
         notification=messaging.Notification(
-            title=TITLES.get(push.language, TITLES["fr"]),
-            body=f"{push.reference} — {_first_words(push.text)}",
+            title=push.title or TITLES.get(push.language, TITLES["fr"]),
+            body=push.body or f"{push.reference} — {_first_words(push.text)}",
         ),
-        data={"day": push.day.isoformat(), "reference": push.reference, "verse_id": str(push.verse_id)},
+        data=data,
+        fcm_options=messaging.FCMOptions(analytics_label=push.label),
         android=messaging.AndroidConfig(
             collapse_key=collapse, ttl=datetime.timedelta(seconds=ttl_seconds), priority="normal"
         ),
@@ -213,7 +223,9 @@ def push_message(push: Push, *, now: datetime.datetime) -> messaging.Message:
                 "apns-expiration": str(int(push.expires_at.timestamp())),
                 "apns-priority": "5",
             },
-            payload=messaging.APNSPayload(aps=messaging.Aps(thread_id="daily-verse")),
+            payload=messaging.APNSPayload(
+                aps=messaging.Aps(thread_id="announcements" if push.title else "daily-verse")
+            ),
         ),
     )
 

@@ -55,15 +55,16 @@ def runs_done() -> bool:
     return not JobRun.objects.filter(status="running").exists()
 
 
-def assert_each_user_recorded_sent_once(users: int) -> None:
-    per_user = Delivery.objects.values("user").annotate(n=Count("pk"))
+def assert_each_user_recorded_sent_once(users: int, model=Delivery) -> None:
+    """One delivery (`model`: Delivery, or CampaignDelivery) per user, sent to each of their devices."""
+    per_user = model.objects.values("user").annotate(n=Count("pk"))
     assert len(per_user) == users and {row["n"] for row in per_user} == {1}
-    assert set(Delivery.objects.values_list("state", flat=True)) == {"sent"}
+    assert set(model.objects.values_list("state", flat=True)) == {"sent"}
     # Each delivery records every device of its user as accepted.
     devices = {user: set() for user in User.objects.values_list("pk", flat=True)}
     for user, device in Device.objects.values_list("user", "pk"):
         devices[user].add(device)
-    assert {user: set(sent) for user, sent in Delivery.objects.values_list("user", "sent_devices")} == devices
+    assert {user: set(sent) for user, sent in model.objects.values_list("user", "sent_devices")} == devices
 
 
 @pytest.mark.parametrize("trial", range(2))
