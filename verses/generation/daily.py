@@ -9,6 +9,8 @@ from collections import Counter
 
 from django.conf import settings
 from django.db import connection
+from django.db.models import F, Window
+from django.db.models.functions import Mod, RowNumber
 from django.utils import timezone
 
 from soulverse.db import tables_analyze_if_stale
@@ -22,6 +24,18 @@ from verses.history import daily_verse_partitions_ensure
 from verses.models import DailyVerse, VerseOfTheDay
 
 logger = logging.getLogger(__name__)
+
+
+def users_chunk_bounds(users, *, chunk_size: int) -> list[tuple]:
+    """Keyset ranges (after, upto] of `chunk_size` rows of `users` (any queryset: by its primary
+    key) each, covering them all (one query)."""
+    ends = list(
+        users.annotate(position=Window(RowNumber(), order_by=F("id").asc()))
+        .annotate(remainder=Mod(F("position"), chunk_size))
+        .filter(remainder=0)
+        .values_list("id", flat=True)
+    )
+    return _bounds(ends)
 
 
 def _bounds(ends: list[uuid.UUID]) -> list[tuple[uuid.UUID | None, uuid.UUID | None]]:

@@ -76,7 +76,7 @@ def _propose(provider: GeminiProvider, language: str = "fr", run: AIRun | None =
 def _error_of(provider: GeminiProvider, run: AIRun | None = None) -> AIError:
     with pytest.raises(AIError) as caught:
         _propose(provider, run=run)
-    assert caught.value.kind in FAILURE_KINDS  # never a kind the README does not explain
+    assert caught.value.kind in FAILURE_KINDS  # never a kind docs/architecture.md does not explain
     return caught.value
 
 
@@ -566,13 +566,13 @@ def test_a_probe_that_cannot_reach_gemini_says_unverified(settings, db) -> None:
     assert provider_probe(provider_get()) == ProbeResult("unverified", "connection", "network error (ConnectError)")
 
 
-def test_the_readmes_table_of_failure_kinds_matches_the_code() -> None:
+def test_the_architecture_docs_table_of_failure_kinds_matches_the_code() -> None:
     from pathlib import Path
 
     from verses.generation.validation import REJECTION_KINDS
 
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    table = readme.split("| kind | cause |\n|---|---|\n", 1)[1].split("\n\n", 1)[0]
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "architecture.md").read_text()
+    table = docs.split("| kind | cause |\n|---|---|\n", 1)[1].split("\n\n", 1)[0]
     kinds = [row.split("`")[1] for row in table.splitlines()]
 
     assert kinds == [*FAILURE_KINDS, *REJECTION_KINDS]

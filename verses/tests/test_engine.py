@@ -134,7 +134,7 @@ def test_a_failure_falls_back_for_that_pair_only_and_is_counted_by_kind(ai, repl
 
     report = daily_run(day=DAY)
 
-    assert kind in FAILURE_KINDS or kind in REJECTION_KINDS  # the README's table lists them all
+    assert kind in FAILURE_KINDS or kind in REJECTION_KINDS  # docs/architecture.md's table lists them all
     assert report["ai_failures"] == {kind: 1}
     assert (report["ai_calls"], report["fallbacks"], report["verses_created"]) == (1 + fr_calls, 1, 2)
     fallback = DailyVerse.objects.select_related("verse").get(user=french).verse

@@ -121,27 +121,13 @@ def test_chunks_cover_every_user(settings):
     assert report["chunks"] == 4
 
 
-def _chunk_bounds_by_window(users, *, chunk_size):
-    """The keyset ranges as the run made them before it made them in one pass: a query of its own."""
-    from django.db.models import F, Window
-    from django.db.models.functions import Mod, RowNumber
-
-    ends = list(
-        users.annotate(position=Window(RowNumber(), order_by=F("id").asc()))
-        .annotate(remainder=Mod(F("position"), chunk_size))
-        .filter(remainder=0)
-        .values_list("id", flat=True)
-    )
-    return list(zip([None, *ends], [*ends, None]))
-
-
 @pytest.mark.parametrize("chunk_size", [1, 3, 4, 12, 100])
 def test_one_pass_gives_the_groups_and_chunks_of_two_queries(chunk_size):
     from django.db.models import Count
 
     from users.models import Device
     from users.selectors import users_active
-    from verses.generation.daily import users_groups_and_chunk_bounds
+    from verses.generation.daily import users_chunk_bounds, users_groups_and_chunk_bounds
 
     for index, user in enumerate(
         [
@@ -160,7 +146,7 @@ def test_one_pass_gives_the_groups_and_chunks_of_two_queries(chunk_size):
     expected = sorted(users_active().order_by().values_list("mood", "language").annotate(users=Count("id")))
     assert groups == expected
     assert sum(count for _, _, count in groups) == 12
-    assert bounds == _chunk_bounds_by_window(users_active(), chunk_size=chunk_size)
+    assert bounds == users_chunk_bounds(users_active(), chunk_size=chunk_size)
     ranges = [users_active(after=after, upto=upto).count() for after, upto in bounds]
     assert sum(ranges) == 12 and all(count <= chunk_size for count in ranges)
 
