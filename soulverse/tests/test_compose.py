@@ -84,6 +84,7 @@ def test_the_application_environment_is_the_same():
         "VERSES_TODAY_CACHE_SECONDS",
         "DEVICES_PER_USER",
         "FCM_SEND_MODE",
+        "PUSH_PREPARE_AHEAD_MINUTES",
     }
     compose = {key: value for key, value in compose.items() if key not in passed_on}
     assert set(smoke) == set(compose)
