@@ -38,7 +38,7 @@ STATE_LABELS = dict(Campaign.State.choices)
 def campaign_data(campaign: Campaign) -> dict:
     """The campaign and its figures, as CampaignSerializer renders them (`campaign` annotated by
     campaigns_with_figures)."""
-    return CampaignSerializer({**_fields(campaign), **campaign_figures(campaign)}).data
+    return CampaignSerializer({**_fields(campaign), **campaign_figures(campaign=campaign)}).data
 
 
 def _fields(campaign: Campaign) -> dict:

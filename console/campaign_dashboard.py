@@ -43,7 +43,7 @@ def _segment_text(segment: dict) -> str:
 def _page(request, *, form: dict | None = None, preview: int | None = None):
     campaigns = list(campaigns_with_figures()[:CAMPAIGNS_SHOWN])
     for campaign in campaigns:
-        campaign.figures = campaign_figures(campaign)
+        campaign.figures = campaign_figures(campaign=campaign)
         campaign.segment_text = _segment_text(campaign.segment)
         campaign.cancellable = campaign.state in (Campaign.State.SCHEDULED, Campaign.State.SENDING)
     form = form or {"mode": "local_time", "local_time": "09:00"}

@@ -3,6 +3,7 @@ they are created through the API or the dashboard (/admin/dashboard/campaigns/),
 
 from django.contrib import admin, messages
 
+from scheduler.permissions import OPERATE_PERMISSION
 from verses.campaigns.models import Campaign, CampaignDelivery
 from verses.campaigns.selectors import campaign_figures, campaigns_with_figures
 from verses.campaigns.services import CampaignNotCancellable, campaign_cancel
@@ -29,10 +30,13 @@ class CampaignAdmin(admin.ModelAdmin):
 
     @admin.display(description="audience / envoyées / échecs / ouvertes")
     def figures(self, obj: Campaign) -> str:
-        figures = campaign_figures(obj)
+        figures = campaign_figures(campaign=obj)
         return f"{figures['audience']} / {figures['sent']} / {figures['failed']} / {figures['opened']}"
 
-    @admin.action(description="Annuler les campagnes sélectionnées", permissions=["change"])
+    def has_operate_permission(self, request) -> bool:
+        return request.user.is_active and request.user.has_perm(OPERATE_PERMISSION)
+
+    @admin.action(description="Annuler les campagnes sélectionnées", permissions=["operate"])
     def cancel(self, request, queryset):
         cancelled = 0
         for campaign in queryset:

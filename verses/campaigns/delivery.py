@@ -15,6 +15,7 @@ from collections import Counter
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from verses.campaigns.counts import CAMPAIGNS_DUE, CAMPAIGNS_SENT, CAMPAIGNS_STARTED, DELIVER_CAMPAIGNS_COUNTS
@@ -22,9 +23,11 @@ from verses.campaigns.models import Campaign, CampaignDelivery
 from verses.campaigns.selectors import (
     campaign_audience,
     campaign_deliveries_open,
+    campaign_due_everywhere,
     campaign_figures,
     campaign_get,
     campaign_zones_due,
+    campaign_zones_expired,
     campaigns_in_progress,
 )
 from verses.campaigns.signals import campaign_sent
@@ -76,13 +79,19 @@ def campaign_tick_prepare(*, at: datetime.datetime, dry_run: bool = False) -> tu
         if campaign.state == Campaign.State.SCHEDULED:
             audience = campaign_audience(segment=campaign.segment)
             zones = list(audience.order_by().values_list("timezone", flat=True).distinct())
-            if not campaign_zones_due(campaign, zones=zones, at=at) or dry_run:
+            # Due somewhere in its audience, or everywhere (an empty audience starts, then ends sent).
+            due = campaign_zones_due(campaign=campaign, zones=zones, at=at) or campaign_due_everywhere(
+                campaign=campaign, at=at
+            )
+            if not due or dry_run:
                 continue
             campaign_audience_fix(campaign=campaign)
             counts[CAMPAIGNS_STARTED.name] += 1
         deliveries = campaign_deliveries_open(campaign_id=campaign.pk)
         zones = list(deliveries.order_by().values_list("user__timezone", flat=True).distinct())
-        due_zones = campaign_zones_due(campaign, zones=zones, at=at)
+        if not dry_run:
+            campaign_deliveries_expire(campaign=campaign, zones=zones, at=at)
+        due_zones = campaign_zones_due(campaign=campaign, zones=zones, at=at)
         if not due_zones:
             continue
         counts[CAMPAIGNS_DUE.name] += 1
@@ -109,8 +118,36 @@ def campaign_tick_prepare(*, at: datetime.datetime, dry_run: bool = False) -> tu
     return {"at": at.isoformat(), "push_enabled": 1, **counts}, chunks
 
 
-def campaign_push(campaign: Campaign, *, language: str, ttl: datetime.timedelta = CAMPAIGN_TTL, **device) -> fcm.Push:
-    """The campaign's message to one device (`device`: key, kind, target, confirmed)."""
+def campaign_deliveries_expire(*, campaign: Campaign, zones: list[str], at: datetime.datetime) -> int:
+    """Close as failed the deliveries not sent in the zones whose clock has passed a `local_time`
+    campaign's date (not those a live chunk holds): the campaign can then end. Returns how many."""
+    expired = campaign_zones_expired(campaign=campaign, zones=zones, at=at)
+    if not expired:
+        return 0
+    now = timezone.now()
+    closable = Q(state__in=[CampaignDelivery.State.PENDING, CampaignDelivery.State.FAILED]) | Q(
+        state=CampaignDelivery.State.SENDING, claimed_until__lt=now
+    )
+    closed = (
+        CampaignDelivery.objects.filter(campaign_id=campaign.pk, user__timezone__in=expired, sent_at__isnull=True)
+        .filter(closable)
+        .update(
+            state=CampaignDelivery.State.FAILED,
+            attempts=settings.PUSH_MAX_TICKS,
+            error="expired: the local date has passed",
+            claim="",
+            claimed_until=None,
+            updated_at=now,
+        )
+    )
+    if closed:
+        logger.info("event=campaign_deliveries_expired campaign=%s deliveries=%s", campaign.pk, closed)
+    return closed
+
+
+def campaign_push(campaign: Campaign, *, language: str, expires_at: datetime.datetime, **device) -> fcm.Push:
+    """The campaign's message to one device (`device`: key, kind, target, confirmed); one
+    `expires_at` for a whole chunk, so that its message body is built once (fcm.PushBodies)."""
     return fcm.Push(
         **device,
         language=language,
@@ -118,7 +155,7 @@ def campaign_push(campaign: Campaign, *, language: str, ttl: datetime.timedelta 
         reference="",
         text="",
         verse_id=0,
-        expires_at=timezone.now() + ttl,
+        expires_at=expires_at,
         label=campaign.label,
         title=campaign.title,
         body=campaign.body,
@@ -157,15 +194,23 @@ def campaign_chunk_deliver(
         rows = list(deliveries.filter(user_id__in=user_ids).values("id", "attempts", "sent_devices", *_ROW_FIELDS))
     else:
         with transaction.atomic():
-            rows = deliveries_claim(deliveries=deliveries, user_ids=user_ids, claim=claim, fields=_ROW_FIELDS)
+            # A cancel commits under this row's lock: once it has, no chunk claims anything more.
+            if Campaign.objects.select_for_update().filter(pk=campaign_id, state=Campaign.State.SENDING).exists():
+                rows = deliveries_claim(deliveries=deliveries, user_ids=user_ids, claim=claim, fields=_ROW_FIELDS)
+            else:
+                rows = []
     for row in rows:
         row["day"] = at.date()  # for the push pipeline's log lines
     counts[PUSH_DUE.name] = len(rows)
     reachable = [row for row in rows if row["user__is_active"] and row["user__notifications_enabled"]]
     pushes_by_user = {row["user_id"]: [] for row in rows}
+    expires_at = timezone.now() + CAMPAIGN_TTL
     pushes_by_user.update(
         device_pushes(
-            reachable, lambda row, **device: campaign_push(campaign, language=row["user__language"], **device)
+            reachable,
+            lambda row, **device: campaign_push(
+                campaign, language=row["user__language"], expires_at=expires_at, **device
+            ),
         )
     )
     pushes_send_record(
@@ -202,7 +247,7 @@ def campaigns_finish() -> int:
             ):
                 continue
             done = campaign_get(campaign_id=campaign.pk)
-            figures = campaign_figures(done)
+            figures = campaign_figures(campaign=done)
             campaign_sent.send(sender=Campaign, campaign=done, figures=figures)
         finished += 1
         logger.info(

@@ -64,7 +64,7 @@ def campaign_get(*, campaign_id: int) -> Campaign | None:
     return campaigns_with_figures().filter(pk=campaign_id).first()
 
 
-def campaign_figures(campaign: Campaign) -> dict:
+def campaign_figures(*, campaign: Campaign) -> dict:
     """Audience, sent, failed, opened of an annotated campaign; the audience of one not begun yet
     is its segment's size now."""
     audience = campaign.audience_count
@@ -78,22 +78,47 @@ def campaign_figures(campaign: Campaign) -> dict:
     }
 
 
-def campaign_zones_due(campaign: Campaign, *, zones: list[str], at: datetime.datetime) -> list[str]:
+# The last time zone to reach a date and time (UTC-12; Etc/GMT+12 is UTC-12 in POSIX's sign).
+LAST_ZONE = zoneinfo.ZoneInfo("Etc/GMT+12")
+
+
+def _local(at: datetime.datetime, name: str) -> datetime.datetime:
+    try:
+        zone = zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        zone = zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    return at.astimezone(zone)
+
+
+def campaign_zones_due(*, campaign: Campaign, zones: list[str], at: datetime.datetime) -> list[str]:
     """Those of `zones` where the campaign is due at instant `at`: every zone once `send_at` has
-    passed; for `local_time`, the zones whose clock reads `date` at `local_time` or later (the
-    wall-clock comparison of the daily push, verses.selectors.push_due_groups)."""
+    passed; for `local_time`, the zones whose clock reads `date`, at `local_time` or later (the
+    wall-clock comparison of the daily push, verses.selectors.push_due_groups), never the day
+    after (an announcement at 09:00 does not arrive at 01:00 the next night)."""
     if campaign.send_at is not None:
         return list(zones) if campaign.send_at <= at else []
     due = []
     for name in zones:
-        try:
-            zone = zoneinfo.ZoneInfo(name)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            zone = zoneinfo.ZoneInfo(settings.TIME_ZONE)
-        local = at.astimezone(zone)
-        if (local.date(), local.time().replace(microsecond=0)) >= (campaign.date, campaign.local_time):
+        local = _local(at, name)
+        if local.date() == campaign.date and local.time().replace(microsecond=0) >= campaign.local_time:
             due.append(name)
     return due
+
+
+def campaign_zones_expired(*, campaign: Campaign, zones: list[str], at: datetime.datetime) -> list[str]:
+    """Those of `zones` whose clock has passed a `local_time` campaign's date: its users there can
+    no longer be sent it on time."""
+    if campaign.send_at is not None:
+        return []
+    return [name for name in zones if _local(at, name).date() > campaign.date]
+
+
+def campaign_due_everywhere(*, campaign: Campaign, at: datetime.datetime) -> bool:
+    """Whether the campaign's moment has come in every time zone at `at` (an audience, even an
+    empty one, is then fixed and the campaign can end)."""
+    if campaign.send_at is not None:
+        return campaign.send_at <= at
+    return datetime.datetime.combine(campaign.date, campaign.local_time, tzinfo=LAST_ZONE) <= at
 
 
 def campaigns_in_progress() -> QuerySet[Campaign]:

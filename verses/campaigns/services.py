@@ -3,6 +3,7 @@
 import datetime
 import logging
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -78,12 +79,13 @@ def campaign_test_send(*, campaign: Campaign, user: User) -> list[dict]:
     now = timezone.now()
 
     def push_for(row: dict, **device) -> fcm.Push:
-        return campaign_push(campaign, language=user.language, ttl=TEST_TTL, **device)
+        return campaign_push(campaign, language=user.language, expires_at=now + TEST_TTL, **device)
 
     pushes = device_pushes([row], push_for)[user.pk]
-    results, _ = fcm.pushes_send(pushes, now=now) if pushes else ([], 0)
+    dry_run = settings.FCM_DRY_RUN  # validate_only: nothing sent, nothing recorded
+    results, _ = fcm.pushes_send(pushes, now=now, dry_run=dry_run) if pushes else ([], 0)
     dead = [r.key for r in results if r.outcome in (fcm.Outcome.INVALID_TOKEN, fcm.Outcome.FID_NOT_REGISTERED)]
-    if dead:
+    if dead and not dry_run:
         Device.objects.filter(id__in=dead).delete()
     kinds = {push.key: push.kind for push in pushes}
     logger.info(
@@ -98,8 +100,8 @@ def campaign_test_send(*, campaign: Campaign, user: User) -> list[dict]:
 
 def campaign_open_record(*, campaign_id: int, user: User) -> CampaignDelivery:
     """Record that `user` opened the campaign's push; idempotent (the first open is kept).
-    CampaignDelivery.DoesNotExist when the user is not in its deliveries."""
-    delivery = CampaignDelivery.objects.get(campaign_id=campaign_id, user=user)
+    CampaignDelivery.DoesNotExist when it was not sent to the user."""
+    delivery = CampaignDelivery.objects.get(campaign_id=campaign_id, user=user, sent_at__isnull=False)
     if delivery.opened_at is None:
         now = timezone.now()
         if CampaignDelivery.objects.filter(pk=delivery.pk, opened_at__isnull=True).update(opened_at=now):

@@ -326,3 +326,71 @@ def test_opened_is_idempotent_and_only_for_the_campaign_s_users(staff_client, fc
     assert (shown["audience"], shown["sent"], shown["opened"]) == (1, 1, 1)
     listed = staff_client.get(CAMPAIGNS).json()
     assert [(c["id"], c["opened"]) for c in listed["results"]] == [(campaign["id"], 1)]
+
+
+# --- Edges: an empty audience, a local date gone by, a cancel during a tick, opens, dry run ------
+
+
+def test_a_campaign_without_audience_ends_sent_once_due_everywhere_and_sends_nobody_later(staff_client, fcm_stub):
+    campaign = create(staff_client, segment={"languages": ["en"]}, local_time="09:00", date=DAY.isoformat()).json()
+    last_nine = datetime.datetime.combine(DAY, NINE, tzinfo=zoneinfo.ZoneInfo("Etc/GMT+12"))
+    campaign_tick(last_nine - STEP)
+    assert Campaign.objects.get().state == "scheduled"
+    campaign_tick(last_nine)
+    assert Campaign.objects.get().state == "sent"
+    UserFactory(language="en")  # a user who matches only later is not sent a stale announcement
+    campaign_tick(last_nine + datetime.timedelta(days=30))
+    assert fcm_stub.delivered == [] and CampaignDelivery.objects.count() == 0
+    shown = staff_client.get(f"{CAMPAIGNS}/{campaign['id']}").json()
+    assert (shown["state"], shown["audience"], shown["sent"], shown["failed"]) == ("sent", 0, 0, 0)
+
+
+def test_a_local_time_campaign_never_arrives_after_its_date_and_then_ends(staff_client, fcm_stub):
+    """09:00 on DAY, the ticks resumed only at 01:00 on the next day in Lomé: Lomé's user is not
+    woken at night (counted failed, expired); Pago Pago's, still on DAY at 14:00, gets it."""
+    lome, pago = UserFactory(timezone="Africa/Lome"), UserFactory(timezone="Pacific/Pago_Pago")
+    campaign = create(staff_client, local_time="09:00", date=DAY.isoformat()).json()
+    counts = campaign_tick(datetime.datetime(2027, 1, 11, 1, 0, tzinfo=UTC))
+    assert (counts["campaigns_started"], counts["push_sent"]) == (1, 1)
+    assert [t for t, _ in fcm_stub.delivered] == [pago.fcm_token]
+    expired = CampaignDelivery.objects.get(user=lome)
+    assert (expired.state, expired.sent_at, expired.error) == ("failed", None, "expired: the local date has passed")
+    shown = staff_client.get(f"{CAMPAIGNS}/{campaign['id']}").json()
+    assert (shown["state"], shown["audience"], shown["sent"], shown["failed"]) == ("sent", 2, 1, 1)
+
+
+def test_a_chunk_planned_before_a_cancel_claims_and_sends_nothing(staff_client, fcm_stub):
+    from verses.campaigns.delivery import campaign_chunk_deliver, campaign_tick_prepare
+
+    UserFactory.create_batch(3)
+    at = datetime.datetime(2027, 1, 10, 10, 0, tzinfo=UTC)
+    campaign = create(staff_client, send_at=at.isoformat()).json()
+    _, chunks = campaign_tick_prepare(at=at)  # the audience fixed, the chunks planned
+    assert staff_client.post(f"{CAMPAIGNS}/{campaign['id']}/cancel").status_code == 200
+    counts = campaign_chunk_deliver(chunk_id=1, at=at, **{k: v for k, v in chunks[0].items() if k != "at"})
+    assert counts["push_due"] == 0 and fcm_stub.delivered == []
+    assert set(CampaignDelivery.objects.values_list("state", flat=True)) == {"pending"}
+
+
+def test_opened_needs_the_campaign_sent_to_that_user(staff_client, fcm_stub, settings):
+    settings.FCM_RETRIES = 0
+    john = UserFactory(fcm_token="unavailable-phone:APA91b")  # FCM answers 503: not sent
+    at = datetime.datetime(2027, 1, 10, 10, 0, tzinfo=UTC)
+    campaign = create(staff_client, send_at=at.isoformat()).json()
+    campaign_tick(at)
+    assert CampaignDelivery.objects.get(user=john).sent_at is None
+    app = APIClient()
+    app.credentials(HTTP_AUTHORIZATION=f"Token {token_key_for(john)}")
+    assert app.post(f"/api/v1/campaigns/{campaign['id']}/opened").status_code == 404
+    assert CampaignDelivery.objects.get(user=john).opened_at is None
+
+
+def test_a_test_send_under_fcm_dry_run_validates_only_and_removes_nothing(staff_client, fcm_stub, settings):
+    settings.FCM_DRY_RUN = True
+    marie = UserFactory(email="marie@example.org")
+    dead = DeviceFactory(user=marie, kind="token", identifier="unregistered-tablet:APA91b")
+    campaign = create(staff_client, send_at="2027-01-10T10:00:00Z").json()
+    response = staff_client.post(f"{CAMPAIGNS}/{campaign['id']}/test", {"user": marie.email}, format="json")
+    assert response.status_code == 200, response.json()
+    assert fcm_stub.delivered == []  # validate_only: FCM delivers nothing
+    assert Device.objects.filter(pk=dead.pk).exists()
