@@ -31,7 +31,7 @@ from verses.campaigns.selectors import (
     campaigns_in_progress,
 )
 from verses.campaigns.signals import campaign_sent
-from verses.generation.daily import users_chunk_bounds
+from verses.generation.daily import keyset_chunk_bounds
 from verses.push import fcm
 from verses.push.counts import PUSH_CHUNK_COUNTS, PUSH_CHUNKS, PUSH_DUE
 from verses.push.delivery import deliveries_claim, device_pushes, pushes_send_record
@@ -96,7 +96,7 @@ def campaign_tick_prepare(*, at: datetime.datetime, dry_run: bool = False) -> tu
             continue
         counts[CAMPAIGNS_DUE.name] += 1
         due = deliveries.filter(user__timezone__in=due_zones)
-        for after, upto in users_chunk_bounds(due, chunk_size=settings.PUSH_CHUNK_SIZE):
+        for after, upto in keyset_chunk_bounds(due, chunk_size=settings.PUSH_CHUNK_SIZE):
             chunks.append(
                 {
                     "at": at.isoformat(),
@@ -172,7 +172,7 @@ def campaign_chunk_deliver(
     upto: int | None,
     dry_run: bool = False,
 ) -> dict:
-    """Send the campaign to the users of its open deliveries after < id <= upto in `zones`, to
+    """Send the campaign to the users of its open deliveries with after < delivery id <= upto in `zones`, to
     each of their devices: claim, send, record (verses/push/delivery.py); idempotent. A user no
     longer active or with notifications off is not sent it (recorded as without device)."""
     counts = Counter({count.name: 0 for count in PUSH_CHUNK_COUNTS})

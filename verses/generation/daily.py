@@ -26,11 +26,12 @@ from verses.models import DailyVerse, VerseOfTheDay
 logger = logging.getLogger(__name__)
 
 
-def users_chunk_bounds(users, *, chunk_size: int) -> list[tuple]:
-    """Keyset ranges (after, upto] of `chunk_size` rows of `users` (any queryset: by its primary
-    key) each, covering them all (one query)."""
+def keyset_chunk_bounds(rows, *, chunk_size: int) -> list[tuple]:
+    """Keyset ranges (after, upto] of `chunk_size` of `rows` (any queryset, by its primary key:
+    user ids for users, delivery ids for a campaign's deliveries) each, covering them all (one
+    query)."""
     ends = list(
-        users.annotate(position=Window(RowNumber(), order_by=F("id").asc()))
+        rows.annotate(position=Window(RowNumber(), order_by=F("id").asc()))
         .annotate(remainder=Mod(F("position"), chunk_size))
         .filter(remainder=0)
         .values_list("id", flat=True)

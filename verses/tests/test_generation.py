@@ -127,7 +127,7 @@ def test_one_pass_gives_the_groups_and_chunks_of_two_queries(chunk_size):
 
     from users.models import Device
     from users.selectors import users_active
-    from verses.generation.daily import users_chunk_bounds, users_groups_and_chunk_bounds
+    from verses.generation.daily import keyset_chunk_bounds, users_groups_and_chunk_bounds
 
     for index, user in enumerate(
         [
@@ -146,7 +146,7 @@ def test_one_pass_gives_the_groups_and_chunks_of_two_queries(chunk_size):
     expected = sorted(users_active().order_by().values_list("mood", "language").annotate(users=Count("id")))
     assert groups == expected
     assert sum(count for _, _, count in groups) == 12
-    assert bounds == users_chunk_bounds(users_active(), chunk_size=chunk_size)
+    assert bounds == keyset_chunk_bounds(users_active(), chunk_size=chunk_size)
     ranges = [users_active(after=after, upto=upto).count() for after, upto in bounds]
     assert sum(ranges) == 12 and all(count <= chunk_size for count in ranges)
 
