@@ -32,6 +32,7 @@ from console.editorial_serializers import (
 )
 from scheduler.permissions import SchedulerPermission
 from soulverse.api import FORBIDDEN, INVALID, NOT_FOUND, NOT_JSON, StrictJSONParser
+from soulverse.db import BIGINT_MAX
 from verses.editorial.selectors import (
     approval_required,
     feast_calendar,
@@ -65,9 +66,12 @@ def _invalid(exc: EditorialInvalid) -> ValidationError:
 
 def _int_id(value, *, what: str) -> int:
     try:
-        return int(value)
+        number = int(value)
     except (TypeError, ValueError):
-        raise NotFound(f"id : aucun {what} avec l'identifiant « {value} »") from None
+        number = 0
+    if not 0 < number <= BIGINT_MAX:
+        raise NotFound(f"id : aucun {what} avec l'identifiant « {value} »")
+    return number
 
 
 def plan_saved_message(outcome: dict) -> str:

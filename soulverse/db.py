@@ -16,6 +16,11 @@ logger = logging.getLogger(__name__)
 _prepared: "weakref.WeakKeyDictionary[object, set[str]]" = weakref.WeakKeyDictionary()
 
 
+# The largest value of a BigAutoField key (PostgreSQL bigint, SQLite integer): a larger id in a URL
+# names nothing (SQLite cannot even bind it).
+BIGINT_MAX = 2**63 - 1
+
+
 def execute_prepared(cursor, *, name: str, sql: str, params: list) -> None:
     """Execute `sql` (with %s placeholders) as a prepared statement on PostgreSQL.
 

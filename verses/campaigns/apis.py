@@ -9,6 +9,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from soulverse.api import NOT_FOUND
+from soulverse.db import BIGINT_MAX
 from users.apis import ActivityRecordingMixin
 from verses.campaigns.models import CampaignDelivery
 from verses.campaigns.services import campaign_open_record
@@ -40,7 +41,10 @@ class CampaignOpenViewSet(ActivityRecordingMixin, viewsets.GenericViewSet):
     def opened(self, request, pk=None):
         """The user opened the push of campaign `id`. Idempotent: the first open is kept."""
         try:
-            delivery = campaign_open_record(campaign_id=int(pk), user=request.user)
+            campaign_id = int(pk)
+            if not 0 < campaign_id <= BIGINT_MAX:
+                raise CampaignDelivery.DoesNotExist
+            delivery = campaign_open_record(campaign_id=campaign_id, user=request.user)
         except (ValueError, CampaignDelivery.DoesNotExist):
             raise NotFound(f"id : aucune campagne « {pk} » envoyée à ce compte.") from None
         return Response(CampaignOpenedSerializer(delivery).data)

@@ -394,3 +394,12 @@ def test_a_test_send_under_fcm_dry_run_validates_only_and_removes_nothing(staff_
     assert response.status_code == 200, response.json()
     assert fcm_stub.delivered == []  # validate_only: FCM delivers nothing
     assert Device.objects.filter(pk=dead.pk).exists()
+
+
+@pytest.mark.parametrize("campaign_id", ["9223372036854775808", "0", "-1"])
+def test_an_id_no_campaign_can_have_is_a_404_not_a_500(staff_client, campaign_id):
+    app = APIClient()
+    app.credentials(HTTP_AUTHORIZATION=f"Token {token_key_for(UserFactory())}")
+    assert app.post(f"/api/v1/campaigns/{campaign_id}/opened").status_code == 404
+    assert staff_client.get(f"{CAMPAIGNS}/{campaign_id}").status_code == 404
+    assert staff_client.post(f"{CAMPAIGNS}/{campaign_id}/cancel").status_code == 404
