@@ -63,6 +63,13 @@ class Page:
         self.driver.get(self.base_url + path)
         assert self.console_errors() == []
 
+    def log_in(self, email: str, password: str, *, next_path: str = "/admin/dashboard/") -> None:
+        """Sign in through the admin's login form, landing on `next_path`."""
+        self.open(f"/admin/login/?next={next_path}")
+        self.css("#id_username").send_keys(email)
+        self.css("#id_password").send_keys(password)
+        self.click_and_load("input[type=submit]")
+
     def csp_refuses_inline_script(self) -> bool:
         """Inject an inline script: True when the page's Content-Security-Policy refused it (the
         browser reports the violation and the script does not run). Its console error is consumed."""

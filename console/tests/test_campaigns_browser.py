@@ -21,10 +21,7 @@ def test_a_campaign_is_previewed_created_and_cancelled_from_the_page(browser, li
     UserFactory(language="fr", mood="joyful")
     root = User.objects.create_superuser("root@example.org", "motdepasse-de-test")
     page = Page(browser, live_server.url)
-    page.open("/admin/login/?next=/admin/dashboard/")
-    page.css("#id_username").send_keys(root.email)
-    page.css("#id_password").send_keys("motdepasse-de-test")
-    page.click_and_load("input[type=submit]")
+    page.log_in(root.email, "motdepasse-de-test")
 
     page.click_and_load("#campaigns-link a")
     assert page.text("#content h1") == "Campagnes : annonces aux utilisateurs"

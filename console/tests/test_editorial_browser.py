@@ -26,10 +26,7 @@ def test_the_review_screen_approves_and_replaces_tomorrow_s_verses(browser, live
     call_command("trigger_daily_verses", "--day", tomorrow.isoformat(), stdout=io.StringIO())
     root = User.objects.create_superuser("root@example.org", "motdepasse-de-test")
     page = Page(browser, live_server.url)
-    page.open("/admin/login/?next=/admin/dashboard/")
-    page.css("#id_username").send_keys(root.email)
-    page.css("#id_password").send_keys("motdepasse-de-test")
-    page.click_and_load("input[type=submit]")
+    page.log_in(root.email, "motdepasse-de-test")
 
     # From the dashboard to tomorrow's review: 18 pairs (the AI is off in tests: curated verses).
     page.click_and_load("#editorial-link a")
