@@ -63,7 +63,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=3, help="workers per cluster (Q_WORKERS)")
     parser.add_argument("--latency", type=float, default=0.05, help="seconds per FCM request at the stub")
     parser.add_argument("--chunk-size", type=int, default=2000, help="PUSH_CHUNK_SIZE")
-    parser.add_argument("--send-mode", choices=["pool", "threads", "async", "h2"], default="pool", help="FCM_SEND_MODE")
+    parser.add_argument(
+        "--send-mode", choices=["pool", "threads", "async", "h2", "curl"], default="pool", help="FCM_SEND_MODE"
+    )
     parser.add_argument("--tls", action=argparse.BooleanOptionalAction, default=True, help="HTTPS (FCM is HTTPS only)")
     parser.add_argument("--baseline-users", type=int, default=5000, help="0 to skip plain send_each")
     parser.add_argument("--broker", choices=["orm", "redis"], default="orm")

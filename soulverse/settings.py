@@ -392,11 +392,12 @@ FCM_TIMEOUT_SECONDS = env.float("FCM_TIMEOUT_SECONDS", default=10.0)
 # and FCM_CONCURRENCY threads per process; "threads": messaging.send_each (requests, a thread per
 # message of the batch); "async": send_each_async (httpx); "h2": firebase-admin's messages,
 # credential, httpx retry policy and errors over one HTTP/2 connection per process (httpx + h2),
-# FCM_CONCURRENCY streams in flight on it. bench/push_send.py measures the four (docs/benchmarks.md).
+# FCM_CONCURRENCY streams in flight on it; "curl": the same through libcurl (pycurl's multi
+# interface: TLS, HTTP/2 and its streams in C). bench/push_send.py measures them (docs/benchmarks.md).
 FCM_SEND_MODE = env.str("FCM_SEND_MODE", default="pool")
-if FCM_SEND_MODE not in ("pool", "threads", "async", "h2"):
-    raise ImproperlyConfigured("FCM_SEND_MODE must be 'pool', 'threads', 'async' or 'h2'.")
-FCM_CONCURRENCY = env.int("FCM_CONCURRENCY", default=100)  # pool, h2: requests in flight per process
+if FCM_SEND_MODE not in ("pool", "threads", "async", "h2", "curl"):
+    raise ImproperlyConfigured("FCM_SEND_MODE must be 'pool', 'threads', 'async', 'h2' or 'curl'.")
+FCM_CONCURRENCY = env.int("FCM_CONCURRENCY", default=100)  # pool, h2, curl: requests in flight per process
 if FCM_CONCURRENCY < 1:
     raise ImproperlyConfigured("FCM_CONCURRENCY must be at least 1.")
 FCM_RETRIES = env.int("FCM_RETRIES", default=3)  # rounds of retries of 429/500/503 within a tick

@@ -2,17 +2,20 @@
 on is reached here and only here, through the accessors below; verses/tests/test_fcm_sdk_contract.py
 pins each of them, so an upgrade of firebase-admin that changes one fails that test, not a morning
 push. Below the accessors: the transport built on them (the pooled sender, the HTTP/2 sender, the
-session tuning, the trust of FCM_CA_BUNDLE, the OAuth token refresh)."""
+libcurl sender, the session tuning, the trust of FCM_CA_BUNDLE, the OAuth token refresh)."""
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import concurrent.futures
+import heapq
 import itertools
 import json
 import os
 import ssl
 import threading
+import time
 import urllib.parse
 import weakref
 
@@ -24,6 +27,7 @@ import h2.errors
 import h2.events
 import h2.exceptions
 import httpx
+import pycurl
 import requests.adapters
 import requests.certs
 import requests.structures
@@ -570,6 +574,211 @@ class _H2Sender:
         )
 
 
+class _CurlSender:
+    """`messages:send` through libcurl (pycurl's multi interface): TLS, HTTP/2 framing and the
+    connection's streams are libcurl's C; Python only hands it each prebuilt body and reads each
+    answer. FCM_CONCURRENCY requests in flight per process, as streams of one HTTP/2 connection
+    over TLS (HTTP/1.1 connections kept alive over plain HTTP: a loopback stand-in).
+
+    As in the pooled sender, firebase-admin does everything that is FCM: the message's JSON, the
+    endpoint and its headers, the OAuth credential (one refresh on a 401), its retry policy (the
+    urllib3 `Retry` of send_each: 500/503 with back-off, a Retry-After honoured, one retry of a
+    failed connection) and its reading of an error answer into its exception classes."""
+
+    def __init__(self, app: firebase_admin.App) -> None:
+        service = messaging_service(app)
+        self._service = service
+        self._credential = app.credential.get_credential()
+        self._url = service_url(service)
+        self._fcm_headers = {**service_headers(service), "Content-Type": "application/json; charset=utf-8"}
+        self._timeout_ms = int(app.options.get("httpTimeout", DEFAULT_TIMEOUT_SECONDS) * 1000)
+        self._auth_request = fcm_auth_request()
+        verify = settings.FCM_CA_BUNDLE or fcm_environment(self._url)["verify"]  # True (certifi), a path, False
+        if verify is False:
+            self._tls = [(pycurl.SSL_VERIFYPEER, 0), (pycurl.SSL_VERIFYHOST, 0)]
+        elif isinstance(verify, str) and os.path.isdir(verify):
+            self._tls = [(pycurl.CAPATH, verify)]
+        else:
+            self._tls = [(pycurl.CAINFO, verify if isinstance(verify, str) else requests.certs.where())]
+        self._multi = pycurl.CurlMulti()
+        self._multi.setopt(pycurl.M_PIPELINING, pycurl.PIPE_MULTIPLEX)
+        self._free = [self._handle() for _ in range(settings.FCM_CONCURRENCY)]
+
+    def _handle(self) -> pycurl.Curl:
+        handle = pycurl.Curl()
+        for option, value in [
+            (pycurl.URL, self._url),
+            (pycurl.POST, 1),
+            (pycurl.HTTP_VERSION, pycurl.CURL_HTTP_VERSION_2TLS),  # HTTP/2 by ALPN over TLS
+            (pycurl.PIPEWAIT, 1),  # a new request waits to be a stream of the open connection
+            (pycurl.PROXY, ""),  # no proxy of the environment's: through one, firebase-admin sends
+            (pycurl.NOSIGNAL, 1),
+            (pycurl.CONNECTTIMEOUT_MS, self._timeout_ms),
+            (pycurl.TIMEOUT_MS, self._timeout_ms),
+            (pycurl.FOLLOWLOCATION, 0),
+            *self._tls,
+        ]:
+            handle.setopt(option, value)
+        return handle
+
+    def close(self) -> None:
+        for handle in self._free:
+            handle.close()
+        self._multi.close()
+
+    def send_each(self, messages: list[messaging.Message], *, dry_run: bool) -> messaging.BatchResponse:
+        return self.send_bodies(message_bodies(self._service, messages, dry_run=dry_run))
+
+    def send_bodies(self, bodies: list[bytes]) -> messaging.BatchResponse:
+        """Post each JSON body (a `messages:send` request, as message_payload encodes it)."""
+        batch = _CurlBatch(self, bodies)
+        batch.run()
+        return batch_response(batch.responses)
+
+    def _headers(self) -> list[str]:
+        """firebase-admin's FCM headers and google-auth's (the Bearer token, refreshed first if it
+        has expired), as libcurl takes them."""
+        headers = dict(self._fcm_headers)
+        self._credential.before_request(self._auth_request, "POST", self._url, headers)
+        return [f"{name}: {value}" for name, value in headers.items()]
+
+
+class _CurlBatch:
+    """One batch through a _CurlSender: each body on a free handle, answers read as libcurl
+    completes them, retries (firebase-admin's policy) put back after their back-off."""
+
+    def __init__(self, sender: _CurlSender, bodies: list[bytes]) -> None:
+        self.sender = sender
+        self.bodies = bodies
+        self.responses: list[messaging.SendResponse | None] = [None] * len(bodies)
+        self.headers = sender._headers()
+        self._todo = collections.deque(range(len(bodies)))
+        self._later: list[tuple[float, int]] = []  # (monotonic time, index): retries after their back-off
+        self._retries: dict[int, urllib3.Retry] = {}
+        self._refused_once: set[int] = set()  # 401s: the token refreshed, the message sent again once
+        # handle -> (index, the headers it was sent with, the answer's body chunks and header lines)
+        self._active: dict[pycurl.Curl, tuple[int, list[str], list[bytes], list[bytes]]] = {}
+
+    def run(self) -> None:
+        multi = self.sender._multi
+        while self._todo or self._later or self._active:
+            now = time.monotonic()
+            while self._later and self._later[0][0] <= now:
+                self._todo.append(heapq.heappop(self._later)[1])
+            while self._todo and self.sender._free:
+                index = self._todo.popleft()
+                try:
+                    self._start(index)
+                except Exception as exc:  # as send_each: the message's verdict, never an abandoned batch
+                    self.responses[index] = _unknown_error(exc)
+            if not self._active:
+                time.sleep(max(0.0, self._later[0][0] - now))
+                continue
+            multi.select(0.05)
+            while multi.perform()[0] == pycurl.E_CALL_MULTI_PERFORM:
+                pass
+            while True:
+                queued, done, failed = multi.info_read()
+                for handle in done:
+                    self._finish(handle, None)
+                for handle, code, message in failed:
+                    self._finish(handle, (code, message))
+                if not queued:
+                    break
+
+    def _start(self, index: int) -> None:
+        chunks: list[bytes] = []
+        lines: list[bytes] = []
+        handle = self.sender._free[-1]
+        handle.setopt(pycurl.HTTPHEADER, self.headers)
+        handle.setopt(pycurl.POSTFIELDS, self.bodies[index])
+        handle.setopt(pycurl.WRITEFUNCTION, chunks.append)
+        handle.setopt(pycurl.HEADERFUNCTION, lines.append)
+        self.sender._multi.add_handle(handle)
+        self._active[self.sender._free.pop()] = (index, self.headers, chunks, lines)
+
+    def _finish(self, handle: pycurl.Curl, failure: tuple[int, str] | None) -> None:
+        index, headers, chunks, lines = self._active.pop(handle)
+        status = handle.getinfo(pycurl.RESPONSE_CODE)
+        self.sender._multi.remove_handle(handle)
+        self.sender._free.append(handle)
+        try:
+            self._read(index, headers, status, b"".join(chunks), lines, failure)
+        except Exception as exc:  # as send_each: the message's verdict, never an abandoned batch
+            self.responses[index] = _unknown_error(exc)
+
+    def _read(self, index: int, headers: list[str], status: int, content: bytes, lines: list[bytes], failure) -> None:
+        sender = self.sender
+        retry = self._retries.get(index) or RETRY_CONFIG.new()
+        if failure is not None:
+            error = _curl_error(*failure)
+            try:
+                self._retries[index] = retry.increment("POST", sender._url, error=error)
+            except urllib3.exceptions.MaxRetryError:
+                self.responses[index] = send_response(None, fcm_error(sender._service, _requests_error(error)))
+                return
+            self._todo.append(index)
+            return
+        answer = _curl_answer(status, lines, content)
+        if status == 401 and index not in self._refused_once:
+            self._refused_once.add(index)
+            stale = next(line for line in headers if line.lower().startswith("authorization:"))
+            fcm_token_refresh(sender._credential, stale=stale.split("Bearer ", 1)[1])
+            self.headers = sender._headers()
+            self._todo.append(index)
+            return
+        if retry.is_retry("POST", status, has_retry_after="Retry-After" in answer.headers):
+            try:
+                retry = self._retries[index] = retry.increment("POST", sender._url, response=answer)
+            except urllib3.exceptions.MaxRetryError:
+                pass  # raise_on_status is off: the last answer is the verdict
+            else:
+                delay = retry.get_retry_after(answer) or retry.get_backoff_time()
+                heapq.heappush(self._later, (time.monotonic() + delay, index))
+                return
+        if 200 <= status < 300:
+            self.responses[index] = send_response(json.loads(content), None)
+        else:
+            error = _requests_http_error(sender._url, answer)
+            self.responses[index] = send_response(None, fcm_error(sender._service, error))
+
+
+def _unknown_error(exc: Exception) -> messaging.SendResponse:
+    return send_response(None, exceptions.UnknownError(f"Unknown error while sending: {exc}", cause=exc))
+
+
+def _curl_answer(status: int, lines: list[bytes], content: bytes) -> urllib3.HTTPResponse:
+    """libcurl's answer as the urllib3 response the retry policy and the error reading take."""
+    headers = urllib3.HTTPHeaderDict()
+    reason = ""
+    for raw in lines:
+        line = raw.decode("latin-1").strip()
+        if line.startswith("HTTP/"):  # a status line (each answer of a retry starts afresh)
+            headers, reason = urllib3.HTTPHeaderDict(), line.split(" ", 2)[2] if line.count(" ") >= 2 else ""
+        elif ":" in line:
+            name, value = line.split(":", 1)
+            headers.add(name.strip(), value.strip())
+    return urllib3.HTTPResponse(body=content, headers=headers, status=status, reason=reason, preload_content=True)
+
+
+# libcurl's failures before an answer, as urllib3 names them (its Retry counts connection and read
+# errors apart; requests then names them for firebase-admin: see _requests_error).
+_CURL_CONNECT_ERRORS = {
+    pycurl.E_COULDNT_RESOLVE_HOST,
+    pycurl.E_COULDNT_CONNECT,
+    pycurl.E_SSL_CONNECT_ERROR,
+    pycurl.E_PEER_FAILED_VERIFICATION,
+}
+
+
+def _curl_error(code: int, message: str) -> urllib3.exceptions.HTTPError:
+    if code in _CURL_CONNECT_ERRORS:
+        return urllib3.exceptions.NewConnectionError(None, f"libcurl error {code}: {message}")
+    if code == pycurl.E_OPERATION_TIMEDOUT:
+        return urllib3.exceptions.ReadTimeoutError(None, None, f"libcurl error {code}: {message}")
+    return urllib3.exceptions.ProtocolError(f"libcurl error {code}: {message}")
+
+
 def _requests_http_error(url: str, answer: urllib3.BaseHTTPResponse) -> requests.exceptions.HTTPError:
     """An error answer as the requests error firebase-admin reads FCM's error body from."""
     response = requests.Response()
@@ -602,7 +811,7 @@ def fcm_environment(url: str) -> dict:
     return requests.Session().merge_environment_settings(url, {}, None, None, None)
 
 
-_senders: dict[tuple, _PooledSender | _H2Sender | None] = {}
+_senders: dict[tuple, _PooledSender | _H2Sender | _CurlSender | None] = {}
 _senders_lock = threading.Lock()
 
 
@@ -625,6 +834,17 @@ def _h2_sender(app: firebase_admin.App) -> _H2Sender | None:
         if key not in _senders:
             url = service_url(messaging_service(app))
             _senders[key] = None if fcm_environment(url)["proxies"] else _H2Sender(app)
+        return _senders[key]
+
+
+def _curl_sender(app: firebase_admin.App) -> _CurlSender | None:
+    """The app's libcurl sender in this process and thread (a multi handle is one thread's), or
+    None through a proxy, as the pooled sender."""
+    key = (app.name, os.getpid(), "curl", threading.get_ident())
+    with _senders_lock:
+        if key not in _senders:
+            url = service_url(messaging_service(app))
+            _senders[key] = None if fcm_environment(url)["proxies"] else _CurlSender(app)
         return _senders[key]
 
 
@@ -661,11 +881,13 @@ def _async_client_trust(app: firebase_admin.App) -> None:
     _trusted_async_clients.add(client)
 
 
-def fcm_body_sender(app: firebase_admin.App) -> _PooledSender | _H2Sender | None:
-    """The sender of FCM_SEND_MODE `pool` or `h2` in this process (it posts prebuilt JSON bodies:
-    `send_bodies`), or None: firebase-admin's own send_each sends (`threads`, `async`, a proxy)."""
-    mode = settings.FCM_SEND_MODE
-    return _pooled_sender(app) if mode == "pool" else _h2_sender(app) if mode == "h2" else None
+def fcm_body_sender(app: firebase_admin.App) -> _PooledSender | _H2Sender | _CurlSender | None:
+    """The sender of FCM_SEND_MODE `pool`, `h2` or `curl` in this process (it posts prebuilt JSON
+    bodies: `send_bodies`), or None: firebase-admin's own send_each sends (`threads`, `async`, a
+    proxy)."""
+    senders = {"pool": _pooled_sender, "h2": _h2_sender, "curl": _curl_sender}
+    sender = senders.get(settings.FCM_SEND_MODE)
+    return sender(app) if sender is not None else None
 
 
 def fcm_send_each(messages: list[messaging.Message], *, app, dry_run: bool) -> messaging.BatchResponse:

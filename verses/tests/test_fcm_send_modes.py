@@ -1,18 +1,20 @@
 """FCM_SEND_MODE=pool (firebase-admin's messages, credential, retry policy and errors over a kept
-urllib3 pool) and FCM_SEND_MODE=h2 (the same over one HTTP/2 connection) send what firebase-admin's
+urllib3 pool), FCM_SEND_MODE=h2 (the same over one HTTP/2 connection) and FCM_SEND_MODE=curl (the
+same through libcurl) send what firebase-admin's
 own send_each sends and read FCM's answers the same way: each case runs in each mode against the
 local FCM stub, over real HTTPS (HTTP/2 or HTTP/1.1 as the client asks by ALPN), its test
 authority trusted through FCM_CA_BUNDLE."""
 
 import socket
 
+import pycurl
 import pytest
 
 from soulverse.testing.fcm_stub import FcmStub
 from verses.push import fcm, fcm_sdk
 from verses.tests.pushes import AT, push_to
 
-MODES = ["pool", "threads", "h2"]
+MODES = ["pool", "threads", "h2", "curl"]
 
 
 @pytest.fixture
@@ -47,9 +49,9 @@ def test_both_modes_send_the_same_request(fcm_stub, settings):
         assert headers["authorization"].startswith("Bearer ya29.stub-")
         assert headers["content-type"].startswith("application/json")
 
-    assert sent["pool"] == sent["threads"] == sent["h2"]
+    assert sent["pool"] == sent["threads"] == sent["h2"] == sent["curl"]
     assert sent["pool"][1]["x-goog-api-format-version"] == "2"
-    assert fcm_stub.connections["h2"] == 1  # h2's batch; pool and threads speak HTTP/1.1
+    assert fcm_stub.connections["h2"] == 1  # curl's batch, the last (h2 and curl ask for HTTP/2 by ALPN)
 
 
 def test_fcm_verdicts_are_read_the_same_way(mode, fcm_stub):
@@ -104,13 +106,40 @@ def test_a_429_without_retry_after_is_left_to_the_ticks_retries(mode, fcm_stub):
     assert fcm_stub.requests == 1
 
 
+def test_a_429_with_retry_after_follows_each_policy(mode, fcm_stub):
+    """send_each's urllib3 Retry (pool, threads, curl) honours a 429's Retry-After and sends
+    again; send_each_async's httpx policy (h2) leaves it to the tick's retries."""
+    fcm_stub.fail_next(1, status=429, retry_after=1)
+    results, _ = fcm.pushes_send([push_to(1, "token-1")], now=AT)
+
+    if mode == "h2":
+        assert (results[0].outcome, fcm_stub.requests) == (fcm.Outcome.RETRY, 1)
+    else:
+        assert (results[0].outcome, fcm_stub.requests) == (fcm.Outcome.SENT, 2)
+
+
+def test_an_answer_later_than_the_timeout_is_left_for_a_retry(mode, fcm_stub, settings):
+    settings.FCM_TIMEOUT_SECONDS = 0.3
+    fcm.fcm_reset()
+    fcm_stub.latency = 1.0
+    results, _ = fcm.pushes_send([push_to(1, "token-1")], now=AT)
+
+    # requests names a read timed out after urllib3's retry a connection error (firebase-admin's own send_each).
+    expected = "UNAVAILABLE" if mode == "threads" else "DEADLINE_EXCEEDED"
+    assert (results[0].outcome, results[0].error) == (fcm.Outcome.RETRY, expected)
+
+
 def test_an_access_token_fcm_no_longer_accepts_is_refreshed_once(mode, fcm_stub):
     fcm.pushes_send([push_to(1, "token-1")], now=AT)
     fcm_stub.revoke_access_tokens()  # as FCM answers a revoked token: 401 UNAUTHENTICATED
     results, _ = fcm.pushes_send([push_to(n, f"token-{n}") for n in range(2, 12)], now=AT)
 
     assert [r.outcome for r in results] == [fcm.Outcome.SENT] * 10
-    if mode in ("pool", "h2"):  # one refresh for the batch (google-auth's session refreshes per refused request)
+    if mode in (
+        "pool",
+        "h2",
+        "curl",
+    ):  # one refresh for the batch (google-auth's session refreshes per refused request)
         assert fcm_stub.token_requests == 2
 
 
@@ -149,13 +178,53 @@ def test_h2_sends_every_batch_as_streams_of_one_connection(fcm_stub, settings):
     assert fcm_stub.connections["h2"] == 1  # the token endpoint's HTTP/1.1 connection aside
 
 
-@pytest.mark.parametrize("sender", ["_PooledSender", "_H2Sender"])
+def test_curl_sends_every_batch_as_streams_of_one_connection(fcm_stub, settings):
+    settings.FCM_SEND_MODE = "curl"
+    settings.FCM_CONCURRENCY = 100  # the stub's stream limit
+    fcm.fcm_reset()
+    for _ in range(2):
+        results, _ = fcm.pushes_send([push_to(n, f"token-{n}") for n in range(300)], now=AT)
+        assert [r.outcome for r in results] == [fcm.Outcome.SENT] * 300
+
+    assert fcm_stub.delivered_tokens() == {f"token-{n}": 2 for n in range(300)}
+    assert fcm_stub.connections["h2"] == 1  # the token endpoint's HTTP/1.1 connection aside
+
+
+def test_curl_over_plain_http_keeps_its_http11_connections(settings, tmp_path):
+    """A loopback stand-in over plain HTTP: no HTTP/2 (ALPN is TLS's), kept-alive HTTP/1.1."""
+    with FcmStub() as stub:
+        settings.FCM_CREDENTIALS_FILE = str(stub.credentials_file(tmp_path))
+        settings.FCM_BASE_URL = stub.base_url
+        settings.FCM_SEND_MODE = "curl"
+        settings.FCM_CONCURRENCY = 20
+        fcm.fcm_reset()
+        for _ in range(2):
+            results, _ = fcm.pushes_send([push_to(n, f"token-{n}") for n in range(100)], now=AT)
+            assert [r.outcome for r in results] == [fcm.Outcome.SENT] * 100
+
+        assert stub.delivered_tokens() == {f"token-{n}": 2 for n in range(100)}
+        # The second batch opened no connection: the first one's were kept.
+        handles = fcm_sdk.fcm_body_sender(fcm.fcm_app())._free
+        assert sum(handle.getinfo(pycurl.NUM_CONNECTS) for handle in handles) == 0
+    fcm.fcm_reset()
+
+
+@pytest.mark.parametrize("sender", ["_PooledSender", "_H2Sender", "_CurlBatch"])
 def test_an_unexpected_error_is_that_messages_verdict_and_the_batch_completes(fcm_stub, settings, monkeypatch, sender):
-    settings.FCM_SEND_MODE = {"_PooledSender": "pool", "_H2Sender": "h2"}[sender]
+    settings.FCM_SEND_MODE = {"_PooledSender": "pool", "_H2Sender": "h2", "_CurlBatch": "curl"}[sender]
     settings.FCM_RETRIES = 0
     fcm.fcm_reset()
     cls = getattr(fcm_sdk, sender)
-    send = cls._send_or_raise
+    if sender == "_CurlBatch":
+        start = cls._start
+
+        def start_but_fail_one(self, index):
+            if b'"token-2"' in self.bodies[index]:
+                raise ValueError("a body libcurl refuses")
+            return start(self, index)
+
+        monkeypatch.setattr(cls, "_start", start_but_fail_one)
+    send = getattr(cls, "_send_or_raise", None)
 
     def send_but_fail_one(self, body, headers):
         if b'"token-2"' in body:
@@ -167,7 +236,10 @@ def test_an_unexpected_error_is_that_messages_verdict_and_the_batch_completes(fc
             raise ValueError("an answer that is not JSON")
         return await send(self, body, headers)
 
-    monkeypatch.setattr(cls, "_send_or_raise", send_async_but_fail_one if sender == "_H2Sender" else send_but_fail_one)
+    if send is not None:
+        monkeypatch.setattr(
+            cls, "_send_or_raise", send_async_but_fail_one if sender == "_H2Sender" else send_but_fail_one
+        )
     results, _ = fcm.pushes_send([push_to(n, f"token-{n}") for n in range(5)], now=AT)
 
     assert [(r.outcome, r.error) for r in results] == [(fcm.Outcome.SENT, "")] * 2 + [
@@ -176,7 +248,7 @@ def test_an_unexpected_error_is_that_messages_verdict_and_the_batch_completes(fc
     assert fcm_stub.delivered_tokens() == {f"token-{n}": 1 for n in (0, 1, 3, 4)}
 
 
-@pytest.mark.parametrize("mode", ["pool", "h2"])
+@pytest.mark.parametrize("mode", ["pool", "h2", "curl"])
 def test_through_a_proxy_firebase_admins_own_send_each_is_used(settings, tmp_path, monkeypatch, mode):
     with FcmStub() as stub:  # plain HTTP: as a proxy it is sent the whole URL (no CONNECT)
         settings.FCM_CREDENTIALS_FILE = str(stub.credentials_file(tmp_path))
@@ -188,7 +260,7 @@ def test_through_a_proxy_firebase_admins_own_send_each_is_used(settings, tmp_pat
             monkeypatch.setenv(name, "")
         results, _ = fcm.pushes_send([push_to(1, "token-1")], now=AT)
 
-        assert (fcm_sdk._pooled_sender if mode == "pool" else fcm_sdk._h2_sender)(fcm.fcm_app()) is None
+        assert fcm_sdk.fcm_body_sender(fcm.fcm_app()) is None
         assert results[0].outcome == fcm.Outcome.SENT
         assert stub.delivered_tokens() == {"token-1": 1}
     fcm.fcm_reset()

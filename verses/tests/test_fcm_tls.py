@@ -10,7 +10,7 @@ from soulverse.tests.settings_process import django_setup_run
 from verses.push import fcm
 from verses.tests.pushes import AT, push_to
 
-MODES = ["pool", "threads", "async", "h2"]
+MODES = ["pool", "threads", "async", "h2", "curl"]
 
 
 @pytest.fixture(scope="module")
@@ -43,10 +43,10 @@ def test_a_push_goes_through_the_https_stand_in_trusted_through_the_setting(stan
     ]
     assert stand_in.base_url.startswith("https://127.0.0.1:")
     assert stand_in.accepted - accepted == 1
-    # httpx asks for HTTP/2 by ALPN (h2, and firebase-admin's send_each_async); requests and
-    # urllib3 speak HTTP/1.1 (and so does the OAuth token endpoint's client).
+    # h2, libcurl and firebase-admin's send_each_async (httpx) ask for HTTP/2 by ALPN; requests
+    # and urllib3 speak HTTP/1.1 (and so does the OAuth token endpoint's client).
     new_h2 = stand_in.connections["h2"] - connections["h2"]
-    assert new_h2 == (1 if mode in ("async", "h2") else 0)
+    assert new_h2 == (1 if mode in ("async", "h2", "curl") else 0)
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -74,4 +74,4 @@ def test_fcm_ca_bundle_must_name_a_file(tmp_path):
     assert django_setup_run(FCM_CA_BUNDLE=str(bundle), FCM_SEND_MODE="h2").returncode == 0
     result = django_setup_run(FCM_SEND_MODE="http2")
     assert result.returncode != 0
-    assert "FCM_SEND_MODE must be 'pool', 'threads', 'async' or 'h2'." in result.stderr
+    assert "FCM_SEND_MODE must be 'pool', 'threads', 'async', 'h2' or 'curl'." in result.stderr
