@@ -187,7 +187,36 @@ def fcm_ssl_context(url: str) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=verify if isinstance(verify, str) else requests.certs.where())
 
 
-class _PooledSender:
+class _FcmSender:
+    """What each sender of prebuilt bodies (pool, h2, curl) takes from firebase-admin: the app's
+    FCM service (the endpoint, its headers, its reading of errors), its OAuth credential, its
+    timeout; and a request to refresh the credential with (trusting FCM_CA_BUNDLE)."""
+
+    def __init__(self, app: firebase_admin.App) -> None:
+        service = messaging_service(app)
+        self._service = service
+        self._credential = app.credential.get_credential()
+        self._url = service_url(service)
+        self._fcm_headers = {**service_headers(service), "Content-Type": "application/json; charset=utf-8"}
+        self._timeout_seconds = app.options.get("httpTimeout", DEFAULT_TIMEOUT_SECONDS)
+        self._auth_request = fcm_auth_request()  # for token refreshes
+
+    def send_each(self, messages: list[messaging.Message], *, dry_run: bool) -> messaging.BatchResponse:
+        return self.send_bodies(message_bodies(self._service, messages, dry_run=dry_run))
+
+    def send_bodies(self, bodies: list[bytes]) -> messaging.BatchResponse:
+        """Post each JSON body (a `messages:send` request, as message_payload encodes it)."""
+        raise NotImplementedError
+
+    def _request_headers(self) -> dict[str, str]:
+        """firebase-admin's FCM headers, and what google-auth adds to each request (the Bearer
+        token, refreshed first if it has expired, and the credential type in x-goog-api-client)."""
+        headers = dict(self._fcm_headers)
+        self._credential.before_request(self._auth_request, "POST", self._url, headers)
+        return headers
+
+
+class _PooledSender(_FcmSender):
     """`messages:send` as firebase-admin's send_each makes it, at a fraction of its CPU.
 
     firebase-admin still does everything that is FCM: the message's JSON (`_message_data`), the
@@ -199,13 +228,8 @@ class _PooledSender:
     (bench/push_send.py: FCM_SEND_MODE=threads against pool)."""
 
     def __init__(self, app: firebase_admin.App) -> None:
-        service = messaging_service(app)
-        self._service = service
-        self._credential = app.credential.get_credential()
-        self._url = service_url(service)
-        self._fcm_headers = {**service_headers(service), "Content-Type": "application/json; charset=utf-8"}
-        timeout = app.options.get("httpTimeout", DEFAULT_TIMEOUT_SECONDS)
-        self._timeout = urllib3.Timeout(connect=timeout, read=timeout)
+        super().__init__(app)
+        self._timeout = urllib3.Timeout(connect=self._timeout_seconds, read=self._timeout_seconds)
         self._threads = settings.FCM_CONCURRENCY
         # FCM_CA_BUNDLE, else the CA bundle as requests would read it from the environment (once).
         # Through a proxy, firebase-admin's own send_each is used instead (fcm_send_each): requests
@@ -219,19 +243,14 @@ class _PooledSender:
             tls = {"ca_certs": verify if isinstance(verify, str) else requests.certs.where()}
         self._pool = urllib3.PoolManager(maxsize=self._threads, **tls).connection_from_url(self._url)
         self._path = urllib.parse.urlsplit(self._url).path
-        self._auth_request = fcm_auth_request()  # for token refreshes
         self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=self._threads, thread_name_prefix="fcm-send")
 
     def close(self) -> None:
         self._executor.shutdown(wait=False)
         self._pool.close()
 
-    def send_each(self, messages: list[messaging.Message], *, dry_run: bool) -> messaging.BatchResponse:
-        return self.send_bodies(message_bodies(self._service, messages, dry_run=dry_run))
-
     def send_bodies(self, bodies: list[bytes]) -> messaging.BatchResponse:
-        """Post each JSON body (a `messages:send` request, as message_payload encodes it)."""
-        headers = self._headers()
+        headers = self._request_headers()
         responses: list[messaging.SendResponse | None] = [None] * len(bodies)
         turns = itertools.count()  # each thread takes the next message (next() is atomic)
 
@@ -242,13 +261,6 @@ class _PooledSender:
         for future in [self._executor.submit(work) for _ in range(min(self._threads, len(bodies)))]:
             future.result()
         return batch_response(responses)
-
-    def _headers(self) -> dict[str, str]:
-        """firebase-admin's FCM headers, and what google-auth adds to each request (the Bearer
-        token, refreshed first if it has expired, and the credential type in x-goog-api-client)."""
-        headers = dict(self._fcm_headers)
-        self._credential.before_request(self._auth_request, "POST", self._url, headers)
-        return headers
 
     def _send_one(self, body: bytes, headers: dict[str, str]) -> messaging.SendResponse:
         try:
@@ -273,7 +285,7 @@ class _PooledSender:
                 return send_response(None, fcm_error(self._service, _requests_error(exc)))
             if answer.status == 401 and attempt == 0:
                 fcm_token_refresh(self._credential, stale=headers["authorization"].removeprefix("Bearer "))
-                headers = self._headers()
+                headers = self._request_headers()
                 continue
             break
         if 200 <= answer.status < 300:
@@ -422,7 +434,7 @@ class _H2Connection(asyncio.Protocol):
             self.transport.write(data)
 
 
-class _H2Sender:
+class _H2Sender(_FcmSender):
     """`messages:send` over one HTTP/2 connection per process (the h2 library on asyncio, TLS with
     ALPN): FCM_CONCURRENCY streams in flight, taken in turn by as many coroutines on an event loop
     of the sender's own, within the server's SETTINGS_MAX_CONCURRENT_STREAMS.
@@ -435,10 +447,7 @@ class _H2Sender:
     (docs/benchmarks.md)."""
 
     def __init__(self, app: firebase_admin.App) -> None:
-        service = messaging_service(app)
-        self._service = service
-        self._credential = app.credential.get_credential()
-        self._url = service_url(service)
+        super().__init__(app)
         parts = urllib.parse.urlsplit(self._url)
         if parts.scheme != "https":
             raise ImproperlyConfigured(f"FCM_SEND_MODE=h2 speaks HTTP/2 over TLS only, not to {self._url}")
@@ -449,10 +458,8 @@ class _H2Sender:
             (b":authority", parts.netloc.encode()),
             (b":path", parts.path.encode()),
         ]
-        self._fcm_headers = {**service_headers(service), "Content-Type": "application/json; charset=utf-8"}
-        self._timeout = app.options.get("httpTimeout", DEFAULT_TIMEOUT_SECONDS)
+        self._timeout = self._timeout_seconds
         self._streams = settings.FCM_CONCURRENCY
-        self._auth_request = fcm_auth_request()
         self._context = fcm_ssl_context(self._url)
         self._context.set_alpn_protocols(["h2"])
         self._loop = asyncio.new_event_loop()
@@ -466,11 +473,7 @@ class _H2Sender:
             self._loop.run_until_complete(asyncio.sleep(0))  # let the transport close
             self._loop.close()
 
-    def send_each(self, messages: list[messaging.Message], *, dry_run: bool) -> messaging.BatchResponse:
-        return self.send_bodies(message_bodies(self._service, messages, dry_run=dry_run))
-
     def send_bodies(self, bodies: list[bytes]) -> messaging.BatchResponse:
-        """Post each JSON body (a `messages:send` request, as message_payload encodes it)."""
         return batch_response(self._loop.run_until_complete(self._send_all(bodies)))
 
     async def _send_all(self, bodies: list[bytes]) -> list[messaging.SendResponse]:
@@ -486,10 +489,8 @@ class _H2Sender:
         return responses
 
     def _headers(self) -> list[tuple[bytes, bytes]]:
-        """firebase-admin's FCM headers and google-auth's (the Bearer token, refreshed first if
-        it has expired), lower-case as HTTP/2 wants them."""
-        headers = dict(self._fcm_headers)
-        self._credential.before_request(self._auth_request, "POST", self._url, headers)
+        """The request's headers, lower-case as HTTP/2 wants them."""
+        headers = self._request_headers()
         return [*self._static, *((name.lower().encode(), value.encode()) for name, value in headers.items())]
 
     async def _connected(self) -> _H2Connection:
@@ -574,7 +575,7 @@ class _H2Sender:
         )
 
 
-class _CurlSender:
+class _CurlSender(_FcmSender):
     """`messages:send` through libcurl (pycurl's multi interface): TLS, HTTP/2 framing and the
     connection's streams are libcurl's C; Python only hands it each prebuilt body and reads each
     answer. FCM_CONCURRENCY requests in flight per process, as streams of one HTTP/2 connection
@@ -586,13 +587,8 @@ class _CurlSender:
     failed connection) and its reading of an error answer into its exception classes."""
 
     def __init__(self, app: firebase_admin.App) -> None:
-        service = messaging_service(app)
-        self._service = service
-        self._credential = app.credential.get_credential()
-        self._url = service_url(service)
-        self._fcm_headers = {**service_headers(service), "Content-Type": "application/json; charset=utf-8"}
-        self._timeout_ms = int(app.options.get("httpTimeout", DEFAULT_TIMEOUT_SECONDS) * 1000)
-        self._auth_request = fcm_auth_request()
+        super().__init__(app)
+        self._timeout_ms = int(self._timeout_seconds * 1000)
         verify = settings.FCM_CA_BUNDLE or fcm_environment(self._url)["verify"]  # True (certifi), a path, False
         if verify is False:
             self._tls = [(pycurl.SSL_VERIFYPEER, 0), (pycurl.SSL_VERIFYHOST, 0)]
@@ -626,21 +622,14 @@ class _CurlSender:
             handle.close()
         self._multi.close()
 
-    def send_each(self, messages: list[messaging.Message], *, dry_run: bool) -> messaging.BatchResponse:
-        return self.send_bodies(message_bodies(self._service, messages, dry_run=dry_run))
-
     def send_bodies(self, bodies: list[bytes]) -> messaging.BatchResponse:
-        """Post each JSON body (a `messages:send` request, as message_payload encodes it)."""
         batch = _CurlBatch(self, bodies)
         batch.run()
         return batch_response(batch.responses)
 
     def _headers(self) -> list[str]:
-        """firebase-admin's FCM headers and google-auth's (the Bearer token, refreshed first if it
-        has expired), as libcurl takes them."""
-        headers = dict(self._fcm_headers)
-        self._credential.before_request(self._auth_request, "POST", self._url, headers)
-        return [f"{name}: {value}" for name, value in headers.items()]
+        """The request's headers, as libcurl takes them."""
+        return [f"{name}: {value}" for name, value in self._request_headers().items()]
 
 
 class _CurlBatch:
@@ -811,7 +800,7 @@ def fcm_environment(url: str) -> dict:
     return requests.Session().merge_environment_settings(url, {}, None, None, None)
 
 
-_senders: dict[tuple, _PooledSender | _H2Sender | _CurlSender | None] = {}
+_senders: dict[tuple, _FcmSender | None] = {}
 _senders_lock = threading.Lock()
 
 
@@ -881,7 +870,7 @@ def _async_client_trust(app: firebase_admin.App) -> None:
     _trusted_async_clients.add(client)
 
 
-def fcm_body_sender(app: firebase_admin.App) -> _PooledSender | _H2Sender | _CurlSender | None:
+def fcm_body_sender(app: firebase_admin.App) -> _FcmSender | None:
     """The sender of FCM_SEND_MODE `pool`, `h2` or `curl` in this process (it posts prebuilt JSON
     bodies: `send_bodies`), or None: firebase-admin's own send_each sends (`threads`, `async`, a
     proxy)."""

@@ -166,21 +166,11 @@ def test_the_pool_keeps_its_connections_between_batches(fcm_stub, settings):
     assert fcm_stub.connections["h2"] == 0
 
 
-def test_h2_sends_every_batch_as_streams_of_one_connection(fcm_stub, settings):
-    settings.FCM_SEND_MODE = "h2"
-    settings.FCM_CONCURRENCY = 150  # more than the stub's 100 streams: the rest wait for a stream to end
-    fcm.fcm_reset()
-    for _ in range(2):
-        results, _ = fcm.pushes_send([push_to(n, f"token-{n}") for n in range(300)], now=AT)
-        assert [r.outcome for r in results] == [fcm.Outcome.SENT] * 300
-
-    assert fcm_stub.delivered_tokens() == {f"token-{n}": 2 for n in range(300)}
-    assert fcm_stub.connections["h2"] == 1  # the token endpoint's HTTP/1.1 connection aside
-
-
-def test_curl_sends_every_batch_as_streams_of_one_connection(fcm_stub, settings):
-    settings.FCM_SEND_MODE = "curl"
-    settings.FCM_CONCURRENCY = 100  # the stub's stream limit
+# h2 with more streams than the stub's 100: the rest wait for a stream to end.
+@pytest.mark.parametrize(("mode", "concurrency"), [("h2", 150), ("curl", 100)])
+def test_every_batch_goes_as_streams_of_one_connection(fcm_stub, settings, mode, concurrency):
+    settings.FCM_SEND_MODE = mode
+    settings.FCM_CONCURRENCY = concurrency
     fcm.fcm_reset()
     for _ in range(2):
         results, _ = fcm.pushes_send([push_to(n, f"token-{n}") for n in range(300)], now=AT)
