@@ -65,10 +65,10 @@ def main() -> int:
         application = get_wsgi_application()
     else:
         from soulverse.wsgi import application
-    from users.models import ACTIVE_USER_Q, User
+    from users.models import User, active_user_q
     from users.services import api_token_create
 
-    user = User.objects.filter(ACTIVE_USER_Q, is_staff=False).order_by("email").first()
+    user = User.objects.filter(active_user_q(), is_staff=False).order_by("email").first()
     if user is None:
         print("no active user: run bench/http_load.py once first (it seeds the database)", file=sys.stderr)
         return 2

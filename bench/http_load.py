@@ -184,7 +184,7 @@ with connection.cursor() as cursor:
     plan = "\\n".join(str(row[-1]) for row in cursor.fetchall())
 indexes = sorted(set(re.findall(r"(?:[Uu]sing|USING (?:COVERING )?INDEX) (\\w+)", plan)))
 # More users (--users N): active, not staff, in Lome (the service's date is theirs), with today's verse.
-others = (User.objects.filter(ACTIVE_USER_Q, is_staff=False, timezone="Africa/Lome")
+others = (User.objects.filter(active_user_q(), is_staff=False, timezone="Africa/Lome")
           .filter(daily_verses__day=timezone.localdate()).exclude(pk=user.pk).order_by("email")[:USERS - 1])
 with open(KEYS_FILE, "w") as keys:
     keys.write("".join(api_token_create(user=other)[1] + "\\n" for other in [user, *others][1:]))
