@@ -593,7 +593,7 @@ class _CurlSender(_FcmSender):
         if verify is False:
             self._tls = [(pycurl.SSL_VERIFYPEER, 0), (pycurl.SSL_VERIFYHOST, 0)]
         elif isinstance(verify, str) and os.path.isdir(verify):
-            self._tls = [(pycurl.CAPATH, verify)]
+            self._tls = [(pycurl.CAINFO, None), (pycurl.CAPATH, verify)]  # not libcurl's built-in bundle
         else:
             self._tls = [(pycurl.CAINFO, verify if isinstance(verify, str) else requests.certs.where())]
         self._multi = pycurl.CurlMulti()
@@ -609,8 +609,9 @@ class _CurlSender(_FcmSender):
             (pycurl.PIPEWAIT, 1),  # a new request waits to be a stream of the open connection
             (pycurl.PROXY, ""),  # no proxy of the environment's: through one, firebase-admin sends
             (pycurl.NOSIGNAL, 1),
+            # urllib3's timeout is per phase (the connection, then each read): the whole transfer gets both.
             (pycurl.CONNECTTIMEOUT_MS, self._timeout_ms),
-            (pycurl.TIMEOUT_MS, self._timeout_ms),
+            (pycurl.TIMEOUT_MS, 2 * self._timeout_ms),
             (pycurl.FOLLOWLOCATION, 0),
             *self._tls,
         ]:
@@ -649,6 +650,15 @@ class _CurlBatch:
         self._active: dict[pycurl.Curl, tuple[int, list[str], list[bytes], list[bytes]]] = {}
 
     def run(self) -> None:
+        try:
+            self._run()
+        finally:  # an error of libcurl's own, an interrupt: the handles go back, the messages get a verdict
+            for handle, (index, *_) in list(self._active.items()):
+                self._release(handle)
+                self.responses[index] = _unknown_error(RuntimeError("the batch was interrupted"))
+            self._active.clear()
+
+    def _run(self) -> None:
         multi = self.sender._multi
         while self._todo or self._later or self._active:
             now = time.monotonic()
@@ -661,9 +671,16 @@ class _CurlBatch:
                 except Exception as exc:  # as send_each: the message's verdict, never an abandoned batch
                     self.responses[index] = _unknown_error(exc)
             if not self._active:
-                time.sleep(max(0.0, self._later[0][0] - now))
+                if self._later:
+                    time.sleep(max(0.0, self._later[0][0] - now))
                 continue
-            multi.select(0.05)
+            # Until a socket is ready or libcurl's next timer (a new transfer, a timeout), 50 ms at most.
+            timer = multi.timeout()
+            wait = 0.05 if timer < 0 else min(timer / 1000, 0.05)
+            if any(multi.fdset()):
+                multi.select(wait)
+            else:  # no socket yet (a connection being set up): select would return at once
+                time.sleep(wait)
             while multi.perform()[0] == pycurl.E_CALL_MULTI_PERFORM:
                 pass
             while True:
@@ -688,13 +705,20 @@ class _CurlBatch:
 
     def _finish(self, handle: pycurl.Curl, failure: tuple[int, str] | None) -> None:
         index, headers, chunks, lines = self._active.pop(handle)
-        status = handle.getinfo(pycurl.RESPONSE_CODE)
-        self.sender._multi.remove_handle(handle)
-        self.sender._free.append(handle)
+        try:
+            status = handle.getinfo(pycurl.RESPONSE_CODE)
+        finally:
+            self._release(handle)
         try:
             self._read(index, headers, status, b"".join(chunks), lines, failure)
         except Exception as exc:  # as send_each: the message's verdict, never an abandoned batch
             self.responses[index] = _unknown_error(exc)
+
+    def _release(self, handle: pycurl.Curl) -> None:
+        try:
+            self.sender._multi.remove_handle(handle)
+        finally:
+            self.sender._free.append(handle)
 
     def _read(self, index: int, headers: list[str], status: int, content: bytes, lines: list[bytes], failure) -> None:
         sender = self.sender
@@ -702,11 +726,11 @@ class _CurlBatch:
         if failure is not None:
             error = _curl_error(*failure)
             try:
-                self._retries[index] = retry.increment("POST", sender._url, error=error)
+                retry = self._retries[index] = retry.increment("POST", sender._url, error=error)
             except urllib3.exceptions.MaxRetryError:
                 self.responses[index] = send_response(None, fcm_error(sender._service, _requests_error(error)))
                 return
-            self._todo.append(index)
+            heapq.heappush(self._later, (time.monotonic() + retry.get_backoff_time(), index))
             return
         answer = _curl_answer(status, lines, content)
         if status == 401 and index not in self._refused_once:
@@ -714,9 +738,10 @@ class _CurlBatch:
             stale = next(line for line in headers if line.lower().startswith("authorization:"))
             fcm_token_refresh(sender._credential, stale=stale.split("Bearer ", 1)[1])
             self.headers = sender._headers()
+            self._retries.pop(index, None)  # sent again as a new request, as the pool's second urlopen
             self._todo.append(index)
             return
-        if retry.is_retry("POST", status, has_retry_after="Retry-After" in answer.headers):
+        if retry.is_retry("POST", status, has_retry_after=bool(answer.headers.get("Retry-After"))):
             try:
                 retry = self._retries[index] = retry.increment("POST", sender._url, response=answer)
             except urllib3.exceptions.MaxRetryError:
@@ -751,7 +776,10 @@ def _curl_answer(status: int, lines: list[bytes], content: bytes) -> urllib3.HTT
 
 
 # libcurl's failures before an answer, as urllib3 names them (its Retry counts connection and read
-# errors apart; requests then names them for firebase-admin: see _requests_error).
+# errors apart; requests then names them for firebase-admin: see _requests_error). Two differ from
+# the pool on purpose: a TLS failure counts as a connection error (retried once; urllib3 retries an
+# SSLError up to its total of 10), and a timeout as a read error, whatever the phase (libcurl does
+# not say which).
 _CURL_CONNECT_ERRORS = {
     pycurl.E_COULDNT_RESOLVE_HOST,
     pycurl.E_COULDNT_CONNECT,
@@ -837,11 +865,18 @@ def _curl_sender(app: firebase_admin.App) -> _CurlSender | None:
         return _senders[key]
 
 
+# Senders a forked process inherited: kept, never closed nor collected here (libcurl would shut
+# their connections down, TLS close_notify and HTTP/2 GOAWAY, on sockets the parent still uses).
+_inherited_senders: list[_FcmSender] = []
+
+
 def pooled_senders_close() -> None:
     with _senders_lock:
         for key, sender in list(_senders.items()):
             if sender is not None and key[1] == os.getpid():
                 sender.close()
+            elif sender is not None:
+                _inherited_senders.append(sender)
         _senders.clear()
 
 

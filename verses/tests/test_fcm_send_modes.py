@@ -5,7 +5,9 @@ own send_each sends and read FCM's answers the same way: each case runs in each 
 local FCM stub, over real HTTPS (HTTP/2 or HTTP/1.1 as the client asks by ALPN), its test
 authority trusted through FCM_CA_BUNDLE."""
 
+import shutil
 import socket
+import subprocess
 
 import pycurl
 import pytest
@@ -236,6 +238,37 @@ def test_an_unexpected_error_is_that_messages_verdict_and_the_batch_completes(fc
         (fcm.Outcome.RETRY, "UNKNOWN")
     ] + [(fcm.Outcome.SENT, "")] * 2
     assert fcm_stub.delivered_tokens() == {f"token-{n}": 1 for n in (0, 1, 3, 4)}
+
+
+def test_curl_gives_a_verdict_to_a_batch_of_one_that_could_not_start(fcm_stub, settings, monkeypatch):
+    settings.FCM_SEND_MODE = "curl"
+    settings.FCM_RETRIES = 0
+    fcm.fcm_reset()
+
+    def start_fails(self, index):
+        raise ValueError("a body libcurl refuses")
+
+    monkeypatch.setattr(fcm_sdk._CurlBatch, "_start", start_fails)
+    results, _ = fcm.pushes_send([push_to(1, "token-1")], now=AT)
+
+    assert [(r.outcome, r.error) for r in results] == [(fcm.Outcome.RETRY, "UNKNOWN")]
+    assert len(fcm_sdk.fcm_body_sender(fcm.fcm_app())._free) == settings.FCM_CONCURRENCY
+
+
+def test_curl_trusts_a_directory_of_authorities_from_the_environment(fcm_stub, settings, monkeypatch, tmp_path):
+    """REQUESTS_CA_BUNDLE naming a directory (hashed names, as `openssl rehash` writes them), as
+    requests reads it: libcurl looks there, not in its own built-in bundle."""
+    authorities = tmp_path / "authorities"
+    authorities.mkdir()
+    shutil.copy(fcm_stub.ca_file, authorities / "stand-in.pem")
+    subprocess.run(["openssl", "rehash", str(authorities)], check=True)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(authorities))
+    settings.FCM_CA_BUNDLE = ""
+    settings.FCM_SEND_MODE = "curl"
+    fcm.fcm_reset()
+    results, _ = fcm.pushes_send([push_to(1, "token-1")], now=AT)
+
+    assert [(r.outcome, r.error) for r in results] == [(fcm.Outcome.SENT, "")]
 
 
 @pytest.mark.parametrize("mode", ["pool", "h2", "curl"])
