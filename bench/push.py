@@ -64,7 +64,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--latency", type=float, default=0.05, help="seconds per FCM request at the stub")
     parser.add_argument("--chunk-size", type=int, default=2000, help="PUSH_CHUNK_SIZE")
     parser.add_argument(
-        "--send-mode", choices=["pool", "threads", "async", "h2", "curl"], default="pool", help="FCM_SEND_MODE"
+        "--send-mode", choices=["pool", "threads", "async", "h2", "curl"], default="curl", help="FCM_SEND_MODE"
     )
     parser.add_argument("--tls", action=argparse.BooleanOptionalAction, default=True, help="HTTPS (FCM is HTTPS only)")
     parser.add_argument("--baseline-users", type=int, default=5000, help="0 to skip plain send_each")

@@ -32,7 +32,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--batches", type=int, default=10)
     parser.add_argument("--latency", type=float, default=0.05)
-    parser.add_argument("--send-mode", choices=["pool", "threads", "async", "h2", "curl"], default="pool")
+    parser.add_argument("--send-mode", choices=["pool", "threads", "async", "h2", "curl"], default="curl")
     parser.add_argument("--tls", action=argparse.BooleanOptionalAction, default=True, help="HTTPS (FCM is HTTPS only)")
     args = parser.parse_args()
     with FcmStubProcess(latency=args.latency, tls=args.tls) as stub, tempfile.TemporaryDirectory() as directory:

@@ -388,16 +388,17 @@ if FCM_CA_BUNDLE and not os.path.isfile(FCM_CA_BUNDLE):
     raise ImproperlyConfigured(f"FCM_CA_BUNDLE names no file: {FCM_CA_BUNDLE}")
 FCM_DRY_RUN = env.bool("FCM_DRY_RUN", default=False)  # send with validate_only
 FCM_TIMEOUT_SECONDS = env.float("FCM_TIMEOUT_SECONDS", default=10.0)
-# "pool": firebase-admin's messages, credential, retry policy and errors over a kept urllib3 pool
-# and FCM_CONCURRENCY threads per process; "threads": messaging.send_each (requests, a thread per
-# message of the batch); "async": send_each_async (httpx); "h2": firebase-admin's messages,
-# credential, httpx retry policy and errors over one HTTP/2 connection per process (httpx + h2),
-# FCM_CONCURRENCY streams in flight on it; "curl": the same through libcurl (pycurl's multi
-# interface: TLS, HTTP/2 and its streams in C). bench/push_send.py measures them (docs/benchmarks.md).
-FCM_SEND_MODE = env.str("FCM_SEND_MODE", default="pool")
+# "curl" (the default): firebase-admin's messages, credential, retry policy and errors through
+# libcurl (pycurl's multi interface: TLS, HTTP/2 and its streams in C), FCM_CONCURRENCY requests in
+# flight per process on one HTTP/2 connection; "pool": the same over a kept urllib3 pool and
+# FCM_CONCURRENCY threads per process (HTTP/1.1); "h2": the same with firebase-admin's httpx retry
+# policy over one HTTP/2 connection (the h2 library on asyncio); "threads": messaging.send_each
+# (requests, a thread per message of the batch); "async": send_each_async (httpx).
+# bench/push_send.py and bench/push.py measure them (docs/benchmarks.md).
+FCM_SEND_MODE = env.str("FCM_SEND_MODE", default="curl")
 if FCM_SEND_MODE not in ("pool", "threads", "async", "h2", "curl"):
     raise ImproperlyConfigured("FCM_SEND_MODE must be 'pool', 'threads', 'async', 'h2' or 'curl'.")
-FCM_CONCURRENCY = env.int("FCM_CONCURRENCY", default=100)  # pool, h2, curl: requests in flight per process
+FCM_CONCURRENCY = env.int("FCM_CONCURRENCY", default=100)  # curl, pool, h2: requests in flight per process
 if FCM_CONCURRENCY < 1:
     raise ImproperlyConfigured("FCM_CONCURRENCY must be at least 1.")
 FCM_RETRIES = env.int("FCM_RETRIES", default=3)  # rounds of retries of 429/500/503 within a tick
