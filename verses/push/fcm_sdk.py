@@ -832,36 +832,16 @@ _senders: dict[tuple, _FcmSender | None] = {}
 _senders_lock = threading.Lock()
 
 
-def _pooled_sender(app: firebase_admin.App) -> _PooledSender | None:
-    """The app's sender in this process (a forked worker makes its own: its parent's threads and
-    connections are not its), or None when the FCM endpoint is reached through a proxy."""
-    key = (app.name, os.getpid())
+def _sender(app: firebase_admin.App, cls: type[_FcmSender], *, per_thread: bool) -> _FcmSender | None:
+    """The app's sender of `cls` in this process (a forked worker makes its own: its parent's
+    threads and connections are not its) and, when `per_thread`, in this thread (an event loop or
+    a libcurl multi handle is one thread's); None when the FCM endpoint is reached through a
+    proxy (firebase-admin's own send_each then sends)."""
+    key = (app.name, os.getpid(), cls.__name__, threading.get_ident() if per_thread else None)
     with _senders_lock:
         if key not in _senders:
             url = service_url(messaging_service(app))
-            _senders[key] = None if fcm_environment(url)["proxies"] else _PooledSender(app)
-        return _senders[key]
-
-
-def _h2_sender(app: firebase_admin.App) -> _H2Sender | None:
-    """The app's HTTP/2 sender in this process and thread (its event loop runs in the thread that
-    sends: one per worker process), or None through a proxy, as the pooled sender."""
-    key = (app.name, os.getpid(), "h2", threading.get_ident())
-    with _senders_lock:
-        if key not in _senders:
-            url = service_url(messaging_service(app))
-            _senders[key] = None if fcm_environment(url)["proxies"] else _H2Sender(app)
-        return _senders[key]
-
-
-def _curl_sender(app: firebase_admin.App) -> _CurlSender | None:
-    """The app's libcurl sender in this process and thread (a multi handle is one thread's), or
-    None through a proxy, as the pooled sender."""
-    key = (app.name, os.getpid(), "curl", threading.get_ident())
-    with _senders_lock:
-        if key not in _senders:
-            url = service_url(messaging_service(app))
-            _senders[key] = None if fcm_environment(url)["proxies"] else _CurlSender(app)
+            _senders[key] = None if fcm_environment(url)["proxies"] else cls(app)
         return _senders[key]
 
 
@@ -909,9 +889,11 @@ def fcm_body_sender(app: firebase_admin.App) -> _FcmSender | None:
     """The sender of FCM_SEND_MODE `pool`, `h2` or `curl` in this process (it posts prebuilt JSON
     bodies: `send_bodies`), or None: firebase-admin's own send_each sends (`threads`, `async`, a
     proxy)."""
-    senders = {"pool": _pooled_sender, "h2": _h2_sender, "curl": _curl_sender}
-    sender = senders.get(settings.FCM_SEND_MODE)
-    return sender(app) if sender is not None else None
+    senders = {"pool": (_PooledSender, False), "h2": (_H2Sender, True), "curl": (_CurlSender, True)}
+    if settings.FCM_SEND_MODE not in senders:
+        return None
+    cls, per_thread = senders[settings.FCM_SEND_MODE]
+    return _sender(app, cls, per_thread=per_thread)
 
 
 def fcm_send_each(messages: list[messaging.Message], *, app, dry_run: bool) -> messaging.BatchResponse:

@@ -164,7 +164,7 @@ def test_the_pool_keeps_its_connections_between_batches(fcm_stub, settings):
         assert [r.outcome for r in results] == [fcm.Outcome.SENT] * 300
 
     assert fcm_stub.delivered_tokens() == {f"token-{n}": 2 for n in range(300)}
-    assert fcm_sdk._pooled_sender(fcm.fcm_app())._pool.num_connections <= 20
+    assert fcm_sdk.fcm_body_sender(fcm.fcm_app())._pool.num_connections <= 20
     assert fcm_stub.connections["h2"] == 0
 
 
