@@ -67,6 +67,32 @@ def assert_each_user_recorded_sent_once(users: int, model=Delivery) -> None:
     assert {user: set(sent) for user, sent in model.objects.values_list("user", "sent_devices")} == devices
 
 
+def pushes_in_flight(stub: FcmStub, model=Delivery) -> tuple[set[str], set[str], set[str]]:
+    """Right after a kill: the targets FCM had accepted, those of the deliveries (`model`) the
+    killed chunks had claimed, and their intersection: in flight (per device), handed to FCM by a
+    chunk killed before it recorded FCM's answer."""
+    accepted = set(stub.delivered_tokens())
+    sending = model.objects.filter(state="sending").values("user")
+    claimed = set(Device.objects.filter(user__in=sending).values_list("identifier", flat=True))
+    return accepted, claimed, accepted & claimed
+
+
+def assert_only_in_flight_sent_twice(stub: FcmStub, targets: set[str], at_kill: tuple, *, trial: str) -> None:
+    """After the recovery: every target received, each once, but the pushes in flight at the kill
+    (`at_kill`: pushes_in_flight's), which may have gone twice."""
+    accepted, claimed, in_flight = at_kill
+    received = stub.delivered_tokens()
+    duplicates = sum(n - 1 for n in received.values())
+    print(
+        f"{trial}killed after {len(accepted)} of {len(targets)} pushes; {len(claimed)} claimed by the killed "
+        f"chunks, {len(in_flight)} of them accepted by FCM (in flight); {duplicates} sent twice"
+    )
+    assert claimed, "the kill met no chunk between its claim and its record: nothing was tested"
+    assert set(received) == targets, "a user was not sent their push"
+    assert set(received.values()) <= {1, 2}
+    assert {target for target, n in received.items() if n > 1} <= in_flight, "a push not in flight was sent again"
+
+
 @pytest.mark.parametrize("trial", range(2))
 def test_sigkill_mid_send_then_restart_sends_each_user_once_but_what_was_in_flight(stub, tmp_path, trial):
     tokens = users_create(2000)
@@ -86,11 +112,7 @@ def test_sigkill_mid_send_then_restart_sends_each_user_once_but_what_was_in_flig
     finally:
         cluster_kill(cluster)
     time.sleep(1)  # requests already on the wire still reach FCM
-    accepted_at_kill = set(stub.delivered_tokens())
-    sending = Delivery.objects.filter(state="sending").values("user")
-    claimed_at_kill = set(Device.objects.filter(user__in=sending).values_list("identifier", flat=True))
-    # In flight (per device): handed to FCM by a chunk that was killed before it recorded FCM's answer.
-    in_flight = accepted_at_kill & claimed_at_kill
+    at_kill = pushes_in_flight(stub)
 
     cluster = push_cluster(stub, log, **overrides)
     try:
@@ -102,17 +124,7 @@ def test_sigkill_mid_send_then_restart_sends_each_user_once_but_what_was_in_flig
     finally:
         cluster_stop(cluster)
         log.close()
-    received = stub.delivered_tokens()
-    duplicates = sum(n - 1 for n in received.values())
-    print(
-        f"trial {trial}: killed after {len(accepted_at_kill)} of {len(tokens)} pushes; {len(claimed_at_kill)} "
-        f"claimed by the killed chunks, {len(in_flight)} of them accepted by FCM (in flight); "
-        f"{duplicates} sent twice"
-    )
-    assert claimed_at_kill, "the kill met no chunk between its claim and its record: nothing was tested"
-    assert set(received) == tokens, "a user was not sent their verse"
-    assert set(received.values()) <= {1, 2}
-    assert {token for token, n in received.items() if n > 1} <= in_flight, "a push not in flight was sent again"
+    assert_only_in_flight_sent_twice(stub, tokens, at_kill, trial=f"trial {trial}: ")
     assert_each_user_recorded_sent_once(2000)
     assert JobRun.objects.get().status == "succeeded"
 
