@@ -48,6 +48,39 @@ def _memos_reset():
     memos_reset()
 
 
+@pytest.fixture
+def wsgi_connections_kept():
+    """As Django's test client: the test's database connection is not closed at each request that
+    a test sends through the WSGI application itself."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def wsgi_app(wsgi_connections_kept):
+    """The project's WSGI application, fresh (soulverse.replay keeps nothing yet; the middleware
+    built with this test's settings), and the paths of the requests that entered Django."""
+    from django.core.signals import request_started
+    from django.core.wsgi import get_wsgi_application
+
+    from soulverse.wsgi import _answers_replayed
+
+    entered = []
+
+    def count(**kwargs):
+        entered.append(kwargs["environ"]["PATH_INFO"])
+
+    request_started.connect(count)
+    yield _answers_replayed(get_wsgi_application()), entered
+    request_started.disconnect(count)
+
+
 def _transactional(request) -> bool:
     if {"transactional_db", "live_server"} & set(request.fixturenames):
         return True

@@ -18,11 +18,19 @@ disallowed host: 400; plain HTTP under SECURE_SSL_REDIRECT: 301; an inactive use
 The answers are a process memo ("replay.answers" in soulverse.memos.SIZES: the oldest is dropped
 for a new one), kept only for requests whose headers add up to at most MAX_KEY_BYTES: junk
 headers cannot fill the memory.
+
+A route may also have a body function of the WSGI environ (verses/today: the token's kept answer,
+the request counted against the user's throttle, in one Redis script call). An answer its view
+marked replayable with `body_per_request` is kept without its body (nor its Content-Length): the
+same request again gets the kept status and headers with the bytes the body function gives for
+this request, or goes through Django when it gives None (a miss, a throttled user, Redis not
+answering). The body function is called only when the status and headers are kept: a request
+whose answer is not kept yet goes through Django alone, and is counted once.
 """
 
 from collections.abc import Callable
 
-from soulverse.hotpath import replay_variant
+from soulverse.hotpath import replay_body_per_request, replay_variant
 from soulverse.logs import request_id_from
 from soulverse.memos import Memo
 
@@ -57,17 +65,22 @@ def _request_id_own(headers: list, environ) -> list:
     ]
 
 
-class AnswerReplay:
-    """WSGI middleware: `routes` maps a PATH_INFO to a function of the WSGI environ returning the
-    request's variant (a string), or None when the request must go through Django."""
+Variant = Callable[[dict], str | None]
+Body = Callable[[dict], bytes | None]
 
-    def __init__(self, application, routes: dict[str, Callable[[dict], str | None]]):
+
+class AnswerReplay:
+    """WSGI middleware: `routes` maps a PATH_INFO to a pair: a function of the WSGI environ
+    returning the request's variant (a string), or None when the request must go through Django;
+    and the route's body function, or None."""
+
+    def __init__(self, application, routes: dict[str, tuple[Variant, Body | None]]):
         self.application = application
         self.routes = routes
         self.answers = Memo("replay.answers")  # key -> (status, headers, body)
 
     def __call__(self, environ, start_response):
-        variant_of = self.routes.get(environ.get("PATH_INFO"))
+        variant_of, body_of = self.routes.get(environ.get("PATH_INFO"), (None, None))
         if (
             variant_of is None
             or environ.get("QUERY_STRING")
@@ -96,12 +109,17 @@ class AnswerReplay:
         )
         answer = self.answers.get(key)
         if answer is None:
-            return self._answer_and_keep(key, variant, environ, start_response)
+            return self._answer_and_keep(key, variant, body_of, environ, start_response)
         status, headers, body = answer
+        if body is None:  # kept without its body: this request's own
+            body = body_of(environ)
+            if body is None:
+                return self.application(environ, start_response)
+            headers = [*headers, ("Content-Length", str(len(body)))]
         start_response(status, _request_id_own(headers, environ))
         return [body]
 
-    def _answer_and_keep(self, key: tuple, variant: str, environ, start_response):
+    def _answer_and_keep(self, key: tuple, variant: str, body_of: Body | None, environ, start_response):
         started = []
 
         def start_response_noted(status, headers, exc_info=None):
@@ -119,5 +137,11 @@ class AnswerReplay:
             body = b"".join(response)
         finally:
             response.close()  # Django's request_finished, as the WSGI server would have called it
-        self.answers.set(key, (started[-1][0], started[-1][1], body))
+        status, headers = started[-1]
+        if replay_body_per_request(response):
+            if body_of is not None:
+                headers = [(name, value) for name, value in headers if name.lower() != "content-length"]
+                self.answers.set(key, (status, headers, None))
+        else:
+            self.answers.set(key, (status, headers, body))
         return [body]

@@ -16,7 +16,11 @@ def _answers_replayed(django_application):
 
     return AnswerReplay(
         django_application,
-        routes={path: import_string(route.variant) for route in FAST_ROUTES for path in route.paths()},
+        routes={
+            path: (import_string(route.variant), route.body and import_string(route.body))
+            for route in FAST_ROUTES
+            for path in route.paths()
+        },
     )
 
 

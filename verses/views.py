@@ -16,7 +16,7 @@ from soulverse.throttles import STORE_UNAVAILABLE, user_throttle_wait
 from users.services import user_activity_record
 from verses.apis import VerseViewSet
 from verses.selectors import daily_verse_today_by_token
-from verses.today_cache import HIT, THROTTLED, verse_today_cache_store, verse_today_cached
+from verses.today_cache import HIT, THROTTLED, kept_tokens, verse_today_cache_store, verse_today_cached
 
 verse_today_api = VerseViewSet.as_view({"get": "today"}, detail=False, **VerseViewSet.today.kwargs)
 
@@ -32,7 +32,9 @@ def verse_today(request):
     view would send, or DRF's 401 for a key no live token has (unknown, revoked, expired) or a
     deactivated user; the token is checked at every request. On Redis, a token whose answer this
     process kept a moment ago is answered by one script call that also counts the request against
-    the user's throttle (verses.today_cache says what keeps an answer and what ends it). Otherwise
+    the user's throttle (verses.today_cache says what keeps an answer and what ends it); once one
+    such answer went through Django, soulverse.replay makes that call for the next ones with the
+    same request headers and sends the answer with this one's headers, before Django. Otherwise
     (a miss, the embedded default's cache, Redis down) one prepared PostgreSQL query answers, and
     the request is counted as on the DRF path (same rate, same counter; on Redis by the script call
     that keeps the answer). Anything else (session users, no token, a verse to make on demand, a
@@ -49,8 +51,8 @@ def verse_today(request):
     activity_day = timezone.localdate()
     cached = verse_today_cached(digest=digest, activity_day=activity_day.isoformat())
     if cached is not STORE_UNAVAILABLE:
-        if cached.state == HIT:
-            return _json_body(cached.value, status=200)
+        if cached.state == HIT:  # the same headers for every hit: soulverse.replay keeps them
+            return replayable(_json_body(cached.value, status=200), KEPT_ANSWER, body_per_request=True)
         if cached.state == THROTTLED:
             return verse_today_api(request)  # DRF's 429 (the throttle refuses it again)
     found = daily_verse_today_by_token(key=key, activity_day=activity_day)
@@ -89,6 +91,7 @@ def _refused(detail: str) -> HttpResponse:
 
 
 INVALID_KEY = "invalid key"
+KEPT_ANSWER = "kept answer"
 
 
 def _invalid_key_refused() -> HttpResponse:
@@ -98,8 +101,31 @@ def _invalid_key_refused() -> HttpResponse:
 def verse_today_replay_variant(environ: dict) -> str | None:
     """soulverse.replay's variant of a request (a WSGI environ) to verses/today: INVALID_KEY for a
     plain GET with a token key that this process knows no live token has (the memo of `verse_today`,
-    which expires), None for any other request (a key not known to be invalid is checked in the
-    database by the view)."""
+    which expires); KEPT_ANSWER for one whose answer this process kept on Redis a moment ago
+    (verses.today_cache.kept_tokens: the body function asks Redis); None for any other request (its
+    key is checked in the database by the view)."""
+    digest = _replay_token_digest(environ)
+    if digest is None:
+        return None
+    if digest in invalid_keys:
+        return INVALID_KEY
+    return KEPT_ANSWER if digest in kept_tokens else None
+
+
+def verse_today_replay_body(environ: dict) -> bytes | None:
+    """soulverse.replay's body function for verses/today: the bytes of the token's kept answer, the
+    request counted against the user's throttle, in the one Redis script call the view makes (a HIT);
+    None otherwise (a miss, a throttled user, Redis not answering: nothing counted), and the
+    request goes through Django, where the view asks again and answers as it would have."""
+    digest = _replay_token_digest(environ)
+    if digest is None:
+        return None
+    cached = verse_today_cached(digest=digest, activity_day=timezone.localdate().isoformat())
+    return cached.value if cached is not STORE_UNAVAILABLE and cached.state == HIT else None
+
+
+def _replay_token_digest(environ: dict) -> str | None:
+    """The digest of the token key of a plain JSON GET (a WSGI environ), as `verse_today` reads it."""
     if environ.get("REQUEST_METHOD") != "GET" or environ.get("HTTP_ACCEPT", "") not in JSON_ACCEPTS:
         return None
     try:  # as _token_key (DRF's parsing)
@@ -107,9 +133,7 @@ def verse_today_replay_variant(environ: dict) -> str | None:
         key = auth[1].decode() if len(auth) == 2 and auth[0].lower() == b"token" else None
     except UnicodeError:
         return None
-    if key is None:
-        return None
-    return INVALID_KEY if hash_token(key) in invalid_keys else None
+    return None if key is None else hash_token(key)
 
 
 def _json(data: dict, *, status: int) -> HttpResponse:

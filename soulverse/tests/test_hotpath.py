@@ -11,7 +11,7 @@ from django.utils.log import log_response
 from django.utils.module_loading import import_string
 
 from soulverse import memos
-from soulverse.hotpath import FAST_ROUTES, answer_expected, replay_variant, replayable
+from soulverse.hotpath import FAST_ROUTES, answer_expected, replay_body_per_request, replay_variant, replayable
 from soulverse.memos import Memo, memos_reset
 from soulverse.wsgi import application
 
@@ -30,6 +30,8 @@ def test_django_logs_no_line_for_an_expected_answer(status, caplog):
 def test_replayable_marks_a_variant_and_nothing_else_is_marked():
     assert replay_variant(HttpResponse()) is None
     assert replay_variant(replayable(HttpResponse(), "anonymous")) == "anonymous"
+    assert not replay_body_per_request(replayable(HttpResponse(), "anonymous"))
+    assert replay_body_per_request(replayable(HttpResponse(), "kept", body_per_request=True))
 
 
 def test_the_urls_and_the_replay_route_the_same_fast_paths_to_the_tables_views():
@@ -38,7 +40,9 @@ def test_the_urls_and_the_replay_route_the_same_fast_paths_to_the_tables_views()
         for path in route.paths():
             match = resolve(path)
             assert (match.func, match.url_name) == (import_string(route.view), route.name)
-            assert replayed[path] is import_string(route.variant)
+            variant_of, body_of = replayed[path]
+            assert variant_of is import_string(route.variant)
+            assert body_of is (route.body and import_string(route.body))
     assert sorted(replayed) == sorted(path for route in FAST_ROUTES for path in route.paths())
     assert sorted(replayed) == [
         "/api/schema/",

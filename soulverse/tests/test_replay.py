@@ -6,15 +6,13 @@ Django. Each test failed before the replay (every request entered Django)."""
 import io
 
 import pytest
-from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
-from django.db import close_old_connections
 
 from console import selectors
 from soulverse.wsgi import _answers_replayed
 from users.tests.factories import UserFactory, token_key_for
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("wsgi_connections_kept")]
 HEALTH = "/api/v1/scheduler/health"
 TODAY = "/api/v1/verses/today"
 WRONG_KEY = "Token " + "0" * 64
@@ -24,30 +22,6 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
     "Cross-Origin-Opener-Policy": "same-origin",
 }
-
-
-@pytest.fixture(autouse=True)
-def _connections_kept():
-    """As Django's test client: the test's database connection is not closed at each request."""
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    yield
-    request_started.connect(close_old_connections)
-    request_finished.connect(close_old_connections)
-
-
-@pytest.fixture
-def app():
-    """A fresh application (nothing kept yet, the middleware built with this test's settings) and
-    the paths of the requests that entered Django."""
-    entered = []
-
-    def count(**kwargs):
-        entered.append(kwargs["environ"]["PATH_INFO"])
-
-    request_started.connect(count)
-    yield _answers_replayed(get_wsgi_application()), entered
-    request_started.disconnect(count)
 
 
 def call(
@@ -117,8 +91,10 @@ def health_state():
         ("/api/schema/", {"HTTP_ACCEPT": "application/vnd.oai.openapi"}, "401 Unauthorized", None),
     ],
 )
-def test_anonymous_health_and_schema_are_replayed_with_every_header(app, health_state, path, headers, status, body):
-    application, entered = app
+def test_anonymous_health_and_schema_are_replayed_with_every_header(
+    wsgi_app, health_state, path, headers, status, body
+):
+    application, entered = wsgi_app
     health_state(True, "ok")
     answers = [call(application, path, **headers) for _ in range(3)]
     assert entered == [path]  # the first through Django, then replayed
@@ -130,10 +106,10 @@ def test_anonymous_health_and_schema_are_replayed_with_every_header(app, health_
     assert answers[0][1]["Content-Length"] == str(len(answers[0][2]))
 
 
-def test_the_ids_traces_and_addresses_a_proxy_adds_do_not_stop_the_replay(app, health_state):
+def test_the_ids_traces_and_addresses_a_proxy_adds_do_not_stop_the_replay(wsgi_app, health_state):
     """A proxy or load balancer adds a new id and trace context to every request, and the client's
     address: none of them makes the request another one."""
-    application, entered = app
+    application, entered = wsgi_app
     health_state(True, "ok")
     answers = [
         call(
@@ -157,9 +133,9 @@ def test_the_ids_traces_and_addresses_a_proxy_adds_do_not_stop_the_replay(app, h
     assert entered == [HEALTH, HEALTH]
 
 
-def test_the_health_answer_follows_the_state(app, health_state, settings):
+def test_the_health_answer_follows_the_state(wsgi_app, health_state, settings):
     settings.HEALTH_PUBLIC_CACHE_SECONDS = 60
-    application, entered = app
+    application, entered = wsgi_app
     health_state(True, "ok")
     first = call(application, HEALTH)
     health_state(False, "down")
@@ -174,10 +150,10 @@ def test_the_health_answer_follows_the_state(app, health_state, settings):
     assert entered == [HEALTH] * 3 and selectors.health_public_memoised() is not None
 
 
-def test_a_wrong_key_is_replayed_while_the_view_remembers_it(app, settings):
+def test_a_wrong_key_is_replayed_while_the_view_remembers_it(wsgi_app, settings):
     from verses import views
 
-    application, entered = app
+    application, entered = wsgi_app
     answers = [call(application, TODAY, HTTP_AUTHORIZATION=WRONG_KEY) for _ in range(4)]
     # The first is checked in the database, the second answered from the view's memo and kept.
     assert entered == [TODAY, TODAY]
@@ -189,8 +165,8 @@ def test_a_wrong_key_is_replayed_while_the_view_remembers_it(app, settings):
     assert entered == [TODAY] * 3
 
 
-def test_valid_keys_and_other_requests_still_go_through_django(app, health_state):
-    application, entered = app
+def test_valid_keys_and_other_requests_still_go_through_django(wsgi_app, health_state):
+    application, entered = wsgi_app
     health_state(True, "ok")
     valid = "Token " + token_key_for(UserFactory())
     requests = [
@@ -209,8 +185,8 @@ def test_valid_keys_and_other_requests_still_go_through_django(app, health_state
     assert len(application.answers) == 0
 
 
-def test_a_refusal_for_another_reason_is_never_replayed(app, health_state, settings):
-    application, entered = app
+def test_a_refusal_for_another_reason_is_never_replayed(wsgi_app, health_state, settings):
+    application, entered = wsgi_app
     health_state(True, "ok")
     assert call(application, HEALTH)[0] == "200 OK"
     evil = [call(application, HEALTH, HTTP_HOST="evil.example") for _ in range(2)]
@@ -234,11 +210,11 @@ def test_plain_http_is_still_redirected_and_https_gets_hsts(settings, health_sta
     assert len(application.answers) == 1
 
 
-def test_junk_headers_neither_fill_the_memory_nor_push_out_the_answers(app, monkeypatch):
+def test_junk_headers_neither_fill_the_memory_nor_push_out_the_answers(wsgi_app, monkeypatch):
     from soulverse import memos, replay
 
     monkeypatch.setitem(memos.SIZES, "replay.answers", 3)
-    application, entered = app
+    application, entered = wsgi_app
     big = call(application, "/api/schema/", HTTP_X_JUNK="x" * (replay.MAX_KEY_BYTES + 1))
     assert call(application, "/api/schema/", HTTP_X_JUNK="x" * (replay.MAX_KEY_BYTES + 1)) == big
     assert entered == ["/api/schema/"] * 2  # too large to be kept: through Django each time
