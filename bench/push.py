@@ -10,7 +10,9 @@ average, FIDs and registration tokens: seed_demo_users; kept between runs when t
 matches; VACUUM ANALYZE after the load), starts the local FCM stub in a process of its own
 (FcmStubProcess: the test stub's protocol code on asyncio, OAuth token endpoint + messages:send;
 over HTTPS with a test authority trusted through FCM_CA_BUNDLE, HTTP/2 or HTTP/1.1 by ALPN,
-unless `--no-tls`) with `--latency` seconds per request, starts `--clusters` `manage.py qcluster` processes of
+unless `--no-tls`) with `--latency` seconds per request; or, with `--stand-in nginx`, nginx + njs
+for messages:send and that stub for the OAuth token endpoint only (bench/fcm_nginx.py: the Python
+stand-in's CPU bounds the bench on 2 cores), starts `--clusters` `manage.py qcluster` processes of
 `--workers` workers, enqueues one tick (`at` = 06:00 Lomé) as the schedule does and waits for its
 run to close. It prints messages/s (one message per device) and users/s, wall time, and CPU seconds and peak RSS per kind of process:
 the cluster processes (the client: in production the only part on our machines besides the
@@ -47,6 +49,7 @@ from bench.daily_run import (  # noqa: E402 (after the sys.path line above)
     peak_rss_mb,
     process_tree,  # noqa: E402
 )
+from bench.fcm_nginx import FcmNginx  # noqa: E402
 from soulverse.testing.fcm_stub import FcmStubProcess  # noqa: E402
 
 AT = datetime.datetime(2026, 1, 10, 6, 0, tzinfo=datetime.UTC)  # 06:00 in Lomé
@@ -64,9 +67,20 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--latency", type=float, default=0.05, help="seconds per FCM request at the stub")
     parser.add_argument("--chunk-size", type=int, default=2000, help="PUSH_CHUNK_SIZE")
     parser.add_argument(
+        "--fcm-concurrency", type=int, help="FCM_CONCURRENCY: requests in flight per worker (default: the setting's)"
+    )
+    parser.add_argument(
         "--send-mode", choices=["pool", "threads", "async", "h2", "curl"], default="curl", help="FCM_SEND_MODE"
     )
     parser.add_argument("--tls", action=argparse.BooleanOptionalAction, default=True, help="HTTPS (FCM is HTTPS only)")
+    parser.add_argument(
+        "--stand-in",
+        choices=["python", "nginx"],
+        default="python",
+        help="FCM stand-in for messages:send: the Python stub (FcmStubProcess) or nginx + njs (bench/fcm_nginx.py)",
+    )
+    # 1: one worker's CPU per message bounds it far above FCM's quota, and a second one was no faster on 2 cores.
+    parser.add_argument("--nginx-workers", type=int, default=1, help="nginx's worker_processes (--stand-in nginx)")
     parser.add_argument("--baseline-users", type=int, default=5000, help="0 to skip plain send_each")
     parser.add_argument("--broker", choices=["orm", "redis"], default="orm")
     parser.add_argument(
@@ -78,7 +92,24 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def configure_environment(args, stub: FcmStubProcess, credentials: str) -> dict:
+def stand_in(args) -> FcmStubProcess | FcmNginx:
+    """The FCM stand-in, not started yet."""
+    if args.stand_in == "nginx":
+        return FcmNginx(latency=args.latency, tls=args.tls, workers=args.nginx_workers)
+    return FcmStubProcess(latency=args.latency, tls=args.tls)
+
+
+def stand_in_description(args) -> str:
+    if args.stand_in == "nginx":
+        return f"nginx + njs, {args.nginx_workers} worker(s) (OAuth token endpoint: the Python stub, counted with it)"
+    return "python (FcmStubProcess: asyncio + h2, one process)"
+
+
+def stand_in_pids(stub: FcmStubProcess | FcmNginx) -> list[int]:
+    return stub.pids if isinstance(stub, FcmNginx) else [stub.pid]
+
+
+def configure_environment(args, stub: FcmStubProcess | FcmNginx, credentials: str) -> dict:
     env = {
         "DJANGO_SETTINGS_MODULE": "soulverse.settings",
         "DJANGO_SECRET_KEY": "benchmark-only-secret-key",
@@ -99,6 +130,8 @@ def configure_environment(args, stub: FcmStubProcess, credentials: str) -> dict:
         "DATABASE_CONN_MAX_AGE": "3600",
         "LOG_LEVEL": "WARNING",
     }
+    if args.fcm_concurrency:
+        env["FCM_CONCURRENCY"] = str(args.fcm_concurrency)
     os.environ.update(env)
     return {**os.environ}
 
@@ -133,6 +166,10 @@ def cpu_seconds(pid: int) -> float | None:
     except OSError:
         return None
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def stand_in_cpu_seconds(stub: FcmStubProcess | FcmNginx) -> float:
+    return sum(cpu_seconds(pid) or 0.0 for pid in stand_in_pids(stub))
 
 
 def postgres_backends() -> list[int]:
@@ -214,7 +251,7 @@ def tick(meter: Meter, at: datetime.datetime = AT) -> tuple[float, dict, float]:
     return wall, run.counts, slot
 
 
-def baseline(count: int, stub: FcmStubProcess, credentials: str) -> tuple[float, float, float]:
+def baseline(count: int, stub: FcmStubProcess | FcmNginx, credentials: str) -> tuple[float, float, float]:
     """firebase-admin's plain send_each over `count` users' messages, 500 at a time, from an app
     as firebase-admin configures it (its own connection pool and session settings; only the
     endpoint is the stub's). (messages/s, client CPU ms per message, stub CPU ms per message)."""
@@ -259,13 +296,13 @@ def baseline(count: int, stub: FcmStubProcess, credentials: str) -> tuple[float,
     # It discards the connections beyond its pool of 100 (that is what is measured): not a warning here.
     logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
     messaging.send_each(messages[:1], app=app)  # the OAuth token, as the cluster's first batch gets it
-    before, stub_before = stub.accepted, cpu_seconds(stub.pid)
+    before, stub_before = stub.accepted, stand_in_cpu_seconds(stub)
     cpu_before, started = time.process_time(), time.monotonic()
     for start in range(0, len(messages), 500):
         messaging.send_each(messages[start : start + 500], app=app)
     rate = len(messages) / (time.monotonic() - started)
     client_ms = (time.process_time() - cpu_before) * 1000 / len(messages)
-    stub_ms = (cpu_seconds(stub.pid) - stub_before) * 1000 / len(messages)
+    stub_ms = (stand_in_cpu_seconds(stub) - stub_before) * 1000 / len(messages)
     assert stub.accepted - before == len(messages)
     firebase_admin.delete_app(app)
     return rate, client_ms, stub_ms
@@ -273,7 +310,7 @@ def baseline(count: int, stub: FcmStubProcess, credentials: str) -> tuple[float,
 
 def main() -> None:
     args = parse_args()
-    with FcmStubProcess(latency=args.latency, tls=args.tls) as stub, tempfile.TemporaryDirectory() as directory:
+    with stand_in(args) as stub, tempfile.TemporaryDirectory() as directory:
         credentials = str(stub.credentials_file(Path(directory)))
         env = configure_environment(args, stub, credentials)
         database_create_if_missing(env["DATABASE_URL"])
@@ -286,7 +323,7 @@ def main() -> None:
         meter = Meter(
             {
                 "cluster processes (client)": lambda: [pid for p in processes for pid in process_tree(p.pid)],
-                "FCM stub": lambda: [stub.pid],
+                "FCM stub": lambda: stand_in_pids(stub),
                 "PostgreSQL backends": postgres_backends,
             }
         )
@@ -304,15 +341,19 @@ def main() -> None:
         first_accept, last_accept = stub.first_accepted_at - slot, stub.last_accepted_at - slot
         baseline_result = baseline(args.baseline_users, stub, credentials) if args.baseline_users else None
 
+    from django.conf import settings
+
     users_sent = counts["push_sent"]
     sent = counts["push_devices_sent"]  # messages: one per device
     rate = sent / wall
     print(f"\nCPU per push is the slot's only{' (preparation apart, above)' if prepared else ''}.")
     print(
         f"\npush tick: {args.users:,} due users, {args.clusters} cluster(s) x {args.workers} worker(s), "
-        f"chunks of {args.chunk_size}, send mode {args.send_mode}, {'TLS' if args.tls else 'plain TCP'}, "
+        f"chunks of {args.chunk_size}, send mode {args.send_mode}, {settings.FCM_CONCURRENCY} in flight per worker, "
+        f"{'TLS' if args.tls else 'plain TCP'}, "
         f"stub latency {args.latency * 1000:.0f} ms, broker {args.broker}, {os.cpu_count()} CPUs"
     )
+    print(f"  FCM stand-in                      {stand_in_description(args)}")
     print(f"  connections to the stub           {', '.join(f'{n} {name}' for name, n in connections.items() if n)}")
     if prepared:
         prepare_wall, prepare_counts, prepare_cpu = prepared
