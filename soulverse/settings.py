@@ -390,7 +390,8 @@ FCM_DRY_RUN = env.bool("FCM_DRY_RUN", default=False)  # send with validate_only
 FCM_TIMEOUT_SECONDS = env.float("FCM_TIMEOUT_SECONDS", default=10.0)
 # "curl" (the default): firebase-admin's messages, credential, retry policy and errors through
 # libcurl (pycurl's multi interface: TLS, HTTP/2 and its streams in C), FCM_CONCURRENCY requests in
-# flight per process on one HTTP/2 connection; "pool": the same over a kept urllib3 pool and
+# flight per process as streams of HTTP/2 connections (as many as the server's limit on streams per
+# connection requires: 100 at Google's front ends); "pool": the same over a kept urllib3 pool and
 # FCM_CONCURRENCY threads per process (HTTP/1.1); "h2": the same with firebase-admin's httpx retry
 # policy over one HTTP/2 connection (the h2 library on asyncio); "threads": messaging.send_each
 # (requests, a thread per message of the batch); "async": send_each_async (httpx).
@@ -398,7 +399,11 @@ FCM_TIMEOUT_SECONDS = env.float("FCM_TIMEOUT_SECONDS", default=10.0)
 FCM_SEND_MODE = env.str("FCM_SEND_MODE", default="curl")
 if FCM_SEND_MODE not in ("pool", "threads", "async", "h2", "curl"):
     raise ImproperlyConfigured("FCM_SEND_MODE must be 'pool', 'threads', 'async', 'h2' or 'curl'.")
-FCM_CONCURRENCY = env.int("FCM_CONCURRENCY", default=100)  # curl, pool, h2: requests in flight per process
+# curl, pool, h2: requests in flight per process. A worker sends at most FCM_CONCURRENCY / FCM's
+# latency messages a second (100 at 50 ms: 2,000/s): curl's default is 500, a stream costing a few
+# KB of C (bench/push.py: 2 workers sent 2,650 messages/s with 100, 5,900 with 500; docs/benchmarks.md);
+# pool's requests are threads, and h2 keeps one connection, whose streams the server limits.
+FCM_CONCURRENCY = env.int("FCM_CONCURRENCY", default=500 if FCM_SEND_MODE == "curl" else 100)
 if FCM_CONCURRENCY < 1:
     raise ImproperlyConfigured("FCM_CONCURRENCY must be at least 1.")
 FCM_RETRIES = env.int("FCM_RETRIES", default=3)  # rounds of retries of 429/500/503 within a tick

@@ -72,6 +72,11 @@ def test_push_and_the_ai_are_on_unless_switched_off():
     )
 
 
+def test_curl_keeps_more_requests_in_flight_than_the_modes_whose_requests_are_threads_or_one_connection():
+    assert [_setting("FCM_CONCURRENCY", FCM_SEND_MODE=mode) for mode in ("curl", "pool", "h2")] == ["500", "100", "100"]
+    assert _setting("FCM_CONCURRENCY", FCM_SEND_MODE="curl", FCM_CONCURRENCY="50") == "50"
+
+
 def test_the_log_format_is_line_unless_json_is_asked_for():
     assert _setting("LOG_FORMAT") == "'line'"
     result = django_setup_run(LOG_FORMAT="yaml")

@@ -578,8 +578,9 @@ class _H2Sender(_FcmSender):
 class _CurlSender(_FcmSender):
     """`messages:send` through libcurl (pycurl's multi interface): TLS, HTTP/2 framing and the
     connection's streams are libcurl's C; Python only hands it each prebuilt body and reads each
-    answer. FCM_CONCURRENCY requests in flight per process, as streams of one HTTP/2 connection
-    over TLS (HTTP/1.1 connections kept alive over plain HTTP: a loopback stand-in).
+    answer. FCM_CONCURRENCY requests in flight per process, as streams of HTTP/2 connections over
+    TLS: libcurl opens another when the open ones carry as many streams as the server allows
+    (HTTP/1.1 connections kept alive over plain HTTP: a loopback stand-in).
 
     As in the pooled sender, firebase-admin does everything that is FCM: the message's JSON, the
     endpoint and its headers, the OAuth credential (one refresh on a 401), its retry policy (the

@@ -182,6 +182,20 @@ def test_every_batch_goes_as_streams_of_one_connection(fcm_stub, settings, mode,
     assert fcm_stub.connections["h2"] == 1  # the token endpoint's HTTP/1.1 connection aside
 
 
+def test_curl_opens_as_many_connections_as_the_servers_stream_limit_requires(fcm_stub, settings):
+    """250 requests in flight against the stub's 100 streams per connection (Google's limit too):
+    three HTTP/2 connections, kept for the next batch."""
+    settings.FCM_SEND_MODE = "curl"
+    settings.FCM_CONCURRENCY = 250
+    fcm.fcm_reset()
+    for _ in range(2):
+        results, _ = fcm.pushes_send([push_to(n, f"token-{n}") for n in range(600)], now=AT)
+        assert [r.outcome for r in results] == [fcm.Outcome.SENT] * 600
+
+    assert fcm_stub.delivered_tokens() == {f"token-{n}": 2 for n in range(600)}
+    assert fcm_stub.connections["h2"] == 3
+
+
 def test_curl_over_plain_http_keeps_its_http11_connections(settings, tmp_path):
     """A loopback stand-in over plain HTTP: no HTTP/2 (ALPN is TLS's), kept-alive HTTP/1.1."""
     with FcmStub() as stub:
