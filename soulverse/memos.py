@@ -29,7 +29,8 @@ SIZES = {
     # soulverse.views: the schema per language (LANGUAGES: two) and its refusal per Accept header.
     "schema.generated": 8,
     "schema.refusals": 64,
-    # soulverse.replay: whole answers kept at the WSGI level (about 1 KB each).
+    # soulverse.replay: answers kept at the WSGI level, whole or their status and headers only
+    # (about 1 KB each).
     "replay.answers": 256,
     # scheduler.watchdog: this process as a lease owner (per pid: a forked worker is another).
     "watchdog.owners": 8,

@@ -49,7 +49,9 @@ def verse_today(request):
     if digest in invalid_keys:
         return _invalid_key_refused()
     activity_day = timezone.localdate()
-    cached = verse_today_cached(digest=digest, activity_day=activity_day.isoformat())
+    cached = request.META.get(REPLAY_ASKED)  # soulverse.replay asked Redis for this request: not a hit
+    if cached is None:
+        cached = verse_today_cached(digest=digest, activity_day=activity_day.isoformat())
     if cached is not STORE_UNAVAILABLE:
         if cached.state == HIT:  # the same headers for every hit: soulverse.replay keeps them
             return replayable(_json_body(cached.value, status=200), KEPT_ANSWER, body_per_request=True)
@@ -92,6 +94,11 @@ def _refused(detail: str) -> HttpResponse:
 
 INVALID_KEY = "invalid key"
 KEPT_ANSWER = "kept answer"
+# WSGI environ keys (a header's never starts so) of a request soulverse.replay handed to Django:
+# the token's digest, and what verse_today_replay_body's script call said (not a hit: nothing
+# counted), which the view takes instead of asking Redis again.
+REPLAY_DIGEST = "soulverse.verses_today.digest"
+REPLAY_ASKED = "soulverse.verses_today.cached"
 
 
 def _invalid_key_refused() -> HttpResponse:
@@ -116,16 +123,27 @@ def verse_today_replay_body(environ: dict) -> bytes | None:
     """soulverse.replay's body function for verses/today: the bytes of the token's kept answer, the
     request counted against the user's throttle, in the one Redis script call the view makes (a HIT);
     None otherwise (a miss, a throttled user, Redis not answering: nothing counted), and the
-    request goes through Django, where the view asks again and answers as it would have."""
+    request goes through Django, where the view takes that call's word (REPLAY_ASKED) instead of
+    asking Redis again, and answers as it would have."""
     digest = _replay_token_digest(environ)
     if digest is None:
         return None
     cached = verse_today_cached(digest=digest, activity_day=timezone.localdate().isoformat())
-    return cached.value if cached is not STORE_UNAVAILABLE and cached.state == HIT else None
+    if cached is not STORE_UNAVAILABLE and cached.state == HIT:
+        return cached.value
+    environ[REPLAY_ASKED] = cached
+    return None
 
 
 def _replay_token_digest(environ: dict) -> str | None:
-    """The digest of the token key of a plain JSON GET (a WSGI environ), as `verse_today` reads it."""
+    """The digest of the token key of a plain JSON GET (a WSGI environ), as `verse_today` reads it
+    (computed once per request: the variant function's, then the body function's)."""
+    if REPLAY_DIGEST not in environ:
+        environ[REPLAY_DIGEST] = _token_digest_of(environ)
+    return environ[REPLAY_DIGEST]
+
+
+def _token_digest_of(environ: dict) -> str | None:
     if environ.get("REQUEST_METHOD") != "GET" or environ.get("HTTP_ACCEPT", "") not in JSON_ACCEPTS:
         return None
     try:  # as _token_key (DRF's parsing)
