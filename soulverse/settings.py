@@ -390,8 +390,8 @@ FCM_DRY_RUN = env.bool("FCM_DRY_RUN", default=False)  # send with validate_only
 FCM_TIMEOUT_SECONDS = env.float("FCM_TIMEOUT_SECONDS", default=10.0)
 # "curl" (the default): firebase-admin's messages, credential, retry policy and errors through
 # libcurl (pycurl's multi interface: TLS, HTTP/2 and its streams in C), FCM_CONCURRENCY requests in
-# flight per process as streams of HTTP/2 connections (as many as the server's limit on streams per
-# connection requires: 100 at Google's front ends); "pool": the same over a kept urllib3 pool and
+# flight per process as streams of HTTP/2 connections (a connection per 100 streams: libcurl's
+# limit, fewer if the server says so); "pool": the same over a kept urllib3 pool and
 # FCM_CONCURRENCY threads per process (HTTP/1.1); "h2": the same with firebase-admin's httpx retry
 # policy over one HTTP/2 connection (the h2 library on asyncio); "threads": messaging.send_each
 # (requests, a thread per message of the batch); "async": send_each_async (httpx).

@@ -579,8 +579,8 @@ class _CurlSender(_FcmSender):
     """`messages:send` through libcurl (pycurl's multi interface): TLS, HTTP/2 framing and the
     connection's streams are libcurl's C; Python only hands it each prebuilt body and reads each
     answer. FCM_CONCURRENCY requests in flight per process, as streams of HTTP/2 connections over
-    TLS: libcurl opens another when the open ones carry as many streams as the server allows
-    (HTTP/1.1 connections kept alive over plain HTTP: a loopback stand-in).
+    TLS: libcurl opens another when the open ones carry 100 streams each (its limit; fewer if the
+    server says so). Over plain HTTP (a loopback stand-in), HTTP/1.1 connections kept alive.
 
     As in the pooled sender, firebase-admin does everything that is FCM: the message's JSON, the
     endpoint and its headers, the OAuth credential (one refresh on a 401), its retry policy (the
@@ -607,7 +607,10 @@ class _CurlSender(_FcmSender):
             (pycurl.URL, self._url),
             (pycurl.POST, 1),
             (pycurl.HTTP_VERSION, pycurl.CURL_HTTP_VERSION_2TLS),  # HTTP/2 by ALPN over TLS
-            (pycurl.PIPEWAIT, 1),  # a new request waits to be a stream of the open connection
+            # A new request waits to be a stream of an open connection rather than open its own;
+            # libcurl opens another once they carry 100 streams each (its limit; fewer if the server
+            # says so).
+            (pycurl.PIPEWAIT, 1),
             (pycurl.PROXY, ""),  # no proxy of the environment's: through one, firebase-admin sends
             (pycurl.NOSIGNAL, 1),
             # urllib3's timeout is per phase (the connection, then each read): the whole transfer gets both.

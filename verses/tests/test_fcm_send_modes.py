@@ -182,9 +182,9 @@ def test_every_batch_goes_as_streams_of_one_connection(fcm_stub, settings, mode,
     assert fcm_stub.connections["h2"] == 1  # the token endpoint's HTTP/1.1 connection aside
 
 
-def test_curl_opens_as_many_connections_as_the_servers_stream_limit_requires(fcm_stub, settings):
-    """250 requests in flight against the stub's 100 streams per connection (Google's limit too):
-    three HTTP/2 connections, kept for the next batch."""
+def test_curl_opens_a_connection_per_100_requests_in_flight(fcm_stub, settings):
+    """250 requests in flight, 100 streams per connection (libcurl's limit, and the stub's as
+    Google's front ends'): three HTTP/2 connections, kept for the next batch."""
     settings.FCM_SEND_MODE = "curl"
     settings.FCM_CONCURRENCY = 250
     fcm.fcm_reset()
