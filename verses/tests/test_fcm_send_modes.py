@@ -168,32 +168,19 @@ def test_the_pool_keeps_its_connections_between_batches(fcm_stub, settings):
     assert fcm_stub.connections["h2"] == 0
 
 
-# h2 with more streams than the stub's 100: the rest wait for a stream to end.
-@pytest.mark.parametrize(("mode", "concurrency"), [("h2", 150), ("curl", 100)])
-def test_every_batch_goes_as_streams_of_one_connection(fcm_stub, settings, mode, concurrency):
+# h2 with more streams than the stub's 100: the rest wait for a stream to end (one connection).
+# curl: a connection per 100 streams in flight (libcurl's limit; the stub's too).
+@pytest.mark.parametrize(("mode", "concurrency", "connections"), [("h2", 150, 1), ("curl", 100, 1), ("curl", 250, 3)])
+def test_every_batch_goes_as_streams_of_the_connections_kept(fcm_stub, settings, mode, concurrency, connections):
     settings.FCM_SEND_MODE = mode
     settings.FCM_CONCURRENCY = concurrency
-    fcm.fcm_reset()
-    for _ in range(2):
-        results, _ = fcm.pushes_send([push_to(n, f"token-{n}") for n in range(300)], now=AT)
-        assert [r.outcome for r in results] == [fcm.Outcome.SENT] * 300
-
-    assert fcm_stub.delivered_tokens() == {f"token-{n}": 2 for n in range(300)}
-    assert fcm_stub.connections["h2"] == 1  # the token endpoint's HTTP/1.1 connection aside
-
-
-def test_curl_opens_a_connection_per_100_requests_in_flight(fcm_stub, settings):
-    """250 requests in flight, 100 streams per connection (libcurl's limit, and the stub's as
-    Google's front ends'): three HTTP/2 connections, kept for the next batch."""
-    settings.FCM_SEND_MODE = "curl"
-    settings.FCM_CONCURRENCY = 250
     fcm.fcm_reset()
     for _ in range(2):
         results, _ = fcm.pushes_send([push_to(n, f"token-{n}") for n in range(600)], now=AT)
         assert [r.outcome for r in results] == [fcm.Outcome.SENT] * 600
 
     assert fcm_stub.delivered_tokens() == {f"token-{n}": 2 for n in range(600)}
-    assert fcm_stub.connections["h2"] == 3
+    assert fcm_stub.connections["h2"] == connections  # the token endpoint's HTTP/1.1 connection aside
 
 
 def test_curl_over_plain_http_keeps_its_http11_connections(settings, tmp_path):

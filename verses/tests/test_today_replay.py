@@ -32,6 +32,15 @@ def unthrottled(settings):
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {}}
 
 
+@pytest.fixture
+def five_a_minute(settings):
+    """Each user's throttle at 5 requests a minute."""
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "user": "5/minute"},
+    }
+
+
 def through_drf(application, key: str) -> bytes:
     """The DRF view's answer (a query string sends the request there)."""
     status, _, body = call(application, TODAY, query="via=drf", HTTP_AUTHORIZATION=f"Token {key}")
@@ -59,11 +68,7 @@ def test_a_kept_answer_is_replayed_with_each_tokens_own_bytes_and_every_header(w
     assert {**replayed[0][1], "Content-Length": ""} == {**replayed[1][1], "Content-Length": ""}
 
 
-def test_replayed_answers_count_against_the_users_throttle(wsgi_app, settings):
-    settings.REST_FRAMEWORK = {
-        **settings.REST_FRAMEWORK,
-        "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "user": "5/minute"},
-    }
+def test_replayed_answers_count_against_the_users_throttle(wsgi_app, five_a_minute):
     application, entered = wsgi_app
     key = token_key_for(UserFactory())
     three_days()
@@ -127,11 +132,7 @@ def test_a_miss_in_the_replay_asks_redis_once_then_postgresql(wsgi_app, unthrott
     assert scripts == ["hit", "store"] and len(entered) == 4
 
 
-def test_redis_not_answering_a_replayed_token_is_answered_from_postgresql(wsgi_app, settings):
-    settings.REST_FRAMEWORK = {
-        **settings.REST_FRAMEWORK,
-        "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "user": "5/minute"},
-    }
+def test_redis_not_answering_a_replayed_token_is_answered_from_postgresql(wsgi_app, five_a_minute):
     application, entered = wsgi_app
     key = token_key_for(UserFactory())
     three_days()
