@@ -14,9 +14,10 @@ same headers (all of them but those listed in IGNORED_HEADERS, which nothing on 
 reads), with no query string, no body and no cookie; and the same variant, which the path's own
 function computes from the request at each request (the health state now; "invalid key" only while
 the view's memo of that key says so; "kept answer" while this process kept the token's answer on
-Redis, which the body function below checks). An answer is kept only when the view marked its response as
-replayable for that variant (soulverse.hotpath.replayable), so a refusal for another reason (a
-disallowed host: 400; plain HTTP under SECURE_SSL_REDIRECT: 301; an inactive user) is never kept.
+Redis, which the body function below checks). An answer is kept only when the view marked its
+response as replayable for that variant (soulverse.hotpath.replayable), so a refusal for another
+reason (a disallowed host: 400; plain HTTP under SECURE_SSL_REDIRECT: 301; an inactive user) is
+never kept.
 The answers are a process memo ("replay.answers" in soulverse.memos.SIZES: the oldest is dropped
 for a new one), kept only for requests whose headers add up to at most MAX_KEY_BYTES: junk
 headers cannot fill the memory.
@@ -44,8 +45,9 @@ logger = logging.getLogger(__name__)
 
 # Request headers that no middleware or view reads on the replayed paths (client identification,
 # connection handling, the per-request ids and trace contexts proxies and load balancers add) or
-# that the path's variant and body functions check (Authorization). All others are part of the request's identity:
-# a header that differed at every request would keep every answer from being replayed.
+# that the path's variant and body functions check (Authorization). All others are part of the
+# request's identity: a header that differed at every request would keep every answer from being
+# replayed.
 IGNORED_HEADERS = frozenset(
     {
         "HTTP_USER_AGENT",
