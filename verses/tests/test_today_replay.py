@@ -48,6 +48,16 @@ def through_drf(application, key: str) -> bytes:
     return body
 
 
+def replayed_token(application, user=None) -> str:
+    """The key of a new token of `user` whose answer the replay now answers: its first three
+    requests went through Django (activity recorded, answer kept, headers kept), the fourth not."""
+    key = token_key_for(user or UserFactory())
+    three_days()
+    for _ in range(4):
+        assert call(application, TODAY, HTTP_AUTHORIZATION=f"Token {key}")[0] == "200 OK"
+    return key
+
+
 def test_a_kept_answer_is_replayed_with_each_tokens_own_bytes_and_every_header(wsgi_app, unthrottled):
     application, entered = wsgi_app
     keys = [token_key_for(UserFactory(language="fr")), token_key_for(UserFactory(language="en"))]
@@ -79,10 +89,7 @@ def test_replayed_answers_count_against_the_users_throttle(wsgi_app, five_a_minu
 
 def test_a_signed_out_token_is_refused_at_the_next_request(wsgi_app, unthrottled):
     application, entered = wsgi_app
-    key = token_key_for(UserFactory())
-    three_days()
-    for _ in range(4):
-        assert call(application, TODAY, HTTP_AUTHORIZATION=f"Token {key}")[0] == "200 OK"
+    key = replayed_token(application)
     assert entered == [TODAY] * 3
     signed_out = call(application, "/api/v1/auth/tokens/current", method="DELETE", HTTP_AUTHORIZATION=f"Token {key}")
     assert signed_out[0] == "204 No Content"
@@ -94,10 +101,7 @@ def test_a_signed_out_token_is_refused_at_the_next_request(wsgi_app, unthrottled
 def test_a_deactivated_user_is_refused_at_the_next_request(wsgi_app, unthrottled):
     application, entered = wsgi_app
     user = UserFactory()
-    key = token_key_for(user)
-    three_days()
-    for _ in range(4):
-        assert call(application, TODAY, HTTP_AUTHORIZATION=f"Token {key}")[0] == "200 OK"
+    key = replayed_token(application, user)
     user.is_active = False
     user.save(update_fields=["is_active"])
     status, _, body = call(application, TODAY, HTTP_AUTHORIZATION=f"Token {key}")
@@ -110,10 +114,7 @@ def test_a_miss_in_the_replay_asks_redis_once_then_postgresql(wsgi_app, unthrott
     and the view takes its word instead of asking Redis again (then one call keeps the new answer)."""
     application, entered = wsgi_app
     user = UserFactory(timezone="Pacific/Pago_Pago")
-    key = token_key_for(user)
-    three_days()
-    for _ in range(4):
-        call(application, TODAY, HTTP_AUTHORIZATION=f"Token {key}")
+    key = replayed_token(application, user)
     user.timezone = "Pacific/Kiritimati"
     user.save(update_fields=["timezone"])
     scripts = []
@@ -134,10 +135,7 @@ def test_a_miss_in_the_replay_asks_redis_once_then_postgresql(wsgi_app, unthrott
 
 def test_redis_not_answering_a_replayed_token_is_answered_from_postgresql(wsgi_app, five_a_minute):
     application, entered = wsgi_app
-    key = token_key_for(UserFactory())
-    three_days()
-    for _ in range(4):
-        assert call(application, TODAY, HTTP_AUTHORIZATION=f"Token {key}")[0] == "200 OK"
+    key = replayed_token(application)
     throttles.redis_store.set("retry_later", True)  # as after a failed call to Redis
     statuses = [call(application, TODAY, HTTP_AUTHORIZATION=f"Token {key}")[0] for _ in range(6)]
     assert statuses == ["200 OK"] * 5 + ["429 Too Many Requests"]  # the local throttle's own count
@@ -155,10 +153,7 @@ def test_redis_not_answering_a_replayed_token_is_answered_from_postgresql(wsgi_a
 )
 def test_other_requests_of_a_kept_token_go_through_django(wsgi_app, unthrottled, headers):
     application, entered = wsgi_app
-    key = token_key_for(UserFactory())
-    three_days()
-    for _ in range(4):
-        call(application, TODAY, HTTP_AUTHORIZATION=f"Token {key}")
+    key = replayed_token(application)
     for _ in range(2):
         call(application, TODAY, HTTP_AUTHORIZATION=f"Token {key}", **headers)
     assert len(entered) == 3 + 2
@@ -190,10 +185,7 @@ def test_an_answer_with_a_header_not_shared_by_every_user_is_never_replayed(
 
 def test_other_headers_make_another_request_that_goes_through_django_first(wsgi_app, unthrottled):
     application, entered = wsgi_app
-    key = token_key_for(UserFactory())
-    three_days()
-    for _ in range(4):
-        call(application, TODAY, HTTP_AUTHORIZATION=f"Token {key}")
+    key = replayed_token(application)
     assert entered == [TODAY] * 3
     https = call(application, TODAY, scheme="https", HTTP_AUTHORIZATION=f"Token {key}")
     evil = call(application, TODAY, HTTP_HOST="evil.example", HTTP_AUTHORIZATION=f"Token {key}")
