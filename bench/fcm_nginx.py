@@ -102,7 +102,7 @@ def free_port() -> int:
 
 class FcmNginx:
     """The stand-in (see the module's docstring) with FcmStubProcess's attributes that the bench
-    uses; `pid` is nginx's master, `pids` nginx's master and workers and the token stub."""
+    uses; `pids`: nginx's master and workers and the token stub."""
 
     def __init__(
         self,
@@ -186,10 +186,6 @@ class FcmNginx:
                 time.sleep(0.05)
 
     # --- what the bench reads -------------------------------------------------------------
-
-    @property
-    def pid(self) -> int:
-        return self._process.pid
 
     @property
     def pids(self) -> list[int]:

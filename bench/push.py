@@ -105,10 +105,6 @@ def stand_in_description(args) -> str:
     return "python (FcmStubProcess: asyncio + h2, one process)"
 
 
-def stand_in_pids(stub: FcmStubProcess | FcmNginx) -> list[int]:
-    return stub.pids if isinstance(stub, FcmNginx) else [stub.pid]
-
-
 def configure_environment(args, stub: FcmStubProcess | FcmNginx, credentials: str) -> dict:
     env = {
         "DJANGO_SETTINGS_MODULE": "soulverse.settings",
@@ -169,7 +165,7 @@ def cpu_seconds(pid: int) -> float | None:
 
 
 def stand_in_cpu_seconds(stub: FcmStubProcess | FcmNginx) -> float:
-    return sum(cpu_seconds(pid) or 0.0 for pid in stand_in_pids(stub))
+    return sum(cpu_seconds(pid) or 0.0 for pid in stub.pids)
 
 
 def postgres_backends() -> list[int]:
@@ -323,7 +319,7 @@ def main() -> None:
         meter = Meter(
             {
                 "cluster processes (client)": lambda: [pid for p in processes for pid in process_tree(p.pid)],
-                "FCM stub": lambda: stand_in_pids(stub),
+                "FCM stub": lambda: stub.pids,
                 "PostgreSQL backends": postgres_backends,
             }
         )

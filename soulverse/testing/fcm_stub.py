@@ -726,6 +726,11 @@ class FcmStubProcess:
         return self._process.pid
 
     @property
+    def pids(self) -> list[int]:
+        """The stand-in's processes, for CPU accounting (bench/fcm_nginx.FcmNginx has several)."""
+        return [self._process.pid]
+
+    @property
     def accepted(self) -> int:
         return self._counters[0]
 
